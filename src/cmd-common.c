@@ -1,0 +1,228 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "facts/facts.h"
+#include "facts/netns.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/suggest.h"
+
+const struct cmd *const commands[] = {
+	&cmd_facts,
+	&cmd_listeners,
+	NULL,
+};
+
+int globals_option(struct globals *g, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_ROOT:
+		g->root = arg;
+		return 1;
+	case OPT_NETNS:
+		g->netns = arg;
+		return 1;
+	case OPT_JSON:
+		g->format = FORMAT_JSON;
+		return 1;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text")) {
+			g->format = FORMAT_TEXT;
+		} else if (!strcmp(arg, "json")) {
+			g->format = FORMAT_JSON;
+		} else {
+			log_error("--format %s: unknown format (text, json)", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_COLOR:
+		if (!strcmp(arg, "auto")) {
+			g->color = -1;
+		} else if (!strcmp(arg, "always")) {
+			g->color = 1;
+		} else if (!strcmp(arg, "never")) {
+			g->color = 0;
+		} else {
+			log_error("--color %s: expected auto, always or never", arg);
+			return -1;
+		}
+		return 1;
+	case OPT_NO_COLOR:
+		g->color = 0;
+		return 1;
+	}
+	return 0;
+}
+
+const struct cmd *cmd_find(const char *name)
+{
+	const struct cmd *found = NULL;
+	const char *names[32];
+	size_t n = 0, nmatch = 0, len = strlen(name);
+
+	for (size_t i = 0; commands[i]; i++) {
+		names[n++] = commands[i]->name;
+		if (!strcmp(commands[i]->name, name))
+			return commands[i];
+		if (!strncmp(commands[i]->name, name, len)) {
+			found = commands[i];
+			nmatch++;
+		}
+	}
+	if (nmatch == 1)
+		return found;
+	if (nmatch > 1) {
+		fprintf(stderr, "%s: error: ambiguous command '%s', could be:", program_name, name);
+		for (size_t i = 0; commands[i]; i++)
+			if (!strncmp(commands[i]->name, name, len))
+				fprintf(stderr, " %s", commands[i]->name);
+		fputc('\n', stderr);
+		return NULL;
+	}
+	{
+		const char *s = suggest_closest(name, names, n);
+
+		if (s)
+			log_error("unknown command '%s'; did you mean '%s'?", name, s);
+		else
+			log_error("unknown command '%s'; see '%s --help'", name, program_name);
+	}
+	return NULL;
+}
+
+void cmd_help(const struct cmd *c, FILE *out)
+{
+	fputs(c->usage, out);
+	fputs("\n" GLOBAL_OPTIONS_HELP, out);
+}
+
+int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
+	      const char *shortopts, const struct option *own,
+	      int (*handle)(int c, const char *arg, void *data), void *data)
+{
+	struct option opts[64];
+	static const struct option globals[] = { GLOBAL_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
+	char sopts[64];
+	size_t n = 0;
+	int c;
+
+	for (size_t i = 0; own && own[i].name && n < 48; i++)
+		opts[n++] = own[i];
+	for (size_t i = 0; globals[i].name; i++)
+		opts[n++] = globals[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
+	/* leading ':' to report missing arguments ourselves; '+' to stop at
+	 * the first operand is not wanted: options may follow operands */
+	snprintf(sopts, sizeof(sopts), ":h%s", shortopts ? shortopts : "");
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, sopts, opts, NULL)) != -1) {
+		int r;
+
+		if (c == 'h') {
+			cmd_help(cmd, stdout);
+			return -2;
+		}
+		if (c == '?' || c == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (c == ':')
+				log_error("%s: option '%s' needs an argument", cmd->name, bad);
+			else if (optopt)
+				log_error("%s: unknown option '-%c'", cmd->name, optopt);
+			else {
+				/* long option: suggest the closest */
+				const char *names[64];
+				char word[64];
+				size_t k = 0;
+				const char *s;
+
+				snprintf(word, sizeof(word), "%s", bad + (bad[0] == '-' && bad[1] == '-' ? 2 : 0));
+				word[strcspn(word, "=")] = '\0';
+				for (size_t i = 0; opts[i].name; i++)
+					names[k++] = opts[i].name;
+				s = suggest_closest(word, names, k);
+				if (s)
+					log_error("%s: unknown option '%s'; did you mean '--%s'?", cmd->name, bad, s);
+				else
+					log_error("%s: unknown option '%s'", cmd->name, bad);
+			}
+			fprintf(stderr, "Try '%s %s --help'.\n", program_name, cmd->name);
+			return -1;
+		}
+		r = globals_option(g, c, optarg);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (!handle || handle(c, optarg, data) < 0)
+			return -1;
+	}
+	return optind;
+}
+
+json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
+		      size_t nkeys, bool want_sockets)
+{
+	struct nk_root root;
+	struct collect_opts o = { 0 };
+	json_t *doc;
+	int r;
+
+	if (from) {
+		if (g->root || g->netns) {
+			log_error("--from reads a saved facts document; --root and --netns do not apply to it");
+			return NULL;
+		}
+		return facts_load(from);
+	}
+	if (g->root && g->netns) {
+		log_error("--root and --netns cannot be combined");
+		return NULL;
+	}
+	if (g->netns && netns_enter(g->netns) < 0)
+		return NULL;
+	r = root_open(&root, g->root ? g->root : "/");
+	if (r < 0) {
+		log_error("--root %s: %s", g->root, strerror(-r));
+		return NULL;
+	}
+	o.root = &root;
+	o.netns = g->netns;
+	o.sysctl_keys = keys;
+	o.n_sysctl_keys = nkeys;
+	o.want_sockets = want_sockets;
+	o.want_owners = want_sockets;
+	doc = facts_collect(&o);
+	root_close(&root);
+	if (!doc)
+		log_error("out of memory while collecting facts");
+	return doc;
+}
+
+int print_json(const json_t *v)
+{
+	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		return -EIO;
+	putchar('\n');
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
+}
+
+bool color_enabled(const struct globals *g, FILE *f)
+{
+	const char *term = getenv("TERM");
+
+	if (g->color >= 0)
+		return g->color == 1;
+	if (getenv("NO_COLOR") && *getenv("NO_COLOR"))
+		return false;
+	if (term && !strcmp(term, "dumb"))
+		return false;
+	return isatty(fileno(f));
+}

@@ -1,0 +1,228 @@
+/* netknobs listeners: the accept queues of every listening TCP socket,
+ * fullest first, with the owning processes and their descriptor limits. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util/escape.h"
+#include "util/log.h"
+
+enum { OPT_FROM = OPT_CMD_BASE };
+
+struct row {
+	json_t *l;          /* borrowed */
+	long long queue, limit, fill; /* fill in tenths of a percent; -1 unknown */
+	long long drops, syn;
+};
+
+static long long geti(const json_t *o, const char *k, long long dflt)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->fill != y->fill)
+		return x->fill > y->fill ? -1 : 1;
+	if (x->queue != y->queue)
+		return x->queue > y->queue ? -1 : 1;
+	if (x->drops != y->drops)
+		return x->drops > y->drops ? -1 : 1;
+	return (int)(geti(x->l, "port", 0) - geti(y->l, "port", 0));
+}
+
+/* "[::]:443", "0.0.0.0:80", with %IFINDEX when bound to an interface */
+static void format_endpoint(const json_t *l, char *buf, size_t len)
+{
+	const char *addr = json_string_value(json_object_get(l, "address"));
+	const char *fam = json_string_value(json_object_get(l, "family"));
+	char *esc = escape_display(addr ? addr : "?");
+	long long ifx = geti(l, "interface", 0);
+	char ifs[24] = "";
+
+	if (ifx > 0)
+		snprintf(ifs, sizeof(ifs), "%%%lld", ifx);
+	if (fam && !strcmp(fam, "ipv6"))
+		snprintf(buf, len, "[%s%s]:%lld", esc ? esc : "?", ifs, geti(l, "port", 0));
+	else
+		snprintf(buf, len, "%s%s:%lld", esc ? esc : "?", ifs, geti(l, "port", 0));
+	free(esc);
+}
+
+static void format_procs(const json_t *l, char *buf, size_t len)
+{
+	const json_t *procs = json_object_get(l, "processes"), *p;
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	if (!json_array_size(procs)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	json_array_foreach(procs, i, p) {
+		const char *comm = json_string_value(json_object_get(p, "comm"));
+		char *esc = escape_display(comm ? comm : "?");
+		long long soft = geti(p, "nofile_soft", -1), fds = geti(p, "fds", -1);
+		char lim[48] = "";
+		int n;
+
+		if (i == 3) {
+			snprintf(buf + off, len - off, " +%zu more", json_array_size(procs) - 3);
+			free(esc);
+			break;
+		}
+		if (fds >= 0 && soft >= 0)
+			snprintf(lim, sizeof(lim), " fds %lld/%lld", fds, soft);
+		else if (fds >= 0)
+			snprintf(lim, sizeof(lim), " fds %lld", fds);
+		n = snprintf(buf + off, len - off, "%s%s[%lld]%s", i ? ", " : "", esc ? esc : "?",
+			     geti(p, "pid", 0), lim);
+		free(esc);
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static int listeners_opt(int c, const char *arg, void *data)
+{
+	if (c == OPT_FROM) {
+		*(const char **)data = arg;
+		return 0;
+	}
+	return -1;
+}
+
+static int listeners_run(struct globals *g, int argc, char **argv)
+{
+	static const struct option own[] = {
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *from = NULL;
+	const json_t *sockets, *listeners, *l;
+	struct row *rows;
+	size_t n, i;
+	json_t *doc;
+	bool color;
+	int r;
+
+	r = cmd_parse(&cmd_listeners, g, argc, argv, NULL, own, listeners_opt, &from);
+	if (r < 0)
+		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+	if (r < argc) {
+		log_error("listeners: unexpected argument '%s'", argv[r]);
+		return EXIT_NK_ERROR;
+	}
+	doc = cmd_get_facts(g, from, NULL, 0, true);
+	if (!doc)
+		return EXIT_NK_ERROR;
+	sockets = json_object_get(doc, "sockets");
+	listeners = json_object_get(sockets, "listeners");
+	n = json_array_size(listeners);
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	if (!rows) {
+		json_decref(doc);
+		return EXIT_NK_ERROR;
+	}
+	json_array_foreach(listeners, i, l) {
+		rows[i].l = (json_t *)l;
+		rows[i].queue = geti(l, "queue", 0);
+		rows[i].limit = geti(l, "limit", -1);
+		rows[i].drops = geti(l, "drops", -1);
+		rows[i].syn = geti(l, "syn_recv", -1);
+		rows[i].fill = rows[i].limit > 0 ? rows[i].queue * 1000 / rows[i].limit
+			       : rows[i].limit == 0 ? (rows[i].queue > 0 ? 1000 : 0) : -1;
+	}
+	qsort(rows, n, sizeof(*rows), row_cmp);
+
+	if (g->format == FORMAT_JSON) {
+		json_t *out = json_object(), *arr = json_array();
+
+		json_object_set_new(out, "schema_version", json_integer(1));
+		json_object_set(out, "source", json_object_get(sockets, "source"));
+		for (i = 0; i < n; i++) {
+			json_t *copy = json_deep_copy(rows[i].l);
+
+			if (rows[i].fill >= 0)
+				json_object_set_new(copy, "fill_percent", json_integer(rows[i].fill / 10));
+			json_array_append_new(arr, copy);
+		}
+		json_object_set_new(out, "listeners", arr);
+		r = print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+		json_decref(out);
+		free(rows);
+		json_decref(doc);
+		return r;
+	}
+
+	color = color_enabled(g, stdout);
+	if (!strcmp(json_string_value(json_object_get(sockets, "source")) ?: "", "proc")) {
+		const char *why = json_string_value(json_object_get(sockets, "fallback_reason"));
+
+		printf("note: socket details from /proc/net/tcp (%s): no limits or drops\n",
+		       why ? why : "netlink unavailable");
+	}
+	printf("%-28s %13s %5s %8s %7s  %s\n", "LISTEN", "QUEUE/LIMIT", "FILL", "SYN-RECV", "DROPS",
+	       "PROCESS");
+	for (i = 0; i < n; i++) {
+		char ep[96], procs[512], ql[48], fill[24], syn[24], drops[24];
+		const char *on = "", *off = "";
+
+		format_endpoint(rows[i].l, ep, sizeof(ep));
+		format_procs(rows[i].l, procs, sizeof(procs));
+		if (rows[i].limit >= 0)
+			snprintf(ql, sizeof(ql), "%lld/%lld", rows[i].queue, rows[i].limit);
+		else
+			snprintf(ql, sizeof(ql), "%lld/?", rows[i].queue);
+		if (rows[i].fill >= 0)
+			snprintf(fill, sizeof(fill), "%lld%%", rows[i].fill / 10);
+		else
+			snprintf(fill, sizeof(fill), "-");
+		if (rows[i].syn >= 0)
+			snprintf(syn, sizeof(syn), "%lld%s", rows[i].syn,
+				 json_is_true(json_object_get(rows[i].l, "syn_recv_shared")) ? "*" : "");
+		else
+			snprintf(syn, sizeof(syn), "-");
+		if (rows[i].drops >= 0)
+			snprintf(drops, sizeof(drops), "%lld", rows[i].drops);
+		else
+			snprintf(drops, sizeof(drops), "-");
+		if (color && rows[i].fill >= 1000)
+			on = "\033[1;31m", off = "\033[0m";
+		else if (color && (rows[i].fill >= 800 || rows[i].drops > 0))
+			on = "\033[33m", off = "\033[0m";
+		printf("%s%-28s %13s %5s %8s %7s%s  %s\n", on, ep, ql, fill, syn, drops, off, procs);
+	}
+	if (n == 0)
+		printf("(no listening TCP sockets)\n");
+	free(rows);
+	json_decref(doc);
+	return EXIT_NK_OK;
+}
+
+const struct cmd cmd_listeners = {
+	.name = "listeners",
+	.summary = "listening sockets: accept queue and limit, SYN_RECV, drops, owners",
+	.usage =
+		"Usage: netknobs listeners [--json] [--from FILE]\n"
+		"\n"
+		"Every listening TCP socket, fullest accept queue first: QUEUE is the number of\n"
+		"connections waiting for accept(), LIMIT the queue's limit (the backlog given to\n"
+		"listen(), clamped to net.core.somaxconn at that moment); a full queue shows\n"
+		"LIMIT+1.  SYN-RECV counts half-open handshakes (* = shared by SO_REUSEPORT\n"
+		"listeners), DROPS the packets this socket dropped since it was created.\n"
+		"PROCESS names each owner as comm[pid] with its open descriptors and soft\n"
+		"RLIMIT_NOFILE.\n"
+		"\n"
+		"Options:\n"
+		"  --json, --format json  the same as JSON, with fill_percent\n"
+		"  --from FILE            read a saved facts document (netknobs facts --json)\n",
+	.run = listeners_run,
+};

@@ -1,0 +1,103 @@
+/* Subcommands: one file each (cmd-NAME.c), dispatched from main.c through
+ * the table in cmd-common.c. */
+#ifndef NK_CMD_H
+#define NK_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <jansson.h>
+
+/* Exit codes: decided in main() from what commands return. */
+enum {
+	EXIT_NK_OK = 0,       /* nothing at or above the threshold */
+	EXIT_NK_WARNING = 1,  /* a finding at warning level */
+	EXIT_NK_CRITICAL = 2, /* a critical finding */
+	EXIT_NK_ERROR = 3,    /* could not do the job: bad input, usage, system error */
+};
+
+enum output_format { FORMAT_TEXT, FORMAT_JSON };
+
+/* Options valid before and after the command name. */
+struct globals {
+	const char *root;       /* --root DIR, default "/" */
+	const char *netns;      /* --netns NAME|PATH|PID */
+	enum output_format format;
+	int color;              /* -1 auto, 0 never, 1 always */
+};
+
+enum {
+	OPT_ROOT = 0x1000,
+	OPT_NETNS,
+	OPT_FORMAT,
+	OPT_JSON,
+	OPT_COLOR,
+	OPT_NO_COLOR,
+	OPT_CMD_BASE = 0x1100, /* commands number their own long options from here */
+};
+
+#define GLOBAL_LONG_OPTIONS                                         \
+	{ "root", required_argument, NULL, OPT_ROOT },              \
+	{ "netns", required_argument, NULL, OPT_NETNS },            \
+	{ "format", required_argument, NULL, OPT_FORMAT },          \
+	{ "json", no_argument, NULL, OPT_JSON },                    \
+	{ "color", required_argument, NULL, OPT_COLOR },            \
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },            \
+	{ "help", no_argument, NULL, 'h' }
+
+#define GLOBAL_OPTIONS_HELP                                                          \
+	"Global options (before or after the command):\n"                           \
+	"  --root DIR          read /proc and /etc below DIR instead of /\n"            \
+	"  --netns NS          collect inside a network namespace: a name from\n"      \
+	"                      `ip netns list`, a path to a namespace file, or a PID\n" \
+	"  --format text|json  output format (--json is short for --format json)\n"     \
+	"  --color WHEN        auto (default; off when NO_COLOR is set), always, never\n" \
+	"  -h, --help          show help\n"
+
+/* Handle a global option inside a command's getopt loop.  Returns 1 when
+ * handled, 0 when c is not a global option, -1 on a bad value (logged). */
+int globals_option(struct globals *g, int c, const char *arg);
+
+struct cmd {
+	const char *name;
+	const char *summary;   /* one line for the command list */
+	const char *usage;     /* full --help text of the command */
+	int (*run)(struct globals *g, int argc, char **argv);
+};
+
+extern const struct cmd cmd_facts;
+extern const struct cmd cmd_listeners;
+
+extern const struct cmd *const commands[];
+
+/* Look up a command by name or unique prefix.  On failure prints an error
+ * with suggestions ("ambiguous: could be ..." / "did you mean ...") and
+ * returns NULL. */
+const struct cmd *cmd_find(const char *name);
+
+/* Print the command's usage to out. */
+void cmd_help(const struct cmd *c, FILE *out);
+
+/* Parse a command's options: the command's own long options are followed by
+ * the global ones.  Calls handle(c, optarg, data) for the command's options;
+ * it returns 0 or -1 (usage error, logged).  Returns the index of the first
+ * operand, -1 on a usage error (logged, with a hint), or -2 when --help was
+ * given (usage printed). */
+int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
+	      const char *shortopts, const struct option *own,
+	      int (*handle)(int c, const char *arg, void *data), void *data);
+
+/* The facts to work on: a saved document (from != NULL) or a collection on
+ * the live system (or --root), inside --netns when given.  NULL on error
+ * (logged). */
+json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
+		      size_t nkeys, bool want_sockets);
+
+/* Print a JSON value to stdout (indented, sorted keys off, ends in newline).
+ * Returns 0 or -EIO. */
+int print_json(const json_t *v);
+
+/* Colors for text output. */
+bool color_enabled(const struct globals *g, FILE *f);
+
+#endif

@@ -1,0 +1,237 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "facts/facts.h"
+#include "facts/sysctl.h"
+#include "util/escape.h"
+#include "util/log.h"
+
+void facts_note(json_t *doc, const char *fmt, ...)
+{
+	json_t *notes = json_object_get(doc, "notes");
+	char buf[1024], *esc;
+	va_list ap;
+
+	if (!notes) {
+		notes = json_array();
+		json_object_set_new(doc, "notes", notes);
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	esc = escape_untrusted_str(buf);
+	if (esc)
+		json_array_append_new(notes, json_string(esc));
+	free(esc);
+}
+
+json_t *facts_collect(const struct collect_opts *o)
+{
+	json_t *doc = json_object();
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (!doc)
+		return NULL;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(doc, "schema_version", json_integer(FACTS_SCHEMA_VERSION));
+	json_object_set_new(doc, "generator", json_pack("{s:s,s:s}", "name", PACKAGE_NAME,
+							"version", PACKAGE_VERSION));
+	json_object_set_new(doc, "collected_at", json_string(when));
+	json_object_set_new(doc, "origin", json_pack("{s:s,s:s?,s:b}", "root", o->root->path,
+						     "netns", o->netns, "live", o->root->live));
+	json_object_set_new(doc, "notes", json_array());
+
+	host_collect(doc, o->root);
+	{
+		size_t nw = 0;
+
+		while (sysctl_watched_keys[nw])
+			nw++;
+		sysctl_collect(doc, o->root, sysctl_watched_keys, nw);
+		sysctl_collect(doc, o->root, o->sysctl_keys, o->n_sysctl_keys);
+	}
+	counters_collect(doc, o->root);
+	if (o->want_sockets)
+		sockets_collect(doc, o->root, o->want_owners);
+	return doc;
+}
+
+/* ---- validation of saved documents ---- */
+
+#define FAIL(...)                                      \
+	do {                                           \
+		snprintf(err, errlen, __VA_ARGS__);    \
+		return -EINVAL;                        \
+	} while (0)
+
+static int want_type(const json_t *obj, const char *key, json_type t, int required,
+		     const char *where, char *err, size_t errlen)
+{
+	static const char *const names[] = {
+		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+		[JSON_INTEGER] = "an integer", [JSON_REAL] = "a number", [JSON_TRUE] = "a boolean",
+		[JSON_FALSE] = "a boolean", [JSON_NULL] = "null",
+	};
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v) {
+		if (required)
+			FAIL("%s: missing \"%s\" (%s)", where, key, names[t]);
+		return 0;
+	}
+	if (t == JSON_TRUE && json_is_boolean(v))
+		return 0;
+	if (json_typeof(v) != t)
+		FAIL("%s: \"%s\" must be %s", where, key, names[t]);
+	return 0;
+}
+
+static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen)
+{
+	char where[64];
+	static const char *const ints[] = { "queue", "limit", "syn_recv", "drops", "inode",
+					    "uid", "interface" };
+	const json_t *procs, *p;
+	const char *fam;
+	size_t j;
+
+	snprintf(where, sizeof(where), "sockets.listeners[%zu]", i);
+	if (!json_is_object(l))
+		FAIL("%s must be an object", where);
+	if (want_type(l, "family", JSON_STRING, 1, where, err, errlen) ||
+	    want_type(l, "address", JSON_STRING, 1, where, err, errlen) ||
+	    want_type(l, "port", JSON_INTEGER, 1, where, err, errlen) ||
+	    want_type(l, "queue", JSON_INTEGER, 1, where, err, errlen) ||
+	    want_type(l, "v6only", JSON_TRUE, 0, where, err, errlen) ||
+	    want_type(l, "syn_recv_shared", JSON_TRUE, 0, where, err, errlen) ||
+	    want_type(l, "processes", JSON_ARRAY, 0, where, err, errlen))
+		return -EINVAL;
+	fam = json_string_value(json_object_get(l, "family"));
+	if (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0)
+		FAIL("%s: \"family\" must be \"ipv4\" or \"ipv6\"", where);
+	for (j = 0; j < sizeof(ints) / sizeof(ints[0]); j++) {
+		const json_t *v = json_object_get(l, ints[j]);
+
+		if (want_type(l, ints[j], JSON_INTEGER, 0, where, err, errlen))
+			return -EINVAL;
+		if (v && json_integer_value(v) < 0)
+			FAIL("%s: \"%s\" must not be negative", where, ints[j]);
+	}
+	if (json_integer_value(json_object_get(l, "port")) < 0 ||
+	    json_integer_value(json_object_get(l, "port")) > 65535)
+		FAIL("%s: \"port\" must be 0..65535", where);
+	procs = json_object_get(l, "processes");
+	json_array_foreach(procs, j, p) {
+		char pw[96];
+
+		snprintf(pw, sizeof(pw), "%s.processes[%zu]", where, j);
+		if (!json_is_object(p))
+			FAIL("%s must be an object", pw);
+		if (want_type(p, "pid", JSON_INTEGER, 1, pw, err, errlen) ||
+		    want_type(p, "comm", JSON_STRING, 0, pw, err, errlen) ||
+		    want_type(p, "nofile_soft", JSON_INTEGER, 0, pw, err, errlen) ||
+		    want_type(p, "nofile_hard", JSON_INTEGER, 0, pw, err, errlen) ||
+		    want_type(p, "fds", JSON_INTEGER, 0, pw, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int facts_validate(const json_t *doc, char *err, size_t errlen)
+{
+	const json_t *v, *sockets, *listeners, *l;
+	const char *key;
+	size_t i;
+
+	if (!json_is_object(doc))
+		FAIL("the document must be a JSON object");
+	v = json_object_get(doc, "schema_version");
+	if (!v)
+		FAIL("missing \"schema_version\": not a netknobs facts document");
+	if (!json_is_integer(v))
+		FAIL("\"schema_version\" must be an integer");
+	if (json_integer_value(v) != FACTS_SCHEMA_VERSION)
+		FAIL("schema_version %lld is not supported (this netknobs reads version %d)",
+		     (long long)json_integer_value(v), FACTS_SCHEMA_VERSION);
+	if (want_type(doc, "host", JSON_OBJECT, 1, "document", err, errlen) ||
+	    want_type(doc, "sysctl", JSON_OBJECT, 1, "document", err, errlen) ||
+	    want_type(doc, "sockets", JSON_OBJECT, 1, "document", err, errlen) ||
+	    want_type(doc, "sysctl_unavailable", JSON_OBJECT, 0, "document", err, errlen) ||
+	    want_type(doc, "counters", JSON_OBJECT, 0, "document", err, errlen) ||
+	    want_type(doc, "sockstat", JSON_OBJECT, 0, "document", err, errlen) ||
+	    want_type(doc, "softnet", JSON_OBJECT, 0, "document", err, errlen) ||
+	    want_type(doc, "notes", JSON_ARRAY, 0, "document", err, errlen))
+		return -EINVAL;
+
+	json_object_foreach((json_t *)json_object_get(doc, "sysctl"), key, v) {
+		const char *why;
+		size_t j;
+		const json_t *e;
+
+		if (sysctl_key_parse(key, NULL, NULL, &why) < 0)
+			FAIL("sysctl: invalid key \"%.64s\": %s", key, why);
+		if (json_is_array(v)) {
+			json_array_foreach(v, j, e)
+				if (!json_is_integer(e))
+					FAIL("sysctl.%s: a list must hold integers only", key);
+		} else if (!json_is_integer(v) && !json_is_string(v)) {
+			FAIL("sysctl.%s: must be an integer, a list of integers or a string", key);
+		}
+	}
+	json_object_foreach((json_t *)json_object_get(doc, "counters"), key, v) {
+		const char *name;
+		const json_t *c;
+
+		if (!json_is_object(v))
+			FAIL("counters.%s must be an object", key);
+		json_object_foreach((json_t *)v, name, c)
+			if (!json_is_integer(c) && !json_is_string(c))
+				FAIL("counters.%s.%s must be an integer", key, name);
+	}
+
+	sockets = json_object_get(doc, "sockets");
+	if (want_type(sockets, "source", JSON_STRING, 1, "sockets", err, errlen) ||
+	    want_type(sockets, "states", JSON_OBJECT, 0, "sockets", err, errlen) ||
+	    want_type(sockets, "listeners", JSON_ARRAY, 1, "sockets", err, errlen))
+		return -EINVAL;
+	listeners = json_object_get(sockets, "listeners");
+	json_array_foreach(listeners, i, l)
+		if (validate_listener(l, i, err, errlen) < 0)
+			return -EINVAL;
+	return 0;
+}
+
+json_t *facts_load(const char *path)
+{
+	json_error_t jerr;
+	json_t *doc;
+	char err[512];
+
+	/* JSON_REJECT_DUPLICATES: a saved document with two values for one
+	 * key is corrupt, not ambiguous. */
+	doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+				     : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		if (jerr.line > 0)
+			log_syntax(path, (unsigned)jerr.line, (unsigned)jerr.column,
+				   "not a valid facts document: %s", jerr.text);
+		else
+			log_syntax(path, 0, 0, "cannot load facts: %s", jerr.text);
+		return NULL;
+	}
+	if (facts_validate(doc, err, sizeof(err)) < 0) {
+		log_syntax(path, 0, 0, "not a valid facts document: %s", err);
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}

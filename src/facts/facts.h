@@ -1,0 +1,60 @@
+/* The facts document: everything the collectors learned about one host (or
+ * one network namespace), as one JSON object.  Rules and renderers read only
+ * this document, never the system; `netknobs facts --json` prints it and
+ * `--from FILE` loads a saved one.  The schema is described in doc/facts.md.
+ *
+ * JSON reference rule (jansson): functions named *_set_new / *_append_new
+ * take ownership of the value passed; plain getters return borrowed
+ * references. */
+#ifndef NK_FACTS_H
+#define NK_FACTS_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "util/fileio.h"
+
+#define FACTS_SCHEMA_VERSION 1
+
+struct collect_opts {
+	const struct nk_root *root;     /* where /proc is read */
+	const char *netns;              /* as given by --netns, or NULL */
+	const char *const *sysctl_keys; /* extra keys to read (besides the watched set) */
+	size_t n_sysctl_keys;
+	bool want_sockets;              /* run the socket collector */
+	bool want_owners;               /* find the owning processes of listeners */
+};
+
+/* Collect everything into a new document.  Returns NULL only on a fatal
+ * error (out of memory); anything unreadable is recorded in the document
+ * ("notes", "sysctl_unavailable", ...). */
+json_t *facts_collect(const struct collect_opts *opts);
+
+/* Load a saved facts document and check its version and shape.  On error
+ * prints a message naming the file (and line:column where known) and returns
+ * NULL. */
+json_t *facts_load(const char *path);
+
+/* Structural validation of a document (also used by facts_load).  On error
+ * returns -EINVAL and writes a message into err (size errlen). */
+int facts_validate(const json_t *doc, char *err, size_t errlen);
+
+/* Append a human-readable note ("/proc/net/snmp: Permission denied") to the
+ * document's "notes" array.  printf-style. */
+void facts_note(json_t *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- collectors; each adds its sections to doc ---- */
+
+/* host: kernel release, CPUs, memory, network namespace ("host" object). */
+int host_collect(json_t *doc, const struct nk_root *root);
+
+/* counters: /proc/net/netstat, snmp, snmp6 ("counters"), sockstat{,6}
+ * ("sockstat"), softnet_stat ("softnet"). */
+int counters_collect(json_t *doc, const struct nk_root *root);
+
+/* sockets: listeners and per-state counts ("sockets"), via NETLINK_SOCK_DIAG
+ * on the live system, /proc/net/tcp{,6} when netlink is refused or when a
+ * --root is given. */
+int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners);
+
+#endif

@@ -1,0 +1,77 @@
+/* netknobs: Linux network tuning advisor and auditor. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util/log.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s [GLOBAL OPTIONS] COMMAND [OPTIONS]\n"
+		"\n"
+		"Reads the kernel's network settings, the listening sockets and the\n"
+		"kernel's counters, and tells what is wrong and what to set.\n"
+		"\n"
+		"Commands:\n",
+		program_name);
+	for (size_t i = 0; commands[i]; i++)
+		fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(out,
+		"\n" GLOBAL_OPTIONS_HELP
+		"  -V, --version       print the version\n"
+		"\n"
+		"Commands may be abbreviated to a unique prefix.  '%s COMMAND --help'\n"
+		"describes each.  Exit status: 0 fine, 1 warning, 2 critical, 3 error.\n",
+		program_name);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		GLOBAL_LONG_OPTIONS,
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct globals g = { .color = -1 };
+	const struct cmd *cmd;
+	int c, r;
+
+	opterr = 0;
+	/* '+': global options end at the command name */
+	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return EXIT_NK_OK;
+		case 'V':
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return EXIT_NK_OK;
+		case ':':
+			log_error("option '%s' needs an argument", argv[optind - 1]);
+			return EXIT_NK_ERROR;
+		case '?':
+			log_error("unknown option '%s'; see '%s --help'", argv[optind - 1], program_name);
+			return EXIT_NK_ERROR;
+		default:
+			if (globals_option(&g, c, optarg) <= 0)
+				return EXIT_NK_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_NK_ERROR;
+	}
+	cmd = cmd_find(argv[optind]);
+	if (!cmd)
+		return EXIT_NK_ERROR;
+	r = cmd->run(&g, argc - optind, argv + optind);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error("writing output failed");
+		return EXIT_NK_ERROR;
+	}
+	return r;
+}

@@ -1,0 +1,109 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/escape.h"
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c = s[0], need, min, v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		need = 1, min = 0x80, v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2, min = 0x800, v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3, min = 0x10000, v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < need + 1)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return need + 1;
+}
+
+static char *escape_bytes(const char *str, size_t len, int keep_backslash)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	/* worst case: every byte becomes \xNN */
+	char *out = malloc(len * 4 + 1), *o = out;
+	static const char hex[] = "0123456789abcdef";
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		unsigned cp;
+		size_t k = utf8_seq(s + i, len - i, &cp);
+
+		if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+		    (cp == '\\' && !keep_backslash)) {
+			/* escape the first byte only; resynchronise after it */
+			unsigned char b = s[i];
+
+			*o++ = '\\';
+			switch (b) {
+			case '\n': *o++ = 'n'; break;
+			case '\t': *o++ = 't'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\\': *o++ = '\\'; break;
+			default:
+				if (k > 1) {
+					/* a C1 control as a 2-byte sequence: escape both bytes */
+					*o++ = 'x';
+					*o++ = hex[b >> 4];
+					*o++ = hex[b & 15];
+					b = s[++i];
+					*o++ = '\\';
+				}
+				*o++ = 'x';
+				*o++ = hex[b >> 4];
+				*o++ = hex[b & 15];
+			}
+			i++;
+			continue;
+		}
+		memcpy(o, s + i, k);
+		o += k;
+		i += k;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *escape_untrusted(const char *s, size_t len)
+{
+	return escape_bytes(s, len, 0);
+}
+
+char *escape_untrusted_str(const char *s)
+{
+	return escape_bytes(s, strlen(s), 0);
+}
+
+char *escape_display(const char *s)
+{
+	return escape_bytes(s, strlen(s), 1);
+}
+
+void fputs_safe(const char *s, FILE *f)
+{
+	char *e = escape_display(s);
+
+	fputs(e ? e : "?", f);
+	free(e);
+}

@@ -1,0 +1,27 @@
+/* Text that comes from the system (process names, paths, addresses, file
+ * contents) is untrusted: it may hold terminal control sequences or invalid
+ * UTF-8.  These functions make it safe to print and to put in JSON. */
+#ifndef NK_ESCAPE_H
+#define NK_ESCAPE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Return a newly allocated copy of the first len bytes of s in which every
+ * control character (C0, DEL, C1), every backslash and every byte that is not
+ * part of valid UTF-8 is written as a C escape (\n, \t, \\, \xNN).  The result
+ * is valid UTF-8 without control characters.  NULL only when out of memory. */
+char *escape_untrusted(const char *s, size_t len);
+
+/* The same for a NUL-terminated string. */
+char *escape_untrusted_str(const char *s);
+
+/* For display of text already escaped once (facts documents may come from
+ * elsewhere): control characters and invalid UTF-8 are escaped, backslashes
+ * are left as they are.  NULL only when out of memory. */
+char *escape_display(const char *s);
+
+/* fputs() through escape_display(). */
+void fputs_safe(const char *s, FILE *f);
+
+#endif

@@ -1,0 +1,58 @@
+# Shared setup for integration tests: source "$TESTLIB".
+set -eu
+export LC_ALL=C
+unset NO_COLOR || true
+
+: "${NETKNOBS:?run through make check (NETKNOBS unset)}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/netknobs-test.XXXXXX")
+NK_NETNS=""
+NK_PIDS=""
+nk_cleanup() {
+	for p in $NK_PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $NK_PIDS; do wait "$p" 2>/dev/null || true; done
+	for n in $NK_NETNS; do ip netns del "$n" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap nk_cleanup EXIT
+trap 'exit 1' INT TERM
+
+fails=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+skip() { echo "SKIP: $*"; exit 77; }
+finish() { if [ "$fails" -gt 0 ]; then echo "$fails check(s) failed"; exit 1; fi; exit 0; }
+
+# check DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+# check_match DESCRIPTION REGEX TEXT
+check_match() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then pass "$1"; else fail "$1: /$2/ not in: $3"; fi
+}
+# check_exit DESCRIPTION EXPECTED-CODE command...
+check_exit() {
+	d=$1 want=$2; shift 2
+	set +e; "$@" >"$T/out" 2>"$T/err"; rc=$?; set -e
+	if [ "$rc" = "$want" ]; then pass "$d (exit $rc)"; else fail "$d: exit $rc, expected $want; stderr: $(head -c 400 "$T/err")"; fi
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
+}
+
+# new_netns: create a private network namespace with loopback up; prints its name
+new_netns() {
+	n="nk-$$-$(date +%s%N | tail -c 6)-$1"
+	ip netns add "$n" || skip "cannot create a network namespace"
+	NK_NETNS="$NK_NETNS $n"
+	ip -n "$n" link set lo up
+	echo "$n"
+}
+
+# in_ns NS command... : run in the namespace
+in_ns() { n=$1; shift; ip netns exec "$n" "$@"; }
+
+# JSON output is inspected with jq (a test dependency, see README).
+command -v jq >/dev/null 2>&1 || { echo "FAIL: jq is needed by the tests (apt-get install jq)"; exit 99; }
