@@ -1,12 +1,182 @@
-/* Listening sockets and per-state socket counts. */
+/* Listening sockets and per-state socket counts: the internal interfaces
+ * between the socket collector's parts.
+ *
+ *   sockdiag.c  fills a socktab from NETLINK_SOCK_DIAG (the live system)
+ *   proc-tcp.c  fills a socktab from /proc/net/tcp and tcp6 (fallback)
+ *   owners.c    finds the processes holding each listener (/proc/PID/fd)
+ *   sockets.c   the socktab itself, dispatch, and the "sockets" JSON object
+ *
+ * Memory never grows with the number of connections: connections are only
+ * counted per state, and request sockets (SYN_RECV) are aggregated per local
+ * endpoint, whose number is bounded by the addresses and ports in use.
+ *
+ * The JSON rule of facts.h applies: socktab_to_json() returns a new
+ * reference. */
 #ifndef NK_SOCKETS_H
 #define NK_SOCKETS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "util/fileio.h"
 
-/* see facts.h: sockets_collect() */
+/* Kernel TCP states (include/net/tcp_states.h); 12 is TCP_NEW_SYN_RECV, a
+ * request socket, counted as SYN_RECV. */
+#define SOCK_STATE_MAX 12
+
+/* Name of a TCP state (1..11) as in doc/facts.md, NULL when unknown. */
+const char *sock_state_name(unsigned state);
+
+/* A local endpoint: family, address, port, bound interface. */
+struct sock_ep {
+	uint8_t family;         /* AF_INET or AF_INET6 */
+	uint8_t addr[16];       /* network byte order; IPv4 in addr[0..3], rest 0 */
+	uint16_t port;          /* host byte order */
+	uint32_t ifindex;       /* 0: not bound to a device */
+};
+
+struct listener {
+	struct sock_ep ep;
+	uint32_t queue;         /* accept-queue length */
+	uint32_t limit;         /* accept-queue limit (has_limit) */
+	uint32_t drops;         /* SK_MEMINFO_DROPS (has_drops) */
+	bool has_limit, has_drops;
+	int8_t v6only;          /* -1 unknown, 0 dual-stack, 1 IPv6 only */
+	bool syn_recv_shared;   /* set by socktab_finish() */
+	uint32_t uid;
+	uint64_t inode;
+	uint64_t syn_recv;      /* set by socktab_finish() */
+};
+
+/* A process holding one or more listeners. */
+struct sock_proc {
+	int pid;
+	char *comm;             /* escaped (escape_untrusted), NULL if unreadable */
+	long long nofile_soft;  /* -1 when unlimited or unreadable */
+	long long nofile_hard;
+	long long fds;          /* entries of /proc/PID/fd */
+};
+
+/* "listener i is held by process p" */
+struct sock_owner_link {
+	uint32_t listener;
+	uint32_t proc;
+};
+
+struct sock_reqep {
+	struct sock_ep ep;
+	uint64_t count;
+};
+
+struct socktab {
+	struct listener *l;
+	size_t n, cap;
+	uint64_t states[SOCK_STATE_MAX + 1];   /* by state number; [12] unused */
+	/* request sockets aggregated by local endpoint */
+	struct sock_reqep *req;
+	size_t nreq, capreq;
+	uint32_t *reqhash;      /* open addressing: index + 1, 0 empty */
+	size_t reqhash_cap;
+	/* owners (owners_collect()) */
+	struct sock_proc *procs;
+	size_t nprocs, capprocs;
+	struct sock_owner_link *links;
+	size_t nlinks, caplinks;
+	bool finished;
+};
+
+void socktab_init(struct socktab *t);
+void socktab_free(struct socktab *t);
+/* Forget listeners, counts and owners (restart of a dump, fallback). */
+void socktab_reset(struct socktab *t);
+/* Forget the per-state counts and request sockets only. */
+void socktab_reset_counts(struct socktab *t);
+
+/* Append a listener (copied).  Returns 0 or -ENOMEM. */
+int socktab_add_listener(struct socktab *t, const struct listener *l);
+/* Count a socket that is not listening; state 1..12.  A request socket
+ * (SYN_RECV with inode 0) also passes its local endpoint in ep, else ep is
+ * NULL.  Returns 0, -EINVAL (unknown state, not counted) or -ENOMEM. */
+int socktab_count(struct socktab *t, unsigned state, const struct sock_ep *ep);
+
+/* Sort the listeners (port, family, address, interface, inode), set the
+ * LISTEN count, and attribute the request sockets to listeners: exact
+ * address before wildcard, bound interface before unbound, an IPv4 request
+ * to a dual-stack IPv6 listener when no IPv4 listener takes it; listeners
+ * with the same endpoint (SO_REUSEPORT) share the group's total.  Returns 0
+ * or -ENOMEM. */
+int socktab_finish(struct socktab *t);
+
+/* The "sockets" object of doc/facts.md.  source: "netlink" or "proc";
+ * fallback_reason may be NULL; processes are listed when with_owners. */
+json_t *socktab_to_json(const struct socktab *t, const char *source,
+			const char *fallback_reason, bool with_owners);
+
+/* ---- NETLINK_SOCK_DIAG (sockdiag.c) ---- */
+
+struct sockdiag_result {
+	bool ipv6_skipped;      /* the AF_INET6 dumps were refused */
+	int ipv6_error;         /* their -errno */
+	unsigned restarts;      /* dumps restarted after NLM_F_DUMP_INTR */
+	bool interrupted;       /* still interrupted after the last retry */
+	unsigned long bad_msgs; /* messages too short to use, skipped */
+};
+
+/* Dump the TCP sockets of the current network namespace into t (both
+ * families; listeners with queue, limit, drops, v6only; states; request
+ * sockets).  Returns 0, or -errno when netlink cannot be used at all
+ * (socket refused, or the IPv4 dump failed); t is then in an unspecified
+ * state and must be reset. */
+int sockdiag_collect(struct socktab *t, struct sockdiag_result *res);
+
+/* True for the errors that mean "netlink is not available to us". */
+bool sockdiag_refused(int err);
+
+/* ---- /proc/net/tcp and tcp6 (proc-tcp.c) ---- */
+
+struct proctcp_row {
+	struct sock_ep ep;      /* local endpoint; ifindex always 0 */
+	unsigned state;         /* "st" */
+	uint32_t rx_queue;
+	uint32_t uid;
+	uint64_t inode;
+};
+
+/* Parse one line of /proc/net/tcp (family AF_INET) or tcp6 (AF_INET6),
+ * without its newline.  Addresses are read as the kernel prints them: each
+ * 32-bit word in this host's byte order.  Returns 0, or -EINVAL for a
+ * malformed line (including the header). */
+int proctcp_parse_line(const char *line, size_t len, int family, struct proctcp_row *row);
+
+struct proctcp_stats {
+	unsigned long rows;     /* rows used */
+	unsigned long bad;      /* malformed lines skipped */
+	unsigned long first_bad_line;   /* line number of the first one */
+};
+
+/* Stream a /proc/net/tcp{,6} file from fd (read in chunks, bounded memory)
+ * into t: LISTEN rows as listeners (queue, inode, uid), the others counted,
+ * SYN_RECV rows with inode 0 as request sockets.  The first line is skipped
+ * when it is the header.  Returns 0, -errno on a read error, -ENOMEM. */
+int proctcp_read_fd(int fd, int family, struct socktab *t, struct proctcp_stats *st);
+
+/* ---- owning processes (owners.c) ---- */
+
+struct owners_stats {
+	unsigned long procs_scanned;
+	unsigned long procs_denied;     /* fd directory or links unreadable (EACCES/EPERM) */
+	unsigned long ownerless;        /* listeners left without a process */
+};
+
+/* Scan ROOT/proc/[0-9]* /fd for the listeners' inodes (after
+ * socktab_finish) and record the owning processes in t.  Returns 0,
+ * -ENOMEM, or -errno when ROOT/proc cannot be opened. */
+int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st);
+
+/* Parse "Max open files" of a /proc/PID/limits text; -1 for "unlimited".
+ * Returns 0 or -EINVAL (line missing or malformed). */
+int owners_parse_limits(const char *text, long long *soft, long long *hard);
 
 #endif

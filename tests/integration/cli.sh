@@ -1,0 +1,70 @@
+#!/bin/sh
+# Command line: help, version, command lookup, option errors, --from errors.
+. "$TESTLIB"
+
+check_exit "--version" 0 "$NETKNOBS" --version
+check_match "--version prints name and version" '^netknobs [0-9]+\.[0-9]+' "$(cat "$T/out")"
+check_exit "--help" 0 "$NETKNOBS" --help
+check_match "--help lists facts" 'facts' "$(cat "$T/out")"
+check_match "--help lists listeners" 'listeners' "$(cat "$T/out")"
+check_exit "no command is a usage error" 3 "$NETKNOBS"
+
+for c in facts listeners; do
+	check_exit "$c --help" 0 "$NETKNOBS" "$c" --help
+	check_match "$c --help has a usage line" "^Usage: netknobs $c" "$(cat "$T/out")"
+	check_match "$c --help shows global options" '--netns' "$(cat "$T/out")"
+	check_exit "$c -h" 0 "$NETKNOBS" "$c" -h
+done
+
+check_exit "unknown command" 3 "$NETKNOBS" factz
+check_match "unknown command suggests" "unknown command 'factz'; did you mean 'facts'\?" "$(cat "$T/err")"
+check_exit "unrelated word" 3 "$NETKNOBS" zz
+check_match "unrelated word: pointed to --help" "see .netknobs --help." "$(cat "$T/err")"
+check_exit "unique prefix runs the command" 0 "$NETKNOBS" fa --help
+check_match "prefix resolved to facts" '^Usage: netknobs facts' "$(cat "$T/out")"
+check_exit "unknown option" 3 "$NETKNOBS" facts --jsn
+check_match "unknown option suggests" "did you mean '--json'" "$(cat "$T/err")"
+check_exit "missing option argument" 3 "$NETKNOBS" facts --from
+check_match "missing argument named" "needs an argument" "$(cat "$T/err")"
+check_exit "bad --format" 3 "$NETKNOBS" --format xml facts
+check_match "bad --format named" "unknown format" "$(cat "$T/err")"
+check_exit "bad --sysctl key" 3 "$NETKNOBS" facts --sysctl 'net/../../etc/shadow'
+check_match "bad key explained" "not allowed" "$(cat "$T/err")"
+check_exit "stray operand" 3 "$NETKNOBS" listeners extra
+
+# --from: malformed, wrong version, missing file, combined with --root
+printf '{"schema_version": 1,\n "host": {,}\n' >"$T/bad.json"
+check_exit "--from malformed JSON" 3 "$NETKNOBS" facts --from "$T/bad.json"
+check_match "malformed: file:line:col named" "bad.json:2:[0-9]+: error" "$(cat "$T/err")"
+printf '{"schema_version": 99, "host": {}, "sysctl": {}, "sockets": {"source": "proc", "listeners": []}}\n' >"$T/v99.json"
+check_exit "--from wrong version" 3 "$NETKNOBS" facts --from "$T/v99.json"
+check_match "wrong version explained" "schema_version 99 is not supported" "$(cat "$T/err")"
+check_exit "--from missing file" 3 "$NETKNOBS" listeners --from "$T/nope.json"
+check_match "missing file named" "nope.json" "$(cat "$T/err")"
+head -c 4096 /dev/urandom >"$T/garbage.json"
+check_exit "--from binary garbage" 3 "$NETKNOBS" facts --from "$T/garbage.json"
+check_exit "--from with --root" 3 "$NETKNOBS" --root / facts --from "$T/v99.json"
+check_exit "--root missing directory" 3 "$NETKNOBS" --root "$T/none" facts
+check_match "missing root named" "none" "$(cat "$T/err")"
+
+# --netns errors
+check_exit "--netns unknown name" 3 "$NETKNOBS" --netns nk-no-such-ns facts
+check_match "unknown netns explained" "no such network namespace" "$(cat "$T/err")"
+check_exit "--netns not a namespace" 3 "$NETKNOBS" --netns /dev/null facts
+if [ "$(id -u)" != 0 ]; then
+	check_exit "--netns without privilege" 3 "$NETKNOBS" --netns 1 facts
+fi
+
+# a live run always works and its JSON round-trips through --from
+check_exit "facts --json on the live system" 0 "$NETKNOBS" facts --json
+cp "$T/out" "$T/live.json"
+check_eq "live document has schema_version 1" 1 "$(jq .schema_version "$T/live.json")"
+check_exit "facts --from the saved document" 0 "$NETKNOBS" facts --from "$T/live.json" --json
+check_eq "round trip is lossless" "$(jq -S . "$T/live.json")" "$(jq -S . "$T/out")"
+check_exit "facts -o writes a file" 0 "$NETKNOBS" facts -o "$T/saved.json"
+check_eq "written file is the document" 1 "$(jq .schema_version "$T/saved.json")"
+check_eq "no temporary file left" "" "$(ls "$T" | grep 'saved.json.' || true)"
+check_exit "facts -o into a missing directory" 3 "$NETKNOBS" facts -o "$T/nodir/x.json"
+check_eq "nothing left behind" "" "$(ls "$T/nodir" 2>/dev/null || true)"
+
+finish
