@@ -120,15 +120,16 @@ struct sockdiag_result {
 	bool ipv6_skipped;      /* the AF_INET6 dumps were refused */
 	int ipv6_error;         /* their -errno */
 	unsigned restarts;      /* dumps restarted after NLM_F_DUMP_INTR */
-	bool interrupted;       /* still interrupted after the last retry */
 	unsigned long bad_msgs; /* messages too short to use, skipped */
 };
 
 /* Dump the TCP sockets of the current network namespace into t (both
  * families; listeners with queue, limit, drops, v6only; states; request
- * sockets).  Returns 0, or -errno when netlink cannot be used at all
- * (socket refused, or the IPv4 dump failed); t is then in an unspecified
- * state and must be reset. */
+ * sockets).  A dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is
+ * restarted, at most SOCKDIAG_RETRIES times.  Returns 0, or -errno when
+ * netlink cannot be used (socket refused, the IPv4 dump failed, or -EINTR:
+ * still interrupted after the retries); t must then be reset. */
+#define SOCKDIAG_RETRIES 5
 int sockdiag_collect(struct socktab *t, struct sockdiag_result *res);
 
 /* True for the errors that mean "netlink is not available to us". */
