@@ -13,8 +13,11 @@
 #include "util/suggest.h"
 
 const struct cmd *const commands[] = {
+	&cmd_audit,
 	&cmd_facts,
 	&cmd_listeners,
+	&cmd_lint,
+	&cmd_rules,
 	NULL,
 };
 

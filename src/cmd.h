@@ -65,8 +65,11 @@ struct cmd {
 	int (*run)(struct globals *g, int argc, char **argv);
 };
 
+extern const struct cmd cmd_audit;
 extern const struct cmd cmd_facts;
 extern const struct cmd cmd_listeners;
+extern const struct cmd cmd_lint;
+extern const struct cmd cmd_rules;
 
 extern const struct cmd *const commands[];
 

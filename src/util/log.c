@@ -5,9 +5,17 @@
 #include "util/log.h"
 
 const char *program_name = "netknobs";
+static int quiet;
+
+void log_quiet(int on)
+{
+	quiet = on;
+}
 
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
+	if (quiet)
+		return;
 	fprintf(stderr, "%s: %s: ", program_name, level);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -35,6 +43,8 @@ void log_syntax(const char *file, unsigned line, unsigned col, const char *fmt, 
 {
 	va_list ap;
 
+	if (quiet)
+		return;
 	if (line && col)
 		fprintf(stderr, "%s:%u:%u: error: ", file, line, col);
 	else if (line)

@@ -18,4 +18,8 @@ void log_syntax(const char *file, unsigned line, unsigned col, const char *fmt, 
 
 extern const char *program_name;
 
+/* While on, nothing is printed (for loading something only to look names
+ * up in it). */
+void log_quiet(int on);
+
 #endif

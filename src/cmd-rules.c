@@ -1,0 +1,140 @@
+/* netknobs rules: every loaded rule, where it comes from and its state. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "rules/rules.h"
+#include "util/escape.h"
+#include "util/log.h"
+
+enum { OPT_RULES = OPT_CMD_BASE, OPT_NO_DEFAULTS };
+
+struct rules_args {
+	const char **paths;
+	size_t n;
+	bool no_defaults;
+};
+
+static int rules_opt(int c, const char *arg, void *data)
+{
+	struct rules_args *a = data;
+
+	if (c == OPT_NO_DEFAULTS) {
+		a->no_defaults = true;
+		return 0;
+	}
+	if (c == OPT_RULES) {
+		const char **n = realloc(a->paths, (a->n + 1) * sizeof(*n));
+
+		if (!n)
+			return -1;
+		a->paths = n;
+		a->paths[a->n++] = arg;
+		return 0;
+	}
+	return -1;
+}
+
+/* "enabled", "disabled", "waived until 2027-01-31", "waived (expired ...)" */
+static void state_of(const struct rulebook *rb, const struct rule *r, char *buf, size_t len)
+{
+	const struct waiver *w = NULL;
+
+	if (r->state == RULE_DISABLED) {
+		snprintf(buf, len, "disabled");
+		return;
+	}
+	for (size_t i = 0; i < rb->nwaivers; i++)
+		if (!strcmp(rb->waivers[i].rule_id, r->id))
+			w = &rb->waivers[i];
+	if (!w)
+		snprintf(buf, len, "enabled");
+	else if (w->expired)
+		snprintf(buf, len, "waiver expired %s", w->expires);
+	else
+		snprintf(buf, len, "waived%s%s%s%s", w->subject ? " for " : "", w->subject ? w->subject : "",
+			 w->expires[0] ? " until " : "", w->expires);
+}
+
+static int rules_run(struct globals *g, int argc, char **argv)
+{
+	static const struct option own[] = {
+		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rules_args a = { 0 };
+	struct rulebook rb;
+	int r;
+
+	r = cmd_parse(&cmd_rules, g, argc, argv, NULL, own, rules_opt, &a);
+	if (r < 0 || r < argc) {
+		if (r >= 0)
+			log_error("rules: unexpected argument '%s'", argv[r]);
+		free(a.paths);
+		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+	}
+	rulebook_init(&rb);
+	rulebook_load_standard(&rb, g->root, a.paths, a.n, a.no_defaults);
+	free(a.paths);
+	if (rb.errors) {
+		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
+		rulebook_free(&rb);
+		return EXIT_NK_ERROR;
+	}
+	if (g->format == FORMAT_JSON) {
+		json_t *out = json_object(), *arr = json_array();
+
+		json_object_set_new(out, "schema_version", json_integer(1));
+		for (size_t i = 0; i < rb.nrules; i++) {
+			const struct rule *ru = &rb.rules[i];
+			char state[256], src[4200];
+			json_t *tags = json_array();
+
+			state_of(&rb, ru, state, sizeof(state));
+			snprintf(src, sizeof(src), "%s:%u:%u", ru->where.file, ru->where.line, ru->where.col);
+			for (size_t t = 0; t < ru->ntags; t++)
+				json_array_append_new(tags, json_string(ru->tags[t]));
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", ru->id,
+							     "ruleset", ru->ruleset, "severity",
+							     severity_name(ru->severity), "state", state,
+							     "title", ru->title, "source", src, "tags", tags));
+		}
+		json_object_set_new(out, "rules", arr);
+		r = print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+		json_decref(out);
+	} else {
+		printf("%-36s %-9s %-20s %s\n", "RULE", "SEVERITY", "STATE", "SOURCE");
+		for (size_t i = 0; i < rb.nrules; i++) {
+			const struct rule *ru = &rb.rules[i];
+			char state[256];
+
+			state_of(&rb, ru, state, sizeof(state));
+			printf("%-36s %-9s %-20s ", ru->id, severity_name(ru->severity), state);
+			fputs_safe(ru->where.file, stdout);
+			printf(":%u\n", ru->where.line);
+		}
+		printf("\n%zu rules in %zu rule sets\n", rb.nrules, rb.nsets);
+		r = EXIT_NK_OK;
+	}
+	rulebook_free(&rb);
+	return r;
+}
+
+const struct cmd cmd_rules = {
+	.name = "rules",
+	.summary = "list the loaded rules with their source and state",
+	.usage =
+		"Usage: netknobs rules [--rules PATH]... [--no-default-rules] [--json]\n"
+		"\n"
+		"Every loaded rule: id, severity (after overrides), state (enabled, disabled,\n"
+		"waived until DATE, waiver expired) and the file and line it comes from.\n"
+		"\n"
+		"Options:\n"
+		"  --rules PATH           also load rule or override files; repeatable\n"
+		"  --no-default-rules     do not load the built-in or installed rule sets\n"
+		"  --json, --format json  as JSON\n",
+	.run = rules_run,
+};

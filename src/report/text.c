@@ -1,0 +1,224 @@
+/* The audit for people: the verdict first, then findings by severity, then
+ * the merged recommendations with the lines to apply them. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "util/escape.h"
+
+#define C_RESET "\033[0m"
+
+static const char *sev_color(const char *sev)
+{
+	if (!strcmp(sev, "critical"))
+		return "\033[1;31m";
+	if (!strcmp(sev, "warning"))
+		return "\033[1;33m";
+	if (!strcmp(sev, "notice"))
+		return "\033[1;36m";
+	return "\033[1m";
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* Print untrusted text escaped; wrap paragraphs at ~76 columns with a
+ * prefix on each line. */
+static void para(FILE *out, const char *prefix, const char *label, const char *text)
+{
+	char *t = escape_display(text), *p, *save = NULL;
+	size_t col, plen = strlen(prefix);
+
+	if (!t)
+		return;
+	fprintf(out, "%s%s", prefix, label);
+	col = plen + strlen(label);
+	for (p = strtok_r(t, " \n", &save); p; p = strtok_r(NULL, " \n", &save)) {
+		size_t wl = strlen(p);
+
+		if (col + wl + 1 > 78 && col > plen + strlen(label)) {
+			fprintf(out, "\n%s%*s", prefix, (int)strlen(label), "");
+			col = plen + strlen(label);
+		} else if (col > plen + strlen(label)) {
+			fputc(' ', out);
+			col++;
+		}
+		fputs(p, out);
+		col += wl;
+	}
+	fputc('\n', out);
+	free(t);
+}
+
+static void value_text(FILE *out, const json_t *v)
+{
+	size_t i;
+	const json_t *e;
+
+	if (json_is_integer(v))
+		fprintf(out, "%lld", (long long)json_integer_value(v));
+	else if (json_is_string(v))
+		fputs_safe(json_string_value(v), out);
+	else if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "true" : "false", out);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, e) {
+			if (i)
+				fputc(' ', out);
+			value_text(out, e);
+		}
+	else if (!v || json_is_null(v))
+		fputs("n/a", out);
+	else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+		fputs_safe(s ? s : "?", out);
+		free(s);
+	}
+}
+
+static void finding(FILE *out, const json_t *f, const struct text_opts *o)
+{
+	const char *sev = str(f, "severity");
+	const json_t *recs = json_object_get(f, "recommend"), *r, *w = json_object_get(f, "waiver");
+	char upper[16];
+	size_t i;
+
+	for (i = 0; sev[i] && i < sizeof(upper) - 1; i++)
+		upper[i] = (char)(sev[i] >= 'a' && sev[i] <= 'z' ? sev[i] - 32 : sev[i]);
+	upper[i] = '\0';
+	if (!strcmp(str(f, "status"), "waived"))
+		snprintf(upper, sizeof(upper), "WAIVED");
+	fprintf(out, "%s%-8s%s ", o->color ? sev_color(sev) : "", upper, o->color ? C_RESET : "");
+	fputs_safe(str(f, "subject"), out);
+	fputs("  [", out);
+	fputs_safe(str(f, "rule"), out);
+	fputs("]\n", out);
+	para(out, "  ", "", str(f, "message"));
+	if (json_object_get(f, "observed")) {
+		fputs("  observed: ", out);
+		value_text(out, json_object_get(f, "observed"));
+		fputc('\n', out);
+	}
+	json_array_foreach(recs, i, r) {
+		fputs("  recommended: ", out);
+		fputs_safe(str(r, "key"), out);
+		fputs(!strcmp(str(r, "mode"), "at-least") ? " >= " : !strcmp(str(r, "mode"), "at-most") ? " <= " : " = ",
+		      out);
+		value_text(out, json_object_get(r, "value"));
+		if (json_object_get(r, "current")) {
+			fputs(" (now ", out);
+			value_text(out, json_object_get(r, "current"));
+			fputc(')', out);
+		}
+		fputc('\n', out);
+	}
+	if (*str(f, "rationale"))
+		para(out, "  ", "why: ", str(f, "rationale"));
+	if (*str(f, "risk"))
+		para(out, "  ", "risk: ", str(f, "risk"));
+	if (w) {
+		char line[512];
+
+		snprintf(line, sizeof(line), "%s%s%s", str(w, "reason"),
+			 json_object_get(w, "expires") ? ", until " : "", str(w, "expires"));
+		para(out, "  ", json_is_true(json_object_get(w, "expired")) ? "waiver EXPIRED: " : "waived: ", line);
+	}
+	fputc('\n', out);
+}
+
+void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o)
+{
+	const json_t *findings = json_object_get(audit, "findings"), *f;
+	const json_t *recs = json_object_get(audit, "recommendations"), *r;
+	const json_t *results = json_object_get(audit, "results");
+	size_t i, shown = 0;
+
+	fputs("netknobs audit: ", out);
+	fputs_safe(str(audit, "verdict"), out);
+	fputs("\n\n", out);
+
+	json_array_foreach(findings, i, f) {
+		finding(out, f, o);
+		shown++;
+	}
+
+	if (json_array_size(recs)) {
+		size_t todo = 0;
+
+		json_array_foreach(recs, i, r)
+			if (!json_is_true(json_object_get(r, "satisfied")))
+				todo++;
+		if (todo) {
+			fputs("Recommended settings", out);
+			fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines,\n"
+			      "e.g. in /etc/sysctl.d/90-netknobs.conf):\n", out);
+		}
+		json_array_foreach(recs, i, r) {
+			const json_t *rules = json_object_get(r, "rules"), *id;
+			size_t j;
+
+			if (json_is_true(json_object_get(r, "satisfied")))
+				continue;
+			fputs("  ", out);
+			fputs_safe(str(r, "sysctl_d"), out);
+			if (json_object_get(r, "current")) {
+				fputs("    (now ", out);
+				value_text(out, json_object_get(r, "current"));
+				fputc(')', out);
+			}
+			fputs("\n    asked by:", out);
+			json_array_foreach(rules, j, id) {
+				fputc(' ', out);
+				fputs_safe(json_string_value(id), out);
+			}
+			fputs("\n    ", out);
+			fputs_safe(str(r, "sysctl_w"), out);
+			fputc('\n', out);
+			if (json_is_true(json_object_get(r, "conflict")))
+				fputs("    note: the rules asking disagree; see --format json\n", out);
+		}
+		if (todo)
+			fputc('\n', out);
+	}
+
+	if (o->verbose) {
+		const json_t *res;
+
+		fputs("Results:\n", out);
+		json_array_foreach(results, i, res) {
+			const char *st = str(res, "status");
+
+			if (!strcmp(st, "fail"))
+				continue;
+			fprintf(out, "  %-15s ", st);
+			fputs_safe(str(res, "rule"), out);
+			if (*str(res, "subject")) {
+				fputs("  ", out);
+				fputs_safe(str(res, "subject"), out);
+			}
+			if (json_object_get(res, "observed")) {
+				fputs("  observed ", out);
+				value_text(out, json_object_get(res, "observed"));
+			}
+			if (*str(res, "reason")) {
+				fputs("  (", out);
+				fputs_safe(str(res, "reason"), out);
+				fputc(')', out);
+			}
+			if (*str(res, "error")) {
+				fputs("  error: ", out);
+				fputs_safe(str(res, "error"), out);
+			}
+			fputc('\n', out);
+		}
+	} else if (!shown) {
+		fputs("Nothing to report.  --verbose lists every rule's result.\n", out);
+	}
+}

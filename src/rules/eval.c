@@ -1,0 +1,610 @@
+/* Evaluating rules against a facts document: results, findings and merged
+ * recommendations as one JSON object (doc/audit-schema.json). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts/sysctl.h"
+#include "rules/rules.h"
+#include "util/escape.h"
+#include "util/log.h"
+
+#define AUDIT_SCHEMA_VERSION 1
+
+struct merged {
+	const char *key;
+	enum rec_mode mode;
+	struct value best;       /* owned */
+	json_t *rules;           /* ids of the rules that asked */
+	json_t *values;          /* what each asked, for conflicts */
+	bool conflict;
+};
+
+struct run {
+	const struct rulebook *rb;
+	const json_t *facts;
+	struct expr_env env;
+	json_t *results, *findings;
+	struct merged *recs;
+	size_t nrecs;
+	unsigned counts[SEV_COUNT];
+	unsigned passed, na, errors, waived, disabled;
+	bool *waiver_used;       /* per rb->waivers entry */
+};
+
+static char *origin_str(const struct origin *o)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s:%u:%u", o->file, o->line, o->col) < 0)
+		return NULL;
+	return s;
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	char *esc;
+
+	if (!v)
+		return;
+	esc = escape_untrusted_str(v);
+	if (esc)
+		json_object_set_new(o, k, json_string(esc));
+	free(esc);
+}
+
+/* Render a template; evaluation errors give "?" and are reported. */
+static char *render(struct run *R, const struct rule *r, const struct template *t, int *err)
+{
+	size_t cap = 128, len = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < t->n; i++) {
+		char *piece = NULL;
+		const char *p;
+		size_t pl;
+
+		if (t->parts[i].text) {
+			p = t->parts[i].text;
+		} else {
+			struct value v = VALUE_ABSENT_INIT;
+			struct expr_error e = { 0 };
+
+			if (expr_eval(t->parts[i].expr, &R->env, &v, &e) < 0) {
+				log_error("rule %s: in {%s}: %s", r->id, expr_source(t->parts[i].expr), e.msg);
+				*err = 1;
+				piece = strdup("?");
+			} else {
+				piece = value_format(&v, VALUE_FORMAT_SYSCTL);
+				value_free(&v);
+			}
+			p = piece ? piece : "?";
+		}
+		pl = strlen(p);
+		if (len + pl + 1 > cap) {
+			char *n;
+
+			while (len + pl + 1 > cap)
+				cap *= 2;
+			n = realloc(out, cap);
+			if (!n) {
+				free(piece);
+				free(out);
+				return NULL;
+			}
+			out = n;
+		}
+		memcpy(out + len, p, pl + 1);
+		len += pl;
+		free(piece);
+	}
+	return out;
+}
+
+static json_t *current_sysctl(const json_t *facts, const char *key)
+{
+	return (json_t *)json_object_get(json_object_get(facts, "sysctl"), key);
+}
+
+/* Compare two recommendation values of the same kind: ints, or lists of
+ * ints element-wise (max of each for at-least). Returns <0, 0, >0, or 2
+ * when they cannot be compared. */
+static int rec_cmp(const struct value *a, const struct value *b)
+{
+	if (a->type == VALUE_INT && b->type == VALUE_INT)
+		return (a->i > b->i) - (a->i < b->i);
+	return 2;
+}
+
+static void merge_rec(struct run *R, const struct rule *r, const struct recommend *rec,
+		      const struct value *v)
+{
+	struct merged *m = NULL;
+	char *txt = value_format(v, VALUE_FORMAT_SYSCTL);
+
+	for (size_t i = 0; i < R->nrecs; i++)
+		if (!strcmp(R->recs[i].key, rec->key))
+			m = &R->recs[i];
+	if (!m) {
+		struct merged *n = realloc(R->recs, (R->nrecs + 1) * sizeof(*n));
+
+		if (!n) {
+			free(txt);
+			return;
+		}
+		R->recs = n;
+		m = &R->recs[R->nrecs++];
+		memset(m, 0, sizeof(*m));
+		m->key = rec->key;
+		m->mode = rec->mode;
+		m->rules = json_array();
+		m->values = json_object();
+		value_dup(v, &m->best);
+	} else {
+		int c = rec_cmp(v, &m->best);
+
+		if (m->mode != rec->mode)
+			m->conflict = true;
+		else if (rec->mode == REC_EXACT && c != 0)
+			m->conflict = true;
+		else if (c == 2)
+			m->conflict = true;
+		else if ((rec->mode == REC_AT_LEAST && c > 0) || (rec->mode == REC_AT_MOST && c < 0)) {
+			value_free(&m->best);
+			value_dup(v, &m->best);
+		}
+	}
+	{
+		bool seen = false;
+		size_t i;
+		json_t *x;
+
+		json_array_foreach(m->rules, i, x)
+			if (!strcmp(json_string_value(x), r->id))
+				seen = true;
+		if (!seen)
+			json_array_append_new(m->rules, json_string(r->id));
+		if (txt && !json_object_get(m->values, r->id))
+			json_object_set_new(m->values, r->id, json_string(txt));
+	}
+	free(txt);
+}
+
+static json_t *rec_lines(const char *key, const char *val)
+{
+	json_t *o = json_object();
+	char *w = NULL, *d = NULL;
+	bool spaces = strchr(val, ' ') != NULL;
+
+	if (asprintf(&w, spaces ? "sysctl -w %s=\"%s\"" : "sysctl -w %s=%s", key, val) >= 0)
+		set_str(o, "sysctl_w", w);
+	if (asprintf(&d, "%s = %s", key, val) >= 0)
+		set_str(o, "sysctl_d", d);
+	free(w);
+	free(d);
+	return o;
+}
+
+static const struct waiver *find_waiver(const struct rulebook *rb, const char *id, const char *subject)
+{
+	const struct waiver *best = NULL;
+
+	for (size_t i = 0; i < rb->nwaivers; i++) {
+		const struct waiver *w = &rb->waivers[i];
+
+		if (strcmp(w->rule_id, id) != 0)
+			continue;
+		if (w->subject && strcmp(w->subject, subject) != 0)
+			continue;
+		/* an unexpired waiver wins over an expired one */
+		if (!best || (best->expired && !w->expired))
+			best = w;
+	}
+	return best;
+}
+
+static int first_key(const char *key, void *data)
+{
+	if (key && !strpbrk(key, "*?[")) {
+		*(const char **)data = key;
+		return 1;
+	}
+	return 0;
+}
+
+static void eval_item(struct run *R, const struct rule *r)
+{
+	enum expr_truth t;
+	struct expr_error e = { 0 };
+	json_t *res = json_object();
+	char *subject = NULL, *src = origin_str(&r->where);
+	int terr = 0;
+
+	json_object_set_new(res, "rule", json_string(r->id));
+	if (r->subject.n) {
+		subject = render(R, r, &r->subject, &terr);
+	} else {
+		const char *key = NULL;
+
+		if (r->nrecs)
+			key = r->recs[0].key;
+		else
+			expr_sysctl_keys(r->check, first_key, &key);
+		subject = strdup(key ? key : "host");
+	}
+	set_str(res, "subject", subject ? subject : "?");
+
+	if (r->applies) {
+		if (expr_eval_bool(r->applies, &R->env, &t, &e) < 0)
+			goto error;
+		if (t != EXPR_TRUE) {
+			json_object_set_new(res, "status", json_string("not-applicable"));
+			json_object_set_new(res, "reason", json_string(t == EXPR_NA ? "a fact it needs is absent"
+										  : "applies is false"));
+			R->na++;
+			goto out;
+		}
+	}
+	if (expr_eval_bool(r->check, &R->env, &t, &e) < 0)
+		goto error;
+	if (r->observed) {
+		struct value v = VALUE_ABSENT_INIT;
+		struct expr_error oe = { 0 };
+
+		if (expr_eval(r->observed, &R->env, &v, &oe) == 0) {
+			json_object_set_new(res, "observed", value_to_json(&v));
+			value_free(&v);
+		}
+	}
+	if (t == EXPR_NA) {
+		json_object_set_new(res, "status", json_string("not-applicable"));
+		json_object_set_new(res, "reason", json_string("a fact it needs is absent"));
+		R->na++;
+		goto out;
+	}
+	if (t == EXPR_TRUE) {
+		json_object_set_new(res, "status", json_string("pass"));
+		R->passed++;
+		goto out;
+	}
+
+	/* failed: a finding */
+	{
+		const struct waiver *w = find_waiver(R->rb, r->id, subject ? subject : "");
+		char *msg = render(R, r, &r->message, &terr);
+		json_t *f = json_object(), *recs = json_array(), *refs = json_array(), *tags = json_array();
+
+		json_object_set_new(f, "rule", json_string(r->id));
+		json_object_set_new(f, "ruleset", json_string(r->ruleset));
+		set_str(f, "source", src);
+		json_object_set_new(f, "severity", json_string(severity_name(r->severity)));
+		set_str(f, "title", r->title);
+		set_str(f, "subject", subject ? subject : "?");
+		set_str(f, "message", msg ? msg : "?");
+		if (json_object_get(res, "observed"))
+			json_object_set(f, "observed", json_object_get(res, "observed"));
+		for (size_t i = 0; i < r->nrecs; i++) {
+			struct value v = VALUE_ABSENT_INIT;
+			struct expr_error re = { 0 };
+			json_t *one;
+			char *txt;
+
+			if (expr_eval(r->recs[i].value, &R->env, &v, &re) < 0) {
+				log_error("rule %s: recommend %s: %s", r->id, r->recs[i].key, re.msg);
+				terr = 1;
+				continue;
+			}
+			if (v.type == VALUE_ABSENT) {
+				value_free(&v);
+				continue;
+			}
+			txt = value_format(&v, VALUE_FORMAT_SYSCTL);
+			one = rec_lines(r->recs[i].key, txt ? txt : "?");
+			json_object_set_new(one, "key", json_string(r->recs[i].key));
+			json_object_set_new(one, "value", value_to_json(&v));
+			json_object_set_new(one, "mode", json_string(r->recs[i].mode == REC_AT_LEAST ? "at-least"
+								     : r->recs[i].mode == REC_AT_MOST ? "at-most"
+								     : "exact"));
+			if (current_sysctl(R->facts, r->recs[i].key))
+				json_object_set(one, "current", current_sysctl(R->facts, r->recs[i].key));
+			json_array_append_new(recs, one);
+			if (!w || w->expired)
+				merge_rec(R, r, &r->recs[i], &v);
+			free(txt);
+			value_free(&v);
+		}
+		json_object_set_new(f, "recommend", recs);
+		set_str(f, "rationale", r->rationale);
+		set_str(f, "risk", r->risk);
+		for (size_t i = 0; i < r->nrefs; i++)
+			json_array_append_new(refs, json_string(r->refs[i]));
+		json_object_set_new(f, "references", refs);
+		for (size_t i = 0; i < r->ntags; i++)
+			json_array_append_new(tags, json_string(r->tags[i]));
+		json_object_set_new(f, "tags", tags);
+		if (w) {
+			json_t *wj = json_object();
+
+			set_str(wj, "reason", w->reason);
+			if (w->expires[0])
+				json_object_set_new(wj, "expires", json_string(w->expires));
+			json_object_set_new(wj, "expired", json_boolean(w->expired));
+			{
+				char *ws = origin_str(&w->where);
+
+				set_str(wj, "source", ws);
+				free(ws);
+			}
+			json_object_set_new(f, "waiver", wj);
+			R->waiver_used[w - R->rb->waivers] = true;
+		}
+		if (w && !w->expired) {
+			json_object_set_new(res, "status", json_string("waived"));
+			json_object_set_new(f, "status", json_string("waived"));
+			R->waived++;
+		} else {
+			json_object_set_new(res, "status", json_string("fail"));
+			json_object_set_new(f, "status", json_string("fail"));
+			R->counts[r->severity]++;
+		}
+		json_array_append_new(R->findings, f);
+		free(msg);
+	}
+	goto out;
+
+error:
+	log_error("rule %s (%s): %s", r->id, src ? src : "?", e.msg);
+	json_object_set_new(res, "status", json_string("error"));
+	set_str(res, "error", e.msg);
+	R->errors++;
+out:
+	if (terr) {
+		R->errors++;
+		json_object_set_new(res, "template_error", json_true());
+	}
+	json_array_append_new(R->results, res);
+	free(subject);
+	free(src);
+}
+
+static bool selected(const struct rule *r, const struct eval_filter *f)
+{
+	if (f && f->nids) {
+		bool hit = false;
+
+		for (size_t i = 0; i < f->nids; i++)
+			if (!strcmp(f->ids[i], r->id))
+				hit = true;
+		if (!hit)
+			return false;
+	}
+	if (f && f->ntags) {
+		for (size_t i = 0; i < f->ntags; i++)
+			for (size_t j = 0; j < r->ntags; j++)
+				if (!strcmp(f->tags[i], r->tags[j]))
+					return true;
+		return false;
+	}
+	return true;
+}
+
+static void eval_rule(struct run *R, const struct rule *r)
+{
+	struct value coll = VALUE_ABSENT_INIT, item;
+	struct expr_error e = { 0 };
+
+	if (!r->foreach) {
+		expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
+		eval_item(R, r);
+		return;
+	}
+	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
+	if (expr_eval(r->foreach, &R->env, &coll, &e) < 0) {
+		json_t *res = json_object();
+
+		log_error("rule %s: foreach: %s", r->id, e.msg);
+		json_object_set_new(res, "rule", json_string(r->id));
+		json_object_set_new(res, "status", json_string("error"));
+		set_str(res, "error", e.msg);
+		json_array_append_new(R->results, res);
+		R->errors++;
+		return;
+	}
+	if (coll.type == VALUE_ABSENT) {
+		json_t *res = json_object();
+
+		json_object_set_new(res, "rule", json_string(r->id));
+		json_object_set_new(res, "status", json_string("not-applicable"));
+		json_object_set_new(res, "reason", json_string("the collection is absent"));
+		json_array_append_new(R->results, res);
+		R->na++;
+		return;
+	}
+	if (coll.type != VALUE_LIST) {
+		json_t *res = json_object();
+
+		log_error("rule %s: foreach needs a list, got %s", r->id, value_type_name(coll.type));
+		json_object_set_new(res, "rule", json_string(r->id));
+		json_object_set_new(res, "status", json_string("error"));
+		json_object_set_new(res, "error", json_string("foreach needs a list"));
+		json_array_append_new(R->results, res);
+		R->errors++;
+		value_free(&coll);
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(coll.json); i++) {
+		if (value_from_json(json_array_get(coll.json, i), &item) < 0)
+			item = VALUE_ABSENT_INIT;
+		expr_env_init(&R->env, R->facts, R->rb->vars, &item, 1);
+		eval_item(R, r);
+	}
+	value_free(&coll);
+}
+
+static int sev_rank(const json_t *f)
+{
+	enum severity s = SEV_INFO;
+
+	severity_parse(json_string_value(json_object_get(f, "severity")), &s);
+	return (int)s;
+}
+
+static int finding_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = sev_rank(y) - sev_rank(x);
+
+	if (c)
+		return c;
+	c = strcmp(json_string_value(json_object_get(x, "rule")), json_string_value(json_object_get(y, "rule")));
+	if (c)
+		return c;
+	return strcmp(json_string_value(json_object_get(x, "subject")) ?: "",
+		      json_string_value(json_object_get(y, "subject")) ?: "");
+}
+
+static json_t *sorted_findings(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = malloc((n ? n : 1) * sizeof(*v)), *out = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	qsort(v, n, sizeof(*v), finding_cmp);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(out, v[i]);
+	free(v);
+	return out;
+}
+
+json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const struct eval_filter *filter)
+{
+	struct run R = { .rb = rb, .facts = facts };
+	json_t *out = json_object(), *summary = json_object(), *recs = json_array(), *waivers = json_array();
+	char verdict[256];
+	size_t off = 0;
+
+	R.results = json_array();
+	R.findings = json_array();
+	R.waiver_used = calloc(rb->nwaivers + 1, sizeof(*R.waiver_used));
+	for (size_t i = 0; i < rb->nrules; i++) {
+		const struct rule *r = &rb->rules[i];
+
+		if (!selected(r, filter))
+			continue;
+		if (r->state == RULE_DISABLED) {
+			json_t *res = json_object();
+
+			json_object_set_new(res, "rule", json_string(r->id));
+			json_object_set_new(res, "status", json_string("disabled"));
+			json_array_append_new(R.results, res);
+			R.disabled++;
+			continue;
+		}
+		eval_rule(&R, r);
+	}
+
+	for (size_t i = 0; i < R.nrecs; i++) {
+		struct merged *m = &R.recs[i];
+		char *txt = value_format(&m->best, VALUE_FORMAT_SYSCTL);
+		json_t *o = rec_lines(m->key, txt ? txt : "?");
+		json_t *cur = current_sysctl(facts, m->key);
+
+		json_object_set_new(o, "key", json_string(m->key));
+		json_object_set_new(o, "value", value_to_json(&m->best));
+		json_object_set_new(o, "mode", json_string(m->mode == REC_AT_LEAST ? "at-least"
+							   : m->mode == REC_AT_MOST ? "at-most" : "exact"));
+		if (cur)
+			json_object_set(o, "current", cur);
+		/* never lower a value that is already higher (or raise one
+		 * already lower, for at-most) */
+		if (json_is_integer(cur) && m->best.type == VALUE_INT) {
+			long long c = json_integer_value(cur);
+			bool sat = (m->mode == REC_AT_LEAST && c >= m->best.i) ||
+				   (m->mode == REC_AT_MOST && c <= m->best.i) ||
+				   (m->mode == REC_EXACT && c == m->best.i);
+
+			json_object_set_new(o, "satisfied", json_boolean(sat));
+		}
+		json_object_set_new(o, "rules", m->rules);
+		if (m->conflict) {
+			json_object_set_new(o, "conflict", json_true());
+			json_object_set(o, "asked", m->values);
+		}
+		json_decref(m->values);
+		json_array_append_new(recs, o);
+		value_free(&m->best);
+		free(txt);
+	}
+	free(R.recs);
+
+	for (size_t i = 0; i < rb->nwaivers; i++) {
+		const struct waiver *w = &rb->waivers[i];
+		json_t *o = json_object();
+		char *ws = origin_str(&w->where);
+
+		json_object_set_new(o, "rule", json_string(w->rule_id));
+		set_str(o, "subject", w->subject);
+		set_str(o, "reason", w->reason);
+		if (w->expires[0])
+			json_object_set_new(o, "expires", json_string(w->expires));
+		json_object_set_new(o, "expired", json_boolean(w->expired));
+		json_object_set_new(o, "used", json_boolean(R.waiver_used && R.waiver_used[i]));
+		set_str(o, "source", ws);
+		free(ws);
+		json_array_append_new(waivers, o);
+	}
+	free(R.waiver_used);
+
+	json_object_set_new(summary, "critical", json_integer(R.counts[SEV_CRITICAL]));
+	json_object_set_new(summary, "warning", json_integer(R.counts[SEV_WARNING]));
+	json_object_set_new(summary, "notice", json_integer(R.counts[SEV_NOTICE]));
+	json_object_set_new(summary, "info", json_integer(R.counts[SEV_INFO]));
+	json_object_set_new(summary, "passed", json_integer(R.passed));
+	json_object_set_new(summary, "not_applicable", json_integer(R.na));
+	json_object_set_new(summary, "waived", json_integer(R.waived));
+	json_object_set_new(summary, "disabled", json_integer(R.disabled));
+	json_object_set_new(summary, "errors", json_integer(R.errors));
+
+	{
+		static const char *const names[][2] = {
+			{ "critical", "critical" }, { "warning", "warnings" },
+			{ "notice", "notices" }, { "info", "info" },
+		};
+		const unsigned cnt[] = { R.counts[SEV_CRITICAL], R.counts[SEV_WARNING], R.counts[SEV_NOTICE],
+					 R.counts[SEV_INFO] };
+
+		verdict[0] = '\0';
+		for (int i = 0; i < 4; i++)
+			if (cnt[i] || i < 2)
+				off += (size_t)snprintf(verdict + off, sizeof(verdict) - off, "%s%u %s",
+							off ? ", " : "", cnt[i], names[i][cnt[i] == 1 ? 0 : 1]);
+		off += (size_t)snprintf(verdict + off, sizeof(verdict) - off, ", %u passed, %u not applicable",
+					R.passed, R.na);
+		if (R.waived)
+			off += (size_t)snprintf(verdict + off, sizeof(verdict) - off, ", %u waived", R.waived);
+		if (R.errors)
+			snprintf(verdict + off, sizeof(verdict) - off, ", %u rule error%s", R.errors,
+				 R.errors == 1 ? "" : "s");
+	}
+
+	json_object_set_new(out, "schema_version", json_integer(AUDIT_SCHEMA_VERSION));
+	json_object_set_new(out, "generator", json_pack("{s:s,s:s}", "name", PACKAGE_NAME, "version",
+							PACKAGE_VERSION));
+	json_object_set(out, "collected_at", json_object_get(facts, "collected_at"));
+	json_object_set(out, "origin", json_object_get(facts, "origin"));
+	json_object_set_new(out, "verdict", json_string(verdict));
+	json_object_set_new(out, "summary", summary);
+	json_object_set_new(out, "findings", sorted_findings(R.findings));
+	json_object_set_new(out, "recommendations", recs);
+	json_object_set_new(out, "waivers", waivers);
+	json_object_set_new(out, "results", R.results);
+	json_decref(R.findings);
+	return out;
+}

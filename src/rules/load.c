@@ -1,0 +1,1111 @@
+/* Loading rule sets and override files. */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "facts/sysctl.h"
+#include "rules/rules.h"
+#include "rules/embedded.h"
+#include "rules/ytree.h"
+#include "util/escape.h"
+#include "util/log.h"
+#include "util/suggest.h"
+
+#define RULE_ID_MAX 64
+#define TEXT_MAX 8192
+
+struct pending_override {
+	char *rule_id;
+	int enabled;              /* -1 unchanged */
+	int severity;             /* -1 unchanged */
+	struct origin where;
+};
+
+static const char *const severity_names[SEV_COUNT] = { "info", "notice", "warning", "critical" };
+
+const char *severity_name(enum severity s)
+{
+	return s < SEV_COUNT ? severity_names[s] : "?";
+}
+
+int severity_parse(const char *s, enum severity *out)
+{
+	for (int i = 0; i < SEV_COUNT; i++)
+		if (!strcmp(s, severity_names[i])) {
+			*out = (enum severity)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* ------------------------------------------------------------ messages */
+
+struct ctx {
+	struct rulebook *rb;
+	const char *file;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+err_at(struct ctx *c, const struct ynode *n, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_syntax(c->file, n ? n->line : 0, n ? n->col : 0, "%s", buf);
+	c->rb->errors++;
+}
+
+/* Unknown key in a mapping: name it, suggest the closest allowed one. */
+static int check_keys(struct ctx *c, const struct ynode *map, const char *what,
+		      const char *const *allowed)
+{
+	int bad = 0;
+	size_t na = 0;
+
+	while (allowed[na])
+		na++;
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i];
+		size_t j;
+
+		for (j = 0; j < na; j++)
+			if (!strcmp(k->value, allowed[j]))
+				break;
+		if (j < na)
+			continue;
+		{
+			char *esc = escape_untrusted_str(k->value);
+			const char *s = suggest_closest(k->value, allowed, na);
+
+			if (s)
+				err_at(c, k, "unknown field '%s' in %s; did you mean '%s'?", esc ? esc : "?",
+				       what, s);
+			else
+				err_at(c, k, "unknown field '%s' in %s", esc ? esc : "?", what);
+			free(esc);
+		}
+		bad = 1;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+static const struct ynode *want(struct ctx *c, const struct ynode *map, const char *key,
+				enum ynode_type t, bool required, const char *what)
+{
+	const struct ynode *n = ytree_get(map, key);
+	static const char *const tn[] = { "a scalar", "a mapping", "a list" };
+
+	if (!n) {
+		if (required)
+			err_at(c, map, "%s: missing required field '%s'", what, key);
+		return NULL;
+	}
+	if (n->type != t) {
+		err_at(c, n, "'%s' must be %s, not %s", key, tn[t], ytree_type_name(n));
+		return NULL;
+	}
+	return n;
+}
+
+/* A text field: printable, bounded. */
+static char *text_of(struct ctx *c, const struct ynode *n, const char *key)
+{
+	if (n->len > TEXT_MAX) {
+		err_at(c, n, "'%s' is too long (%zu bytes; the limit is %d)", key, n->len, TEXT_MAX);
+		return NULL;
+	}
+	return strdup(n->value);
+}
+
+/* ---------------------------------------------------------- expressions */
+
+/* Position of an expression error inside the YAML scalar. */
+static void expr_err(struct ctx *c, const struct ynode *n, const char *field,
+		     const struct expr_error *e)
+{
+	unsigned line = n->line, col = n->col;
+
+	if (n->literal) {
+		/* block scalar: the text starts on the next line */
+		line += e->line;
+		col = e->col;
+	} else {
+		line += e->line - 1;
+		col = (e->line > 1 ? 0 : col + (n->quoted ? 1 : 0)) + e->col - (e->line > 1 ? 0 : 1);
+	}
+	log_syntax(c->file, line, col, "in %s: %s", field, e->msg);
+	c->rb->errors++;
+}
+
+static struct expr *parse_expr_node(struct ctx *c, const struct ynode *n, const char *field,
+				    const struct expr_scope *scope)
+{
+	struct expr_error e = { 0 };
+	struct expr *x;
+
+	if (n->type != YNODE_SCALAR) {
+		err_at(c, n, "'%s' must be an expression (a scalar), not %s", field, ytree_type_name(n));
+		return NULL;
+	}
+	x = expr_parse(n->value, n->len, scope, &e);
+	if (!x)
+		expr_err(c, n, field, &e);
+	return x;
+}
+
+static void template_free(struct template *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->parts[i].text);
+		expr_free(t->parts[i].expr);
+	}
+	free(t->parts);
+	t->parts = NULL;
+	t->n = 0;
+}
+
+static int template_add(struct template *t, char *text, struct expr *e)
+{
+	struct template_part *p = realloc(t->parts, (t->n + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	t->parts = p;
+	p[t->n].text = text;
+	p[t->n].expr = e;
+	t->n++;
+	return 0;
+}
+
+/* "text {expr} text"; "{{" and "}}" stand for literal braces. */
+static int parse_template(struct ctx *c, const struct ynode *n, const char *field,
+			  const struct expr_scope *scope, struct template *t)
+{
+	const char *s = n->value;
+	size_t len = n->len, i = 0;
+	char *lit;
+	size_t ll = 0;
+	int ret = 0;
+
+	if (n->type != YNODE_SCALAR) {
+		err_at(c, n, "'%s' must be text, not %s", field, ytree_type_name(n));
+		return -EINVAL;
+	}
+	if (len > TEXT_MAX) {
+		err_at(c, n, "'%s' is too long (%zu bytes; the limit is %d)", field, len, TEXT_MAX);
+		return -EINVAL;
+	}
+	lit = malloc(len + 1);
+	if (!lit)
+		return -ENOMEM;
+	while (i < len) {
+		if ((s[i] == '{' && i + 1 < len && s[i + 1] == '{') ||
+		    (s[i] == '}' && i + 1 < len && s[i + 1] == '}')) {
+			lit[ll++] = s[i];
+			i += 2;
+			continue;
+		}
+		if (s[i] == '}') {
+			struct expr_error e = { .line = 1, .col = (unsigned)i + 1 };
+
+			snprintf(e.msg, sizeof(e.msg), "unmatched '}' in text (write '}}' for a brace)");
+			expr_err(c, n, field, &e);
+			ret = -EINVAL;
+			break;
+		}
+		if (s[i] == '{') {
+			size_t j = i + 1, depth = 0;
+			char q = 0;
+			struct expr_error e = { 0 };
+			struct expr *x;
+
+			for (; j < len; j++) {
+				if (q) {
+					if (s[j] == '\\')
+						j++;
+					else if (s[j] == q)
+						q = 0;
+				} else if (s[j] == '"') {
+					q = s[j];
+				} else if (s[j] == '{' || s[j] == '[' || s[j] == '(') {
+					depth++;
+				} else if ((s[j] == ']' || s[j] == ')') && depth) {
+					depth--;
+				} else if (s[j] == '}') {
+					if (!depth)
+						break;
+					depth--;
+				}
+			}
+			if (j >= len) {
+				e.line = 1;
+				e.col = (unsigned)i + 1;
+				snprintf(e.msg, sizeof(e.msg), "'{' without a closing '}' (write '{{' for a brace)");
+				expr_err(c, n, field, &e);
+				ret = -EINVAL;
+				break;
+			}
+			if (ll) {
+				lit[ll] = '\0';
+				if (template_add(t, strdup(lit), NULL) < 0) {
+					ret = -ENOMEM;
+					break;
+				}
+				ll = 0;
+			}
+			x = expr_parse(s + i + 1, j - i - 1, scope, &e);
+			if (!x) {
+				if (e.line <= 1)
+					e.col += (unsigned)(i + 1);
+				expr_err(c, n, field, &e);
+				ret = -EINVAL;
+				break;
+			}
+			if (template_add(t, NULL, x) < 0) {
+				expr_free(x);
+				ret = -ENOMEM;
+				break;
+			}
+			i = j + 1;
+			continue;
+		}
+		lit[ll++] = s[i++];
+	}
+	if (ret == 0 && ll) {
+		lit[ll] = '\0';
+		if (template_add(t, strdup(lit), NULL) < 0)
+			ret = -ENOMEM;
+	}
+	free(lit);
+	if (ret < 0)
+		template_free(t);
+	return ret;
+}
+
+/* --------------------------------------------------------------- rules */
+
+static void rule_free(struct rule *r)
+{
+	free(r->id);
+	free(r->title);
+	free(r->rationale);
+	free(r->risk);
+	for (size_t i = 0; i < r->ntags; i++)
+		free(r->tags[i]);
+	free(r->tags);
+	for (size_t i = 0; i < r->nrefs; i++)
+		free(r->refs[i]);
+	free(r->refs);
+	free(r->foreach_name);
+	expr_free(r->foreach);
+	expr_free(r->applies);
+	expr_free(r->check);
+	expr_free(r->observed);
+	template_free(&r->message);
+	template_free(&r->subject);
+	for (size_t i = 0; i < r->nrecs; i++) {
+		free(r->recs[i].key);
+		expr_free(r->recs[i].value);
+	}
+	free(r->recs);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool valid_id(const char *s, size_t len)
+{
+	if (len == 0 || len > RULE_ID_MAX || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+		      s[i] == '.' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static int string_list(struct ctx *c, const struct ynode *n, const char *field, char ***out,
+		       size_t *nout, bool words)
+{
+	char **v;
+
+	if (n->type != YNODE_SEQUENCE) {
+		err_at(c, n, "'%s' must be a list, not %s", field, ytree_type_name(n));
+		return -EINVAL;
+	}
+	v = calloc(n->n ? n->n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *k = n->kids[i];
+
+		if (k->type != YNODE_SCALAR) {
+			err_at(c, k, "items of '%s' must be scalars, not %s", field, ytree_type_name(k));
+			goto bad;
+		}
+		if (words && !valid_id(k->value, k->len)) {
+			char *esc = escape_untrusted_str(k->value);
+
+			err_at(c, k, "tag '%s' must be a lower-case word (a-z 0-9 - . _)", esc ? esc : "?");
+			free(esc);
+			goto bad;
+		}
+		v[i] = text_of(c, k, field);
+		if (!v[i])
+			goto bad;
+	}
+	*out = v;
+	*nout = n->n;
+	return 0;
+bad:
+	for (size_t i = 0; i < n->n; i++)
+		free(v[i]);
+	free(v);
+	return -EINVAL;
+}
+
+static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *map,
+			   const struct expr_scope *scope)
+{
+	static const char *const rec_fields[] = { "value", "mode", NULL };
+	int bad = 0;
+
+	if (map->type != YNODE_MAPPING) {
+		err_at(c, map, "'recommend' must be a mapping of sysctl key to value, not %s",
+		       ytree_type_name(map));
+		return -EINVAL;
+	}
+	r->recs = calloc(map->n / 2 + 1, sizeof(*r->recs));
+	if (!r->recs)
+		return -ENOMEM;
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *vn = v;
+		char key[SYSCTL_KEY_MAX + 1];
+		const char *why;
+		struct recommend *rec = &r->recs[r->nrecs];
+		char field[SYSCTL_KEY_MAX + 32];
+
+		if (sysctl_key_parse(k->value, NULL, key, &why) < 0 || strpbrk(key, "*?[")) {
+			char *esc = escape_untrusted_str(k->value);
+
+			err_at(c, k, "invalid sysctl key '%s' in recommend: %s", esc ? esc : "?",
+			       why && strpbrk(key, "*?[") == NULL ? why : "patterns are not allowed here");
+			free(esc);
+			bad = 1;
+			continue;
+		}
+		rec->mode = REC_AT_LEAST;
+		if (v->type == YNODE_MAPPING) {
+			const struct ynode *m;
+
+			if (check_keys(c, v, "a recommendation", rec_fields) < 0) {
+				bad = 1;
+				continue;
+			}
+			vn = want(c, v, "value", YNODE_SCALAR, true, "recommendation");
+			m = want(c, v, "mode", YNODE_SCALAR, false, "recommendation");
+			if (!vn) {
+				bad = 1;
+				continue;
+			}
+			if (m) {
+				if (!strcmp(m->value, "at-least"))
+					rec->mode = REC_AT_LEAST;
+				else if (!strcmp(m->value, "at-most"))
+					rec->mode = REC_AT_MOST;
+				else if (!strcmp(m->value, "exact"))
+					rec->mode = REC_EXACT;
+				else {
+					err_at(c, m, "mode must be at-least, at-most or exact");
+					bad = 1;
+					continue;
+				}
+			}
+		}
+		snprintf(field, sizeof(field), "recommend.%s", key);
+		rec->value = parse_expr_node(c, vn, field, scope);
+		if (!rec->value) {
+			bad = 1;
+			continue;
+		}
+		rec->key = strdup(key);
+		rec->where = (struct origin){ c->file, k->line, k->col };
+		r->nrecs++;
+	}
+	return bad ? -EINVAL : 0;
+}
+
+static void add_rule(struct ctx *c, struct rule *r)
+{
+	struct rulebook *rb = c->rb;
+	struct rule *nr;
+
+	for (size_t i = 0; i < rb->nrules; i++)
+		if (!strcmp(rb->rules[i].id, r->id)) {
+			log_syntax(c->file, r->where.line, r->where.col,
+				   "duplicate rule id '%s' (first defined at %s:%u:%u)", r->id,
+				   rb->rules[i].where.file, rb->rules[i].where.line, rb->rules[i].where.col);
+			rb->errors++;
+			rule_free(r);
+			return;
+		}
+	nr = realloc(rb->rules, (rb->nrules + 1) * sizeof(*nr));
+	if (!nr) {
+		rule_free(r);
+		rb->errors++;
+		return;
+	}
+	rb->rules = nr;
+	rb->rules[rb->nrules++] = *r;
+}
+
+static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname)
+{
+	static const char *const fields[] = {
+		"id", "title", "severity", "tags", "foreach", "applies", "check", "observed",
+		"subject", "message", "recommend", "rationale", "risk", "references", NULL,
+	};
+	struct rule r = { 0 };
+	const struct ynode *id, *v;
+	struct expr_scope scope = { 0 }, *sc = NULL;
+	const char *names[1];
+	unsigned before = c->rb->errors;
+
+	if (n->type != YNODE_MAPPING) {
+		err_at(c, n, "a rule must be a mapping, not %s", ytree_type_name(n));
+		return;
+	}
+	check_keys(c, n, "a rule", fields);
+	r.where = (struct origin){ c->file, n->line, n->col };
+	r.ruleset = setname;
+	id = want(c, n, "id", YNODE_SCALAR, true, "rule");
+	if (id && !valid_id(id->value, id->len)) {
+		char *esc = escape_untrusted_str(id->value);
+
+		err_at(c, id, "rule id '%s' must be 1-%d characters of a-z 0-9 - . _, starting with a letter or digit",
+		       esc ? esc : "?", RULE_ID_MAX);
+		free(esc);
+		id = NULL;
+	}
+	r.id = id ? strdup(id->value) : NULL;
+	if (id)
+		r.where = (struct origin){ c->file, id->line, id->col };
+
+	if ((v = want(c, n, "title", YNODE_SCALAR, true, "rule")))
+		r.title = text_of(c, v, "title");
+	if ((v = want(c, n, "rationale", YNODE_SCALAR, true, "rule")))
+		r.rationale = text_of(c, v, "rationale");
+	if ((v = want(c, n, "risk", YNODE_SCALAR, false, "rule")))
+		r.risk = text_of(c, v, "risk");
+	if ((v = want(c, n, "severity", YNODE_SCALAR, true, "rule"))) {
+		if (severity_parse(v->value, &r.severity) < 0) {
+			const char *s = suggest_closest(v->value, severity_names, SEV_COUNT);
+			char *esc = escape_untrusted_str(v->value);
+
+			err_at(c, v, "unknown severity '%s'%s%s%s (info, notice, warning, critical)",
+			       esc ? esc : "?", s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+			free(esc);
+		}
+		r.default_severity = r.severity;
+	}
+	if ((v = ytree_get(n, "tags")))
+		string_list(c, v, "tags", &r.tags, &r.ntags, true);
+	if ((v = ytree_get(n, "references")))
+		string_list(c, v, "references", &r.refs, &r.nrefs, false);
+
+	if ((v = want(c, n, "foreach", YNODE_SCALAR, false, "rule"))) {
+		/* NAME in EXPR */
+		const char *s = v->value, *p = s;
+		const char *why = NULL;
+
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		r.foreach_name = strndup(s, (size_t)(p - s));
+		while (*p == ' ')
+			p++;
+		if (!r.foreach_name || !expr_name_valid(r.foreach_name, &why) || strncmp(p, "in ", 3) != 0) {
+			err_at(c, v, "foreach must read 'NAME in COLLECTION' (e.g. 'listener in listeners')%s%s",
+			       why ? ": " : "", why ? why : "");
+		} else {
+			struct expr_error e = { 0 };
+
+			p += 3;
+			r.foreach = expr_parse(p, strlen(p), NULL, &e);
+			if (!r.foreach) {
+				if (e.line <= 1)
+					e.col += (unsigned)(p - s);
+				expr_err(c, v, "foreach", &e);
+			}
+			names[0] = r.foreach_name;
+			scope.names = names;
+			scope.n_names = 1;
+			sc = &scope;
+		}
+	}
+	if ((v = ytree_get(n, "applies")))
+		r.applies = parse_expr_node(c, v, "applies", sc);
+	if ((v = want(c, n, "check", YNODE_SCALAR, true, "rule")))
+		r.check = parse_expr_node(c, v, "check", sc);
+	if ((v = ytree_get(n, "observed")))
+		r.observed = parse_expr_node(c, v, "observed", sc);
+	if ((v = want(c, n, "message", YNODE_SCALAR, true, "rule")))
+		parse_template(c, v, "message", sc, &r.message);
+	if ((v = ytree_get(n, "subject")))
+		parse_template(c, v, "subject", sc, &r.subject);
+	else if (r.foreach)
+		err_at(c, n, "rule '%s': a foreach rule needs a 'subject' naming each item (e.g. \"{%s.address}:{%s.port}\")",
+		       r.id ? r.id : "?", r.foreach_name, r.foreach_name);
+	if ((v = ytree_get(n, "recommend")))
+		parse_recommend(c, &r, v, sc);
+
+	if (c->rb->errors != before || !r.id) {
+		rule_free(&r);
+		return;
+	}
+	add_rule(c, &r);
+}
+
+/* Plain YAML scalars become integers or booleans when they look like one;
+ * quoted ones stay strings. */
+static json_t *scalar_json(struct ctx *c, const struct ynode *n)
+{
+	long long v;
+	char *end;
+
+	if (!n->quoted) {
+		if (!strcmp(n->value, "true"))
+			return json_true();
+		if (!strcmp(n->value, "false"))
+			return json_false();
+		if (n->len && (isdigit((unsigned char)n->value[0]) || n->value[0] == '-')) {
+			errno = 0;
+			v = strtoll(n->value, &end, 10);
+			if (*end == '\0' && end != n->value) {
+				if (errno == ERANGE) {
+					err_at(c, n, "integer out of range (signed 64-bit)");
+					return NULL;
+				}
+				return json_integer(v);
+			}
+		}
+	}
+	{
+		char *esc = escape_untrusted(n->value, n->len);
+		json_t *s = json_string(esc ? esc : "");
+
+		free(esc);
+		return s;
+	}
+}
+
+static void parse_variables(struct ctx *c, const struct ynode *map, bool site)
+{
+	json_t *target = c->rb->vars;
+
+	if (map->type != YNODE_MAPPING) {
+		err_at(c, map, "'variables' must be a mapping of name to value, not %s", ytree_type_name(map));
+		return;
+	}
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1];
+		const char *why;
+		json_t *j;
+
+		if (!expr_name_valid(k->value, &why) && strcmp(k->value, "var") != 0) {
+			char *esc = escape_untrusted_str(k->value);
+
+			err_at(c, k, "invalid variable name '%s': %s", esc ? esc : "?", why);
+			free(esc);
+			continue;
+		}
+		if (v->type == YNODE_MAPPING) {
+			err_at(c, v, "variable '%s' must be a scalar or a list, not a mapping", k->value);
+			continue;
+		}
+		if (v->type == YNODE_SEQUENCE) {
+			j = json_array();
+			for (size_t e = 0; e < v->n; e++) {
+				if (v->kids[e]->type != YNODE_SCALAR) {
+					err_at(c, v->kids[e], "items of variable '%s' must be scalars", k->value);
+					continue;
+				}
+				json_array_append_new(j, scalar_json(c, v->kids[e]));
+			}
+		} else {
+			j = scalar_json(c, v);
+		}
+		if (!j)
+			continue;
+		/* rule-set defaults never override a site value */
+		if (!site && json_object_get(target, k->value)) {
+			json_decref(j);
+			continue;
+		}
+		json_object_set_new(target, k->value, j);
+	}
+}
+
+static bool valid_date(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *end;
+
+	if (strlen(s) != 10)
+		return false;
+	end = strptime(s, "%Y-%m-%d", &tm);
+	return end && *end == '\0';
+}
+
+static void parse_override(struct ctx *c, const struct ynode *n)
+{
+	static const char *const fields[] = { "rule", "enabled", "severity", NULL };
+	const struct ynode *id, *en, *sev;
+	struct pending_override po = { .enabled = -1, .severity = -1 };
+	struct pending_override *np;
+	unsigned before = c->rb->errors;
+
+	if (n->type != YNODE_MAPPING) {
+		err_at(c, n, "an override must be a mapping, not %s", ytree_type_name(n));
+		return;
+	}
+	check_keys(c, n, "an override", fields);
+	id = want(c, n, "rule", YNODE_SCALAR, true, "override");
+	en = want(c, n, "enabled", YNODE_SCALAR, false, "override");
+	sev = want(c, n, "severity", YNODE_SCALAR, false, "override");
+	if (en) {
+		if (!strcmp(en->value, "true"))
+			po.enabled = 1;
+		else if (!strcmp(en->value, "false"))
+			po.enabled = 0;
+		else
+			err_at(c, en, "'enabled' must be true or false");
+	}
+	if (sev) {
+		enum severity s;
+
+		if (severity_parse(sev->value, &s) < 0)
+			err_at(c, sev, "unknown severity (info, notice, warning, critical)");
+		else
+			po.severity = (int)s;
+	}
+	if (id && !en && !sev)
+		err_at(c, n, "override of '%s' changes nothing: give 'enabled' or 'severity'", id->value);
+	if (!id || c->rb->errors != before)
+		return;
+	po.rule_id = strdup(id->value);
+	po.where = (struct origin){ c->file, id->line, id->col };
+	np = realloc(c->rb->pending, (c->rb->npending + 1) * sizeof(*np));
+	if (!np || !po.rule_id) {
+		free(po.rule_id);
+		return;
+	}
+	c->rb->pending = np;
+	c->rb->pending[c->rb->npending++] = po;
+}
+
+static void parse_waiver(struct ctx *c, const struct ynode *n)
+{
+	static const char *const fields[] = { "rule", "subject", "reason", "expires", NULL };
+	const struct ynode *id, *subj, *reason, *exp;
+	struct waiver w = { 0 }, *nw;
+	unsigned before = c->rb->errors;
+
+	if (n->type != YNODE_MAPPING) {
+		err_at(c, n, "a waiver must be a mapping, not %s", ytree_type_name(n));
+		return;
+	}
+	check_keys(c, n, "a waiver", fields);
+	id = want(c, n, "rule", YNODE_SCALAR, true, "waiver");
+	subj = want(c, n, "subject", YNODE_SCALAR, false, "waiver");
+	reason = want(c, n, "reason", YNODE_SCALAR, true, "waiver (a reason is mandatory)");
+	exp = want(c, n, "expires", YNODE_SCALAR, false, "waiver");
+	if (reason && reason->len == 0)
+		err_at(c, reason, "the waiver's reason must not be empty");
+	if (exp && !valid_date(exp->value))
+		err_at(c, exp, "'expires' must be a date YYYY-MM-DD");
+	if (!id || !reason || c->rb->errors != before)
+		return;
+	w.rule_id = strdup(id->value);
+	w.subject = subj ? strdup(subj->value) : NULL;
+	w.reason = text_of(c, reason, "reason");
+	if (exp)
+		memcpy(w.expires, exp->value, 11);
+	w.where = (struct origin){ c->file, id->line, id->col };
+	nw = realloc(c->rb->waivers, (c->rb->nwaivers + 1) * sizeof(*nw));
+	if (!nw) {
+		free(w.rule_id);
+		free(w.subject);
+		free(w.reason);
+		return;
+	}
+	c->rb->waivers = nw;
+	c->rb->waivers[c->rb->nwaivers++] = w;
+}
+
+static const char *remember_file(struct rulebook *rb, const char *name)
+{
+	char **nf = realloc(rb->files, (rb->nfiles + 1) * sizeof(*nf));
+
+	if (!nf)
+		return name;
+	rb->files = nf;
+	rb->files[rb->nfiles] = strdup(name);
+	return rb->files[rb->nfiles] ? rb->files[rb->nfiles++] : name;
+}
+
+static void load_tree(struct ctx *c, const struct ynode *root)
+{
+	static const char *const top[] = {
+		"ruleset", "version", "description", "variables", "rules", "override", "waive", NULL,
+	};
+	const struct ynode *name, *ver, *rules, *v;
+	const char *setname = NULL;
+
+	if (root->type != YNODE_MAPPING) {
+		err_at(c, root, "a rule file must be a mapping (ruleset:, rules: ... or override:, waive:, variables:), not %s",
+		       ytree_type_name(root));
+		return;
+	}
+	check_keys(c, root, "the file", top);
+	name = want(c, root, "ruleset", YNODE_SCALAR, false, "file");
+	rules = ytree_get(root, "rules");
+	if (rules && !name)
+		err_at(c, rules, "'rules' needs a 'ruleset' name in the same file");
+	if (name) {
+		struct ruleset_info *ns;
+		long long version = 0;
+
+		if (!valid_id(name->value, name->len))
+			err_at(c, name, "rule set name must be a lower-case word (a-z 0-9 - . _)");
+		ver = want(c, root, "version", YNODE_SCALAR, true, "rule set");
+		if (ver) {
+			char *end;
+
+			errno = 0;
+			version = strtoll(ver->value, &end, 10);
+			if (*end || end == ver->value || errno || version < 0)
+				err_at(c, ver, "'version' must be a non-negative integer");
+		}
+		for (size_t i = 0; i < c->rb->nsets; i++)
+			if (!strcmp(c->rb->sets[i].name, name->value))
+				err_at(c, name, "rule set '%s' is already loaded from %s", name->value,
+				       c->rb->sets[i].file);
+		ns = realloc(c->rb->sets, (c->rb->nsets + 1) * sizeof(*ns));
+		if (ns) {
+			c->rb->sets = ns;
+			ns[c->rb->nsets].name = strdup(name->value);
+			ns[c->rb->nsets].version = version;
+			v = want(c, root, "description", YNODE_SCALAR, false, "rule set");
+			ns[c->rb->nsets].description = v ? strdup(v->value) : NULL;
+			ns[c->rb->nsets].file = c->file;
+			setname = ns[c->rb->nsets].name;
+			c->rb->nsets++;
+		}
+		if (!rules)
+			err_at(c, root, "rule set '%s' has no 'rules'", name->value);
+	}
+	if ((v = ytree_get(root, "variables")))
+		parse_variables(c, v, name == NULL);
+	if (rules && setname) {
+		if (rules->type != YNODE_SEQUENCE)
+			err_at(c, rules, "'rules' must be a list, not %s", ytree_type_name(rules));
+		else
+			for (size_t i = 0; i < rules->n; i++)
+				parse_rule(c, rules->kids[i], setname);
+	}
+	if ((v = ytree_get(root, "override"))) {
+		if (v->type != YNODE_SEQUENCE)
+			err_at(c, v, "'override' must be a list, not %s", ytree_type_name(v));
+		else
+			for (size_t i = 0; i < v->n; i++)
+				parse_override(c, v->kids[i]);
+	}
+	if ((v = ytree_get(root, "waive"))) {
+		if (v->type != YNODE_SEQUENCE)
+			err_at(c, v, "'waive' must be a list, not %s", ytree_type_name(v));
+		else
+			for (size_t i = 0; i < v->n; i++)
+				parse_waiver(c, v->kids[i]);
+	}
+}
+
+void rulebook_load_buffer(struct rulebook *rb, const char *name, const char *buf, size_t len)
+{
+	struct ctx c = { rb, remember_file(rb, name) };
+	int empty;
+	struct ynode *root = ytree_load_buffer(c.file, buf, len, &empty);
+
+	if (!root) {
+		if (empty) {
+			log_syntax(c.file, 0, 0, "empty file: no rule set and no overrides");
+		}
+		rb->errors++;
+		return;
+	}
+	load_tree(&c, root);
+	ytree_free(root);
+}
+
+void rulebook_load_file(struct rulebook *rb, const char *path)
+{
+	struct ctx c = { rb, remember_file(rb, path) };
+	int empty;
+	struct ynode *root = ytree_load_file(c.file, &empty);
+
+	if (!root) {
+		if (empty)
+			log_syntax(c.file, 0, 0, "empty file: no rule set and no overrides");
+		rb->errors++;
+		return;
+	}
+	load_tree(&c, root);
+	ytree_free(root);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool yaml_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml")));
+}
+
+int rulebook_load_dir(struct rulebook *rb, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (!d) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return -ENOENT;
+		log_syntax(dir, 0, 0, "cannot read the directory: %s", strerror(e));
+		rb->errors++;
+		return -e;
+	}
+	while ((de = readdir(d))) {
+		char **nn;
+
+		if (!yaml_name(de->d_name))
+			continue;
+		nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn)
+			break;
+		names = nn;
+		if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0)
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		rulebook_load_file(rb, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+void rulebook_load_path(struct rulebook *rb, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		log_syntax(path, 0, 0, "cannot read: %s", strerror(errno));
+		rb->errors++;
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+		rulebook_load_dir(rb, path);
+	else
+		rulebook_load_file(rb, path);
+}
+
+void rulebook_init(struct rulebook *rb)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	const char *fake = getenv("NETKNOBS_TODAY"); /* fixed date for tests */
+
+	memset(rb, 0, sizeof(*rb));
+	rb->vars = json_object();
+	if (fake && valid_date(fake)) {
+		memcpy(rb->today, fake, 11);
+	} else {
+		gmtime_r(&now, &tm);
+		strftime(rb->today, sizeof(rb->today), "%Y-%m-%d", &tm);
+	}
+}
+
+void rulebook_free(struct rulebook *rb)
+{
+	for (size_t i = 0; i < rb->nrules; i++)
+		rule_free(&rb->rules[i]);
+	free(rb->rules);
+	for (size_t i = 0; i < rb->nsets; i++) {
+		free(rb->sets[i].name);
+		free(rb->sets[i].description);
+	}
+	free(rb->sets);
+	for (size_t i = 0; i < rb->nwaivers; i++) {
+		free(rb->waivers[i].rule_id);
+		free(rb->waivers[i].subject);
+		free(rb->waivers[i].reason);
+	}
+	free(rb->waivers);
+	for (size_t i = 0; i < rb->npending; i++)
+		free(rb->pending[i].rule_id);
+	free(rb->pending);
+	for (size_t i = 0; i < rb->nfiles; i++)
+		free(rb->files[i]);
+	free(rb->files);
+	json_decref(rb->vars);
+	memset(rb, 0, sizeof(*rb));
+}
+
+static const struct rule *find_rule_in(const struct rulebook *rb, const char *id)
+{
+	for (size_t i = 0; rb && i < rb->nrules; i++)
+		if (!strcmp(rb->rules[i].id, id))
+			return &rb->rules[i];
+	return NULL;
+}
+
+static struct rule *find_rule(struct rulebook *rb, const char *id)
+{
+	for (size_t i = 0; i < rb->nrules; i++)
+		if (!strcmp(rb->rules[i].id, id))
+			return &rb->rules[i];
+	return NULL;
+}
+
+static void unknown_rule(struct rulebook *rb, const char *id, const struct origin *w, const char *what)
+{
+	const char **ids = malloc((rb->nrules + 1) * sizeof(*ids));
+	const char *s = NULL;
+	char *esc = escape_untrusted_str(id);
+
+	if (ids) {
+		for (size_t i = 0; i < rb->nrules; i++)
+			ids[i] = rb->rules[i].id;
+		s = suggest_closest(id, ids, rb->nrules);
+	}
+	log_syntax(w->file, w->line, w->col, "%s names unknown rule '%s'%s%s%s", what, esc ? esc : "?",
+		   s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+	free(esc);
+	free(ids);
+	rb->errors++;
+}
+
+void rulebook_finish(struct rulebook *rb)
+{
+	rulebook_finish_with(rb, NULL);
+}
+
+void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known)
+{
+	for (size_t i = 0; i < rb->npending; i++) {
+		struct pending_override *p = &rb->pending[i];
+		struct rule *r = find_rule(rb, p->rule_id);
+
+		if (!r) {
+			if (!find_rule_in(known, p->rule_id))
+				unknown_rule(rb, p->rule_id, &p->where, "override");
+			continue;
+		}
+		if (p->enabled >= 0)
+			r->state = p->enabled ? RULE_ENABLED : RULE_DISABLED;
+		if (p->severity >= 0)
+			r->severity = (enum severity)p->severity;
+		r->state_where = p->where;
+	}
+	for (size_t i = 0; i < rb->nwaivers; i++) {
+		struct waiver *w = &rb->waivers[i];
+
+		if (!find_rule(rb, w->rule_id) && !find_rule_in(known, w->rule_id))
+			unknown_rule(rb, w->rule_id, &w->where, "waiver");
+		w->expired = w->expires[0] && strcmp(w->expires, rb->today) < 0;
+	}
+}
+
+struct keys_ctx {
+	int (*fn)(const char *key, void *data);
+	void *data;
+};
+
+static int each_expr_keys(const struct expr *e, struct keys_ctx *k)
+{
+	return e ? expr_sysctl_keys(e, k->fn, k->data) : 0;
+}
+
+int rulebook_sysctl_keys(const struct rulebook *rb, int (*fn)(const char *key, void *data), void *data)
+{
+	struct keys_ctx k = { fn, data };
+	int r;
+
+	for (size_t i = 0; i < rb->nrules; i++) {
+		const struct rule *ru = &rb->rules[i];
+
+		if ((r = each_expr_keys(ru->foreach, &k)) || (r = each_expr_keys(ru->applies, &k)) ||
+		    (r = each_expr_keys(ru->check, &k)) || (r = each_expr_keys(ru->observed, &k)))
+			return r;
+		for (size_t j = 0; j < ru->nrecs; j++) {
+			/* the current value of a recommended key is always shown */
+			if ((r = fn(ru->recs[j].key, data)) || (r = each_expr_keys(ru->recs[j].value, &k)))
+				return r;
+		}
+		for (size_t j = 0; j < ru->message.n; j++)
+			if ((r = each_expr_keys(ru->message.parts[j].expr, &k)))
+				return r;
+		for (size_t j = 0; j < ru->subject.n; j++)
+			if ((r = each_expr_keys(ru->subject.parts[j].expr, &k)))
+				return r;
+	}
+	return 0;
+}
+
+void rulebook_load_embedded(struct rulebook *rb)
+{
+	for (size_t i = 0; embedded_rules[i].name; i++) {
+		char name[256];
+
+		snprintf(name, sizeof(name), "<built-in>/%s", embedded_rules[i].name);
+		rulebook_load_buffer(rb, name, embedded_rules[i].data, embedded_rules[i].len);
+	}
+}
+
+void rulebook_load_standard(struct rulebook *rb, const char *root, const char *const *extra,
+			    size_t nextra, bool no_defaults)
+{
+	char dir[4096];
+	const char *r = root && strcmp(root, "/") ? root : "";
+
+	if (!no_defaults) {
+		size_t before = rb->nfiles;
+
+		snprintf(dir, sizeof(dir), "%s%s/rules", r, PKGDATADIR);
+		if (rulebook_load_dir(rb, dir) == -ENOENT || rb->nfiles == before)
+			rulebook_load_embedded(rb);
+	}
+	snprintf(dir, sizeof(dir), "%s%s/netknobs/rules.d", r, SYSCONFDIR);
+	rulebook_load_dir(rb, dir);
+	for (size_t i = 0; i < nextra; i++)
+		rulebook_load_path(rb, extra[i]);
+	rulebook_finish(rb);
+}

@@ -1,0 +1,165 @@
+/* Rule sets: loading (YAML with file:line:col in every message), overrides
+ * (disable, severity, variables, waivers) and evaluation against a facts
+ * document.  The file format is described in doc/rules.md. */
+#ifndef NK_RULES_H
+#define NK_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "rules/expr.h"
+
+enum severity { SEV_INFO, SEV_NOTICE, SEV_WARNING, SEV_CRITICAL, SEV_COUNT };
+
+const char *severity_name(enum severity s);
+/* Returns 0 and sets *out, or -EINVAL. */
+int severity_parse(const char *s, enum severity *out);
+
+/* Where something was written. */
+struct origin {
+	const char *file;      /* borrowed from the rulebook's file list */
+	unsigned line, col;
+};
+
+/* A message template: literal text with {expression} parts. */
+struct template_part {
+	char *text;            /* literal, or NULL */
+	struct expr *expr;     /* or an expression */
+};
+struct template {
+	struct template_part *parts;
+	size_t n;
+};
+
+enum rec_mode {
+	REC_AT_LEAST,          /* the largest of several recommendations wins */
+	REC_AT_MOST,           /* the smallest wins */
+	REC_EXACT,             /* all must agree */
+};
+
+struct recommend {
+	char *key;             /* canonical dotted sysctl key */
+	struct expr *value;
+	enum rec_mode mode;
+	struct origin where;
+};
+
+enum rule_state { RULE_ENABLED, RULE_DISABLED };
+
+struct waiver {
+	char *rule_id;
+	char *subject;         /* NULL: every subject of the rule */
+	char *reason;
+	char expires[11];      /* YYYY-MM-DD or "" */
+	bool expired;          /* computed against today's date at load */
+	struct origin where;
+};
+
+struct rule {
+	char *id, *title, *rationale, *risk;
+	enum severity severity;          /* after overrides */
+	enum severity default_severity;  /* as written in the rule set */
+	enum rule_state state;
+	struct origin state_where;       /* the override that changed state/severity */
+	char **tags;
+	size_t ntags;
+	char **refs;
+	size_t nrefs;
+	char *foreach_name;              /* "listener" in "listener in listeners" */
+	struct expr *foreach;            /* the collection */
+	struct expr *applies, *check;    /* applies may be NULL */
+	struct expr *observed;           /* may be NULL */
+	struct template message, subject; /* subject may be empty */
+	struct recommend *recs;
+	size_t nrecs;
+	const char *ruleset;             /* name of its rule set */
+	struct origin where;
+};
+
+struct ruleset_info {
+	char *name;
+	long long version;
+	char *description;
+	const char *file;
+};
+
+enum rule_source {
+	SRC_EMBEDDED,          /* compiled into the binary */
+	SRC_DATADIR,           /* the installed rule sets */
+	SRC_SYSCONF,           /* /etc/netknobs/rules.d */
+	SRC_COMMAND_LINE,      /* --rules PATH */
+};
+
+struct rulebook {
+	struct rule *rules;
+	size_t nrules;
+	struct ruleset_info *sets;
+	size_t nsets;
+	struct waiver *waivers;
+	size_t nwaivers;
+	json_t *vars;            /* site variables: rule set defaults, then overrides */
+	char **files;            /* every file loaded (owned), for origins */
+	size_t nfiles;
+	unsigned errors;         /* errors reported so far */
+	char today[11];          /* YYYY-MM-DD for waiver expiry (tests may set it) */
+	/* overrides are collected while loading and applied by rulebook_finish */
+	struct pending_override *pending;
+	size_t npending;
+};
+
+void rulebook_init(struct rulebook *rb);
+void rulebook_free(struct rulebook *rb);
+
+/* Load a rule or override file.  Errors are printed as
+ * "FILE:LINE:COL: error: ..." and counted in rb->errors; loading goes on
+ * so that one run reports every error it can find. */
+void rulebook_load_file(struct rulebook *rb, const char *path);
+/* The same for a buffer (name is used in messages). */
+void rulebook_load_buffer(struct rulebook *rb, const char *name, const char *buf, size_t len);
+/* Every *.yaml and *.yml file of a directory, in lexical order.  Returns
+ * -ENOENT when the directory does not exist (not an error for optional
+ * directories); other failures are reported and counted. */
+int rulebook_load_dir(struct rulebook *rb, const char *dir);
+/* A file or a directory. */
+void rulebook_load_path(struct rulebook *rb, const char *path);
+/* The rule sets compiled into the binary. */
+void rulebook_load_embedded(struct rulebook *rb);
+
+/* Apply overrides (after every file is loaded): unknown rule ids are
+ * errors. */
+void rulebook_finish(struct rulebook *rb);
+/* The same, also accepting rule ids that known defines (lint checks an
+ * override file against the installed rule sets without loading them into
+ * rb). */
+void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known);
+
+/* Load the standard sources in order: the installed data directory when it
+ * holds rule sets, else the embedded ones; then sysconfdir/netknobs/rules.d;
+ * then each extra path.  root prefixes the two directories (tests).
+ * no_defaults skips the first two sources. */
+void rulebook_load_standard(struct rulebook *rb, const char *root, const char *const *extra,
+			    size_t nextra, bool no_defaults);
+
+/* Call fn for each sysctl key any rule reads (patterns included). */
+int rulebook_sysctl_keys(const struct rulebook *rb, int (*fn)(const char *key, void *data),
+			 void *data);
+
+/* ---- evaluation ---- */
+
+struct eval_filter {
+	const char *const *tags;   /* --only TAG: rules with any of these tags */
+	size_t ntags;
+	const char *const *ids;    /* --rule ID */
+	size_t nids;
+};
+
+/* Evaluate every enabled rule selected by the filter against facts.
+ * Returns a new JSON object (see doc/audit-schema.json): "results" (one per
+ * rule and subject, with status pass|fail|not-applicable|error|waived),
+ * "recommendations" (merged per sysctl key), "summary" counts.  NULL only
+ * when out of memory. */
+json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts,
+		       const struct eval_filter *filter);
+
+#endif
