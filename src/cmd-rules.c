@@ -37,25 +37,36 @@ static int rules_opt(int c, const char *arg, void *data)
 	return -1;
 }
 
-/* "enabled", "disabled", "waived until 2027-01-31", "waived (expired ...)" */
+/* "enabled", "disabled", "waived until 2027-01-31", "waived for SUBJECT",
+ * "waiver expired 2020-01-01" (several joined by "; ") */
 static void state_of(const struct rulebook *rb, const struct rule *r, char *buf, size_t len)
 {
-	const struct waiver *w = NULL;
+	size_t off = 0;
 
 	if (r->state == RULE_DISABLED) {
 		snprintf(buf, len, "disabled");
 		return;
 	}
-	for (size_t i = 0; i < rb->nwaivers; i++)
-		if (!strcmp(rb->waivers[i].rule_id, r->id))
-			w = &rb->waivers[i];
-	if (!w)
+	buf[0] = '\0';
+	for (size_t i = 0; i < rb->nwaivers && off < len; i++) {
+		const struct waiver *w = &rb->waivers[i];
+		int n;
+
+		if (strcmp(w->rule_id, r->id) != 0)
+			continue;
+		if (w->expired)
+			n = snprintf(buf + off, len - off, "%swaiver%s%s expired %s", off ? "; " : "",
+				     w->subject ? " for " : "", w->subject ? w->subject : "", w->expires);
+		else
+			n = snprintf(buf + off, len - off, "%swaived%s%s%s%s", off ? "; " : "",
+				     w->subject ? " for " : "", w->subject ? w->subject : "",
+				     w->expires[0] ? " until " : "", w->expires);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (!off)
 		snprintf(buf, len, "enabled");
-	else if (w->expired)
-		snprintf(buf, len, "waiver expired %s", w->expires);
-	else
-		snprintf(buf, len, "waived%s%s%s%s", w->subject ? " for " : "", w->subject ? w->subject : "",
-			 w->expires[0] ? " until " : "", w->expires);
 }
 
 static int rules_run(struct globals *g, int argc, char **argv)
@@ -90,7 +101,7 @@ static int rules_run(struct globals *g, int argc, char **argv)
 		json_object_set_new(out, "schema_version", json_integer(1));
 		for (size_t i = 0; i < rb.nrules; i++) {
 			const struct rule *ru = &rb.rules[i];
-			char state[256], src[4200];
+			char state[1024], src[4200];
 			json_t *tags = json_array();
 
 			state_of(&rb, ru, state, sizeof(state));
@@ -106,17 +117,20 @@ static int rules_run(struct globals *g, int argc, char **argv)
 		r = print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 		json_decref(out);
 	} else {
-		printf("%-36s %-9s %-20s %s\n", "RULE", "SEVERITY", "STATE", "SOURCE");
+		printf("%-36s %-9s %s\n", "RULE", "SEVERITY", "STATE (SOURCE)");
 		for (size_t i = 0; i < rb.nrules; i++) {
 			const struct rule *ru = &rb.rules[i];
-			char state[256];
+			char state[1024];
 
 			state_of(&rb, ru, state, sizeof(state));
-			printf("%-36s %-9s %-20s ", ru->id, severity_name(ru->severity), state);
+			printf("%-36s %-9s ", ru->id, severity_name(ru->severity));
+			fputs_safe(state, stdout);
+			fputs(" (", stdout);
 			fputs_safe(ru->where.file, stdout);
-			printf(":%u\n", ru->where.line);
+			printf(":%u)\n", ru->where.line);
 		}
-		printf("\n%zu rules in %zu rule sets\n", rb.nrules, rb.nsets);
+		printf("\n%zu rule%s in %zu rule set%s\n", rb.nrules, rb.nrules == 1 ? "" : "s", rb.nsets,
+		       rb.nsets == 1 ? "" : "s");
 		r = EXIT_NK_OK;
 	}
 	rulebook_free(&rb);

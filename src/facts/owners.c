@@ -6,11 +6,14 @@
  * into large reused buffers, links are read relative to the fd directory
  * (no path walk from the root), the target is compared against "socket:["
  * and looked up in a hash set of listener inodes, and nothing is allocated
- * unless it matches.  comm and limits are read only for owning processes. */
+ * unless it matches.  comm and limits are read only for owning processes.
+ * The processes are shared among a few threads (one per CPU, at most
+ * MAX_WORKERS): the kernel work per link dominates and scales with CPUs. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -235,6 +238,8 @@ static int add_link(struct socktab *t, uint32_t listener, uint32_t proc)
 
 static int new_proc(struct socktab *t, int pid, uint32_t *idx)
 {
+	struct sock_proc *p;
+
 	if (t->nprocs == t->capprocs) {
 		size_t cap = t->capprocs ? t->capprocs * 2 : 16;
 		struct sock_proc *np = realloc(t->procs, cap * sizeof(*np));
@@ -244,19 +249,47 @@ static int new_proc(struct socktab *t, int pid, uint32_t *idx)
 		t->procs = np;
 		t->capprocs = cap;
 	}
-	memset(&t->procs[t->nprocs], 0, sizeof(t->procs[0]));
-	t->procs[t->nprocs].pid = pid;
-	t->procs[t->nprocs].fds = -1;
-	t->procs[t->nprocs].nofile_soft = t->procs[t->nprocs].nofile_hard = -1;
+	p = &t->procs[t->nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->fds = -1;
+	p->nofile_soft = p->nofile_hard = -1;
 	*idx = (uint32_t)t->nprocs++;
 	return 0;
 }
 
+/* ---- the scan, shared by a few threads ----
+ *
+ * The list of processes is read first; workers then take processes one at
+ * a time (their descriptor counts differ by orders of magnitude) and record
+ * each (listener, process) hit.  Only the calling thread touches the
+ * socktab, after the workers are done. */
+
+#define MAX_WORKERS 4
+
+struct hit {
+	uint32_t listener;
+	uint32_t slot;          /* index in scan.pids */
+};
+
 struct scan {
-	struct socktab *t;
 	const struct inode_set *set;
-	char *dents;            /* buffer for one fd directory */
-	struct owners_stats *st;
+	int procfd;
+	int *pids;
+	size_t npids;
+	long long *nfds;        /* per slot: entries of its fd directory */
+	size_t next;            /* next slot to take (atomic) */
+};
+
+struct worker {
+	struct scan *sc;
+	pthread_t thread;
+	bool started;
+	char *dents;
+	struct hit *hits;
+	size_t nhits, caphits;
+	unsigned long scanned, denied;
+	int err;                /* -ENOMEM */
 };
 
 static bool is_denied(int err)
@@ -264,32 +297,48 @@ static bool is_denied(int err)
 	return err == EACCES || err == EPERM;
 }
 
+static int add_hit(struct worker *w, uint32_t listener, uint32_t slot)
+{
+	if (w->nhits == w->caphits) {
+		size_t cap = w->caphits ? w->caphits * 2 : 16;
+		struct hit *nh = realloc(w->hits, cap * sizeof(*nh));
+
+		if (!nh)
+			return -ENOMEM;
+		w->hits = nh;
+		w->caphits = cap;
+	}
+	w->hits[w->nhits].listener = listener;
+	w->hits[w->nhits].slot = slot;
+	w->nhits++;
+	return 0;
+}
+
 /* Scan one process.  Returns 0 or -ENOMEM; vanished or unreadable
  * processes are skipped. */
-static int scan_proc(struct scan *sc, int procfd, const char *pidstr)
+static int scan_proc(struct worker *w, size_t slot)
 {
+	struct scan *sc = w->sc;
 	char path[32], link[40];
-	int fdfd;
 	long long nfds = 0;
-	bool denied = false, have_proc = false;
-	uint32_t pidx = 0;
-	int r = 0;
+	bool denied = false;
+	int fdfd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/fd", pidstr);
-	fdfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%d/fd", sc->pids[slot]);
+	fdfd = openat(sc->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fdfd < 0) {
 		if (is_denied(errno))
-			sc->st->procs_denied++;
+			w->denied++;
 		return 0;
 	}
-	sc->st->procs_scanned++;
+	w->scanned++;
 	for (;;) {
-		long n = syscall(SYS_getdents64, fdfd, sc->dents, DENTS_BUF_SIZE);
+		long n = syscall(SYS_getdents64, fdfd, w->dents, DENTS_BUF_SIZE);
 
 		if (n <= 0)
 			break;          /* end, or the process went away */
 		for (long off = 0; off < n;) {
-			const struct dirent64 *d = (const struct dirent64 *)(sc->dents + off);
+			const struct dirent64 *d = (const struct dirent64 *)(w->dents + off);
 			ssize_t k;
 			uint64_t ino;
 			long li;
@@ -307,26 +356,92 @@ static int scan_proc(struct scan *sc, int procfd, const char *pidstr)
 			ino = socket_inode(link, k);
 			if (!ino || (li = inode_set_find(sc->set, ino)) < 0)
 				continue;
-			if (!have_proc) {
-				r = new_proc(sc->t, atoi(pidstr), &pidx);
-				if (r < 0)
-					goto out;
-				have_proc = true;
-			}
-			r = add_link(sc->t, (uint32_t)li, pidx);
+			r = add_hit(w, (uint32_t)li, (uint32_t)slot);
 			if (r < 0)
 				goto out;
 		}
 	}
 	if (denied)
-		sc->st->procs_denied++;
-	if (have_proc) {
-		sc->t->procs[pidx].fds = nfds;
-		r = describe_proc(procfd, pidstr, &sc->t->procs[pidx]);
-	}
+		w->denied++;
+	sc->nfds[slot] = nfds;
 out:
 	close(fdfd);
 	return r;
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		size_t slot = __atomic_fetch_add(&w->sc->next, 1, __ATOMIC_RELAXED);
+
+		if (slot >= w->sc->npids)
+			break;
+		w->err = scan_proc(w, slot);
+		if (w->err < 0) {
+			/* stop the others too */
+			__atomic_store_n(&w->sc->next, w->sc->npids, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The numeric entries of ROOT/proc. */
+static int list_pids(struct scan *sc)
+{
+	char *buf = malloc(DENTS_BUF_SIZE);
+	size_t cap = 0;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		long n = syscall(SYS_getdents64, sc->procfd, buf, DENTS_BUF_SIZE);
+
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (long off = 0; off < n;) {
+			const struct dirent64 *d = (const struct dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			if (!all_digits(d->d_name, 9))
+				continue;
+			if (sc->npids == cap) {
+				int *np;
+
+				cap = cap ? cap * 2 : 1024;
+				np = realloc(sc->pids, cap * sizeof(*np));
+				if (!np) {
+					r = -ENOMEM;
+					goto out;
+				}
+				sc->pids = np;
+			}
+			sc->pids[sc->npids++] = atoi(d->d_name);
+		}
+	}
+out:
+	free(buf);
+	return r;
+}
+
+static unsigned worker_count(size_t npids)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus > 0 ? (unsigned)cpus : 1;
+
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	/* a thread is not worth it for a handful of processes */
+	if (npids < 64)
+		n = 1;
+	return n;
 }
 
 static int link_cmp_t(const void *a, const void *b, void *arg)
@@ -341,54 +456,103 @@ static int link_cmp_t(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st)
+/* Turn the workers' hits into processes (comm, limits) and links. */
+static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, unsigned nw)
 {
-	struct inode_set set = { 0 };
-	struct scan sc = { .t = t, .set = &set, .st = st };
-	char *pdents = NULL;
-	int procfd = -1, r = 0;
+	uint32_t *proc_of = malloc(sc->npids * sizeof(*proc_of));
+	int r = 0;
 
-	if (t->n == 0)
-		return 0;
-	procfd = openat(root->dirfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
-		return -errno;
-	r = inode_set_build(&set, t);
-	pdents = malloc(DENTS_BUF_SIZE);
-	sc.dents = malloc(DENTS_BUF_SIZE);
-	if (r < 0 || !pdents || !sc.dents) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		long n = syscall(SYS_getdents64, procfd, pdents, DENTS_BUF_SIZE);
+	if (!proc_of)
+		return -ENOMEM;
+	memset(proc_of, 0xff, sc->npids * sizeof(*proc_of));
+	for (unsigned k = 0; k < nw && r == 0; k++) {
+		for (size_t i = 0; i < w[k].nhits && r == 0; i++) {
+			const struct hit *h = &w[k].hits[i];
 
-		if (n < 0) {
-			r = -errno;
-			break;
+			if (proc_of[h->slot] == UINT32_MAX) {
+				char pidstr[16];
+				uint32_t pidx;
+
+				r = new_proc(t, sc->pids[h->slot], &pidx);
+				if (r < 0)
+					break;
+				proc_of[h->slot] = pidx;
+				t->procs[pidx].fds = sc->nfds[h->slot];
+				snprintf(pidstr, sizeof(pidstr), "%d", sc->pids[h->slot]);
+				r = describe_proc(sc->procfd, pidstr, &t->procs[pidx]);
+				if (r < 0)
+					break;
+			}
+			r = add_link(t, h->listener, proc_of[h->slot]);
 		}
-		if (n == 0)
-			break;
-		for (long off = 0; off < n && r == 0;) {
-			const struct dirent64 *d = (const struct dirent64 *)(pdents + off);
-
-			off += d->d_reclen;
-			if (all_digits(d->d_name, 9))
-				r = scan_proc(&sc, procfd, d->d_name);
-		}
-		if (r < 0)
-			break;
 	}
+	free(proc_of);
 	if (r == 0 && t->nlinks) {
-		size_t w = 0;
+		size_t n = 0;
 
 		qsort_r(t->links, t->nlinks, sizeof(*t->links), link_cmp_t, t);
 		/* one process holding a listener twice (dup) is listed once */
 		for (size_t i = 0; i < t->nlinks; i++)
-			if (w == 0 || link_cmp_t(&t->links[w - 1], &t->links[i], t) != 0)
-				t->links[w++] = t->links[i];
-		t->nlinks = w;
+			if (n == 0 || link_cmp_t(&t->links[n - 1], &t->links[i], t) != 0)
+				t->links[n++] = t->links[i];
+		t->nlinks = n;
 	}
+	return r;
+}
+
+int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st)
+{
+	struct inode_set set = { 0 };
+	struct scan sc = { .set = &set, .procfd = -1 };
+	struct worker w[MAX_WORKERS];
+	unsigned nw = 0;
+	int r;
+
+	memset(w, 0, sizeof(w));
+	if (t->n == 0)
+		return 0;
+	sc.procfd = openat(root->dirfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sc.procfd < 0)
+		return -errno;
+	r = inode_set_build(&set, t);
+	if (r == 0)
+		r = list_pids(&sc);
+	if (r < 0)
+		goto out;
+	sc.nfds = calloc(sc.npids ? sc.npids : 1, sizeof(*sc.nfds));
+	if (!sc.nfds) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nw = worker_count(sc.npids);
+	for (unsigned k = 0; k < nw; k++) {
+		w[k].sc = &sc;
+		w[k].dents = malloc(DENTS_BUF_SIZE);
+		if (!w[k].dents) {
+			nw = k;
+			break;
+		}
+	}
+	if (nw == 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* workers 1.. in threads, worker 0 here; a thread that cannot be
+	 * started just leaves more work to the others */
+	for (unsigned k = 1; k < nw; k++)
+		w[k].started = pthread_create(&w[k].thread, NULL, worker_run, &w[k]) == 0;
+	worker_run(&w[0]);
+	for (unsigned k = 1; k < nw; k++)
+		if (w[k].started)
+			pthread_join(w[k].thread, NULL);
+	for (unsigned k = 0; k < nw; k++) {
+		st->procs_scanned += w[k].scanned;
+		st->procs_denied += w[k].denied;
+		if (w[k].err < 0)
+			r = w[k].err;
+	}
+	if (r == 0)
+		r = record_owners(t, &sc, w, nw);
 	if (r == 0) {
 		size_t k = 0;
 
@@ -400,9 +564,13 @@ int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_
 		}
 	}
 out:
+	for (unsigned k = 0; k < MAX_WORKERS; k++) {
+		free(w[k].dents);
+		free(w[k].hits);
+	}
 	inode_set_free(&set);
-	free(pdents);
-	free(sc.dents);
-	close(procfd);
+	free(sc.pids);
+	free(sc.nfds);
+	close(sc.procfd);
 	return r;
 }

@@ -532,7 +532,8 @@ static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname
 		r.foreach_name = strndup(s, (size_t)(p - s));
 		while (*p == ' ')
 			p++;
-		if (!r.foreach_name || !expr_name_valid(r.foreach_name, &why) || strncmp(p, "in ", 3) != 0) {
+		if (!r.foreach_name || strncmp(p, "in ", 3) != 0 ||
+		    !expr_name_valid(r.foreach_name, &why)) {
 			err_at(c, v, "foreach must read 'NAME in COLLECTION' (e.g. 'listener in listeners')%s%s",
 			       why ? ": " : "", why ? why : "");
 		} else {
@@ -796,9 +797,11 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 				err_at(c, ver, "'version' must be a non-negative integer");
 		}
 		for (size_t i = 0; i < c->rb->nsets; i++)
-			if (!strcmp(c->rb->sets[i].name, name->value))
+			if (!strcmp(c->rb->sets[i].name, name->value)) {
 				err_at(c, name, "rule set '%s' is already loaded from %s", name->value,
 				       c->rb->sets[i].file);
+				break;
+			}
 		ns = realloc(c->rb->sets, (c->rb->nsets + 1) * sizeof(*ns));
 		if (ns) {
 			c->rb->sets = ns;
@@ -995,16 +998,20 @@ static struct rule *find_rule(struct rulebook *rb, const char *id)
 	return NULL;
 }
 
-static void unknown_rule(struct rulebook *rb, const char *id, const struct origin *w, const char *what)
+static void unknown_rule(struct rulebook *rb, const struct rulebook *known, const char *id,
+			 const struct origin *w, const char *what)
 {
-	const char **ids = malloc((rb->nrules + 1) * sizeof(*ids));
+	size_t nk = known ? known->nrules : 0, n = 0;
+	const char **ids = malloc((rb->nrules + nk + 1) * sizeof(*ids));
 	const char *s = NULL;
 	char *esc = escape_untrusted_str(id);
 
 	if (ids) {
 		for (size_t i = 0; i < rb->nrules; i++)
-			ids[i] = rb->rules[i].id;
-		s = suggest_closest(id, ids, rb->nrules);
+			ids[n++] = rb->rules[i].id;
+		for (size_t i = 0; i < nk; i++)
+			ids[n++] = known->rules[i].id;
+		s = suggest_closest(id, ids, n);
 	}
 	log_syntax(w->file, w->line, w->col, "%s names unknown rule '%s'%s%s%s", what, esc ? esc : "?",
 		   s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
@@ -1026,7 +1033,7 @@ void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known)
 
 		if (!r) {
 			if (!find_rule_in(known, p->rule_id))
-				unknown_rule(rb, p->rule_id, &p->where, "override");
+				unknown_rule(rb, known, p->rule_id, &p->where, "override");
 			continue;
 		}
 		if (p->enabled >= 0)
@@ -1039,7 +1046,7 @@ void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known)
 		struct waiver *w = &rb->waivers[i];
 
 		if (!find_rule(rb, w->rule_id) && !find_rule_in(known, w->rule_id))
-			unknown_rule(rb, w->rule_id, &w->where, "waiver");
+			unknown_rule(rb, known, w->rule_id, &w->where, "waiver");
 		w->expired = w->expires[0] && strcmp(w->expires, rb->today) < 0;
 	}
 }

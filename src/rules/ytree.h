@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #define YTREE_MAX_DEPTH 32
-#define YTREE_MAX_NODES 200000
+#define YTREE_MAX_NODES 500000
 #define YTREE_MAX_FILE (4u << 20) /* 4 MiB */
 
 enum ynode_type { YNODE_SCALAR, YNODE_MAPPING, YNODE_SEQUENCE };

@@ -1,0 +1,181 @@
+/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] PORT BACKLOG
+ *
+ * Open a TCP listener and keep it, never calling accept(), so that its
+ * accept queue fills.  -4 IPv4 (default), -6 IPv6 only, -d dual-stack [::]
+ * (IPV6_V6ONLY off); -a bind address (default: the wildcard); -r
+ * SO_REUSEPORT; -n process name (prctl PR_SET_NAME) with C escapes
+ * (\xNN, \e, \n, \t, \\) decoded.  Prints "ready PORT" once listening
+ * (PORT 0 picks one) and waits until killed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] PORT BACKLOG\n");
+	exit(2);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode C escapes of s in place; returns the length. */
+static size_t unescape(char *s)
+{
+	char *o = s;
+
+	for (const char *p = s; *p; p++) {
+		if (*p != '\\' || !p[1]) {
+			*o++ = *p;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case 'e': *o++ = 0x1b; break;
+		case '\\': *o++ = '\\'; break;
+		case 'x':
+			if (hexval(p[1]) >= 0) {
+				int v = hexval(*++p);
+
+				if (hexval(p[1]) >= 0)
+					v = v * 16 + hexval(*++p);
+				*o++ = (char)v;
+				break;
+			}
+			/* fall through */
+		default:
+			*o++ = '\\';
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return (size_t)(o - s);
+}
+
+static long number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		usage();
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int family = AF_INET, dual = 0, reuse = 0, opt, fd, one = 1, v6only;
+	const char *addr = NULL;
+	char *comm = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	long port, backlog;
+
+	while ((opt = getopt(argc, argv, "46da:rn:")) != -1) {
+		switch (opt) {
+		case '4': family = AF_INET; dual = 0; break;
+		case '6': family = AF_INET6; dual = 0; break;
+		case 'd': family = AF_INET6; dual = 1; break;
+		case 'a': addr = optarg; break;
+		case 'r': reuse = 1; break;
+		case 'n': comm = optarg; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2)
+		usage();
+	port = number(argv[optind], 0, 65535);
+	backlog = number(argv[optind + 1], -1, 0x7fffffff);
+
+	if (comm) {
+		size_t n = unescape(comm);
+
+		if (n > 15)
+			comm[15] = '\0';
+		if (prctl(PR_SET_NAME, comm, 0, 0, 0) < 0) {
+			perror("prctl(PR_SET_NAME)");
+			return 1;
+		}
+	}
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+			fprintf(stderr, "listen-hold: bad IPv4 address %s\n", addr);
+			return 2;
+		}
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_any;
+		if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
+			fprintf(stderr, "listen-hold: bad IPv6 address %s\n", addr);
+			return 2;
+		}
+		sl = sizeof(*sin6);
+	}
+
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)) {
+		perror("setsockopt");
+		return 1;
+	}
+	if (family == AF_INET6) {
+		v6only = !dual;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+			perror("setsockopt(IPV6_V6ONLY)");
+			return 1;
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		perror("bind");
+		return 1;
+	}
+	if (listen(fd, (int)backlog) < 0) {
+		perror("listen");
+		return 1;
+	}
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		perror("getsockname");
+		return 1;
+	}
+	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	printf("ready %ld\n", port);
+	fflush(stdout);
+	for (;;)
+		pause();
+}

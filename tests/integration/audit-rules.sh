@@ -1,0 +1,88 @@
+#!/bin/sh
+# audit on saved facts with test rule sets: statuses, merging, overrides,
+# waivers, filters, exit codes, JSON and text output.
+. "$TESTLIB"
+FACTS="$FIXTURES/facts/basic.json"
+RULES="$FIXTURES/../rules/good"
+export NETKNOBS_TODAY=2026-06-01
+A="$NETKNOBS audit --from $FACTS --no-default-rules --rules $RULES/engine.yaml"
+
+# an evaluation error (division by zero) makes the audit exit 3 and names the rule
+check_exit "rule error -> exit 3" 3 $A
+check_match "error names rule and place" 'rule t.div-zero \(.*engine.yaml:[0-9]+:[0-9]+\): division by zero' "$(cat "$T/err")"
+check_match "verdict counts the error" '^netknobs audit: 1 critical, 3 warnings, 1 notice, 1 passed, 2 not applicable, 1 rule error$' "$(head -1 "$T/out")"
+
+# without the broken rule: exit code follows the worst severity
+check_exit "critical -> exit 2" 2 $A --only test
+check_exit "--fail-on critical still 2" 2 $A --only test --fail-on critical
+check_exit "only warnings -> exit 1" 1 $A --rule t.listener-limit
+check_exit "warnings below --fail-on critical -> 0" 0 $A --rule t.listener-limit --fail-on critical
+check_exit "notice below default threshold -> 0" 0 $A --rule t.notice
+check_exit "notice at --fail-on notice -> 1" 1 $A --rule t.notice --fail-on notice
+check_exit "unknown --rule id" 3 $A --rule t.listener-limt
+check_match "unknown --rule suggests" "did you mean 't.listener-limit'" "$(cat "$T/err")"
+check_exit "bad --fail-on" 3 $A --fail-on severe
+
+# JSON: statuses, findings order, merged recommendations
+check_exit "json audit" 2 $A --only test --format json
+J="$T/out"; cp "$J" "$T/a.json"; J="$T/a.json"
+check_eq "schema_version" 1 "$(jq .schema_version "$J")"
+check_eq "summary" '{"critical":1,"warning":3,"notice":0,"info":0,"passed":1,"not_applicable":2,"waived":0,"disabled":0,"errors":0}' "$(jq -c .summary "$J")"
+check_eq "findings sorted by severity" '"critical"' "$(jq '.findings[0].severity' "$J")"
+check_eq "finding carries rule, ruleset and source" '"t.somaxconn-var engine-test"' "$(jq '.findings[0] | .rule + " " + .ruleset' "$J")"
+check_match "finding source is file:line:col" 'engine.yaml:[0-9]+:[0-9]+"$' "$(jq '.findings[0].source' "$J")"
+check_eq "absent fact -> not applicable" '"not-applicable"' "$(jq '[.results[] | select(.rule == "t.absent-key")][0].status' "$J")"
+check_eq "applies false -> not applicable" '"not-applicable"' "$(jq '[.results[] | select(.rule == "t.applies-false")][0].status' "$J")"
+check_eq "foreach: one result per listener" 4 "$(jq '[.results[] | select(.rule == "t.listener-limit")] | length' "$J")"
+check_eq "foreach subject" '"0.0.0.0:22"' "$(jq '[.findings[] | select(.rule == "t.listener-limit")][0].subject' "$J")"
+check_eq "template interpolation and braces" '"0.0.0.0:22 may hold 128 connections ({braces} kept)"' "$(jq '[.findings[] | select(.rule == "t.listener-limit")][0].message' "$J")"
+check_eq "merged: at-least takes the largest" 8192 "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .value' "$J")"
+check_eq "merged: names every rule that asked" '["t.listener-limit","t.somaxconn-var"]' "$(jq -c '.recommendations[] | select(.key == "net.core.somaxconn") | .rules' "$J")"
+check_eq "merged: current value" 4096 "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .current' "$J")"
+check_eq "sysctl -w line" '"sysctl -w net.core.somaxconn=8192"' "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .sysctl_w' "$J")"
+check_eq "sysctl.d line" '"net.core.somaxconn = 8192"' "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .sysctl_d' "$J")"
+
+check_exit "at-most recommendation" 0 $A --rule t.notice --format json
+check_eq "at-most mode kept" '"at-most"' "$(jq '.recommendations[0].mode' "$T/out")"
+
+# overrides: variables, severity, disable, waivers (active and expired)
+O="$A --rules $RULES/site-override.yaml --only test --format json"
+check_exit "audit with site overrides" 2 $O
+cp "$T/out" "$T/o.json"; J="$T/o.json"
+check_eq "site variable wins over the rule set's" 16384 "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .value' "$J")"
+check_eq "disabled rule reported as disabled" '"disabled"' "$(jq '[.results[] | select(.rule == "t.applies-false")][0].status' "$J")"
+check_eq "active waiver: finding waived" '"waived"' "$(jq '[.findings[] | select(.subject == "0.0.0.0:22")][0].status' "$J")"
+check_eq "active waiver: reason shown" '"sshd keeps its own backlog"' "$(jq '[.findings[] | select(.subject == "0.0.0.0:22")][0].waiver.reason' "$J")"
+check_eq "expired waiver: finding returns" '"fail"' "$(jq '[.findings[] | select(.subject == "127.0.0.1:6379")][0].status' "$J")"
+check_eq "expired waiver: marked expired" true "$(jq '[.findings[] | select(.subject == "127.0.0.1:6379")][0].waiver.expired' "$J")"
+check_eq "waived finding not counted" '2 1' "$(jq -r '"\(.summary.warning) \(.summary.waived)"' "$J")"
+check_exit "severity override" 1 $A --rules "$RULES/site-override.yaml" --rule t.notice
+check_match "notice raised to warning" '^WARNING +net.ipv4.tcp_fin_timeout' "$(cat "$T/out")"
+NETKNOBS_TODAY=2100-01-01 check_exit "after its expiry the waiver lapses" 2 $O
+check_eq "both waivers expired" 0 "$(jq .summary.waived "$T/out")"
+
+# rules: states
+check_exit "rules lists states" 0 "$NETKNOBS" rules --no-default-rules --rules "$RULES/engine.yaml" --rules "$RULES/site-override.yaml"
+check_match "rules: disabled" '^t.applies-false +critical +disabled \(' "$(cat "$T/out")"
+check_match "rules: source file and line" 'engine.yaml:38\)$' "$(cat "$T/out")"
+check_match "rules: waived and expired waivers" 't.listener-limit +warning +waived for 0.0.0.0:22 until 2099-12-31; waiver for 127.0.0.1:6379 expired 2020-01-01' "$(cat "$T/out")"
+check_exit "rules --json" 0 "$NETKNOBS" rules --json
+check_match "built-in rules listed" 'backlog.queue-full' "$(cat "$T/out")"
+
+# text: verdict first, colors only when asked
+check_exit "text audit" 2 $A --only test
+check_match "text: verdict first" '^netknobs audit: 1 critical, 3 warnings' "$(head -1 "$T/out")"
+check_match "text: recommendation block" 'sysctl -w net.core.somaxconn=8192' "$(cat "$T/out")"
+check_eq "no escape codes when not a terminal" 0 "$(grep -c "$(printf '\033')" "$T/out" || true)"
+check_exit "--color always" 2 $A --only test --color always
+check_match "--color always colors" "$(printf '\033')\\[1;31mCRITICAL" "$(cat "$T/out")"
+check_exit "verbose lists passes" 2 $A --only test --verbose
+check_match "verbose: pass listed" '^  pass +t.listener-limit +\[::\]:443|^  pass +t.listener-limit +:::443' "$(cat "$T/out")"
+
+# a rule file with errors stops the audit before collecting
+check_exit "broken rules -> 3" 3 "$NETKNOBS" audit --from "$FACTS" --rules "$FIXTURES/../rules/bad/unknown-field.yaml"
+check_match "broken rules named" "unknown-field.yaml:6:5: error" "$(cat "$T/err")"
+
+# the built-in rules audit the live system
+check_exit "live audit runs" 0 sh -c "'$NETKNOBS' audit --fail-on critical >/dev/null"
+finish
