@@ -42,6 +42,13 @@ check_eq "merged: current value" 4096 "$(jq '.recommendations[] | select(.key ==
 check_eq "sysctl -w line" '"sysctl -w net.core.somaxconn=8192"' "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .sysctl_w' "$J")"
 check_eq "sysctl.d line" '"net.core.somaxconn = 8192"' "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .sysctl_d' "$J")"
 
+# the JSON follows doc/audit-schema.json (and a broken document does not)
+SCHEMA="$FIXTURES/../../doc/audit-schema.json"
+CHECK="$FIXTURES/../schema-check.py"
+check_exit "audit JSON valid against the schema" 0 python3 "$CHECK" "$SCHEMA" "$J"
+jq 'del(.verdict)' "$J" >"$T/broken.json"
+check_exit "schema check catches a missing key" 1 python3 "$CHECK" "$SCHEMA" "$T/broken.json"
+
 check_exit "at-most recommendation" 0 $A --rule t.notice --format json
 check_eq "at-most mode kept" '"at-most"' "$(jq '.recommendations[0].mode' "$T/out")"
 
@@ -55,6 +62,7 @@ check_eq "active waiver: finding waived" '"waived"' "$(jq '[.findings[] | select
 check_eq "active waiver: reason shown" '"sshd keeps its own backlog"' "$(jq '[.findings[] | select(.subject == "0.0.0.0:22")][0].waiver.reason' "$J")"
 check_eq "expired waiver: finding returns" '"fail"' "$(jq '[.findings[] | select(.subject == "127.0.0.1:6379")][0].status' "$J")"
 check_eq "expired waiver: marked expired" true "$(jq '[.findings[] | select(.subject == "127.0.0.1:6379")][0].waiver.expired' "$J")"
+check_exit "audit JSON with waivers valid against the schema" 0 python3 "$CHECK" "$SCHEMA" "$J"
 check_eq "waived finding not counted" '2 1' "$(jq -r '"\(.summary.warning) \(.summary.waived)"' "$J")"
 check_exit "severity override" 1 $A --rules "$RULES/site-override.yaml" --rule t.notice
 check_match "notice raised to warning" '^WARNING +net.ipv4.tcp_fin_timeout' "$(cat "$T/out")"
