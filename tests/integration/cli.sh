@@ -9,7 +9,7 @@ check_match "--help lists facts" 'facts' "$(cat "$T/out")"
 check_match "--help lists listeners" 'listeners' "$(cat "$T/out")"
 check_exit "no command is a usage error" 3 "$NETKNOBS"
 
-for c in facts listeners; do
+for c in audit facts listeners lint rules; do
 	check_exit "$c --help" 0 "$NETKNOBS" "$c" --help
 	check_match "$c --help has a usage line" "^Usage: netknobs $c" "$(cat "$T/out")"
 	check_match "$c --help shows global options" '--netns' "$(cat "$T/out")"
@@ -20,6 +20,8 @@ check_exit "unknown command" 3 "$NETKNOBS" factz
 check_match "unknown command suggests" "unknown command 'factz'; did you mean 'facts'\?" "$(cat "$T/err")"
 check_exit "unrelated word" 3 "$NETKNOBS" zz
 check_match "unrelated word: pointed to --help" "see .netknobs --help." "$(cat "$T/err")"
+check_exit "ambiguous prefix" 3 "$NETKNOBS" li
+check_match "ambiguous prefix lists candidates" "ambiguous command 'li', could be: listeners lint" "$(cat "$T/err")"
 check_exit "unique prefix runs the command" 0 "$NETKNOBS" fa --help
 check_match "prefix resolved to facts" '^Usage: netknobs facts' "$(cat "$T/out")"
 check_exit "unknown option" 3 "$NETKNOBS" facts --jsn
