@@ -160,7 +160,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	facts = cmd_get_facts(g, a.from, a.keys.v, a.keys.n, true);
 	if (!facts)
 		goto out;
-	filter = (struct eval_filter){ a.only.v, a.only.n, a.ids.v, a.ids.n };
+	filter = (struct eval_filter){ a.only.v, a.only.n, a.ids.v, a.ids.n, a.verbose };
 	audit = rules_evaluate(&rb, facts, &filter);
 	if (!audit) {
 		log_error("out of memory");

@@ -133,6 +133,30 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 	fputc('\n', out);
 }
 
+static void result_line(FILE *out, const json_t *res, const char *indent)
+{
+	fprintf(out, "%s%-15s ", indent, str(res, "status"));
+	fputs_safe(str(res, "rule"), out);
+	if (*str(res, "subject")) {
+		fputs("  ", out);
+		fputs_safe(str(res, "subject"), out);
+	}
+	if (json_object_get(res, "observed")) {
+		fputs("  observed ", out);
+		value_text(out, json_object_get(res, "observed"));
+	}
+	if (*str(res, "reason")) {
+		fputs("  (", out);
+		fputs_safe(str(res, "reason"), out);
+		fputc(')', out);
+	}
+	if (*str(res, "error")) {
+		fputs("  error: ", out);
+		fputs_safe(str(res, "error"), out);
+	}
+	fputc('\n', out);
+}
+
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o)
 {
 	const json_t *findings = json_object_get(audit, "findings"), *f;
@@ -193,30 +217,24 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 
 		fputs("Results:\n", out);
 		json_array_foreach(results, i, res) {
-			const char *st = str(res, "status");
+			const json_t *items = json_object_get(res, "items"), *it;
+			size_t j;
 
-			if (!strcmp(st, "fail"))
-				continue;
-			fprintf(out, "  %-15s ", st);
-			fputs_safe(str(res, "rule"), out);
-			if (*str(res, "subject")) {
-				fputs("  ", out);
-				fputs_safe(str(res, "subject"), out);
+			if (items) {
+				const json_t *c = json_object_get(res, "counts");
+
+				fprintf(out, "  %-15s ", str(res, "status"));
+				fputs_safe(str(res, "rule"), out);
+				fprintf(out, "  (%lld passed, %lld not applicable, %lld failed)\n",
+					(long long)json_integer_value(json_object_get(c, "pass")),
+					(long long)json_integer_value(json_object_get(c, "not-applicable")),
+					(long long)json_integer_value(json_object_get(c, "fail")));
+				json_array_foreach(items, j, it)
+					if (strcmp(str(it, "status"), "fail") != 0)
+						result_line(out, it, "    ");
+			} else if (strcmp(str(res, "status"), "fail") != 0) {
+				result_line(out, res, "  ");
 			}
-			if (json_object_get(res, "observed")) {
-				fputs("  observed ", out);
-				value_text(out, json_object_get(res, "observed"));
-			}
-			if (*str(res, "reason")) {
-				fputs("  (", out);
-				fputs_safe(str(res, "reason"), out);
-				fputc(')', out);
-			}
-			if (*str(res, "error")) {
-				fputs("  error: ", out);
-				fputs_safe(str(res, "error"), out);
-			}
-			fputc('\n', out);
 		}
 	} else if (!shown) {
 		fputs("Nothing to report.  --verbose lists every rule's result.\n", out);

@@ -33,6 +33,7 @@ struct run {
 	unsigned counts[SEV_COUNT];
 	unsigned passed, na, errors, waived, disabled;
 	bool *waiver_used;       /* per rb->waivers entry */
+	bool all_items;          /* keep passing foreach items in the results */
 };
 
 static char *origin_str(const struct origin *o)
@@ -218,14 +219,42 @@ static int first_key(const char *key, void *data)
 	return 0;
 }
 
-static void eval_item(struct run *R, const struct rule *r)
+/* Evaluate one rule for the current item (R->env).  Passes and not
+ * applicable results are only counted unless keep is set; anything else
+ * gets a result object appended to dest. */
+static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool keep, unsigned *counts)
 {
-	enum expr_truth t;
+	enum expr_truth t = EXPR_NA;
 	struct expr_error e = { 0 };
-	json_t *res = json_object();
-	char *subject = NULL, *src = origin_str(&r->where);
+	json_t *res = NULL, *observed = NULL;
+	char *subject = NULL, *src = NULL;
+	const char *reason = NULL;
 	int terr = 0;
+	enum { ST_PASS, ST_NA, ST_FAIL, ST_ERROR } st;
 
+	if (r->applies && expr_eval_bool(r->applies, &R->env, &t, &e) < 0) {
+		st = ST_ERROR;
+	} else if (r->applies && t != EXPR_TRUE) {
+		st = ST_NA;
+		reason = t == EXPR_NA ? "a fact it needs is absent" : "applies is false";
+	} else if (expr_eval_bool(r->check, &R->env, &t, &e) < 0) {
+		st = ST_ERROR;
+	} else {
+		st = t == EXPR_TRUE ? ST_PASS : t == EXPR_FALSE ? ST_FAIL : ST_NA;
+		if (st == ST_NA)
+			reason = "a fact it needs is absent";
+	}
+	if (st == ST_PASS || st == ST_NA) {
+		if (st == ST_PASS)
+			R->passed++, counts[0]++;
+		else
+			R->na++, counts[1]++;
+		if (!keep)
+			return;
+	}
+
+	res = json_object();
+	src = origin_str(&r->where);
 	json_object_set_new(res, "rule", json_string(r->id));
 	if (r->subject.n) {
 		subject = render(R, r, &r->subject, &terr);
@@ -239,40 +268,25 @@ static void eval_item(struct run *R, const struct rule *r)
 		subject = strdup(key ? key : "host");
 	}
 	set_str(res, "subject", subject ? subject : "?");
-
-	if (r->applies) {
-		if (expr_eval_bool(r->applies, &R->env, &t, &e) < 0)
-			goto error;
-		if (t != EXPR_TRUE) {
-			json_object_set_new(res, "status", json_string("not-applicable"));
-			json_object_set_new(res, "reason", json_string(t == EXPR_NA ? "a fact it needs is absent"
-										  : "applies is false"));
-			R->na++;
-			goto out;
-		}
-	}
-	if (expr_eval_bool(r->check, &R->env, &t, &e) < 0)
-		goto error;
-	if (r->observed) {
+	if (r->observed && st != ST_ERROR) {
 		struct value v = VALUE_ABSENT_INIT;
 		struct expr_error oe = { 0 };
 
 		if (expr_eval(r->observed, &R->env, &v, &oe) == 0) {
-			json_object_set_new(res, "observed", value_to_json(&v));
+			observed = value_to_json(&v);
+			json_object_set(res, "observed", observed);
 			value_free(&v);
 		}
 	}
-	if (t == EXPR_NA) {
-		json_object_set_new(res, "status", json_string("not-applicable"));
-		json_object_set_new(res, "reason", json_string("a fact it needs is absent"));
-		R->na++;
+	if (st == ST_ERROR)
+		goto error;
+	if (st != ST_FAIL) {
+		json_object_set_new(res, "status", json_string(st == ST_PASS ? "pass" : "not-applicable"));
+		if (reason)
+			json_object_set_new(res, "reason", json_string(reason));
 		goto out;
 	}
-	if (t == EXPR_TRUE) {
-		json_object_set_new(res, "status", json_string("pass"));
-		R->passed++;
-		goto out;
-	}
+	counts[2]++;
 
 	/* failed: a finding */
 	{
@@ -287,8 +301,8 @@ static void eval_item(struct run *R, const struct rule *r)
 		set_str(f, "title", r->title);
 		set_str(f, "subject", subject ? subject : "?");
 		set_str(f, "message", msg ? msg : "?");
-		if (json_object_get(res, "observed"))
-			json_object_set(f, "observed", json_object_get(res, "observed"));
+		if (observed)
+			json_object_set(f, "observed", observed);
 		for (size_t i = 0; i < r->nrecs; i++) {
 			struct value v = VALUE_ABSENT_INIT;
 			struct expr_error re = { 0 };
@@ -348,6 +362,8 @@ static void eval_item(struct run *R, const struct rule *r)
 			json_object_set_new(res, "status", json_string("waived"));
 			json_object_set_new(f, "status", json_string("waived"));
 			R->waived++;
+			counts[2]--;
+			counts[4]++;
 		} else {
 			json_object_set_new(res, "status", json_string("fail"));
 			json_object_set_new(f, "status", json_string("fail"));
@@ -363,12 +379,15 @@ error:
 	json_object_set_new(res, "status", json_string("error"));
 	set_str(res, "error", e.msg);
 	R->errors++;
+	counts[3]++;
 out:
 	if (terr) {
 		R->errors++;
+		counts[3]++;
 		json_object_set_new(res, "template_error", json_true());
 	}
-	json_array_append_new(R->results, res);
+	json_array_append_new(dest, res);
+	json_decref(observed);
 	free(subject);
 	free(src);
 }
@@ -394,57 +413,69 @@ static bool selected(const struct rule *r, const struct eval_filter *f)
 	return true;
 }
 
+static json_t *rule_result(const struct rule *r, const char *status)
+{
+	json_t *res = json_object();
+
+	json_object_set_new(res, "rule", json_string(r->id));
+	json_object_set_new(res, "status", json_string(status));
+	return res;
+}
+
+/* A rule without foreach gives one result; a foreach rule gives one entry
+ * with counts per status and, in "items", its non-passing items (every item
+ * when R->all_items). */
 static void eval_rule(struct run *R, const struct rule *r)
 {
 	struct value coll = VALUE_ABSENT_INIT, item;
 	struct expr_error e = { 0 };
+	unsigned counts[5] = { 0 }; /* pass, n/a, fail, error, waived */
+	json_t *res, *items;
 
+	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
 	if (!r->foreach) {
-		expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
-		eval_item(R, r);
+		eval_item(R, r, R->results, true, counts);
 		return;
 	}
-	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
 	if (expr_eval(r->foreach, &R->env, &coll, &e) < 0) {
-		json_t *res = json_object();
-
 		log_error("rule %s: foreach: %s", r->id, e.msg);
-		json_object_set_new(res, "rule", json_string(r->id));
-		json_object_set_new(res, "status", json_string("error"));
+		res = rule_result(r, "error");
 		set_str(res, "error", e.msg);
 		json_array_append_new(R->results, res);
 		R->errors++;
 		return;
 	}
 	if (coll.type == VALUE_ABSENT) {
-		json_t *res = json_object();
-
-		json_object_set_new(res, "rule", json_string(r->id));
-		json_object_set_new(res, "status", json_string("not-applicable"));
+		res = rule_result(r, "not-applicable");
 		json_object_set_new(res, "reason", json_string("the collection is absent"));
 		json_array_append_new(R->results, res);
 		R->na++;
 		return;
 	}
 	if (coll.type != VALUE_LIST) {
-		json_t *res = json_object();
-
 		log_error("rule %s: foreach needs a list, got %s", r->id, value_type_name(coll.type));
-		json_object_set_new(res, "rule", json_string(r->id));
-		json_object_set_new(res, "status", json_string("error"));
+		res = rule_result(r, "error");
 		json_object_set_new(res, "error", json_string("foreach needs a list"));
 		json_array_append_new(R->results, res);
 		R->errors++;
 		value_free(&coll);
 		return;
 	}
+	items = json_array();
 	for (size_t i = 0; i < json_array_size(coll.json); i++) {
 		if (value_from_json(json_array_get(coll.json, i), &item) < 0)
 			item = VALUE_ABSENT_INIT;
 		expr_env_init(&R->env, R->facts, R->rb->vars, &item, 1);
-		eval_item(R, r);
+		eval_item(R, r, items, R->all_items, counts);
 	}
 	value_free(&coll);
+	res = rule_result(r, counts[3] ? "error" : counts[2] ? "fail" : counts[4] ? "waived"
+			     : counts[0] ? "pass" : "not-applicable");
+	json_object_set_new(res, "counts", json_pack("{s:i,s:i,s:i,s:i,s:i}", "pass", counts[0],
+						     "not-applicable", counts[1], "fail", counts[2],
+						     "error", counts[3], "waived", counts[4]));
+	json_object_set_new(res, "items", items);
+	json_array_append_new(R->results, res);
 }
 
 static int sev_rank(const json_t *f)
@@ -493,6 +524,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 	R.results = json_array();
 	R.findings = json_array();
 	R.waiver_used = calloc(rb->nwaivers + 1, sizeof(*R.waiver_used));
+	R.all_items = filter && filter->all_items;
 	for (size_t i = 0; i < rb->nrules; i++) {
 		const struct rule *r = &rb->rules[i];
 

@@ -152,6 +152,7 @@ struct eval_filter {
 	size_t ntags;
 	const char *const *ids;    /* --rule ID */
 	size_t nids;
+	bool all_items;            /* list passing foreach items too (--verbose) */
 };
 
 /* Evaluate every enabled rule selected by the filter against facts.

@@ -33,7 +33,10 @@ check_eq "finding carries rule, ruleset and source" '"t.somaxconn-var engine-tes
 check_match "finding source is file:line:col" 'engine.yaml:[0-9]+:[0-9]+"$' "$(jq '.findings[0].source' "$J")"
 check_eq "absent fact -> not applicable" '"not-applicable"' "$(jq '[.results[] | select(.rule == "t.absent-key")][0].status' "$J")"
 check_eq "applies false -> not applicable" '"not-applicable"' "$(jq '[.results[] | select(.rule == "t.applies-false")][0].status' "$J")"
-check_eq "foreach: one result per listener" 4 "$(jq '[.results[] | select(.rule == "t.listener-limit")] | length' "$J")"
+check_eq "foreach: counts per status" '{"pass":1,"not-applicable":0,"fail":3,"error":0,"waived":0}' "$(jq -c '.results[] | select(.rule == "t.listener-limit") | .counts' "$J")"
+check_eq "foreach: failing items listed, passes only counted" 3 "$(jq '.results[] | select(.rule == "t.listener-limit") | .items | length' "$J")"
+check_exit "verbose json keeps every item" 2 $A --only test --format json --verbose
+check_eq "verbose: all four items" 4 "$(jq '.results[] | select(.rule == "t.listener-limit") | .items | length' "$T/out")"
 check_eq "foreach subject" '"0.0.0.0:22"' "$(jq '[.findings[] | select(.rule == "t.listener-limit")][0].subject' "$J")"
 check_eq "template interpolation and braces" '"0.0.0.0:22 may hold 128 connections ({braces} kept)"' "$(jq '[.findings[] | select(.rule == "t.listener-limit")][0].message' "$J")"
 check_eq "merged: at-least takes the largest" 8192 "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .value' "$J")"
@@ -58,6 +61,7 @@ check_exit "audit with site overrides" 2 $O
 cp "$T/out" "$T/o.json"; J="$T/o.json"
 check_eq "site variable wins over the rule set's" 16384 "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .value' "$J")"
 check_eq "disabled rule reported as disabled" '"disabled"' "$(jq '[.results[] | select(.rule == "t.applies-false")][0].status' "$J")"
+check_eq "foreach counts waived items apart" '{"pass":1,"not-applicable":0,"fail":2,"error":0,"waived":1}' "$(jq -c '.results[] | select(.rule == "t.listener-limit") | .counts' "$J")"
 check_eq "active waiver: finding waived" '"waived"' "$(jq '[.findings[] | select(.subject == "0.0.0.0:22")][0].status' "$J")"
 check_eq "active waiver: reason shown" '"sshd keeps its own backlog"' "$(jq '[.findings[] | select(.subject == "0.0.0.0:22")][0].waiver.reason' "$J")"
 check_eq "expired waiver: finding returns" '"fail"' "$(jq '[.findings[] | select(.subject == "127.0.0.1:6379")][0].status' "$J")"
@@ -85,7 +89,8 @@ check_eq "no escape codes when not a terminal" 0 "$(grep -c "$(printf '\033')" "
 check_exit "--color always" 2 $A --only test --color always
 check_match "--color always colors" "$(printf '\033')\\[1;31mCRITICAL" "$(cat "$T/out")"
 check_exit "verbose lists passes" 2 $A --only test --verbose
-check_match "verbose: pass listed" '^  pass +t.listener-limit +\[::\]:443|^  pass +t.listener-limit +:::443' "$(cat "$T/out")"
+check_match "verbose: rule summary" '^  fail +t.listener-limit +\(1 passed, 0 not applicable, 3 failed\)' "$(cat "$T/out")"
+check_match "verbose: passing item listed" '^    pass +t.listener-limit +:::443 +observed 4096' "$(cat "$T/out")"
 
 # a rule file with errors stops the audit before collecting
 check_exit "broken rules -> 3" 3 "$NETKNOBS" audit --from "$FACTS" --rules "$FIXTURES/../rules/bad/unknown-field.yaml"
