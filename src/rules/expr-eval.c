@@ -705,7 +705,8 @@ static int eval_fixed(struct ctx *c, const struct node *n, struct value *out)
 			absent = true;
 		} else if (want != VALUE_ABSENT && v[i].type != want) {
 			r = fail(c, n->u.call.args[i], -EINVAL, "%s() needs %s, not %s", fname,
-				 plural(want), value_type_name(v[i].type));
+				 nargs > 1 ? plural(want) : value_type_name(want),
+				 value_type_name(v[i].type));
 			goto out;
 		}
 	}

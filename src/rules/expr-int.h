@@ -92,7 +92,6 @@ struct expr {
 	char *src;              /* copy of the text, NUL-terminated */
 	size_t len;
 	unsigned n_items;       /* names of the scope at parse time */
-	unsigned n_locals;      /* comprehension slots needed */
 	const char **keys;      /* sysctl keys and patterns (NULL: unknown) */
 	size_t n_keys;
 	json_t *consts;         /* holds the JSON of N_CONST nodes */

@@ -799,7 +799,8 @@ static int check_call(struct parser *p, struct node *call)
 		case F_KERNEL_AT_LEAST:
 		case F_VERSION_CMP:
 			if (t != VALUE_STRING)
-				return perror_at(p, a->pos, "%s() needs strings, not %s", name,
+				return perror_at(p, a->pos, "%s() needs %s, not %s", name,
+						 call->u.call.n == 1 ? "a string" : "strings",
 						 value_type_name(t)), -1;
 			break;
 		case F_POW2CEIL:
@@ -807,7 +808,8 @@ static int check_call(struct parser *p, struct node *call)
 		case F_PERCENT:
 		case F_ABS:
 			if (t != VALUE_INT)
-				return perror_at(p, a->pos, "%s() needs integers, not %s", name,
+				return perror_at(p, a->pos, "%s() needs %s, not %s", name,
+						 call->u.call.n == 1 ? "an integer" : "integers",
 						 value_type_name(t)), -1;
 			break;
 		case F_MIN:
@@ -901,8 +903,6 @@ static struct node *parse_comprehension(struct parser *p, struct node *call)
 	name[var_len] = '\0';
 	p->locals[slot] = name;
 	p->n_locals++;
-	if (slot + 1 > p->e->n_locals)
-		p->e->n_locals = slot + 1;
 	args[2] = NULL;
 	if (tok_is_name(p, &p->tok, "where")) {
 		if (lex(p) < 0)

@@ -593,6 +593,24 @@ static void api_checks(void)
 		ok(!e && strstr(err.msg, "cannot bind 'host'"), "a scope cannot rebind 'host': %s",
 		   err.msg);
 	}
+	/* at most EXPR_MAX_NAMES names */
+	{
+		const char *names[EXPR_MAX_NAMES + 1];
+		char bufs[EXPR_MAX_NAMES + 1][8];
+		struct expr_scope scope = { names, EXPR_MAX_NAMES };
+
+		for (int i = 0; i <= EXPR_MAX_NAMES; i++) {
+			snprintf(bufs[i], sizeof(bufs[i]), "n%d", i);
+			names[i] = bufs[i];
+		}
+		e = parse("n15", &scope, &err);
+		ok(e != NULL, "a scope of %d names", EXPR_MAX_NAMES);
+		expr_free(e);
+		scope.n_names++;
+		e = parse("n16", &scope, &err);
+		ok(!e && strstr(err.msg, "too many names"), "a scope of %d names is refused: %s",
+		   EXPR_MAX_NAMES + 1, err.msg);
+	}
 	ok(expr_name_valid("listener", NULL), "'listener' is a valid name");
 	ok(!expr_name_valid("cpus", &why) && why && strstr(why, "built-in"), "'cpus' is built in");
 	ok(!expr_name_valid("2x", &why), "'2x' is not a name");
