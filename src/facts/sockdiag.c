@@ -4,8 +4,11 @@
  * the kernel:
  *   1. listeners (1 << TCP_LISTEN) with INET_DIAG_SKMEMINFO, for the queue
  *      (idiag_rqueue), the limit (idiag_wqueue), drops and v6only;
- *   2. every other state, no extensions: only counted, and request sockets
- *      (SYN_RECV, inode 0) aggregated by local endpoint.
+ *   2. every other state (or only SYN_RECV, when the caller needs no
+ *      per-state counts), no extensions: only counted, and request sockets
+ *      (SYN_RECV, inode 0) aggregated by local endpoint.  An IPv4 client's
+ *      request to a dual-stack [::] listener comes in the AF_INET6 dump,
+ *      with the local address IPv4-mapped (::ffff:a.b.c.d).
  * Nothing is stored per connection.  A dump answered with NLM_F_DUMP_INTR
  * (libmnl reports it as EINTR) is restarted from scratch. */
 #include "config.h"
@@ -29,6 +32,9 @@
 /* every state 1..11 but LISTEN; the kernel adds TCP_NEW_SYN_RECV (request
  * sockets) when SYN_RECV is asked for */
 #define STATES_OTHER (((1u << 12) - 2) & ~(1u << TCP_STATE_LISTEN))
+/* only the request sockets: far cheaper with many connections, as the
+ * kernel builds no message for the others */
+#define STATES_SYN_RECV (1u << TCP_STATE_SYN_RECV)
 
 /* the kernel sends at most 32 KiB per message batch; twice that avoids
  * MSG_TRUNC whatever it decides */
@@ -166,6 +172,31 @@ static mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
 	[NLMSG_DONE] = done_cb,
 };
 
+/* Run the callbacks over one batch of messages.  Returns 1 (more to
+ * come), 0 (done) or -errno: the one place where errno becomes a return
+ * value. */
+static int parse_batch(struct dump_ctx *c, const void *buf, size_t len,
+		       unsigned int seq, unsigned int portid)
+{
+	int ret;
+
+	errno = 0;
+	ret = mnl_cb_run2(buf, len, seq, portid, data_cb, c, ctl_cb, NLMSG_MIN_TYPE);
+	if (ret == MNL_CB_ERROR)
+		return c->err ? c->err : (errno ? -errno : -EPROTO);
+	return ret == MNL_CB_STOP ? 0 : 1;
+}
+
+int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t len,
+		   unsigned long *bad)
+{
+	struct dump_ctx c = { .t = t, .listeners = listeners };
+	int r = parse_batch(&c, buf, len, 0, 0);
+
+	*bad += c.bad;
+	return r;
+}
+
 /* One dump on a fresh socket.  Returns 0 or -errno (-EINTR: interrupted,
  * restart). */
 static int run_dump(struct dump_ctx *c, int family, uint32_t states, uint8_t ext,
@@ -215,16 +246,11 @@ static int run_dump(struct dump_ctx *c, int family, uint32_t states, uint8_t ext
 			r = -EPROTO;
 			break;
 		}
-		errno = 0;
-		ret = mnl_cb_run2(buf, (size_t)n, seq, portid, data_cb, c,
-				  ctl_cb, NLMSG_MIN_TYPE);
-		if (ret == MNL_CB_ERROR) {
-			/* the one place where errno becomes a return value */
-			r = c->err ? c->err : (errno ? -errno : -EPROTO);
+		ret = parse_batch(c, buf, (size_t)n, seq, portid);
+		if (ret <= 0) {
+			r = ret;
 			break;
 		}
-		if (ret == MNL_CB_STOP)
-			break;
 	}
 out:
 	mnl_socket_close(nl);
@@ -246,7 +272,7 @@ static bool ipv6_unavailable(int err)
 
 /* One phase (listeners, or the other states) over both families, restarted
  * as a whole when a dump is interrupted. */
-static int run_phase(struct socktab *t, bool listeners, char *buf,
+static int run_phase(struct socktab *t, bool listeners, uint32_t states, char *buf,
 		     struct sockdiag_result *res)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
@@ -264,11 +290,8 @@ static int run_phase(struct socktab *t, bool listeners, char *buf,
 
 			if (fam == AF_INET6 && res->ipv6_skipped)
 				continue;
-			if (listeners)
-				r = run_dump(&c, fam, 1u << TCP_STATE_LISTEN,
-					     1u << (INET_DIAG_SKMEMINFO - 1), buf);
-			else
-				r = run_dump(&c, fam, STATES_OTHER, 0, buf);
+			r = run_dump(&c, fam, states,
+				     listeners ? 1u << (INET_DIAG_SKMEMINFO - 1) : 0, buf);
 			if (r < 0 && fam == AF_INET6 && r != -EINTR && r != -ENOMEM &&
 			    ipv6_unavailable(r)) {
 				res->ipv6_skipped = true;
@@ -285,16 +308,17 @@ static int run_phase(struct socktab *t, bool listeners, char *buf,
 	}
 }
 
-int sockdiag_collect(struct socktab *t, struct sockdiag_result *res)
+int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result *res)
 {
 	char *buf = malloc(RECV_BUF_SIZE);
 	int r;
 
 	if (!buf)
 		return -ENOMEM;
-	r = run_phase(t, true, buf, res);
+	r = run_phase(t, true, 1u << TCP_STATE_LISTEN, buf, res);
 	if (r == 0)
-		r = run_phase(t, false, buf, res);
+		r = run_phase(t, false, all_states ? STATES_OTHER : STATES_SYN_RECV, buf, res);
+	t->syn_recv_only = !all_states;
 	free(buf);
 	return r;
 }

@@ -67,6 +67,7 @@ void socktab_reset(struct socktab *t)
 	t->n = 0;
 	socktab_reset_counts(t);
 	free_owners(t);
+	t->syn_recv_only = false;
 	t->finished = false;
 }
 
@@ -437,7 +438,8 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 	if (fallback_reason)
 		err |= jset(o, "fallback_reason", json_string(fallback_reason));
 	for (unsigned s = 1; s < SOCK_STATE_MAX; s++)
-		err |= jset(states, state_names[s], jint(t->states[s]));
+		if (!t->syn_recv_only || s == STATE_LISTEN || s == STATE_SYN_RECV)
+			err |= jset(states, state_names[s], jint(t->states[s]));
 	for (size_t i = 0; i < t->n && !err; i++) {
 		json_t *l = listener_json(t, i, &link, with_owners);
 
@@ -479,11 +481,11 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct socktab 
 		if (fd < 0) {
 			r = -errno;
 			if (files[i].family == AF_INET6 && r == -ENOENT) {
-				facts_note(doc, "sockets: %s missing: no IPv6 sockets listed",
-					   files[i].path);
+				facts_note(doc, "/%s missing: no IPv6 sockets listed", files[i].path);
 				continue;
 			}
-			facts_note(doc, "sockets: %s: %s", files[i].path, strerror(-r));
+			facts_note(doc, "/%s: %s%s", files[i].path, strerror(-r),
+				   files[i].family == AF_INET ? ": no listeners known" : "");
 			if (files[i].family == AF_INET)
 				return r;
 			continue;
@@ -493,10 +495,10 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct socktab 
 		if (r == -ENOMEM)
 			return r;
 		if (st.bad)
-			facts_note(doc, "sockets: %s: %lu malformed line(s) skipped (first: line %lu)",
+			facts_note(doc, "/%s: %lu malformed line(s) skipped (first: line %lu)",
 				   files[i].path, st.bad, st.first_bad_line);
 		if (r < 0) {
-			facts_note(doc, "sockets: %s: %s", files[i].path, strerror(-r));
+			facts_note(doc, "/%s: %s", files[i].path, strerror(-r));
 			if (files[i].family == AF_INET)
 				return r;
 		}
@@ -506,6 +508,12 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct socktab 
 
 int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 {
+	return sockets_collect_flags(doc, root, want_owners ? SOCKETS_OWNERS : 0);
+}
+
+int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flags)
+{
+	bool want_owners = flags & SOCKETS_OWNERS;
 	struct socktab t;
 	char reason[128] = "";
 	json_t *obj;
@@ -517,7 +525,7 @@ int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 	} else {
 		struct sockdiag_result res = { 0 };
 
-		r = sockdiag_collect(&t, &res);
+		r = sockdiag_collect(&t, !(flags & SOCKETS_LISTENERS_ONLY), &res);
 		if (r == -ENOMEM)
 			goto oom;
 		if (r == -EINTR) {
@@ -544,8 +552,13 @@ int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 		if (r == -ENOMEM)
 			goto oom;
 		if (r < 0) {
-			/* no socket facts at all: leave "sockets" absent */
+			/* nothing known: no "states", an empty listener list
+			 * (the note says why) */
 			socktab_free(&t);
+			obj = json_pack("{s:s,s:s,s:[]}", "source", "proc", "fallback_reason", reason,
+					"listeners");
+			if (!obj || json_object_set_new(doc, "sockets", obj) < 0)
+				return -ENOMEM;
 			return 0;
 		}
 	}
@@ -558,7 +571,7 @@ int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 		if (r == -ENOMEM)
 			goto oom;
 		if (r < 0)
-			facts_note(doc, "sockets: owning processes not found: proc: %s", strerror(-r));
+			facts_note(doc, "/proc: %s: owning processes of listeners not found", strerror(-r));
 		else if (st.ownerless && st.procs_denied)
 			facts_note(doc, "sockets: %lu listener(s) without owning process: the descriptors "
 				   "of %lu process(es) were not readable (Permission denied)",

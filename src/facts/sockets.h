@@ -84,6 +84,7 @@ struct socktab {
 	size_t nprocs, capprocs;
 	struct sock_owner_link *links;
 	size_t nlinks, caplinks;
+	bool syn_recv_only;     /* only LISTEN and SYN_RECV were counted */
 	bool finished;
 };
 
@@ -114,6 +115,14 @@ int socktab_finish(struct socktab *t);
 json_t *socktab_to_json(const struct socktab *t, const char *source,
 			const char *fallback_reason, bool with_owners);
 
+/* sockets_collect() with options: SOCKETS_OWNERS finds the owning
+ * processes; SOCKETS_LISTENERS_ONLY skips the per-state counts other than
+ * LISTEN and SYN_RECV, which cost one netlink message per connection ("states"
+ * then holds only those two). */
+#define SOCKETS_OWNERS          0x1u
+#define SOCKETS_LISTENERS_ONLY  0x2u
+int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flags);
+
 /* ---- NETLINK_SOCK_DIAG (sockdiag.c) ---- */
 
 struct sockdiag_result {
@@ -124,13 +133,21 @@ struct sockdiag_result {
 };
 
 /* Dump the TCP sockets of the current network namespace into t (both
- * families; listeners with queue, limit, drops, v6only; states; request
- * sockets).  A dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is
+ * families; listeners with queue, limit, drops, v6only; request sockets;
+ * every state, or when !all_states only LISTEN and SYN_RECV).  A dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is
  * restarted, at most SOCKDIAG_RETRIES times.  Returns 0, or -errno when
  * netlink cannot be used (socket refused, the IPv4 dump failed, or -EINTR:
  * still interrupted after the retries); t must then be reset. */
 #define SOCKDIAG_RETRIES 5
-int sockdiag_collect(struct socktab *t, struct sockdiag_result *res);
+int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result *res);
+
+/* Parse one batch of SOCK_DIAG_BY_FAMILY answers (as received) into t:
+ * listeners (dump 1) or the other sockets.  Messages too short to use are
+ * skipped and counted in *bad.  Returns 1 (the dump goes on), 0 (NLMSG_DONE
+ * or an ACK) or -errno (NLMSG_ERROR, an error in NLMSG_DONE, -EINTR for
+ * NLM_F_DUMP_INTR, -ENOMEM). */
+int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t len,
+		   unsigned long *bad);
 
 /* True for the errors that mean "netlink is not available to us". */
 bool sockdiag_refused(int err);

@@ -23,7 +23,7 @@ struct arena_block {
 	max_align_t data[];
 };
 
-#define ARENA_BLOCK 4096
+#define ARENA_BLOCK 1024
 
 static void *arena_alloc(struct expr *e, size_t n)
 {

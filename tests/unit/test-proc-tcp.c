@@ -196,19 +196,18 @@ static void test_malformed(void)
 /* Generated files: many rows across read chunks, an over-long line. */
 static void test_streaming(void)
 {
-	char tmpl[] = "/tmp/test-proc-tcp.XXXXXX";
-	int fd = mkstemp(tmpl);
-	FILE *f;
+	FILE *f = tmpfile();
+	int fd;
 	struct socktab t;
 	struct proctcp_stats st = { 0 };
 	const int rows = 5000;
 	char *longline;
 
-	if (fd < 0 || !(f = fdopen(fd, "w+"))) {
+	if (!f) {
 		ok(0, "temporary file");
 		return;
 	}
-	unlink(tmpl);
+	fd = fileno(f);
 	fputs("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n", f);
 	fprintf(f, "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0\n");
 	longline = malloc(200000);
