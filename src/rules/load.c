@@ -444,28 +444,85 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 	return bad ? -EINVAL : 0;
 }
 
+static size_t id_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* The index of the rule with this id, or (size_t)-1. */
+static size_t id_lookup(const struct rulebook *rb, const char *id)
+{
+	if (!rb || !rb->id_index_size)
+		return (size_t)-1;
+	for (size_t i = id_hash(id) & (rb->id_index_size - 1);; i = (i + 1) & (rb->id_index_size - 1)) {
+		size_t v = rb->id_index[i];
+
+		if (!v)
+			return (size_t)-1;
+		if (!strcmp(rb->rules[v - 1].id, id))
+			return v - 1;
+	}
+}
+
+static int id_insert(struct rulebook *rb, size_t idx)
+{
+	if ((rb->nrules + 1) * 2 > rb->id_index_size) {
+		size_t n = rb->id_index_size ? rb->id_index_size * 2 : 64;
+		size_t *t = calloc(n, sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		free(rb->id_index);
+		rb->id_index = t;
+		rb->id_index_size = n;
+		for (size_t k = 0; k < rb->nrules; k++)
+			if (k != idx)
+				id_insert(rb, k);
+	}
+	for (size_t i = id_hash(rb->rules[idx].id) & (rb->id_index_size - 1);;
+	     i = (i + 1) & (rb->id_index_size - 1))
+		if (!rb->id_index[i]) {
+			rb->id_index[i] = idx + 1;
+			return 0;
+		}
+}
+
 static void add_rule(struct ctx *c, struct rule *r)
 {
 	struct rulebook *rb = c->rb;
-	struct rule *nr;
+	size_t dup = id_lookup(rb, r->id);
 
-	for (size_t i = 0; i < rb->nrules; i++)
-		if (!strcmp(rb->rules[i].id, r->id)) {
-			log_syntax(c->file, r->where.line, r->where.col,
-				   "duplicate rule id '%s' (first defined at %s:%u:%u)", r->id,
-				   rb->rules[i].where.file, rb->rules[i].where.line, rb->rules[i].where.col);
-			rb->errors++;
+	if (dup != (size_t)-1) {
+		log_syntax(c->file, r->where.line, r->where.col,
+			   "duplicate rule id '%s' (first defined at %s:%u:%u)", r->id,
+			   rb->rules[dup].where.file, rb->rules[dup].where.line, rb->rules[dup].where.col);
+		rb->errors++;
+		rule_free(r);
+		return;
+	}
+	if (rb->nrules == rb->rules_cap) {
+		size_t cap = rb->rules_cap ? rb->rules_cap * 2 : 32;
+		struct rule *nr = realloc(rb->rules, cap * sizeof(*nr));
+
+		if (!nr) {
 			rule_free(r);
+			rb->errors++;
 			return;
 		}
-	nr = realloc(rb->rules, (rb->nrules + 1) * sizeof(*nr));
-	if (!nr) {
-		rule_free(r);
+		rb->rules = nr;
+		rb->rules_cap = cap;
+	}
+	rb->rules[rb->nrules] = *r;
+	if (id_insert(rb, rb->nrules) < 0) {
+		rule_free(&rb->rules[rb->nrules]);
 		rb->errors++;
 		return;
 	}
-	rb->rules = nr;
-	rb->rules[rb->nrules++] = *r;
+	rb->nrules++;
 }
 
 static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname)
@@ -961,6 +1018,7 @@ void rulebook_free(struct rulebook *rb)
 	for (size_t i = 0; i < rb->nrules; i++)
 		rule_free(&rb->rules[i]);
 	free(rb->rules);
+	free(rb->id_index);
 	for (size_t i = 0; i < rb->nsets; i++) {
 		free(rb->sets[i].name);
 		free(rb->sets[i].description);
@@ -984,18 +1042,16 @@ void rulebook_free(struct rulebook *rb)
 
 static const struct rule *find_rule_in(const struct rulebook *rb, const char *id)
 {
-	for (size_t i = 0; rb && i < rb->nrules; i++)
-		if (!strcmp(rb->rules[i].id, id))
-			return &rb->rules[i];
-	return NULL;
+	size_t i = id_lookup(rb, id);
+
+	return i == (size_t)-1 ? NULL : &rb->rules[i];
 }
 
 static struct rule *find_rule(struct rulebook *rb, const char *id)
 {
-	for (size_t i = 0; i < rb->nrules; i++)
-		if (!strcmp(rb->rules[i].id, id))
-			return &rb->rules[i];
-	return NULL;
+	size_t i = id_lookup(rb, id);
+
+	return i == (size_t)-1 ? NULL : &rb->rules[i];
 }
 
 static void unknown_rule(struct rulebook *rb, const struct rulebook *known, const char *id,

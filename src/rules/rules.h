@@ -93,7 +93,9 @@ enum rule_source {
 
 struct rulebook {
 	struct rule *rules;
-	size_t nrules;
+	size_t nrules, rules_cap;
+	size_t *id_index;        /* open-addressing hash of rule ids -> index + 1 */
+	size_t id_index_size;    /* a power of two, or 0 */
 	struct ruleset_info *sets;
 	size_t nsets;
 	struct waiver *waivers;
