@@ -157,7 +157,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	if (rulebook_sysctl_keys(&rb, collect_key, &a.keys) < 0)
 		goto out;
 
-	facts = cmd_get_facts(g, a.from, a.keys.v, a.keys.n, true);
+	facts = cmd_get_facts(g, a.from, a.keys.v, a.keys.n, FACTS_SOCKETS);
 	if (!facts)
 		goto out;
 	filter = (struct eval_filter){ a.only.v, a.only.n, a.ids.v, a.ids.n, a.verbose };

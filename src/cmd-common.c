@@ -171,7 +171,7 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 }
 
 json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
-		      size_t nkeys, bool want_sockets)
+		      size_t nkeys, unsigned what)
 {
 	struct nk_root root;
 	struct collect_opts o = { 0 };
@@ -200,8 +200,9 @@ json_t *cmd_get_facts(const struct globals *g, const char *from, const char *con
 	o.netns = g->netns;
 	o.sysctl_keys = keys;
 	o.n_sysctl_keys = nkeys;
-	o.want_sockets = want_sockets;
-	o.want_owners = want_sockets;
+	o.want_sockets = what & FACTS_SOCKETS;
+	o.want_owners = what & FACTS_SOCKETS;
+	o.listeners_only = what & FACTS_LISTENERS_ONLY;
 	doc = facts_collect(&o);
 	root_close(&root);
 	if (!doc)

@@ -212,7 +212,7 @@ static int facts_run(struct globals *g, int argc, char **argv)
 			return EXIT_NK_ERROR;
 		}
 	}
-	doc = cmd_get_facts(g, a.from, a.keys, a.nkeys, true);
+	doc = cmd_get_facts(g, a.from, a.keys, a.nkeys, FACTS_SOCKETS);
 	free(a.keys);
 	if (!doc)
 		return EXIT_NK_ERROR;

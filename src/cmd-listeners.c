@@ -120,7 +120,7 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		log_error("listeners: unexpected argument '%s'", argv[r]);
 		return EXIT_NK_ERROR;
 	}
-	doc = cmd_get_facts(g, from, NULL, 0, true);
+	doc = cmd_get_facts(g, from, NULL, 0, FACTS_SOCKETS | FACTS_LISTENERS_ONLY);
 	if (!doc)
 		return EXIT_NK_ERROR;
 	sockets = json_object_get(doc, "sockets");

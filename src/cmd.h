@@ -90,11 +90,17 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data);
 
+/* What cmd_get_facts collects besides host, sysctls and counters. */
+enum {
+	FACTS_SOCKETS = 1 << 0,        /* listeners, owners and per-state counts */
+	FACTS_LISTENERS_ONLY = 1 << 1, /* with FACTS_SOCKETS: skip the per-state counts */
+};
+
 /* The facts to work on: a saved document (from != NULL) or a collection on
  * the live system (or --root), inside --netns when given.  NULL on error
  * (logged). */
 json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
-		      size_t nkeys, bool want_sockets);
+		      size_t nkeys, unsigned what);
 
 /* Print a JSON value to stdout (indented, sorted keys off, ends in newline).
  * Returns 0 or -EIO. */

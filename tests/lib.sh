@@ -5,12 +5,13 @@ unset NO_COLOR || true
 
 : "${NETKNOBS:?run through make check (NETKNOBS unset)}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/netknobs-test.XXXXXX")
-NK_NETNS=""
 NK_PIDS=""
 nk_cleanup() {
 	for p in $NK_PIDS; do kill "$p" 2>/dev/null || true; done
 	for p in $NK_PIDS; do wait "$p" 2>/dev/null || true; done
-	for n in $NK_NETNS; do ip netns del "$n" 2>/dev/null || true; done
+	if [ -f "$T/.netns" ]; then
+		while read -r n; do ip netns del "$n" 2>/dev/null || true; done <"$T/.netns"
+	fi
 	rm -rf "$T"
 }
 trap nk_cleanup EXIT
@@ -42,11 +43,13 @@ need_root() {
 	command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
 }
 
-# new_netns: create a private network namespace with loopback up; prints its name
+# new_netns SUFFIX: create a private network namespace with loopback up and
+# print its name; it is deleted when the test ends (recorded in a file, as
+# the function usually runs in a command substitution's subshell)
 new_netns() {
 	n="nk-$$-$(date +%s%N | tail -c 6)-$1"
 	ip netns add "$n" || skip "cannot create a network namespace"
-	NK_NETNS="$NK_NETNS $n"
+	echo "$n" >>"$T/.netns"
 	ip -n "$n" link set lo up
 	echo "$n"
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "facts/facts.h"
+#include "facts/sockets.h"
 #include "facts/sysctl.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -50,18 +51,26 @@ json_t *facts_collect(const struct collect_opts *o)
 						     "netns", o->netns, "live", o->root->live));
 	json_object_set_new(doc, "notes", json_array());
 
-	host_collect(doc, o->root);
 	{
 		size_t nw = 0;
+		int r;
 
 		while (sysctl_watched_keys[nw])
 			nw++;
-		sysctl_collect(doc, o->root, sysctl_watched_keys, nw);
-		sysctl_collect(doc, o->root, o->sysctl_keys, o->n_sysctl_keys);
+		/* collectors record what they cannot read in the document;
+		 * only running out of memory stops the collection */
+		if ((r = host_collect(doc, o->root)) == -ENOMEM ||
+		    (r = sysctl_collect(doc, o->root, sysctl_watched_keys, nw)) == -ENOMEM ||
+		    (r = sysctl_collect(doc, o->root, o->sysctl_keys, o->n_sysctl_keys)) == -ENOMEM ||
+		    (r = counters_collect(doc, o->root)) == -ENOMEM ||
+		    (o->want_sockets &&
+		     (r = sockets_collect_flags(doc, o->root,
+						(o->want_owners ? SOCKETS_OWNERS : 0) |
+						(o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM)) {
+			json_decref(doc);
+			return NULL;
+		}
 	}
-	counters_collect(doc, o->root);
-	if (o->want_sockets)
-		sockets_collect(doc, o->root, o->want_owners);
 	return doc;
 }
 

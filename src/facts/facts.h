@@ -23,6 +23,8 @@ struct collect_opts {
 	size_t n_sysctl_keys;
 	bool want_sockets;              /* run the socket collector */
 	bool want_owners;               /* find the owning processes of listeners */
+	bool listeners_only;            /* no per-state counts besides LISTEN and
+					   SYN_RECV: much cheaper on busy hosts */
 };
 
 /* Collect everything into a new document.  Returns NULL only on a fatal

@@ -15,11 +15,9 @@ done
 
 ESC=$(printf '\033')
 
-# make_ns VAR SUFFIX: a new namespace, its name in VAR.  new_netns in $(...)
-# runs in a subshell, so the name is registered for the cleanup here.
+# make_ns VAR SUFFIX: a new namespace (deleted at the end), its name in VAR
 make_ns() {
 	_n=$(new_netns "$2")
-	NK_NETNS="$NK_NETNS $_n"
 	eval "$1=\$_n"
 }
 
