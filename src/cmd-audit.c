@@ -12,7 +12,7 @@
 #include "util/log.h"
 #include "util/suggest.h"
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_NO_DEFAULTS };
+enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_NO_DEFAULTS, OPT_PROFILE };
 
 struct strv {
 	const char **v;
@@ -31,7 +31,7 @@ static int strv_add(struct strv *s, const char *x)
 }
 
 struct audit_args {
-	const char *from;
+	const char *from, *profile;
 	struct strv rules, only, ids, keys;
 	enum severity fail_on;
 	bool verbose, no_defaults;
@@ -53,6 +53,9 @@ static int audit_opt(int c, const char *arg, void *data)
 		return strv_add(&a->ids, arg);
 	case OPT_NO_DEFAULTS:
 		a->no_defaults = true;
+		return 0;
+	case OPT_PROFILE:
+		a->profile = arg;
 		return 0;
 	case 'v':
 		a->verbose = true;
@@ -124,6 +127,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		{ "rule", required_argument, NULL, OPT_RULE },
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -153,6 +157,8 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		goto out;
 	}
 	if (check_ids(&rb, &a.ids) < 0)
+		goto out;
+	if (a.profile && rulebook_use_profile(&rb, a.profile) < 0)
 		goto out;
 	if (rulebook_sysctl_keys(&rb, collect_key, &a.keys) < 0)
 		goto out;
@@ -219,7 +225,10 @@ const struct cmd cmd_audit = {
 		"  --rules PATH           also load rule or override files (a file or a\n"
 		"                         directory of *.yaml); repeatable\n"
 		"  --no-default-rules     do not load the built-in or installed rule sets\n"
-		"  --only TAG             only rules with this tag; repeatable\n"
+		"  --profile NAME         run the rule sets of a profile with its variables\n"
+		"                         (netknobs profiles lists them)\n"
+		"  --only TAG             only rules with this tag, from any rule set (opt-in\n"
+		"                         ones such as hardening included); repeatable\n"
 		"  --rule ID              only this rule; repeatable\n"
 		"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"
 		"                         non-zero: info, notice, warning (default), critical\n"

@@ -14,9 +14,11 @@
 
 const struct cmd *const commands[] = {
 	&cmd_audit,
+	&cmd_explain,
 	&cmd_facts,
 	&cmd_listeners,
 	&cmd_lint,
+	&cmd_profiles,
 	&cmd_rules,
 	NULL,
 };
@@ -123,7 +125,9 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 	 * the first operand is not wanted: options may follow operands */
 	snprintf(sopts, sizeof(sopts), ":h%s", shortopts ? shortopts : "");
 
-	optind = 1;
+	/* 0, not 1: glibc then resets getopt completely, including the
+	 * REQUIRE_ORDER mode main() used, so options may follow operands */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, sopts, opts, NULL)) != -1) {
 		int r;

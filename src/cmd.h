@@ -66,9 +66,11 @@ struct cmd {
 };
 
 extern const struct cmd cmd_audit;
+extern const struct cmd cmd_explain;
 extern const struct cmd cmd_facts;
 extern const struct cmd cmd_listeners;
 extern const struct cmd cmd_lint;
+extern const struct cmd cmd_profiles;
 extern const struct cmd cmd_rules;
 
 extern const struct cmd *const commands[];

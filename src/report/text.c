@@ -7,6 +7,7 @@
 
 #include "report/report.h"
 #include "util/escape.h"
+#include "util/wrap.h"
 
 #define C_RESET "\033[0m"
 
@@ -26,34 +27,6 @@ static const char *str(const json_t *o, const char *k)
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s ? s : "";
-}
-
-/* Print untrusted text escaped; wrap paragraphs at ~76 columns with a
- * prefix on each line. */
-static void para(FILE *out, const char *prefix, const char *label, const char *text)
-{
-	char *t = escape_display(text), *p, *save = NULL;
-	size_t col, plen = strlen(prefix);
-
-	if (!t)
-		return;
-	fprintf(out, "%s%s", prefix, label);
-	col = plen + strlen(label);
-	for (p = strtok_r(t, " \n", &save); p; p = strtok_r(NULL, " \n", &save)) {
-		size_t wl = strlen(p);
-
-		if (col + wl + 1 > 78 && col > plen + strlen(label)) {
-			fprintf(out, "\n%s%*s", prefix, (int)strlen(label), "");
-			col = plen + strlen(label);
-		} else if (col > plen + strlen(label)) {
-			fputc(' ', out);
-			col++;
-		}
-		fputs(p, out);
-		col += wl;
-	}
-	fputc('\n', out);
-	free(t);
 }
 
 static void value_text(FILE *out, const json_t *v)
@@ -100,7 +73,7 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 	fputs("  [", out);
 	fputs_safe(str(f, "rule"), out);
 	fputs("]\n", out);
-	para(out, "  ", "", str(f, "message"));
+	print_wrapped(out, "  ", "", str(f, "message"));
 	if (json_object_get(f, "observed")) {
 		fputs("  observed: ", out);
 		value_text(out, json_object_get(f, "observed"));
@@ -118,17 +91,19 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 			fputc(')', out);
 		}
 		fputc('\n', out);
+		if (*str(r, "note"))
+			print_wrapped(out, "    ", "note: ", str(r, "note"));
 	}
 	if (*str(f, "rationale"))
-		para(out, "  ", "why: ", str(f, "rationale"));
+		print_wrapped(out, "  ", "why: ", str(f, "rationale"));
 	if (*str(f, "risk"))
-		para(out, "  ", "risk: ", str(f, "risk"));
+		print_wrapped(out, "  ", "risk: ", str(f, "risk"));
 	if (w) {
 		char line[512];
 
 		snprintf(line, sizeof(line), "%s%s%s", str(w, "reason"),
 			 json_object_get(w, "expires") ? ", until " : "", str(w, "expires"));
-		para(out, "  ", json_is_true(json_object_get(w, "expired")) ? "waiver EXPIRED: " : "waived: ", line);
+		print_wrapped(out, "  ", json_is_true(json_object_get(w, "expired")) ? "waiver EXPIRED: " : "waived: ", line);
 	}
 	fputc('\n', out);
 }
@@ -205,6 +180,12 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 			fputs("\n    ", out);
 			fputs_safe(str(r, "sysctl_w"), out);
 			fputc('\n', out);
+			{
+				const json_t *notes = json_object_get(r, "notes"), *nt;
+
+				json_array_foreach(notes, j, nt)
+					print_wrapped(out, "    ", "note: ", json_string_value(nt));
+			}
 			if (json_is_true(json_object_get(r, "conflict")))
 				fputs("    note: the rules asking disagree; see --format json\n", out);
 		}

@@ -19,6 +19,7 @@ struct merged {
 	enum rec_mode mode;
 	struct value best;       /* owned */
 	json_t *rules;           /* ids of the rules that asked */
+	json_t *notes;           /* their notes, each once */
 	json_t *values;          /* what each asked, for conflicts */
 	bool conflict;
 };
@@ -145,6 +146,7 @@ static void merge_rec(struct run *R, const struct rule *r, const struct recommen
 		m->key = rec->key;
 		m->mode = rec->mode;
 		m->rules = json_array();
+		m->notes = json_array();
 		m->values = json_object();
 		value_dup(v, &m->best);
 	} else {
@@ -173,6 +175,15 @@ static void merge_rec(struct run *R, const struct rule *r, const struct recommen
 			json_array_append_new(m->rules, json_string(r->id));
 		if (txt && !json_object_get(m->values, r->id))
 			json_object_set_new(m->values, r->id, json_string(txt));
+		if (rec->note) {
+			bool have = false;
+
+			json_array_foreach(m->notes, i, x)
+				if (!strcmp(json_string_value(x), rec->note))
+					have = true;
+			if (!have)
+				json_array_append_new(m->notes, json_string(rec->note));
+		}
 	}
 	free(txt);
 }
@@ -327,6 +338,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 								     : "exact"));
 			if (current_sysctl(R->facts, r->recs[i].key))
 				json_object_set(one, "current", current_sysctl(R->facts, r->recs[i].key));
+			set_str(one, "note", r->recs[i].note);
 			json_array_append_new(recs, one);
 			if (!w || w->expired)
 				merge_rec(R, r, &r->recs[i], &v);
@@ -392,9 +404,16 @@ out:
 	free(src);
 }
 
-static bool selected(const struct rule *r, const struct eval_filter *f)
+/* --only and --rule choose among every loaded rule (opt-in rule sets
+ * included); without them the profile, or the rule sets that are not
+ * opt-in, decide. */
+static bool selected(const struct rulebook *rb, const struct rule *r, const struct eval_filter *f)
 {
-	if (f && f->nids) {
+	bool explicit = f && (f->nids || f->ntags);
+
+	if (!explicit)
+		return rulebook_rule_default(rb, r);
+	if (f->nids) {
 		bool hit = false;
 
 		for (size_t i = 0; i < f->nids; i++)
@@ -403,7 +422,7 @@ static bool selected(const struct rule *r, const struct eval_filter *f)
 		if (!hit)
 			return false;
 	}
-	if (f && f->ntags) {
+	if (f->ntags) {
 		for (size_t i = 0; i < f->ntags; i++)
 			for (size_t j = 0; j < r->ntags; j++)
 				if (!strcmp(f->tags[i], r->tags[j]))
@@ -528,7 +547,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 	for (size_t i = 0; i < rb->nrules; i++) {
 		const struct rule *r = &rb->rules[i];
 
-		if (!selected(r, filter))
+		if (!selected(rb, r, filter))
 			continue;
 		if (r->state == RULE_DISABLED) {
 			json_t *res = json_object();
@@ -565,6 +584,9 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 			json_object_set_new(o, "satisfied", json_boolean(sat));
 		}
 		json_object_set_new(o, "rules", m->rules);
+		if (json_array_size(m->notes))
+			json_object_set(o, "notes", m->notes);
+		json_decref(m->notes);
 		if (m->conflict) {
 			json_object_set_new(o, "conflict", json_true());
 			json_object_set(o, "asked", m->values);

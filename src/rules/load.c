@@ -171,7 +171,9 @@ static void template_free(struct template *t)
 		expr_free(t->parts[i].expr);
 	}
 	free(t->parts);
+	free(t->src);
 	t->parts = NULL;
+	t->src = NULL;
 	t->n = 0;
 }
 
@@ -288,6 +290,8 @@ static int parse_template(struct ctx *c, const struct ynode *n, const char *fiel
 			ret = -ENOMEM;
 	}
 	free(lit);
+	if (ret == 0 && !(t->src = strdup(s)))
+		ret = -ENOMEM;
 	if (ret < 0)
 		template_free(t);
 	return ret;
@@ -316,10 +320,48 @@ static void rule_free(struct rule *r)
 	template_free(&r->subject);
 	for (size_t i = 0; i < r->nrecs; i++) {
 		free(r->recs[i].key);
+		free(r->recs[i].note);
 		expr_free(r->recs[i].value);
 	}
 	free(r->recs);
 	memset(r, 0, sizeof(*r));
+}
+
+static void key_doc_free(struct key_doc *d)
+{
+	free(d->key);
+	free(d->summary);
+	free(d->default_text);
+	free(d->notes);
+	for (size_t i = 0; i < d->ncounters; i++)
+		free(d->counters[i]);
+	free(d->counters);
+}
+
+static void profile_free(struct profile *p)
+{
+	free(p->name);
+	free(p->description);
+	for (size_t i = 0; i < p->nrulesets; i++)
+		free(p->rulesets[i]);
+	free(p->rulesets);
+	json_decref(p->vars);
+}
+
+const struct key_doc *rulebook_key_doc(const struct rulebook *rb, const char *key)
+{
+	for (size_t i = 0; i < rb->nkeys; i++)
+		if (!strcmp(rb->keys[i].key, key))
+			return &rb->keys[i];
+	return NULL;
+}
+
+static const struct profile *rulebook_profile(const struct rulebook *rb, const char *name)
+{
+	for (size_t i = 0; i < rb->nprofiles; i++)
+		if (!strcmp(rb->profiles[i].name, name))
+			return &rb->profiles[i];
+	return NULL;
 }
 
 static bool valid_id(const char *s, size_t len)
@@ -376,7 +418,7 @@ bad:
 static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *map,
 			   const struct expr_scope *scope)
 {
-	static const char *const rec_fields[] = { "value", "mode", NULL };
+	static const char *const rec_fields[] = { "value", "mode", "note", NULL };
 	int bad = 0;
 
 	if (map->type != YNODE_MAPPING) {
@@ -388,7 +430,8 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 	if (!r->recs)
 		return -ENOMEM;
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
-		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *vn = v;
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *vn = v, *nn;
+		char *note = NULL;
 		char key[SYSCTL_KEY_MAX + 1];
 		const char *why;
 		struct recommend *rec = &r->recs[r->nrecs];
@@ -413,6 +456,8 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 			}
 			vn = want(c, v, "value", YNODE_SCALAR, true, "recommendation");
 			m = want(c, v, "mode", YNODE_SCALAR, false, "recommendation");
+			if ((nn = want(c, v, "note", YNODE_SCALAR, false, "recommendation")))
+				note = text_of(c, nn, "note");
 			if (!vn) {
 				bad = 1;
 				continue;
@@ -434,9 +479,11 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 		snprintf(field, sizeof(field), "recommend.%s", key);
 		rec->value = parse_expr_node(c, vn, field, scope);
 		if (!rec->value) {
+			free(note);
 			bad = 1;
 			continue;
 		}
+		rec->note = note;
 		rec->key = strdup(key);
 		rec->where = (struct origin){ c->file, k->line, k->col };
 		r->nrecs++;
@@ -665,23 +712,37 @@ static json_t *scalar_json(struct ctx *c, const struct ynode *n)
 	}
 }
 
-static void parse_variables(struct ctx *c, const struct ynode *map, bool site)
-{
-	json_t *target = c->rb->vars;
+enum vars_kind { VARS_DEFAULT, VARS_SITE, VARS_PROFILE };
 
+static bool valid_var_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 64 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* Rule-set defaults never override a site value (whatever the file order);
+ * a profile's values sit between the two (rulebook_use_profile). */
+static void parse_variables(struct ctx *c, const struct ynode *map, enum vars_kind kind, json_t *into)
+{
 	if (map->type != YNODE_MAPPING) {
 		err_at(c, map, "'variables' must be a mapping of name to value, not %s", ytree_type_name(map));
 		return;
 	}
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
 		const struct ynode *k = map->kids[i], *v = map->kids[i + 1];
-		const char *why;
 		json_t *j;
 
-		if (!expr_name_valid(k->value, &why) && strcmp(k->value, "var") != 0) {
+		if (!valid_var_name(k->value)) {
 			char *esc = escape_untrusted_str(k->value);
 
-			err_at(c, k, "invalid variable name '%s': %s", esc ? esc : "?", why);
+			err_at(c, k, "invalid variable name '%s': letters, digits and '_', not starting with a digit",
+			       esc ? esc : "?");
 			free(esc);
 			continue;
 		}
@@ -703,12 +764,130 @@ static void parse_variables(struct ctx *c, const struct ynode *map, bool site)
 		}
 		if (!j)
 			continue;
-		/* rule-set defaults never override a site value */
-		if (!site && json_object_get(target, k->value)) {
-			json_decref(j);
+		switch (kind) {
+		case VARS_DEFAULT:
+			if (json_object_get(c->rb->vars, k->value))
+				json_decref(j);
+			else
+				json_object_set_new(c->rb->vars, k->value, j);
+			break;
+		case VARS_SITE:
+			json_object_set(c->rb->site_vars, k->value, j);
+			json_object_set_new(c->rb->vars, k->value, j);
+			break;
+		case VARS_PROFILE:
+			json_object_set_new(into, k->value, j);
+			break;
+		}
+	}
+}
+
+/* keys: documentation of sysctl keys for `netknobs explain` */
+static void parse_keys(struct ctx *c, const struct ynode *map, const char *setname)
+{
+	static const char *const fields[] = { "summary", "default", "namespaced", "counters", "notes", NULL };
+
+	if (map->type != YNODE_MAPPING) {
+		err_at(c, map, "'keys' must be a mapping of sysctl key to its documentation, not %s",
+		       ytree_type_name(map));
+		return;
+	}
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *f;
+		char key[SYSCTL_KEY_MAX + 1];
+		const char *why;
+		struct key_doc d = { .namespaced = -1 }, *nk;
+		unsigned before = c->rb->errors;
+
+		if (sysctl_key_parse(k->value, NULL, key, &why) < 0) {
+			char *esc = escape_untrusted_str(k->value);
+
+			err_at(c, k, "invalid sysctl key '%s' in keys: %s", esc ? esc : "?", why);
+			free(esc);
 			continue;
 		}
-		json_object_set_new(target, k->value, j);
+		if (rulebook_key_doc(c->rb, key)) {
+			const struct key_doc *o = rulebook_key_doc(c->rb, key);
+
+			err_at(c, k, "key '%s' is already documented at %s:%u:%u", key, o->where.file,
+			       o->where.line, o->where.col);
+			continue;
+		}
+		if (v->type != YNODE_MAPPING) {
+			err_at(c, v, "the documentation of '%s' must be a mapping (summary:, default:, ...)", key);
+			continue;
+		}
+		check_keys(c, v, "a key's documentation", fields);
+		if ((f = want(c, v, "summary", YNODE_SCALAR, true, key)))
+			d.summary = text_of(c, f, "summary");
+		if ((f = want(c, v, "default", YNODE_SCALAR, false, key)))
+			d.default_text = text_of(c, f, "default");
+		if ((f = want(c, v, "notes", YNODE_SCALAR, false, key)))
+			d.notes = text_of(c, f, "notes");
+		if ((f = want(c, v, "namespaced", YNODE_SCALAR, false, key))) {
+			if (!strcmp(f->value, "true"))
+				d.namespaced = 1;
+			else if (!strcmp(f->value, "false"))
+				d.namespaced = 0;
+			else
+				err_at(c, f, "'namespaced' must be true or false");
+		}
+		if ((f = ytree_get(v, "counters")))
+			string_list(c, f, "counters", &d.counters, &d.ncounters, false);
+		d.key = strdup(key);
+		d.ruleset = setname;
+		d.where = (struct origin){ c->file, k->line, k->col };
+		if (c->rb->errors != before || !d.key ||
+		    !(nk = realloc(c->rb->keys, (c->rb->nkeys + 1) * sizeof(*nk)))) {
+			key_doc_free(&d);
+			continue;
+		}
+		c->rb->keys = nk;
+		nk[c->rb->nkeys++] = d;
+	}
+}
+
+static void parse_profiles(struct ctx *c, const struct ynode *seq)
+{
+	static const char *const fields[] = { "name", "description", "rulesets", "variables", NULL };
+
+	if (seq->type != YNODE_SEQUENCE) {
+		err_at(c, seq, "'profiles' must be a list, not %s", ytree_type_name(seq));
+		return;
+	}
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *n = seq->kids[i], *f;
+		struct profile p = { 0 }, *np;
+		unsigned before = c->rb->errors;
+
+		if (n->type != YNODE_MAPPING) {
+			err_at(c, n, "a profile must be a mapping, not %s", ytree_type_name(n));
+			continue;
+		}
+		check_keys(c, n, "a profile", fields);
+		f = want(c, n, "name", YNODE_SCALAR, true, "profile");
+		if (f && !valid_id(f->value, f->len))
+			err_at(c, f, "profile name must be a lower-case word (a-z 0-9 - . _)");
+		else if (f && rulebook_profile(c->rb, f->value))
+			err_at(c, f, "profile '%s' is already defined at %s:%u", f->value,
+			       rulebook_profile(c->rb, f->value)->where.file,
+			       rulebook_profile(c->rb, f->value)->where.line);
+		p.name = f ? strdup(f->value) : NULL;
+		p.where = (struct origin){ c->file, f ? f->line : n->line, f ? f->col : n->col };
+		if ((f = want(c, n, "description", YNODE_SCALAR, false, "profile")))
+			p.description = text_of(c, f, "description");
+		if ((f = want(c, n, "rulesets", YNODE_SEQUENCE, true, "profile")))
+			string_list(c, f, "rulesets", &p.rulesets, &p.nrulesets, true);
+		p.vars = json_object();
+		if ((f = ytree_get(n, "variables")))
+			parse_variables(c, f, VARS_PROFILE, p.vars);
+		if (c->rb->errors != before || !p.name ||
+		    !(np = realloc(c->rb->profiles, (c->rb->nprofiles + 1) * sizeof(*np)))) {
+			profile_free(&p);
+			continue;
+		}
+		c->rb->profiles = np;
+		np[c->rb->nprofiles++] = p;
 	}
 }
 
@@ -823,7 +1002,8 @@ static const char *remember_file(struct rulebook *rb, const char *name)
 static void load_tree(struct ctx *c, const struct ynode *root)
 {
 	static const char *const top[] = {
-		"ruleset", "version", "description", "variables", "rules", "override", "waive", NULL,
+		"ruleset", "version", "description", "default", "variables", "rules", "keys",
+		"override", "waive", "profiles", NULL,
 	};
 	const struct ynode *name, *ver, *rules, *v;
 	const char *setname = NULL;
@@ -866,6 +1046,12 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 			ns[c->rb->nsets].version = version;
 			v = want(c, root, "description", YNODE_SCALAR, false, "rule set");
 			ns[c->rb->nsets].description = v ? strdup(v->value) : NULL;
+			ns[c->rb->nsets].opt_in = false;
+			v = want(c, root, "default", YNODE_SCALAR, false, "rule set");
+			if (v && !strcmp(v->value, "false"))
+				ns[c->rb->nsets].opt_in = true;
+			else if (v && strcmp(v->value, "true") != 0)
+				err_at(c, v, "'default' must be true or false (false: the rule set runs only when a profile, --only or --rule selects it)");
 			ns[c->rb->nsets].file = c->file;
 			setname = ns[c->rb->nsets].name;
 			c->rb->nsets++;
@@ -874,7 +1060,15 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 			err_at(c, root, "rule set '%s' has no 'rules'", name->value);
 	}
 	if ((v = ytree_get(root, "variables")))
-		parse_variables(c, v, name == NULL);
+		parse_variables(c, v, name ? VARS_DEFAULT : VARS_SITE, NULL);
+	if ((v = ytree_get(root, "keys"))) {
+		if (!setname)
+			err_at(c, v, "'keys' belongs in a rule set file (with 'ruleset')");
+		else
+			parse_keys(c, v, setname);
+	}
+	if ((v = ytree_get(root, "profiles")))
+		parse_profiles(c, v);
 	if (rules && setname) {
 		if (rules->type != YNODE_SEQUENCE)
 			err_at(c, rules, "'rules' must be a list, not %s", ytree_type_name(rules));
@@ -1005,6 +1199,7 @@ void rulebook_init(struct rulebook *rb)
 
 	memset(rb, 0, sizeof(*rb));
 	rb->vars = json_object();
+	rb->site_vars = json_object();
 	if (fake && valid_date(fake)) {
 		memcpy(rb->today, fake, 11);
 	} else {
@@ -1037,6 +1232,13 @@ void rulebook_free(struct rulebook *rb)
 		free(rb->files[i]);
 	free(rb->files);
 	json_decref(rb->vars);
+	json_decref(rb->site_vars);
+	for (size_t i = 0; i < rb->nkeys; i++)
+		key_doc_free(&rb->keys[i]);
+	free(rb->keys);
+	for (size_t i = 0; i < rb->nprofiles; i++)
+		profile_free(&rb->profiles[i]);
+	free(rb->profiles);
 	memset(rb, 0, sizeof(*rb));
 }
 
@@ -1117,29 +1319,35 @@ static int each_expr_keys(const struct expr *e, struct keys_ctx *k)
 	return e ? expr_sysctl_keys(e, k->fn, k->data) : 0;
 }
 
-int rulebook_sysctl_keys(const struct rulebook *rb, int (*fn)(const char *key, void *data), void *data)
+int rule_sysctl_keys(const struct rule *ru, int (*fn)(const char *key, void *data), void *data)
 {
 	struct keys_ctx k = { fn, data };
 	int r;
 
-	for (size_t i = 0; i < rb->nrules; i++) {
-		const struct rule *ru = &rb->rules[i];
-
-		if ((r = each_expr_keys(ru->foreach, &k)) || (r = each_expr_keys(ru->applies, &k)) ||
-		    (r = each_expr_keys(ru->check, &k)) || (r = each_expr_keys(ru->observed, &k)))
+	if ((r = each_expr_keys(ru->foreach, &k)) || (r = each_expr_keys(ru->applies, &k)) ||
+	    (r = each_expr_keys(ru->check, &k)) || (r = each_expr_keys(ru->observed, &k)))
+		return r;
+	for (size_t j = 0; j < ru->nrecs; j++) {
+		/* the current value of a recommended key is always shown */
+		if ((r = fn(ru->recs[j].key, data)) || (r = each_expr_keys(ru->recs[j].value, &k)))
 			return r;
-		for (size_t j = 0; j < ru->nrecs; j++) {
-			/* the current value of a recommended key is always shown */
-			if ((r = fn(ru->recs[j].key, data)) || (r = each_expr_keys(ru->recs[j].value, &k)))
-				return r;
-		}
-		for (size_t j = 0; j < ru->message.n; j++)
-			if ((r = each_expr_keys(ru->message.parts[j].expr, &k)))
-				return r;
-		for (size_t j = 0; j < ru->subject.n; j++)
-			if ((r = each_expr_keys(ru->subject.parts[j].expr, &k)))
-				return r;
 	}
+	for (size_t j = 0; j < ru->message.n; j++)
+		if ((r = each_expr_keys(ru->message.parts[j].expr, &k)))
+			return r;
+	for (size_t j = 0; j < ru->subject.n; j++)
+		if ((r = each_expr_keys(ru->subject.parts[j].expr, &k)))
+			return r;
+	return 0;
+}
+
+int rulebook_sysctl_keys(const struct rulebook *rb, int (*fn)(const char *key, void *data), void *data)
+{
+	int r;
+
+	for (size_t i = 0; i < rb->nrules; i++)
+		if ((r = rule_sysctl_keys(&rb->rules[i], fn, data)))
+			return r;
 	return 0;
 }
 
@@ -1171,4 +1379,62 @@ void rulebook_load_standard(struct rulebook *rb, const char *root, const char *c
 	for (size_t i = 0; i < nextra; i++)
 		rulebook_load_path(rb, extra[i]);
 	rulebook_finish(rb);
+}
+
+const struct rule *rulebook_rule(const struct rulebook *rb, const char *id)
+{
+	return find_rule_in(rb, id);
+}
+
+int rulebook_use_profile(struct rulebook *rb, const char *name)
+{
+	const struct profile *p = rulebook_profile(rb, name);
+	const char *key;
+	json_t *v;
+
+	if (!p) {
+		const char **names = malloc((rb->nprofiles + 1) * sizeof(*names));
+		const char *s = NULL;
+
+		if (names) {
+			for (size_t i = 0; i < rb->nprofiles; i++)
+				names[i] = rb->profiles[i].name;
+			s = suggest_closest(name, names, rb->nprofiles);
+		}
+		log_error("no profile named '%s'%s%s%s (see 'netknobs profiles')", name,
+			  s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+		free(names);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < p->nrulesets; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < rb->nsets; j++)
+			if (!strcmp(rb->sets[j].name, p->rulesets[i]))
+				found = true;
+		if (!found) {
+			log_syntax(p->where.file, p->where.line, p->where.col,
+				   "profile '%s' names rule set '%s', which is not loaded", p->name, p->rulesets[i]);
+			return -ENOENT;
+		}
+	}
+	json_object_foreach(p->vars, key, v)
+		if (!json_object_get(rb->site_vars, key))
+			json_object_set(rb->vars, key, v);
+	rb->profile = p;
+	return 0;
+}
+
+bool rulebook_rule_default(const struct rulebook *rb, const struct rule *r)
+{
+	if (rb->profile) {
+		for (size_t i = 0; i < rb->profile->nrulesets; i++)
+			if (!strcmp(rb->profile->rulesets[i], r->ruleset))
+				return true;
+		return false;
+	}
+	for (size_t i = 0; i < rb->nsets; i++)
+		if (!strcmp(rb->sets[i].name, r->ruleset))
+			return !rb->sets[i].opt_in;
+	return true;
 }

@@ -30,6 +30,7 @@ struct template_part {
 struct template {
 	struct template_part *parts;
 	size_t n;
+	char *src;             /* the text as written */
 };
 
 enum rec_mode {
@@ -42,6 +43,7 @@ struct recommend {
 	char *key;             /* canonical dotted sysctl key */
 	struct expr *value;
 	enum rec_mode mode;
+	char *note;            /* caveat shown with the recommendation, or NULL */
 	struct origin where;
 };
 
@@ -81,7 +83,32 @@ struct ruleset_info {
 	char *name;
 	long long version;
 	char *description;
+	bool opt_in;           /* "default: false": only when selected */
 	const char *file;
+};
+
+/* Documentation of a sysctl key (a rule set's "keys" section), for
+ * `netknobs explain KEY`. */
+struct key_doc {
+	char *key;             /* canonical dotted key */
+	char *summary;
+	char *default_text;    /* default by kernel version, in words */
+	int namespaced;        /* 1 per network namespace, 0 host only, -1 unknown */
+	char **counters;       /* "TcpExt.ListenOverflows", ... */
+	size_t ncounters;
+	char *notes;
+	const char *ruleset;
+	struct origin where;
+};
+
+/* A profile: which rule sets to run, with which variables. */
+struct profile {
+	char *name;
+	char *description;
+	char **rulesets;
+	size_t nrulesets;
+	json_t *vars;          /* variables the profile sets (an object) */
+	struct origin where;
 };
 
 enum rule_source {
@@ -100,10 +127,16 @@ struct rulebook {
 	size_t nsets;
 	struct waiver *waivers;
 	size_t nwaivers;
-	json_t *vars;            /* site variables: rule set defaults, then overrides */
+	json_t *vars;            /* variables: rule-set defaults, then site overrides */
+	json_t *site_vars;       /* the site's own (override files), which win over profiles */
+	struct key_doc *keys;
+	size_t nkeys;
+	struct profile *profiles;
+	size_t nprofiles;
 	char **files;            /* every file loaded (owned), for origins */
 	size_t nfiles;
 	unsigned errors;         /* errors reported so far */
+	const struct profile *profile; /* chosen with rulebook_use_profile, or NULL */
 	char today[11];          /* YYYY-MM-DD for waiver expiry (tests may set it) */
 	/* overrides are collected while loading and applied by rulebook_finish */
 	struct pending_override *pending;
@@ -142,6 +175,22 @@ void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known);
  * no_defaults skips the first two sources. */
 void rulebook_load_standard(struct rulebook *rb, const char *root, const char *const *extra,
 			    size_t nextra, bool no_defaults);
+
+/* Select a profile: its rule sets become the default selection and its
+ * variables apply (site variables still win).  Returns 0, or -ENOENT after
+ * printing an error with a suggestion. */
+int rulebook_use_profile(struct rulebook *rb, const char *name);
+
+/* Whether a rule runs when nothing selects it explicitly (--only, --rule):
+ * its rule set is in the chosen profile, or, without a profile, its rule
+ * set is not opt-in. */
+bool rulebook_rule_default(const struct rulebook *rb, const struct rule *r);
+
+const struct key_doc *rulebook_key_doc(const struct rulebook *rb, const char *key);
+const struct rule *rulebook_rule(const struct rulebook *rb, const char *id);
+
+/* Call fn for each sysctl key one rule reads or recommends. */
+int rule_sysctl_keys(const struct rule *r, int (*fn)(const char *key, void *data), void *data);
 
 /* Call fn for each sysctl key any rule reads (patterns included). */
 int rulebook_sysctl_keys(const struct rulebook *rb, int (*fn)(const char *key, void *data),

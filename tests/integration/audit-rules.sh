@@ -92,6 +92,50 @@ check_exit "verbose lists passes" 2 $A --only test --verbose
 check_match "verbose: rule summary" '^  fail +t.listener-limit +\(1 passed, 0 not applicable, 3 failed\)' "$(cat "$T/out")"
 check_match "verbose: passing item listed" '^    pass +t.listener-limit +:::443 +observed 4096' "$(cat "$T/out")"
 
+# opt-in rule sets, profiles, notes, explain
+B="$NETKNOBS audit --from $FACTS --no-default-rules --rules $RULES/engine.yaml --rules $RULES/optin.yaml"
+check_exit "opt-in rule set not in the default audit" 2 $B --format json --rule t.somaxconn-var
+check_eq "opt-in rule not evaluated" 0 "$(jq '[.results[] | select(.rule == "t.optin")] | length' "$T/out")"
+check_exit "default audit skips the opt-in set" 3 $B --format json
+check_eq "default audit: no t.optin result" 0 "$(jq '[.results[] | select(.rule == "t.optin")] | length' "$T/out")"
+check_exit "--only selects opt-in rules" 0 $B --only optin --format json
+check_eq "--only: t.optin evaluated (with the other rule set's variable)" '"pass"' "$(jq '[.results[] | select(.rule == "t.optin")][0].status' "$T/out")"
+check_exit "--profile runs its rule sets with its variables" 1 $B --profile test-profile --format json
+check_eq "--profile: only the profile's rule set" '["t.optin"]' "$(jq -c '[.results[].rule]' "$T/out")"
+check_eq "--profile: variable applied" '"want_somaxconn is 2"' "$(jq '.findings[0].message' "$T/out")"
+check_exit "--profile naming a missing rule set" 3 $B --profile broken-profile
+check_match "missing rule set named" "profile 'broken-profile' names rule set 'no-such-set', which is not loaded" "$(cat "$T/err")"
+check_exit "unknown profile" 3 $B --profile test-profil
+check_match "unknown profile suggests" "no profile named 'test-profil'; did you mean 'test-profile'\?" "$(cat "$T/err")"
+check_exit "recommendation note" 0 $A --rule t.notice --format json
+check_eq "note on the finding's recommendation" '"Orphaned connections then give up sooner."' "$(jq '.findings[0].recommend[0].note' "$T/out")"
+check_eq "notes on the merged recommendation" '["Orphaned connections then give up sooner."]' "$(jq -c '.recommendations[0].notes' "$T/out")"
+check_exit "recommendation note in text" 0 $A --rule t.notice
+check_match "text: note printed" 'note: Orphaned connections then give up sooner.' "$(cat "$T/out")"
+
+E="$NETKNOBS explain --from $FACTS --rules $RULES/engine.yaml --rules $RULES/optin.yaml"
+check_exit "explain a documented key" 0 $E net.ipv4.tcp_fin_timeout
+check_match "explain: summary" 'How long an orphaned connection may stay in FIN_WAIT2' "$(cat "$T/out")"
+check_match "explain: default" 'default: +60 seconds' "$(cat "$T/out")"
+check_match "explain: scope" 'per network namespace' "$(cat "$T/out")"
+check_match "explain: value here" 'here: +60$' "$(cat "$T/out")"
+check_match "explain: counter value" 'TcpExt.ListenOverflows = 1532' "$(cat "$T/out")"
+check_match "explain: absent counter" 'TcpExt.NoSuchCounter = n/a' "$(cat "$T/out")"
+check_match "explain: rules using it" 't.notice \(notice\)' "$(cat "$T/out")"
+check_exit "explain --json" 0 $E net.ipv4.tcp_fin_timeout --json
+check_eq "explain json: value" 60 "$(jq .value "$T/out")"
+check_eq "explain json: rules" '["t.notice"]' "$(jq -c '[.rules[].id]' "$T/out")"
+check_exit "explain a rule" 0 $E t.optin
+check_match "explain rule: opt-in said" 'opt-in: runs with --only, --rule or a profile' "$(cat "$T/out")"
+check_match "explain rule: check" 'check: +var.want_somaxconn != 2' "$(cat "$T/out")"
+check_exit "explain an undocumented key" 0 $E net.core.somaxconn
+check_match "explain: no documentation said" 'no documentation for this key' "$(cat "$T/out")"
+check_exit "explain nonsense" 3 $E 'no/such/../thing'
+check_exit "explain a bare key name" 3 $E tcp_fin_timeout
+check_match "explain suggests the full key" "did you mean 'net.ipv4.tcp_fin_timeout'" "$(cat "$T/err")"
+check_exit "profiles" 0 "$NETKNOBS" profiles --rules "$RULES/optin.yaml"
+check_exit "profiles lists" 0 sh -c "'$NETKNOBS' --root '$T' profiles --json >/dev/null"
+
 # a rule file with errors stops the audit before collecting
 check_exit "broken rules -> 3" 3 "$NETKNOBS" audit --from "$FACTS" --rules "$FIXTURES/../rules/bad/unknown-field.yaml"
 check_match "broken rules named" "unknown-field.yaml:6:5: error" "$(cat "$T/err")"

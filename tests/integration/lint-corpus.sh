@@ -65,7 +65,7 @@ for f in "$FIXTURES"/../../rules/*.yaml; do
 	check_exit "lint accepts $(basename "$f")" 0 "$NETKNOBS" lint "$f"
 done
 check_exit "lint accepts the good examples together" 0 "$NETKNOBS" lint "$GOOD"
-check_match "lint summary" '^ok: 2 files, 1 rule set, 6 rules, 2 waivers$' "$(cat "$T/out")"
+check_match "lint summary" '^ok: 3 files, 2 rule sets, 7 rules, 2 waivers$' "$(cat "$T/out")"
 # an override file alone names rules it cannot see
 check_exit "override without its rule set" 3 "$NETKNOBS" lint "$GOOD/site-override.yaml"
 check_match "unknown rule named" "site-override.yaml:5:11: error: override names unknown rule 't.notice'" "$(cat "$T/err")"

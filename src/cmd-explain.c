@@ -1,0 +1,358 @@
+/* netknobs explain KEY|RULE: what a sysctl key does and where it stands
+ * here, or a rule's full text.  The content lives in the rule sets (their
+ * "keys" sections), so it works offline. */
+#include "config.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "facts/sysctl.h"
+#include "rules/rules.h"
+#include "util/escape.h"
+#include "util/log.h"
+#include "util/suggest.h"
+#include "util/wrap.h"
+
+enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES };
+
+struct explain_args {
+	const char *from;
+	const char **rules;
+	size_t nrules;
+};
+
+static int explain_opt(int c, const char *arg, void *data)
+{
+	struct explain_args *a = data;
+
+	if (c == OPT_FROM) {
+		a->from = arg;
+		return 0;
+	}
+	if (c == OPT_RULES) {
+		const char **n = realloc(a->rules, (a->nrules + 1) * sizeof(*n));
+
+		if (!n)
+			return -1;
+		a->rules = n;
+		a->rules[a->nrules++] = arg;
+		return 0;
+	}
+	return -1;
+}
+
+struct uses {
+	const char *key;
+	bool hit;
+};
+
+static int key_used(const char *k, void *data)
+{
+	struct uses *u = data;
+
+	if (k && (!strcmp(k, u->key) || fnmatch(k, u->key, 0) == 0))
+		u->hit = true;
+	return 0;
+}
+
+static void print_text(const char *label, const char *text)
+{
+	char lab[16];
+
+	if (!text)
+		return;
+	snprintf(lab, sizeof(lab), "%-11s ", label);
+	print_wrapped(stdout, "  ", lab, text);
+}
+
+static void value_line(const json_t *v)
+{
+	char *t = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+	if (json_is_array(v)) {
+		size_t i;
+		const json_t *e;
+
+		json_array_foreach(v, i, e)
+			printf("%s%lld", i ? " " : "", (long long)json_integer_value(e));
+	} else if (json_is_string(v)) {
+		fputs_safe(json_string_value(v), stdout);
+	} else {
+		fputs_safe(t ? t : "?", stdout);
+	}
+	free(t);
+}
+
+static json_t *counter_value(const json_t *facts, const char *name)
+{
+	char prefix[64];
+	const char *dot = strchr(name, '.');
+
+	if (!dot || (size_t)(dot - name) >= sizeof(prefix))
+		return NULL;
+	memcpy(prefix, name, (size_t)(dot - name));
+	prefix[dot - name] = '\0';
+	return json_object_get(json_object_get(json_object_get(facts, "counters"), prefix), dot + 1);
+}
+
+static int explain_key(const struct globals *g, const struct explain_args *a, const struct rulebook *rb,
+		       const char *key)
+{
+	const struct key_doc *d = rulebook_key_doc(rb, key);
+	const char *keys[1] = { key };
+	json_t *facts = cmd_get_facts(g, a->from, keys, 1, 0);
+	const json_t *v = facts ? json_object_get(json_object_get(facts, "sysctl"), key) : NULL;
+	const json_t *una = facts ? json_object_get(json_object_get(facts, "sysctl_unavailable"), key) : NULL;
+	json_t *out = NULL, *users = json_array();
+
+	if (!facts) {
+		json_decref(users);
+		return EXIT_NK_ERROR;
+	}
+	for (size_t i = 0; i < rb->nrules; i++) {
+		struct uses u = { key, false };
+
+		rule_sysctl_keys(&rb->rules[i], key_used, &u);
+		if (u.hit)
+			json_array_append_new(users, json_pack("{s:s,s:s,s:s}", "id", rb->rules[i].id, "severity",
+							       severity_name(rb->rules[i].severity), "title",
+							       rb->rules[i].title));
+	}
+	if (g->format == FORMAT_JSON) {
+		json_t *counters = json_object();
+
+		out = json_pack("{s:i,s:s,s:s}", "schema_version", 1, "kind", "key", "key", key);
+		if (d) {
+			json_object_set_new(out, "summary", json_string(d->summary));
+			if (d->default_text)
+				json_object_set_new(out, "default", json_string(d->default_text));
+			if (d->namespaced >= 0)
+				json_object_set_new(out, "namespaced", json_boolean(d->namespaced));
+			if (d->notes)
+				json_object_set_new(out, "notes", json_string(d->notes));
+			for (size_t i = 0; i < d->ncounters; i++) {
+				json_t *c = counter_value(facts, d->counters[i]);
+
+				json_object_set(counters, d->counters[i], c ? c : json_null());
+			}
+		}
+		json_object_set_new(out, "counters", counters);
+		if (v)
+			json_object_set(out, "value", (json_t *)v);
+		if (una)
+			json_object_set(out, "unavailable", (json_t *)una);
+		json_object_set(out, "rules", users);
+		print_json(out);
+		json_decref(out);
+	} else {
+		size_t i;
+		const json_t *u;
+
+		printf("%s\n", key);
+		if (d) {
+			print_text("", d->summary);
+			print_text("default:", d->default_text);
+			if (d->namespaced >= 0)
+				printf("  %-11s %s\n", "scope:",
+				       d->namespaced ? "per network namespace (a container has its own value)"
+						     : "host-wide (exists in the initial network namespace only)");
+			print_text("notes:", d->notes);
+		} else {
+			printf("  (no documentation for this key in the loaded rule sets)\n");
+		}
+		printf("  %-11s ", "here:");
+		if (v)
+			value_line(v);
+		else if (una)
+			fputs_safe(json_string_value(json_object_get(una, "error")) ?: "unavailable", stdout);
+		else
+			fputs("unknown", stdout);
+		putchar('\n');
+		for (size_t k = 0; d && k < d->ncounters; k++) {
+			json_t *c = counter_value(facts, d->counters[k]);
+
+			printf("  %-11s %s = ", k ? "" : "counters:", d->counters[k]);
+			if (c)
+				value_line(c);
+			else
+				fputs("n/a", stdout);
+			putchar('\n');
+		}
+		json_array_foreach(users, i, u)
+			printf("  %-11s %s (%s): %s\n", i ? "" : "rules:", json_string_value(json_object_get(u, "id")),
+			       json_string_value(json_object_get(u, "severity")),
+			       json_string_value(json_object_get(u, "title")));
+		if (!json_array_size(users))
+			printf("  %-11s none of the loaded rules reads it\n", "rules:");
+	}
+	json_decref(users);
+	json_decref(facts);
+	return EXIT_NK_OK;
+}
+
+static const char *mode_name(enum rec_mode m)
+{
+	return m == REC_AT_LEAST ? "at least" : m == REC_AT_MOST ? "at most" : "exactly";
+}
+
+static int explain_rule(const struct globals *g, const struct rulebook *rb, const struct rule *r)
+{
+	if (g->format == FORMAT_JSON) {
+		json_t *out = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "schema_version", 1, "kind",
+					"rule", "id", r->id, "title", r->title, "severity",
+					severity_name(r->severity), "ruleset", r->ruleset, "check",
+					expr_source(r->check), "rationale", r->rationale, "risk", r->risk);
+		json_t *recs = json_array(), *refs = json_array(), *tags = json_array();
+		char src[4200];
+
+		snprintf(src, sizeof(src), "%s:%u:%u", r->where.file, r->where.line, r->where.col);
+		json_object_set_new(out, "source", json_string(src));
+		if (r->foreach)
+			json_object_set_new(out, "foreach", json_pack("{s:s,s:s}", "name", r->foreach_name,
+								      "collection", expr_source(r->foreach)));
+		if (r->applies)
+			json_object_set_new(out, "applies", json_string(expr_source(r->applies)));
+		if (r->message.src)
+			json_object_set_new(out, "message", json_string(r->message.src));
+		for (size_t i = 0; i < r->nrecs; i++)
+			json_array_append_new(recs, json_pack("{s:s,s:s,s:s,s:s?}", "key", r->recs[i].key, "mode",
+							      mode_name(r->recs[i].mode), "value",
+							      expr_source(r->recs[i].value), "note", r->recs[i].note));
+		for (size_t i = 0; i < r->nrefs; i++)
+			json_array_append_new(refs, json_string(r->refs[i]));
+		for (size_t i = 0; i < r->ntags; i++)
+			json_array_append_new(tags, json_string(r->tags[i]));
+		json_object_set_new(out, "recommend", recs);
+		json_object_set_new(out, "references", refs);
+		json_object_set_new(out, "tags", tags);
+		json_object_set_new(out, "enabled", json_boolean(r->state == RULE_ENABLED));
+		json_object_set_new(out, "default", json_boolean(rulebook_rule_default(rb, r)));
+		print_json(out);
+		json_decref(out);
+		return EXIT_NK_OK;
+	}
+	printf("%s: %s\n", r->id, r->title);
+	printf("  %-11s %s", "severity:", severity_name(r->severity));
+	if (r->severity != r->default_severity)
+		printf(" (%s in the rule set; changed at %s:%u)", severity_name(r->default_severity),
+		       r->state_where.file, r->state_where.line);
+	putchar('\n');
+	printf("  %-11s %s%s\n", "state:", r->state == RULE_ENABLED ? "enabled" : "disabled",
+	       rulebook_rule_default(rb, r) ? "" : " (opt-in: runs with --only, --rule or a profile)");
+	printf("  %-11s %s, ", "rule set:", r->ruleset);
+	fputs_safe(r->where.file, stdout);
+	printf(":%u\n", r->where.line);
+	if (r->ntags) {
+		printf("  %-11s", "tags:");
+		for (size_t i = 0; i < r->ntags; i++)
+			printf(" %s", r->tags[i]);
+		putchar('\n');
+	}
+	if (r->foreach)
+		printf("  %-11s %s in %s\n", "for each:", r->foreach_name, expr_source(r->foreach));
+	if (r->applies)
+		print_text("applies:", expr_source(r->applies));
+	print_text("check:", expr_source(r->check));
+	print_text("message:", r->message.src);
+	for (size_t i = 0; i < r->nrecs; i++) {
+		printf("  %-11s %s %s ", i ? "" : "recommend:", r->recs[i].key, mode_name(r->recs[i].mode));
+		fputs_safe(expr_source(r->recs[i].value), stdout);
+		putchar('\n');
+		if (r->recs[i].note)
+			print_text("", r->recs[i].note);
+	}
+	print_text("why:", r->rationale);
+	print_text("risk:", r->risk);
+	for (size_t i = 0; i < r->nrefs; i++)
+		print_text(i ? "" : "see:", r->refs[i]);
+	return EXIT_NK_OK;
+}
+
+static int explain_run(struct globals *g, int argc, char **argv)
+{
+	static const struct option own[] = {
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "rules", required_argument, NULL, OPT_RULES },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct explain_args a = { 0 };
+	struct rulebook rb;
+	const struct rule *rule;
+	char key[SYSCTL_KEY_MAX + 1];
+	const char *why;
+	int r, ret = EXIT_NK_ERROR;
+
+	r = cmd_parse(&cmd_explain, g, argc, argv, NULL, own, explain_opt, &a);
+	if (r < 0) {
+		free(a.rules);
+		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+	}
+	if (argc - r != 1) {
+		log_error("explain: name one sysctl key or rule id");
+		fprintf(stderr, "Try '%s explain --help'.\n", program_name);
+		free(a.rules);
+		return EXIT_NK_ERROR;
+	}
+	rulebook_init(&rb);
+	rulebook_load_standard(&rb, g->root, a.rules, a.nrules, false);
+	if (rb.errors) {
+		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
+		goto out;
+	}
+	if ((rule = rulebook_rule(&rb, argv[r]))) {
+		ret = explain_rule(g, &rb, rule);
+	} else if (sysctl_key_parse(argv[r], NULL, key, &why) == 0 && strchr(key, '.') &&
+		   (rulebook_key_doc(&rb, key) || !strpbrk(key, "*?["))) {
+		ret = explain_key(g, &a, &rb, key);
+	} else {
+		size_t n = rb.nrules + rb.nkeys;
+		const char **names = malloc((n + 1) * sizeof(*names));
+		const char *s = NULL;
+		char *esc = escape_untrusted_str(argv[r]);
+
+		if (names) {
+			size_t wl = strlen(argv[r]);
+
+			for (size_t i = 0; i < rb.nrules; i++)
+				names[i] = rb.rules[i].id;
+			for (size_t i = 0; i < rb.nkeys; i++)
+				names[rb.nrules + i] = rb.keys[i].key;
+			s = suggest_closest(argv[r], names, n);
+			/* "somaxconn" -> "net.core.somaxconn" */
+			for (size_t i = 0; !s && i < rb.nkeys; i++) {
+				size_t kl = strlen(rb.keys[i].key);
+
+				if (kl > wl && rb.keys[i].key[kl - wl - 1] == '.' &&
+				    !strcmp(rb.keys[i].key + kl - wl, argv[r]))
+					s = rb.keys[i].key;
+			}
+		}
+		log_error("explain: '%s' is neither a rule id nor a sysctl key%s%s%s", esc ? esc : "?",
+			  s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+		free(esc);
+		free(names);
+	}
+out:
+	rulebook_free(&rb);
+	free(a.rules);
+	return ret;
+}
+
+const struct cmd cmd_explain = {
+	.name = "explain",
+	.summary = "explain a sysctl key (what it does, its value here, the rules using it) or a rule",
+	.usage =
+		"Usage: netknobs explain KEY|RULE [--from FILE] [--rules PATH]... [--json]\n"
+		"\n"
+		"For a sysctl key: what it does in plain words, its default by kernel version,\n"
+		"whether each network namespace has its own, its value here, the counters that\n"
+		"show trouble with it, and the rules that use it.  For a rule id: its full text.\n"
+		"\n"
+		"Options:\n"
+		"  --from FILE            take the value and counters from a saved facts document\n"
+		"  --rules PATH           also load rule files; repeatable\n"
+		"  --json, --format json  as JSON\n",
+	.run = explain_run,
+};
