@@ -4,6 +4,7 @@ export LC_ALL=C
 unset NO_COLOR || true
 
 : "${NETKNOBS:?run through make check (NETKNOBS unset)}"
+: "${TOP_SRCDIR:?run through make check (TOP_SRCDIR unset)}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/netknobs-test.XXXXXX")
 NK_PIDS=""
 nk_cleanup() {

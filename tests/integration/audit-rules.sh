@@ -3,7 +3,7 @@
 # waivers, filters, exit codes, JSON and text output.
 . "$TESTLIB"
 FACTS="$FIXTURES/facts/basic.json"
-RULES="$FIXTURES/../rules/good"
+RULES="$TOP_SRCDIR/tests/rules/good"
 export NETKNOBS_TODAY=2026-06-01
 A="$NETKNOBS audit --from $FACTS --no-default-rules --rules $RULES/engine.yaml"
 
@@ -46,8 +46,8 @@ check_eq "sysctl -w line" '"sysctl -w net.core.somaxconn=8192"' "$(jq '.recommen
 check_eq "sysctl.d line" '"net.core.somaxconn = 8192"' "$(jq '.recommendations[] | select(.key == "net.core.somaxconn") | .sysctl_d' "$J")"
 
 # the JSON follows doc/audit-schema.json (and a broken document does not)
-SCHEMA="$FIXTURES/../../doc/audit-schema.json"
-CHECK="$FIXTURES/../schema-check.py"
+SCHEMA="$TOP_SRCDIR/doc/audit-schema.json"
+CHECK="$TOP_SRCDIR/tests/schema-check.py"
 check_exit "audit JSON valid against the schema" 0 python3 "$CHECK" "$SCHEMA" "$J"
 jq 'del(.verdict)' "$J" >"$T/broken.json"
 check_exit "schema check catches a missing key" 1 python3 "$CHECK" "$SCHEMA" "$T/broken.json"
@@ -137,7 +137,7 @@ check_exit "profiles" 0 "$NETKNOBS" profiles --rules "$RULES/optin.yaml"
 check_exit "profiles lists" 0 sh -c "'$NETKNOBS' --root '$T' profiles --json >/dev/null"
 
 # a rule file with errors stops the audit before collecting
-check_exit "broken rules -> 3" 3 "$NETKNOBS" audit --from "$FACTS" --rules "$FIXTURES/../rules/bad/unknown-field.yaml"
+check_exit "broken rules -> 3" 3 "$NETKNOBS" audit --from "$FACTS" --rules "$TOP_SRCDIR/tests/rules/bad/unknown-field.yaml"
 check_match "broken rules named" "unknown-field.yaml:6:5: error" "$(cat "$T/err")"
 
 # the built-in rules audit the live system

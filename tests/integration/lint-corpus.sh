@@ -3,8 +3,8 @@
 # `netknobs lint` with exit 3 and the messages listed in its .err file (one
 # expected substring per line), without a crash or a sanitizer report.
 . "$TESTLIB"
-BAD="$FIXTURES/../rules/bad"
-GOOD="$FIXTURES/../rules/good"
+BAD="$TOP_SRCDIR/tests/rules/bad"
+GOOD="$TOP_SRCDIR/tests/rules/good"
 
 sanitizer_clean() {
 	if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation' "$T/err"; then
@@ -61,7 +61,7 @@ check_match "all errors reported: third file" "wrong-type.yaml:12:12: error" "$(
 check_match "same rule set name in two files" "unknown-field.yaml:1:10: error: rule set 't' is already loaded from" "$(cat "$T/err")"
 
 # the shipped rule sets and the good examples pass
-for f in "$FIXTURES"/../../rules/*.yaml; do
+for f in "$TOP_SRCDIR"/rules/*.yaml; do
 	check_exit "lint accepts $(basename "$f")" 0 "$NETKNOBS" lint "$f"
 done
 check_exit "lint accepts the good examples together" 0 "$NETKNOBS" lint "$GOOD"
