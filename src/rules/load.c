@@ -437,11 +437,11 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 		struct recommend *rec = &r->recs[r->nrecs];
 		char field[SYSCTL_KEY_MAX + 32];
 
-		if (sysctl_key_parse(k->value, NULL, key, &why) < 0 || strpbrk(key, "*?[")) {
+		if (sysctl_key_parse(k->value, NULL, key, &why) < 0 ||
+		    (strpbrk(key, "*?[") && (why = "patterns are not allowed here"))) {
 			char *esc = escape_untrusted_str(k->value);
 
-			err_at(c, k, "invalid sysctl key '%s' in recommend: %s", esc ? esc : "?",
-			       why && strpbrk(key, "*?[") == NULL ? why : "patterns are not allowed here");
+			err_at(c, k, "invalid sysctl key '%s' in recommend: %s", esc ? esc : "?", why);
 			free(esc);
 			bad = 1;
 			continue;
