@@ -1,0 +1,36 @@
+#!/bin/sh
+# The hardening rule set agrees with Lynis's default profile wherever both
+# name a key: every "config-data=sysctl;KEY;EXPECTED;..." line of
+# /etc/lynis/default.prf (Debian package lynis) whose key the hardening
+# rules recommend must expect the value netknobs recommends.
+. "$TESTLIB"
+PRF=${LYNIS_PROFILE:-/etc/lynis/default.prf}
+[ -r "$PRF" ] || skip "Lynis profile $PRF not found (apt-get install lynis)"
+HARD="$TOP_SRCDIR/rules/hardening.yaml"
+
+# a facts document in which every key the hardening rules read is wrong (7),
+# so that every rule fires and recommends its value
+keys=$("$NETKNOBS" rules --no-default-rules --rules "$HARD" --json >/dev/null &&
+	grep -o 'sysctl("[^"]*")' "$HARD" | sed 's/sysctl("\(.*\)")/\1/' | sort -u)
+[ -n "$keys" ] || fail "no keys found in $HARD"
+printf '%s\n' $keys | jq -R . | jq -s '{schema_version: 1, host: {kernel_release: "6.1.0"},
+	sysctl: (map({(.): 7}) | add), sockets: {source: "netlink", listeners: []}}' >"$T/facts.json"
+check_exit "every hardening rule fires on wrong values" 0 sh -c \
+	"'$NETKNOBS' audit --from '$T/facts.json' --no-default-rules --rules '$HARD' --only hardening --format json >'$T/audit.json'; test \$? -le 2"
+check_eq "no hardening rule passes on wrong values" 0 "$(jq .summary.passed "$T/audit.json")"
+jq -r '.recommendations[] | "\(.key) \(.value)"' "$T/audit.json" >"$T/recs"
+
+compared=0
+grep '^config-data=sysctl;' "$PRF" | cut -d';' -f2,3 | tr ';' ' ' >"$T/lynis"
+while read -r key want; do
+	ours=$(awk -v k="$key" '$1 == k { print $2 }' "$T/recs")
+	[ -n "$ours" ] || continue
+	compared=$((compared + 1))
+	case "|$want|" in
+	*"|$ours|"*) pass "$key: netknobs $ours, Lynis $want" ;;
+	*) fail "$key: netknobs recommends $ours, Lynis expects $want" ;;
+	esac
+done <"$T/lynis"
+# the comparison must not be vacuous
+if [ "$compared" -ge 15 ]; then pass "$compared keys compared"; else fail "only $compared keys compared"; fi
+finish
