@@ -15,9 +15,10 @@
 #include "util/suggest.h"
 #include "util/wrap.h"
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES };
+enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_NO_DEFAULTS };
 
 struct explain_args {
+	bool no_defaults;
 	const char *from;
 	const char **rules;
 	size_t nrules;
@@ -29,6 +30,10 @@ static int explain_opt(int c, const char *arg, void *data)
 
 	if (c == OPT_FROM) {
 		a->from = arg;
+		return 0;
+	}
+	if (c == OPT_NO_DEFAULTS) {
+		a->no_defaults = true;
 		return 0;
 	}
 	if (c == OPT_RULES) {
@@ -275,6 +280,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	static const struct option own[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct explain_args a = { 0 };
@@ -296,7 +302,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 		return EXIT_NK_ERROR;
 	}
 	rulebook_init(&rb);
-	rulebook_load_standard(&rb, g->root, a.rules, a.nrules, false);
+	rulebook_load_standard(&rb, g->root, a.rules, a.nrules, a.no_defaults);
 	if (rb.errors) {
 		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
 		goto out;
@@ -344,7 +350,7 @@ const struct cmd cmd_explain = {
 	.name = "explain",
 	.summary = "explain a sysctl key (what it does, its value here, the rules using it) or a rule",
 	.usage =
-		"Usage: netknobs explain KEY|RULE [--from FILE] [--rules PATH]... [--json]\n"
+		"Usage: netknobs explain KEY|RULE [--from FILE] [--rules PATH]... [--no-default-rules] [--json]\n"
 		"\n"
 		"For a sysctl key: what it does in plain words, its default by kernel version,\n"
 		"whether each network namespace has its own, its value here, the counters that\n"
@@ -353,6 +359,7 @@ const struct cmd cmd_explain = {
 		"Options:\n"
 		"  --from FILE            take the value and counters from a saved facts document\n"
 		"  --rules PATH           also load rule files; repeatable\n"
+		"  --no-default-rules     do not load the built-in or installed rule sets\n"
 		"  --json, --format json  as JSON\n",
 	.run = explain_run,
 };

@@ -12,6 +12,7 @@
 struct profiles_args {
 	const char **paths;
 	size_t n;
+	bool no_defaults;
 };
 
 static int profiles_opt(int c, const char *arg, void *data)
@@ -19,6 +20,10 @@ static int profiles_opt(int c, const char *arg, void *data)
 	struct profiles_args *a = data;
 	const char **n;
 
+	if (c == OPT_CMD_BASE + 1) {
+		a->no_defaults = true;
+		return 0;
+	}
 	if (c != OPT_CMD_BASE || !(n = realloc(a->paths, (a->n + 1) * sizeof(*n))))
 		return -1;
 	a->paths = n;
@@ -30,6 +35,7 @@ static int profiles_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{ "rules", required_argument, NULL, OPT_CMD_BASE },
+		{ "no-default-rules", no_argument, NULL, OPT_CMD_BASE + 1 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct profiles_args a = { 0 };
@@ -44,7 +50,7 @@ static int profiles_run(struct globals *g, int argc, char **argv)
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
 	rulebook_init(&rb);
-	rulebook_load_standard(&rb, g->root, a.paths, a.n, false);
+	rulebook_load_standard(&rb, g->root, a.paths, a.n, a.no_defaults);
 	free(a.paths);
 	if (rb.errors) {
 		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
@@ -106,7 +112,7 @@ const struct cmd cmd_profiles = {
 	.name = "profiles",
 	.summary = "list the profiles (rule-set selections with variables)",
 	.usage =
-		"Usage: netknobs profiles [--rules PATH]... [--json]\n"
+		"Usage: netknobs profiles [--rules PATH]... [--no-default-rules] [--json]\n"
 		"\n"
 		"Every profile the loaded rule files define: its rule sets and the variables\n"
 		"it sets.  'netknobs audit --profile NAME' runs one.  Without a profile, audit\n"

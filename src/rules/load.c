@@ -1418,6 +1418,14 @@ int rulebook_use_profile(struct rulebook *rb, const char *name)
 			return -ENOENT;
 		}
 	}
+	/* a variable no rule set defines is a typo, not a setting */
+	json_object_foreach(p->vars, key, v)
+		if (!json_object_get(rb->vars, key)) {
+			log_syntax(p->where.file, p->where.line, p->where.col,
+				   "profile '%s' sets variable '%s', which no loaded rule set defines", p->name,
+				   key);
+			return -ENOENT;
+		}
 	json_object_foreach(p->vars, key, v)
 		if (!json_object_get(rb->site_vars, key))
 			json_object_set(rb->vars, key, v);

@@ -105,6 +105,8 @@ check_eq "--profile: only the profile's rule set" '["t.optin"]' "$(jq -c '[.resu
 check_eq "--profile: variable applied" '"want_somaxconn is 2"' "$(jq '.findings[0].message' "$T/out")"
 check_exit "--profile naming a missing rule set" 3 $B --profile broken-profile
 check_match "missing rule set named" "profile 'broken-profile' names rule set 'no-such-set', which is not loaded" "$(cat "$T/err")"
+check_exit "profile setting an unknown variable" 3 $B --profile typo-profile
+check_match "unknown variable named" "profile 'typo-profile' sets variable 'want_somaxcon', which no loaded rule set defines" "$(cat "$T/err")"
 check_exit "unknown profile" 3 $B --profile test-profil
 check_match "unknown profile suggests" "no profile named 'test-profil'; did you mean 'test-profile'\?" "$(cat "$T/err")"
 check_exit "recommendation note" 0 $A --rule t.notice --format json
@@ -113,7 +115,7 @@ check_eq "notes on the merged recommendation" '["Orphaned connections then give 
 check_exit "recommendation note in text" 0 $A --rule t.notice
 check_match "text: note printed" 'note: Orphaned connections then give up sooner.' "$(cat "$T/out")"
 
-E="$NETKNOBS explain --from $FACTS --rules $RULES/engine.yaml --rules $RULES/optin.yaml"
+E="$NETKNOBS explain --from $FACTS --no-default-rules --rules $RULES/engine.yaml --rules $RULES/optin.yaml"
 check_exit "explain a documented key" 0 $E net.ipv4.tcp_fin_timeout
 check_match "explain: summary" 'How long an orphaned connection may stay in FIN_WAIT2' "$(cat "$T/out")"
 check_match "explain: default" 'default: +60 seconds' "$(cat "$T/out")"
@@ -128,12 +130,16 @@ check_eq "explain json: rules" '["t.notice"]' "$(jq -c '[.rules[].id]' "$T/out")
 check_exit "explain a rule" 0 $E t.optin
 check_match "explain rule: opt-in said" 'opt-in: runs with --only, --rule or a profile' "$(cat "$T/out")"
 check_match "explain rule: check" 'check: +var.want_somaxconn != 2' "$(cat "$T/out")"
-check_exit "explain an undocumented key" 0 $E net.core.somaxconn
+check_exit "explain an undocumented key" 0 $E net.core.wmem_max
 check_match "explain: no documentation said" 'no documentation for this key' "$(cat "$T/out")"
 check_exit "explain nonsense" 3 $E 'no/such/../thing'
 check_exit "explain a bare key name" 3 $E tcp_fin_timeout
 check_match "explain suggests the full key" "did you mean 'net.ipv4.tcp_fin_timeout'" "$(cat "$T/err")"
-check_exit "profiles" 0 "$NETKNOBS" profiles --rules "$RULES/optin.yaml"
+check_exit "profiles" 0 "$NETKNOBS" profiles --no-default-rules --rules "$RULES/optin.yaml"
+check_eq "profiles: name, description, rule sets, variables" 'test-profile
+  Only the opt-in test rules.
+  rule sets: optin-test
+  want_somaxconn = 2' "$(head -4 "$T/out")"
 check_exit "profiles lists" 0 sh -c "'$NETKNOBS' --root '$T' profiles --json >/dev/null"
 
 # a rule file with errors stops the audit before collecting
