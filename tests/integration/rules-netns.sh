@@ -1,0 +1,264 @@
+#!/bin/sh
+# The rules of rules/ on the real kernel, each scenario in its own network
+# namespace, audited with `netknobs --netns NS audit`:
+#   1. accept-queue overflow: a listener that never accepts; the queue holds
+#      limit + 1; queue-high, then queue-full, drops and overflows
+#   2. somaxconn below an application's backlog: the listener is clamped; the
+#      recommendation states the value and the restart; a listener opened
+#      before somaxconn was lowered keeps its larger limit
+#   3. SYN cookies off, two namespaces joined by a veth pair, the client side
+#      dropping SYN-ACKs: a full SYN queue (TCPReqQFullDrop), the early drop
+#      at three quarters of tcp_max_syn_backlog, and the rules about both
+#   4. SYN cookies on, same set-up: the full SYN queue answered with cookies
+#   5. a healthy namespace: no warning at all; host-only keys not applicable
+# Addresses come from 10.213.0.0/24 and exist only inside the namespaces of
+# this test.
+. "$TESTLIB"
+need_root
+for h in listen-hold connect-burst; do
+	[ -x "$HELPERS/$h" ] || skip "helper $h not built (make check builds it)"
+done
+
+# make_ns VAR SUFFIX: a new namespace (deleted at the end), its name in VAR
+make_ns() {
+	_n=$(new_netns "$2")
+	eval "$1=\$_n"
+}
+
+# spawn OUT NS CMD...: run CMD in namespace NS in the background
+spawn() {
+	out=$1 ns=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$out" 2>"$out.err" &
+	NK_PIDS="$NK_PIDS $!"
+}
+
+# wait_port OUT: wait for listen-hold's "ready PORT", print PORT
+wait_port() {
+	i=0
+	while ! grep -q '^ready [0-9]' "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -gt 200 ]; then
+			echo "listen-hold did not start: $(cat "$1.err" 2>/dev/null)" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	sed -n 's/^ready //p' "$1"
+}
+
+# burst NS ADDR PORT N [MS]: N connects, closed after MS milliseconds
+# (default 300: loopback handshakes complete at once; 0 for a client whose
+# handshakes never complete, closed before it could retransmit a SYN)
+burst() { ip netns exec "$1" "$HELPERS/connect-burst" -x -w "${5:-300}" "$2" "$3" "$4" >/dev/null; }
+
+# audit OUT NS [ARGS...]: the JSON audit of namespace NS in OUT; prints the exit code
+audit() {
+	out=$1 ns=$2
+	shift 2
+	set +e
+	"$NETKNOBS" --netns "$ns" audit --format json --verbose "$@" >"$out" 2>"$out.err"
+	echo $?
+	set -e
+}
+
+# status FILE RULE [SUBJECT]: the rule's status (for one item of a foreach rule)
+status() {
+	if [ $# -eq 3 ]; then
+		jq -r --arg r "$2" --arg s "$3" '[.results[] | select(.rule == $r) | .items[]?
+			| select(.subject == $s) | .status][0] // "missing"' "$1"
+	else
+		jq -r --arg r "$2" '[.results[] | select(.rule == $r)][0].status' "$1"
+	fi
+}
+
+# msg FILE RULE SUBJECT: the finding's message
+msg() { jq -r --arg r "$2" --arg s "$3" '[.findings[] | select(.rule == $r and .subject == $s)][0].message' "$1"; }
+
+# rec FILE KEY: value, mode and satisfied of the merged recommendation
+rec() { jq -c --arg k "$2" '[.recommendations[] | select(.key == $k)][0] | [.value, .mode, .satisfied]' "$1"; }
+
+# counter NS NAME: a TcpExt counter read by the kernel's own file
+counter() {
+	ip netns exec "$1" cat /proc/net/netstat | awk -v n="$2" '
+		$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "TcpExt:" && h { print $col[n]; exit }'
+}
+
+# syn_recv NS PORT: half-open connections of the listener on PORT
+syn_recv() { ip netns exec "$1" ss -Htan state syn-recv "sport = :$2" | grep -c . || true; }
+
+# ---------------------------------------------------------------- 1
+make_ns ns1 full
+host_abort=$(cat /proc/sys/net/ipv4/tcp_abort_on_overflow)
+spawn "$T/l1" "$ns1" "$HELPERS/listen-hold" -a 127.0.0.1 0 4
+p1=$(wait_port "$T/l1") || fail "1: listener started"
+s1="127.0.0.1:$p1"
+burst "$ns1" 127.0.0.1 "$p1" 4
+check_eq "1: audit, queue 4 of 4" 1 "$(audit "$T/a1a" "$ns1")"
+check_eq "1: queue at its limit is not full yet" pass "$(status "$T/a1a" backlog.queue-full "$s1")"
+check_eq "1: queue at its limit is nearly full" fail "$(status "$T/a1a" backlog.queue-high "$s1")"
+check_match "1: queue-high message" "^$s1 \\(listen-hold\\) has 4 of 4 accept-queue slots in use \\(100%" \
+	"$(msg "$T/a1a" backlog.queue-high "$s1")"
+check_eq "1: no overflow yet" pass "$(status "$T/a1a" backlog.listen-overflows)"
+# 26 more: one fits (the kernel admits limit + 1), the rest overflow
+burst "$ns1" 127.0.0.1 "$p1" 26
+check_eq "1: audit, full queue -> exit 2" 2 "$(audit "$T/a1" "$ns1")"
+check_eq "1: queue-full fires" fail "$(status "$T/a1" backlog.queue-full "$s1")"
+check_match "1: queue-full message names subject and numbers" \
+	"^$s1 \\(listen-hold\\) has 5 connections waiting for accept\\(\\) and its limit is 4" \
+	"$(msg "$T/a1" backlog.queue-full "$s1")"
+check_eq "1: queue-full is critical" critical \
+	"$(jq -r '[.findings[] | select(.rule == "backlog.queue-full")][0].severity' "$T/a1")"
+check_eq "1: listener drops" fail "$(status "$T/a1" backlog.listener-drops "$s1")"
+check_eq "1: ListenOverflows since the namespace was created" fail "$(status "$T/a1" backlog.listen-overflows)"
+check_eq "1: observed ListenOverflows is the kernel's" "$(counter "$ns1" ListenOverflows)" \
+	"$(jq '[.findings[] | select(.rule == "backlog.listen-overflows")][0].observed' "$T/a1")"
+check_eq "1: the application's backlog (4) is the one to raise" fail "$(status "$T/a1" backlog.app-backlog "$s1")"
+check_eq "1: not clamped by somaxconn" not-applicable "$(status "$T/a1" backlog.listener-clamped "$s1")"
+check_eq "1: every overflow counted in ListenOverflows" pass "$(status "$T/a1" backlog.listen-drops)"
+# tcp_abort_on_overflow belongs to the namespace
+ip netns exec "$ns1" sysctl -qw net.ipv4.tcp_abort_on_overflow=1
+check_eq "1: abort_on_overflow set in the namespace leaves the host's" "$host_abort" \
+	"$(cat /proc/sys/net/ipv4/tcp_abort_on_overflow)"
+audit "$T/a1b" "$ns1" --rule backlog.abort-on-overflow >/dev/null
+check_eq "1: abort-on-overflow fires in the namespace" fail "$(status "$T/a1b" backlog.abort-on-overflow)"
+
+# ---------------------------------------------------------------- 2
+make_ns ns2 clamp
+# opened while somaxconn is the default: keeps 511
+spawn "$T/l2a" "$ns2" "$HELPERS/listen-hold" -a 127.0.0.1 0 511
+p2a=$(wait_port "$T/l2a") || fail "2: first listener started"
+ip netns exec "$ns2" sysctl -qw net.core.somaxconn=64
+# opened after: asks for 511, gets 64
+spawn "$T/l2b" "$ns2" "$HELPERS/listen-hold" -a 127.0.0.1 0 511
+p2b=$(wait_port "$T/l2b") || fail "2: second listener started"
+s2a="127.0.0.1:$p2a" s2b="127.0.0.1:$p2b"
+check_eq "2: idle, low somaxconn -> notices only (exit 0)" 0 "$(audit "$T/a2a" "$ns2")"
+"$NETKNOBS" --netns "$ns2" listeners --json >"$T/l2.json"
+check_eq "2: limits: 511 from before, 64 after somaxconn was lowered" "511 64" \
+	"$(jq -r --argjson a "$p2a" --argjson b "$p2b" '[(.listeners[] | select(.port == $a) | .limit),
+		(.listeners[] | select(.port == $b) | .limit)] | map(tostring) | join(" ")' "$T/l2.json")"
+check_eq "2: somaxconn-low fires" fail "$(status "$T/a2a" backlog.somaxconn-low)"
+check_match "2: somaxconn-low counts the clamped listener" '1 of 2 listeners here are at exactly this limit' \
+	"$(msg "$T/a2a" backlog.somaxconn-low net.core.somaxconn)"
+check_eq "2: recommends 4096" '[4096,"at-least",false]' "$(rec "$T/a2a" net.core.somaxconn)"
+check_match "2: the recommendation says restart" 'listen\(\) again.*restart' \
+	"$(jq -r '.recommendations[] | select(.key == "net.core.somaxconn") | .notes[]' "$T/a2a")"
+check_eq "2: the older listener keeps 511 until its restart" fail \
+	"$(status "$T/a2a" backlog.listener-above-somaxconn "$s2a")"
+check_match "2: and is told so" "limit of 511, above today's net.core.somaxconn \\(64\\).*cut the limit to 64" \
+	"$(msg "$T/a2a" backlog.listener-above-somaxconn "$s2a")"
+check_eq "2: idle clamped listener: no warning" pass "$(status "$T/a2a" backlog.listener-clamped "$s2b")"
+# fill the clamped listener
+burst "$ns2" 127.0.0.1 "$p2b" 100
+check_eq "2: full clamped listener -> exit 2" 2 "$(audit "$T/a2" "$ns2")"
+check_eq "2: clamped listener short of room" fail "$(status "$T/a2" backlog.listener-clamped "$s2b")"
+check_match "2: clamped message: value and restart" \
+	"^$s2b \\(listen-hold\\) is limited to 64 connections, exactly net.core.somaxconn.*at least 4096 and restart" \
+	"$(msg "$T/a2" backlog.listener-clamped "$s2b")"
+check_eq "2: raising the application's backlog is not the advice" not-applicable "$(status "$T/a2" backlog.app-backlog "$s2b")"
+check_eq "2: merged recommendation 4096" '[4096,"at-least",false]' "$(rec "$T/a2" net.core.somaxconn)"
+check_eq "2: asked by both rules" '["backlog.listener-clamped","backlog.somaxconn-low"]' \
+	"$(jq -c '.recommendations[] | select(.key == "net.core.somaxconn") | .rules | sort' "$T/a2")"
+
+# ---------------------------------------------------------------- 3, 4
+# pair SRV CLI SRV-ADDR CLI-ADDR: veth between SRV and CLI (a /30), the
+# client dropping every SYN-ACK it receives, so no handshake completes
+pair() {
+	ip -n "$1" link add nk0 type veth peer name nk1 netns "$2" 2>"$T/pair.err" &&
+		ip -n "$1" addr add "$3/30" dev nk0 &&
+		ip -n "$2" addr add "$4/30" dev nk1 &&
+		ip -n "$1" link set nk0 up &&
+		ip -n "$2" link set nk1 up &&
+		ip netns exec "$2" nft "add table inet nk; add chain inet nk in { type filter hook input priority 0; }; add rule inet nk in tcp flags & (syn | ack) == syn | ack drop" 2>>"$T/pair.err"
+}
+if ! command -v nft >/dev/null 2>&1; then
+	echo "SKIP: 3, 4: SYN-queue scenarios need nft (nftables)"
+else
+	make_ns srv3 srv
+	make_ns cli3 cli
+	make_ns srv4 srv
+	make_ns cli4 cli
+fi
+if [ -n "${srv3:-}" ] && ! { pair "$srv3" "$cli3" 10.213.0.1 10.213.0.2 && pair "$srv4" "$cli4" 10.213.0.5 10.213.0.6; }; then
+	echo "SKIP: 3, 4: cannot join two namespaces with veth and nftables: $(cat "$T/pair.err")"
+	srv3=""
+fi
+if [ -n "${srv3:-}" ]; then
+	ip netns exec "$srv3" sysctl -qw net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=256
+	# A: backlog 8, flooded: its SYN queue fills (8 + 1) and drops
+	spawn "$T/l3a" "$srv3" "$HELPERS/listen-hold" -a 10.213.0.1 0 8
+	p3a=$(wait_port "$T/l3a") || fail "3: listener A started"
+	# B: backlog 300 above three quarters of tcp_max_syn_backlog (192)
+	spawn "$T/l3b" "$srv3" "$HELPERS/listen-hold" -a 10.213.0.1 0 300
+	p3b=$(wait_port "$T/l3b") || fail "3: listener B started"
+	burst "$cli3" 10.213.0.1 "$p3a" 20 0
+	burst "$cli3" 10.213.0.1 "$p3b" 250 0
+	sleep 0.2
+	check_eq "3: A: SYN queue holds limit + 1" 9 "$(syn_recv "$srv3" "$p3a")"
+	check_eq "3: B: SYNs of new clients refused at 256 - 256 / 4 + 1" 193 "$(syn_recv "$srv3" "$p3b")"
+	check_eq "3: TCPReqQFullDrop counts A's 11 drops" 11 "$(counter "$srv3" TCPReqQFullDrop)"
+	check_eq "3: ListenDrops also counts B's 57 early drops" 68 "$(counter "$srv3" ListenDrops)"
+	check_eq "3: no accept-queue overflow" 0 "$(counter "$srv3" ListenOverflows)"
+	check_eq "3: audit -> warnings (exit 1)" 1 "$(audit "$T/a3" "$srv3")"
+	check_eq "3: syncookies-off fires" fail "$(status "$T/a3" backlog.syncookies-off)"
+	check_eq "3: syn-queue-drops fires" fail "$(status "$T/a3" backlog.syn-queue-drops)"
+	check_eq "3: syn-queue-drops observed" 11 \
+		"$(jq '[.findings[] | select(.rule == "backlog.syn-queue-drops")][0].observed' "$T/a3")"
+	check_eq "3: syn-backlog-low fires" fail "$(status "$T/a3" backlog.syn-backlog-low)"
+	check_match "3: syn-backlog-low message" \
+		'tcp_max_syn_backlog is 256: a listener refuses SYNs from new clients once its SYN queue holds about 192 half-open connections, before the largest listener limit here \(300\)' \
+		"$(msg "$T/a3" backlog.syn-backlog-low net.ipv4.tcp_max_syn_backlog)"
+	check_eq "3: tcp_max_syn_backlog: power of two above 4/3 of 300" '[512,"at-least",false]' \
+		"$(rec "$T/a3" net.ipv4.tcp_max_syn_backlog)"
+	check_eq "3: syncookies back on" '[1,"exact",false]' "$(rec "$T/a3" net.ipv4.tcp_syncookies)"
+	check_eq "3: the early drops are named" fail "$(status "$T/a3" backlog.listen-drops)"
+	check_match "3: listen-drops message" '68 connection attempts .* 57 of them for a reason other than' \
+		"$(msg "$T/a3" backlog.listen-drops TcpExt.ListenDrops)"
+	check_eq "3: listener A drops" fail "$(status "$T/a3" backlog.listener-drops "10.213.0.1:$p3a")"
+	check_eq "3: no accept queue is full" pass "$(status "$T/a3" backlog.queue-full)"
+	# with enough tcp_max_syn_backlog the rule is satisfied: 400 - 100 >= 300
+	ip netns exec "$srv3" sysctl -qw net.ipv4.tcp_max_syn_backlog=400
+	audit "$T/a3b" "$srv3" --rule backlog.syn-backlog-low >/dev/null
+	check_eq "3: tcp_max_syn_backlog 400 is enough for 300" pass "$(status "$T/a3b" backlog.syn-backlog-low)"
+	# and the kernel agrees: B's SYN queue now fills to its own limit + 1,
+	# and the 42 SYNs beyond it count as a full SYN queue
+	burst "$cli3" 10.213.0.1 "$p3b" 150 0
+	sleep 0.2
+	check_eq "3: B: with 400 the SYN queue reaches 300 + 1" 301 "$(syn_recv "$srv3" "$p3b")"
+	check_eq "3: TCPReqQFullDrop: 11 + 42" 53 "$(counter "$srv3" TCPReqQFullDrop)"
+
+	spawn "$T/l4" "$srv4" "$HELPERS/listen-hold" -a 10.213.0.5 0 8
+	p4=$(wait_port "$T/l4") || fail "4: listener started"
+	burst "$cli4" 10.213.0.5 "$p4" 20 0
+	sleep 0.2
+	check_eq "4: cookies: nothing dropped" 0 "$(counter "$srv4" TCPReqQFullDrop)"
+	check_eq "4: cookies sent for the overflow" 11 "$(counter "$srv4" TCPReqQFullDoCookies)"
+	check_eq "4: audit -> notices only (exit 0)" 0 "$(audit "$T/a4" "$srv4")"
+	check_eq "4: syn-queue-cookies fires" fail "$(status "$T/a4" backlog.syn-queue-cookies)"
+	check_eq "4: syn-queue-drops passes" pass "$(status "$T/a4" backlog.syn-queue-drops)"
+	check_eq "4: syn-backlog-low does not apply with cookies on" not-applicable \
+		"$(status "$T/a4" backlog.syn-backlog-low)"
+	check_eq "4: no listener drop counted" pass "$(status "$T/a4" backlog.listener-drops)"
+fi
+
+# ---------------------------------------------------------------- 5
+make_ns ns5 ok
+spawn "$T/l5" "$ns5" "$HELPERS/listen-hold" -a 127.0.0.1 0 511
+p5=$(wait_port "$T/l5") || fail "5: listener started"
+burst "$ns5" 127.0.0.1 "$p5" 3
+check_eq "5: healthy namespace: audit exit 0" 0 "$(audit "$T/a5" "$ns5")"
+check_eq "5: no warning or critical finding" "" \
+	"$(jq -r '.findings[] | select(.severity == "warning" or .severity == "critical") | "\(.rule) \(.subject)"' "$T/a5")"
+check_eq "5: no rule error" 0 "$(jq .summary.errors "$T/a5")"
+notices=$(jq -r '.findings[] | "\(.severity) \(.rule)"' "$T/a5" | tr '\n' ' ')
+[ -z "$notices" ] || echo "note: 5: lower findings from host-wide facts: $notices"
+check_eq "5: the listener is judged" pass "$(status "$T/a5" backlog.queue-high "127.0.0.1:$p5")"
+for r in limits.softnet-drops limits.softnet-squeeze limits.tcp-mem-exhausted limits.tcp-mem-pressure; do
+	check_eq "5: $r: host-only key, not applicable here" not-applicable "$(status "$T/a5" "$r")"
+done
+"$NETKNOBS" --netns "$ns5" facts -o "$T/f5" >/dev/null 2>&1 || true
+check_eq "5: the namespace has no netdev_max_backlog" missing \
+	"$(jq -r '.sysctl_unavailable["net.core.netdev_max_backlog"].reason' "$T/f5")"
+finish

@@ -1,0 +1,153 @@
+#!/bin/sh
+# The rule sets of rules/ on saved facts documents (tests/fixtures/rules):
+#   - every row of tests/fixtures/rules/table: the rule's status on that
+#     document and, for foreach rules, which items fail
+#   - every rule has a row that fires and a row that passes
+#   - a document that knows nothing leaves every rule not applicable
+#   - a healthy host gives no finding at all
+#   - recommendations: values, the restart note, never lowering a value
+. "$TESTLIB"
+D="$FIXTURES/rules"
+RULES="$TOP_SRCDIR/rules"
+TABLE="$D/table"
+
+# nk_audit ARGS...: audit with the rule sets of the source tree only
+nk_audit() { "$NETKNOBS" audit --no-default-rules --rules "$RULES" "$@"; }
+
+# the rule ids of rules/*.yaml, without the opt-in hardening set
+"$NETKNOBS" rules --no-default-rules --rules "$RULES" --json >"$T/rules.json" ||
+	{ fail "rules of $RULES load"; finish; }
+jq -r '.rules[] | select(.ruleset != "hardening") | .id' "$T/rules.json" | sort >"$T/ids"
+check_match "rule sets loaded" '^backlog\.' "$(cat "$T/ids")"
+check_match "limits rule set loaded" '^limits\.' "$(cat "$T/ids")"
+
+# the table without comments and blank lines
+sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TABLE" >"$T/rows"
+check_eq "table is not empty" true "$([ -s "$T/rows" ] && echo true || echo false)"
+
+# malformed rows, unknown rules and missing fixtures
+bad=$(awk '(NF != 3 && NF != 4) || ($3 != "pass" && $3 != "fail" && $3 != "not-applicable") { print NR": "$0 }' "$T/rows")
+check_eq "table rows well formed" "" "$bad"
+unknown=$(awk '{ print $1 }' "$T/rows" | sort -u | comm -23 - "$T/ids" | tr '\n' ' ')
+check_eq "table names only existing rules" "" "$unknown"
+missing=""
+for f in $(awk '{ print $2 }' "$T/rows" | sort -u); do
+	[ -f "$D/$f.json" ] || missing="$missing $f"
+done
+check_eq "table names only existing fixtures" "" "$missing"
+
+# every rule fires somewhere and passes somewhere
+nofail="" nopass=""
+while read -r id; do
+	awk -v id="$id" '$1 == id && $3 == "fail" { f = 1 } END { exit !f }' "$T/rows" || nofail="$nofail $id"
+	awk -v id="$id" '$1 == id && $3 == "pass" { f = 1 } END { exit !f }' "$T/rows" || nopass="$nopass $id"
+done <"$T/ids"
+check_eq "every rule has a firing row" "" "$nofail"
+check_eq "every rule has a passing row" "" "$nopass"
+
+# every fixture is a valid facts document
+for f in "$D"/*.json; do
+	check_exit "$(basename "$f"): valid facts document" 0 "$NETKNOBS" facts --from "$f" --json
+done
+
+# the rows: one audit per fixture with --rule for each of its rules
+for f in $(awk '{ print $2 }' "$T/rows" | sort -u); do
+	set --
+	for id in $(awk -v f="$f" '$2 == f { print $1 }' "$T/rows" | sort -u); do
+		set -- "$@" --rule "$id"
+	done
+	set +e
+	nk_audit --from "$D/$f.json" --format json "$@" >"$T/$f.out" 2>"$T/$f.err"
+	rc=$?
+	set -e
+	if [ "$rc" -gt 2 ]; then
+		fail "$f: audit exit $rc: $(head -c 400 "$T/$f.err")"
+		continue
+	fi
+	awk -v f="$f" '$2 == f' "$T/rows" >"$T/$f.rows"
+	while read -r id fx want subjects; do
+		got=$(jq -r --arg id "$id" '[.results[] | select(.rule == $id)][0].status' "$T/$f.out")
+		check_eq "$id on $fx" "$want" "$got"
+		if [ -n "$subjects" ]; then
+			[ "$subjects" = "-" ] && subjects=""
+			gots=$(jq -r --arg id "$id" '[.results[] | select(.rule == $id) | .items[]?
+				| select(.status == "fail") | .subject] | sort | join(",")' "$T/$f.out")
+			check_eq "$id on $fx: failing items" "$subjects" "$gots"
+		fi
+	done <"$T/$f.rows"
+done
+
+# nothing known: no rule judges, none fails on evaluation
+check_exit "sparse document: audit exit 0" 0 nk_audit --from "$D/sparse.json" --format json
+cp "$T/out" "$T/sparse.json"
+check_eq "sparse document: every rule not applicable" "" \
+	"$(jq -r '.results[] | select(.status != "not-applicable") | "\(.rule)=\(.status)"' "$T/sparse.json" | tr '\n' ' ')"
+check_eq "sparse document: all rules evaluated" "$(wc -l <"$T/ids" | tr -d ' ')" \
+	"$(jq '[.results[] | select(.rule | startswith("hardening.") | not)] | length' "$T/sparse.json")"
+check_exit "listeners without details: audit exit 0" 0 nk_audit --from "$D/sparse-listeners.json" --format json
+check_eq "listeners without details: no finding" 0 "$(jq '.findings | length' "$T/out")"
+
+# a healthy host: nothing to say, even at --fail-on info
+check_exit "healthy: exit 0 at --fail-on info" 0 nk_audit --from "$D/healthy.json" --fail-on info --format json
+check_eq "healthy: no finding" 0 "$(jq '.findings | length' "$T/out")"
+check_eq "healthy: no recommendation" 0 "$(jq '.recommendations | length' "$T/out")"
+
+# the whole audit of a loaded host follows the schema
+check_exit "overloaded: critical -> exit 2" 2 nk_audit --from "$D/overloaded.json" --format json
+cp "$T/out" "$T/over.json"
+check_exit "overloaded: audit JSON valid against the schema" 0 \
+	python3 "$FIXTURES/../schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/over.json"
+
+# messages name the subject and the numbers
+msg() { jq -r --arg r "$2" --arg s "$3" '[.findings[] | select(.rule == $r and .subject == $s)][0].message' "$1"; }
+check_match "queue-full message" '^\[::\]:8080 \(goapp\) has 4097 connections waiting for accept\(\) and its limit is 4096' \
+	"$(msg "$T/over.json" backlog.queue-full '[::]:8080')"
+check_match "app-backlog message: raise the application's setting" \
+	'limited to 511 .* below net.core.somaxconn \(4096\).*Raising somaxconn will not help.*for example to 1024.*restart' \
+	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
+check_match "app-backlog message: 511 explained" 'nginx \(listen \.\.\. backlog=\)' \
+	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
+check_match "clamped message: value and restart" 'exactly net.core.somaxconn.*at least 8192 and restart' \
+	"$(msg "$T/over.json" backlog.listener-clamped '[::]:8080')"
+check_match "fd message names the fullest process" 'PID 1203, has 1010 descriptors open and a limit of 1024' \
+	"$(msg "$T/over.json" backlog.process-fd-limit 0.0.0.0:443)"
+
+# recommendations
+rec() { jq -c --arg k "$2" '[.recommendations[] | select(.key == $k)][0] | [.value, .mode, .satisfied]' "$1"; }
+check_eq "clamped: somaxconn 8192 at least" '[8192,"at-least",false]' "$(rec "$T/over.json" net.core.somaxconn)"
+check_match "somaxconn recommendation carries the restart note" 'listen\(\) again.*restart' \
+	"$(jq -r '.recommendations[] | select(.key == "net.core.somaxconn") | .notes[]' "$T/over.json")"
+nk_audit --from "$D/somaxconn-low.json" --format json >"$T/low.json" || true
+check_eq "somaxconn-low: 4096 at least" '[4096,"at-least",false]' "$(rec "$T/low.json" net.core.somaxconn)"
+check_match "somaxconn-low: restart note" 'listen\(\) again' \
+	"$(jq -r '.recommendations[] | select(.key == "net.core.somaxconn") | .notes[]' "$T/low.json")"
+check_match "somaxconn-low: clamped listeners counted" '2 of 3 listeners here are at exactly this limit' \
+	"$(msg "$T/low.json" backlog.somaxconn-low net.core.somaxconn)"
+nk_audit --from "$D/syncookies-off.json" --format json >"$T/sc.json" || true
+check_eq "syn backlog: power of two at or above 4/3 of 4096" '[8192,"at-least",false]' \
+	"$(rec "$T/sc.json" net.ipv4.tcp_max_syn_backlog)"
+check_eq "syncookies back to 1" '[1,"exact",false]' "$(rec "$T/sc.json" net.ipv4.tcp_syncookies)"
+nk_audit --from "$D/stressed.json" --format json >"$T/st.json" || true
+check_eq "port range only widened" '[[32768,60999],"exact",null]' "$(rec "$T/st.json" net.ipv4.ip_local_port_range)"
+check_eq "netdev_max_backlog doubled" '[2048,"at-least",false]' "$(rec "$T/st.json" net.core.netdev_max_backlog)"
+check_eq "tw buckets doubled" '[131072,"at-least",false]' "$(rec "$T/st.json" net.ipv4.tcp_max_tw_buckets)"
+
+# never lower: a clamped listener under pressure at somaxconn 65535 (the most
+# the rule recommends) keeps 65535, and the message says so
+sed -e 's/"net.core.somaxconn": 4096/"net.core.somaxconn": 65535/' \
+	-e 's/"queue": 4097, "limit": 4096/"queue": 65536, "limit": 65535/' "$D/overloaded.json" >"$T/max.json"
+check_exit "somaxconn at 65535: audit" 2 nk_audit --from "$T/max.json" --rule backlog.listener-clamped --rule backlog.queue-full --format json
+cp "$T/out" "$T/max.out"
+check_eq "somaxconn at 65535: rule still fires" fail \
+	"$(jq -r '.results[] | select(.rule == "backlog.listener-clamped") | .status' "$T/max.out")"
+check_eq "somaxconn at 65535: recommendation satisfied, not lowered" '[65535,"at-least",true]' \
+	"$(rec "$T/max.out" net.core.somaxconn)"
+check_match "somaxconn at 65535: the application must accept faster" 'must accept faster' \
+	"$(msg "$T/max.out" backlog.listener-clamped '[::]:8080')"
+
+# the built-in copy holds both rule sets
+"$NETKNOBS" rules --json >"$T/builtin.json"
+for id in backlog.queue-full limits.softnet-drops limits.synack-retries; do
+	check_eq "built in: $id" 1 "$(jq --arg id "$id" '[.rules[] | select(.id == $id)] | length' "$T/builtin.json")"
+done
+finish
