@@ -133,8 +133,10 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 			json_object_set_new(out, "summary", json_string(d->summary));
 			if (d->default_text)
 				json_object_set_new(out, "default", json_string(d->default_text));
-			if (d->namespaced >= 0)
-				json_object_set_new(out, "namespaced", json_boolean(d->namespaced));
+			if (d->namespaced != KEY_NS_UNKNOWN)
+				json_object_set_new(out, "scope", json_string(d->namespaced == KEY_NS_PER_NETNS ? "netns"
+									     : d->namespaced == KEY_NS_SHARED ? "host-shared"
+									     : "host-only"));
 			if (d->notes)
 				json_object_set_new(out, "notes", json_string(d->notes));
 			for (size_t i = 0; i < d->ncounters; i++) {
@@ -159,10 +161,13 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 		if (d) {
 			print_text("", d->summary);
 			print_text("default:", d->default_text);
-			if (d->namespaced >= 0)
+			if (d->namespaced != KEY_NS_UNKNOWN)
 				printf("  %-11s %s\n", "scope:",
-				       d->namespaced ? "per network namespace (a container has its own value)"
-						     : "host-wide (exists in the initial network namespace only)");
+				       d->namespaced == KEY_NS_PER_NETNS
+					       ? "per network namespace (a container has its own value)"
+				       : d->namespaced == KEY_NS_SHARED
+					       ? "host-wide (one value, visible in every network namespace)"
+					       : "host-wide (exists in the initial network namespace only)");
 			print_text("notes:", d->notes);
 		} else {
 			printf("  (no documentation for this key in the loaded rule sets)\n");

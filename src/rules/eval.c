@@ -124,6 +124,38 @@ static int rec_cmp(const struct value *a, const struct value *b)
 	return 2;
 }
 
+/* Does the current value already meet a recommendation?  Integers compare
+ * by the mode; lists element by element (every element at least, at most,
+ * or equal).  -1 when it cannot be told (no current value, other types). */
+static int rec_satisfied(const json_t *cur, const struct value *want, enum rec_mode mode)
+{
+	if (json_is_integer(cur) && want->type == VALUE_INT) {
+		long long c = json_integer_value(cur);
+
+		return (mode == REC_AT_LEAST && c >= want->i) || (mode == REC_AT_MOST && c <= want->i) ||
+		       (mode == REC_EXACT && c == want->i);
+	}
+	if (json_is_array(cur) && want->type == VALUE_LIST &&
+	    json_array_size(cur) == json_array_size(want->json)) {
+		for (size_t i = 0; i < json_array_size(cur); i++) {
+			const json_t *c = json_array_get(cur, i), *w = json_array_get(want->json, i);
+			long long a, b;
+
+			if (!json_is_integer(c) || !json_is_integer(w))
+				return -1;
+			a = json_integer_value(c);
+			b = json_integer_value(w);
+			if ((mode == REC_AT_LEAST && a < b) || (mode == REC_AT_MOST && a > b) ||
+			    (mode == REC_EXACT && a != b))
+				return 0;
+		}
+		return 1;
+	}
+	if (json_is_string(cur) && want->type == VALUE_STRING && mode == REC_EXACT)
+		return strcmp(json_string_value(cur), want->s.ptr) == 0;
+	return -1;
+}
+
 static void merge_rec(struct run *R, const struct rule *r, const struct recommend *rec,
 		      const struct value *v)
 {
@@ -575,13 +607,11 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 			json_object_set(o, "current", cur);
 		/* never lower a value that is already higher (or raise one
 		 * already lower, for at-most) */
-		if (json_is_integer(cur) && m->best.type == VALUE_INT) {
-			long long c = json_integer_value(cur);
-			bool sat = (m->mode == REC_AT_LEAST && c >= m->best.i) ||
-				   (m->mode == REC_AT_MOST && c <= m->best.i) ||
-				   (m->mode == REC_EXACT && c == m->best.i);
+		{
+			int sat = rec_satisfied(cur, &m->best, m->mode);
 
-			json_object_set_new(o, "satisfied", json_boolean(sat));
+			if (sat >= 0)
+				json_object_set_new(o, "satisfied", json_boolean(sat));
 		}
 		json_object_set_new(o, "rules", m->rules);
 		if (json_array_size(m->notes))

@@ -23,6 +23,34 @@ struct ctx {
 static int fail(struct ctx *c, const struct node *n, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+static inline void set_int(struct value *v, int64_t i);
+static int eval_node(struct ctx *c, const struct node *n, struct value *out);
+static int eval_field(struct ctx *c, const struct node *n, struct value *out);
+
+/* Evaluate n into out.  The commonest leaves (a foreach item, a
+ * comprehension variable, an integer) are taken here without a call, and
+ * field reads go straight to the small function for them. */
+static inline int eval(struct ctx *c, const struct node *n, struct value *out)
+{
+	switch (n->kind) {
+	case N_INT:
+		set_int(out, n->u.i);
+		return 0;
+	case N_ITEM:
+		*out = c->env->items[n->u.idx];
+		out->owned = false;
+		return 0;
+	case N_LOCAL:
+		*out = c->locals[n->u.idx];
+		out->owned = false;
+		return 0;
+	case N_FIELD:
+		return eval_field(c, n, out);
+	default:
+		return eval_node(c, n, out);
+	}
+}
+
 static int fail(struct ctx *c, const struct node *n, int rc, const char *fmt, ...)
 {
 	char msg[EXPR_ERROR_MSG];
@@ -67,6 +95,490 @@ static int borrow(struct ctx *c, const struct node *n, const json_t *j, struct v
 	return 0;
 }
 
+/* ---------------------------------------------------------------- cache */
+
+/* The memo of field reads (struct expr_cache, see expr.h).
+ *
+ * Field names get small ids, in the order the cache first meets them.  A
+ * direct-mapped memo from the address of a field node's name to its id
+ * spares comparing names on every read.
+ *
+ * Long lists (the listeners) are memoised as arrays of values, so that
+ * going through their items reads one compact array instead of the JSON of
+ * every item.  Handing out item i of such a list leaves a hint (this object
+ * is row i of that list), and reads of the hinted object's fields go to
+ * columns of the list: one array of cells per field name, filled as rows
+ * are read.  The next rule over the same list reads its columns in
+ * sequence.
+ *
+ * Other objects (var, host, what lies below an item) go to entries
+ * memoising (object, name id) -> value, found through an index with linear
+ * probing; an index slot holds the entry number and a few more bits of the
+ * hash, so that a probe seldom looks at an entry that is not the one.
+ *
+ * Documents are immutable while the cache holds anything (the contract in
+ * expr.h): a memoised value, a hint or a cell stays true. */
+
+#define CACHE_NO_ID UINT32_MAX
+#define CACHE_MIN_NAMES 16
+#define CACHE_MAX_NAMES (1u << 16)
+#define CACHE_MEMO 1024                /* direct-mapped: a power of two */
+#define CACHE_MIN_SLOTS 256            /* of the index */
+#define CACHE_MAX_USED (1u << 20)      /* entries: 24 MiB, and 8 MiB of index */
+#define INDEX_ENTRY_BITS 21            /* entry number + 1; the rest of a slot is a tag */
+#define INDEX_TAG_MASK (~((UINT32_C(1) << INDEX_ENTRY_BITS) - 1))
+#define KEY_TYPE_BITS 3                /* enum value_type in the low bits of a key */
+#define CACHE_LIST_MIN 4               /* shorter lists are read directly */
+#define CACHE_MIN_LISTS 8
+#define CACHE_MAX_CELLS (1u << 22)     /* items and cells of all lists: 64 MiB */
+#define LIST_MAX_COLS 64               /* names with a larger id go to the entries */
+
+/* A value without the owned flag, in 16 bytes. */
+struct cell {
+	union {
+		bool b;
+		int64_t i;
+		const char *s;
+		json_t *json;
+	} u;
+	uint32_t len;           /* VALUE_STRING */
+	uint8_t type;           /* enum value_type + 1; 0: not read yet */
+};
+
+struct cache_entry {
+	const json_t *obj;
+	struct cell v;
+	uint32_t id;
+};
+
+struct cache_name {
+	char *s;                /* owned copy; NULL: free */
+	uint32_t hash, len, id;
+};
+
+struct cache_memo {
+	const char *name;       /* u.field.name of a node; NULL: free */
+	uint32_t id;            /* CACHE_NO_ID: the name has none */
+};
+
+struct cache_list {
+	const json_t *list;
+	size_t n;
+	struct value *items;    /* n values borrowed from list; NULL: not memoised */
+	struct cell *cols[LIST_MAX_COLS]; /* by name id: n cells each, or NULL */
+};
+
+struct expr_cache {
+	struct cache_name *names;
+	size_t name_mask, n_names;
+	struct cache_memo memo[CACHE_MEMO];
+	uint32_t *index;        /* 0: free, else tag | entry number + 1 */
+	size_t mask;            /* index slots - 1 */
+	unsigned shift;         /* 64 - log2(index slots) */
+	struct cache_entry *entries;
+	size_t used, cap;       /* entries made, allocated */
+	struct cache_list **lists; /* open addressing by address of the list */
+	size_t list_mask, n_lists;
+	size_t n_cells;         /* items and cells of all lists */
+	struct cache_list *last;   /* the list read last */
+	/* the hint: hint_obj is item hint_row of hint_list */
+	const json_t *hint_obj;
+	struct cache_list *hint_list;
+	size_t hint_row;
+};
+
+static inline size_t ptr_hash(const void *p)
+{
+	return (size_t)(((uint64_t)(uintptr_t)p * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+}
+
+static inline uint64_t field_hash(const json_t *obj, uint32_t id)
+{
+	return ((uint64_t)(uintptr_t)obj + id * UINT64_C(0xff51afd7ed558ccd)) *
+	       UINT64_C(0x9e3779b97f4a7c15);
+}
+
+static inline void cell_set(struct cell *c, const struct value *v)
+{
+	c->len = 0;
+	c->u.i = 0;
+	switch (v->type) {
+	case VALUE_BOOL:
+		c->u.b = v->b;
+		break;
+	case VALUE_INT:
+		c->u.i = v->i;
+		break;
+	case VALUE_STRING:
+		c->u.s = v->s.ptr;
+		c->len = (uint32_t)v->s.len;
+		break;
+	case VALUE_LIST:
+	case VALUE_OBJECT:
+		c->u.json = v->json;
+		break;
+	default:
+		break;
+	}
+	c->type = (uint8_t)(v->type + 1);
+}
+
+/* Whether v can be a cell: borrowed, and a string not too long. */
+static inline bool cell_fits(const struct value *v)
+{
+	return !v->owned && (v->type != VALUE_STRING || v->s.len <= UINT32_MAX);
+}
+
+static inline void cell_get(const struct cell *c, struct value *out)
+{
+	out->type = (enum value_type)(c->type - 1);
+	out->owned = false;
+	switch (out->type) {
+	case VALUE_BOOL:
+		out->b = c->u.b;
+		break;
+	case VALUE_INT:
+		out->i = c->u.i;
+		break;
+	case VALUE_STRING:
+		out->s.ptr = c->u.s;
+		out->s.len = c->len;
+		break;
+	case VALUE_LIST:
+	case VALUE_OBJECT:
+		out->json = c->u.json;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Build a new index of size slots for the entries made so far. */
+static int cache_index(struct expr_cache *k, size_t size)
+{
+	uint32_t *index = calloc(size, sizeof(*index));
+	unsigned bits = 0;
+
+	if (!index)
+		return -ENOMEM;
+	while (((size_t)1 << bits) < size)
+		bits++;
+	free(k->index);
+	k->index = index;
+	k->mask = size - 1;
+	k->shift = 64 - bits;
+	for (size_t e = 0; e < k->used; e++) {
+		uint64_t h = field_hash(k->entries[e].obj, k->entries[e].id);
+		size_t i;
+
+		for (i = (size_t)(h >> k->shift); index[i]; i = (i + 1) & k->mask)
+			;
+		index[i] = ((uint32_t)h & INDEX_TAG_MASK) | (uint32_t)(e + 1);
+	}
+	return 0;
+}
+
+struct expr_cache *expr_cache_new(void)
+{
+	struct expr_cache *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	k->names = calloc(CACHE_MIN_NAMES, sizeof(*k->names));
+	k->lists = calloc(CACHE_MIN_LISTS, sizeof(*k->lists));
+	if (!k->names || !k->lists || cache_index(k, CACHE_MIN_SLOTS) < 0) {
+		free(k->names);
+		free(k->lists);
+		free(k);
+		return NULL;
+	}
+	k->name_mask = CACHE_MIN_NAMES - 1;
+	k->list_mask = CACHE_MIN_LISTS - 1;
+	return k;
+}
+
+static void cache_lists_clear(struct expr_cache *k)
+{
+	for (size_t i = 0; i <= k->list_mask; i++) {
+		struct cache_list *l = k->lists[i];
+
+		if (!l)
+			continue;
+		for (size_t c = 0; c < LIST_MAX_COLS; c++)
+			free(l->cols[c]);
+		free(l->items);
+		free(l);
+		k->lists[i] = NULL;
+	}
+	k->n_lists = 0;
+	k->n_cells = 0;
+	k->last = NULL;
+	k->hint_obj = NULL;
+	k->hint_list = NULL;
+}
+
+void expr_cache_clear(struct expr_cache *k)
+{
+	if (!k)
+		return;
+	memset(k->index, 0, (k->mask + 1) * sizeof(*k->index));
+	k->used = 0;
+	/* the expressions may go too: forget the addresses of their names */
+	memset(k->memo, 0, sizeof(k->memo));
+	cache_lists_clear(k);
+}
+
+void expr_cache_free(struct expr_cache *k)
+{
+	if (!k)
+		return;
+	cache_lists_clear(k);
+	for (size_t i = 0; i <= k->name_mask; i++)
+		free(k->names[i].s);
+	free(k->names);
+	free(k->index);
+	free(k->entries);
+	free(k->lists);
+	free(k);
+}
+
+/* The memoised list, when list is long enough to be worth it and could be
+ * memoised; NULL otherwise (read the JSON then). */
+static struct cache_list *cache_list_get(struct expr_cache *k, const json_t *list)
+{
+	struct cache_list *l;
+	size_t n, i;
+
+	if (k->last && k->last->list == list)
+		return k->last->items ? k->last : NULL;
+	n = json_array_size(list);
+	if (n < CACHE_LIST_MIN)
+		return NULL;
+	for (i = ptr_hash(list) & k->list_mask; k->lists[i]; i = (i + 1) & k->list_mask) {
+		if (k->lists[i]->list == list) {
+			k->last = k->lists[i];
+			return k->last->items ? k->last : NULL;
+		}
+	}
+	if (k->n_cells + n > CACHE_MAX_CELLS)
+		return NULL;
+	if ((k->n_lists + 1) * 2 > k->list_mask + 1) {
+		size_t cap = (k->list_mask + 1) * 2;
+		struct cache_list **nl = calloc(cap, sizeof(*nl));
+
+		if (!nl)
+			return NULL;
+		for (size_t j = 0; j <= k->list_mask; j++) {
+			if (!k->lists[j])
+				continue;
+			for (i = ptr_hash(k->lists[j]->list) & (cap - 1); nl[i]; i = (i + 1) & (cap - 1))
+				;
+			nl[i] = k->lists[j];
+		}
+		free(k->lists);
+		k->lists = nl;
+		k->list_mask = cap - 1;
+		for (i = ptr_hash(list) & k->list_mask; k->lists[i]; i = (i + 1) & k->list_mask)
+			;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->items = malloc(n * sizeof(*l->items));
+	if (!l->items) {
+		free(l);
+		return NULL;
+	}
+	for (size_t j = 0; j < n; j++) {
+		if (value_from_json(json_array_get(list, j), &l->items[j]) < 0) {
+			/* a real number: the list is read directly every time */
+			free(l->items);
+			l->items = NULL;
+			break;
+		}
+	}
+	l->list = list;
+	l->n = n;
+	k->lists[i] = l;
+	k->n_lists++;
+	if (l->items)
+		k->n_cells += n;
+	k->last = l;
+	return l->items ? l : NULL;
+}
+
+/* Item i of the memoised list l into out, leaving the hint. */
+static inline void cache_list_item(struct expr_cache *k, struct cache_list *l, size_t i,
+				   struct value *out)
+{
+	*out = l->items[i];
+	if (out->type == VALUE_OBJECT) {
+		k->hint_obj = out->json;
+		k->hint_list = l;
+		k->hint_row = i;
+	}
+}
+
+/* The id of the field name of node n, CACHE_NO_ID when it cannot have one
+ * (out of memory, too many names). */
+static uint32_t name_id(struct expr_cache *k, const struct node *n)
+{
+	const char *name = n->u.field.name;
+	uint32_t hash = n->u.field.hash, len = n->u.field.len;
+	struct cache_name *cn;
+	size_t i;
+
+	for (i = hash & k->name_mask; k->names[i].s; i = (i + 1) & k->name_mask) {
+		cn = &k->names[i];
+		if (cn->hash == hash && cn->len == len && memcmp(cn->s, name, len) == 0)
+			return cn->id;
+	}
+	if (k->n_names >= CACHE_MAX_NAMES)
+		return CACHE_NO_ID;
+	if ((k->n_names + 1) * 2 > k->name_mask + 1) {
+		size_t cap = (k->name_mask + 1) * 2;
+		struct cache_name *nn = calloc(cap, sizeof(*nn));
+
+		if (!nn)
+			return CACHE_NO_ID;
+		for (size_t j = 0; j <= k->name_mask; j++) {
+			if (!k->names[j].s)
+				continue;
+			for (i = k->names[j].hash & (cap - 1); nn[i].s; i = (i + 1) & (cap - 1))
+				;
+			nn[i] = k->names[j];
+		}
+		free(k->names);
+		k->names = nn;
+		k->name_mask = cap - 1;
+		for (i = hash & k->name_mask; k->names[i].s; i = (i + 1) & k->name_mask)
+			;
+	}
+	cn = &k->names[i];
+	cn->s = malloc(len + 1);
+	if (!cn->s)
+		return CACHE_NO_ID;
+	memcpy(cn->s, name, len + 1);
+	cn->hash = hash;
+	cn->len = len;
+	cn->id = (uint32_t)k->n_names++;
+	return cn->id;
+}
+
+/* name_id() through the memo of node names. */
+static inline uint32_t cache_name_id(struct expr_cache *k, const struct node *n)
+{
+	struct cache_memo *m = &k->memo[ptr_hash(n->u.field.name) & (CACHE_MEMO - 1)];
+
+	if (m->name != n->u.field.name) {
+		m->id = name_id(k, n);
+		m->name = n->u.field.name;
+	}
+	return m->id;
+}
+
+/* The cell of field id of row k->hint_row of the hinted list; NULL when
+ * it cannot have one. */
+static struct cell *hint_cell(struct expr_cache *k, uint32_t id)
+{
+	struct cache_list *l = k->hint_list;
+
+	if (id >= LIST_MAX_COLS)
+		return NULL;
+	if (!l->cols[id]) {
+		if (k->n_cells + l->n > CACHE_MAX_CELLS)
+			return NULL;
+		l->cols[id] = calloc(l->n, sizeof(*l->cols[id]));
+		if (!l->cols[id])
+			return NULL;
+		k->n_cells += l->n;
+	}
+	return &l->cols[id][k->hint_row];
+}
+
+static bool entry_get(const struct expr_cache *k, const json_t *obj, uint32_t id,
+		      struct value *out)
+{
+	uint64_t h = field_hash(obj, id);
+	uint32_t tag = (uint32_t)h & INDEX_TAG_MASK;
+
+	for (size_t i = (size_t)(h >> k->shift);; i = (i + 1) & k->mask) {
+		uint32_t x = k->index[i];
+		const struct cache_entry *e;
+
+		if (!x)
+			return false;
+		if ((x & INDEX_TAG_MASK) != tag)
+			continue;
+		e = &k->entries[(x & ~INDEX_TAG_MASK) - 1];
+		if (e->obj == obj && e->id == id) {
+			cell_get(&e->v, out);
+			return true;
+		}
+	}
+}
+
+/* Remember v as field id of obj, which entry_get() did not find; quietly
+ * nothing when the cache cannot take it. */
+static void entry_put(struct expr_cache *k, const json_t *obj, uint32_t id, const struct value *v)
+{
+	struct cache_entry *e;
+	uint64_t h;
+	size_t i;
+
+	if (k->used >= CACHE_MAX_USED)
+		return;
+	if (k->used == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : CACHE_MIN_SLOTS / 2;
+		struct cache_entry *ne = realloc(k->entries, cap * sizeof(*ne));
+
+		if (!ne)
+			return;
+		k->entries = ne;
+		k->cap = cap;
+	}
+	if ((k->used + 1) * 2 > k->mask + 1 && cache_index(k, (k->mask + 1) * 2) < 0)
+		return;
+	h = field_hash(obj, id);
+	for (i = (size_t)(h >> k->shift); k->index[i]; i = (i + 1) & k->mask)
+		;
+	k->index[i] = ((uint32_t)h & INDEX_TAG_MASK) | (uint32_t)(k->used + 1);
+	e = &k->entries[k->used++];
+	e->obj = obj;
+	e->id = id;
+	cell_set(&e->v, v);
+}
+
+/* obj.name through the cache: obj is borrowed from a document the cache may
+ * hold on to (see expr_cache_new() in expr.h). */
+static int cached_field(struct ctx *c, const struct node *n, const json_t *obj, struct value *out)
+{
+	struct expr_cache *k = c->env->cache;
+	uint32_t id = cache_name_id(k, n);
+	struct cell *cell = NULL;
+	int r;
+
+	if (id == CACHE_NO_ID)
+		return borrow(c, n, json_object_get(obj, n->u.field.name), out);
+	if (obj == k->hint_obj) {
+		cell = hint_cell(k, id);
+		if (cell && cell->type) {
+			cell_get(cell, out);
+			return 0;
+		}
+	} else if (entry_get(k, obj, id, out)) {
+		return 0;
+	}
+	r = borrow(c, n, json_object_get(obj, n->u.field.name), out);
+	if (r < 0 || !cell_fits(out))
+		return r;
+	if (cell)
+		cell_set(cell, out);
+	else if (obj != k->hint_obj)
+		entry_put(k, obj, id, out);
+	return 0;
+}
+
 /* child was taken from parent: make it independent of parent if parent owns
  * its storage, then release parent. */
 static int adopt(struct ctx *c, const struct node *n, struct value *child, struct value *parent)
@@ -81,6 +593,56 @@ static int adopt(struct ctx *c, const struct node *n, struct value *child, struc
 	}
 	value_free(parent);
 	return r;
+}
+
+/* obj.name */
+static __attribute__((noinline)) int field_of(struct ctx *c, const struct node *n,
+					     struct value *a, struct value *out)
+{
+	int r;
+
+	if (a->type == VALUE_OBJECT) {
+		/* only objects borrowed from the documents are memoised */
+		if (c->env->cache && !a->owned)
+			return cached_field(c, n, a->json, out);
+		r = borrow(c, n, json_object_get(a->json, n->u.field.name), out);
+		if (r < 0) {
+			value_free(a);
+			return r;
+		}
+		return adopt(c, n, out, a);
+	}
+	if (a->type == VALUE_ABSENT) {
+		set_absent(out);
+		return 0;
+	}
+	r = fail(c, n, -EINVAL, "cannot read field '%s' of %s", n->u.field.name,
+		 value_type_name(a->type));
+	value_free(a);
+	return r;
+}
+
+static int eval_field(struct ctx *c, const struct node *n, struct value *out)
+{
+	struct expr_cache *k = c->env->cache;
+	struct value a;
+	int r = eval(c, n->u.field.obj, &a);
+
+	if (r < 0)
+		return r;
+	/* the commonest case, kept short: a field of the hinted item (a
+	 * foreach or comprehension item) that a rule before read already */
+	if (k && a.type == VALUE_OBJECT && a.json == k->hint_obj && !a.owned) {
+		const struct cache_memo *m = &k->memo[ptr_hash(n->u.field.name) & (CACHE_MEMO - 1)];
+		const struct cell *col;
+
+		if (m->name == n->u.field.name && m->id < LIST_MAX_COLS &&
+		    (col = k->hint_list->cols[m->id]) && col[k->hint_row].type) {
+			cell_get(&col[k->hint_row], out);
+			return 0;
+		}
+	}
+	return field_of(c, n, &a, out);
 }
 
 /* ------------------------------------------------------------ operators */
@@ -374,8 +936,6 @@ static const char *const func_names[F_COUNT_FUNCS] = {
 	[F_ABS] = "abs",
 };
 
-static int eval(struct ctx *c, const struct node *n, struct value *out);
-
 /* A fold of min, max, sum, count, any or all over items. */
 struct fold {
 	unsigned f;
@@ -475,6 +1035,7 @@ static int fold_comprehension(struct ctx *c, const struct node *n, struct fold *
 	const struct node *list_n = n->u.call.args[0], *body = n->u.call.args[1];
 	const struct node *filter = n->u.call.args[2];
 	struct value list, *item = &c->locals[n->local];
+	struct cache_list *cl = NULL;
 	size_t len;
 	int r = 0;
 
@@ -490,13 +1051,19 @@ static int fold_comprehension(struct ctx *c, const struct node *n, struct fold *
 		value_free(&list);
 		return r;
 	}
-	len = json_array_size(list.json);
+	if (c->env->cache && !list.owned)
+		cl = cache_list_get(c->env->cache, list.json);
+	len = cl ? cl->n : json_array_size(list.json);
 	for (size_t i = 0; i < len && !st->done; i++) {
 		struct value v;
 
-		r = borrow(c, list_n, json_array_get(list.json, i), item);
-		if (r < 0)
-			break;
+		if (cl) {
+			cache_list_item(c->env->cache, cl, i, item);
+		} else {
+			r = borrow(c, list_n, json_array_get(list.json, i), item);
+			if (r < 0)
+				break;
+		}
 		if (filter) {
 			r = eval(c, filter, &v);
 			if (r < 0)
@@ -913,7 +1480,7 @@ static int eval_index(struct ctx *c, const struct node *n, struct value *out)
 	return adopt(c, n, out, &a);
 }
 
-static int eval(struct ctx *c, const struct node *n, struct value *out)
+static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 {
 	struct value a, b;
 	int r;
@@ -952,25 +1519,7 @@ static int eval(struct ctx *c, const struct node *n, struct value *out)
 		out->owned = false;
 		return 0;
 	case N_FIELD:
-		r = eval(c, n->u.field.obj, &a);
-		if (r < 0)
-			return r;
-		if (a.type == VALUE_OBJECT) {
-			r = borrow(c, n, json_object_get(a.json, n->u.field.name), out);
-			if (r < 0) {
-				value_free(&a);
-				return r;
-			}
-			return adopt(c, n, out, &a);
-		}
-		if (a.type == VALUE_ABSENT) {
-			set_absent(out);
-			return 0;
-		}
-		r = fail(c, n, -EINVAL, "cannot read field '%s' of %s", n->u.field.name,
-			 value_type_name(a.type));
-		value_free(&a);
-		return r;
+		return eval_field(c, n, out);
 	case N_INDEX:
 		return eval_index(c, n, out);
 	case N_NEG:
@@ -1068,13 +1617,56 @@ static int eval(struct ctx *c, const struct node *n, struct value *out)
 			value_free(&a);
 			return r;
 		}
-		if (a.type == VALUE_INT && b.type == VALUE_INT)
-			return binary(c, n, &a, &b, out);
+		if (a.type == VALUE_INT && b.type == VALUE_INT) {
+			/* comparisons of integers, the commonest, without a call */
+			switch (n->kind) {
+			case N_EQ:
+				set_bool(out, a.i == b.i);
+				return 0;
+			case N_NE:
+				set_bool(out, a.i != b.i);
+				return 0;
+			case N_LT:
+				set_bool(out, a.i < b.i);
+				return 0;
+			case N_LE:
+				set_bool(out, a.i <= b.i);
+				return 0;
+			case N_GT:
+				set_bool(out, a.i > b.i);
+				return 0;
+			case N_GE:
+				set_bool(out, a.i >= b.i);
+				return 0;
+			default:
+				return binary(c, n, &a, &b, out);
+			}
+		}
 		r = binary(c, n, &a, &b, out);
 		value_free(&a);
 		value_free(&b);
 		return r;
 	}
+}
+
+int expr_list_get(const struct expr_env *env, const struct value *list, size_t i,
+		  struct value *out)
+{
+	struct cache_list *cl = NULL;
+
+	if (list->type != VALUE_LIST) {
+		*out = VALUE_ABSENT_INIT;
+		return 0;
+	}
+	if (env->cache && !list->owned)
+		cl = cache_list_get(env->cache, list->json);
+	if (!cl)
+		return value_from_json(json_array_get(list->json, i), out);
+	if (i >= cl->n)
+		*out = VALUE_ABSENT_INIT;
+	else
+		cache_list_item(env->cache, cl, i, out);
+	return 0;
 }
 
 void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars,
@@ -1115,7 +1707,7 @@ int expr_eval(const struct expr *e, const struct expr_env *env, struct value *ou
 			       "values, %zu given", e->n_items, env->n_items);
 		return -EINVAL;
 	}
-	r = eval(&c, e->root, out);
+	r = eval_node(&c, e->root, out);
 	if (r < 0)
 		value_free(out);
 	return r;

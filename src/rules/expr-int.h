@@ -69,6 +69,8 @@ struct node {
 		struct {
 			struct node *obj;
 			const char *name;
+			uint32_t hash;  /* expr_name_hash() of name */
+			uint32_t len;   /* of name */
 		} field;
 		struct {
 			struct node *a, *b, *c;
@@ -87,6 +89,8 @@ struct node {
 
 struct arena_block;
 
+/* An expression and everything it holds are allocated in one arena (the
+ * struct expr itself in its first block). */
 struct expr {
 	struct node *root;
 	char *src;              /* copy of the text, NUL-terminated */
@@ -94,9 +98,22 @@ struct expr {
 	unsigned n_items;       /* names of the scope at parse time */
 	const char **keys;      /* sysctl keys and patterns (NULL: unknown) */
 	size_t n_keys;
-	json_t *consts;         /* holds the JSON of N_CONST nodes */
+	json_t *consts;         /* holds the JSON of N_CONST nodes (NULL: none) */
 	struct arena_block *arena;
 };
+
+/* Hash of a field name (32-bit FNV-1a), computed at parse time for the
+ * field cache of the evaluator. */
+static inline uint32_t expr_name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
 
 /* Fill err with the position of byte offset pos in src and a message. */
 void expr_error_set(struct expr_error *err, const char *src, size_t pos, const char *fmt, ...)

@@ -17,35 +17,50 @@
 
 /* ---------------------------------------------------------------- arena */
 
+/* Everything an expression holds (the struct expr itself, the copy of the
+ * text, nodes, names, strings) lives in a chain of blocks freed at once.
+ * The first block is sized from the length of the text, so that most
+ * expressions take a single allocation of a few hundred bytes. */
 struct arena_block {
 	struct arena_block *next;
 	size_t used, size;
-	max_align_t data[];
+	uint64_t data[];
 };
 
-#define ARENA_BLOCK 1024
+#define ARENA_ALIGN sizeof(uint64_t)
+#define ARENA_ROUND(n) (((n) + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1))
+/* Bytes of nodes and strings per byte of text: typical expressions take
+ * 8 to 12 ("l.queue * 100 < l.limit" takes 10); more is found in further
+ * blocks. */
+#define ARENA_PER_BYTE 12
+#define ARENA_MIN 64
+
+static struct arena_block *arena_block_new(size_t size)
+{
+	struct arena_block *b = malloc(sizeof(*b) + size);
+
+	if (!b)
+		return NULL;
+	b->next = NULL;
+	b->used = 0;
+	b->size = size;
+	return b;
+}
 
 static void *arena_alloc(struct expr *e, size_t n)
 {
 	struct arena_block *b = e->arena;
 
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	if (!b || b->size - b->used < n) {
-		size_t size = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+	n = ARENA_ROUND(n);
+	if (b->size - b->used < n) {
+		/* each further block at least doubles what the expression has */
+		size_t size = b->size * 2 > n ? b->size * 2 : n;
 
-		b = malloc(sizeof(*b) + size);
+		b = arena_block_new(size);
 		if (!b)
 			return NULL;
-		b->used = 0;
-		b->size = size;
-		if (size == n && e->arena) {
-			/* a big one: keep filling the current block afterwards */
-			b->next = e->arena->next;
-			e->arena->next = b;
-		} else {
-			b->next = e->arena;
-			e->arena = b;
-		}
+		b->next = e->arena;
+		e->arena = b;
 	}
 	b->used += n;
 	return (char *)b->data + b->used - n;
@@ -711,11 +726,17 @@ static int add_key(struct parser *p, const char *key)
 			return oom(p), -1;
 		strcpy(copy, key);
 	}
-	keys = realloc(e->keys, (e->n_keys + 1) * sizeof(*keys));
-	if (!keys)
-		return oom(p), -1;
-	keys[e->n_keys++] = copy;
-	e->keys = keys;
+	if ((e->n_keys & (e->n_keys - 1)) == 0) {
+		/* full at powers of two: a new array twice as large (the old
+		 * one stays in the arena, a few pointers) */
+		keys = arena_alloc(e, (e->n_keys ? e->n_keys * 2 : 1) * sizeof(*keys));
+		if (!keys)
+			return oom(p), -1;
+		if (e->n_keys)
+			memcpy(keys, e->keys, e->n_keys * sizeof(*keys));
+		e->keys = keys;
+	}
+	e->keys[e->n_keys++] = copy;
 	return 0;
 }
 
@@ -1057,6 +1078,13 @@ static struct node *parse_list(struct parser *p)
 	if (constant) {
 		json_t *list = json_array();
 
+		if (!p->e->consts) {
+			p->e->consts = json_array();
+			if (!p->e->consts) {
+				json_decref(list);
+				return oom(p);
+			}
+		}
 		if (!list || json_array_append_new(p->e->consts, list) < 0)
 			return oom(p);
 		for (unsigned i = 0; i < count; i++)
@@ -1138,6 +1166,8 @@ static struct node *parse_postfix(struct parser *p)
 			name[p->tok.len] = '\0';
 			m->u.field.obj = n;
 			m->u.field.name = name;
+			m->u.field.len = (uint32_t)p->tok.len;
+			m->u.field.hash = expr_name_hash(name, p->tok.len);
 			if (grow(p, m, n) < 0 || lex(p) < 0)
 				return NULL;
 			n = m;
@@ -1299,9 +1329,7 @@ void expr_free(struct expr *e)
 	if (!e)
 		return;
 	json_decref(e->consts);
-	free(e->keys);
-	arena_free(e->arena);
-	free(e);
+	arena_free(e->arena);  /* e itself is in the first block */
 }
 
 const char *expr_source(const struct expr *e)
@@ -1313,7 +1341,8 @@ struct expr *expr_parse(const char *src, size_t len, const struct expr_scope *sc
 			struct expr_error *err)
 {
 	struct parser p = { .src = src, .len = len, .scope = scope, .err = err };
-	struct expr *e;
+	struct arena_block *first;
+	struct expr *e = NULL;
 
 	if (err)
 		memset(err, 0, sizeof(*err));
@@ -1348,13 +1377,17 @@ struct expr *expr_parse(const char *src, size_t len, const struct expr_scope *sc
 			return NULL;
 		}
 	}
-	e = calloc(1, sizeof(*e));
-	if (!e)
+	first = arena_block_new(ARENA_ROUND(sizeof(*e)) + ARENA_ROUND(len + 1) +
+				(len * ARENA_PER_BYTE > ARENA_MIN ? len * ARENA_PER_BYTE : ARENA_MIN));
+	if (!first)
 		goto nomem;
+	e = (struct expr *)first->data;
+	first->used = ARENA_ROUND(sizeof(*e));
+	memset(e, 0, sizeof(*e));
+	e->arena = first;
 	p.e = e;
 	e->src = arena_alloc(e, len + 1);
-	e->consts = json_array();
-	if (!e->src || !e->consts)
+	if (!e->src)
 		goto nomem;
 	memcpy(e->src, src, len);
 	e->src[len] = '\0';

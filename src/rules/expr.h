@@ -164,21 +164,51 @@ enum expr_section {
 	EXPR_SEC_COUNT
 };
 
+struct expr_cache;
+
 /* What an expression is evaluated against.  Set it up with expr_env_init()
  * and call that again after sections of the facts document are added or
  * replaced (reading sysctl keys into an existing "sysctl" object needs no
  * new call).  items may be changed between evaluations (one per foreach
- * item). */
+ * item): assigning items and n_items is enough, no new expr_env_init() is
+ * needed for that.  cache is NULL after expr_env_init(); see expr_cache_new(). */
 struct expr_env {
 	const json_t *facts;        /* the facts document, or NULL: all absent */
 	const json_t *vars;         /* site variables (an object), or NULL */
 	const struct value *items;  /* values of the scope's names, in order */
 	size_t n_items;
 	const json_t *sec[EXPR_SEC_COUNT]; /* filled by expr_env_init() */
+	struct expr_cache *cache;   /* optional: memo of field reads, or NULL */
 };
 
 void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars,
 		   const struct value *items, size_t n_items);
+
+/* A memo of field reads (obj.name) shared by the evaluations of one
+ * environment, so that reading the same field of the same object again
+ * (the same listener in rule after rule) needs no hashing of the name in
+ * the object: attach it with env->cache = cache after expr_env_init().
+ * Results are the same with and without a cache.
+ *
+ * Contract: the cache remembers values borrowed from the documents the
+ * evaluations read (facts, vars, the JSON behind items) by the address of
+ * the objects.  Those documents must neither change nor be freed while the
+ * cache holds entries: call expr_cache_clear() (or expr_cache_free()) before
+ * modifying or releasing any of them.  The rule engine never modifies the
+ * facts while evaluating, so one cache per audit run is sound.  A cache
+ * belongs to one thread at a time.  expr_cache_new() returns NULL when out
+ * of memory (evaluate without a cache then); the cache stops growing at a
+ * bound and keeps working without memoising more. */
+struct expr_cache *expr_cache_new(void);
+void expr_cache_clear(struct expr_cache *cache);
+void expr_cache_free(struct expr_cache *cache);
+
+/* Element i of list (borrowed), as value_from_json(json_array_get(list->json,
+ * i), out) gives it, but through env->cache when there is one: for going
+ * through the items of a foreach.  Absent when list is not a list or i is
+ * past its end.  Returns 0, or -EINVAL for a JSON real number. */
+int expr_list_get(const struct expr_env *env, const struct value *list, size_t i,
+		  struct value *out);
 
 /* Evaluate e.  On success returns 0 and stores the result in *out (free it
  * with value_free; it may borrow from env's documents and from e).  On

@@ -796,7 +796,7 @@ static void parse_keys(struct ctx *c, const struct ynode *map, const char *setna
 		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *f;
 		char key[SYSCTL_KEY_MAX + 1];
 		const char *why;
-		struct key_doc d = { .namespaced = -1 }, *nk;
+		struct key_doc d = { .namespaced = KEY_NS_UNKNOWN }, *nk;
 		unsigned before = c->rb->errors;
 
 		if (sysctl_key_parse(k->value, NULL, key, &why) < 0) {
@@ -826,11 +826,14 @@ static void parse_keys(struct ctx *c, const struct ynode *map, const char *setna
 			d.notes = text_of(c, f, "notes");
 		if ((f = want(c, v, "namespaced", YNODE_SCALAR, false, key))) {
 			if (!strcmp(f->value, "true"))
-				d.namespaced = 1;
-			else if (!strcmp(f->value, "false"))
-				d.namespaced = 0;
+				d.namespaced = KEY_NS_PER_NETNS;
+			else if (!strcmp(f->value, "false") || !strcmp(f->value, "host-only"))
+				d.namespaced = KEY_NS_HOST_ONLY;
+			else if (!strcmp(f->value, "shared"))
+				d.namespaced = KEY_NS_SHARED;
 			else
-				err_at(c, f, "'namespaced' must be true or false");
+				err_at(c, f, "'namespaced' must be true (each network namespace has its own value), "
+				       "host-only (the initial namespace only) or shared (one host value seen everywhere)");
 		}
 		if ((f = ytree_get(v, "counters")))
 			string_list(c, f, "counters", &d.counters, &d.ncounters, false);

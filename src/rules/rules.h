@@ -87,13 +87,20 @@ struct ruleset_info {
 	const char *file;
 };
 
+enum {
+	KEY_NS_UNKNOWN = -1,
+	KEY_NS_HOST_ONLY = 0,  /* exists in the initial network namespace only */
+	KEY_NS_PER_NETNS = 1,  /* each network namespace has its own value */
+	KEY_NS_SHARED = 2,     /* one host-wide value, visible in every namespace */
+};
+
 /* Documentation of a sysctl key (a rule set's "keys" section), for
  * `netknobs explain KEY`. */
 struct key_doc {
 	char *key;             /* canonical dotted key */
 	char *summary;
 	char *default_text;    /* default by kernel version, in words */
-	int namespaced;        /* 1 per network namespace, 0 host only, -1 unknown */
+	int namespaced;        /* KEY_NS_* */
 	char **counters;       /* "TcpExt.ListenOverflows", ... */
 	size_t ncounters;
 	char *notes;

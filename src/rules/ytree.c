@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,14 +14,69 @@
 #include "util/fileio.h"
 #include "util/log.h"
 
+/* A tree lives in a chain of blocks (nodes, scalar text, arrays of
+ * children), freed at once with the root. */
+struct yblock {
+	struct yblock *next;
+	size_t used, size;
+	uint64_t data[];
+};
+
+#define YBLOCK_MIN 4096
+#define YBLOCK_MAX (4u << 20)
+
+/* The root node, with what ytree_free() needs to find the blocks. */
+struct yroot {
+	struct yblock *blocks;
+	struct ynode node;
+};
+
 struct loader {
 	const char *name;
 	yaml_parser_t parser;
 	size_t nodes;
-	int failed;
+	struct yblock *blocks;  /* newest first */
+	size_t next_size;       /* of the next block */
+	struct ynode **stack;   /* children of the collections being parsed */
+	size_t top, cap;
 };
 
-static struct ynode *node_new(struct loader *L, enum ynode_type t, const yaml_mark_t *m)
+static void blocks_free(struct yblock *b)
+{
+	while (b) {
+		struct yblock *next = b->next;
+
+		free(b);
+		b = next;
+	}
+}
+
+static void *yalloc(struct loader *L, size_t n)
+{
+	struct yblock *b = L->blocks;
+
+	n = (n + sizeof(uint64_t) - 1) & ~(sizeof(uint64_t) - 1);
+	if (!b || b->size - b->used < n) {
+		size_t size = L->next_size > n ? L->next_size : n;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b) {
+			log_error("%s: out of memory", L->name);
+			return NULL;
+		}
+		b->used = 0;
+		b->size = size;
+		b->next = L->blocks;
+		L->blocks = b;
+		if (L->next_size < YBLOCK_MAX)
+			L->next_size *= 2;
+	}
+	b->used += n;
+	return (char *)b->data + b->used - n;
+}
+
+static struct ynode *node_new(struct loader *L, enum ynode_type t, const yaml_mark_t *m,
+			      int root)
 {
 	struct ynode *n;
 
@@ -28,40 +85,43 @@ static struct ynode *node_new(struct loader *L, enum ynode_type t, const yaml_ma
 			   "too many YAML nodes (more than %d)", YTREE_MAX_NODES);
 		return NULL;
 	}
-	n = calloc(1, sizeof(*n));
-	if (!n) {
-		log_error("%s: out of memory", L->name);
-		return NULL;
+	if (root) {
+		struct yroot *r = yalloc(L, sizeof(*r));
+
+		n = r ? &r->node : NULL;
+	} else {
+		n = yalloc(L, sizeof(*n));
 	}
+	if (!n)
+		return NULL;
+	memset(n, 0, sizeof(*n));
 	n->type = t;
 	n->line = (unsigned)m->line + 1;
 	n->col = (unsigned)m->column + 1;
 	return n;
 }
 
-static int add_kid(struct ynode *p, struct ynode *k)
+static int push_kid(struct loader *L, struct ynode *k)
 {
-	if ((p->n & (p->n - 1)) == 0) {  /* grow at powers of two */
-		size_t cap = p->n ? p->n * 2 : 4;
-		struct ynode **nk = realloc(p->kids, cap * sizeof(*nk));
+	if (L->top == L->cap) {
+		size_t cap = L->cap ? L->cap * 2 : 64;
+		struct ynode **st = realloc(L->stack, cap * sizeof(*st));
 
-		if (!nk)
+		if (!st) {
+			log_error("%s: out of memory", L->name);
 			return -ENOMEM;
-		p->kids = nk;
+		}
+		L->stack = st;
+		L->cap = cap;
 	}
-	p->kids[p->n++] = k;
+	L->stack[L->top++] = k;
 	return 0;
 }
 
 void ytree_free(struct ynode *n)
 {
-	if (!n)
-		return;
-	for (size_t i = 0; i < n->n; i++)
-		ytree_free(n->kids[i]);
-	free(n->kids);
-	free(n->value);
-	free(n);
+	if (n)
+		blocks_free(((struct yroot *)((char *)n - offsetof(struct yroot, node)))->blocks);
 }
 
 static void parser_error(struct loader *L)
@@ -95,8 +155,20 @@ static int key_cmp(const void *a, const void *b)
 	return x->line != y->line ? (x->line < y->line ? -1 : 1) : (x->col < y->col ? -1 : 1);
 }
 
+static void duplicate_error(struct loader *L, const struct ynode *first, const struct ynode *again)
+{
+	char *esc = escape_untrusted_str(again->value);
+
+	log_syntax(L->name, again->line, again->col,
+		   "duplicate key '%s' (first at line %u, column %u)", esc ? esc : "?",
+		   first->line, first->col);
+	free(esc);
+}
+
 /* Duplicate keys in a mapping are an error naming both places.  Sorting
- * keeps this O(n log n) for hostile files with huge mappings. */
+ * keeps this O(n log n) for hostile files with huge mappings; small
+ * mappings (most of them) are compared pair by pair, with the same result:
+ * the smallest duplicated key, at its second place, naming its first. */
 static int check_duplicates(struct loader *L, const struct ynode *map)
 {
 	size_t nk = map->n / 2;
@@ -105,6 +177,26 @@ static int check_duplicates(struct loader *L, const struct ynode *map)
 
 	if (nk < 2)
 		return 0;
+	if (nk <= 16) {
+		const struct ynode *first = NULL, *again = NULL;
+
+		for (size_t i = 1; i < nk; i++) {
+			const struct ynode *k = map->kids[2 * i];
+
+			if (again && strcmp(k->value, again->value) >= 0)
+				continue;
+			for (size_t j = 0; j < i; j++)
+				if (!strcmp(map->kids[2 * j]->value, k->value)) {
+					first = map->kids[2 * j];
+					again = k;
+					break;
+				}
+		}
+		if (!again)
+			return 0;
+		duplicate_error(L, first, again);
+		return -EINVAL;
+	}
 	keys = malloc(nk * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
@@ -113,12 +205,7 @@ static int check_duplicates(struct loader *L, const struct ynode *map)
 	qsort(keys, nk, sizeof(*keys), key_cmp);
 	for (size_t i = 1; i < nk; i++)
 		if (!strcmp(keys[i - 1]->value, keys[i]->value)) {
-			char *esc = escape_untrusted_str(keys[i]->value);
-
-			log_syntax(L->name, keys[i]->line, keys[i]->col,
-				   "duplicate key '%s' (first at line %u, column %u)", esc ? esc : "?",
-				   keys[i - 1]->line, keys[i - 1]->col);
-			free(esc);
+			duplicate_error(L, keys[i - 1], keys[i]);
 			ret = -EINVAL;
 			break;
 		}
@@ -130,6 +217,7 @@ static int check_duplicates(struct loader *L, const struct ynode *map)
 static struct ynode *parse_node(struct loader *L, yaml_event_t *ev, int depth)
 {
 	struct ynode *n = NULL;
+	size_t base;
 
 	if (depth > YTREE_MAX_DEPTH) {
 		log_syntax(L->name, (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1,
@@ -148,15 +236,13 @@ static struct ynode *parse_node(struct loader *L, yaml_event_t *ev, int depth)
 				   "YAML anchors (&name) are not supported in rule files");
 			return NULL;
 		}
-		n = node_new(L, YNODE_SCALAR, &ev->start_mark);
+		n = node_new(L, YNODE_SCALAR, &ev->start_mark, depth == 1);
 		if (!n)
 			return NULL;
 		n->len = ev->data.scalar.length;
-		n->value = malloc(n->len + 1);
-		if (!n->value) {
-			free(n);
+		n->value = yalloc(L, n->len + 1);
+		if (!n->value)
 			return NULL;
-		}
 		memcpy(n->value, ev->data.scalar.value, n->len);
 		n->value[n->len] = '\0';
 		n->quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
@@ -177,16 +263,19 @@ static struct ynode *parse_node(struct loader *L, yaml_event_t *ev, int depth)
 				   "YAML anchors (&name) are not supported in rule files");
 			return NULL;
 		}
-		n = node_new(L, is_map ? YNODE_MAPPING : YNODE_SEQUENCE, &ev->start_mark);
+		n = node_new(L, is_map ? YNODE_MAPPING : YNODE_SEQUENCE, &ev->start_mark, depth == 1);
 		if (!n)
 			return NULL;
+		/* the children gather on L->stack above base, then move to
+		 * an array of the exact size; on failure the loader frees
+		 * every block */
+		base = L->top;
 		for (;;) {
 			yaml_event_t child;
 			struct ynode *k;
 
 			if (!yaml_parser_parse(&L->parser, &child)) {
 				parser_error(L);
-				ytree_free(n);
 				return NULL;
 			}
 			if (child.type == end) {
@@ -195,23 +284,23 @@ static struct ynode *parse_node(struct loader *L, yaml_event_t *ev, int depth)
 			}
 			k = parse_node(L, &child, depth + 1);
 			yaml_event_delete(&child);
-			if (!k || add_kid(n, k) < 0) {
-				ytree_free(k);
-				ytree_free(n);
+			if (!k || push_kid(L, k) < 0)
 				return NULL;
-			}
-			if (is_map && n->n % 2 == 1 && n->kids[n->n - 1]->type != YNODE_SCALAR) {
-				struct ynode *key = n->kids[n->n - 1];
-
-				log_syntax(L->name, key->line, key->col, "mapping keys must be plain words");
-				ytree_free(n);
+			if (is_map && (L->top - base) % 2 == 1 && k->type != YNODE_SCALAR) {
+				log_syntax(L->name, k->line, k->col, "mapping keys must be plain words");
 				return NULL;
 			}
 		}
-		if (is_map && check_duplicates(L, n) < 0) {
-			ytree_free(n);
+		n->n = L->top - base;
+		if (n->n) {
+			n->kids = yalloc(L, n->n * sizeof(*n->kids));
+			if (!n->kids)
+				return NULL;
+			memcpy(n->kids, L->stack + base, n->n * sizeof(*n->kids));
+		}
+		L->top = base;
+		if (is_map && check_duplicates(L, n) < 0)
 			return NULL;
-		}
 		return n;
 	}
 	default:
@@ -225,6 +314,7 @@ struct ynode *ytree_load_buffer(const char *name, const char *buf, size_t len, i
 {
 	struct loader L = { .name = name };
 	struct ynode *root = NULL;
+	size_t first = len * 2;
 	yaml_event_t ev;
 	int stage = 0; /* 0 before document, 1 in, 2 after */
 
@@ -238,6 +328,9 @@ struct ynode *ytree_load_buffer(const char *name, const char *buf, size_t len, i
 		return NULL;
 	}
 	yaml_parser_set_input_string(&L.parser, (const unsigned char *)buf, len);
+	/* a rule file takes 6 to 8 bytes of tree per byte of text: start
+	 * with a block for a good part of it, the next ones double */
+	L.next_size = first < YBLOCK_MIN ? YBLOCK_MIN : first > YBLOCK_MAX / 4 ? YBLOCK_MAX / 4 : first;
 	for (;;) {
 		if (!yaml_parser_parse(&L.parser, &ev)) {
 			parser_error(&L);
@@ -268,12 +361,18 @@ struct ynode *ytree_load_buffer(const char *name, const char *buf, size_t len, i
 			goto fail;
 	}
 	yaml_parser_delete(&L.parser);
-	if (!root)
+	free(L.stack);
+	if (!root) {
 		*empty = 1;
+		blocks_free(L.blocks);
+		return NULL;
+	}
+	((struct yroot *)((char *)root - offsetof(struct yroot, node)))->blocks = L.blocks;
 	return root;
 fail:
-	ytree_free(root);
 	yaml_parser_delete(&L.parser);
+	free(L.stack);
+	blocks_free(L.blocks);
 	return NULL;
 }
 

@@ -31,7 +31,9 @@ struct ynode {
  * NULL tree with *empty set. */
 struct ynode *ytree_load_file(const char *path, int *empty);
 struct ynode *ytree_load_buffer(const char *name, const char *buf, size_t len, int *empty);
-void ytree_free(struct ynode *n);
+/* Free a whole tree: root must be what ytree_load_*() returned (the nodes
+ * of a tree are allocated together and cannot be freed one by one). */
+void ytree_free(struct ynode *root);
 
 /* Mapping lookup by key; NULL when absent. */
 struct ynode *ytree_get(const struct ynode *map, const char *key);
