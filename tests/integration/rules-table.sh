@@ -14,12 +14,13 @@ TABLE="$D/table"
 # nk_audit ARGS...: audit with the rule sets of the source tree only
 nk_audit() { "$NETKNOBS" audit --no-default-rules --rules "$RULES" "$@"; }
 
-# the rule ids of rules/*.yaml, without the opt-in hardening set
+# the rule ids of rules/*.yaml
 "$NETKNOBS" rules --no-default-rules --rules "$RULES" --json >"$T/rules.json" ||
 	{ fail "rules of $RULES load"; finish; }
-jq -r '.rules[] | select(.ruleset != "hardening") | .id' "$T/rules.json" | sort >"$T/ids"
+jq -r '.rules[].id' "$T/rules.json" | sort >"$T/ids"
 check_match "rule sets loaded" '^backlog\.' "$(cat "$T/ids")"
 check_match "limits rule set loaded" '^limits\.' "$(cat "$T/ids")"
+check_match "hardening rule set loaded" '^hardening\.' "$(cat "$T/ids")"
 
 # the table without comments and blank lines
 sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$TABLE" >"$T/rows"
@@ -82,8 +83,11 @@ check_exit "sparse document: audit exit 0" 0 nk_audit --from "$D/sparse.json" --
 cp "$T/out" "$T/sparse.json"
 check_eq "sparse document: every rule not applicable" "" \
 	"$(jq -r '.results[] | select(.status != "not-applicable") | "\(.rule)=\(.status)"' "$T/sparse.json" | tr '\n' ' ')"
-check_eq "sparse document: all rules evaluated" "$(wc -l <"$T/ids" | tr -d ' ')" \
+check_eq "sparse document: all default rules evaluated" "$(grep -vc '^hardening\.' "$T/ids")" \
 	"$(jq '[.results[] | select(.rule | startswith("hardening.") | not)] | length' "$T/sparse.json")"
+check_exit "sparse document: opt-in hardening set not applicable either" 0 nk_audit --from "$D/sparse.json" --only hardening --format json
+check_eq "sparse document: hardening all not applicable" "" \
+	"$(jq -r '.results[] | select(.status != "not-applicable") | "\(.rule)=\(.status)"' "$T/out" | tr '\n' ' ')"
 check_exit "listeners without details: audit exit 0" 0 nk_audit --from "$D/sparse-listeners.json" --format json
 check_eq "listeners without details: no finding" 0 "$(jq '.findings | length' "$T/out")"
 
@@ -96,7 +100,7 @@ check_eq "healthy: no recommendation" 0 "$(jq '.recommendations | length' "$T/ou
 check_exit "overloaded: critical -> exit 2" 2 nk_audit --from "$D/overloaded.json" --format json
 cp "$T/out" "$T/over.json"
 check_exit "overloaded: audit JSON valid against the schema" 0 \
-	python3 "$FIXTURES/../schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/over.json"
+	python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/over.json"
 
 # messages name the subject and the numbers
 msg() { jq -r --arg r "$2" --arg s "$3" '[.findings[] | select(.rule == $r and .subject == $s)][0].message' "$1"; }
