@@ -28,6 +28,7 @@ struct run {
 	const struct rulebook *rb;
 	const json_t *facts;
 	struct expr_env env;
+	struct expr_cache *cache; /* field reads memoised over the run, or NULL */
 	json_t *results, *findings;
 	struct merged *recs;
 	size_t nrecs;
@@ -484,6 +485,7 @@ static void eval_rule(struct run *R, const struct rule *r)
 	json_t *res, *items;
 
 	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
+	R->env.cache = R->cache;
 	if (!r->foreach) {
 		eval_item(R, r, R->results, true, counts);
 		return;
@@ -514,9 +516,10 @@ static void eval_rule(struct run *R, const struct rule *r)
 	}
 	items = json_array();
 	for (size_t i = 0; i < json_array_size(coll.json); i++) {
-		if (value_from_json(json_array_get(coll.json, i), &item) < 0)
+		if (expr_list_get(&R->env, &coll, i, &item) < 0)
 			item = VALUE_ABSENT_INIT;
-		expr_env_init(&R->env, R->facts, R->rb->vars, &item, 1);
+		R->env.items = &item;
+		R->env.n_items = 1;
 		eval_item(R, r, items, R->all_items, counts);
 	}
 	value_free(&coll);
@@ -576,6 +579,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 	R.findings = json_array();
 	R.waiver_used = calloc(rb->nwaivers + 1, sizeof(*R.waiver_used));
 	R.all_items = filter && filter->all_items;
+	R.cache = expr_cache_new();
 	for (size_t i = 0; i < rb->nrules; i++) {
 		const struct rule *r = &rb->rules[i];
 
@@ -645,6 +649,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 		json_array_append_new(waivers, o);
 	}
 	free(R.waiver_used);
+	expr_cache_free(R.cache);
 
 	json_object_set_new(summary, "critical", json_integer(R.counts[SEV_CRITICAL]));
 	json_object_set_new(summary, "warning", json_integer(R.counts[SEV_WARNING]));

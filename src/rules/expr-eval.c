@@ -127,10 +127,9 @@ static int borrow(struct ctx *c, const struct node *n, const json_t *j, struct v
 #define CACHE_MAX_USED (1u << 20)      /* entries: 24 MiB, and 8 MiB of index */
 #define INDEX_ENTRY_BITS 21            /* entry number + 1; the rest of a slot is a tag */
 #define INDEX_TAG_MASK (~((UINT32_C(1) << INDEX_ENTRY_BITS) - 1))
-#define KEY_TYPE_BITS 3                /* enum value_type in the low bits of a key */
 #define CACHE_LIST_MIN 4               /* shorter lists are read directly */
 #define CACHE_MIN_LISTS 8
-#define CACHE_MAX_CELLS (1u << 22)     /* items and cells of all lists: 64 MiB */
+#define CACHE_MAX_CELLS (1u << 22)     /* items and cells of all lists: 64-96 MiB */
 #define LIST_MAX_COLS 64               /* names with a larger id go to the entries */
 
 /* A value without the owned flag, in 16 bytes. */
@@ -249,6 +248,7 @@ static inline void cell_get(const struct cell *c, struct value *out)
 		out->json = c->u.json;
 		break;
 	default:
+		*out = VALUE_ABSENT_INIT;
 		break;
 	}
 }
@@ -560,9 +560,11 @@ static int cached_field(struct ctx *c, const struct node *n, const json_t *obj, 
 
 	if (id == CACHE_NO_ID)
 		return borrow(c, n, json_object_get(obj, n->u.field.name), out);
-	if (obj == k->hint_obj) {
+	/* the column of the hinted item, else an entry */
+	if (obj == k->hint_obj)
 		cell = hint_cell(k, id);
-		if (cell && cell->type) {
+	if (cell) {
+		if (cell->type) {
 			cell_get(cell, out);
 			return 0;
 		}
@@ -574,7 +576,7 @@ static int cached_field(struct ctx *c, const struct node *n, const json_t *obj, 
 		return r;
 	if (cell)
 		cell_set(cell, out);
-	else if (obj != k->hint_obj)
+	else
 		entry_put(k, obj, id, out);
 	return 0;
 }

@@ -1246,6 +1246,8 @@ static const struct binop {
 
 static const struct binop *binop_find(enum tok t, int level)
 {
+	if (t < T_PLUS || t > T_OR)     /* not a binary operator: most calls */
+		return NULL;
 	for (size_t i = 0; i < sizeof(binops) / sizeof(binops[0]); i++)
 		if (binops[i].tok == t && binops[i].level == level)
 			return &binops[i];

@@ -7,8 +7,8 @@
  * there, so that a rule file with a mistake fails at load time.  expr_eval
  * then runs the tree against a facts document as often as needed; it never
  * re-parses, and it allocates only when the expression builds a list or a
- * string.  A parsed expression may be evaluated from several threads at
- * once, each with its own environment.
+ * string (or when the environment's cache grows).  A parsed expression may
+ * be evaluated from several threads at once, each with its own environment.
  *
  * Ownership of values: a struct value borrows its storage (from the facts,
  * the environment or the expression) unless .owned is set, in which case it
@@ -191,14 +191,17 @@ void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars
  * Results are the same with and without a cache.
  *
  * Contract: the cache remembers values borrowed from the documents the
- * evaluations read (facts, vars, the JSON behind items) by the address of
- * the objects.  Those documents must neither change nor be freed while the
- * cache holds entries: call expr_cache_clear() (or expr_cache_free()) before
+ * evaluations read (facts, vars, the JSON behind items), by the addresses
+ * of objects and lists, and the field names of the expressions, by their
+ * addresses.  So while the cache holds entries, those documents must
+ * neither change nor be freed, and the expressions evaluated with it must
+ * not be freed: call expr_cache_clear() (or expr_cache_free()) before
  * modifying or releasing any of them.  The rule engine never modifies the
- * facts while evaluating, so one cache per audit run is sound.  A cache
- * belongs to one thread at a time.  expr_cache_new() returns NULL when out
- * of memory (evaluate without a cache then); the cache stops growing at a
- * bound and keeps working without memoising more. */
+ * facts while evaluating, and its rules outlive an audit run, so one cache
+ * per run is sound.  A cache belongs to one thread at a time.
+ * expr_cache_new() returns NULL when out of memory (evaluate without a
+ * cache then); the cache stops growing at a bound and keeps working without
+ * memoising more. */
 struct expr_cache *expr_cache_new(void);
 void expr_cache_clear(struct expr_cache *cache);
 void expr_cache_free(struct expr_cache *cache);

@@ -404,7 +404,7 @@ struct ynode *ytree_get(const struct ynode *map, const char *key)
 	if (!map || map->type != YNODE_MAPPING)
 		return NULL;
 	for (size_t i = 0; i + 1 < map->n; i += 2)
-		if (!strcmp(map->kids[i]->value, key))
+		if (map->kids[i]->value[0] == key[0] && !strcmp(map->kids[i]->value, key))
 			return map->kids[i + 1];
 	return NULL;
 }
