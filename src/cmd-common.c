@@ -216,15 +216,10 @@ json_t *cmd_get_facts(const struct globals *g, const char *from, const char *con
 
 int print_json(const json_t *v)
 {
-	/* one buffer, one write: json_dumpf makes a call per token */
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-	int ok;
-
-	if (!s)
-		return -ENOMEM;
-	ok = fputs(s, stdout) >= 0 && putchar('\n') != EOF;
-	free(s);
-	return ok && fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
+	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		return -EIO;
+	putchar('\n');
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
 }
 
 bool color_enabled(const struct globals *g, FILE *f)

@@ -1,8 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +11,6 @@
 #include "facts/sockets.h"
 #include "facts/sysctl.h"
 #include "util/escape.h"
-#include "util/fileio.h"
 #include "util/log.h"
 
 void facts_note(json_t *doc, const char *fmt, ...)
@@ -230,29 +227,8 @@ json_t *facts_load(const char *path)
 
 	/* JSON_REJECT_DUPLICATES: a saved document with two values for one
 	 * key is corrupt, not ambiguous. */
-	/* read it whole, then parse from memory (much faster than jansson's
-	 * byte-by-byte stream reader) */
-	{
-		int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-		char *buf = NULL;
-		size_t len = 0;
-		int r;
-
-		if (fd < 0) {
-			log_syntax(path, 0, 0, "cannot load facts: %s", strerror(errno));
-			return NULL;
-		}
-		r = read_fd_all(fd, FACTS_MAX_FILE, &buf, &len);
-		if (fd)
-			close(fd);
-		if (r < 0) {
-			log_syntax(path, 0, 0, "cannot load facts: %s",
-				   r == -EFBIG ? "file too large" : strerror(-r));
-			return NULL;
-		}
-		doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-		free(buf);
-	}
+	doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+				     : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
 		if (jerr.line > 0)
 			log_syntax(path, (unsigned)jerr.line, (unsigned)jerr.column,

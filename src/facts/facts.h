@@ -15,8 +15,6 @@
 #include "util/fileio.h"
 
 #define FACTS_SCHEMA_VERSION 1
-/* the largest saved document --from reads */
-#define FACTS_MAX_FILE ((size_t)1 << 30)
 
 struct collect_opts {
 	const struct nk_root *root;     /* where /proc is read */
