@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,8 @@
 #include "util/log.h"
 #include "util/suggest.h"
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_NO_DEFAULTS, OPT_PROFILE };
+enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_NO_DEFAULTS, OPT_PROFILE,
+       OPT_TIMING };
 
 struct strv {
 	const char **v;
@@ -34,7 +36,7 @@ struct audit_args {
 	const char *from, *profile;
 	struct strv rules, only, ids, keys;
 	enum severity fail_on;
-	bool verbose, no_defaults;
+	bool verbose, no_defaults, timing;
 };
 
 static int audit_opt(int c, const char *arg, void *data)
@@ -57,6 +59,9 @@ static int audit_opt(int c, const char *arg, void *data)
 	case OPT_PROFILE:
 		a->profile = arg;
 		return 0;
+	case OPT_TIMING:
+		a->timing = true;
+		return 0;
 	case 'v':
 		a->verbose = true;
 		return 0;
@@ -68,6 +73,14 @@ static int audit_opt(int c, const char *arg, void *data)
 		return 0;
 	}
 	return -1;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static int collect_key(const char *key, void *data)
@@ -128,6 +141,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
 		{ "profile", required_argument, NULL, OPT_PROFILE },
+		{ "timing", no_argument, NULL, OPT_TIMING },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -136,6 +150,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	struct eval_filter filter;
 	json_t *facts = NULL, *audit = NULL;
 	int r, ret = EXIT_NK_ERROR;
+	double t0 = now_ms(), t_rules = 0, t_facts = 0, t_eval = 0, t_render = 0;
 
 	r = cmd_parse(&cmd_audit, g, argc, argv, "v", own, audit_opt, &a);
 	if (r < 0) {
@@ -162,12 +177,15 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		goto out;
 	if (rulebook_sysctl_keys(&rb, collect_key, &a.keys) < 0)
 		goto out;
+	t_rules = now_ms();
 
 	facts = cmd_get_facts(g, a.from, a.keys.v, a.keys.n, FACTS_SOCKETS);
 	if (!facts)
 		goto out;
+	t_facts = now_ms();
 	filter = (struct eval_filter){ a.only.v, a.only.n, a.ids.v, a.ids.n, a.verbose };
 	audit = rules_evaluate(&rb, facts, &filter);
+	t_eval = now_ms();
 	if (!audit) {
 		log_error("out of memory");
 		goto out;
@@ -181,6 +199,12 @@ static int audit_run(struct globals *g, int argc, char **argv)
 
 		report_audit_text(audit, stdout, &to);
 	}
+	fflush(stdout);
+	t_render = now_ms();
+	if (a.timing)
+		fprintf(stderr, "timing: rules %.1f ms (%zu rules), facts %.1f ms, evaluate %.1f ms, "
+			"render %.1f ms, total %.1f ms\n", t_rules - t0, rb.nrules, t_facts - t_rules,
+			t_eval - t_facts, t_render - t_eval, t_render - t0);
 
 	{
 		const json_t *s = json_object_get(audit, "summary");
@@ -233,6 +257,7 @@ const struct cmd cmd_audit = {
 		"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"
 		"                         non-zero: info, notice, warning (default), critical\n"
 		"  -v, --verbose          also list passed and not applicable rules\n"
+		"  --timing               print how long each phase took on standard error\n"
 		"  --json, --format json  the audit as JSON (doc/audit-schema.json)\n"
 		"\n"
 		"Rule sources, in order: the installed rule sets (" PKGDATADIR "/rules) or,\n"
