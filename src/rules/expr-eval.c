@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,8 @@ struct expr_cache {
 	size_t list_mask, n_lists;
 	size_t n_cells;         /* items and cells of all lists */
 	struct cache_list *last;   /* the list read last */
+	json_t *derived;        /* sysctl_match() lists by pattern: they must live as
+				   long as the entries that point into them */
 	/* the hint: hint_obj is item hint_row of hint_list */
 	const json_t *hint_obj;
 	struct cache_list *hint_list;
@@ -321,6 +324,8 @@ void expr_cache_clear(struct expr_cache *k)
 {
 	if (!k)
 		return;
+	json_decref(k->derived);
+	k->derived = NULL;
 	memset(k->index, 0, (k->mask + 1) * sizeof(*k->index));
 	k->used = 0;
 	/* the expressions may go too: forget the addresses of their names */
@@ -333,6 +338,7 @@ void expr_cache_free(struct expr_cache *k)
 	if (!k)
 		return;
 	cache_lists_clear(k);
+	json_decref(k->derived);
 	for (size_t i = 0; i <= k->name_mask; i++)
 		free(k->names[i].s);
 	free(k->names);
@@ -935,7 +941,7 @@ static const char *const func_names[F_COUNT_FUNCS] = {
 	[F_LEN] = "len", [F_POW2CEIL] = "pow2ceil", [F_EXISTS] = "exists",
 	[F_DEFAULT] = "default", [F_KERNEL_AT_LEAST] = "kernel_at_least",
 	[F_VERSION_CMP] = "version_cmp", [F_CLAMP] = "clamp", [F_PERCENT] = "percent",
-	[F_ABS] = "abs",
+	[F_ABS] = "abs", [F_SYSCTL_MATCH] = "sysctl_match",
 };
 
 /* A fold of min, max, sum, count, any or all over items. */
@@ -1380,6 +1386,94 @@ out:
 	return r;
 }
 
+/* Does the dotted key match the dotted pattern component by component
+ * ('*' never spans a dot)?  On a match, the text matched by the first
+ * component holding a wildcard goes to name. */
+static bool match_key(const char *pat, const char *key, char *name, size_t size)
+{
+	char pc[SYSCTL_KEY_MAX + 1], kc[SYSCTL_KEY_MAX + 1];
+	bool named = false;
+
+	name[0] = '\0';
+	for (;;) {
+		size_t pl = strcspn(pat, "."), kl = strcspn(key, ".");
+
+		if (pl > SYSCTL_KEY_MAX || kl > SYSCTL_KEY_MAX)
+			return false;
+		memcpy(pc, pat, pl);
+		pc[pl] = '\0';
+		memcpy(kc, key, kl);
+		kc[kl] = '\0';
+		if (fnmatch(pc, kc, 0) != 0)
+			return false;
+		if (!named && strpbrk(pc, "*?[")) {
+			snprintf(name, size, "%s", kc);
+			named = true;
+		}
+		if (!pat[pl] || !key[kl])
+			return !pat[pl] && !key[kl];
+		pat += pl + 1;
+		key += kl + 1;
+	}
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* sysctl_match(PATTERN): [{key, name, value}] for every key of the facts
+ * matching the pattern, sorted by key ("name" is the part the first
+ * wildcard matched: the interface of net.ipv4.conf.*.rp_filter).  With a
+ * cache the list is kept there, so that what the cache remembers about its
+ * items stays valid; without one it is owned by the result. */
+static int sysctl_match(struct ctx *c, const struct node *n, struct value *out)
+{
+	const json_t *tbl = c->env->sec[EXPR_SEC_SYSCTL];
+	struct expr_cache *k = c->env->cache;
+	const char *pat = n->u.call.key, **keys;
+	json_t *list, *v;
+	const char *key;
+	size_t nk = 0, i = 0;
+
+	if (!json_is_object(tbl)) {
+		set_absent(out);
+		return 0;
+	}
+	if (k && k->derived && (list = json_object_get(k->derived, pat)))
+		return value_from_json(list, out);
+	keys = malloc((json_object_size(tbl) + 1) * sizeof(*keys));
+	list = json_array();
+	if (!keys || !list) {
+		free(keys);
+		json_decref(list);
+		return fail(c, n, -ENOMEM, "out of memory");
+	}
+	json_object_foreach((json_t *)tbl, key, v)
+		keys[nk++] = key;
+	qsort(keys, nk, sizeof(*keys), key_cmp);
+	for (i = 0; i < nk; i++) {
+		char name[SYSCTL_KEY_MAX + 1];
+
+		if (match_key(pat, keys[i], name, sizeof(name)))
+			json_array_append_new(list, json_pack("{s:s,s:s,s:O}", "key", keys[i], "name", name,
+							      "value", json_object_get(tbl, keys[i])));
+	}
+	free(keys);
+	if (k) {
+		if (!k->derived)
+			k->derived = json_object();
+		if (k->derived && json_object_set_new(k->derived, pat, list) == 0)
+			return value_from_json(list, out);
+		json_decref(list);
+		return fail(c, n, -ENOMEM, "out of memory");
+	}
+	out->type = VALUE_LIST;
+	out->owned = true;
+	out->json = list;
+	return 0;
+}
+
 static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 {
 	int r;
@@ -1387,6 +1481,8 @@ static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 	switch (n->func) {
 	case F_SYSCTL:
 		return sysctl_lookup(c, n, out);
+	case F_SYSCTL_MATCH:
+		return sysctl_match(c, n, out);
 	case F_MIN:
 	case F_MAX:
 	case F_SUM:

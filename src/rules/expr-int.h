@@ -47,6 +47,7 @@ enum expr_func {
 	F_CLAMP,
 	F_PERCENT,
 	F_ABS,
+	F_SYSCTL_MATCH,
 	F_COUNT_FUNCS
 };
 
@@ -78,7 +79,8 @@ struct node {
 		struct {
 			struct node **args;  /* comprehension: list, body, filter (or NULL) */
 			unsigned n;
-			const char *key;     /* F_SYSCTL with a literal key: canonical key */
+			const char *key;     /* F_SYSCTL with a literal key: canonical key;
+						F_SYSCTL_MATCH: the canonical pattern */
 		} call;
 		struct {
 			struct node **elts;

@@ -131,6 +131,7 @@ static const struct func_def {
 	[F_CLAMP] = { "clamp", 3, 3, 0 },
 	[F_PERCENT] = { "percent", 2, 2, 0 },
 	[F_ABS] = { "abs", 1, 1, 0 },
+	[F_SYSCTL_MATCH] = { "sysctl_match", 1, 1, 0 },
 };
 
 static int func_find(const char *name, size_t len)
@@ -801,6 +802,30 @@ static int check_sysctl(struct parser *p, struct node *call)
 	return add_key(p, key);
 }
 
+/* sysctl_match("net.ipv4.conf.*.rp_filter"): a literal pattern, so that
+ * the keys can be read before evaluation. */
+static int check_sysctl_match(struct parser *p, struct node *call)
+{
+	struct node *arg = call->u.call.args[0];
+	char key[SYSCTL_KEY_MAX + 1], q[EXPR_ERROR_MSG / 2] = "";
+	const char *why;
+
+	if (arg->kind != N_STR)
+		return perror_at(p, arg->pos, "sysctl_match() needs a pattern written as a string literal"), -1;
+	if (memchr(arg->u.s.ptr, '\0', arg->u.s.len) ||
+	    sysctl_key_parse(arg->u.s.ptr, NULL, key, &why) < 0) {
+		expr_quote(q, sizeof(q), arg->u.s.ptr, arg->u.s.len > 64 ? 64 : arg->u.s.len);
+		perror_at(p, arg->pos, "invalid sysctl key pattern %s: %s", q,
+			  memchr(arg->u.s.ptr, '\0', arg->u.s.len) ? "NUL characters are not allowed" : why);
+		return -1;
+	}
+	call->u.call.key = arena_alloc(p->e, strlen(key) + 1);
+	if (!call->u.call.key)
+		return oom(p), -1;
+	strcpy((char *)call->u.call.key, key);
+	return add_key(p, key);
+}
+
 /* Checks of a call's arguments that can be made before evaluation. */
 static int check_call(struct parser *p, struct node *call)
 {
@@ -816,6 +841,7 @@ static int check_call(struct parser *p, struct node *call)
 			continue;
 		switch (call->func) {
 		case F_SYSCTL:
+		case F_SYSCTL_MATCH:
 		case F_COUNTER:
 		case F_KERNEL_AT_LEAST:
 		case F_VERSION_CMP:
@@ -859,6 +885,8 @@ static int check_call(struct parser *p, struct node *call)
 	switch (call->func) {
 	case F_SYSCTL:
 		return check_sysctl(p, call);
+	case F_SYSCTL_MATCH:
+		return check_sysctl_match(p, call);
 	case F_KERNEL_AT_LEAST:
 	case F_VERSION_CMP:
 		for (unsigned i = 0; i < call->u.call.n; i++) {

@@ -36,6 +36,8 @@ vg 2 audit --from "$FACTS" --no-default-rules --rules "$RULES/good" --only test
 vg 0 rules --rules "$RULES/good" --no-default-rules
 vg 0 profiles
 vg 0 explain net.core.somaxconn
+vg 0 audit --only hardening --fail-on critical
+vg 0 audit --profile web-frontend --fail-on critical
 vg 0 explain backlog.queue-full
 vg 3 lint "$RULES/bad"
 vg 0 lint "$RULES/good"
