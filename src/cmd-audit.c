@@ -13,8 +13,7 @@
 #include "util/log.h"
 #include "util/suggest.h"
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_NO_DEFAULTS, OPT_PROFILE,
-       OPT_TIMING };
+enum { OPT_FROM = OPT_CMD_BASE, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_PROFILE, OPT_TIMING };
 
 struct strv {
 	const char **v;
@@ -34,28 +33,27 @@ static int strv_add(struct strv *s, const char *x)
 
 struct audit_args {
 	const char *from, *profile;
-	struct strv rules, only, ids, keys;
+	struct rule_opts ro;
+	struct strv only, ids, keys;
 	enum severity fail_on;
-	bool verbose, no_defaults, timing;
+	bool verbose, timing;
 };
 
 static int audit_opt(int c, const char *arg, void *data)
 {
 	struct audit_args *a = data;
+	int r = rule_opts_option(&a->ro, c, arg);
 
+	if (r)
+		return r < 0 ? -1 : 0;
 	switch (c) {
 	case OPT_FROM:
 		a->from = arg;
 		return 0;
-	case OPT_RULES:
-		return strv_add(&a->rules, arg);
 	case OPT_ONLY:
 		return strv_add(&a->only, arg);
 	case OPT_RULE:
 		return strv_add(&a->ids, arg);
-	case OPT_NO_DEFAULTS:
-		a->no_defaults = true;
-		return 0;
 	case OPT_PROFILE:
 		a->profile = arg;
 		return 0;
@@ -97,7 +95,7 @@ static int collect_key(const char *key, void *data)
 
 static void free_args(struct audit_args *a)
 {
-	free(a->rules.v);
+	rule_opts_free(&a->ro);
 	free(a->only.v);
 	free(a->ids.v);
 	free(a->keys.v);
@@ -135,11 +133,10 @@ static int audit_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
-		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "only", required_argument, NULL, OPT_ONLY },
 		{ "rule", required_argument, NULL, OPT_RULE },
 		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
+		RULE_LONG_OPTIONS,
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "timing", no_argument, NULL, OPT_TIMING },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -164,13 +161,8 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	}
 
 	/* rules first: a broken rule file stops before touching the system */
-	rulebook_init(&rb);
-	rulebook_load_standard(&rb, g->root, a.rules.v, a.rules.n, a.no_defaults);
-	if (rb.errors) {
-		log_error("%u error%s in the rules; nothing audited (check them with 'netknobs lint')",
-			  rb.errors, rb.errors == 1 ? "" : "s");
+	if (cmd_load_rules(g, &a.ro, &rb) < 0)
 		goto out;
-	}
 	if (check_ids(&rb, &a.ids) < 0)
 		goto out;
 	if (a.profile && rulebook_use_profile(&rb, a.profile) < 0)
@@ -246,9 +238,7 @@ const struct cmd cmd_audit = {
 		"\n"
 		"Options:\n"
 		"  --from FILE            audit a saved facts document (netknobs facts --json)\n"
-		"  --rules PATH           also load rule or override files (a file or a\n"
-		"                         directory of *.yaml); repeatable\n"
-		"  --no-default-rules     do not load the built-in or installed rule sets\n"
+		RULE_OPTIONS_HELP
 		"  --profile NAME         run the rule sets of a profile with its variables\n"
 		"                         (netknobs profiles lists them)\n"
 		"  --only TAG             only rules with this tag, from any rule set (opt-in\n"

@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "facts/facts.h"
 #include "facts/netns.h"
+#include "rules/rules.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/suggest.h"
@@ -233,4 +234,71 @@ bool color_enabled(const struct globals *g, FILE *f)
 	if (term && !strcmp(term, "dumb"))
 		return false;
 	return isatty(fileno(f));
+}
+
+int rule_opts_option(struct rule_opts *o, int c, const char *arg)
+{
+	const char **n;
+
+	if (c == OPT_NO_DEFAULT_RULES) {
+		o->no_defaults = true;
+		return 1;
+	}
+	if (c != OPT_RULES)
+		return 0;
+	n = realloc(o->paths, (o->n + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	o->paths = n;
+	o->paths[o->n++] = arg;
+	return 1;
+}
+
+int rule_opts_cb(int c, const char *arg, void *data)
+{
+	return rule_opts_option(data, c, arg) == 1 ? 0 : -1;
+}
+
+void rule_opts_free(struct rule_opts *o)
+{
+	free(o->paths);
+	o->paths = NULL;
+	o->n = 0;
+}
+
+int cmd_load_rules(const struct globals *g, const struct rule_opts *o, struct rulebook *rb)
+{
+	rulebook_init(rb);
+	rulebook_load_standard(rb, g->root, o->paths, o->n, o->no_defaults);
+	if (rb->errors) {
+		log_error("%u error%s in the rules (check them with 'netknobs lint')", rb->errors,
+			  rb->errors == 1 ? "" : "s");
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, char **argv,
+			    struct rulebook *rb)
+{
+	static const struct option own[] = {
+		RULE_LONG_OPTIONS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rule_opts o = { 0 };
+	int r = cmd_parse(cmd, g, argc, argv, NULL, own, rule_opts_cb, &o);
+
+	if (r < 0 || r < argc) {
+		if (r >= 0)
+			log_error("%s: unexpected argument '%s'", cmd->name, argv[r]);
+		rule_opts_free(&o);
+		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+	}
+	r = cmd_load_rules(g, &o, rb);
+	rule_opts_free(&o);
+	if (r < 0) {
+		rulebook_free(rb);
+		return EXIT_NK_ERROR;
+	}
+	return -1;
 }

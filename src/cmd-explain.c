@@ -15,13 +15,11 @@
 #include "util/suggest.h"
 #include "util/wrap.h"
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_RULES, OPT_NO_DEFAULTS };
+enum { OPT_FROM = OPT_CMD_BASE };
 
 struct explain_args {
-	bool no_defaults;
 	const char *from;
-	const char **rules;
-	size_t nrules;
+	struct rule_opts ro;
 };
 
 static int explain_opt(int c, const char *arg, void *data)
@@ -32,20 +30,7 @@ static int explain_opt(int c, const char *arg, void *data)
 		a->from = arg;
 		return 0;
 	}
-	if (c == OPT_NO_DEFAULTS) {
-		a->no_defaults = true;
-		return 0;
-	}
-	if (c == OPT_RULES) {
-		const char **n = realloc(a->rules, (a->nrules + 1) * sizeof(*n));
-
-		if (!n)
-			return -1;
-		a->rules = n;
-		a->rules[a->nrules++] = arg;
-		return 0;
-	}
-	return -1;
+	return rule_opts_option(&a->ro, c, arg) == 1 ? 0 : -1;
 }
 
 struct uses {
@@ -284,8 +269,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
-		{ "rules", required_argument, NULL, OPT_RULES },
-		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
+		RULE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct explain_args a = { 0 };
@@ -297,21 +281,17 @@ static int explain_run(struct globals *g, int argc, char **argv)
 
 	r = cmd_parse(&cmd_explain, g, argc, argv, NULL, own, explain_opt, &a);
 	if (r < 0) {
-		free(a.rules);
+		rule_opts_free(&a.ro);
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
 	if (argc - r != 1) {
 		log_error("explain: name one sysctl key or rule id");
 		fprintf(stderr, "Try '%s explain --help'.\n", program_name);
-		free(a.rules);
+		rule_opts_free(&a.ro);
 		return EXIT_NK_ERROR;
 	}
-	rulebook_init(&rb);
-	rulebook_load_standard(&rb, g->root, a.rules, a.nrules, a.no_defaults);
-	if (rb.errors) {
-		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
+	if (cmd_load_rules(g, &a.ro, &rb) < 0)
 		goto out;
-	}
 	if ((rule = rulebook_rule(&rb, argv[r]))) {
 		ret = explain_rule(g, &rb, rule);
 	} else if (sysctl_key_parse(argv[r], NULL, key, &why) == 0 && strchr(key, '.') &&
@@ -347,7 +327,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	}
 out:
 	rulebook_free(&rb);
-	free(a.rules);
+	rule_opts_free(&a.ro);
 	return ret;
 }
 
@@ -363,8 +343,7 @@ const struct cmd cmd_explain = {
 		"\n"
 		"Options:\n"
 		"  --from FILE            take the value and counters from a saved facts document\n"
-		"  --rules PATH           also load rule files; repeatable\n"
-		"  --no-default-rules     do not load the built-in or installed rule sets\n"
+		RULE_OPTIONS_HELP
 		"  --json, --format json  as JSON\n",
 	.run = explain_run,
 };

@@ -9,54 +9,13 @@
 #include "util/escape.h"
 #include "util/log.h"
 
-struct profiles_args {
-	const char **paths;
-	size_t n;
-	bool no_defaults;
-};
-
-static int profiles_opt(int c, const char *arg, void *data)
-{
-	struct profiles_args *a = data;
-	const char **n;
-
-	if (c == OPT_CMD_BASE + 1) {
-		a->no_defaults = true;
-		return 0;
-	}
-	if (c != OPT_CMD_BASE || !(n = realloc(a->paths, (a->n + 1) * sizeof(*n))))
-		return -1;
-	a->paths = n;
-	a->paths[a->n++] = arg;
-	return 0;
-}
-
 static int profiles_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "rules", required_argument, NULL, OPT_CMD_BASE },
-		{ "no-default-rules", no_argument, NULL, OPT_CMD_BASE + 1 },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct profiles_args a = { 0 };
 	struct rulebook rb;
-	int r;
+	int r = cmd_rules_command_setup(&cmd_profiles, g, argc, argv, &rb);
 
-	r = cmd_parse(&cmd_profiles, g, argc, argv, NULL, own, profiles_opt, &a);
-	if (r < 0 || r < argc) {
-		if (r >= 0)
-			log_error("profiles: unexpected argument '%s'", argv[r]);
-		free(a.paths);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	}
-	rulebook_init(&rb);
-	rulebook_load_standard(&rb, g->root, a.paths, a.n, a.no_defaults);
-	free(a.paths);
-	if (rb.errors) {
-		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
-		rulebook_free(&rb);
-		return EXIT_NK_ERROR;
-	}
+	if (r >= 0)
+		return r;
 	if (g->format == FORMAT_JSON) {
 		json_t *out = json_object(), *arr = json_array();
 
@@ -116,6 +75,10 @@ const struct cmd cmd_profiles = {
 		"\n"
 		"Every profile the loaded rule files define: its rule sets and the variables\n"
 		"it sets.  'netknobs audit --profile NAME' runs one.  Without a profile, audit\n"
-		"runs every rule set that is not opt-in.\n",
+		"runs every rule set that is not opt-in.\n"
+		"\n"
+		"Options:\n"
+		RULE_OPTIONS_HELP
+		"  --json, --format json  as JSON\n",
 	.run = profiles_run,
 };

@@ -9,34 +9,6 @@
 #include "util/escape.h"
 #include "util/log.h"
 
-enum { OPT_RULES = OPT_CMD_BASE, OPT_NO_DEFAULTS };
-
-struct rules_args {
-	const char **paths;
-	size_t n;
-	bool no_defaults;
-};
-
-static int rules_opt(int c, const char *arg, void *data)
-{
-	struct rules_args *a = data;
-
-	if (c == OPT_NO_DEFAULTS) {
-		a->no_defaults = true;
-		return 0;
-	}
-	if (c == OPT_RULES) {
-		const char **n = realloc(a->paths, (a->n + 1) * sizeof(*n));
-
-		if (!n)
-			return -1;
-		a->paths = n;
-		a->paths[a->n++] = arg;
-		return 0;
-	}
-	return -1;
-}
-
 /* "enabled", "disabled", "waived until 2027-01-31", "waived for SUBJECT",
  * "waiver expired 2020-01-01" (several joined by "; ") */
 static void state_of(const struct rulebook *rb, const struct rule *r, char *buf, size_t len)
@@ -71,30 +43,11 @@ static void state_of(const struct rulebook *rb, const struct rule *r, char *buf,
 
 static int rules_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "rules", required_argument, NULL, OPT_RULES },
-		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULTS },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct rules_args a = { 0 };
 	struct rulebook rb;
-	int r;
+	int r = cmd_rules_command_setup(&cmd_rules, g, argc, argv, &rb);
 
-	r = cmd_parse(&cmd_rules, g, argc, argv, NULL, own, rules_opt, &a);
-	if (r < 0 || r < argc) {
-		if (r >= 0)
-			log_error("rules: unexpected argument '%s'", argv[r]);
-		free(a.paths);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	}
-	rulebook_init(&rb);
-	rulebook_load_standard(&rb, g->root, a.paths, a.n, a.no_defaults);
-	free(a.paths);
-	if (rb.errors) {
-		log_error("%u error%s in the rules (see 'netknobs lint')", rb.errors, rb.errors == 1 ? "" : "s");
-		rulebook_free(&rb);
-		return EXIT_NK_ERROR;
-	}
+	if (r >= 0)
+		return r;
 	if (g->format == FORMAT_JSON) {
 		json_t *out = json_object(), *arr = json_array();
 
@@ -147,8 +100,7 @@ const struct cmd cmd_rules = {
 		"waived until DATE, waiver expired) and the file and line it comes from.\n"
 		"\n"
 		"Options:\n"
-		"  --rules PATH           also load rule or override files; repeatable\n"
-		"  --no-default-rules     do not load the built-in or installed rule sets\n"
+		RULE_OPTIONS_HELP
 		"  --json, --format json  as JSON\n",
 	.run = rules_run,
 };

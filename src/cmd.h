@@ -33,8 +33,46 @@ enum {
 	OPT_JSON,
 	OPT_COLOR,
 	OPT_NO_COLOR,
+	OPT_RULES,              /* --rules PATH (commands that load rules) */
+	OPT_NO_DEFAULT_RULES,   /* --no-default-rules */
 	OPT_CMD_BASE = 0x1100, /* commands number their own long options from here */
 };
+
+/* Where commands that load rules take them from. */
+struct rule_opts {
+	const char **paths;     /* --rules, in order */
+	size_t n;
+	bool no_defaults;       /* --no-default-rules */
+};
+
+#define RULE_LONG_OPTIONS                                                    \
+	{ "rules", required_argument, NULL, OPT_RULES },                     \
+	{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULT_RULES }
+
+#define RULE_OPTIONS_HELP                                                      \
+	"  --rules PATH           also load rule or override files (a file or a\n" \
+	"                         directory of *.yaml); repeatable\n"              \
+	"  --no-default-rules     do not load the built-in or installed rule sets\n"
+
+/* Handle --rules / --no-default-rules in a command's option callback:
+ * 1 handled, 0 not one of them, -1 out of memory. */
+int rule_opts_option(struct rule_opts *o, int c, const char *arg);
+void rule_opts_free(struct rule_opts *o);
+/* A cmd_parse() callback for commands whose only options are those. */
+int rule_opts_cb(int c, const char *arg, void *data);
+
+struct rulebook;
+struct cmd;
+/* Load the standard rule sources and o's paths into rb (initialised
+ * here).  On errors in the rules, logs a summary and returns -1; rb must be
+ * freed either way. */
+int cmd_load_rules(const struct globals *g, const struct rule_opts *o, struct rulebook *rb);
+
+/* For commands whose only options are the rule ones: parse them and load
+ * the rules.  Returns -1 when rb is loaded (the caller frees it), else the
+ * exit code to return (rb needs no freeing then). */
+int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, char **argv,
+			    struct rulebook *rb);
 
 #define GLOBAL_LONG_OPTIONS                                         \
 	{ "root", required_argument, NULL, OPT_ROOT },              \

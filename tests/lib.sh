@@ -55,6 +55,36 @@ new_netns() {
 	echo "$n"
 }
 
+# make_ns VAR SUFFIX: a new namespace (deleted at the end), its name in VAR
+make_ns() {
+	_n=$(new_netns "$2")
+	eval "$1=\$_n"
+}
+
+# spawn OUT NS CMD...: run CMD in namespace NS in the background (killed at
+# the end), its output in OUT and OUT.err; its pid in LAST_PID
+spawn() {
+	_out=$1 _ns=$2
+	shift 2
+	ip netns exec "$_ns" "$@" >"$_out" 2>"$_out.err" &
+	NK_PIDS="$NK_PIDS $!"
+	LAST_PID=$!
+}
+
+# wait_port OUT: wait for listen-hold's "ready PORT" line in OUT, print PORT
+wait_port() {
+	_i=0
+	while ! grep -q '^ready [0-9]' "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 200 ]; then
+			echo "listen-hold did not start: $(cat "$1.err" 2>/dev/null)" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	sed -n 's/^ready //p' "$1"
+}
+
 # in_ns NS command... : run in the namespace
 in_ns() { n=$1; shift; ip netns exec "$n" "$@"; }
 

@@ -15,35 +15,6 @@ done
 
 ESC=$(printf '\033')
 
-# make_ns VAR SUFFIX: a new namespace (deleted at the end), its name in VAR
-make_ns() {
-	_n=$(new_netns "$2")
-	eval "$1=\$_n"
-}
-
-# spawn OUT NS CMD...: run CMD in namespace NS in the background, output in OUT
-spawn() {
-	out=$1 ns=$2
-	shift 2
-	ip netns exec "$ns" "$@" >"$out" 2>"$out.err" &
-	NK_PIDS="$NK_PIDS $!"
-	LAST_PID=$!
-}
-
-# wait_port OUT: wait for listen-hold's "ready PORT", print PORT
-wait_port() {
-	i=0
-	while ! grep -q '^ready [0-9]' "$1" 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 200 ]; then
-			echo "listen-hold did not start: $(cat "$1.err" 2>/dev/null)" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-	sed -n 's/^ready //p' "$1"
-}
-
 # wait_count OUT: wait for connect-burst's count line, print it
 wait_count() {
 	i=0

@@ -19,34 +19,6 @@ for h in listen-hold connect-burst; do
 	[ -x "$HELPERS/$h" ] || skip "helper $h not built (make check builds it)"
 done
 
-# make_ns VAR SUFFIX: a new namespace (deleted at the end), its name in VAR
-make_ns() {
-	_n=$(new_netns "$2")
-	eval "$1=\$_n"
-}
-
-# spawn OUT NS CMD...: run CMD in namespace NS in the background
-spawn() {
-	out=$1 ns=$2
-	shift 2
-	ip netns exec "$ns" "$@" >"$out" 2>"$out.err" &
-	NK_PIDS="$NK_PIDS $!"
-}
-
-# wait_port OUT: wait for listen-hold's "ready PORT", print PORT
-wait_port() {
-	i=0
-	while ! grep -q '^ready [0-9]' "$1" 2>/dev/null; do
-		i=$((i + 1))
-		if [ "$i" -gt 200 ]; then
-			echo "listen-hold did not start: $(cat "$1.err" 2>/dev/null)" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-	sed -n 's/^ready //p' "$1"
-}
-
 # burst NS ADDR PORT N [MS]: N connects, closed after MS milliseconds
 # (default 300: loopback handshakes complete at once; 0 for a client whose
 # handshakes never complete, closed before it could retransmit a SYN)
