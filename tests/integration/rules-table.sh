@@ -154,4 +154,24 @@ check_match "somaxconn at 65535: the application must accept faster" 'must accep
 for id in backlog.queue-full limits.softnet-drops limits.synack-retries; do
 	check_eq "built in: $id" 1 "$(jq --arg id "$id" '[.rules[] | select(.id == $id)] | length' "$T/builtin.json")"
 done
+# every sysctl key the shipped rules name is documented for `netknobs explain`
+undoc=""
+for k in $(grep -oh 'sysctl("[^"*]*")' "$RULES"/*.yaml | sed 's/sysctl("\(.*\)")/\1/' | sort -u); do
+	s=$("$NETKNOBS" explain --no-default-rules --rules "$RULES" --from "$D/healthy.json" "$k" --json 2>/dev/null |
+		jq -r '.summary // empty')
+	[ -n "$s" ] || undoc="$undoc $k"
+done
+check_eq "every key the rules read is documented" "" "$undoc"
+
+# each shipped profile runs
+for p in default web-frontend database container-host hardening; do
+	set +e
+	nk_audit --profile "$p" --from "$D/healthy.json" --format json >"$T/p.json" 2>"$T/p.err"
+	rc=$?
+	set -e
+	if [ "$rc" -le 2 ]; then pass "profile $p runs (exit $rc)"; else fail "profile $p: exit $rc: $(cat "$T/p.err")"; fi
+done
+check_eq "profile hardening runs only the hardening rules" 0 \
+	"$(jq '[.results[] | select(.rule | startswith("hardening.") | not)] | length' "$T/p.json")"
+
 finish
