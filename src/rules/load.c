@@ -430,7 +430,7 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 	if (!r->recs)
 		return -ENOMEM;
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
-		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *vn = v, *nn;
+		const struct ynode *k = map->kids[i], *v = map->kids[i + 1], *vn = v, *nn = NULL;
 		char *note = NULL;
 		char key[SYSCTL_KEY_MAX + 1];
 		const char *why;
@@ -456,8 +456,7 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 			}
 			vn = want(c, v, "value", YNODE_SCALAR, true, "recommendation");
 			m = want(c, v, "mode", YNODE_SCALAR, false, "recommendation");
-			if ((nn = want(c, v, "note", YNODE_SCALAR, false, "recommendation")))
-				note = text_of(c, nn, "note");
+			nn = want(c, v, "note", YNODE_SCALAR, false, "recommendation");
 			if (!vn) {
 				bad = 1;
 				continue;
@@ -479,7 +478,13 @@ static int parse_recommend(struct ctx *c, struct rule *r, const struct ynode *ma
 		snprintf(field, sizeof(field), "recommend.%s", key);
 		rec->value = parse_expr_node(c, vn, field, scope);
 		if (!rec->value) {
-			free(note);
+			bad = 1;
+			continue;
+		}
+		/* the note last: nothing can fail after it */
+		if (nn && !(note = text_of(c, nn, "note"))) {
+			expr_free(rec->value);
+			rec->value = NULL;
 			bad = 1;
 			continue;
 		}
