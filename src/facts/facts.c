@@ -9,6 +9,7 @@
 
 #include "facts/facts.h"
 #include "facts/sockets.h"
+#include "facts/sysctld.h"
 #include "facts/sysctl.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -63,6 +64,7 @@ json_t *facts_collect(const struct collect_opts *o)
 		    (r = sysctl_collect(doc, o->root, sysctl_watched_keys, nw)) == -ENOMEM ||
 		    (r = sysctl_collect(doc, o->root, o->sysctl_keys, o->n_sysctl_keys)) == -ENOMEM ||
 		    (r = counters_collect(doc, o->root)) == -ENOMEM ||
+		    (r = sysctld_collect(doc, o->root)) == -ENOMEM ||
 		    (o->want_sockets &&
 		     (r = sockets_collect_flags(doc, o->root,
 						(o->want_owners ? SOCKETS_OWNERS : 0) |
@@ -178,7 +180,8 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	    want_type(doc, "counters", JSON_OBJECT, 0, "document", err, errlen) ||
 	    want_type(doc, "sockstat", JSON_OBJECT, 0, "document", err, errlen) ||
 	    want_type(doc, "softnet", JSON_OBJECT, 0, "document", err, errlen) ||
-	    want_type(doc, "notes", JSON_ARRAY, 0, "document", err, errlen))
+	    want_type(doc, "notes", JSON_ARRAY, 0, "document", err, errlen) ||
+	    want_type(doc, "persistent", JSON_OBJECT, 0, "document", err, errlen))
 		return -EINVAL;
 
 	json_object_foreach((json_t *)json_object_get(doc, "sysctl"), key, v) {

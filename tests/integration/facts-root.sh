@@ -38,6 +38,18 @@ check_exit "facts --root broken" 0 "$NETKNOBS" --root "$R/broken" facts --json
 cp "$T/out" "$T/broken.json"; J="$T/broken.json"
 check_eq "broken files are noted" true "$(jq '.notes | length > 0' "$J")"
 
+# the persistent configuration (sysctl.d with systemd's precedence) in the facts
+check_exit "facts --root sysctld/prec" 0 "$NETKNOBS" --root "$FIXTURES/sysctld/prec" facts --json
+cp "$T/out" "$T/prec.json"; J="$T/prec.json"
+check_eq "persistent: /etc wins over /run and /usr/lib for one basename" 'applied shadowed shadowed' \
+	"$(jq -r '[.persistent.files[] | select(.path | endswith("/10-base.conf")) | .status] | join(" ")' "$J")"
+check_eq "persistent: a /dev/null link masks" masked \
+	"$(jq -r '.persistent.files[] | select(.path == "/etc/sysctl.d/50-masked.conf") | .status' "$J")"
+check_eq "persistent: origin of a key" '"/etc/sysctl.d/10-base.conf:1"' "$(jq '.persistent.keys["net.core.somaxconn"].origin' "$J")"
+check_eq "persistent: a later file shadows an earlier assignment" 1 "$(jq '.persistent.keys["fs.file-max"].shadowed | length' "$J")"
+printf '{"schema_version": 1, "host": {}, "sysctl": {}, "sockets": {"source": "proc", "listeners": []}, "persistent": []}\n' >"$T/badp.json"
+check_exit "a document whose persistent section is not an object is refused" 3 "$NETKNOBS" facts --from "$T/badp.json"
+
 # the text views of the same trees
 check_exit "facts text --root basic" 0 "$NETKNOBS" --root "$R/basic" facts
 check_match "text: kernel" 'kernel +6.1.0-13-amd64' "$(cat "$T/out")"
