@@ -33,6 +33,8 @@ void facts_note(json_t *doc, const char *fmt, ...)
 	free(esc);
 }
 
+static void persistent_compare(json_t *doc, const struct nk_root *root);
+
 json_t *facts_collect(const struct collect_opts *o)
 {
 	json_t *doc = json_object();
@@ -73,7 +75,47 @@ json_t *facts_collect(const struct collect_opts *o)
 			return NULL;
 		}
 	}
+	persistent_compare(doc, o->root);
 	return doc;
+}
+
+/* Read the runtime value of every persisted key and say, per key, whether
+ * it differs from what boot will apply ("drift") and whether the files
+ * disagree among themselves ("conflict"). */
+static void persistent_compare(json_t *doc, const struct nk_root *root)
+{
+	json_t *keys = json_object_get(json_object_get(doc, "persistent"), "keys"), *k;
+	json_t *sysctl = json_object_get(doc, "sysctl");
+	const char *key, **names;
+	size_t n = 0;
+	bool initial;
+
+	if (!json_object_size(keys))
+		return;
+	/* boot applies the files to the initial network namespace only */
+	initial = json_is_true(json_object_get(json_object_get(json_object_get(doc, "host"), "netns"), "initial"));
+	names = malloc(json_object_size(keys) * sizeof(*names));
+	if (!names)
+		return;
+	json_object_foreach(keys, key, k)
+		names[n++] = key;
+	sysctl_collect(doc, root, names, n);
+	free(names);
+	json_object_foreach(keys, key, k) {
+		json_t *want = json_object_get(k, "value"), *now = json_object_get(sysctl, key);
+		json_t *sh = json_object_get(k, "shadowed"), *e;
+		bool conflict = false;
+		size_t i;
+
+		if (now)
+			json_object_set(k, "runtime", now);
+		if (initial && now && want && !json_is_null(want))
+			json_object_set_new(k, "drift", json_boolean(!json_equal(now, want)));
+		json_array_foreach(sh, i, e)
+			if (!json_equal(json_object_get(e, "value"), want))
+				conflict = true;
+		json_object_set_new(k, "conflict", json_boolean(conflict));
+	}
 }
 
 /* ---- validation of saved documents ---- */

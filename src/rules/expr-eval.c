@@ -941,7 +941,7 @@ static const char *const func_names[F_COUNT_FUNCS] = {
 	[F_LEN] = "len", [F_POW2CEIL] = "pow2ceil", [F_EXISTS] = "exists",
 	[F_DEFAULT] = "default", [F_KERNEL_AT_LEAST] = "kernel_at_least",
 	[F_VERSION_CMP] = "version_cmp", [F_CLAMP] = "clamp", [F_PERCENT] = "percent",
-	[F_ABS] = "abs", [F_SYSCTL_MATCH] = "sysctl_match",
+	[F_ABS] = "abs", [F_SYSCTL_MATCH] = "sysctl_match", [F_ENTRIES] = "entries",
 };
 
 /* A fold of min, max, sum, count, any or all over items. */
@@ -1474,6 +1474,68 @@ static int sysctl_match(struct ctx *c, const struct node *n, struct value *out)
 	return 0;
 }
 
+/* entries(OBJECT): [{key, value}] sorted by key, so that rules can walk an
+ * object (persistent.keys) with foreach.  Kept by the cache like
+ * sysctl_match() lists, keyed by the object's address (the facts do not
+ * change while a cache lives). */
+static int entries(struct ctx *c, const struct node *n, struct value *out)
+{
+	struct expr_cache *k = c->env->cache;
+	struct value obj;
+	const char *key, **keys;
+	char tag[40];
+	json_t *list, *v;
+	size_t nk = 0;
+	int r = eval(c, n->u.call.args[0], &obj);
+
+	if (r < 0)
+		return r;
+	if (obj.type == VALUE_ABSENT) {
+		set_absent(out);
+		return 0;
+	}
+	if (obj.type != VALUE_OBJECT) {
+		r = fail(c, n->u.call.args[0], -EINVAL, "entries() needs an object, not %s",
+			 value_type_name(obj.type));
+		value_free(&obj);
+		return r;
+	}
+	snprintf(tag, sizeof(tag), "entries:%p", (void *)obj.json);
+	if (k && !obj.owned && k->derived && (list = json_object_get(k->derived, tag))) {
+		value_free(&obj);
+		return value_from_json(list, out);
+	}
+	keys = malloc((json_object_size(obj.json) + 1) * sizeof(*keys));
+	list = json_array();
+	if (!keys || !list) {
+		free(keys);
+		json_decref(list);
+		value_free(&obj);
+		return fail(c, n, -ENOMEM, "out of memory");
+	}
+	json_object_foreach(obj.json, key, v)
+		keys[nk++] = key;
+	qsort(keys, nk, sizeof(*keys), key_cmp);
+	for (size_t i = 0; i < nk; i++)
+		json_array_append_new(list, json_pack("{s:s,s:O}", "key", keys[i], "value",
+						      json_object_get(obj.json, keys[i])));
+	free(keys);
+	if (k && !obj.owned) {
+		if (!k->derived)
+			k->derived = json_object();
+		value_free(&obj);
+		if (k->derived && json_object_set_new(k->derived, tag, list) == 0)
+			return value_from_json(list, out);
+		json_decref(list);
+		return fail(c, n, -ENOMEM, "out of memory");
+	}
+	value_free(&obj);
+	out->type = VALUE_LIST;
+	out->owned = true;
+	out->json = list;
+	return 0;
+}
+
 static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 {
 	int r;
@@ -1483,6 +1545,8 @@ static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 		return sysctl_lookup(c, n, out);
 	case F_SYSCTL_MATCH:
 		return sysctl_match(c, n, out);
+	case F_ENTRIES:
+		return entries(c, n, out);
 	case F_MIN:
 	case F_MAX:
 	case F_SUM:

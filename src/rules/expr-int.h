@@ -48,6 +48,7 @@ enum expr_func {
 	F_PERCENT,
 	F_ABS,
 	F_SYSCTL_MATCH,
+	F_ENTRIES,
 	F_COUNT_FUNCS
 };
 

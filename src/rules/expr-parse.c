@@ -132,6 +132,7 @@ static const struct func_def {
 	[F_PERCENT] = { "percent", 2, 2, 0 },
 	[F_ABS] = { "abs", 1, 1, 0 },
 	[F_SYSCTL_MATCH] = { "sysctl_match", 1, 1, 0 },
+	[F_ENTRIES] = { "entries", 1, 1, 0 },
 };
 
 static int func_find(const char *name, size_t len)
