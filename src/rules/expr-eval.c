@@ -1422,6 +1422,28 @@ static int key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A list built during evaluation (list: a new reference, consumed).  With
+ * a cache and a tag it is kept in the cache under the tag and lent out, so
+ * that what the cache remembers about its items stays valid; otherwise the
+ * result owns it. */
+static int keep_derived(struct ctx *c, const struct node *n, const char *tag, json_t *list,
+			struct value *out)
+{
+	struct expr_cache *k = c->env->cache;
+
+	if (k && tag) {
+		if (!k->derived)
+			k->derived = json_object();
+		if (k->derived && json_object_set_new(k->derived, tag, list) == 0)
+			return value_from_json(list, out);
+		return fail(c, n, -ENOMEM, "out of memory");
+	}
+	out->type = VALUE_LIST;
+	out->owned = true;
+	out->json = list;
+	return 0;
+}
+
 /* sysctl_match(PATTERN): [{key, name, value}] for every key of the facts
  * matching the pattern, sorted by key ("name" is the part the first
  * wildcard matched: the interface of net.ipv4.conf.*.rp_filter).  With a
@@ -1460,18 +1482,7 @@ static int sysctl_match(struct ctx *c, const struct node *n, struct value *out)
 							      "value", json_object_get(tbl, keys[i])));
 	}
 	free(keys);
-	if (k) {
-		if (!k->derived)
-			k->derived = json_object();
-		if (k->derived && json_object_set_new(k->derived, pat, list) == 0)
-			return value_from_json(list, out);
-		json_decref(list);
-		return fail(c, n, -ENOMEM, "out of memory");
-	}
-	out->type = VALUE_LIST;
-	out->owned = true;
-	out->json = list;
-	return 0;
+	return keep_derived(c, n, pat, list, out);
 }
 
 /* entries(OBJECT): [{key, value}] sorted by key, so that rules can walk an
@@ -1520,20 +1531,9 @@ static int entries(struct ctx *c, const struct node *n, struct value *out)
 		json_array_append_new(list, json_pack("{s:s,s:O}", "key", keys[i], "value",
 						      json_object_get(obj.json, keys[i])));
 	free(keys);
-	if (k && !obj.owned) {
-		if (!k->derived)
-			k->derived = json_object();
-		value_free(&obj);
-		if (k->derived && json_object_set_new(k->derived, tag, list) == 0)
-			return value_from_json(list, out);
-		json_decref(list);
-		return fail(c, n, -ENOMEM, "out of memory");
-	}
+	r = obj.owned;
 	value_free(&obj);
-	out->type = VALUE_LIST;
-	out->owned = true;
-	out->json = list;
-	return 0;
+	return keep_derived(c, n, r ? NULL : tag, list, out);
 }
 
 static int eval_call(struct ctx *c, const struct node *n, struct value *out)
