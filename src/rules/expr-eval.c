@@ -1179,25 +1179,6 @@ int expr_version_cmp(const char *a, const char *b)
 	return 0;
 }
 
-static bool is_strict_version(const struct value *v)
-{
-	const char *s = v->s.ptr;
-	size_t i = 0, len = v->s.len;
-
-	for (;;) {
-		size_t start = i;
-
-		while (i < len && s[i] >= '0' && s[i] <= '9')
-			i++;
-		if (i == start || i - start > 9)
-			return false;
-		if (i == len)
-			return true;
-		if (s[i] != '.')
-			return false;
-		i++;
-	}
-}
 
 static int sysctl_lookup(struct ctx *c, const struct node *n, struct value *out)
 {
@@ -1325,7 +1306,7 @@ static int eval_fixed(struct ctx *c, const struct node *n, struct value *out)
 		const json_t *rel = json_object_get(c->env->sec[EXPR_SEC_HOST], "kernel_release");
 		int cmp;
 
-		if (!is_strict_version(&v[0])) {
+		if (!expr_is_version(v[0].s.ptr, v[0].s.len, true)) {
 			char q[EXPR_ERROR_MSG / 2] = "";
 
 			expr_quote(q, sizeof(q), v[0].s.ptr, v[0].s.len > 64 ? 64 : v[0].s.len);

@@ -105,6 +105,29 @@ struct expr {
 	struct arena_block *arena;
 };
 
+/* "5.4", "6.1.0": numbers (at most 9 digits each) separated by dots; with
+ * !strict anything that starts with a number ("5.10.0-27-amd64"). */
+static inline bool expr_is_version(const char *s, size_t len, bool strict)
+{
+	size_t i = 0;
+
+	if (!strict)
+		return len > 0 && s[0] >= '0' && s[0] <= '9';
+	for (;;) {
+		size_t start = i;
+
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == start || i - start > 9)
+			return false;
+		if (i == len)
+			return true;
+		if (s[i] != '.')
+			return false;
+		i++;
+	}
+}
+
 /* Hash of a field name (32-bit FNV-1a), computed at parse time for the
  * field cache of the evaluator. */
 static inline uint32_t expr_name_hash(const char *s, size_t len)

@@ -689,29 +689,6 @@ static struct node *parse_name(struct parser *p)
 	return perror_at(p, pos, "unknown name '%s'", word);
 }
 
-/* "5.4", "6.1.0": numbers separated by dots; with !strict anything that
- * starts with a number ("5.10.0-27-amd64"). */
-static bool is_version(const char *s, size_t len, bool strict)
-{
-	size_t i = 0;
-
-	if (!strict)
-		return len > 0 && is_digit(s[0]);
-
-	for (;;) {
-		size_t start = i;
-
-		while (i < len && is_digit(s[i]))
-			i++;
-		if (i == start || i - start > 9)
-			return false;
-		if (i == len)
-			return true;
-		if (s[i] != '.')
-			return false;
-		i++;
-	}
-}
 
 static int add_key(struct parser *p, const char *key)
 {
@@ -764,6 +741,17 @@ static bool key_pattern(const struct node *n, char *buf, size_t size, size_t *o)
 	return true;
 }
 
+/* Store a validated canonical key (or pattern) in the call and list it
+ * among the keys the expression reads. */
+static int keep_key(struct parser *p, struct node *call, const char *key)
+{
+	call->u.call.key = arena_alloc(p->e, strlen(key) + 1);
+	if (!call->u.call.key)
+		return oom(p), -1;
+	strcpy((char *)call->u.call.key, key);
+	return add_key(p, key);
+}
+
 static int check_sysctl(struct parser *p, struct node *call)
 {
 	struct node *arg = call->u.call.args[0];
@@ -796,11 +784,7 @@ static int check_sysctl(struct parser *p, struct node *call)
 			  "cannot be read with sysctl()", q);
 		return -1;
 	}
-	call->u.call.key = arena_alloc(p->e, strlen(key) + 1);
-	if (!call->u.call.key)
-		return oom(p), -1;
-	strcpy((char *)call->u.call.key, key);
-	return add_key(p, key);
+	return keep_key(p, call, key);
 }
 
 /* sysctl_match("net.ipv4.conf.*.rp_filter"): a literal pattern, so that
@@ -820,11 +804,7 @@ static int check_sysctl_match(struct parser *p, struct node *call)
 			  memchr(arg->u.s.ptr, '\0', arg->u.s.len) ? "NUL characters are not allowed" : why);
 		return -1;
 	}
-	call->u.call.key = arena_alloc(p->e, strlen(key) + 1);
-	if (!call->u.call.key)
-		return oom(p), -1;
-	strcpy((char *)call->u.call.key, key);
-	return add_key(p, key);
+	return keep_key(p, call, key);
 }
 
 /* Checks of a call's arguments that can be made before evaluation. */
@@ -895,7 +875,7 @@ static int check_call(struct parser *p, struct node *call)
 
 			bool strict = call->func == F_KERNEL_AT_LEAST;
 
-			if (a->kind == N_STR && !is_version(a->u.s.ptr, a->u.s.len, strict)) {
+			if (a->kind == N_STR && !expr_is_version(a->u.s.ptr, a->u.s.len, strict)) {
 				expr_quote(q, sizeof(q), a->u.s.ptr, a->u.s.len > 64 ? 64 : a->u.s.len);
 				perror_at(p, a->pos, strict ?
 					  "invalid kernel version %s: expected numbers separated "
