@@ -17,6 +17,7 @@ const struct cmd *const commands[] = {
 	&cmd_audit,
 	&cmd_explain,
 	&cmd_facts,
+	&cmd_fix,
 	&cmd_listeners,
 	&cmd_lint,
 	&cmd_profiles,

@@ -106,6 +106,7 @@ struct cmd {
 extern const struct cmd cmd_audit;
 extern const struct cmd cmd_explain;
 extern const struct cmd cmd_facts;
+extern const struct cmd cmd_fix;
 extern const struct cmd cmd_listeners;
 extern const struct cmd cmd_lint;
 extern const struct cmd cmd_profiles;
