@@ -371,6 +371,12 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			  a.from ? "--from" : "--root");
 		goto out_args;
 	}
+	if (g->netns && (a.write || a.apply) && !a.output) {
+		log_error("fix: boot applies %s to the host's initial network namespace, not to %s; "
+			  "give --output FILE for the file that sets the namespace up (or --output -)",
+			  DEFAULT_TARGET, g->netns);
+		goto out_args;
+	}
 	if (g->format != FORMAT_TEXT && g->format != FORMAT_JSON) {
 		log_error("fix: --format: only text and json");
 		goto out_args;
@@ -424,6 +430,12 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
+	if (json_is_false(json_object_get(json_object_get(json_object_get(facts, "host"), "netns"), "initial")) &&
+	    json_array_append_new(d.warnings, json_string(
+		    "this is not the host's initial network namespace: boot does not apply sysctl.d files to "
+		    "it; its values are set by whatever creates it (a container runtime: docker run --sysctl, "
+		    "Kubernetes securityContext.sysctls)")) < 0)
+		goto out;
 	if (old && !d.len) {
 		/* a file holding nothing but our header stays as it is */
 		free(d.content);

@@ -34,6 +34,10 @@ check_eq "tcp_max_syn_backlog restored" "256" "$(sc net/ipv4/tcp_max_syn_backlog
 [ ! -e "$T/bad.conf" ] && pass "no drop-in written after a failure" || fail "drop-in written after a failure"
 check_eq "nothing left in the directory" "" "$(ls "$T" | grep '^bad' || true)"
 
+check_exit "--netns with --apply needs --output" 3 fix --apply
+check_match "says why" "not to $ns; give --output" "$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
+check_eq "nothing set without --output" "4096" "$(sc net/core/somaxconn)"
+
 # ---- 1. apply
 check_exit "--apply" 0 fix --apply --output "$T/90-netknobs.conf"
 out=$(cat "$T/out")
@@ -42,6 +46,8 @@ check_eq "tcp_max_syn_backlog set" "2048" "$(sc net/ipv4/tcp_max_syn_backlog)"
 check_eq "the host's somaxconn is untouched" "$host_somaxconn" "$(cat /proc/sys/net/core/somaxconn)"
 check_match "reports each value" "^set net.core.somaxconn = 8192 \\(was 4096\\)$" "$out"
 check_match "drop-in written" "^wrote $T/90-netknobs.conf" "$out"
+check_match "warns that boot does not apply it to a namespace" "boot does not apply sysctl.d files to it" \
+	"$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
 check_eq "drop-in line" "net.core.somaxconn = 8192" "$(grep '^net.core.somaxconn' "$T/90-netknobs.conf")"
 check_match "the capped listener is named for a restart, with its process" \
 	"127.0.0.1\\]?:$port +limit 4096 +listen-hold \\(pid $lpid\\)" "$out"
