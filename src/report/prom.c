@@ -233,12 +233,12 @@ static void report_metrics(FILE *out, const json_t *report)
 			any = true;
 	if (!any)
 		return;
-	family(out, "netknobs_report_counter_increase_per_day", "gauge",
+	family(out, "netknobs_report_increase_per_day", "gauge",
 	       "Increase of a kernel trouble counter since the previous report, per day.");
 	json_array_foreach(counters, i, c) {
 		if (!json_is_number(json_object_get(c, "per_day")))
 			continue;
-		fputs("netknobs_report_counter_increase_per_day{", out);
+		fputs("netknobs_report_increase_per_day{", out);
 		label(out, "counter", str(c, "name"), true);
 		fputc('}', out);
 		number(json_object_get(c, "per_day"), out);
