@@ -43,4 +43,10 @@ vg 3 lint "$RULES/bad"
 vg 0 lint "$RULES/good"
 vg 3 facts --from "$RULES/bad/empty.yaml"
 vg 3 factz
+vg 1 audit --from "$FACTS" --format prom
+vg 1 audit --from "$FACTS" --format nagios
+vg 1 report --from "$FACTS" --state-dir "$T/state" --prom-dir "$T"
+vg 1 report --from "$FACTS" --state-dir "$T/state" --format json --always
+printf '{"state_version": 1, "time": ' >"$T/state/latest.json"
+vg 1 report --from "$FACTS" --state-dir "$T/state" --keep 1
 finish
