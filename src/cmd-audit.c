@@ -189,6 +189,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
 		AUDIT_LONG_OPTIONS,
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "timing", no_argument, NULL, OPT_AUDIT_TIMING },
 		{ NULL, 0, NULL, 0 },
 	};

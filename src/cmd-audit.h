@@ -34,15 +34,14 @@ enum {
 	OPT_AUDIT_END = OPT_CMD_BASE + 0x20, /* commands number their own options from here */
 };
 
-/* The options of struct audit_args but --timing (with -v for --verbose). */
+/* The options of struct audit_args but --timing and -v/--verbose. */
 #define AUDIT_LONG_OPTIONS                                                   \
 	{ "from", required_argument, NULL, OPT_AUDIT_FROM },                 \
 	{ "only", required_argument, NULL, OPT_AUDIT_ONLY },                 \
 	{ "rule", required_argument, NULL, OPT_AUDIT_RULE },                 \
 	{ "fail-on", required_argument, NULL, OPT_AUDIT_FAIL_ON },           \
 	RULE_LONG_OPTIONS,                                                   \
-	{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE },           \
-	{ "verbose", no_argument, NULL, 'v' }
+	{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE }
 
 #define AUDIT_OPTIONS_HELP                                                          \
 	"  --from FILE            audit a saved facts document (netknobs facts --json)\n" \
@@ -57,7 +56,7 @@ enum {
 
 int audit_strv_add(struct audit_strv *s, const char *x);
 
-/* Handle one of AUDIT_LONG_OPTIONS (and --timing): 1 handled, 0 not one of
+/* Handle one of AUDIT_LONG_OPTIONS (and --timing, -v): 1 handled, 0 not one of
  * them, -1 bad value (logged) or out of memory. */
 int audit_args_option(struct audit_args *a, int c, const char *arg);
 void audit_args_free(struct audit_args *a);

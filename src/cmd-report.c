@@ -404,7 +404,7 @@ static int report_run(struct globals *g, int argc, char **argv)
 	time_t now;
 	bool tok;
 
-	r = cmd_parse(&cmd_report, g, argc, argv, "v", own, report_opt, &ra);
+	r = cmd_parse(&cmd_report, g, argc, argv, NULL, own, report_opt, &ra);
 	if (r < 0 || r < argc) {
 		if (r >= 0)
 			log_error("report: unexpected argument '%s'", argv[r]);
@@ -502,7 +502,6 @@ const struct cmd cmd_report = {
 		"\n"
 		"Options:\n"
 		AUDIT_OPTIONS_HELP
-		"  -v, --verbose          evaluate with every rule's result (for --format json)\n"
 		"  --state-dir DIR        where the state is kept (default " DEFAULT_STATE_DIR ")\n"
 		"  --always               print the full report even on a quiet day\n"
 		"  --keep N               history files to keep (default 30)\n"
