@@ -61,4 +61,10 @@ if [ "$(id -u)" = 0 ] && ip netns add "nk-vg-$$" 2>/dev/null; then
 		--apply --output "$T/x.conf"
 fi
 vg 3 factz
+vg 1 audit --from "$FACTS" --format prom
+vg 1 audit --from "$FACTS" --format nagios
+vg 1 report --from "$FACTS" --state-dir "$T/state" --prom-dir "$T"
+vg 1 report --from "$FACTS" --state-dir "$T/state" --format json --always
+printf '{"state_version": 1, "time": ' >"$T/state/latest.json"
+vg 1 report --from "$FACTS" --state-dir "$T/state" --keep 1
 finish
