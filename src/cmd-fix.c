@@ -377,10 +377,6 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			  DEFAULT_TARGET, g->netns);
 		goto out_args;
 	}
-	if (g->format != FORMAT_TEXT && g->format != FORMAT_JSON) {
-		log_error("fix: --format: only text and json");
-		goto out_args;
-	}
 
 	/* where the drop-in goes: on the target system, and on this one */
 	target = a.output && !to_stdout ? a.output : DEFAULT_TARGET;
