@@ -741,17 +741,26 @@ static __attribute__((noinline)) int field_of(struct ctx *c, const struct node *
 	return r;
 }
 
+/* The value of an N_ITEM or N_LOCAL node, in place; NULL for other nodes. */
+static inline const struct value *bound_value(const struct ctx *c, const struct node *n)
+{
+	if (n->kind == N_ITEM)
+		return &c->env->items[n->u.idx];
+	if (n->kind == N_LOCAL)
+		return &c->locals[n->u.idx];
+	return NULL;
+}
+
 static int eval_field(struct ctx *c, const struct node *n, struct value *out)
 {
 	struct expr_cache *k = c->env->cache;
+	const struct value *item = bound_value(c, n->u.field.obj);
 	struct value a;
-	int r = eval(c, n->u.field.obj, &a);
+	int r;
 
-	if (r < 0)
-		return r;
-	/* the commonest case, kept short: a field of the hinted item (a
-	 * foreach or comprehension item) that a rule before read already */
-	if (k && a.type == VALUE_OBJECT && a.json == k->hint_obj && !a.owned) {
+	/* the commonest case, kept short: a field of the hinted item (the
+	 * item of a foreach or a comprehension) that a rule before read */
+	if (k && item && item->type == VALUE_OBJECT && item->json == k->hint_obj) {
 		const struct cache_memo *m = &k->memo[ptr_hash(n->u.field.name) & (CACHE_MEMO - 1)];
 		const struct cell *col;
 
@@ -761,6 +770,9 @@ static int eval_field(struct ctx *c, const struct node *n, struct value *out)
 			return 0;
 		}
 	}
+	r = eval(c, n->u.field.obj, &a);
+	if (r < 0)
+		return r;
 	return field_of(c, n, &a, out);
 }
 
@@ -1734,6 +1746,51 @@ static int eval_index(struct ctx *c, const struct node *n, struct value *out)
 	return adopt(c, n, out, &a);
 }
 
+/* The commonest binary operations, on integers, without a call: false
+ * when binary() has to do it (division, overflow). */
+static inline bool int_op(unsigned kind, int64_t x, int64_t y, struct value *out)
+{
+	int64_t r;
+
+	switch (kind) {
+	case N_ADD:
+		if (__builtin_add_overflow(x, y, &r))
+			return false;
+		set_int(out, r);
+		return true;
+	case N_SUB:
+		if (__builtin_sub_overflow(x, y, &r))
+			return false;
+		set_int(out, r);
+		return true;
+	case N_MUL:
+		if (__builtin_mul_overflow(x, y, &r))
+			return false;
+		set_int(out, r);
+		return true;
+	case N_EQ:
+		set_bool(out, x == y);
+		return true;
+	case N_NE:
+		set_bool(out, x != y);
+		return true;
+	case N_LT:
+		set_bool(out, x < y);
+		return true;
+	case N_LE:
+		set_bool(out, x <= y);
+		return true;
+	case N_GT:
+		set_bool(out, x > y);
+		return true;
+	case N_GE:
+		set_bool(out, x >= y);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 {
 	struct value a, b;
@@ -1871,31 +1928,8 @@ static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 			value_free(&a);
 			return r;
 		}
-		if (a.type == VALUE_INT && b.type == VALUE_INT) {
-			/* comparisons of integers, the commonest, without a call */
-			switch (n->kind) {
-			case N_EQ:
-				set_bool(out, a.i == b.i);
-				return 0;
-			case N_NE:
-				set_bool(out, a.i != b.i);
-				return 0;
-			case N_LT:
-				set_bool(out, a.i < b.i);
-				return 0;
-			case N_LE:
-				set_bool(out, a.i <= b.i);
-				return 0;
-			case N_GT:
-				set_bool(out, a.i > b.i);
-				return 0;
-			case N_GE:
-				set_bool(out, a.i >= b.i);
-				return 0;
-			default:
-				return binary(c, n, &a, &b, out);
-			}
-		}
+		if (a.type == VALUE_INT && b.type == VALUE_INT && int_op(n->kind, a.i, b.i, out))
+			return 0;
 		r = binary(c, n, &a, &b, out);
 		value_free(&a);
 		value_free(&b);
