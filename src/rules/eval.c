@@ -24,6 +24,14 @@ struct merged {
 	bool conflict;
 };
 
+/* JSON of the rule being evaluated that its results and findings share,
+ * made when the first needs it: strings and these lists are never modified
+ * once built, so that one reference serves every finding of a foreach. */
+struct rule_json {
+	json_t *id;              /* NULL: not made */
+	json_t *ruleset, *source, *severity, *title, *rationale, *risk, *refs, *tags;
+};
+
 struct run {
 	const struct rulebook *rb;
 	const json_t *facts;
@@ -36,6 +44,7 @@ struct run {
 	unsigned passed, na, errors, waived, disabled;
 	bool *waiver_used;       /* per rb->waivers entry */
 	bool all_items;          /* keep passing foreach items in the results */
+	struct rule_json rj;     /* of the rule being evaluated */
 };
 
 static char *origin_str(const struct origin *o)
@@ -57,6 +66,68 @@ static void set_str(json_t *o, const char *k, const char *v)
 	if (esc)
 		json_object_set_new(o, k, json_string(esc));
 	free(esc);
+}
+
+/* v escaped as set_str() stores it; NULL when v is NULL (or out of memory). */
+static json_t *escaped_string(const char *v)
+{
+	char *esc;
+	json_t *j;
+
+	if (!v)
+		return NULL;
+	esc = escape_untrusted_str(v);
+	j = esc ? json_string(esc) : NULL;
+	free(esc);
+	return j;
+}
+
+/* Store a new reference to v, when there is one. */
+static void set_shared(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set(o, k, v);
+}
+
+/* The id only (every result has it), or everything for a finding. */
+static const struct rule_json *rule_json(struct run *R, const struct rule *r, bool finding)
+{
+	struct rule_json *j = &R->rj;
+	char *src;
+
+	if (!j->id)
+		j->id = json_string(r->id);
+	if (!finding || j->ruleset)
+		return j;
+	j->ruleset = json_string(r->ruleset);
+	src = origin_str(&r->where);
+	j->source = escaped_string(src);
+	free(src);
+	j->severity = json_string(severity_name(r->severity));
+	j->title = escaped_string(r->title);
+	j->rationale = escaped_string(r->rationale);
+	j->risk = escaped_string(r->risk);
+	j->refs = json_array();
+	for (size_t i = 0; i < r->nrefs; i++)
+		json_array_append_new(j->refs, json_string(r->refs[i]));
+	j->tags = json_array();
+	for (size_t i = 0; i < r->ntags; i++)
+		json_array_append_new(j->tags, json_string(r->tags[i]));
+	return j;
+}
+
+static void rule_json_clear(struct rule_json *j)
+{
+	json_decref(j->id);
+	json_decref(j->ruleset);
+	json_decref(j->source);
+	json_decref(j->severity);
+	json_decref(j->title);
+	json_decref(j->rationale);
+	json_decref(j->risk);
+	json_decref(j->refs);
+	json_decref(j->tags);
+	memset(j, 0, sizeof(*j));
 }
 
 /* Render a template; evaluation errors give "?" and are reported. */
@@ -272,6 +343,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 	struct expr_error e;
 	json_t *res = NULL, *observed = NULL;
 	char *subject = NULL, *src = NULL;
+	const struct rule_json *rj;
 	const char *reason = NULL;
 	int terr = 0;
 	enum { ST_PASS, ST_NA, ST_FAIL, ST_ERROR } st;
@@ -299,9 +371,9 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 			return;
 	}
 
+	rj = rule_json(R, r, st == ST_FAIL);
 	res = json_object();
-	src = origin_str(&r->where);
-	json_object_set_new(res, "rule", json_string(r->id));
+	set_shared(res, "rule", rj->id);
 	if (r->subject.n) {
 		subject = render(R, r, &r->subject, &terr);
 	} else {
@@ -338,13 +410,13 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 	{
 		const struct waiver *w = find_waiver(R->rb, r->id, subject ? subject : "");
 		char *msg = render(R, r, &r->message, &terr);
-		json_t *f = json_object(), *recs = json_array(), *refs = json_array(), *tags = json_array();
+		json_t *f = json_object(), *recs = json_array();
 
-		json_object_set_new(f, "rule", json_string(r->id));
-		json_object_set_new(f, "ruleset", json_string(r->ruleset));
-		set_str(f, "source", src);
-		json_object_set_new(f, "severity", json_string(severity_name(r->severity)));
-		set_str(f, "title", r->title);
+		set_shared(f, "rule", rj->id);
+		set_shared(f, "ruleset", rj->ruleset);
+		set_shared(f, "source", rj->source);
+		set_shared(f, "severity", rj->severity);
+		set_shared(f, "title", rj->title);
 		set_str(f, "subject", subject ? subject : "?");
 		set_str(f, "message", msg ? msg : "?");
 		if (observed)
@@ -381,14 +453,10 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 			value_free(&v);
 		}
 		json_object_set_new(f, "recommend", recs);
-		set_str(f, "rationale", r->rationale);
-		set_str(f, "risk", r->risk);
-		for (size_t i = 0; i < r->nrefs; i++)
-			json_array_append_new(refs, json_string(r->refs[i]));
-		json_object_set_new(f, "references", refs);
-		for (size_t i = 0; i < r->ntags; i++)
-			json_array_append_new(tags, json_string(r->tags[i]));
-		json_object_set_new(f, "tags", tags);
+		set_shared(f, "rationale", rj->rationale);
+		set_shared(f, "risk", rj->risk);
+		set_shared(f, "references", rj->refs);
+		set_shared(f, "tags", rj->tags);
 		if (w) {
 			json_t *wj = json_object();
 
@@ -422,6 +490,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 	goto out;
 
 error:
+	src = origin_str(&r->where);
 	log_error("rule %s (%s): %s", r->id, src ? src : "?", e.msg);
 	json_object_set_new(res, "status", json_string("error"));
 	set_str(res, "error", e.msg);
@@ -597,6 +666,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 			continue;
 		}
 		eval_rule(&R, r);
+		rule_json_clear(&R.rj);
 	}
 
 	for (size_t i = 0; i < R.nrecs; i++) {

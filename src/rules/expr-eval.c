@@ -18,6 +18,7 @@ struct ctx {
 	const struct expr *e;
 	const struct expr_env *env;
 	struct expr_error *err;
+	struct expr_cache *memo;    /* memoises invariant nodes, or NULL */
 	struct value locals[EXPR_MAX_LOCALS];  /* comprehension variables */
 };
 
@@ -27,12 +28,16 @@ static int fail(struct ctx *c, const struct node *n, int rc, const char *fmt, ..
 static inline void set_int(struct value *v, int64_t i);
 static int eval_node(struct ctx *c, const struct node *n, struct value *out);
 static int eval_field(struct ctx *c, const struct node *n, struct value *out);
+static int eval_memo(struct ctx *c, const struct node *n, struct value *out);
 
-/* Evaluate n into out.  The commonest leaves (a foreach item, a
- * comprehension variable, an integer) are taken here without a call, and
- * field reads go straight to the small function for them. */
+/* Evaluate n into out.  Invariants go to the memo; the commonest leaves (a
+ * foreach item, a comprehension variable, an integer) are taken here
+ * without a call, and field reads go straight to the small function for
+ * them. */
 static inline int eval(struct ctx *c, const struct node *n, struct value *out)
 {
+	if (n->memo && c->memo)
+		return eval_memo(c, n, out);
 	switch (n->kind) {
 	case N_INT:
 		set_int(out, n->u.i);
@@ -117,6 +122,10 @@ static int borrow(struct ctx *c, const struct node *n, const json_t *j, struct v
  * probing; an index slot holds the entry number and a few more bits of the
  * hash, so that a probe seldom looks at an entry that is not the one.
  *
+ * The values of invariant nodes (marked by the parser: var.pct,
+ * sysctl("...") in a foreach rule) are memoised by the address of the node,
+ * for the documents of the environment the cache first served.
+ *
  * Documents are immutable while the cache holds anything (the contract in
  * expr.h): a memoised value, a hint or a cell stays true. */
 
@@ -132,6 +141,8 @@ static int borrow(struct ctx *c, const struct node *n, const json_t *j, struct v
 #define CACHE_MIN_LISTS 8
 #define CACHE_MAX_CELLS (1u << 22)     /* items and cells of all lists: 64-96 MiB */
 #define LIST_MAX_COLS 64               /* names with a larger id go to the entries */
+#define CACHE_MIN_NODES 64
+#define CACHE_MAX_NODES (1u << 20)     /* invariant nodes: 24 MiB */
 
 /* A value without the owned flag, in 16 bytes. */
 struct cell {
@@ -161,6 +172,11 @@ struct cache_memo {
 	uint32_t id;            /* CACHE_NO_ID: the name has none */
 };
 
+struct cache_node {
+	const struct node *node; /* NULL: free */
+	struct cell v;
+};
+
 struct cache_list {
 	const json_t *list;
 	size_t n;
@@ -187,6 +203,12 @@ struct expr_cache {
 	const json_t *hint_obj;
 	struct cache_list *hint_list;
 	size_t hint_row;
+	/* invariant nodes, by open addressing on their address (NULL: none
+	 * yet), memoised for the documents memo_facts and memo_vars */
+	struct cache_node *nodes;
+	size_t node_mask, n_nodes;
+	bool memo_bound;
+	const json_t *memo_facts, *memo_vars;
 };
 
 static inline size_t ptr_hash(const void *p)
@@ -320,6 +342,15 @@ static void cache_lists_clear(struct expr_cache *k)
 	k->hint_list = NULL;
 }
 
+static void cache_nodes_clear(struct expr_cache *k)
+{
+	free(k->nodes);
+	k->nodes = NULL;
+	k->node_mask = 0;
+	k->n_nodes = 0;
+	k->memo_bound = false;
+}
+
 void expr_cache_clear(struct expr_cache *k)
 {
 	if (!k)
@@ -328,9 +359,11 @@ void expr_cache_clear(struct expr_cache *k)
 	k->derived = NULL;
 	memset(k->index, 0, (k->mask + 1) * sizeof(*k->index));
 	k->used = 0;
-	/* the expressions may go too: forget the addresses of their names */
+	/* the expressions may go too: forget the addresses of their names
+	 * and nodes */
 	memset(k->memo, 0, sizeof(k->memo));
 	cache_lists_clear(k);
+	cache_nodes_clear(k);
 }
 
 void expr_cache_free(struct expr_cache *k)
@@ -338,6 +371,7 @@ void expr_cache_free(struct expr_cache *k)
 	if (!k)
 		return;
 	cache_lists_clear(k);
+	cache_nodes_clear(k);
 	json_decref(k->derived);
 	for (size_t i = 0; i <= k->name_mask; i++)
 		free(k->names[i].s);
@@ -587,6 +621,83 @@ static int cached_field(struct ctx *c, const struct node *n, const json_t *obj, 
 	return 0;
 }
 
+/* The cache, when it may memoise invariant nodes for the documents of env:
+ * those of the first environment it serves after expr_cache_new() or
+ * expr_cache_clear(). */
+static struct expr_cache *memo_for(const struct expr_env *env)
+{
+	struct expr_cache *k = env->cache;
+
+	if (!k)
+		return NULL;
+	if (!k->memo_bound) {
+		k->memo_bound = true;
+		k->memo_facts = env->facts;
+		k->memo_vars = env->vars;
+	}
+	return k->memo_facts == env->facts && k->memo_vars == env->vars ? k : NULL;
+}
+
+static const struct cache_node *node_get(const struct expr_cache *k, const struct node *n)
+{
+	if (!k->nodes)
+		return NULL;
+	for (size_t i = ptr_hash(n) & k->node_mask;; i = (i + 1) & k->node_mask) {
+		if (k->nodes[i].node == n)
+			return &k->nodes[i];
+		if (!k->nodes[i].node)
+			return NULL;
+	}
+}
+
+/* Remember v as the value of n, which node_get() did not find; quietly
+ * nothing when the cache cannot take it. */
+static void node_put(struct expr_cache *k, const struct node *n, const struct value *v)
+{
+	size_t i;
+
+	if ((k->n_nodes + 1) * 2 > k->node_mask + 1) {
+		size_t cap = k->nodes ? (k->node_mask + 1) * 2 : CACHE_MIN_NODES;
+		struct cache_node *nn;
+
+		if (cap > CACHE_MAX_NODES || !(nn = calloc(cap, sizeof(*nn))))
+			return;
+		for (size_t j = 0; k->nodes && j <= k->node_mask; j++) {
+			if (!k->nodes[j].node)
+				continue;
+			for (i = ptr_hash(k->nodes[j].node) & (cap - 1); nn[i].node; i = (i + 1) & (cap - 1))
+				;
+			nn[i] = k->nodes[j];
+		}
+		free(k->nodes);
+		k->nodes = nn;
+		k->node_mask = cap - 1;
+	}
+	for (i = ptr_hash(n) & k->node_mask; k->nodes[i].node; i = (i + 1) & k->node_mask)
+		;
+	k->nodes[i].node = n;
+	cell_set(&k->nodes[i].v, v);
+	k->n_nodes++;
+}
+
+/* An invariant node: its memoised value, or else evaluate it and memoise
+ * the result (a value that owns its storage is not memoised, nor an error,
+ * which comes again when the node is evaluated again). */
+static int eval_memo(struct ctx *c, const struct node *n, struct value *out)
+{
+	const struct cache_node *m = node_get(c->memo, n);
+	int r;
+
+	if (m) {
+		cell_get(&m->v, out);
+		return 0;
+	}
+	r = eval_node(c, n, out);
+	if (r == 0 && cell_fits(out))
+		node_put(c->memo, n, out);
+	return r;
+}
+
 /* child was taken from parent: make it independent of parent if parent owns
  * its storage, then release parent. */
 static int adopt(struct ctx *c, const struct node *n, struct value *child, struct value *parent)
@@ -630,17 +741,26 @@ static __attribute__((noinline)) int field_of(struct ctx *c, const struct node *
 	return r;
 }
 
+/* The value of an N_ITEM or N_LOCAL node, in place; NULL for other nodes. */
+static inline const struct value *bound_value(const struct ctx *c, const struct node *n)
+{
+	if (n->kind == N_ITEM)
+		return &c->env->items[n->u.idx];
+	if (n->kind == N_LOCAL)
+		return &c->locals[n->u.idx];
+	return NULL;
+}
+
 static int eval_field(struct ctx *c, const struct node *n, struct value *out)
 {
 	struct expr_cache *k = c->env->cache;
+	const struct value *item = bound_value(c, n->u.field.obj);
 	struct value a;
-	int r = eval(c, n->u.field.obj, &a);
+	int r;
 
-	if (r < 0)
-		return r;
-	/* the commonest case, kept short: a field of the hinted item (a
-	 * foreach or comprehension item) that a rule before read already */
-	if (k && a.type == VALUE_OBJECT && a.json == k->hint_obj && !a.owned) {
+	/* the commonest case, kept short: a field of the hinted item (the
+	 * item of a foreach or a comprehension) that a rule before read */
+	if (k && item && item->type == VALUE_OBJECT && item->json == k->hint_obj) {
 		const struct cache_memo *m = &k->memo[ptr_hash(n->u.field.name) & (CACHE_MEMO - 1)];
 		const struct cell *col;
 
@@ -650,6 +770,9 @@ static int eval_field(struct ctx *c, const struct node *n, struct value *out)
 			return 0;
 		}
 	}
+	r = eval(c, n->u.field.obj, &a);
+	if (r < 0)
+		return r;
 	return field_of(c, n, &a, out);
 }
 
@@ -1623,6 +1746,51 @@ static int eval_index(struct ctx *c, const struct node *n, struct value *out)
 	return adopt(c, n, out, &a);
 }
 
+/* The commonest binary operations, on integers, without a call: false
+ * when binary() has to do it (division, overflow). */
+static inline bool int_op(unsigned kind, int64_t x, int64_t y, struct value *out)
+{
+	int64_t r;
+
+	switch (kind) {
+	case N_ADD:
+		if (__builtin_add_overflow(x, y, &r))
+			return false;
+		set_int(out, r);
+		return true;
+	case N_SUB:
+		if (__builtin_sub_overflow(x, y, &r))
+			return false;
+		set_int(out, r);
+		return true;
+	case N_MUL:
+		if (__builtin_mul_overflow(x, y, &r))
+			return false;
+		set_int(out, r);
+		return true;
+	case N_EQ:
+		set_bool(out, x == y);
+		return true;
+	case N_NE:
+		set_bool(out, x != y);
+		return true;
+	case N_LT:
+		set_bool(out, x < y);
+		return true;
+	case N_LE:
+		set_bool(out, x <= y);
+		return true;
+	case N_GT:
+		set_bool(out, x > y);
+		return true;
+	case N_GE:
+		set_bool(out, x >= y);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 {
 	struct value a, b;
@@ -1760,31 +1928,8 @@ static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 			value_free(&a);
 			return r;
 		}
-		if (a.type == VALUE_INT && b.type == VALUE_INT) {
-			/* comparisons of integers, the commonest, without a call */
-			switch (n->kind) {
-			case N_EQ:
-				set_bool(out, a.i == b.i);
-				return 0;
-			case N_NE:
-				set_bool(out, a.i != b.i);
-				return 0;
-			case N_LT:
-				set_bool(out, a.i < b.i);
-				return 0;
-			case N_LE:
-				set_bool(out, a.i <= b.i);
-				return 0;
-			case N_GT:
-				set_bool(out, a.i > b.i);
-				return 0;
-			case N_GE:
-				set_bool(out, a.i >= b.i);
-				return 0;
-			default:
-				return binary(c, n, &a, &b, out);
-			}
-		}
+		if (a.type == VALUE_INT && b.type == VALUE_INT && int_op(n->kind, a.i, b.i, out))
+			return 0;
 		r = binary(c, n, &a, &b, out);
 		value_free(&a);
 		value_free(&b);
@@ -1844,13 +1989,17 @@ int expr_eval(const struct expr *e, const struct expr_env *env, struct value *ou
 	c.e = e;
 	c.env = env;
 	c.err = err;
+	c.memo = memo_for(env);
 	set_absent(out);
 	if (env->n_items < e->n_items || (e->n_items && !env->items)) {
 		expr_error_set(err, e->src, 0, "internal error: the expression needs %u bound "
 			       "values, %zu given", e->n_items, env->n_items);
 		return -EINVAL;
 	}
-	r = eval_node(&c, e->root, out);
+	if (e->root->memo && c.memo)
+		r = eval_memo(&c, e->root, out);
+	else
+		r = eval_node(&c, e->root, out);
 	if (r < 0)
 		value_free(out);
 	return r;

@@ -59,6 +59,7 @@ struct node {
 	uint8_t local;          /* N_CALL with comp: the variable's slot */
 	uint16_t pos;           /* byte offset of the node's token in the source */
 	uint8_t height;         /* of the subtree (parser only) */
+	uint8_t memo;           /* an invariant worth memoising: see expr_mark_invariants() */
 	union {
 		int64_t i;
 		bool b;

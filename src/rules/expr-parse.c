@@ -1333,6 +1333,91 @@ static struct node *parse_cond(struct parser *p)
 	return c;
 }
 
+/* ----------------------------------------------------------- invariants */
+
+/* Constants and sections: nothing to gain in memoising them. */
+static bool is_trivial(const struct node *n)
+{
+	return is_constant(n) || n->kind == N_SECTION;
+}
+
+/* The values of subexpressions that the evaluator memoises (in a struct
+ * expr_cache) instead of computing them for every item of a foreach or a
+ * comprehension.
+ *
+ * What the value of n depends on besides the documents: bit 0 for the
+ * caller's items, bit 1 + i for the variable of comprehension slot i bound
+ * outside n.  0: n gives the same value wherever it is evaluated against
+ * the same documents (an invariant).  Marks, for the evaluator to memoise,
+ * the invariants that are not mere constants and whose parent is not
+ * invariant (var.x, sysctl("...") in a foreach rule or in the body of a
+ * comprehension), and the root when it is invariant in an expression with
+ * a scope (evaluated once per item of a foreach). */
+static unsigned mark_invariants(struct node *n)
+{
+	unsigned deps = 0, kids = 0, bound = 0;
+	struct node *kid[3] = { NULL };
+	struct node *const *list = NULL;
+
+	switch (n->kind) {
+	case N_INT:
+	case N_STR:
+	case N_BOOL:
+	case N_NULL:
+	case N_CONST:
+	case N_SECTION:
+		return 0;
+	case N_ITEM:
+		return 1u;
+	case N_LOCAL:
+		return 2u << n->u.idx;
+	case N_LIST:
+		list = n->u.list.elts;
+		kids = n->u.list.n;
+		break;
+	case N_FIELD:
+		kid[0] = n->u.field.obj;
+		break;
+	case N_CALL:
+		list = n->u.call.args;
+		kids = n->u.call.n;
+		if (n->comp)    /* list, body, filter: the variable is bound in the last two */
+			bound = 2u << n->local;
+		break;
+	default:        /* unary, binary, index, '? :' */
+		kid[0] = n->u.k.a;
+		kid[1] = n->u.k.b;
+		kid[2] = n->kind == N_COND ? n->u.k.c : NULL;
+		break;
+	}
+	if (!list) {
+		list = kid;
+		kids = 3;
+	}
+	for (unsigned i = 0; i < kids; i++) {
+		unsigned d;
+
+		if (!list[i])
+			continue;
+		d = mark_invariants(list[i]);
+		/* a candidate, unless n turns out invariant as a whole */
+		list[i]->memo = d == 0 && !is_trivial(list[i]);
+		if (i > 0)
+			d &= ~bound;
+		deps |= d;
+	}
+	if (!deps)
+		for (unsigned i = 0; i < kids; i++)
+			if (list[i])
+				list[i]->memo = 0;
+	return deps;
+}
+
+static void expr_mark_invariants(struct expr *e)
+{
+	e->root->memo = mark_invariants(e->root) == 0 && !is_trivial(e->root) && e->n_items > 0;
+}
+
 /* ------------------------------------------------------------------ API */
 
 void expr_free(struct expr *e)
@@ -1421,6 +1506,7 @@ struct expr *expr_parse(const char *src, size_t len, const struct expr_scope *sc
 			unexpected(&p, NULL);
 		goto fail;
 	}
+	expr_mark_invariants(e);
 	return e;
 nomem:
 	expr_error_set(err, src, 0, "out of memory");

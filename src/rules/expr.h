@@ -188,7 +188,12 @@ void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars
  * environment, so that reading the same field of the same object again
  * (the same listener in rule after rule) needs no hashing of the name in
  * the object: attach it with env->cache = cache after expr_env_init().
- * Results are the same with and without a cache.
+ * It also memoises the values of invariant subexpressions (those that read
+ * neither the items nor a comprehension variable bound outside them: var.x
+ * or sysctl("...") in a foreach rule), by node, for the documents (facts
+ * and vars) of the first environment it serves; evaluations against other
+ * documents do not use that part.  Results are the same with and without a
+ * cache.
  *
  * Contract: the cache remembers values borrowed from the documents the
  * evaluations read (facts, vars, the JSON behind items), by the addresses

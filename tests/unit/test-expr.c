@@ -647,6 +647,13 @@ static const char *const cache_item_exprs[] = {
 	"[l.port, l.queue][1]",
 	"len(l.owner.fds)",
 	"host.cpus_online * l.port",
+	/* invariants, memoised by the cache */
+	"kernel_at_least(\"5.4\")",
+	"l.port > 0 && 10 / (host.cpus_online - 4) > 0",
+	"max(x in listeners : x.queue) - l.queue",
+	"(host.kernel_release + \"-\") + l.address",
+	"[host.cpus_online, 2][0] + l.port",
+	"sum(x in listeners : x.port * host.cpus_online) + l.port",
 };
 
 static const char *const cache_global_exprs[] = {
@@ -657,6 +664,8 @@ static const char *const cache_global_exprs[] = {
 	"sum(a in listeners : count(b in listeners where b.owner.pid < a.owner.pid : true))",
 	"listeners[3].port + listeners[5].owner.pid",
 	"sum(l in listeners : l.f21 + default(l.f35, 0))",
+	"sum(l in listeners : l.port * host.cpus_online)",
+	"count(l in listeners : l.queue < max(x in listeners : x.queue))",
 };
 
 /* Comprehensions over the listeners inside a foreach over them, or
@@ -833,6 +842,34 @@ static void cache_checks(void)
 	expr_cache_free(cache);
 	expr_cache_free(NULL);
 	expr_cache_clear(NULL);
+
+	/* invariants are memoised for the documents of the first environment
+	 * only: another document with the same cache is read */
+	{
+		json_t *other = cache_doc(10, 1000);
+		struct expr_env env2;
+
+		json_integer_set(json_object_get(json_object_get(other, "host"), "cpus_online"), 64);
+		cache = expr_cache_new();
+		e = parse("l.port + host.cpus_online * 2", &scope, &err);
+		expr_env_init(&env, doc, NULL, &item, 1);
+		env.cache = cache;
+		expr_list_get(&env, &list, 1, &item);
+		ok(e && expr_eval(e, &env, &v, &err) == 0 && v.type == VALUE_INT && v.i == 1001 + 8,
+		   "an invariant memoised");
+		expr_env_init(&env2, other, NULL, &item, 1);
+		env2.cache = cache;
+		ok(e && expr_eval(e, &env2, &v, &err) == 0 && v.type == VALUE_INT && v.i == 1001 + 128,
+		   "not used for the documents of another environment");
+		ok(e && expr_eval(e, &env, &v, &err) == 0 && v.type == VALUE_INT && v.i == 1001 + 8,
+		   "and still used for the first");
+		expr_cache_clear(cache);
+		ok(e && expr_eval(e, &env2, &v, &err) == 0 && v.type == VALUE_INT && v.i == 1001 + 128,
+		   "after expr_cache_clear() the cache serves another environment");
+		expr_free(e);
+		expr_cache_free(cache);
+		json_decref(other);
+	}
 
 	/* expr_list_get() without a cache and out of range */
 	expr_env_init(&env, doc, NULL, NULL, 0);
