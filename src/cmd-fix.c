@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -86,24 +87,184 @@ static int collect_key(const char *key, void *data)
 	return 0;
 }
 
-/* The file at path: its text, NULL when there is none.  -errno when it
- * exists but cannot be read. */
-static int read_existing(const char *path, char **out)
+/* Where the drop-in goes.  Below --root, the directory is opened with
+ * symbolic links resolved inside the root, so that a link in an image
+ * cannot send the write to this host's files. */
+struct target {
+	struct nk_root root;
+	bool root_open;
+	int dirfd;              /* its directory; -1 when that does not exist */
+	int dir_err;
+	char *sys;              /* path on the target system */
+	char *name;             /* file name */
+	char *display;          /* path on this system, for messages */
+};
+
+static void target_close(struct target *t)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	if (t->root_open)
+		root_close(&t->root);
+	free(t->sys);
+	free(t->name);
+	free(t->display);
+}
+
+static int target_open(struct target *t, const struct globals *g, const char *output)
+{
+	const char *root = g->root && strcmp(g->root, "/") ? g->root : NULL;
+	char *dir, *slash;
+	size_t rl = root ? strlen(root) : 0;
+	int fd;
+
+	*t = (struct target){ .dirfd = -1 };
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (!output) {
+		t->sys = strdup(DEFAULT_TARGET);
+	} else if (root) {
+		if (strncmp(output, root, rl) != 0 || output[rl] != '/') {
+			log_error("fix: with --root %s, --output must be a path below it", root);
+			return -1;
+		}
+		t->sys = strdup(output + rl);
+	} else {
+		t->sys = strdup(output);
+	}
+	if (!t->sys)
+		return -1;
+	if (asprintf(&t->display, "%.*s%s", (int)rl, root ? root : "", t->sys) < 0) {
+		t->display = NULL;
+		return -1;
+	}
+	slash = strrchr(t->sys, '/');
+	t->name = strdup(slash ? slash + 1 : t->sys);
+	if (!t->name)
+		return -1;
+	if (!t->name[0] || !strcmp(t->name, ".") || !strcmp(t->name, "..")) {
+		log_error("%s: not a file name", t->display);
+		return -1;
+	}
+	dir = slash ? strndup(t->sys, (size_t)(slash - t->sys)) : strdup(".");
+	if (!dir)
+		return -1;
+	if (t->sys[0] == '/') {
+		int r = root_open(&t->root, root ? root : "/");
+
+		if (r < 0) {
+			log_error("--root %s: %s", root ? root : "/", strerror(-r));
+			free(dir);
+			return -1;
+		}
+		t->root_open = true;
+		fd = root_open_in(&t->root, dir[0] == '/' && dir[1] ? dir + 1 : ".", O_RDONLY | O_DIRECTORY);
+	} else {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	free(dir);
+	if (fd < 0)
+		t->dir_err = -fd;
+	else
+		t->dirfd = fd;
+	return 0;
+}
+
+/* The file there: its text, NULL when there is none.  Only a regular file
+ * is read (a FIFO would block, a symbolic link may point anywhere or mask
+ * the drop-in).  -1 on error (logged). */
+static int target_read(const struct target *t, char **out)
+{
+	struct stat st;
 	size_t len;
+	int fd, r;
 
 	*out = NULL;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (t->dirfd < 0)
+		return 0;
+	fd = openat(t->dirfd, t->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		char link[256];
+		ssize_t n;
+
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ELOOP && (n = readlinkat(t->dirfd, t->name, link, sizeof(link) - 1)) >= 0) {
+			char *safe;
+
+			link[n] = '\0';
+			safe = escape_untrusted_str(link);
+			if (!strcmp(link, "/dev/null"))
+				log_error("%s is a symbolic link to /dev/null: the drop-in is masked; remove the "
+					  "mask first if it should apply", t->display);
+			else
+				log_error("%s is a symbolic link (to %s): netknobs writes regular files only; "
+					  "remove it or choose another --output", t->display, safe ? safe : "?");
+			free(safe);
+			return -1;
+		}
+		log_error("%s: cannot read: %s", t->display, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_error("%s: cannot read: not a regular file", t->display);
+		close(fd);
+		return -1;
+	}
 	r = read_fd_all(fd, DROPIN_MAX, out, &len);
 	close(fd);
 	if (r == 0 && memchr(*out, '\0', len)) {
 		free(*out);
 		*out = NULL;
-		return -EINVAL;
+		r = -EINVAL;
 	}
-	return r;
+	if (r < 0) {
+		log_error("%s: cannot read: %s", t->display, r == -EINVAL ? "not a text file" : strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static int target_write(const struct target *t, const struct dropin *d, const char *old, bool *backup)
+{
+	char *bak = NULL, *bakdisplay = NULL;
+	int r;
+
+	*backup = false;
+	if (t->dirfd < 0) {
+		log_error("%s: cannot write: %s", t->display, strerror(t->dir_err));
+		return -t->dir_err;
+	}
+	if (old) {
+		if (asprintf(&bak, "%s.bak", t->name) < 0 || asprintf(&bakdisplay, "%s.bak", t->display) < 0) {
+			free(bak);
+			return -ENOMEM;
+		}
+		r = atomic_write_at(t->dirfd, bak, bakdisplay, old, strlen(old), 0644);
+		free(bak);
+		free(bakdisplay);
+		if (r < 0)
+			return r;
+		*backup = true;
+	}
+	return atomic_write_at(t->dirfd, t->name, t->display, d->content, d->len, 0644);
+}
+
+/* Text that holds lines of a file on this system, for the terminal. */
+static void print_text_safe(FILE *out, const char *text)
+{
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t n = nl ? (size_t)(nl - text) : strlen(text);
+		char *line = strndup(text, n);
+
+		fputs_safe(line ? line : "?", out);
+		fputc('\n', out);
+		free(line);
+		text += n + (nl ? 1 : 0);
+	}
 }
 
 static void print_msgs(FILE *out, const char *label, const json_t *msgs)
@@ -122,35 +283,46 @@ static const char *str_of(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
-/* After somaxconn was raised: listeners keep the limit they got at listen()
- * until the application listens again. */
+/* Listeners keep the limit they got at listen() until the application
+ * listens again: name those below the somaxconn now in force. */
 static json_t *restarts(const json_t *facts, const struct apply_item *items, size_t n)
 {
 	const json_t *listeners = json_object_get(json_object_get(facts, "sockets"), "listeners"), *l;
+	const json_t *cur = json_object_get(json_object_get(facts, "sysctl"), "net.core.somaxconn");
 	json_t *out = json_array();
-	long long newv = -1, oldv = -1;
+	long long now = json_is_integer(cur) ? json_integer_value(cur) : -1, oldv = -1;
 	size_t i;
 
 	if (!out)
 		return NULL;
-	for (i = 0; i < n; i++)
-		if (!strcmp(items[i].key, "net.core.somaxconn") && items[i].status == APPLY_SET) {
-			if (parse_int64(items[i].text, &newv) < 0 || parse_int64(items[i].old, &oldv) < 0)
-				newv = -1;
+	for (i = 0; i < n; i++) {
+		long long v;
+
+		if (strcmp(items[i].key, "net.core.somaxconn") != 0 || parse_int64(items[i].text, &v) < 0)
+			continue;
+		if (items[i].status == APPLY_SET) {
+			now = v;
+			if (items[i].old && parse_int64(items[i].old, &oldv) < 0)
+				oldv = -1;
+		} else if (items[i].status == APPLY_UNCHANGED) {
+			now = v;
 		}
-	if (newv < 0)
+	}
+	if (now < 0)
 		return out;
 	json_array_foreach(listeners, i, l) {
 		const json_t *lim = json_object_get(l, "limit");
 		json_t *o;
 
-		if (!json_is_integer(lim) || json_integer_value(lim) >= newv)
+		if (!json_is_integer(lim) || json_integer_value(lim) >= now)
 			continue;
-		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:b}", "address", json_object_get(l, "address"),
+		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I}", "address", json_object_get(l, "address"),
 			      "port", json_object_get(l, "port"), "limit", lim, "processes",
-			      json_object_get(l, "processes"), "capped",
-			      json_integer_value(lim) == oldv);
+			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now);
+		if (o && oldv >= 0 && json_integer_value(lim) == oldv)
+			json_object_set_new(o, "capped_by_old_somaxconn", json_true());
 		if (!o || json_array_append_new(out, o) < 0) {
+			json_decref(o);
 			json_decref(out);
 			return NULL;
 		}
@@ -166,7 +338,10 @@ static void print_restarts(FILE *out, const json_t *r, const json_t *facts)
 	(void)facts;
 	if (!json_array_size(r))
 		return;
-	fputs("\nRestart (or make listen() again) to use the new net.core.somaxconn:\n", out);
+	fprintf(out, "\nListeners below net.core.somaxconn (%lld): they keep their limit until the "
+		"application calls listen() again (usually a restart); one that asks for a smaller "
+		"backlog itself keeps that:\n",
+		(long long)json_integer_value(json_object_get(json_array_get(r, 0), "somaxconn")));
 	json_array_foreach(r, i, l) {
 		const char *addr = str_of(l, "address");
 
@@ -183,8 +358,8 @@ static void print_restarts(FILE *out, const json_t *r, const json_t *facts)
 			fputs_safe(str_of(p, "comm"), out);
 			fprintf(out, " (pid %lld)", (long long)json_integer_value(json_object_get(p, "pid")));
 		}
-		if (!json_is_true(json_object_get(l, "capped")))
-			fputs("  [asked for this backlog itself: it needs a larger listen() backlog too]", out);
+		if (json_is_true(json_object_get(l, "capped_by_old_somaxconn")))
+			fputs("  [capped by the old somaxconn]", out);
 		fputc('\n', out);
 	}
 }
@@ -245,7 +420,9 @@ static struct apply_item *apply_plan(const struct dropin *d, size_t *n)
 	if (!items)
 		return NULL;
 	for (size_t i = 0; i < d->n; i++) {
-		if (d->e[i].overridden_by)
+		/* lines kept from the file are the admin's (globs, '-' lines):
+		 * `sysctl --system` applies them */
+		if (d->e[i].overridden_by || d->e[i].kept)
 			continue;
 		items[*n].key = d->e[i].key;
 		items[(*n)++].text = d->e[i].text;
@@ -253,73 +430,40 @@ static struct apply_item *apply_plan(const struct dropin *d, size_t *n)
 	return items;
 }
 
-static void print_apply(FILE *out, const struct apply_item *items, size_t n, int r)
+static void print_apply(FILE *out, const struct apply_item *items, size_t n)
 {
+	bool failed = false, unrestored = false;
+
 	for (size_t i = 0; i < n; i++) {
 		const struct apply_item *it = &items[i];
+		char *old = it->old ? escape_untrusted_str(it->old) : NULL;
 
 		switch (it->status) {
 		case APPLY_SET:
-			fprintf(out, "set %s = %s (was %s)\n", it->key, it->text, it->old ? it->old : "?");
+			fprintf(out, "set %s = %s (was %s)\n", it->key, it->text, old ? old : "?");
 			break;
 		case APPLY_UNCHANGED:
+		case APPLY_PENDING:
 			break;
 		case APPLY_ROLLED_BACK:
-			fprintf(out, "rolled back %s to %s\n", it->key, it->old ? it->old : "?");
+			fprintf(out, "rolled back %s to %s\n", it->key, old ? old : "?");
 			break;
 		case APPLY_FAILED:
+			failed = true;
 			log_error("%s = %s: %s", it->key, it->text, it->error ? it->error : "failed");
 			break;
 		case APPLY_ROLLBACK_FAILED:
-			log_error("%s: could not restore %s: %s", it->key, it->old ? it->old : "?",
+			failed = unrestored = true;
+			log_error("%s: could not restore %s: %s", it->key, old ? old : "?",
 				  it->error ? it->error : "failed");
 			break;
-		case APPLY_PENDING:
-			break;
 		}
+		free(old);
 	}
-	if (r < 0)
-		log_error("nothing was changed: every value set before the failure was restored%s",
-			  "; the drop-in was not written");
-}
-
-/* Put back what apply_sysctl() set, when the drop-in cannot be written. */
-static int restore(const struct apply_item *items, size_t n)
-{
-	struct apply_item *back = calloc(n + 1, sizeof(*back));
-	size_t k = 0;
-	int r;
-
-	if (!back)
-		return -1;
-	for (size_t i = n; i-- > 0;)
-		if (items[i].status == APPLY_SET) {
-			back[k].key = items[i].key;
-			back[k++].text = items[i].old;
-		}
-	r = apply_sysctl(back, k);
-	if (r < 0)
-		print_apply(stderr, back, k, 0);
-	apply_items_free(back, k);
-	return r;
-}
-
-static int write_dropin(const char *path, const struct dropin *d, const char *old, bool *backup)
-{
-	char *bak = NULL;
-	int r;
-
-	*backup = false;
-	if (old) {
-		if (asprintf(&bak, "%s.bak", path) < 0)
-			return -ENOMEM;
-		r = atomic_write_file(bak, old, strlen(old), 0644);
-		free(bak);
-		if (r < 0)
-			return r;
-		*backup = true;
-	}
-	return atomic_write_file(path, d->content, d->len, 0644);
+	if (unrestored)
+		log_error("some values could not be restored (above): the running values are now mixed");
+	else if (failed)
+		log_error("every value set before the failure was restored");
 }
 
 static int fix_run(struct globals *g, int argc, char **argv)
@@ -342,10 +486,10 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	struct apply_item *items = NULL;
 	size_t nitems = 0;
 	json_t *facts = NULL, *audit = NULL, *restart = NULL;
-	char *path = NULL, *old = NULL;
-	const char *target;
+	struct target t = { .dirfd = -1 };
+	char *old = NULL;
 	bool to_stdout, changed, backup = false, loaded = false;
-	int r, ret = EXIT_NK_ERROR, applied = 0;
+	int r, ret = EXIT_NK_ERROR;
 	FILE *out = stdout;
 
 	r = cmd_parse(&cmd_fix, g, argc, argv, "v", own, fix_opt, &a);
@@ -378,21 +522,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		goto out_args;
 	}
 
-	/* where the drop-in goes: on the target system, and on this one */
-	target = a.output && !to_stdout ? a.output : DEFAULT_TARGET;
-	if (a.output && !to_stdout) {
-		size_t rl = g->root ? strlen(g->root) : 0;
-
-		while (rl > 1 && g->root[rl - 1] == '/')
-			rl--;
-		path = strdup(a.output);
-		if (g->root && rl > 1 && !strncmp(a.output, g->root, rl) && a.output[rl] == '/')
-			target = a.output + rl;
-	} else if (asprintf(&path, "%s%s", g->root && strcmp(g->root, "/") ? g->root : "",
-			    DEFAULT_TARGET) < 0) {
-		path = NULL;
-	}
-	if (!path)
+	if (target_open(&t, g, a.output && !to_stdout ? a.output : NULL) < 0)
 		goto out_args;
 
 	loaded = true;
@@ -402,13 +532,8 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		goto out;
 	if (rulebook_sysctl_keys(&rb, collect_key, &keys) < 0)
 		goto out;
-	if (!to_stdout) {
-		r = read_existing(path, &old);
-		if (r < 0) {
-			log_error("%s: cannot read: %s", path, r == -EINVAL ? "not a text file" : strerror(-r));
-			goto out;
-		}
-	}
+	if (!to_stdout && target_read(&t, &old) < 0)
+		goto out;
 	facts = cmd_get_facts(g, a.from, keys.v, keys.n, FACTS_SOCKETS);
 	if (!facts)
 		goto out;
@@ -422,7 +547,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			  "nothing was done");
 		goto out;
 	}
-	if (dropin_build(&d, audit, facts, &rb, target, old) < 0) {
+	if (dropin_build(&d, audit, facts, &rb, t.sys, old) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -445,7 +570,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	if (a.check) {
 		if (a.verbose) {
 			if (changed)
-				diff_unified(stdout, old ? old : "", target, d.content, target);
+				diff_unified(stdout, old ? old : "", t.sys, d.content, t.sys);
 			print_msgs(stderr, "warning: ", d.warnings);
 		}
 		ret = changed ? EXIT_NK_WARNING : EXIT_NK_OK;
@@ -456,25 +581,25 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		items = apply_plan(&d, &nitems);
 		if (!items)
 			goto out;
-		applied = apply_sysctl(items, nitems);
-		if (applied < 0) {
-			print_apply(stderr, items, nitems, applied);
+		if (apply_sysctl(items, nitems) < 0) {
+			print_apply(stderr, items, nitems);
+			log_error("the drop-in was not written");
 			goto out;
 		}
 		restart = restarts(facts, items, nitems);
 	}
 
-	if ((a.write || a.apply) && !to_stdout && changed) {
-		r = write_dropin(path, &d, old, &backup);
-		if (r < 0) {
-			if (a.apply && restore(items, nitems) == 0)
-				log_error("the values set now were restored");
-			goto out;
+	if ((a.write || a.apply) && !to_stdout && changed && target_write(&t, &d, old, &backup) < 0) {
+		if (a.apply) {
+			/* all or nothing: the running values go back too */
+			apply_restore(items, nitems);
+			print_apply(stderr, items, nitems);
 		}
+		goto out;
 	}
 
 	if (g->format == FORMAT_JSON) {
-		json_t *o = json_pack("{s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "target", target, "exists",
+		json_t *o = json_pack("{s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "target", t.sys, "exists",
 				      old != NULL, "changed", changed, "content", d.content, "entries",
 				      entries_json(&d), "warnings", d.warnings, "notes", d.notes);
 
@@ -483,7 +608,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		if (a.write || a.apply)
 			json_object_set_new(o, "written", json_boolean(changed && !to_stdout));
 		if (backup)
-			json_object_set_new(o, "backup", json_sprintf("%s.bak", target));
+			json_object_set_new(o, "backup", json_sprintf("%s.bak", t.sys));
 		if (a.apply) {
 			json_object_set_new(o, "applied", apply_json(items, nitems));
 			json_object_set(o, "restart", restart);
@@ -500,7 +625,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		if (a.verbose)
 			print_msgs(stderr, "note: ", d.notes);
 		if (a.apply) {
-			print_apply(stderr, items, nitems, 0);
+			print_apply(stderr, items, nitems);
 			print_restarts(stderr, restart, facts);
 		}
 		ret = EXIT_NK_OK;
@@ -509,12 +634,15 @@ static int fix_run(struct globals *g, int argc, char **argv)
 
 	if (a.write || a.apply) {
 		if (a.apply)
-			print_apply(out, items, nitems, 0);
-		if (!changed)
-			fprintf(out, "%s is up to date\n", path);
+			print_apply(out, items, nitems);
+		if (!old && !d.len)
+			fprintf(out, "nothing to write: no recommendation is missing from the sysctl.d "
+				"configuration (%s not created)\n", t.display);
+		else if (!changed)
+			fprintf(out, "%s is up to date\n", t.display);
 		else
-			fprintf(out, "wrote %s%s%s%s\n", path, backup ? " (the previous version is in " : "",
-				backup ? path : "", backup ? ".bak)" : "");
+			fprintf(out, "wrote %s%s%s%s\n", t.display, backup ? " (the previous version is in " : "",
+				backup ? t.display : "", backup ? ".bak)" : "");
 		print_msgs(stderr, "warning: ", d.warnings);
 		if (a.verbose)
 			print_msgs(stderr, "note: ", d.notes);
@@ -529,14 +657,15 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		fputs("Nothing to persist: every recommendation is met by the running values and the "
 		      "sysctl.d files.\n", out);
 	} else if (!changed) {
-		fprintf(out, "%s is up to date:\n\n", path);
-		fputs(d.content, out);
+		fprintf(out, "%s is up to date:\n\n", t.display);
+		print_text_safe(out, d.content);
 	} else {
-		fprintf(out, "%s (netknobs fix --write writes it; --apply also sets the values now):\n\n", path);
-		fputs(d.content, out);
+		fprintf(out, "%s (netknobs fix --write writes it; --apply also sets the values now):\n\n",
+			t.display);
+		print_text_safe(out, d.content);
 		if (old) {
 			fputc('\n', out);
-			diff_unified(out, old, target, d.content, target);
+			diff_unified(out, old, t.sys, d.content, t.sys);
 		}
 	}
 	if (json_array_size(d.warnings)) {
@@ -561,7 +690,7 @@ out:
 	free(keys.v);
 	free(old);
 out_args:
-	free(path);
+	target_close(&t);
 	rule_opts_free(&a.ro);
 	return ret;
 }
@@ -591,8 +720,9 @@ const struct cmd cmd_fix = {
 		"                         back, and restore every value already set when one\n"
 		"                         fails (then nothing is written); name the listeners\n"
 		"                         that must listen() again for a new net.core.somaxconn\n"
-		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET ";\n"
-		"                         - prints it on standard output\n"
+		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
+		"                         (with --root, a path below DIR); - prints it on\n"
+		"                         standard output\n"
 		"  --from FILE            work from a saved facts document (not with --apply)\n"
 		RULE_OPTIONS_HELP
 		"  --profile NAME         the rule sets and variables of a profile\n"

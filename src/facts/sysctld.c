@@ -26,12 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
 
 #include "facts/facts.h"
 #include "facts/sysctl.h"
@@ -72,32 +68,6 @@ struct sysctld_state {
 	unsigned long seq;
 	int enomem;
 };
-
-/* Open below the root, resolving symlinks inside it (an absolute link target
- * names a path below the root, as it would on the target system). */
-static int sysctld_open(const struct nk_root *root, const char *rel, int flags)
-{
-	int fd;
-
-#ifdef SYS_openat2
-	struct open_how how;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	for (int i = 0; i < 3; i++) {
-		fd = (int)syscall(SYS_openat2, root->dirfd, rel, &how, sizeof(how));
-		if (fd >= 0)
-			return fd;
-		if (errno != EAGAIN)
-			break;
-	}
-	if (errno != ENOSYS && errno != EPERM && errno != EAGAIN && errno != EINVAL)
-		return -errno;
-#endif
-	fd = openat(root->dirfd, rel, flags | O_CLOEXEC | O_NOCTTY);
-	return fd < 0 ? -errno : fd;
-}
 
 /* Does the link text, relative to the directory dir (no leading '/'), name
  * /dev/null? */
@@ -383,7 +353,7 @@ static void sysctld_name(struct sysctld_state *st, const struct nk_root *root,
 			return;
 		}
 		/* O_NONBLOCK: a FIFO must not hang the collection */
-		fd = sysctld_open(root, rel, O_RDONLY | O_NONBLOCK);
+		fd = root_open_in(root, rel, O_RDONLY | O_NONBLOCK);
 		free(rel);
 		if (fd == -ELOOP) {
 			/* systemd cannot resolve the name either and skips it:
@@ -453,7 +423,7 @@ static void sysctld_conf(struct sysctld_state *st, const struct nk_root *root, j
 			 const struct sysctld_applied *applied, size_t napplied)
 {
 	struct stat sb;
-	int fd = sysctld_open(root, "etc/sysctl.conf", O_RDONLY);
+	int fd = root_open_in(root, "etc/sysctl.conf", O_RDONLY);
 	json_t *f;
 
 	if (fd == -ENOENT)
@@ -578,7 +548,7 @@ int sysctld_collect(json_t *doc, const struct nk_root *root)
 	}
 
 	for (size_t d = 0; d < SYSCTLD_NDIRS && !st.enomem; d++) {
-		int fd = sysctld_open(root, sysctld_dirs[d], O_RDONLY | O_DIRECTORY);
+		int fd = root_open_in(root, sysctld_dirs[d], O_RDONLY | O_DIRECTORY);
 		bool same = false;
 		struct dirent *de;
 		DIR *dir;

@@ -9,6 +9,7 @@
 
 #include "facts/sysctl.h"
 #include "fix/apply.h"
+#include "util/escape.h"
 #include "util/fileio.h"
 
 #define VALUE_MAX 4096
@@ -153,9 +154,12 @@ static int set_one(struct apply_item *it, const char *path, const char *text)
 		return r;
 	}
 	if (!apply_same_value(back, text)) {
+		char *safe = escape_untrusted_str(back);
+
 		free(it->error);
-		if (asprintf(&it->error, "the kernel kept %s after writing %s", back, text) < 0)
+		if (asprintf(&it->error, "the kernel kept %s after writing %s", safe ? safe : "?", text) < 0)
 			it->error = NULL;
+		free(safe);
 		free(back);
 		return -ERANGE;
 	}
@@ -190,27 +194,48 @@ int apply_sysctl(struct apply_item *items, size_t n)
 		}
 		r = set_one(it, path, it->text);
 		if (r < 0) {
+			char *back = NULL;
+
 			/* it may have taken part of it: put the old value back */
 			it->status = APPLY_FAILED;
-			write_value(path, it->old);
+			if (write_value(path, it->old) < 0 || read_value(path, &back) < 0 ||
+			    !apply_same_value(back, it->old)) {
+				free(it->error);
+				if (asprintf(&it->error, "refused, and the old value %s could not be restored",
+					     it->old) < 0)
+					it->error = NULL;
+				it->status = APPLY_ROLLBACK_FAILED;
+			}
+			free(back);
 			break;
 		}
 		it->status = APPLY_SET;
 	}
 	if (i == n)
 		return 0;
+	apply_restore(items, i);
+	return -1;
+}
 
-	while (i-- > 0) {
-		struct apply_item *it = &items[i];
+int apply_restore(struct apply_item *items, size_t n)
+{
+	char path[SYSCTL_KEY_MAX + 16];
+	int bad = 0;
+
+	/* best effort, newest first; a restore that fails is said, not retried */
+	while (n-- > 0) {
+		struct apply_item *it = &items[n];
 
 		if (it->status != APPLY_SET)
 			continue;
-		if (proc_path(it->key, path, sizeof(path)) == 0 && (r = set_one(it, path, it->old)) == 0)
+		if (proc_path(it->key, path, sizeof(path)) == 0 && set_one(it, path, it->old) == 0) {
 			it->status = APPLY_ROLLED_BACK;
-		else
+		} else {
 			it->status = APPLY_ROLLBACK_FAILED;
+			bad = 1;
+		}
 	}
-	return -1;
+	return bad ? -1 : 0;
 }
 
 void apply_items_free(struct apply_item *items, size_t n)

@@ -27,6 +27,10 @@ struct apply_item {
  * reverse order.  Returns 0 when all were set (or already had their
  * value), -1 when something failed (see the items). */
 int apply_sysctl(struct apply_item *items, size_t n);
+/* Put back the old value of every item set (APPLY_SET), newest first:
+ * APPLY_ROLLED_BACK or APPLY_ROLLBACK_FAILED.  Returns 0 or -1 when one
+ * could not be restored. */
+int apply_restore(struct apply_item *items, size_t n);
 void apply_items_free(struct apply_item *items, size_t n);
 
 /* Are two values of a /proc/sys file the same: the same blank-separated

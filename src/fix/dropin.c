@@ -385,12 +385,19 @@ static int check_shadowing(struct dropin *d, const json_t *persistent)
 		    strcmp(base_name(path), base_name(d->target)) != 0)
 			continue;
 		rank = dir_rank(path);
-		if (rank < 0 || rank > mine)
+		if (rank < 0)
 			continue;
-		if (add_msg(d->warnings, "%s %s %s (same name, a directory that takes precedence): "
-			    "nothing in the drop-in will be applied at boot", path,
-			    !strcmp(status, "masked") ? "masks" : "replaces", d->target) < 0)
-			return -ENOMEM;
+		if (rank < mine) {
+			if (add_msg(d->warnings, "%s %s %s (same name, a directory that takes precedence): "
+				    "nothing in the drop-in will be applied at boot", path,
+				    !strcmp(status, "masked") ? "masks" : "replaces", d->target) < 0)
+				return -ENOMEM;
+		} else if (strcmp(status, "masked") != 0) {
+			if (add_msg(d->warnings, "%s replaces %s (same name, a directory of lower precedence): "
+				    "nothing in %s is applied at boot once the drop-in exists", d->target, path,
+				    path) < 0)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -423,8 +430,10 @@ static bool find_assignment(const json_t *pk, const char *target, bool later, st
 		origin_file(origin, file, sizeof(file));
 		if (!strcmp(file, target))
 			continue;
+		/* a file of the same name elsewhere is replaced by the drop-in:
+		 * its values count as set before it */
 		c = strcmp(base_name(file), tbase);
-		if (later ? c > 0 : c < 0) {
+		if (later ? c > 0 : c <= 0) {
 			const json_t *v = json_object_get(a, "value");
 
 			out->origin = origin;
@@ -496,7 +505,7 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	const char *why;
 	struct assignment before = { 0 }, after = { 0 };
 	bool has_before, has_after, larger;
-	json_t *v = NULL;
+	json_t *v = NULL, *own = NULL;
 	struct dropin_entry *e;
 	struct sbuf b = { 0 };
 	size_t i;
@@ -513,12 +522,20 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	has_before = find_assignment(pk, d->target, false, &before);
 	has_after = find_assignment(pk, d->target, true, &after);
 
-	if (json_is_true(json_object_get(rec, "satisfied"))) {
-		/* right now; is it persisted too? */
+	for (i = 0; i < x->n; i++)
+		if (x->b[i].key && !strcmp(x->b[i].key, key)) {
+			json_decref(own);
+			own = sysctl_value_parse(x->b[i].value);
+			if (!own)
+				return -ENOMEM;
+		}
+
+	/* Met now.  Persisted too?  What boot applies is the last assignment:
+	 * a later file, else the drop-in's own line, else an earlier file;
+	 * with none of them, the value now is lost at reboot: persist it. */
+	if (json_is_true(json_object_get(rec, "satisfied")) && !own) {
 		const json_t *boot = has_after ? after.value : has_before ? before.value : NULL;
 
-		if (!has_after && !has_before)
-			return 0;
 		if (boot && dropin_value_meets(boot, want, mode))
 			return 0;
 	}
@@ -526,19 +543,14 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	/* never lower (at-least) or raise (at-most) a value set on purpose: now,
 	 * in an earlier file, or in the drop-in itself */
 	v = json_deep_copy(want);
-	if (!v)
+	if (!v) {
+		json_decref(own);
 		return -ENOMEM;
+	}
 	larger = !strcmp(mode, "at-least");
 	if (larger || !strcmp(mode, "at-most")) {
-		const json_t *others[3] = { runtime, has_before ? before.value : NULL, NULL };
-		json_t *own = NULL;
+		const json_t *others[3] = { runtime, has_before ? before.value : NULL, own };
 
-		for (i = 0; i < x->n; i++)
-			if (x->b[i].key && !strcmp(x->b[i].key, key)) {
-				json_decref(own);
-				own = sysctl_value_parse(x->b[i].value);
-			}
-		others[2] = own;
 		for (i = 0; i < 3; i++) {
 			json_t *c;
 
@@ -550,8 +562,8 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 				v = c;
 			}
 		}
-		json_decref(own);
 	}
+	json_decref(own);
 
 	if (has_after && after.value && dropin_value_meets(after.value, want, mode)) {
 		char *t = dropin_value_text(after.value);
@@ -616,7 +628,8 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	wtext = dropin_value_text(want);
 	sb_printf(&b, "# recommended: %s %s", mode_words(mode), wtext ? wtext : "?");
 	if (!json_equal(v, want))
-		sb_puts(&b, "; the higher value already in use is kept");
+		sb_puts(&b, larger ? "; the higher value already in use is kept"
+			: "; the lower value already in use is kept");
 	sb_puts(&b, "\n");
 	free(wtext);
 	notes = json_object_get(rec, "notes");
@@ -639,20 +652,46 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 static int cmp_entry(const void *a, const void *b)
 {
 	const struct dropin_entry *x = a, *y = b;
-	int c = strcmp(x->key, y->key);
 
-	/* qsort is not stable: keep the file's order for repeated keys */
-	if (c)
-		return c;
-	return x->kept == y->kept ? (x < y ? -1 : x > y) : x->kept ? -1 : 1;
+	/* keys are unique among the recommendations */
+	return strcmp(x->key, y->key);
 }
 
-static bool has_new_entry(const struct dropin *d, size_t nnew, const char *key)
+static void emit_block(struct sbuf *out, const char *text)
 {
-	for (size_t i = 0; i < nnew; i++)
-		if (!strcmp(d->e[i].key, key))
-			return true;
-	return false;
+	size_t n = strlen(text);
+
+	sb_puts(out, "\n");
+	sb_puts(out, text);
+	if (n && text[n - 1] != '\n')
+		sb_puts(out, "\n");
+}
+
+/* A line of the file that no rule asks about now: kept as it is. */
+static int keep_entry(struct dropin_entry *e, const struct exblock *b, const json_t *facts, const char *target)
+{
+	const json_t *pk = json_object_get(json_object_get(json_object_get(facts, "persistent"), "keys"), b->key);
+	struct assignment after;
+
+	*e = (struct dropin_entry){ 0 };
+	e->kept = true;
+	e->key = strdup(b->key);
+	e->text = strdup(b->value);
+	e->block = strdup(b->text);
+	e->value = sysctl_value_parse(b->value);
+	e->rules = json_array();
+	if (!e->key || !e->text || !e->block || !e->value || !e->rules)
+		return -ENOMEM;
+	e->runtime = json_object_get(json_object_get(facts, "sysctl"), e->key);
+	if (e->runtime)
+		json_incref(e->runtime);
+	if (find_assignment(pk, target, true, &after)) {
+		e->overridden_by = strdup(after.origin);
+		e->boot = after.value ? json_incref((json_t *)after.value) : json_null();
+		if (!e->overridden_by)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
@@ -661,7 +700,9 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 	struct existing x = { 0 };
 	const json_t *recs = json_object_get(audit, "recommendations"), *rec;
 	struct sbuf out = { 0 };
-	size_t i, nnew;
+	struct dropin_entry *final = NULL;
+	size_t i, nnew, nf = 0, first_new;
+	bool *placed = NULL;
 	int r = -ENOMEM;
 	bool any = false;
 
@@ -680,60 +721,53 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 			goto out;
 	nnew = d->n;
 
-	/* keep what the file had for keys no rule asks about now */
-	for (i = 0; i < x.n; i++) {
-		struct dropin_entry *e;
-
-		if (!x.b[i].key || has_new_entry(d, nnew, x.b[i].key))
-			continue;
-		e = new_entry(d);
-		if (!e)
-			goto out;
-		e->kept = true;
-		e->key = strdup(x.b[i].key);
-		e->text = strdup(x.b[i].value);
-		e->block = strdup(x.b[i].text);
-		e->value = sysctl_value_parse(x.b[i].value);
-		e->rules = json_array();
-		if (!e->key || !e->text || !e->block || !e->value || !e->rules)
-			goto out;
-		e->runtime = json_object_get(json_object_get(facts, "sysctl"), e->key);
-		if (e->runtime)
-			json_incref(e->runtime);
-		{
-			struct assignment after;
-			const json_t *pk = json_object_get(json_object_get(json_object_get(facts, "persistent"),
-									   "keys"), e->key);
-
-			if (find_assignment(pk, target, true, &after)) {
-				e->overridden_by = strdup(after.origin);
-				e->boot = after.value ? json_incref((json_t *)after.value) : json_null();
-				if (!e->overridden_by)
-					goto out;
-			}
-		}
-	}
-	if (d->n)
-		qsort(d->e, d->n, sizeof(*d->e), cmp_entry);
-
+	/* The file's order is kept (it decides what a repeated key or an
+	 * exclusion does): a recommended key takes the place of its first line
+	 * there, its other lines go; lines of other keys and any other text
+	 * stay where they were.  Keys new to the file follow, in key order. */
+	placed = calloc(nnew + 1, sizeof(*placed));
+	final = calloc(nnew + x.n + 1, sizeof(*final));
+	if (!placed || !final)
+		goto out;
 	sb_puts(&out, header);
-	for (i = 0; i < d->n; i++) {
-		sb_puts(&out, "\n");
-		sb_puts(&out, d->e[i].block);
-		if (d->e[i].block[0] && d->e[i].block[strlen(d->e[i].block) - 1] != '\n')
-			sb_puts(&out, "\n");
-		any = true;
-	}
-	/* text of the old file that is no assignment, at the end */
 	for (i = 0; i < x.n; i++) {
-		if (x.b[i].key)
+		size_t k;
+
+		if (!x.b[i].key) {
+			emit_block(&out, x.b[i].text);
+			any = true;
 			continue;
-		sb_puts(&out, "\n");
-		sb_puts(&out, x.b[i].text);
-		if (x.b[i].text[0] && x.b[i].text[strlen(x.b[i].text) - 1] != '\n')
-			sb_puts(&out, "\n");
+		}
+		for (k = 0; k < nnew && strcmp(d->e[k].key, x.b[i].key) != 0; k++)
+			;
+		if (k < nnew) {
+			if (!placed[k]) {
+				placed[k] = true;
+				final[nf++] = d->e[k];
+				emit_block(&out, d->e[k].block);
+				any = true;
+			}
+			continue;
+		}
+		if (keep_entry(&final[nf++], &x.b[i], facts, target) < 0)
+			goto out;
+		emit_block(&out, x.b[i].text);
 		any = true;
 	}
+	first_new = nf;
+	for (i = 0; i < nnew; i++)
+		if (!placed[i])
+			final[nf++] = d->e[i];
+	if (nf > first_new)
+		qsort(final + first_new, nf - first_new, sizeof(*final), cmp_entry);
+	for (i = first_new; i < nf; i++) {
+		emit_block(&out, final[i].block);
+		any = true;
+	}
+	free(d->e);
+	d->e = final;
+	d->n = nf;
+	final = NULL;
 	if (out.failed)
 		goto out;
 	if (!any) {
@@ -748,6 +782,14 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 	out.s = NULL;
 	r = 0;
 out:
+	if (final) {
+		/* entries taken from d->e stay there; free only the kept ones */
+		for (i = 0; i < nf; i++)
+			if (final[i].kept)
+				entry_free(&final[i]);
+		free(final);
+	}
+	free(placed);
 	free(out.s);
 	existing_free(&x);
 	return r;

@@ -11,4 +11,9 @@
  * and path is untouched. */
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The same for the file name (no '/') in the directory dirfd; display
+ * names it in messages. */
+int atomic_write_at(int dirfd, const char *name, const char *display, const void *data, size_t len,
+		    mode_t mode);
+
 #endif

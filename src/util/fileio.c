@@ -6,7 +6,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
 
 #include "util/fileio.h"
 
@@ -90,6 +94,30 @@ int root_read_file(const struct nk_root *r, const char *relpath, size_t max,
 	ret = read_fd_all(fd, max, out, len);
 	close(fd);
 	return ret;
+}
+
+int root_open_in(const struct nk_root *root, const char *rel, int flags)
+{
+	int fd;
+
+#ifdef SYS_openat2
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_CLOEXEC | O_NOCTTY);
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	for (int i = 0; i < 3; i++) {
+		fd = (int)syscall(SYS_openat2, root->dirfd, rel, &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN)
+			break;
+	}
+	if (errno != ENOSYS && errno != EPERM && errno != EAGAIN && errno != EINVAL)
+		return -errno;
+#endif
+	fd = openat(root->dirfd, rel, flags | O_CLOEXEC | O_NOCTTY);
+	return fd < 0 ? -errno : fd;
 }
 
 int root_open_dir(const struct nk_root *r, const char *relpath)

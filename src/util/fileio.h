@@ -21,6 +21,12 @@ void root_close(struct nk_root *r);
 int root_read_file(const struct nk_root *r, const char *relpath, size_t max,
 		   char **out, size_t *len);
 
+/* Open below the root, resolving symbolic links inside it (an absolute
+ * link target names a path below the root, as it would on the target
+ * system; openat2 RESOLVE_IN_ROOT, plain openat on kernels before 5.6).
+ * O_CLOEXEC and O_NOCTTY are added.  Returns an fd or -errno. */
+int root_open_in(const struct nk_root *root, const char *rel, int flags);
+
 /* Open a directory below the root (O_DIRECTORY).  Returns an fd or -errno. */
 int root_open_dir(const struct nk_root *r, const char *relpath);
 

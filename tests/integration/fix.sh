@@ -77,8 +77,20 @@ check_eq "the higher value in the drop-in is kept" "16384" "$(line net.core.soma
 newroot
 echo 32768 >"$T/r/proc/sys/net/core/somaxconn"
 echo 100 >"$T/r/proc/sys/net/ipv4/tcp_max_syn_backlog"
-check_exit "somaxconn satisfied now, nothing persisted" 0 fix --write
-check_eq "a satisfied key with no file is not written" "" "$(line net.core.somaxconn "$D")"
+check_exit "somaxconn met now, its rule passes" 0 fix --write
+check_eq "no recommendation, nothing written" "" "$(line net.core.somaxconn "$D")"
+# a failing rule asks for a value met now that no file sets: it is
+# persisted as it runs (lost at reboot otherwise)
+check_exit "a recommendation met now, not persisted" 0 fix --rules "$FIXTURES/fix/satisfied.yaml" --write
+check_eq "persisted at its running value" "32768" "$(line net.core.somaxconn "$D")"
+check_exit "then up to date" 0 fix --rules "$FIXTURES/fix/satisfied.yaml" --check
+# the admin raises it in an earlier file and now: never lowered by ours
+printf 'net.core.somaxconn = 65535\n' >"$T/r/etc/sysctl.d/50-admin.conf"
+echo 65535 >"$T/r/proc/sys/net/core/somaxconn"
+check_exit "an earlier file raised above the drop-in's line" 1 fix --rules "$FIXTURES/fix/satisfied.yaml" --check
+check_exit "so --write raises the line" 0 fix --rules "$FIXTURES/fix/satisfied.yaml" --write
+check_eq "never lowers what the admin set" "65535" "$(line net.core.somaxconn "$D")"
+rm "$T/r/etc/sysctl.d/50-admin.conf"
 
 # ---- precedence: an earlier file with a higher value
 newroot
@@ -131,6 +143,54 @@ check_eq "hand-written value kept" "30" "$(line net.ipv4.tcp_fin_timeout "$D" | 
 check_eq "its higher somaxconn kept" "9999" "$(line net.core.somaxconn "$D")"
 check_eq "one somaxconn line" "1" "$(grep -c '^net.core.somaxconn' "$D")"
 check_exit "hand-edited file: idempotent" 0 fix --check
+
+# an exclusion and a repeated key keep their places (they decide what boot does)
+newroot
+printf -- '-net.ipv4.tcp_fin_timeout\nnet.ipv4.tcp_fin_timeout = 30\nnet.core.somaxconn = 9000\n-net.core.somaxconn\n' >"$D"
+check_exit "exclusions in the file" 0 fix --write
+check_eq "the file's order is kept" \
+	"-net.ipv4.tcp_fin_timeout|net.ipv4.tcp_fin_timeout = 30|net.core.somaxconn = 9000|-net.core.somaxconn|net.ipv4.tcp_max_syn_backlog = 2048" \
+	"$(grep -v '^#' "$D" | grep . | tr '\n' '|' | sed 's/|$//')"
+
+# ---- a file of the same name in a directory of lower precedence
+newroot
+printf 'net.ipv4.tcp_syncookies = 1\n' >"$T/r/usr/lib/sysctl.d/90-netknobs.conf"
+check_exit "same name in /usr/lib" 0 fix
+check_match "says the drop-in hides it" \
+	"90-netknobs.conf replaces /usr/lib/sysctl.d/90-netknobs.conf \\(same name, a directory of lower precedence\\)" \
+	"$(flat "$T/out")"
+
+# ---- what --root may and may not touch
+newroot
+mkdir "$T/host"
+printf 'secret\n' >"$T/host/secret"
+ln -s "$T/host/secret" "$D"
+check_exit "the target is a symbolic link" 3 fix --write
+check_match "refused, named" "90-netknobs.conf is a symbolic link" "$(cat "$T/err")"
+check_eq "the link's target is untouched" "secret" "$(cat "$T/host/secret")"
+check_eq "nothing written beside" "" "$(ls "$T/host" | grep -v '^secret$' || true)"
+rm "$D"
+ln -s /dev/null "$D"
+check_exit "a masked drop-in" 3 fix --write
+check_match "the mask is named" "symbolic link to /dev/null: the drop-in is masked" "$(flat "$T/err")"
+rm "$D"
+rmdir "$T/r/etc/sysctl.d"
+ln -s "$T/host" "$T/r/etc/sysctl.d"
+check_exit "the directory is an absolute link out of the root" 3 fix --write
+check_eq "nothing written outside the root" "secret" "$(ls "$T/host")"
+rm "$T/r/etc/sysctl.d"
+mkdir "$T/r/etc/sysctl.d"
+check_exit "--output outside --root" 3 fix --output "$T/host/x.conf" --write
+check_match "says so" "must be a path below it" "$(cat "$T/err")"
+mkfifo "$D"
+check_exit "a FIFO at the target does not block" 3 timeout 20 "$NETKNOBS" --root "$T/r" fix --no-default-rules --rules "$RULES"
+check_match "not a regular file" "not a regular file" "$(cat "$T/err")"
+rm "$D"
+
+# ---- text from the file is escaped on the terminal
+printf '# \033]0;evil\007 title\nvm.swappiness = 10\n' >"$D"
+check_exit "a control sequence in the file" 0 fix
+if grep -q "$(printf '\033')" "$T/out"; then fail "ESC reached the output"; else pass "ESC escaped in the preview and diff"; fi
 
 # ---- conflicts and left-out recommendations
 newroot

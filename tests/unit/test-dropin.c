@@ -103,13 +103,15 @@ static void test_build(void)
 	ok(audit && facts, "test documents parse");
 	is_int(dropin_build(&d, audit, facts, &rb, "/etc/sysctl.d/90-netknobs.conf", existing), 0, "build");
 	is_int((int)d.n, 3, "three settings: two recommended, one kept");
-	is_str(d.e[0].key, "net.core.somaxconn", "sorted by key");
-	is_str(d.e[0].text, "16384", "the drop-in's own higher value is never lowered");
-	is_str(d.e[1].key, "net.ipv4.tcp_fin_timeout", "second");
-	is_str(d.e[1].text, "20", "at-most: the smaller value of an earlier file is kept");
-	is_str(d.e[1].overridden_by, "/etc/sysctl.d/99-z.conf:4", "a later file wins");
-	is_str(d.e[2].key, "vm.swappiness", "kept key");
-	ok(d.e[2].kept, "marked kept");
+	/* the file's order, then keys new to it */
+	is_str(d.e[0].key, "vm.swappiness", "the file's first key stays first");
+	ok(d.e[0].kept, "marked kept");
+	is_str(d.e[1].key, "net.core.somaxconn", "a recommended key takes its line's place");
+	is_str(d.e[1].text, "16384", "the drop-in's own higher value is never lowered");
+	is_str(d.e[2].key, "net.ipv4.tcp_fin_timeout", "a key new to the file comes last");
+	is_str(d.e[2].text, "20", "at-most: the smaller value of an earlier file is kept");
+	is_str(d.e[2].overridden_by, "/etc/sysctl.d/99-z.conf:4", "a later file wins");
+	ok(strstr(d.content, "the lower value already in use is kept") != NULL, "at-most says lower");
 	ok(strstr(d.content, "# kept comment\nvm.swappiness = 10\n") != NULL, "kept with its comment");
 	ok(strstr(d.content, "old header") == NULL, "the old header is replaced");
 	ok(strstr(d.content, "# note: listen() again now\n") != NULL, "a newline in a note stays in the comment");
