@@ -7,20 +7,14 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-audit.h"
 #include "facts/sysctl.h"
 #include "report/report.h"
 #include "rules/rules.h"
 #include "util/log.h"
 #include "util/suggest.h"
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_ONLY, OPT_RULE, OPT_FAIL_ON, OPT_PROFILE, OPT_TIMING };
-
-struct strv {
-	const char **v;
-	size_t n;
-};
-
-static int strv_add(struct strv *s, const char *x)
+int audit_strv_add(struct audit_strv *s, const char *x)
 {
 	const char **n = realloc(s->v, (s->n + 1) * sizeof(*n));
 
@@ -31,49 +25,45 @@ static int strv_add(struct strv *s, const char *x)
 	return 0;
 }
 
-struct audit_args {
-	const char *from, *profile;
-	struct rule_opts ro;
-	struct strv only, ids, keys;
-	enum severity fail_on;
-	bool verbose, timing;
-};
-
-static int audit_opt(int c, const char *arg, void *data)
+int audit_args_option(struct audit_args *a, int c, const char *arg)
 {
-	struct audit_args *a = data;
 	int r = rule_opts_option(&a->ro, c, arg);
 
 	if (r)
-		return r < 0 ? -1 : 0;
+		return r;
 	switch (c) {
-	case OPT_FROM:
+	case OPT_AUDIT_FROM:
 		a->from = arg;
-		return 0;
-	case OPT_ONLY:
-		return strv_add(&a->only, arg);
-	case OPT_RULE:
-		return strv_add(&a->ids, arg);
-	case OPT_PROFILE:
+		return 1;
+	case OPT_AUDIT_ONLY:
+		return audit_strv_add(&a->only, arg) < 0 ? -1 : 1;
+	case OPT_AUDIT_RULE:
+		return audit_strv_add(&a->ids, arg) < 0 ? -1 : 1;
+	case OPT_AUDIT_PROFILE:
 		a->profile = arg;
-		return 0;
-	case OPT_TIMING:
+		return 1;
+	case OPT_AUDIT_TIMING:
 		a->timing = true;
-		return 0;
+		return 1;
 	case 'v':
 		a->verbose = true;
-		return 0;
-	case OPT_FAIL_ON:
+		return 1;
+	case OPT_AUDIT_FAIL_ON:
 		if (severity_parse(arg, &a->fail_on) < 0) {
 			log_error("--fail-on %s: expected info, notice, warning or critical", arg);
 			return -1;
 		}
-		return 0;
+		return 1;
 	}
-	return -1;
+	return 0;
 }
 
-static double now_ms(void)
+static int audit_opt(int c, const char *arg, void *data)
+{
+	return audit_args_option(data, c, arg) == 1 ? 0 : -1;
+}
+
+double audit_now_ms(void)
 {
 	struct timespec ts;
 
@@ -83,26 +73,28 @@ static double now_ms(void)
 
 static int collect_key(const char *key, void *data)
 {
-	struct strv *s = data;
+	struct audit_strv *s = data;
 
 	if (!key)
 		return 0;
 	for (size_t i = 0; i < s->n; i++)
 		if (!strcmp(s->v[i], key))
 			return 0;
-	return strv_add(s, key) < 0 ? -ENOMEM : 0;
+	return audit_strv_add(s, key) < 0 ? -ENOMEM : 0;
 }
 
-static void free_args(struct audit_args *a)
+void audit_args_free(struct audit_args *a)
 {
 	rule_opts_free(&a->ro);
 	free(a->only.v);
 	free(a->ids.v);
 	free(a->keys.v);
+	a->only.v = a->ids.v = a->keys.v = NULL;
+	a->only.n = a->ids.n = a->keys.n = 0;
 }
 
 /* --rule IDs must exist: a typo would silently audit nothing. */
-static int check_ids(const struct rulebook *rb, const struct strv *ids)
+static int check_ids(const struct rulebook *rb, const struct audit_strv *ids)
 {
 	int bad = 0;
 
@@ -129,99 +121,133 @@ static int check_ids(const struct rulebook *rb, const struct strv *ids)
 	return bad ? -1 : 0;
 }
 
+int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
+		   size_t n_extra, struct audit_result *res)
+{
+	struct eval_filter filter;
+
+	memset(res, 0, sizeof(*res));
+	res->t_start = audit_now_ms();
+	/* rules first: a broken rule file stops before touching the system */
+	res->rb_loaded = true;
+	if (cmd_load_rules(g, &a->ro, &res->rb) < 0)
+		return -1;
+	if (check_ids(&res->rb, &a->ids) < 0)
+		return -1;
+	if (a->profile && rulebook_use_profile(&res->rb, a->profile) < 0)
+		return -1;
+	if (rulebook_sysctl_keys(&res->rb, collect_key, &a->keys) < 0)
+		return -1;
+	for (size_t i = 0; i < n_extra; i++)
+		if (collect_key(extra_keys[i], &a->keys) < 0)
+			return -1;
+	res->t_rules = audit_now_ms();
+
+	res->facts = cmd_get_facts(g, a->from, a->keys.v, a->keys.n, FACTS_SOCKETS);
+	if (!res->facts)
+		return -1;
+	res->t_facts = audit_now_ms();
+	filter = (struct eval_filter){ a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose };
+	res->audit = rules_evaluate(&res->rb, res->facts, &filter);
+	res->t_eval = audit_now_ms();
+	if (!res->audit) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void audit_result_free(struct audit_result *res)
+{
+	json_decref(res->audit);
+	json_decref(res->facts);
+	if (res->rb_loaded)
+		rulebook_free(&res->rb);
+	memset(res, 0, sizeof(*res));
+}
+
+int audit_exit_status(const json_t *audit, enum severity fail_on)
+{
+	const json_t *s = json_object_get(audit, "summary");
+	long long crit = json_integer_value(json_object_get(s, "critical"));
+	long long warn = json_integer_value(json_object_get(s, "warning"));
+	long long notice = json_integer_value(json_object_get(s, "notice"));
+	long long info = json_integer_value(json_object_get(s, "info"));
+	long long errs = json_integer_value(json_object_get(s, "errors"));
+
+	if (errs || !s)
+		return EXIT_NK_ERROR;
+	if (crit && fail_on <= SEV_CRITICAL)
+		return EXIT_NK_CRITICAL;
+	if ((warn && fail_on <= SEV_WARNING) || (notice && fail_on <= SEV_NOTICE) ||
+	    (info && fail_on <= SEV_INFO))
+		return EXIT_NK_WARNING;
+	return EXIT_NK_OK;
+}
+
 static int audit_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "only", required_argument, NULL, OPT_ONLY },
-		{ "rule", required_argument, NULL, OPT_RULE },
-		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
-		RULE_LONG_OPTIONS,
-		{ "profile", required_argument, NULL, OPT_PROFILE },
-		{ "timing", no_argument, NULL, OPT_TIMING },
+		AUDIT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "timing", no_argument, NULL, OPT_AUDIT_TIMING },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit_args a = { .fail_on = SEV_WARNING };
-	struct rulebook rb;
-	struct eval_filter filter;
-	json_t *facts = NULL, *audit = NULL;
+	struct audit_result res;
 	int r, ret = EXIT_NK_ERROR;
-	double t0 = now_ms(), t_rules = 0, t_facts = 0, t_eval = 0, t_render = 0;
+	double t_render;
 
 	r = cmd_parse(&cmd_audit, g, argc, argv, "v", own, audit_opt, &a);
 	if (r < 0) {
-		free_args(&a);
+		audit_args_free(&a);
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
 	if (r < argc) {
 		log_error("audit: unexpected argument '%s'", argv[r]);
-		free_args(&a);
+		audit_args_free(&a);
 		return EXIT_NK_ERROR;
 	}
 
-	/* rules first: a broken rule file stops before touching the system */
-	if (cmd_load_rules(g, &a.ro, &rb) < 0)
-		goto out;
-	if (check_ids(&rb, &a.ids) < 0)
-		goto out;
-	if (a.profile && rulebook_use_profile(&rb, a.profile) < 0)
-		goto out;
-	if (rulebook_sysctl_keys(&rb, collect_key, &a.keys) < 0)
-		goto out;
-	t_rules = now_ms();
-
-	facts = cmd_get_facts(g, a.from, a.keys.v, a.keys.n, FACTS_SOCKETS);
-	if (!facts)
-		goto out;
-	t_facts = now_ms();
-	filter = (struct eval_filter){ a.only.v, a.only.n, a.ids.v, a.ids.n, a.verbose };
-	audit = rules_evaluate(&rb, facts, &filter);
-	t_eval = now_ms();
-	if (!audit) {
-		log_error("out of memory");
+	if (audit_pipeline(g, &a, NULL, 0, &res) < 0) {
+		if (g->format == FORMAT_NAGIOS)
+			report_nagios_unknown(stdout);
 		goto out;
 	}
 
-	if (g->format == FORMAT_JSON) {
-		if (print_json(audit) < 0)
+	switch (g->format) {
+	case FORMAT_JSON:
+		if (print_json(res.audit) < 0)
 			goto out;
-	} else {
+		break;
+	case FORMAT_PROM: {
+		struct prom_opts po = { .duration_s = (audit_now_ms() - res.t_start) / 1e3,
+					.timestamp = time(NULL) };
+
+		if (report_prom(res.audit, res.facts, NULL, &po, stdout) < 0)
+			goto out;
+		break;
+	}
+	case FORMAT_NAGIOS:
+		report_nagios(res.audit, res.facts, NULL, audit_exit_status(res.audit, a.fail_on), stdout);
+		break;
+	default: {
 		struct text_opts to = { .color = color_enabled(g, stdout), .verbose = a.verbose };
 
-		report_audit_text(audit, stdout, &to);
+		report_audit_text(res.audit, stdout, &to);
+	}
 	}
 	fflush(stdout);
-	t_render = now_ms();
+	t_render = audit_now_ms();
 	if (a.timing)
 		fprintf(stderr, "timing: rules %.1f ms (%zu rules), facts %.1f ms, evaluate %.1f ms, "
-			"render %.1f ms, total %.1f ms\n", t_rules - t0, rb.nrules, t_facts - t_rules,
-			t_eval - t_facts, t_render - t_eval, t_render - t0);
-
-	{
-		const json_t *s = json_object_get(audit, "summary");
-		long long crit = json_integer_value(json_object_get(s, "critical"));
-		long long warn = json_integer_value(json_object_get(s, "warning"));
-		long long notice = json_integer_value(json_object_get(s, "notice"));
-		long long info = json_integer_value(json_object_get(s, "info"));
-		long long errs = json_integer_value(json_object_get(s, "errors"));
-
-		if (errs) {
-			ret = EXIT_NK_ERROR;
-		} else if (crit && a.fail_on <= SEV_CRITICAL) {
-			ret = EXIT_NK_CRITICAL;
-		} else if ((warn && a.fail_on <= SEV_WARNING) || (notice && a.fail_on <= SEV_NOTICE) ||
-			   (info && a.fail_on <= SEV_INFO)) {
-			ret = EXIT_NK_WARNING;
-		} else {
-			ret = EXIT_NK_OK;
-		}
-	}
+			"render %.1f ms, total %.1f ms\n", res.t_rules - res.t_start, res.rb.nrules,
+			res.t_facts - res.t_rules, res.t_eval - res.t_facts, t_render - res.t_eval,
+			t_render - res.t_start);
+	ret = audit_exit_status(res.audit, a.fail_on);
 out:
-	json_decref(audit);
-	json_decref(facts);
-	rulebook_free(&rb);
-	free_args(&a);
+	audit_result_free(&res);
+	audit_args_free(&a);
 	return ret;
 }
 
@@ -237,22 +263,18 @@ const struct cmd cmd_audit = {
 		"as sysctl -w and sysctl.d lines.\n"
 		"\n"
 		"Options:\n"
-		"  --from FILE            audit a saved facts document (netknobs facts --json)\n"
-		RULE_OPTIONS_HELP
-		"  --profile NAME         run the rule sets of a profile with its variables\n"
-		"                         (netknobs profiles lists them)\n"
-		"  --only TAG             only rules with this tag, from any rule set (opt-in\n"
-		"                         ones such as hardening included); repeatable\n"
-		"  --rule ID              only this rule; repeatable\n"
-		"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"
-		"                         non-zero: info, notice, warning (default), critical\n"
+		AUDIT_OPTIONS_HELP
 		"  -v, --verbose          also list passed and not applicable rules\n"
 		"  --timing               print how long each phase took on standard error\n"
 		"  --json, --format json  the audit as JSON (doc/audit-schema.json)\n"
+		"  --format prom          Prometheus text exposition (doc/formats.md)\n"
+		"  --format nagios        a Nagios/Icinga plugin status line with performance\n"
+		"                         data; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
 		"\n"
 		"Rule sources, in order: the installed rule sets (" PKGDATADIR "/rules) or,\n"
 		"when none are installed, the built-in ones; " SYSCONFDIR "/netknobs/rules.d/*.yaml;\n"
 		"--rules.  Exit status: 0 nothing at or above --fail-on, 1 warning (or notice/info\n"
 		"when --fail-on is lower), 2 critical, 3 could not audit.\n",
 	.run = audit_run,
+	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

@@ -17,9 +17,11 @@ const struct cmd *const commands[] = {
 	&cmd_audit,
 	&cmd_explain,
 	&cmd_facts,
+	&cmd_fix,
 	&cmd_listeners,
 	&cmd_lint,
 	&cmd_profiles,
+	&cmd_report,
 	&cmd_rules,
 	NULL,
 };
@@ -41,8 +43,12 @@ int globals_option(struct globals *g, int c, const char *arg)
 			g->format = FORMAT_TEXT;
 		} else if (!strcmp(arg, "json")) {
 			g->format = FORMAT_JSON;
+		} else if (!strcmp(arg, "prom")) {
+			g->format = FORMAT_PROM;
+		} else if (!strcmp(arg, "nagios")) {
+			g->format = FORMAT_NAGIOS;
 		} else {
-			log_error("--format %s: unknown format (text, json)", arg);
+			log_error("--format %s: unknown format (text, json, prom, nagios)", arg);
 			return -1;
 		}
 		return 1;
@@ -171,6 +177,13 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			continue;
 		if (!handle || handle(c, optarg, data) < 0)
 			return -1;
+	}
+	if (g->format > FORMAT_JSON && !(cmd->formats & (1u << g->format))) {
+		log_error("%s: --format %s is not supported by this command (text, json%s%s)", cmd->name,
+			  g->format == FORMAT_PROM ? "prom" : "nagios",
+			  cmd->formats & CMD_FORMAT_PROM ? ", prom" : "",
+			  cmd->formats & CMD_FORMAT_NAGIOS ? ", nagios" : "");
+		return -1;
 	}
 	return optind;
 }

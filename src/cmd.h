@@ -16,7 +16,11 @@ enum {
 	EXIT_NK_ERROR = 3,    /* could not do the job: bad input, usage, system error */
 };
 
-enum output_format { FORMAT_TEXT, FORMAT_JSON };
+enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROM, FORMAT_NAGIOS };
+
+/* struct cmd.formats: the formats a command takes besides text and json. */
+#define CMD_FORMAT_PROM (1u << FORMAT_PROM)
+#define CMD_FORMAT_NAGIOS (1u << FORMAT_NAGIOS)
 
 /* Options valid before and after the command name. */
 struct globals {
@@ -88,7 +92,8 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
 	"  --root DIR          read /proc and /etc below DIR instead of /\n"            \
 	"  --netns NS          collect inside a network namespace: a name from\n"      \
 	"                      `ip netns list`, a path to a namespace file, or a PID\n" \
-	"  --format text|json  output format (--json is short for --format json)\n"     \
+	"  --format FORMAT     output format: text, json (--json for short); audit and\n" \
+	"                      report also prom (Prometheus) and nagios\n"             \
 	"  --color WHEN        auto (default; off when NO_COLOR is set), always, never\n" \
 	"  -h, --help          show help\n"
 
@@ -101,14 +106,17 @@ struct cmd {
 	const char *summary;   /* one line for the command list */
 	const char *usage;     /* full --help text of the command */
 	int (*run)(struct globals *g, int argc, char **argv);
+	unsigned formats;      /* CMD_FORMAT_* it takes besides text and json */
 };
 
 extern const struct cmd cmd_audit;
 extern const struct cmd cmd_explain;
 extern const struct cmd cmd_facts;
+extern const struct cmd cmd_fix;
 extern const struct cmd cmd_listeners;
 extern const struct cmd cmd_lint;
 extern const struct cmd cmd_profiles;
+extern const struct cmd cmd_report;
 extern const struct cmd cmd_rules;
 
 extern const struct cmd *const commands[];
@@ -124,8 +132,8 @@ void cmd_help(const struct cmd *c, FILE *out);
 /* Parse a command's options: the command's own long options are followed by
  * the global ones.  Calls handle(c, optarg, data) for the command's options;
  * it returns 0 or -1 (usage error, logged).  Returns the index of the first
- * operand, -1 on a usage error (logged, with a hint), or -2 when --help was
- * given (usage printed). */
+ * operand, -1 on a usage error (logged, with a hint; also for a --format the
+ * command does not take), or -2 when --help was given (usage printed). */
 int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data);

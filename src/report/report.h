@@ -14,4 +14,27 @@ struct text_opts {
 
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
 
+/* The changes since the last run made by netknobs report (doc/formats.md),
+ * in plain words; with always, also what did not change. */
+void report_changes_text(const json_t *report, FILE *out, bool always);
+
+struct prom_opts {
+	double duration_s;       /* how long the audit took */
+	long long timestamp;     /* when it ran, Unix time */
+};
+
+/* Prometheus text exposition (format 0.0.4) of an audit, the facts it was
+ * made from and, when not NULL, a report's changes.  Returns 0 or -EIO. */
+int report_prom(const json_t *audit, const json_t *facts, const json_t *report,
+		const struct prom_opts *o, FILE *out);
+
+/* A Nagios/Icinga plugin's output: one status line with performance data,
+ * then one line per finding.  status is the exit status (0 OK, 1 WARNING,
+ * 2 CRITICAL, 3 UNKNOWN); report, when not NULL, adds its changes. */
+void report_nagios(const json_t *audit, const json_t *facts, const json_t *report, int status,
+		   FILE *out);
+/* "NETKNOBS UNKNOWN - " and the last error logged, for when there is no
+ * audit. */
+void report_nagios_unknown(FILE *out);
+
 #endif

@@ -1,11 +1,18 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "util/log.h"
 
 const char *program_name = "netknobs";
 static int quiet;
+static char last_error[512];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
 
 void log_quiet(int on)
 {
@@ -26,6 +33,9 @@ void log_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	va_start(ap, fmt);
 	vlog("error", fmt, ap);
 	va_end(ap);
 }
@@ -45,6 +55,17 @@ void log_syntax(const char *file, unsigned line, unsigned col, const char *fmt, 
 
 	if (quiet)
 		return;
+	{
+		int k = line && col ? snprintf(last_error, sizeof(last_error), "%s:%u:%u: ", file, line, col)
+			: line ? snprintf(last_error, sizeof(last_error), "%s:%u: ", file, line)
+			       : snprintf(last_error, sizeof(last_error), "%s: ", file);
+
+		if (k < 0 || (size_t)k >= sizeof(last_error))
+			k = 0;
+		va_start(ap, fmt);
+		vsnprintf(last_error + k, sizeof(last_error) - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
 	if (line && col)
 		fprintf(stderr, "%s:%u:%u: error: ", file, line, col);
 	else if (line)

@@ -18,6 +18,10 @@ void log_syntax(const char *file, unsigned line, unsigned col, const char *fmt, 
 
 extern const char *program_name;
 
+/* The message of the last log_error() or log_syntax() ("" before any), for
+ * formats that must say why on standard output (nagios). */
+const char *log_last_error(void);
+
 /* While on, nothing is printed (for loading something only to look names
  * up in it). */
 void log_quiet(int on);

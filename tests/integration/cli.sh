@@ -9,7 +9,7 @@ check_match "--help lists facts" 'facts' "$(cat "$T/out")"
 check_match "--help lists listeners" 'listeners' "$(cat "$T/out")"
 check_exit "no command is a usage error" 3 "$NETKNOBS"
 
-for c in audit facts listeners lint rules; do
+for c in audit facts listeners lint report rules; do
 	check_exit "$c --help" 0 "$NETKNOBS" "$c" --help
 	check_match "$c --help has a usage line" "^Usage: netknobs $c" "$(cat "$T/out")"
 	check_match "$c --help shows global options" '--netns' "$(cat "$T/out")"

@@ -42,5 +42,29 @@ vg 0 explain backlog.queue-full
 vg 3 lint "$RULES/bad"
 vg 0 lint "$RULES/good"
 vg 3 facts --from "$RULES/bad/empty.yaml"
+# fix: print, write twice (the second finds it up to date, with a backup
+# and a diff on the way), apply with a refused value (rolled back)
+mkdir -p "$T/root"
+cp -r "$R/basic/proc" "$T/root/"
+mkdir -p "$T/root/etc/sysctl.d"
+printf '# mine\nnet.core.somaxconn = 100\nnet.ipv4.tcp_fin_timeout = 30\n' >"$T/root/etc/sysctl.d/90-netknobs.conf"
+printf 'net.ipv4.tcp_max_syn_backlog = 100\n' >"$T/root/etc/sysctl.d/99-local.conf"
+FIXR="$FIXTURES/fix/rules.yaml"
+vg 0 --root "$T/root" fix --no-default-rules --rules "$FIXR" -v
+vg 1 --root "$T/root" fix --no-default-rules --rules "$FIXR" --check -v
+vg 0 --root "$T/root" fix --no-default-rules --rules "$FIXR" --write
+vg 0 --root "$T/root" fix --no-default-rules --rules "$FIXR" --write --format json
+vg 0 fix --output -
+if [ "$(id -u)" = 0 ] && ip netns add "nk-vg-$$" 2>/dev/null; then
+	echo "nk-vg-$$" >>"$T/.netns"
+	vg 3 --netns "nk-vg-$$" fix --no-default-rules --rules "$FIXR" --rules "$FIXTURES/fix/bad-value.yaml" \
+		--apply --output "$T/x.conf"
+fi
 vg 3 factz
+vg 1 audit --from "$FACTS" --format prom
+vg 1 audit --from "$FACTS" --format nagios
+vg 1 report --from "$FACTS" --state-dir "$T/state" --prom-dir "$T"
+vg 1 report --from "$FACTS" --state-dir "$T/state" --format json --always
+printf '{"state_version": 1, "time": ' >"$T/state/latest.json"
+vg 1 report --from "$FACTS" --state-dir "$T/state" --keep 1
 finish

@@ -1,0 +1,86 @@
+/* The audit pipeline shared by the commands that audit (audit, report):
+ * their common options, rules -> facts -> evaluation, and the exit status
+ * the findings give. */
+#ifndef NK_CMD_AUDIT_H
+#define NK_CMD_AUDIT_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "cmd.h"
+#include "rules/rules.h"
+
+struct audit_strv {
+	const char **v;
+	size_t n;
+};
+
+/* Options of an audit; zero-initialise, then set fail_on = SEV_WARNING. */
+struct audit_args {
+	const char *from, *profile;
+	struct rule_opts ro;
+	struct audit_strv only, ids, keys;   /* keys: sysctl keys to collect (filled by audit_pipeline) */
+	enum severity fail_on;
+	bool verbose, timing;
+};
+
+enum {
+	OPT_AUDIT_FROM = OPT_CMD_BASE,
+	OPT_AUDIT_ONLY,
+	OPT_AUDIT_RULE,
+	OPT_AUDIT_FAIL_ON,
+	OPT_AUDIT_PROFILE,
+	OPT_AUDIT_TIMING,
+	OPT_AUDIT_END = OPT_CMD_BASE + 0x20, /* commands number their own options from here */
+};
+
+/* The options of struct audit_args but --timing and -v/--verbose. */
+#define AUDIT_LONG_OPTIONS                                                   \
+	{ "from", required_argument, NULL, OPT_AUDIT_FROM },                 \
+	{ "only", required_argument, NULL, OPT_AUDIT_ONLY },                 \
+	{ "rule", required_argument, NULL, OPT_AUDIT_RULE },                 \
+	{ "fail-on", required_argument, NULL, OPT_AUDIT_FAIL_ON },           \
+	RULE_LONG_OPTIONS,                                                   \
+	{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE }
+
+#define AUDIT_OPTIONS_HELP                                                          \
+	"  --from FILE            audit a saved facts document (netknobs facts --json)\n" \
+	RULE_OPTIONS_HELP                                                           \
+	"  --profile NAME         run the rule sets of a profile with its variables\n" \
+	"                         (netknobs profiles lists them)\n"                   \
+	"  --only TAG             only rules with this tag, from any rule set (opt-in\n" \
+	"                         ones such as hardening included); repeatable\n"     \
+	"  --rule ID              only this rule; repeatable\n"                       \
+	"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"   \
+	"                         non-zero: info, notice, warning (default), critical\n"
+
+int audit_strv_add(struct audit_strv *s, const char *x);
+
+/* Handle one of AUDIT_LONG_OPTIONS (and --timing, -v): 1 handled, 0 not one of
+ * them, -1 bad value (logged) or out of memory. */
+int audit_args_option(struct audit_args *a, int c, const char *arg);
+void audit_args_free(struct audit_args *a);
+
+/* What audit_pipeline produces; free with audit_result_free. */
+struct audit_result {
+	struct rulebook rb;
+	bool rb_loaded;
+	json_t *facts;          /* the facts document */
+	json_t *audit;          /* rules_evaluate()'s document */
+	double t_start, t_rules, t_facts, t_eval;  /* CLOCK_MONOTONIC, ms */
+};
+
+/* Load the rules (a broken rule file stops before the system is read),
+ * collect or load the facts (with the rules' sysctl keys and the extra
+ * ones), evaluate.  Returns 0, or -1 (logged); res must be freed either way. */
+int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
+		   size_t n_extra, struct audit_result *res);
+void audit_result_free(struct audit_result *res);
+
+/* The exit status the findings of an audit document give with fail_on. */
+int audit_exit_status(const json_t *audit, enum severity fail_on);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+double audit_now_ms(void);
+
+#endif

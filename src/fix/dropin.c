@@ -1,0 +1,754 @@
+/* The drop-in of `netknobs fix`: the audit's recommendations as sysctl.d
+ * lines, merged with the file already there, checked against what the
+ * other sysctl.d files do to the same keys. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts/sysctl.h"
+#include "fix/dropin.h"
+#include "rules/rules.h"
+
+static const char header[] =
+	"# Written by `netknobs fix --write`: the sysctl settings the netknobs rules\n"
+	"# recommend for this host, each with the rules that asked for it and why.\n"
+	"# A setting no rule asks for any more is kept; to stop persisting it, delete\n"
+	"# its lines.  Files applied after this one (by name) win over it.\n";
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->s, cap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return;
+	}
+	sb_add(b, s, (size_t)n);
+	free(s);
+}
+
+/* Rule text in a comment: one line, no control characters. */
+static void sb_comment_text(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		sb_add(b, c < 0x20 || c == 0x7f ? " " : s, 1);
+	}
+}
+
+__attribute__((format(printf, 2, 3))) static int add_msg(json_t *arr, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	n = json_array_append_new(arr, json_string(s));
+	free(s);
+	return n < 0 ? -ENOMEM : 0;
+}
+
+char *dropin_value_text(const json_t *v)
+{
+	struct sbuf b = { 0 };
+	size_t i;
+	const json_t *e;
+
+	if (json_is_integer(v)) {
+		sb_printf(&b, "%lld", (long long)json_integer_value(v));
+	} else if (json_is_array(v) && json_array_size(v) > 0) {
+		json_array_foreach(v, i, e) {
+			if (!json_is_integer(e)) {
+				free(b.s);
+				return NULL;
+			}
+			sb_printf(&b, i ? " %lld" : "%lld", (long long)json_integer_value(e));
+		}
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		size_t n = strlen(s);
+
+		/* sysctl.d trims blanks and reads one line: such a value cannot be
+		 * written faithfully */
+		if (n == 0 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')
+			return NULL;
+		for (i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return NULL;
+		sb_puts(&b, s);
+	} else {
+		return NULL;
+	}
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+static int cmp_int(long long a, long long b)
+{
+	return a < b ? -1 : a > b;
+}
+
+bool dropin_value_meets(const json_t *have, const json_t *want, const char *mode)
+{
+	int c;
+
+	if (json_is_integer(have) && json_is_integer(want)) {
+		c = cmp_int(json_integer_value(have), json_integer_value(want));
+		if (!strcmp(mode, "at-least"))
+			return c >= 0;
+		if (!strcmp(mode, "at-most"))
+			return c <= 0;
+		return c == 0;
+	}
+	if (json_is_array(have) && json_is_array(want)) {
+		size_t i;
+
+		if (json_array_size(have) != json_array_size(want))
+			return false;
+		for (i = 0; i < json_array_size(want); i++)
+			if (!dropin_value_meets(json_array_get(have, i), json_array_get(want, i), mode))
+				return false;
+		return true;
+	}
+	return json_equal(have, want);
+}
+
+/* For at-least (at-most) advice: the larger (smaller) of two values of the
+ * same shape, element by element for lists; NULL when they do not combine.
+ * New reference. */
+static json_t *combine(const json_t *a, const json_t *b, bool larger)
+{
+	if (json_is_integer(a) && json_is_integer(b)) {
+		long long x = json_integer_value(a), y = json_integer_value(b);
+
+		return json_integer(larger ? (x > y ? x : y) : (x < y ? x : y));
+	}
+	if (json_is_array(a) && json_is_array(b) && json_array_size(a) == json_array_size(b)) {
+		json_t *out = json_array();
+
+		for (size_t i = 0; out && i < json_array_size(a); i++) {
+			json_t *e = combine(json_array_get(a, i), json_array_get(b, i), larger);
+
+			if (!e || json_array_append_new(out, e) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	return NULL;
+}
+
+/* ---- the file already there ---- */
+
+struct exblock {
+	char *key;            /* canonical key; NULL for text that is no assignment */
+	char *value;          /* the value text of the assignment */
+	char *text;           /* its lines */
+};
+
+struct existing {
+	struct exblock *b;
+	size_t n;
+};
+
+static void existing_free(struct existing *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->b[i].key);
+		free(x->b[i].value);
+		free(x->b[i].text);
+	}
+	free(x->b);
+}
+
+static int existing_add(struct existing *x, const char *key, const char *value, const char *text,
+			size_t len)
+{
+	struct exblock *n = realloc(x->b, (x->n + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	x->b = n;
+	n = &x->b[x->n];
+	*n = (struct exblock){ 0 };
+	n->key = key ? strdup(key) : NULL;
+	n->value = value ? strdup(value) : NULL;
+	n->text = strndup(text, len);
+	if ((key && !n->key) || (value && !n->value) || !n->text) {
+		free(n->key);
+		free(n->value);
+		free(n->text);
+		return -ENOMEM;
+	}
+	x->n++;
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Is this line an assignment "key = value" (or "-key = value")?  Fills the
+ * canonical key and the value text. */
+static bool parse_assignment(const char *line, size_t len, char *key, char **value)
+{
+	char *copy = strndup(line, len), *s, *eq;
+	bool ok = false;
+
+	*value = NULL;
+	if (!copy)
+		return false;
+	s = trim(copy);
+	if (*s == '-')
+		s++;
+	eq = strchr(s, '=');
+	if (*s && *s != '#' && *s != ';' && eq) {
+		*eq = '\0';
+		if (sysctl_key_parse(trim(s), NULL, key, &(const char *){ NULL }) == 0) {
+			*value = strdup(trim(eq + 1));
+			ok = *value != NULL;
+		}
+	}
+	free(copy);
+	return ok;
+}
+
+/* Split the file into blocks: an assignment with the comment lines right
+ * before it, and any other text.  Our own header is dropped (it is written
+ * again). */
+static int existing_parse(struct existing *x, const char *text)
+{
+	const char *p = text, *start = text;
+	bool in_comments = false, first = true;
+	int r;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		const char *next = nl ? nl + 1 : p + len;
+		char key[SYSCTL_KEY_MAX + 1], *value = NULL;
+		const char *q = p;
+
+		while (q < p + len && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		if (q == p + len) {
+			/* a blank line ends a comment group that no assignment follows */
+			if (in_comments) {
+				if (!(first && !strncmp(start, header, strlen("# Written by `netknobs fix")))) {
+					r = existing_add(x, NULL, NULL, start, (size_t)(p - start));
+					if (r < 0)
+						return r;
+				}
+				first = false;
+			}
+			in_comments = false;
+			start = next;
+		} else if (*q == '#' || *q == ';') {
+			in_comments = true;
+		} else if (parse_assignment(p, len, key, &value)) {
+			r = existing_add(x, key, value, start, (size_t)(next - start));
+			free(value);
+			if (r < 0)
+				return r;
+			in_comments = false;
+			first = false;
+			start = next;
+		} else {
+			/* not something we wrote: keep it as it is */
+			free(value);
+			r = existing_add(x, NULL, NULL, start, (size_t)(next - start));
+			if (r < 0)
+				return r;
+			in_comments = false;
+			first = false;
+			start = next;
+		}
+		p = next;
+	}
+	if (in_comments && !(first && !strncmp(start, header, strlen("# Written by `netknobs fix"))))
+		return existing_add(x, NULL, NULL, start, (size_t)(p - start));
+	return 0;
+}
+
+/* ---- what the other files do ---- */
+
+static const char *const sysctl_dirs[] = {
+	"/etc/sysctl.d/", "/run/sysctl.d/", "/usr/local/lib/sysctl.d/", "/usr/lib/sysctl.d/",
+	"/lib/sysctl.d/", NULL,
+};
+
+static int dir_rank(const char *path)
+{
+	for (int i = 0; sysctl_dirs[i]; i++)
+		if (!strncmp(path, sysctl_dirs[i], strlen(sysctl_dirs[i])) &&
+		    !strchr(path + strlen(sysctl_dirs[i]), '/'))
+			return i;
+	return -1;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* The file part of an origin "FILE:LINE", in buf. */
+static const char *origin_file(const char *origin, char *buf, size_t size)
+{
+	const char *c = strrchr(origin, ':');
+	size_t n = c ? (size_t)(c - origin) : strlen(origin);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, origin, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A file of the same name in a directory of higher precedence replaces the
+ * drop-in, or masks it. */
+static int check_shadowing(struct dropin *d, const json_t *persistent)
+{
+	const json_t *files = json_object_get(persistent, "files"), *f;
+	int mine = dir_rank(d->target);
+	size_t i;
+
+	if (mine < 0)
+		return 0;
+	json_array_foreach(files, i, f) {
+		const char *path = json_string_value(json_object_get(f, "path"));
+		const char *status = json_string_value(json_object_get(f, "status"));
+		int rank;
+
+		if (!path || !status || !strcmp(path, d->target) ||
+		    strcmp(base_name(path), base_name(d->target)) != 0)
+			continue;
+		rank = dir_rank(path);
+		if (rank < 0 || rank > mine)
+			continue;
+		if (add_msg(d->warnings, "%s %s %s (same name, a directory that takes precedence): "
+			    "nothing in the drop-in will be applied at boot", path,
+			    !strcmp(status, "masked") ? "masks" : "replaces", d->target) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct assignment {
+	const char *origin;
+	const json_t *value;   /* NULL for an exclusion */
+};
+
+/* The last assignment of key in files applied before (later=false) or
+ * after (later=true) the drop-in, ignoring the drop-in itself. */
+static bool find_assignment(const json_t *pk, const char *target, bool later, struct assignment *out)
+{
+	const json_t *shadowed = json_object_get(pk, "shadowed");
+	const char *tbase = base_name(target);
+	char file[4096];
+	bool found = false;
+	size_t i;
+
+	if (!pk)
+		return false;
+	/* in order of application: the shadowed ones, then the effective one */
+	for (i = 0; i <= json_array_size(shadowed); i++) {
+		const json_t *a = i < json_array_size(shadowed) ? json_array_get(shadowed, i) : pk;
+		const char *origin = json_string_value(json_object_get(a, "origin"));
+		int c;
+
+		if (!origin)
+			continue;
+		origin_file(origin, file, sizeof(file));
+		if (!strcmp(file, target))
+			continue;
+		c = strcmp(base_name(file), tbase);
+		if (later ? c > 0 : c < 0) {
+			const json_t *v = json_object_get(a, "value");
+
+			out->origin = origin;
+			out->value = json_is_true(json_object_get(a, "exclude")) || json_is_null(v) ? NULL : v;
+			found = true;
+		}
+	}
+	return found;
+}
+
+/* ---- building ---- */
+
+static void entry_free(struct dropin_entry *e)
+{
+	free(e->key);
+	free(e->text);
+	free(e->block);
+	free(e->overridden_by);
+	json_decref(e->value);
+	json_decref(e->runtime);
+	json_decref(e->boot);
+	json_decref(e->rules);
+}
+
+void dropin_free(struct dropin *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		entry_free(&d->e[i]);
+	free(d->e);
+	free(d->target);
+	free(d->content);
+	json_decref(d->warnings);
+	json_decref(d->notes);
+	*d = (struct dropin){ 0 };
+}
+
+static struct dropin_entry *new_entry(struct dropin *d)
+{
+	struct dropin_entry *n = realloc(d->e, (d->n + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	d->e = n;
+	n = &d->e[d->n++];
+	*n = (struct dropin_entry){ 0 };
+	return n;
+}
+
+static const char *mode_words(const char *mode)
+{
+	if (!strcmp(mode, "at-least"))
+		return "at least";
+	if (!strcmp(mode, "at-most"))
+		return "at most";
+	return "exactly";
+}
+
+/* One recommendation of the audit. */
+static int add_recommendation(struct dropin *d, const json_t *rec, const json_t *facts,
+			      const struct rulebook *rb, const struct existing *x)
+{
+	const char *key_in = json_string_value(json_object_get(rec, "key"));
+	const char *mode = json_string_value(json_object_get(rec, "mode"));
+	const json_t *want = json_object_get(rec, "value");
+	const json_t *rules = json_object_get(rec, "rules"), *id;
+	const json_t *persistent = json_object_get(facts, "persistent");
+	const json_t *pk, *runtime, *notes, *n;
+	char key[SYSCTL_KEY_MAX + 1], *wtext = NULL;
+	const char *why;
+	struct assignment before = { 0 }, after = { 0 };
+	bool has_before, has_after, larger;
+	json_t *v = NULL;
+	struct dropin_entry *e;
+	struct sbuf b = { 0 };
+	size_t i;
+
+	if (!key_in || sysctl_key_parse(key_in, NULL, key, &why) < 0)
+		return add_msg(d->notes, "%s: not a valid sysctl key; left out", key_in ? key_in : "?");
+	if (!mode)
+		mode = "exact";
+	if (json_is_true(json_object_get(rec, "conflict")))
+		return add_msg(d->notes, "%s: the rules ask for values that cannot be merged; set it by "
+			       "hand (netknobs audit shows each rule's value)", key);
+	pk = json_object_get(json_object_get(persistent, "keys"), key);
+	runtime = json_object_get(json_object_get(facts, "sysctl"), key);
+	has_before = find_assignment(pk, d->target, false, &before);
+	has_after = find_assignment(pk, d->target, true, &after);
+
+	if (json_is_true(json_object_get(rec, "satisfied"))) {
+		/* right now; is it persisted too? */
+		const json_t *boot = has_after ? after.value : has_before ? before.value : NULL;
+
+		if (!has_after && !has_before)
+			return 0;
+		if (boot && dropin_value_meets(boot, want, mode))
+			return 0;
+	}
+
+	/* never lower (at-least) or raise (at-most) a value set on purpose: now,
+	 * in an earlier file, or in the drop-in itself */
+	v = json_deep_copy(want);
+	if (!v)
+		return -ENOMEM;
+	larger = !strcmp(mode, "at-least");
+	if (larger || !strcmp(mode, "at-most")) {
+		const json_t *others[3] = { runtime, has_before ? before.value : NULL, NULL };
+		json_t *own = NULL;
+
+		for (i = 0; i < x->n; i++)
+			if (x->b[i].key && !strcmp(x->b[i].key, key)) {
+				json_decref(own);
+				own = sysctl_value_parse(x->b[i].value);
+			}
+		others[2] = own;
+		for (i = 0; i < 3; i++) {
+			json_t *c;
+
+			if (!others[i])
+				continue;
+			c = combine(v, others[i], larger);
+			if (c) {
+				json_decref(v);
+				v = c;
+			}
+		}
+		json_decref(own);
+	}
+
+	if (has_after && after.value && dropin_value_meets(after.value, want, mode)) {
+		char *t = dropin_value_text(after.value);
+		int r = add_msg(d->notes, "%s: %s sets %s, applied after the drop-in, which already meets "
+				"the recommendation; not written", key, after.origin, t ? t : "?");
+
+		free(t);
+		json_decref(v);
+		return r;
+	}
+
+	e = new_entry(d);
+	if (!e) {
+		json_decref(v);
+		return -ENOMEM;
+	}
+	e->key = strdup(key);
+	e->value = v;
+	e->text = dropin_value_text(v);
+	e->runtime = runtime ? json_incref((json_t *)runtime) : NULL;
+	e->rules = json_deep_copy(rules ? rules : json_array());
+	if (!e->key || !e->rules)
+		return -ENOMEM;
+	if (!e->text) {
+		int r = add_msg(d->notes, "%s: the recommended value cannot be written to a sysctl.d file; "
+				"left out", key);
+
+		entry_free(e);
+		d->n--;
+		return r;
+	}
+	if (has_after) {
+		char *t = after.value ? dropin_value_text(after.value) : NULL;
+		int r;
+
+		e->overridden_by = strdup(after.origin);
+		e->boot = after.value ? json_incref((json_t *)after.value) : json_null();
+		if (after.value)
+			r = add_msg(d->warnings, "%s: %s sets %s and is applied after %s, so %s is what boot "
+				    "applies, not %s; change it there", key, after.origin, t ? t : "?",
+				    d->target, t ? t : "?", e->text);
+		else
+			r = add_msg(d->warnings, "%s: %s excludes the key, so boot does not set it at all; "
+				    "remove the exclusion there", key, after.origin);
+		free(t);
+		if (r < 0 || !e->overridden_by)
+			return -ENOMEM;
+	}
+
+	/* the comment: which rules asked and why */
+	json_array_foreach(rules, i, id) {
+		const struct rule *r = json_string_value(id) ? rulebook_rule(rb, json_string_value(id)) : NULL;
+
+		sb_puts(&b, "# ");
+		sb_comment_text(&b, json_string_value(id) ? json_string_value(id) : "?");
+		if (r && r->title) {
+			sb_puts(&b, ": ");
+			sb_comment_text(&b, r->title);
+		}
+		sb_puts(&b, "\n");
+	}
+	wtext = dropin_value_text(want);
+	sb_printf(&b, "# recommended: %s %s", mode_words(mode), wtext ? wtext : "?");
+	if (!json_equal(v, want))
+		sb_puts(&b, "; the higher value already in use is kept");
+	sb_puts(&b, "\n");
+	free(wtext);
+	notes = json_object_get(rec, "notes");
+	json_array_foreach(notes, i, n) {
+		if (!json_string_value(n))
+			continue;
+		sb_puts(&b, "# note: ");
+		sb_comment_text(&b, json_string_value(n));
+		sb_puts(&b, "\n");
+	}
+	sb_printf(&b, "%s = %s\n", key, e->text);
+	if (b.failed) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	e->block = b.s;
+	return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct dropin_entry *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	/* qsort is not stable: keep the file's order for repeated keys */
+	if (c)
+		return c;
+	return x->kept == y->kept ? (x < y ? -1 : x > y) : x->kept ? -1 : 1;
+}
+
+static bool has_new_entry(const struct dropin *d, size_t nnew, const char *key)
+{
+	for (size_t i = 0; i < nnew; i++)
+		if (!strcmp(d->e[i].key, key))
+			return true;
+	return false;
+}
+
+int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
+		 const struct rulebook *rb, const char *target, const char *existing)
+{
+	struct existing x = { 0 };
+	const json_t *recs = json_object_get(audit, "recommendations"), *rec;
+	struct sbuf out = { 0 };
+	size_t i, nnew;
+	int r = -ENOMEM;
+	bool any = false;
+
+	*d = (struct dropin){ 0 };
+	d->target = strdup(target);
+	d->warnings = json_array();
+	d->notes = json_array();
+	if (!d->target || !d->warnings || !d->notes)
+		return -ENOMEM;
+	if (existing && existing_parse(&x, existing) < 0)
+		goto out;
+	if (check_shadowing(d, json_object_get(facts, "persistent")) < 0)
+		goto out;
+	json_array_foreach(recs, i, rec)
+		if (add_recommendation(d, rec, facts, rb, &x) < 0)
+			goto out;
+	nnew = d->n;
+
+	/* keep what the file had for keys no rule asks about now */
+	for (i = 0; i < x.n; i++) {
+		struct dropin_entry *e;
+
+		if (!x.b[i].key || has_new_entry(d, nnew, x.b[i].key))
+			continue;
+		e = new_entry(d);
+		if (!e)
+			goto out;
+		e->kept = true;
+		e->key = strdup(x.b[i].key);
+		e->text = strdup(x.b[i].value);
+		e->block = strdup(x.b[i].text);
+		e->value = sysctl_value_parse(x.b[i].value);
+		e->rules = json_array();
+		if (!e->key || !e->text || !e->block || !e->value || !e->rules)
+			goto out;
+		e->runtime = json_object_get(json_object_get(facts, "sysctl"), e->key);
+		if (e->runtime)
+			json_incref(e->runtime);
+		{
+			struct assignment after;
+			const json_t *pk = json_object_get(json_object_get(json_object_get(facts, "persistent"),
+									   "keys"), e->key);
+
+			if (find_assignment(pk, target, true, &after)) {
+				e->overridden_by = strdup(after.origin);
+				e->boot = after.value ? json_incref((json_t *)after.value) : json_null();
+				if (!e->overridden_by)
+					goto out;
+			}
+		}
+	}
+	if (d->n)
+		qsort(d->e, d->n, sizeof(*d->e), cmp_entry);
+
+	sb_puts(&out, header);
+	for (i = 0; i < d->n; i++) {
+		sb_puts(&out, "\n");
+		sb_puts(&out, d->e[i].block);
+		if (d->e[i].block[0] && d->e[i].block[strlen(d->e[i].block) - 1] != '\n')
+			sb_puts(&out, "\n");
+		any = true;
+	}
+	/* text of the old file that is no assignment, at the end */
+	for (i = 0; i < x.n; i++) {
+		if (x.b[i].key)
+			continue;
+		sb_puts(&out, "\n");
+		sb_puts(&out, x.b[i].text);
+		if (x.b[i].text[0] && x.b[i].text[strlen(x.b[i].text) - 1] != '\n')
+			sb_puts(&out, "\n");
+		any = true;
+	}
+	if (out.failed)
+		goto out;
+	if (!any) {
+		free(out.s);
+		out.s = strdup("");
+		out.len = 0;
+		if (!out.s)
+			goto out;
+	}
+	d->content = out.s;
+	d->len = out.len;
+	out.s = NULL;
+	r = 0;
+out:
+	free(out.s);
+	existing_free(&x);
+	return r;
+}

@@ -1,0 +1,68 @@
+#!/bin/sh
+# netknobs fix --apply on the real kernel, in a private network namespace
+# (net.core.somaxconn and net.ipv4.tcp_max_syn_backlog are per namespace):
+#   1. the values are set, read back, the drop-in written, and the listener
+#      capped by the old somaxconn named for a restart
+#   2. a value the kernel refuses: every value already set is restored and
+#      the drop-in is not written
+#   3. a second run changes nothing
+. "$TESTLIB"
+need_root
+[ -x "$HELPERS/listen-hold" ] || skip "helper listen-hold not built (make check builds it)"
+
+RULES="$FIXTURES/fix/rules.yaml"
+make_ns ns fix
+sc() { ip netns exec "$ns" cat "/proc/sys/$1"; }
+host_somaxconn=$(cat /proc/sys/net/core/somaxconn)
+ip netns exec "$ns" sh -c 'echo 4096 >/proc/sys/net/core/somaxconn; echo 256 >/proc/sys/net/ipv4/tcp_max_syn_backlog'
+
+spawn "$T/l" "$ns" "$HELPERS/listen-hold" -a 127.0.0.1 0 100000
+port=$(wait_port "$T/l")
+lpid=$LAST_PID
+spawn "$T/s" "$ns" "$HELPERS/listen-hold" -a 127.0.0.1 0 16
+sport=$(wait_port "$T/s")
+fix() { "$NETKNOBS" --netns "$ns" fix --no-default-rules --rules "$RULES" "$@"; }
+
+# ---- 2. first the failure: tcp_syncookies 300 does not fit its byte
+check_exit "--apply with a value the kernel refuses" 3 \
+	fix --rules "$FIXTURES/fix/bad-value.yaml" --apply --output "$T/bad.conf"
+err=$(tr '\n' ' ' <"$T/err")
+check_match "names the key that failed" "net.ipv4.tcp_syncookies = 300: write: Invalid argument" "$err"
+check_match "says the others were restored" "rolled back net.core.somaxconn to 4096" "$err"
+check_eq "somaxconn restored" "4096" "$(sc net/core/somaxconn)"
+check_eq "tcp_max_syn_backlog restored" "256" "$(sc net/ipv4/tcp_max_syn_backlog)"
+[ ! -e "$T/bad.conf" ] && pass "no drop-in written after a failure" || fail "drop-in written after a failure"
+check_eq "nothing left in the directory" "" "$(ls "$T" | grep '^bad' || true)"
+
+check_exit "--netns with --apply needs --output" 3 fix --apply
+check_match "says why" "not to $ns; give --output" "$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
+check_eq "nothing set without --output" "4096" "$(sc net/core/somaxconn)"
+
+# ---- 1. apply
+check_exit "--apply" 0 fix --apply --output "$T/90-netknobs.conf"
+out=$(cat "$T/out")
+check_eq "somaxconn set" "8192" "$(sc net/core/somaxconn)"
+check_eq "tcp_max_syn_backlog set" "2048" "$(sc net/ipv4/tcp_max_syn_backlog)"
+check_eq "the host's somaxconn is untouched" "$host_somaxconn" "$(cat /proc/sys/net/core/somaxconn)"
+check_match "reports each value" "^set net.core.somaxconn = 8192 \\(was 4096\\)$" "$out"
+check_match "drop-in written" "^wrote $T/90-netknobs.conf" "$out"
+check_match "warns that boot does not apply it to a namespace" "boot does not apply sysctl.d files to it" \
+	"$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
+check_eq "drop-in line" "net.core.somaxconn = 8192" "$(grep '^net.core.somaxconn' "$T/90-netknobs.conf")"
+check_match "the capped listener is named for a restart, with its process" \
+	"127.0.0.1\\]?:$port +limit 4096 +listen-hold \\(pid $lpid\\)" "$out"
+if printf '%s\n' "$out" | grep -q ":$sport "; then
+	check_match "the listener that asked for 16 is told it needs a larger backlog" \
+		":$sport +limit 16 .*asked for this backlog itself" "$out"
+else
+	fail "the small listener should be listed: limit 16 < 8192"
+fi
+
+# ---- 3. idempotent
+check_exit "--check after --apply" 0 fix --check --output "$T/90-netknobs.conf"
+check_exit "--apply again" 0 fix --apply --output "$T/90-netknobs.conf" --format json
+check_eq "nothing set the second time" "[]" \
+	"$(jq -c '[.applied[] | select(.status != "unchanged")]' "$T/out")"
+check_eq "not written the second time" "false" "$(jq -r .written "$T/out")"
+check_eq "no restart the second time" "[]" "$(jq -c .restart "$T/out")"
+finish

@@ -1,0 +1,173 @@
+/* The pieces of `netknobs fix`: value text, comparisons, the diff and the
+ * drop-in built from an audit result. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fix/apply.h"
+#include "fix/dropin.h"
+#include "rules/rules.h"
+#include "tap.h"
+#include "util/diff.h"
+
+static void text_is(const char *json, const char *want)
+{
+	json_t *v = json_loads(json, JSON_DECODE_ANY, NULL);
+	char *t = dropin_value_text(v);
+
+	if (want)
+		is_str(t, want, "value text of %s", json);
+	else
+		ok(t == NULL, "value text of %s refused (got %s)", json, t ? t : "NULL");
+	free(t);
+	json_decref(v);
+}
+
+static void meets(const char *have, const char *want, const char *mode, int expect)
+{
+	json_t *h = json_loads(have, JSON_DECODE_ANY, NULL), *w = json_loads(want, JSON_DECODE_ANY, NULL);
+
+	ok(dropin_value_meets(h, w, mode) == expect, "%s %s %s: %s", have, mode, want,
+	   expect ? "meets" : "does not meet");
+	json_decref(h);
+	json_decref(w);
+}
+
+static char *diff_of(const char *a, const char *b, int *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	*r = diff_unified(f, a, "old", b, "new");
+	fclose(f);
+	return buf;
+}
+
+static void test_diff(void)
+{
+	int r;
+	char *d = diff_of("a\nb\nc\n", "a\nb\nc\n", &r);
+
+	is_int(r, 0, "equal texts: no difference");
+	is_str(d, "", "equal texts: no output");
+	free(d);
+	d = diff_of("a\nb\nc\n", "a\nB\nc\n", &r);
+	is_int(r, 1, "one line changed");
+	is_str(d, "--- old\n+++ new\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n", "one line changed: the hunk");
+	free(d);
+	d = diff_of("", "x\n", &r);
+	is_str(d, "--- old\n+++ new\n@@ -0,0 +1,1 @@\n+x\n", "from nothing");
+	free(d);
+	d = diff_of("x", "x\n", &r);
+	is_str(d, "--- old\n+++ new\n@@ -1,1 +1,1 @@\n-x\n\\ No newline at end of file\n+x\n",
+	       "a missing final newline is a difference, and said");
+	free(d);
+	d = diff_of("k = \x1b[2J\n", "k = 1\n", &r);
+	ok(d && !strchr(d, '\x1b'), "control characters of the old file are escaped");
+	free(d);
+	d = diff_of("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n", "1\nX\n3\n4\n5\n6\n7\n8\n9\n10\nY\n12\n", &r);
+	is_str(d, "--- old\n+++ new\n@@ -1,5 +1,5 @@\n 1\n-2\n+X\n 3\n 4\n 5\n@@ -8,5 +8,5 @@\n 8\n 9\n 10\n-11\n+Y\n 12\n",
+	       "changes far apart: two hunks");
+	free(d);
+}
+
+/* A drop-in from a made-up audit and facts. */
+static void test_build(void)
+{
+	const char *audit_s =
+		"{\"recommendations\": ["
+		" {\"key\": \"net.core.somaxconn\", \"value\": 8192, \"mode\": \"at-least\", \"rules\": [\"r.one\"],"
+		"  \"notes\": [\"listen() again\\nnow\"]},"
+		" {\"key\": \"net.ipv4.tcp_fin_timeout\", \"value\": 30, \"mode\": \"at-most\", \"rules\": [\"r.two\"]},"
+		" {\"key\": \"net.ipv4.tcp_syncookies\", \"value\": 1, \"mode\": \"exact\", \"rules\": [\"r.a\", \"r.b\"],"
+		"  \"conflict\": true},"
+		" {\"key\": \"net/../etc\", \"value\": 1, \"mode\": \"exact\", \"rules\": [\"r.evil\"]},"
+		" {\"key\": \"kernel.x\", \"value\": \"a\\nb\", \"mode\": \"exact\", \"rules\": [\"r.nl\"]}"
+		"]}";
+	const char *facts_s =
+		"{\"sysctl\": {\"net.core.somaxconn\": 4096, \"net.ipv4.tcp_fin_timeout\": 60},"
+		" \"persistent\": {\"files\": [], \"keys\": {"
+		"  \"net.ipv4.tcp_fin_timeout\": {\"value\": 45, \"origin\": \"/etc/sysctl.d/99-z.conf:4\","
+		"   \"shadowed\": [{\"origin\": \"/usr/lib/sysctl.d/10-a.conf:1\", \"value\": 20}]}}}}";
+	const char *existing = "# Written by `netknobs fix --write`: old header\n\n"
+			       "# kept comment\nvm.swappiness = 10\n\n"
+			       "net.core.somaxconn = 16384\n";
+	json_t *audit = json_loads(audit_s, 0, NULL), *facts = json_loads(facts_s, 0, NULL);
+	struct rulebook rb;
+	struct dropin d;
+
+	rulebook_init(&rb);
+	ok(audit && facts, "test documents parse");
+	is_int(dropin_build(&d, audit, facts, &rb, "/etc/sysctl.d/90-netknobs.conf", existing), 0, "build");
+	is_int((int)d.n, 3, "three settings: two recommended, one kept");
+	is_str(d.e[0].key, "net.core.somaxconn", "sorted by key");
+	is_str(d.e[0].text, "16384", "the drop-in's own higher value is never lowered");
+	is_str(d.e[1].key, "net.ipv4.tcp_fin_timeout", "second");
+	is_str(d.e[1].text, "20", "at-most: the smaller value of an earlier file is kept");
+	is_str(d.e[1].overridden_by, "/etc/sysctl.d/99-z.conf:4", "a later file wins");
+	is_str(d.e[2].key, "vm.swappiness", "kept key");
+	ok(d.e[2].kept, "marked kept");
+	ok(strstr(d.content, "# kept comment\nvm.swappiness = 10\n") != NULL, "kept with its comment");
+	ok(strstr(d.content, "old header") == NULL, "the old header is replaced");
+	ok(strstr(d.content, "# note: listen() again now\n") != NULL, "a newline in a note stays in the comment");
+	ok(strstr(d.content, "kernel.x") == NULL, "a value with a newline is not written");
+	ok(strstr(d.content, "net/..") == NULL, "a hostile key is not written");
+	ok(strstr(d.content, "tcp_syncookies") == NULL, "a conflict is not written");
+	is_int((int)json_array_size(d.warnings), 1, "one warning: the later file");
+	is_int((int)json_array_size(d.notes), 3, "three notes: conflict, bad key, unwritable value");
+	dropin_free(&d);
+
+	json_decref(audit);
+	audit = json_object();
+	is_int(dropin_build(&d, audit, facts, &rb, "/etc/sysctl.d/90-netknobs.conf", NULL), 0,
+	       "build with nothing to do");
+	is_str(d.content, "", "nothing to write");
+	dropin_free(&d);
+	rulebook_free(&rb);
+	json_decref(audit);
+	json_decref(facts);
+}
+
+int main(void)
+{
+	text_is("4096", "4096");
+	text_is("-1", "-1");
+	text_is("[4096, 131072, 6291456]", "4096 131072 6291456");
+	text_is("\"fq_codel\"", "fq_codel");
+	text_is("\"a\\nb\"", NULL);
+	text_is("\"a\\u001bb\"", NULL);
+	text_is("\" lead\"", NULL);
+	text_is("\"trail\\t\"", NULL);
+	text_is("\"\"", NULL);
+	text_is("true", NULL);
+	text_is("[]", NULL);
+	text_is("[1, \"x\"]", NULL);
+	text_is("null", NULL);
+
+	meets("8192", "4096", "at-least", 1);
+	meets("4096", "4096", "at-least", 1);
+	meets("4095", "4096", "at-least", 0);
+	meets("30", "60", "at-most", 1);
+	meets("61", "60", "at-most", 0);
+	meets("1", "1", "exact", 1);
+	meets("2", "1", "exact", 0);
+	meets("[1024, 65535]", "[1024, 60999]", "at-least", 1);
+	meets("[1024, 65535]", "[2048, 60999]", "at-least", 0);
+	meets("[1, 2]", "[1, 2, 3]", "exact", 0);
+	meets("\"a\"", "\"a\"", "exact", 1);
+	meets("\"a\"", "4", "at-least", 0);
+
+	ok(apply_same_value("1 2", "1\t 2\n"), "same words, other blanks");
+	ok(apply_same_value("08", "8"), "numbers as numbers");
+	ok(!apply_same_value("1 2", "1 2 3"), "one word more");
+	ok(!apply_same_value("cubic", "reno"), "other words");
+	ok(apply_same_value("", "  "), "both empty");
+	ok(!apply_same_value("99999999999999999999", "99999999999999999998"), "beyond 64 bits: as text");
+
+	test_diff();
+	test_build();
+	return tap_done();
+}
