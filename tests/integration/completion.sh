@@ -30,7 +30,8 @@ run_cases() {
 	check_eq "$mode: facts --fa has nothing" "" "$(complete_words facts --fa)"
 	check_eq "$mode: option prefix" "--fail-on" "$(complete_words audit --fai)"
 	check_eq "$mode: --fail-on values" "critical info notice warning" "$(complete_words audit --fail-on '')"
-	check_eq "$mode: --format values" "json text" "$(complete_words --format '')"
+	check_match "$mode: --format values" '(^| )json( .*)? text( |$)' "$(complete_words --format '')"
+	check_match "$mode: audit --format: its own formats" '(^| )nagios( |$)' "$(complete_words audit --format '')"
 	check_eq "$mode: --color values" "always auto never" "$(complete_words facts --color '')"
 
 	ids=$("$NETKNOBS" rules --json | jq -r '.rules[].id' | sort | tr '\n' ' ' | sed 's/ $//')
@@ -54,6 +55,7 @@ run_cases() {
 	mkdir -p "$T/files/sub"
 	: >"$T/files/snap.json"
 	check_eq "$mode: --from completes files" "snap.json" "$(cd "$T/files" && complete_words audit --from sn)"
+	check_eq "$mode: -o takes a file like --output" "snap.json" "$(cd "$T/files" && complete_words facts -o sn)"
 	check_match "$mode: lint completes files" '(^| )snap\.json( |$)' "$(cd "$T/files" && complete_words lint '')"
 
 	if "$NETKNOBS" report --help >/dev/null 2>&1; then

@@ -18,11 +18,13 @@ opts="--root $FIXTURES/roots/basic --output $dropin"
 
 # play [ansible-playbook options]: run the playbook, the recap line in $T/recap
 play() {
+	o=$1
+	shift
 	set +e
 	ansible-playbook -i localhost, -c local "$PLAY" \
 		-e netknobs_hosts=localhost -e netknobs_become=false \
 		-e "netknobs_bin=$NETKNOBS" -e "netknobs_fact_dir=$T/facts.d" \
-		-e "netknobs_options='$1'" "$@" >"$T/play.out" 2>&1
+		-e "netknobs_options='$o'" "$@" >"$T/play.out" 2>&1
 	play_rc=$?
 	set -e
 	grep '^localhost' "$T/play.out" | tail -n 1 >"$T/recap"

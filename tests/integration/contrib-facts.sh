@@ -19,6 +19,11 @@ set -e
 check_eq "fixture audit: a warning (exit 1)" 1 "$want_rc"
 want_rules=$(jq -c '[.findings[].rule]' "$T/audit.json")
 want_verdict=$(jq -r .verdict "$T/audit.json")
+# fix_pending: what 'netknobs fix --check' says (null while fix is missing)
+set +e
+"$NETKNOBS" --root "$FIXTURES/roots/basic" fix --check >/dev/null 2>&1
+case $? in 0) want_pending=false ;; 1) want_pending=true ;; *) want_pending=null ;; esac
+set -e
 
 # check_facts WHO JSON-OBJECT
 check_facts() {
@@ -31,6 +36,7 @@ check_facts() {
 	check_eq "$1: recommendations" \
 		"$(jq -c '[.recommendations[] | select(.satisfied | not) | {(.key): .value}] | add // {}' "$T/audit.json")" \
 		"$(jq -c '.recommendations' "$T/facts.json")"
+	check_eq "$1: fix_pending" "$want_pending" "$(jq -r .fix_pending "$T/facts.json")"
 	check_eq "$1: version" "$("$NETKNOBS" --version | awk '{ print $2 }')" "$(jq -r .version "$T/facts.json")"
 }
 
