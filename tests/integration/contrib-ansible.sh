@@ -1,6 +1,6 @@
 #!/bin/sh
 # packaging/contrib/ansible/netknobs.yml run for real with ansible-core on
-# localhost, against a fixture root and a drop-in in the test directory:
+# localhost, against a copy of a fixture root (the drop-in in its /etc):
 # --check reports the change and writes nothing; the first run writes the
 # drop-in; the second changes nothing; a netknobs error fails the play.
 # Skipped until the binary under test has 'netknobs fix'.
@@ -12,9 +12,11 @@ PLAY=$TOP_SRCDIR/packaging/contrib/ansible/netknobs.yml
 export HOME="$T/home" ANSIBLE_LOCAL_TEMP="$T/ansible-tmp" ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
 export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 LC_ALL=C.UTF-8
 mkdir -p "$HOME"
-dropin=$T/sysctl.d/90-netknobs.conf
-mkdir -p "$T/sysctl.d"
-opts="--root $FIXTURES/roots/basic --output $dropin"
+# a copy of the basic fixture root, with /etc/sysctl.d for the drop-in
+cp -r "$FIXTURES/roots/basic" "$T/root"
+mkdir -p "$T/root/etc/sysctl.d"
+dropin=$T/root/etc/sysctl.d/90-netknobs.conf
+opts="--root $T/root"
 
 # play [ansible-playbook options]: run the playbook, the recap line in $T/recap
 play() {
