@@ -35,6 +35,7 @@ struct audit_args {
 	const char *from, *profile;
 	struct rule_opts ro;
 	struct strv only, ids, keys;
+	struct sample_args sample;
 	enum severity fail_on;
 	bool verbose, timing;
 };
@@ -46,6 +47,8 @@ static int audit_opt(int c, const char *arg, void *data)
 
 	if (r)
 		return r < 0 ? -1 : 0;
+	if (sample_args_option(&a->sample, c, arg))
+		return 0;
 	switch (c) {
 	case OPT_FROM:
 		a->from = arg;
@@ -140,6 +143,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "timing", no_argument, NULL, OPT_TIMING },
 		{ "verbose", no_argument, NULL, 'v' },
+		SAMPLE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct audit_args a = { .fail_on = SEV_WARNING };
@@ -171,7 +175,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		goto out;
 	t_rules = now_ms();
 
-	facts = cmd_get_facts(g, a.from, a.keys.v, a.keys.n, FACTS_SOCKETS);
+	facts = cmd_get_facts_sampled(g, a.from, a.keys.v, a.keys.n, FACTS_SOCKETS, &a.sample);
 	if (!facts)
 		goto out;
 	t_facts = now_ms();
@@ -238,6 +242,7 @@ const struct cmd cmd_audit = {
 		"\n"
 		"Options:\n"
 		"  --from FILE            audit a saved facts document (netknobs facts --json)\n"
+		SAMPLE_OPTIONS_HELP
 		RULE_OPTIONS_HELP
 		"  --profile NAME         run the rule sets of a profile with its variables\n"
 		"                         (netknobs profiles lists them)\n"
