@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -343,7 +344,7 @@ static int read_listeners(struct sample *s, struct socktab *t)
 
 /* ---- the progress bar ---- */
 
-#define BAR_WIDTH 30
+#define BAR_WIDTH 20
 
 static void progress_draw(struct sample *s, uint64_t now, bool force)
 {
@@ -363,8 +364,19 @@ static void progress_draw(struct sample *s, uint64_t now, bool force)
 	duration_format(el / 100 * 100, a, sizeof(a));
 	duration_format(s->o.duration_ms, b, sizeof(b));
 	n = snprintf(line, sizeof(line), "\rsampling [%s] %s / %s, %u readings, %zu listeners "
-		     "(Ctrl-C ends early)\033[K", bar, el ? a : "0s", b, s->ticks, s->n);
-	if (n > 0 && write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0)
+		     "(Ctrl-C ends early)", bar, a, b, s->ticks, s->n);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* one line, or \r cannot redraw it: cut to the terminal's width */
+	{
+		struct winsize ws;
+
+		if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && n > ws.ws_col)
+			n = ws.ws_col;  /* the \r takes no column */
+	}
+	if (write(STDERR_FILENO, line, (size_t)n) < 0 || write(STDERR_FILENO, "\033[K", 3) < 0)
 		s->o.progress = false;
 	s->drawn = true;
 	s->last_draw_ms = now;
