@@ -56,7 +56,8 @@ struct sample {
 	uint32_t *hash;         /* open addressing: index + 1, 0 empty */
 	size_t hash_cap;
 	unsigned long untracked;        /* listeners beyond SAMPLE_MAX_LISTENERS */
-	unsigned long forgotten;        /* vanished quiet listeners dropped to make room */
+	unsigned long forgotten;        /* vanished quiet listeners forgotten */
+	size_t stale_kept;      /* vanished listeners kept by the last compaction */
 	/* the progress bar */
 	uint64_t last_draw_ms;
 	bool drawn;
@@ -196,16 +197,22 @@ static bool noteworthy(const struct lstat *l)
 	       (l->has_drops && (l->appeared ? l->last_drops : l->last_drops - l->first_drops));
 }
 
-/* Make room: forget the listeners that vanished without anything to say.
- * Returns 0 or -ENOMEM. */
-static int table_compact(struct sample *s)
+/* Forget the listeners that vanished without anything to say: those last
+ * seen before reading keep_from that never queued, dropped nor had a
+ * half-open connection.  The others stay (up to SAMPLE_MAX_LISTENERS), to
+ * be reported.  Returns 0 or -ENOMEM. */
+static int table_compact(struct sample *s, uint32_t keep_from)
 {
 	size_t o = 0;
 
+	s->stale_kept = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->ls[i].last_tick + 1 < s->ticks && !noteworthy(&s->ls[i])) {
-			s->forgotten++;
-			continue;
+		if (s->ls[i].last_tick < keep_from) {
+			if (!noteworthy(&s->ls[i])) {
+				s->forgotten++;
+				continue;
+			}
+			s->stale_kept++;
 		}
 		s->ls[o++] = s->ls[i];
 	}
@@ -225,7 +232,10 @@ static struct lstat *table_get(struct sample *s, uint64_t inode, const struct so
 	*added = false;
 	if (l)
 		return l;
-	if (s->n >= SAMPLE_MAX_LISTENERS && (*err = table_compact(s)) < 0)
+	/* full: forget the quiet listeners that were not in the previous
+	 * reading either (those of this reading may still come) */
+	if (s->n >= SAMPLE_MAX_LISTENERS &&
+	    (*err = table_compact(s, s->ticks ? s->ticks - 1 : 0)) < 0)
 		return NULL;
 	if (s->n >= SAMPLE_MAX_LISTENERS) {
 		s->untracked++;
@@ -302,9 +312,13 @@ static void lstat_update(struct lstat *l, bool added, bool first, uint32_t tick,
 
 /* ---- one reading of the listeners ---- */
 
+/* vanished listeners tolerated before the table is compacted */
+#define STALE_SLACK 64
+
 static int read_listeners(struct sample *s, struct socktab *t)
 {
 	struct sockdiag_result res = { 0 };
+	size_t live = 0;
 	int r, err = 0;
 
 	if (s->listeners_error)
@@ -334,9 +348,14 @@ static int read_listeners(struct sample *s, struct socktab *t)
 				return err;
 			continue;
 		}
+		live++;
 		lstat_update(l, added, s->ticks == 0, s->ticks, x->queue, x->has_limit, x->limit,
 			     x->syn_recv, x->has_drops, x->drops);
 	}
+	/* listeners come and go: memory must not grow with their number
+	 * over a long window, so the quiet ones that went are forgotten */
+	if (s->n - live > STALE_SLACK + s->stale_kept && table_compact(s, s->ticks) < 0)
+		return -ENOMEM;
 	s->listeners_ok = true;
 	s->ticks++;
 	return 0;
