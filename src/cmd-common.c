@@ -291,7 +291,9 @@ json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const c
 
 int print_json(const json_t *v)
 {
-	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+	/* reals (the rates of a sampling window) with 12 significant digits:
+	 * 9.333, not 9.3330000000000002 */
+	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) < 0)
 		return -EIO;
 	putchar('\n');
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;

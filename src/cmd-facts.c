@@ -276,7 +276,7 @@ static int facts_run(struct globals *g, int argc, char **argv)
 	if (!doc)
 		return EXIT_NK_ERROR;
 	if (a.output) {
-		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
 
 		if (!text || atomic_write_file(a.output, text, strlen(text), 0644) < 0)
 			ret = EXIT_NK_ERROR;

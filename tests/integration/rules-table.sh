@@ -168,6 +168,14 @@ check_eq "window: the nginx finding recommends no sysctl" 0 \
 check_match "window: overflow count and rates" \
 	'counted 150 accept-queue overflows during the 10000 ms sampling window \(about 15 a second, 900 a minute\); 2 listener\(s\) dropped packets' \
 	"$(msg "$T/smp.json" backlog.window-overflows TcpExt.ListenOverflows)"
+# rates are reals printed short, as they were written
+check_match "window: rates print as short reals" '"ListenOverflows": 9\.333,' \
+	"$("$NETKNOBS" facts --from "$FIXTURES/facts/sampled.json" --json)"
+"$NETKNOBS" facts --from "$FIXTURES/facts/sampled.json" >"$T/smp.txt"
+check_match "window: facts text shows the window" '^Sample \(window of 3s, 31 listener readings\)' "$(cat "$T/smp.txt")"
+check_match "window: facts text: a rate" 'TcpExt\.ListenOverflows +9\.333/s +\(\+28\)' "$(cat "$T/smp.txt")"
+check_match "window: facts text: the listener that dropped" '127\.0\.0\.1 port 8080: 31 dropped, accept queue peaked at 5 \(limit 4\)' \
+	"$(cat "$T/smp.txt")"
 check_exit "--from with --sample is refused" 3 nk_audit --from "$D/healthy.json" --sample 1s
 check_match "--from with --sample: the reason" 'cannot be combined with --from' "$(cat "$T/err")"
 
