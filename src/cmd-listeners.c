@@ -171,6 +171,14 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 
 		json_object_set_new(out, "schema_version", json_integer(1));
 		json_object_set(out, "source", json_object_get(sockets, "source"));
+		if (json_object_get(doc, "sample")) {
+			/* the window, without the counters' rates */
+			json_t *w = json_deep_copy(json_object_get(doc, "sample"));
+
+			json_object_del(w, "deltas");
+			json_object_del(w, "rates");
+			json_object_set_new(out, "sample", w);
+		}
 		for (i = 0; i < n; i++) {
 			json_t *copy = json_deep_copy(rows[i].l);
 
@@ -268,7 +276,8 @@ const struct cmd cmd_listeners = {
 		"RLIMIT_NOFILE.\n"
 		"\n"
 		"Options:\n"
-		"  --json, --format json  the same as JSON, with fill_percent\n"
+		"  --json, --format json  the same as JSON, with fill_percent (and the window\n"
+		"                         of --sample, without the counters' rates)\n"
 		"  --from FILE            read a saved facts document (netknobs facts --json)\n"
 		SAMPLE_OPTIONS_HELP
 		"\nWith --sample, FILL, SYN-RECV and DROPS are those of the window and a PEAK\n"
