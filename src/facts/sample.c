@@ -43,6 +43,8 @@ struct sample {
 	struct timespec real_start, real_end;
 	bool ended;
 	uint32_t ticks;         /* listener readings */
+	uint32_t syn_every;     /* request sockets counted every syn_every readings */
+	uint32_t syn_ticks;     /* readings that counted them */
 	uint32_t ticks_failed;  /* readings that failed (dump interrupted) */
 	uint32_t late;          /* readings skipped because one took too long */
 	int stopped_by;         /* the signal that ended the window, or 0 */
@@ -312,6 +314,11 @@ static void lstat_update(struct lstat *l, bool added, bool first, uint32_t tick,
 
 /* ---- one reading of the listeners ---- */
 
+/* Request sockets (SYN_RECV) are counted at most this often: asking for
+ * them costs a walk of the kernel's whole established hash table (a few ms
+ * on a large host), while the listeners themselves are cheap to read. */
+#define SYN_INTERVAL_MS 100
+
 /* vanished listeners tolerated before the table is compacted */
 #define STALE_SLACK 64
 
@@ -321,10 +328,12 @@ static int read_listeners(struct sample *s, struct socktab *t)
 	size_t live = 0;
 	int r, err = 0;
 
+	bool syn = s->ticks % s->syn_every == 0;
+
 	if (s->listeners_error)
 		return 0;
 	socktab_reset(t);
-	r = sockdiag_collect(t, false, &res);
+	r = sockdiag_collect_listeners(t, syn, &res);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -350,7 +359,7 @@ static int read_listeners(struct sample *s, struct socktab *t)
 		}
 		live++;
 		lstat_update(l, added, s->ticks == 0, s->ticks, x->queue, x->has_limit, x->limit,
-			     x->syn_recv, x->has_drops, x->drops);
+			     syn ? x->syn_recv : 0, x->has_drops, x->drops);
 	}
 	/* listeners come and go: memory must not grow with their number
 	 * over a long window, so the quiet ones that went are forgotten */
@@ -358,6 +367,8 @@ static int read_listeners(struct sample *s, struct socktab *t)
 		return -ENOMEM;
 	s->listeners_ok = true;
 	s->ticks++;
+	if (syn)
+		s->syn_ticks++;
 	return 0;
 }
 
@@ -415,8 +426,11 @@ struct sample *sample_new(const struct sample_opts *o)
 {
 	struct sample *s = calloc(1, sizeof(*s));
 
-	if (s)
+	if (s) {
 		s->o = *o;
+		s->syn_every = o->interval_ms >= SYN_INTERVAL_MS ? 1 :
+			       (uint32_t)((SYN_INTERVAL_MS + o->interval_ms - 1) / o->interval_ms);
+	}
 	return s;
 }
 
@@ -754,6 +768,8 @@ int sample_attach(struct sample *s, json_t *doc)
 	err |= jset(o, "requested_ms", json_integer((json_int_t)s->o.duration_ms));
 	err |= jset(o, "interval_ms", json_integer((json_int_t)s->o.interval_ms));
 	err |= jset(o, "ticks", json_integer(s->ticks));
+	err |= jset(o, "syn_recv_interval_ms", json_integer((json_int_t)(s->o.interval_ms * s->syn_every)));
+	err |= jset(o, "syn_recv_ticks", json_integer(s->syn_ticks));
 	err |= jset(o, "cut_short", json_boolean(s->stopped_by != 0));
 	if (s->stopped_by)
 		err |= jset(o, "stopped_by", json_string(s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
