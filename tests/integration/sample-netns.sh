@@ -10,7 +10,10 @@
 #   2. SIGINT and SIGTERM end the window early with a valid report; a second
 #      signal ends the program without a report
 #   3. the progress bar: on a terminal only
-# Only loopback addresses inside the namespaces are used.
+# and, with SYN cookies off and a client that never completes a handshake,
+# the peak SYN queue of a listener flooded during the window.
+# Only loopback addresses and 10.213.1.0/30, inside the namespaces of this
+# test, are used.
 . "$TESTLIB"
 need_root
 for h in listen-hold connect-burst; do
@@ -91,8 +94,11 @@ set +e
 rcf=$?
 set -e
 check_eq "1: facts --sample exit 0" 0 "$rcf"
-check_eq "1: a short window: 300 ms, 50 ms apart" "300 50 false" \
-	"$(jq -r '[.sample.requested_ms, .sample.interval_ms, .sample.cut_short] | map(tostring) | join(" ")' "$T/f1")"
+check_eq "1: a short window: 300 ms, 50 ms apart, SYN_RECV every 100 ms" "300 50 100 false" \
+	"$(jq -r '[.sample.requested_ms, .sample.interval_ms, .sample.syn_recv_interval_ms, .sample.cut_short]
+		| map(tostring) | join(" ")' "$T/f1")"
+check_eq "1: SYN_RECV counted every other reading" true \
+	"$(jq '.sample | .syn_recv_ticks == ((.ticks + 1) / 2 | floor)' "$T/f1")"
 # 0, 50 ... 300 ms: 7 readings, unless one was late (a busy machine)
 check_eq "1: readings at 0, 50 ... 300 ms" true \
 	"$(jq '.sample | if .late then .ticks >= 2 and .ticks + .late <= 7 and .ticks + .late >= 6 else .ticks == 7 end' "$T/f1")"
@@ -186,6 +192,40 @@ check_match "1: listeners: PEAK column" "^127\\.0\\.0\\.1:$pd +3/2 +3 +150%" "$(
 check_match "1: facts text: the rate" 'TcpExt\.ListenOverflows +[0-9.]+/s +\(\+[1-9]' "$(cat "$T/f2.txt")"
 check_match "1: facts text: the listener that dropped" "127\\.0\\.0\\.1 port $pd: [1-9][0-9]* dropped, accept queue peaked at 3 \\(limit 2\\)" \
 	"$(cat "$T/f2.txt")"
+
+# ---------------------------------------------------------------- SYN queue
+# a server and a client namespace joined by veth, the client dropping every
+# SYN-ACK, SYN cookies off: a burst during the window fills the listener's
+# SYN queue (limit + 1 request sockets) and the rest are dropped
+if command -v nft >/dev/null 2>&1; then
+	make_ns srv syn-srv
+	make_ns cli syn-cli
+	if ip -n "$srv" link add nk0 type veth peer name nk1 netns "$cli" 2>"$T/pair.err" &&
+		ip -n "$srv" addr add 10.213.1.1/30 dev nk0 && ip -n "$cli" addr add 10.213.1.2/30 dev nk1 &&
+		ip -n "$srv" link set nk0 up && ip -n "$cli" link set nk1 up &&
+		ip netns exec "$cli" nft "add table inet nk; add chain inet nk in { type filter hook input priority 0; }; add rule inet nk in tcp flags & (syn | ack) == syn | ack drop" 2>>"$T/pair.err"; then
+		ip netns exec "$srv" sysctl -qw net.ipv4.tcp_syncookies=0
+		spawn "$T/ls" "$srv" "$HELPERS/listen-hold" -a 10.213.1.1 0 8
+		ps_=$(wait_port "$T/ls") || fail "syn: listener started"
+		window "$T/f3" "$NETKNOBS" --netns "$srv" facts --sample 2s --json
+		ip netns exec "$cli" "$HELPERS/connect-burst" -x -w 0 10.213.1.1 "$ps_" 20 >/dev/null
+		set +e
+		wait "$NKW"
+		rc=$?
+		set -e
+		check_eq "syn: facts --sample exit 0" 0 "$rc"
+		check_eq "syn: peak SYN_RECV = limit + 1, as the kernel shows" \
+			"9 $(ip netns exec "$srv" ss -Htan state syn-recv "sport = :$ps_" | grep -c .)" \
+			"$(jq -r --argjson p "$ps_" '.sockets.listeners[] | select(.port == $p) | "\(.peak.syn_recv) \(.syn_recv)"' "$T/f3")"
+		check_eq "syn: the SYN-queue drops are drops of the window" "11 true 0" \
+			"$(jq -r --argjson p "$ps_" '.sockets.listeners[] | select(.port == $p) | "\(.peak.drops) \(.peak.overflowed) \(.peak.queue)"' "$T/f3")"
+		check_eq "syn: TCPReqQFullDrop in the window" 11 "$(jq '.sample.deltas.TcpExt.TCPReqQFullDrop' "$T/f3")"
+	else
+		echo "SKIP: syn: cannot join two namespaces with veth and nftables: $(cat "$T/pair.err")"
+	fi
+else
+	echo "SKIP: syn: needs nft (nftables)"
+fi
 
 # ---------------------------------------------------------------- 2
 # signal NAME: facts --sample 30s ended by SIGNAME after about 1.5 s
