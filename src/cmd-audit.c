@@ -31,6 +31,8 @@ int audit_args_option(struct audit_args *a, int c, const char *arg)
 
 	if (r)
 		return r;
+	if (sample_args_option(&a->sample, c, arg))
+		return 1;
 	switch (c) {
 	case OPT_AUDIT_FROM:
 		a->from = arg;
@@ -143,7 +145,7 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 			return -1;
 	res->t_rules = audit_now_ms();
 
-	res->facts = cmd_get_facts(g, a->from, a->keys.v, a->keys.n, FACTS_SOCKETS);
+	res->facts = cmd_get_facts_sampled(g, a->from, a->keys.v, a->keys.n, FACTS_SOCKETS, &a->sample);
 	if (!res->facts)
 		return -1;
 	res->t_facts = audit_now_ms();

@@ -20,6 +20,7 @@ struct audit_args {
 	const char *from, *profile;
 	struct rule_opts ro;
 	struct audit_strv only, ids, keys;   /* keys: sysctl keys to collect (filled by audit_pipeline) */
+	struct sample_args sample;          /* --sample, --interval */
 	enum severity fail_on;
 	bool verbose, timing;
 };
@@ -41,10 +42,12 @@ enum {
 	{ "rule", required_argument, NULL, OPT_AUDIT_RULE },                 \
 	{ "fail-on", required_argument, NULL, OPT_AUDIT_FAIL_ON },           \
 	RULE_LONG_OPTIONS,                                                   \
-	{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE }
+	{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE },           \
+	SAMPLE_LONG_OPTIONS
 
 #define AUDIT_OPTIONS_HELP                                                          \
 	"  --from FILE            audit a saved facts document (netknobs facts --json)\n" \
+	SAMPLE_OPTIONS_HELP                                                         \
 	RULE_OPTIONS_HELP                                                           \
 	"  --profile NAME         run the rule sets of a profile with its variables\n" \
 	"                         (netknobs profiles lists them)\n"                   \

@@ -8,7 +8,9 @@
 #include "cmd.h"
 #include "facts/facts.h"
 #include "facts/netns.h"
+#include "facts/sample.h"
 #include "rules/rules.h"
+#include "util/duration.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/suggest.h"
@@ -188,14 +190,78 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 	return optind;
 }
 
+int sample_args_option(struct sample_args *s, int c, const char *arg)
+{
+	if (c == OPT_SAMPLE)
+		s->duration = arg;
+	else if (c == OPT_INTERVAL)
+		s->interval = arg;
+	else
+		return 0;
+	return 1;
+}
+
+/* The --sample and --interval values.  Returns 0 (o set; o->duration_ms 0
+ * when there is no window) or -1 (logged). */
+static int sample_args_check(const struct globals *g, const char *from,
+			     const struct sample_args *s, struct sample_opts *o)
+{
+	char why[160];
+
+	memset(o, 0, sizeof(*o));
+	if (!s || !s->duration) {
+		if (s && s->interval) {
+			log_error("--interval sets the pace of a sampling window: it needs --sample");
+			return -1;
+		}
+		return 0;
+	}
+	if (from) {
+		log_error("--sample watches the live system; it cannot be combined with --from");
+		return -1;
+	}
+	if (g->root) {
+		log_error("--sample watches the live system; it cannot be combined with --root");
+		return -1;
+	}
+	if (duration_parse(s->duration, &o->duration_ms, why, sizeof(why)) < 0) {
+		log_error("--sample: invalid duration: %s", why);
+		return -1;
+	}
+	o->interval_ms = 100;
+	if (s->interval && duration_parse(s->interval, &o->interval_ms, why, sizeof(why)) < 0) {
+		log_error("--interval: invalid duration: %s", why);
+		return -1;
+	}
+	if (o->interval_ms > o->duration_ms) {
+		char a[32], b[32];
+
+		duration_format(o->interval_ms, a, sizeof(a));
+		duration_format(o->duration_ms, b, sizeof(b));
+		log_error("--interval %s is longer than the --sample window (%s)", a, b);
+		return -1;
+	}
+	o->progress = isatty(STDERR_FILENO);
+	return 0;
+}
+
 json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
 		      size_t nkeys, unsigned what)
 {
+	return cmd_get_facts_sampled(g, from, keys, nkeys, what, NULL);
+}
+
+json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const char *const *keys,
+			      size_t nkeys, unsigned what, const struct sample_args *s)
+{
 	struct nk_root root;
 	struct collect_opts o = { 0 };
+	struct sample_opts so;
 	json_t *doc;
 	int r;
 
+	if (sample_args_check(g, from, s, &so) < 0)
+		return NULL;
 	if (from) {
 		if (g->root || g->netns) {
 			log_error("--from reads a saved facts document; --root and --netns do not apply to it");
@@ -207,11 +273,18 @@ json_t *cmd_get_facts(const struct globals *g, const char *from, const char *con
 		log_error("--root and --netns cannot be combined");
 		return NULL;
 	}
-	if (g->netns && netns_enter(g->netns) < 0)
+	if (so.duration_ms && !(o.sample = sample_new(&so))) {
+		log_error("out of memory");
 		return NULL;
+	}
+	if (g->netns && netns_enter(g->netns) < 0) {
+		sample_free(o.sample);
+		return NULL;
+	}
 	r = root_open(&root, g->root ? g->root : "/");
 	if (r < 0) {
 		log_error("--root %s: %s", g->root, strerror(-r));
+		sample_free(o.sample);
 		return NULL;
 	}
 	o.root = &root;
@@ -222,6 +295,7 @@ json_t *cmd_get_facts(const struct globals *g, const char *from, const char *con
 	o.want_owners = what & FACTS_SOCKETS;
 	o.listeners_only = what & FACTS_LISTENERS_ONLY;
 	doc = facts_collect(&o);
+	sample_free(o.sample);
 	root_close(&root);
 	if (!doc)
 		log_error("out of memory while collecting facts");
@@ -230,7 +304,9 @@ json_t *cmd_get_facts(const struct globals *g, const char *from, const char *con
 
 int print_json(const json_t *v)
 {
-	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+	/* reals (the rates of a sampling window) with 12 significant digits:
+	 * 9.333, not 9.3330000000000002 */
+	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) < 0)
 		return -EIO;
 	putchar('\n');
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;

@@ -9,6 +9,7 @@
 #include "facts/facts.h"
 #include "facts/sysctl.h"
 #include "util/atomic.h"
+#include "util/duration.h"
 #include "util/escape.h"
 #include "util/log.h"
 
@@ -19,12 +20,15 @@ struct facts_args {
 	const char *output;
 	const char **keys;
 	size_t nkeys;
+	struct sample_args sample;
 };
 
 static int facts_opt(int c, const char *arg, void *data)
 {
 	struct facts_args *a = data;
 
+	if (sample_args_option(&a->sample, c, arg))
+		return 0;
 	switch (c) {
 	case OPT_FROM:
 		a->from = arg;
@@ -74,6 +78,58 @@ static long long counter(const json_t *doc, const char *prefix, const char *name
 
 	*have = json_is_integer(v);
 	return *have ? (long long)json_integer_value(v) : 0;
+}
+
+/* The sampling window: its length, the counters that moved (per second)
+ * and the listeners that dropped packets during it. */
+static void print_sample(const json_t *doc)
+{
+	const json_t *smp = json_object_get(doc, "sample"), *rates, *g, *v, *l;
+	const char *prefix, *name;
+	char d[32];
+	size_t i, shown = 0;
+
+	if (!smp)
+		return;
+	duration_format((uint64_t)json_integer_value(json_object_get(smp, "duration_ms")), d, sizeof(d));
+	printf("\nSample (window of %s, %lld listener readings%s)\n", d,
+	       (long long)json_integer_value(json_object_get(smp, "ticks")),
+	       json_is_true(json_object_get(smp, "cut_short")) ? ", cut short" : "");
+	rates = json_object_get(smp, "rates");
+	json_object_foreach((json_t *)rates, prefix, g) {
+		json_object_foreach((json_t *)g, name, v) {
+			long long delta = (long long)json_integer_value(
+				json_object_get(json_object_get(json_object_get(smp, "deltas"), prefix), name));
+
+			if (!delta || (strcmp(prefix, "TcpExt") && strcmp(prefix, "Tcp")))
+				continue;
+			if (shown++ == 0)
+				printf("  TCP counters that moved (per second over the window):\n");
+			printf("  %s.%-28s %12.3f/s  (+%lld)\n", prefix, name, json_number_value(v), delta);
+		}
+	}
+	if (!shown && json_object_size(rates))
+		printf("  no TCP counter moved\n");
+	shown = 0;
+	json_array_foreach(json_object_get(json_object_get(doc, "sockets"), "listeners"), i, l) {
+		const json_t *pk = json_object_get(l, "peak");
+		char *addr;
+
+		if (!json_is_true(json_object_get(pk, "overflowed")))
+			continue;
+		if (shown++ == 0)
+			printf("  listeners that dropped packets during the window:\n");
+		addr = escape_display(json_string_value(json_object_get(l, "address")) ?: "?");
+		printf("    %s port %lld: %lld dropped, accept queue peaked at %lld",
+		       addr ? addr : "?", (long long)json_integer_value(json_object_get(l, "port")),
+		       (long long)json_integer_value(json_object_get(pk, "drops")),
+		       (long long)json_integer_value(json_object_get(pk, "queue")));
+		free(addr);
+		v = json_object_get(l, "limit");
+		if (v)
+			printf(" (limit %lld)", (long long)json_integer_value(v));
+		putchar('\n');
+	}
 }
 
 static void print_text(const json_t *doc)
@@ -165,6 +221,8 @@ static void print_text(const json_t *doc)
 			free(e);
 		}
 
+	print_sample(doc);
+
 	notes = json_object_get(doc, "notes");
 	if (json_array_size(notes)) {
 		printf("\nNotes\n");
@@ -184,6 +242,7 @@ static int facts_run(struct globals *g, int argc, char **argv)
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "sysctl", required_argument, NULL, OPT_SYSCTL },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
+		SAMPLE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct facts_args a = { 0 };
@@ -212,12 +271,12 @@ static int facts_run(struct globals *g, int argc, char **argv)
 			return EXIT_NK_ERROR;
 		}
 	}
-	doc = cmd_get_facts(g, a.from, a.keys, a.nkeys, FACTS_SOCKETS);
+	doc = cmd_get_facts_sampled(g, a.from, a.keys, a.nkeys, FACTS_SOCKETS, &a.sample);
 	free(a.keys);
 	if (!doc)
 		return EXIT_NK_ERROR;
 	if (a.output) {
-		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
 
 		if (!text || atomic_write_file(a.output, text, strlen(text), 0644) < 0)
 			ret = EXIT_NK_ERROR;
@@ -236,7 +295,8 @@ const struct cmd cmd_facts = {
 	.name = "facts",
 	.summary = "show what netknobs knows about this host (sysctls, counters, sockets)",
 	.usage =
-		"Usage: netknobs facts [--json] [--from FILE] [--sysctl KEY]... [-o FILE]\n"
+		"Usage: netknobs facts [--json] [--from FILE | --sample DURATION [--interval I]]\n"
+		"                      [--sysctl KEY]... [-o FILE]\n"
 		"\n"
 		"Collect the facts document: sysctl values, kernel counters, socket states and\n"
 		"listeners, host details.  Text shows a summary; --json the whole document\n"
@@ -246,6 +306,7 @@ const struct cmd cmd_facts = {
 		"  --json, --format json  print the whole document as JSON\n"
 		"  --from FILE            load a saved document instead of reading the system\n"
 		"                         ('-' reads standard input)\n"
+		SAMPLE_OPTIONS_HELP
 		"  --sysctl KEY           also read KEY (dotted or slashed; '*' matches one\n"
 		"                         component: net.ipv4.conf.*.rp_filter); repeatable\n"
 		"  -o, --output FILE      write the JSON document to FILE atomically\n",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "util/duration.h"
 #include "util/escape.h"
 #include "util/log.h"
 
@@ -15,6 +16,7 @@ struct row {
 	json_t *l;          /* borrowed */
 	long long queue, limit, fill; /* fill in tenths of a percent; -1 unknown */
 	long long drops, syn;
+	long long peak;     /* peak queue of a sampling window, -1 none */
 };
 
 static long long geti(const json_t *o, const char *k, long long dflt)
@@ -90,10 +92,19 @@ static void format_procs(const json_t *l, char *buf, size_t len)
 	}
 }
 
+struct listeners_args {
+	const char *from;
+	struct sample_args sample;
+};
+
 static int listeners_opt(int c, const char *arg, void *data)
 {
+	struct listeners_args *a = data;
+
+	if (sample_args_option(&a->sample, c, arg))
+		return 0;
 	if (c == OPT_FROM) {
-		*(const char **)data = arg;
+		a->from = arg;
 		return 0;
 	}
 	return -1;
@@ -103,28 +114,30 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{ "from", required_argument, NULL, OPT_FROM },
+		SAMPLE_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *from = NULL;
+	struct listeners_args a = { 0 };
 	const json_t *sockets, *listeners, *l;
 	struct row *rows;
 	size_t n, i;
 	json_t *doc;
-	bool color;
+	bool color, sampled;
 	int r;
 
-	r = cmd_parse(&cmd_listeners, g, argc, argv, NULL, own, listeners_opt, &from);
+	r = cmd_parse(&cmd_listeners, g, argc, argv, NULL, own, listeners_opt, &a);
 	if (r < 0)
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	if (r < argc) {
 		log_error("listeners: unexpected argument '%s'", argv[r]);
 		return EXIT_NK_ERROR;
 	}
-	doc = cmd_get_facts(g, from, NULL, 0, FACTS_SOCKETS | FACTS_LISTENERS_ONLY);
+	doc = cmd_get_facts_sampled(g, a.from, NULL, 0, FACTS_SOCKETS | FACTS_LISTENERS_ONLY, &a.sample);
 	if (!doc)
 		return EXIT_NK_ERROR;
 	sockets = json_object_get(doc, "sockets");
 	listeners = json_object_get(sockets, "listeners");
+	sampled = json_is_true(json_object_get(json_object_get(doc, "sample"), "listeners_sampled"));
 	n = json_array_size(listeners);
 	rows = calloc(n ? n : 1, sizeof(*rows));
 	if (!rows) {
@@ -139,6 +152,17 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		rows[i].syn = geti(l, "syn_recv", -1);
 		rows[i].fill = rows[i].limit > 0 ? rows[i].queue * 1000 / rows[i].limit
 			       : rows[i].limit == 0 ? (rows[i].queue > 0 ? 1000 : 0) : -1;
+		rows[i].peak = -1;
+		if (sampled) {
+			/* a window: its peaks and its drops, not the moment's */
+			const json_t *pk = json_object_get(l, "peak");
+
+			rows[i].peak = geti(pk, "queue", -1);
+			rows[i].syn = geti(pk, "syn_recv", -1);
+			rows[i].drops = geti(pk, "drops", -1);
+			if (geti(pk, "fill", -1) >= 0)
+				rows[i].fill = geti(pk, "fill", 0) * 10;
+		}
 	}
 	qsort(rows, n, sizeof(*rows), row_cmp);
 
@@ -147,6 +171,14 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 
 		json_object_set_new(out, "schema_version", json_integer(1));
 		json_object_set(out, "source", json_object_get(sockets, "source"));
+		if (json_object_get(doc, "sample")) {
+			/* the window, without the counters' rates */
+			json_t *w = json_deep_copy(json_object_get(doc, "sample"));
+
+			json_object_del(w, "deltas");
+			json_object_del(w, "rates");
+			json_object_set_new(out, "sample", w);
+		}
 		for (i = 0; i < n; i++) {
 			json_t *copy = json_deep_copy(rows[i].l);
 
@@ -169,8 +201,21 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		printf("note: socket details from /proc/net/tcp (%s): no limits or drops\n",
 		       why ? why : "netlink unavailable");
 	}
-	printf("%-28s %13s %5s %8s %7s  %s\n", "LISTEN", "QUEUE/LIMIT", "FILL", "SYN-RECV", "DROPS",
-	       "PROCESS");
+	if (sampled) {
+		const json_t *smp = json_object_get(doc, "sample");
+		char d[32];
+
+		duration_format((uint64_t)geti(smp, "duration_ms", 0), d, sizeof(d));
+		printf("Window of %s%s, %lld readings: PEAK is the longest accept queue seen,\n"
+		       "FILL and SYN-RECV their peaks, DROPS the packets dropped during the window.\n",
+		       d, json_is_true(json_object_get(smp, "cut_short")) ? " (cut short)" : "",
+		       geti(smp, "ticks", 0));
+		printf("%-28s %13s %6s %5s %8s %7s  %s\n", "LISTEN", "QUEUE/LIMIT", "PEAK", "FILL",
+		       "SYN-RECV", "DROPS", "PROCESS");
+	} else {
+		printf("%-28s %13s %5s %8s %7s  %s\n", "LISTEN", "QUEUE/LIMIT", "FILL", "SYN-RECV",
+		       "DROPS", "PROCESS");
+	}
 	for (i = 0; i < n; i++) {
 		char ep[96], procs[512], ql[48], fill[24], syn[24], drops[24];
 		const char *on = "", *off = "";
@@ -198,7 +243,16 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 			on = "\033[1;31m", off = "\033[0m";
 		else if (color && (rows[i].fill >= 800 || rows[i].drops > 0))
 			on = "\033[33m", off = "\033[0m";
-		printf("%s%-28s %13s %5s %8s %7s%s  %s\n", on, ep, ql, fill, syn, drops, off, procs);
+		if (sampled) {
+			char pk[24] = "-";
+
+			if (rows[i].peak >= 0)
+				snprintf(pk, sizeof(pk), "%lld", rows[i].peak);
+			printf("%s%-28s %13s %6s %5s %8s %7s%s  %s\n", on, ep, ql, pk, fill, syn, drops,
+			       off, procs);
+		} else {
+			printf("%s%-28s %13s %5s %8s %7s%s  %s\n", on, ep, ql, fill, syn, drops, off, procs);
+		}
 	}
 	if (n == 0)
 		printf("(no listening TCP sockets)\n");
@@ -211,7 +265,7 @@ const struct cmd cmd_listeners = {
 	.name = "listeners",
 	.summary = "listening sockets: accept queue and limit, SYN_RECV, drops, owners",
 	.usage =
-		"Usage: netknobs listeners [--json] [--from FILE]\n"
+		"Usage: netknobs listeners [--json] [--from FILE | --sample DURATION [--interval I]]\n"
 		"\n"
 		"Every listening TCP socket, fullest accept queue first: QUEUE is the number of\n"
 		"connections waiting for accept(), LIMIT the queue's limit (the backlog given to\n"
@@ -222,7 +276,11 @@ const struct cmd cmd_listeners = {
 		"RLIMIT_NOFILE.\n"
 		"\n"
 		"Options:\n"
-		"  --json, --format json  the same as JSON, with fill_percent\n"
-		"  --from FILE            read a saved facts document (netknobs facts --json)\n",
+		"  --json, --format json  the same as JSON, with fill_percent (and the window\n"
+		"                         of --sample, without the counters' rates)\n"
+		"  --from FILE            read a saved facts document (netknobs facts --json)\n"
+		SAMPLE_OPTIONS_HELP
+		"\nWith --sample, FILL, SYN-RECV and DROPS are those of the window and a PEAK\n"
+		"column shows the longest accept queue seen.\n",
 	.run = listeners_run,
 };

@@ -39,6 +39,8 @@ enum {
 	OPT_NO_COLOR,
 	OPT_RULES,              /* --rules PATH (commands that load rules) */
 	OPT_NO_DEFAULT_RULES,   /* --no-default-rules */
+	OPT_SAMPLE,             /* --sample DURATION (audit, facts, listeners) */
+	OPT_INTERVAL,           /* --interval I, with --sample */
 	OPT_CMD_BASE = 0x1100, /* commands number their own long options from here */
 };
 
@@ -143,6 +145,33 @@ enum {
 	FACTS_SOCKETS = 1 << 0,        /* listeners, owners and per-state counts */
 	FACTS_LISTENERS_ONLY = 1 << 1, /* with FACTS_SOCKETS: skip the per-state counts */
 };
+
+/* --sample DURATION [--interval I]: a sampling window before the facts are
+ * collected (facts/sample.h). */
+struct sample_args {
+	const char *duration;   /* as given; NULL: no window */
+	const char *interval;
+};
+
+#define SAMPLE_LONG_OPTIONS                                         \
+	{ "sample", required_argument, NULL, OPT_SAMPLE },          \
+	{ "interval", required_argument, NULL, OPT_INTERVAL }
+
+#define SAMPLE_OPTIONS_HELP                                                      \
+	"  --sample DURATION      watch for DURATION (10s, 500ms, 2m, 1h, or seconds)\n" \
+	"                         first: counter rates over the window, and per\n"    \
+	"                         listener the peak queue, SYN_RECV and the drops in\n" \
+	"                         it; Ctrl-C ends the window early\n"                 \
+	"  --interval I           read the listeners every I (default 100ms)\n"
+
+/* Handle --sample / --interval in a command's option callback: 1 handled,
+ * 0 not one of them. */
+int sample_args_option(struct sample_args *s, int c, const char *arg);
+
+/* cmd_get_facts() with an optional sampling window (s may be NULL or have
+ * no duration).  Checks the --sample and --interval values (logged). */
+json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const char *const *keys,
+			      size_t nkeys, unsigned what, const struct sample_args *s);
 
 /* The facts to work on: a saved document (from != NULL) or a collection on
  * the live system (or --root), inside --netns when given.  NULL on error

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "facts/facts.h"
+#include "facts/sample.h"
 #include "facts/sockets.h"
 #include "facts/sysctld.h"
 #include "facts/sysctl.h"
@@ -39,11 +40,17 @@ json_t *facts_collect(const struct collect_opts *o)
 {
 	json_t *doc = json_object();
 	char when[32];
-	time_t now = time(NULL);
+	time_t now;
 	struct tm tm;
 
 	if (!doc)
 		return NULL;
+	/* a sampling window first: the collection below is its end */
+	if (o->sample && sample_window(o->sample, o->root) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_object_set_new(doc, "schema_version", json_integer(FACTS_SCHEMA_VERSION));
@@ -64,19 +71,26 @@ json_t *facts_collect(const struct collect_opts *o)
 		 * only running out of memory stops the collection */
 		if ((r = host_collect(doc, o->root)) == -ENOMEM ||
 		    (r = sysctl_collect(doc, o->root, sysctl_watched_keys, nw)) == -ENOMEM ||
-		    (r = sysctl_collect(doc, o->root, o->sysctl_keys, o->n_sysctl_keys)) == -ENOMEM ||
-		    (r = counters_collect(doc, o->root)) == -ENOMEM ||
+		    (r = sysctl_collect(doc, o->root, o->sysctl_keys, o->n_sysctl_keys)) == -ENOMEM)
+			goto oom;
+		/* the window ends when the counters are read again */
+		if (o->sample)
+			sample_mark_end(o->sample);
+		if ((r = counters_collect(doc, o->root)) == -ENOMEM ||
 		    (r = sysctld_collect(doc, o->root)) == -ENOMEM ||
 		    (o->want_sockets &&
 		     (r = sockets_collect_flags(doc, o->root,
 						(o->want_owners ? SOCKETS_OWNERS : 0) |
-						(o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM)) {
-			json_decref(doc);
-			return NULL;
-		}
+						(o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM))
+			goto oom;
 	}
 	persistent_compare(doc, o->root);
+	if (o->sample && sample_attach(o->sample, doc) < 0)
+		goto oom;
 	return doc;
+oom:
+	json_decref(doc);
+	return NULL;
 }
 
 /* Read the runtime value of every persisted key and say, per key, whether
@@ -148,6 +162,84 @@ static int want_type(const json_t *obj, const char *key, json_type t, int requir
 	return 0;
 }
 
+/* A listener's "peak" (a sampling window), when present. */
+static int validate_peak(const json_t *p, const char *lwhere, char *err, size_t errlen)
+{
+	static const char *const ints[] = { "queue", "fill", "syn_recv", "drops", "readings" };
+	char where[96];
+
+	if (!p)
+		return 0;
+	snprintf(where, sizeof(where), "%s.peak", lwhere);
+	if (!json_is_object(p))
+		FAIL("%s must be an object", where);
+	for (size_t j = 0; j < sizeof(ints) / sizeof(ints[0]); j++) {
+		const json_t *v = json_object_get(p, ints[j]);
+
+		if (want_type(p, ints[j], JSON_INTEGER, 0, where, err, errlen))
+			return -EINVAL;
+		if (v && json_integer_value(v) < 0)
+			FAIL("%s: \"%s\" must not be negative", where, ints[j]);
+	}
+	if (want_type(p, "overflowed", JSON_TRUE, 0, where, err, errlen) ||
+	    want_type(p, "appeared", JSON_TRUE, 0, where, err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+/* The "sample" object: what rate() and delta() read must be sound. */
+static int validate_sample(const json_t *smp, char *err, size_t errlen)
+{
+	static const char *const ints[] = { "requested_ms", "interval_ms", "ticks" };
+	const json_t *v, *g, *c;
+	const char *prefix, *name;
+	size_t i;
+
+	if (!smp)
+		return 0;
+	if (!json_is_object(smp))
+		FAIL("\"sample\" must be an object");
+	if (want_type(smp, "duration_ms", JSON_INTEGER, 1, "sample", err, errlen) ||
+	    want_type(smp, "cut_short", JSON_TRUE, 0, "sample", err, errlen) ||
+	    want_type(smp, "deltas", JSON_OBJECT, 0, "sample", err, errlen) ||
+	    want_type(smp, "rates", JSON_OBJECT, 0, "sample", err, errlen) ||
+	    want_type(smp, "vanished", JSON_ARRAY, 0, "sample", err, errlen))
+		return -EINVAL;
+	if (json_integer_value(json_object_get(smp, "duration_ms")) <= 0)
+		FAIL("sample: \"duration_ms\" must be positive");
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (want_type(smp, ints[i], JSON_INTEGER, 0, "sample", err, errlen))
+			return -EINVAL;
+		v = json_object_get(smp, ints[i]);
+		if (v && json_integer_value(v) < 0)
+			FAIL("sample: \"%s\" must not be negative", ints[i]);
+	}
+	json_object_foreach((json_t *)json_object_get(smp, "deltas"), prefix, g) {
+		if (!json_is_object(g))
+			FAIL("sample.deltas.%s must be an object", prefix);
+		json_object_foreach((json_t *)g, name, c)
+			if (!json_is_integer(c) || json_integer_value(c) < 0)
+				FAIL("sample.deltas.%s.%s must be a non-negative integer", prefix, name);
+	}
+	json_object_foreach((json_t *)json_object_get(smp, "rates"), prefix, g) {
+		if (!json_is_object(g))
+			FAIL("sample.rates.%s must be an object", prefix);
+		json_object_foreach((json_t *)g, name, c)
+			if (!json_is_number(c) || json_number_value(c) < 0)
+				FAIL("sample.rates.%s.%s must be a non-negative number", prefix, name);
+	}
+	json_array_foreach(json_object_get(smp, "vanished"), i, v) {
+		char where[48];
+
+		snprintf(where, sizeof(where), "sample.vanished[%zu]", i);
+		if (!json_is_object(v))
+			FAIL("%s must be an object", where);
+		if (validate_peak(json_object_get(v, "peak"), where, err, errlen) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen)
 {
 	char where[64];
@@ -182,6 +274,8 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 	if (json_integer_value(json_object_get(l, "port")) < 0 ||
 	    json_integer_value(json_object_get(l, "port")) > 65535)
 		FAIL("%s: \"port\" must be 0..65535", where);
+	if (validate_peak(json_object_get(l, "peak"), where, err, errlen) < 0)
+		return -EINVAL;
 	procs = json_object_get(l, "processes");
 	json_array_foreach(procs, j, p) {
 		char pw[96];
@@ -252,6 +346,8 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 				FAIL("counters.%s.%s must be an integer", key, name);
 	}
 
+	if (validate_sample(json_object_get(doc, "sample"), err, errlen) < 0)
+		return -EINVAL;
 	sockets = json_object_get(doc, "sockets");
 	if (want_type(sockets, "source", JSON_STRING, 1, "sockets", err, errlen) ||
 	    want_type(sockets, "states", JSON_OBJECT, 0, "sockets", err, errlen) ||

@@ -16,6 +16,8 @@
 
 #define FACTS_SCHEMA_VERSION 1
 
+struct sample;
+
 struct collect_opts {
 	const struct nk_root *root;     /* where /proc is read */
 	const char *netns;              /* as given by --netns, or NULL */
@@ -25,6 +27,8 @@ struct collect_opts {
 	bool want_owners;               /* find the owning processes of listeners */
 	bool listeners_only;            /* no per-state counts besides LISTEN and
 					   SYN_RECV: much cheaper on busy hosts */
+	struct sample *sample;          /* a sampling window before the collection
+					   (facts/sample.h), or NULL */
 };
 
 /* Collect everything into a new document.  Returns NULL only on a fatal

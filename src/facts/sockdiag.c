@@ -308,6 +308,21 @@ static int run_phase(struct socktab *t, bool listeners, uint32_t states, char *b
 	}
 }
 
+int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res)
+{
+	char *buf = malloc(RECV_BUF_SIZE);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = run_phase(t, true, 1u << TCP_STATE_LISTEN, buf, res);
+	if (r == 0 && with_requests)
+		r = run_phase(t, false, STATES_SYN_RECV, buf, res);
+	t->syn_recv_only = true;
+	free(buf);
+	return r;
+}
+
 int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result *res)
 {
 	char *buf = malloc(RECV_BUF_SIZE);

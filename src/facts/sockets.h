@@ -141,6 +141,12 @@ struct sockdiag_result {
 #define SOCKDIAG_RETRIES 5
 int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result *res);
 
+/* The listeners only, and with with_requests the request sockets (SYN_RECV)
+ * too, as sockdiag_collect(t, false, res) does.  Asking for request sockets
+ * makes the kernel walk its whole established hash table, for each family:
+ * the sampling window does it less often than it reads the listeners. */
+int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res);
+
 /* Parse one batch of SOCK_DIAG_BY_FAMILY answers (as received) into t:
  * listeners (dump 1) or the other sockets.  Messages too short to use are
  * skipped and counted in *bad.  Returns 1 (the dump goes on), 0 (NLMSG_DONE

@@ -1065,6 +1065,7 @@ static const char *const func_names[F_COUNT_FUNCS] = {
 	[F_DEFAULT] = "default", [F_KERNEL_AT_LEAST] = "kernel_at_least",
 	[F_VERSION_CMP] = "version_cmp", [F_CLAMP] = "clamp", [F_PERCENT] = "percent",
 	[F_ABS] = "abs", [F_SYSCTL_MATCH] = "sysctl_match", [F_ENTRIES] = "entries",
+	[F_DELTA] = "delta", [F_RATE] = "rate",
 };
 
 /* A fold of min, max, sum, count, any or all over items. */
@@ -1368,6 +1369,8 @@ static int eval_fixed(struct ctx *c, const struct node *n, struct value *out)
 	}
 	switch (n->func) {
 	case F_COUNTER:
+	case F_DELTA:
+	case F_RATE:
 	case F_KERNEL_AT_LEAST:
 	case F_VERSION_CMP:
 		want = VALUE_STRING;
@@ -1382,6 +1385,17 @@ static int eval_fixed(struct ctx *c, const struct node *n, struct value *out)
 	for (unsigned i = 0; i < nargs; i++) {
 		if (v[i].type == VALUE_ABSENT) {
 			absent = true;
+		} else if (n->func == F_RATE && i == 2) {
+			if (v[i].type != VALUE_INT) {
+				r = fail(c, n->u.call.args[i], -EINVAL, "rate() needs an integer (seconds) "
+					 "as its third argument, not %s", value_type_name(v[i].type));
+				goto out;
+			}
+			if (v[i].i < 1) {
+				r = fail(c, n->u.call.args[i], -EINVAL, "rate(): the period must be at "
+					 "least 1 second, not %lld", (long long)v[i].i);
+				goto out;
+			}
 		} else if (want != VALUE_ABSENT && v[i].type != want) {
 			r = fail(c, n->u.call.args[i], -EINVAL, "%s() needs %s, not %s", fname,
 				 nargs > 1 ? plural(want) : value_type_name(want),
@@ -1403,6 +1417,39 @@ static int eval_fixed(struct ctx *c, const struct node *n, struct value *out)
 			set_int(out, json_integer_value(j));
 		else
 			set_absent(out);
+		break;
+	}
+	case F_DELTA:
+	case F_RATE: {
+		/* from the window's deltas, so that rules need no fractions:
+		 * the rate is rounded to the nearest integer */
+		const json_t *smp = c->env->sec[EXPR_SEC_SAMPLE];
+		const json_t *d = json_object_get(json_object_get(json_object_get(smp, "deltas"),
+								  v[0].s.ptr), v[1].s.ptr);
+		const json_t *dur = json_object_get(smp, "duration_ms");
+		__int128 x;
+
+		if (!json_is_integer(d) || json_integer_value(d) < 0) {
+			set_absent(out);
+			break;
+		}
+		if (n->func == F_DELTA) {
+			set_int(out, json_integer_value(d));
+			break;
+		}
+		if (!json_is_integer(dur) || json_integer_value(dur) <= 0) {
+			set_absent(out);
+			break;
+		}
+		/* d * 1000 < 2^74; times the period it may not fit */
+		if (__builtin_mul_overflow((__int128)json_integer_value(d) * 1000,
+					   (__int128)(nargs == 3 ? v[2].i : 1), &x))
+			x = (__int128)INT64_MAX * json_integer_value(dur) + json_integer_value(dur);
+		x = (x + json_integer_value(dur) / 2) / json_integer_value(dur);
+		if (x > INT64_MAX)
+			r = fail(c, n, -EINVAL, "integer overflow in rate()");
+		else
+			set_int(out, (int64_t)x);
 		break;
 	}
 	case F_LEN:
@@ -1978,6 +2025,7 @@ void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars
 	env->sec[EXPR_SEC_VAR] = vars;
 	env->sec[EXPR_SEC_SYSCTL] = json_object_get(facts, "sysctl");
 	env->sec[EXPR_SEC_COUNTERS] = json_object_get(facts, "counters");
+	env->sec[EXPR_SEC_SAMPLE] = json_object_get(facts, "sample");
 }
 
 int expr_eval(const struct expr *e, const struct expr_env *env, struct value *out,

@@ -49,6 +49,8 @@ enum expr_func {
 	F_ABS,
 	F_SYSCTL_MATCH,
 	F_ENTRIES,
+	F_DELTA,
+	F_RATE,
 	F_COUNT_FUNCS
 };
 

@@ -133,6 +133,8 @@ static const struct func_def {
 	[F_ABS] = { "abs", 1, 1, 0 },
 	[F_SYSCTL_MATCH] = { "sysctl_match", 1, 1, 0 },
 	[F_ENTRIES] = { "entries", 1, 1, 0 },
+	[F_DELTA] = { "delta", 2, 2, 0 },
+	[F_RATE] = { "rate", 2, 3, 0 },
 };
 
 static int func_find(const char *name, size_t len)
@@ -821,9 +823,21 @@ static int check_call(struct parser *p, struct node *call)
 		if (t == VALUE_ABSENT)
 			continue;
 		switch (call->func) {
+		case F_RATE:
+			if (i == 2) {
+				if (t != VALUE_INT)
+					return perror_at(p, a->pos, "rate() needs an integer (seconds) as "
+							 "its third argument, not %s", value_type_name(t)), -1;
+				if (a->kind == N_INT && a->u.i < 1)
+					return perror_at(p, a->pos, "rate(): the period must be at least "
+							 "1 second"), -1;
+				break;
+			}
+			/* fall through */
 		case F_SYSCTL:
 		case F_SYSCTL_MATCH:
 		case F_COUNTER:
+		case F_DELTA:
 		case F_KERNEL_AT_LEAST:
 		case F_VERSION_CMP:
 			if (t != VALUE_STRING)

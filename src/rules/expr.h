@@ -161,6 +161,7 @@ enum expr_section {
 	EXPR_SEC_VAR,
 	EXPR_SEC_SYSCTL,
 	EXPR_SEC_COUNTERS,
+	EXPR_SEC_SAMPLE,        /* facts.sample (delta(), rate()) */
 	EXPR_SEC_COUNT
 };
 

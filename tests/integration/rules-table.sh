@@ -149,6 +149,36 @@ check_eq "somaxconn at 65535: recommendation satisfied, not lowered" '[65535,"at
 check_match "somaxconn at 65535: the application must accept faster" 'must accept faster' \
 	"$(msg "$T/max.out" backlog.listener-clamped '[::]:8080')"
 
+# sampling windows: the culprit is named with its process, the advice
+# depends on what limits it, the rates are those of the window
+nk_audit --from "$D/sampled-overflow.json" --format json >"$T/smp.json" || true
+check_match "window: the culprit and its process named" \
+	'^0\.0\.0\.0:80 \(nginx, PID 990\) dropped 70 packets during the 10000 ms sampling window: its accept queue peaked at 512 with a limit of 511 \(100%, full\)' \
+	"$(msg "$T/smp.json" backlog.window-overflow 0.0.0.0:80)"
+check_match "window: an application's backlog is raised in the application" \
+	"raise the application's own backlog setting and restart it; raising somaxconn alone will not help" \
+	"$(msg "$T/smp.json" backlog.window-overflow 0.0.0.0:80)"
+check_match "window: a clamped listener needs somaxconn" 'Its limit is net.core.somaxconn.*raise somaxconn' \
+	"$(msg "$T/smp.json" backlog.window-overflow '[::]:8080')"
+check_eq "window: the clamped listener asks for somaxconn" '["[::]:8080"]' \
+	"$(jq -c '[.findings[] | select(.rule == "backlog.window-overflow" and (.recommend | length) > 0) | .subject]' "$T/smp.json")"
+check_eq "window: somaxconn 8192 at least" '[8192,"at-least",false]' "$(rec "$T/smp.json" net.core.somaxconn)"
+check_eq "window: the nginx finding recommends no sysctl" 0 \
+	"$(jq '[.findings[] | select(.rule == "backlog.window-overflow" and .subject == "0.0.0.0:80") | .recommend[]] | length' "$T/smp.json")"
+check_match "window: overflow count and rates" \
+	'counted 150 accept-queue overflows during the 10000 ms sampling window \(about 15 a second, 900 a minute\); 2 listener\(s\) dropped packets' \
+	"$(msg "$T/smp.json" backlog.window-overflows TcpExt.ListenOverflows)"
+# rates are reals printed short, as they were written
+check_match "window: rates print as short reals" '"ListenOverflows": 9\.333,' \
+	"$("$NETKNOBS" facts --from "$FIXTURES/facts/sampled.json" --json)"
+"$NETKNOBS" facts --from "$FIXTURES/facts/sampled.json" >"$T/smp.txt"
+check_match "window: facts text shows the window" '^Sample \(window of 3s, 31 listener readings\)' "$(cat "$T/smp.txt")"
+check_match "window: facts text: a rate" 'TcpExt\.ListenOverflows +9\.333/s +\(\+28\)' "$(cat "$T/smp.txt")"
+check_match "window: facts text: the listener that dropped" '127\.0\.0\.1 port 8080: 31 dropped, accept queue peaked at 5 \(limit 4\)' \
+	"$(cat "$T/smp.txt")"
+check_exit "--from with --sample is refused" 3 nk_audit --from "$D/healthy.json" --sample 1s
+check_match "--from with --sample: the reason" 'cannot be combined with --from' "$(cat "$T/err")"
+
 # the built-in copy holds both rule sets
 "$NETKNOBS" rules --json >"$T/builtin.json"
 for id in backlog.queue-full limits.softnet-drops limits.synack-retries; do

@@ -1,0 +1,821 @@
+/* The sampling window: counters at the start and the end, listeners every
+ * interval, per-listener running maxima.  See sample.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "facts/facts.h"
+#include "facts/sample.h"
+#include "facts/sockets.h"
+#include "util/duration.h"
+#include "util/log.h"
+
+/* What is known of one listener over the window. */
+struct lstat {
+	struct sock_ep ep;
+	uint64_t inode;
+	uint64_t peak_syn;
+	uint32_t peak_queue;
+	uint32_t limit;         /* at the last reading */
+	uint32_t peak_fill;     /* percent */
+	uint32_t first_drops, last_drops;
+	uint32_t seen;          /* readings that saw it */
+	uint32_t last_tick;     /* the last reading that saw it */
+	bool has_limit, has_drops;
+	bool appeared;          /* not there at the first reading */
+	bool matched;           /* sample_attach: found in the end reading */
+};
+
+struct sample {
+	struct sample_opts o;
+	/* the window */
+	struct timespec mono_start, mono_end;
+	struct timespec real_start, real_end;
+	bool ended;
+	uint32_t ticks;         /* listener readings */
+	uint32_t syn_every;     /* request sockets counted every syn_every readings */
+	uint32_t syn_ticks;     /* readings that counted them */
+	uint32_t ticks_failed;  /* readings that failed (dump interrupted) */
+	uint32_t late;          /* readings skipped because one took too long */
+	int stopped_by;         /* the signal that ended the window, or 0 */
+	json_t *start_counters; /* the counters at the start (a new reference) */
+	json_t *start_notes;    /* what the start reading could not read */
+	/* listeners */
+	int listeners_error;    /* -errno: netlink could not be used; not sampled */
+	bool listeners_ok;      /* at least one reading succeeded */
+	struct lstat *ls;
+	size_t n, cap;
+	uint32_t *hash;         /* open addressing: index + 1, 0 empty */
+	size_t hash_cap;
+	unsigned long untracked;        /* listeners beyond SAMPLE_MAX_LISTENERS */
+	unsigned long forgotten;        /* vanished quiet listeners forgotten */
+	size_t stale_kept;      /* vanished listeners kept by the last compaction */
+	/* the progress bar */
+	uint64_t last_draw_ms;
+	bool drawn;
+};
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t stop_signal;
+static struct sigaction old_int, old_term;
+
+static void on_signal(int sig)
+{
+	if (stop_signal) {
+		/* the second one: give up at once, as the signal means */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+static void signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;        /* no SA_RESTART: the sleep must end at once */
+	stop_signal = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+}
+
+static void signals_restore(void)
+{
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+}
+
+/* ---- time ---- */
+
+static uint64_t ts_ms(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return ts_ms(&t);
+}
+
+static uint64_t elapsed_ms(const struct timespec *a, const struct timespec *b)
+{
+	int64_t d = ((int64_t)b->tv_sec - a->tv_sec) * 1000 +
+		    ((int64_t)b->tv_nsec - a->tv_nsec) / 1000000;
+
+	return d > 0 ? (uint64_t)d : 0;
+}
+
+static void rfc3339_ms(const struct timespec *t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec = t->tv_sec;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)(t->tv_nsec / 1000000) % 1000);
+}
+
+/* ---- the listener table ---- */
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t key_hash(uint64_t inode, const struct sock_ep *ep)
+{
+	return mix64(inode ^ ((uint64_t)ep->port << 48) ^ ((uint64_t)ep->family << 40));
+}
+
+static bool key_same(const struct lstat *a, uint64_t inode, const struct sock_ep *ep)
+{
+	return a->inode == inode && a->ep.family == ep->family && a->ep.port == ep->port &&
+	       a->ep.ifindex == ep->ifindex && memcmp(a->ep.addr, ep->addr, sizeof(ep->addr)) == 0;
+}
+
+static int hash_rebuild(struct sample *s, size_t cap)
+{
+	uint32_t *h = calloc(cap, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t j = key_hash(s->ls[i].inode, &s->ls[i].ep) & (cap - 1);
+
+		while (h[j])
+			j = (j + 1) & (cap - 1);
+		h[j] = (uint32_t)i + 1;
+	}
+	free(s->hash);
+	s->hash = h;
+	s->hash_cap = cap;
+	return 0;
+}
+
+static struct lstat *table_find(const struct sample *s, uint64_t inode, const struct sock_ep *ep)
+{
+	size_t j;
+
+	if (!s->hash_cap)
+		return NULL;
+	j = key_hash(inode, ep) & (s->hash_cap - 1);
+	while (s->hash[j]) {
+		struct lstat *l = &s->ls[s->hash[j] - 1];
+
+		if (key_same(l, inode, ep))
+			return l;
+		j = (j + 1) & (s->hash_cap - 1);
+	}
+	return NULL;
+}
+
+static bool noteworthy(const struct lstat *l)
+{
+	return l->peak_queue > 0 || l->peak_syn > 0 ||
+	       (l->has_drops && (l->appeared ? l->last_drops : l->last_drops - l->first_drops));
+}
+
+/* Forget the listeners that vanished without anything to say: those last
+ * seen before reading keep_from that never queued, dropped nor had a
+ * half-open connection.  The others stay (up to SAMPLE_MAX_LISTENERS), to
+ * be reported.  Returns 0 or -ENOMEM. */
+static int table_compact(struct sample *s, uint32_t keep_from)
+{
+	size_t o = 0;
+
+	s->stale_kept = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->ls[i].last_tick < keep_from) {
+			if (!noteworthy(&s->ls[i])) {
+				s->forgotten++;
+				continue;
+			}
+			s->stale_kept++;
+		}
+		s->ls[o++] = s->ls[i];
+	}
+	if (o == s->n)
+		return 0;
+	s->n = o;
+	return hash_rebuild(s, s->hash_cap);
+}
+
+/* The entry for a listener, added when new; NULL when the table is full
+ * (counted) or out of memory (*err). */
+static struct lstat *table_get(struct sample *s, uint64_t inode, const struct sock_ep *ep,
+			       bool *added, int *err)
+{
+	struct lstat *l = table_find(s, inode, ep);
+
+	*added = false;
+	if (l)
+		return l;
+	/* full: forget the quiet listeners that were not in the previous
+	 * reading either (those of this reading may still come) */
+	if (s->n >= SAMPLE_MAX_LISTENERS &&
+	    (*err = table_compact(s, s->ticks ? s->ticks - 1 : 0)) < 0)
+		return NULL;
+	if (s->n >= SAMPLE_MAX_LISTENERS) {
+		s->untracked++;
+		return NULL;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct lstat *nl;
+
+		if (cap > SAMPLE_MAX_LISTENERS)
+			cap = SAMPLE_MAX_LISTENERS;
+		nl = realloc(s->ls, cap * sizeof(*nl));
+		if (!nl) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		s->ls = nl;
+		s->cap = cap;
+	}
+	if ((s->n + 1) * 2 > s->hash_cap && (*err = hash_rebuild(s, s->hash_cap ? s->hash_cap * 2 : 128)) < 0)
+		return NULL;
+	l = &s->ls[s->n];
+	memset(l, 0, sizeof(*l));
+	l->ep = *ep;
+	l->inode = inode;
+	{
+		size_t j = key_hash(inode, ep) & (s->hash_cap - 1);
+
+		while (s->hash[j])
+			j = (j + 1) & (s->hash_cap - 1);
+		s->hash[j] = (uint32_t)++s->n;
+	}
+	*added = true;
+	return l;
+}
+
+static uint32_t fill_percent(uint32_t queue, uint32_t limit)
+{
+	if (limit == 0)
+		return queue ? 100 : 0;
+	return (uint32_t)((uint64_t)queue * 100 / limit);
+}
+
+/* Fold one reading of a listener into its entry.  first: the reading at
+ * the start of the window. */
+static void lstat_update(struct lstat *l, bool added, bool first, uint32_t tick,
+			 uint32_t queue, bool has_limit, uint32_t limit, uint64_t syn,
+			 bool has_drops, uint32_t drops)
+{
+	if (added) {
+		l->appeared = !first;
+		l->first_drops = drops;
+		l->has_drops = has_drops;
+	}
+	if (queue > l->peak_queue)
+		l->peak_queue = queue;
+	if (syn > l->peak_syn)
+		l->peak_syn = syn;
+	if (has_limit) {
+		uint32_t f = fill_percent(queue, limit);
+
+		l->has_limit = true;
+		l->limit = limit;
+		if (f > l->peak_fill)
+			l->peak_fill = f;
+	}
+	if (has_drops && l->has_drops)
+		l->last_drops = drops;
+	else
+		l->has_drops = false;
+	l->seen++;
+	l->last_tick = tick;
+}
+
+/* ---- one reading of the listeners ---- */
+
+/* Request sockets (SYN_RECV) are counted at most this often: asking for
+ * them costs a walk of the kernel's whole established hash table (a few ms
+ * on a large host), while the listeners themselves are cheap to read. */
+#define SYN_INTERVAL_MS 100
+
+/* vanished listeners tolerated before the table is compacted */
+#define STALE_SLACK 64
+
+static int read_listeners(struct sample *s, struct socktab *t)
+{
+	struct sockdiag_result res = { 0 };
+	size_t live = 0;
+	int r, err = 0;
+
+	bool syn = s->ticks % s->syn_every == 0;
+
+	if (s->listeners_error)
+		return 0;
+	socktab_reset(t);
+	r = sockdiag_collect_listeners(t, syn, &res);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		if (!s->listeners_ok && r != -EINTR) {
+			/* refused from the start: the window goes on for the counters */
+			s->listeners_error = r;
+			return 0;
+		}
+		s->ticks_failed++;
+		return 0;
+	}
+	if (socktab_finish(t) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct listener *x = &t->l[i];
+		bool added;
+		struct lstat *l = table_get(s, x->inode, &x->ep, &added, &err);
+
+		if (!l) {
+			if (err)
+				return err;
+			continue;
+		}
+		live++;
+		lstat_update(l, added, s->ticks == 0, s->ticks, x->queue, x->has_limit, x->limit,
+			     syn ? x->syn_recv : 0, x->has_drops, x->drops);
+	}
+	/* listeners come and go: memory must not grow with their number
+	 * over a long window, so the quiet ones that went are forgotten */
+	if (s->n - live > STALE_SLACK + s->stale_kept && table_compact(s, s->ticks) < 0)
+		return -ENOMEM;
+	s->listeners_ok = true;
+	s->ticks++;
+	if (syn)
+		s->syn_ticks++;
+	return 0;
+}
+
+/* ---- the progress bar ---- */
+
+#define BAR_WIDTH 20
+
+static void progress_draw(struct sample *s, uint64_t now, bool force)
+{
+	uint64_t el = now - ts_ms(&s->mono_start);
+	char a[32], b[32], line[160], bar[BAR_WIDTH + 1];
+	size_t fill;
+	int n;
+
+	if (!s->o.progress || (!force && s->drawn && now - s->last_draw_ms < 200))
+		return;
+	if (el > s->o.duration_ms)
+		el = s->o.duration_ms;
+	fill = (size_t)(el * BAR_WIDTH / s->o.duration_ms);
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', BAR_WIDTH - fill);
+	bar[BAR_WIDTH] = '\0';
+	duration_format(el / 100 * 100, a, sizeof(a));
+	duration_format(s->o.duration_ms, b, sizeof(b));
+	n = snprintf(line, sizeof(line), "\rsampling [%s] %s / %s, %u readings, %zu listeners "
+		     "(Ctrl-C ends early)", bar, a, b, s->ticks, s->n);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* one line, or \r cannot redraw it: cut to the terminal's width */
+	{
+		struct winsize ws;
+
+		if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && n > ws.ws_col)
+			n = ws.ws_col;  /* the \r takes no column */
+	}
+	if (write(STDERR_FILENO, line, (size_t)n) < 0 || write(STDERR_FILENO, "\033[K", 3) < 0)
+		s->o.progress = false;
+	s->drawn = true;
+	s->last_draw_ms = now;
+}
+
+static void progress_clear(struct sample *s)
+{
+	static const char clear[] = "\r\033[K";
+
+	if (s->o.progress && s->drawn && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0)
+		s->o.progress = false;
+}
+
+/* ---- the window ---- */
+
+struct sample *sample_new(const struct sample_opts *o)
+{
+	struct sample *s = calloc(1, sizeof(*s));
+
+	if (s) {
+		s->o = *o;
+		s->syn_every = o->interval_ms >= SYN_INTERVAL_MS ? 1 :
+			       (uint32_t)((SYN_INTERVAL_MS + o->interval_ms - 1) / o->interval_ms);
+	}
+	return s;
+}
+
+void sample_free(struct sample *s)
+{
+	if (!s)
+		return;
+	json_decref(s->start_counters);
+	json_decref(s->start_notes);
+	free(s->ls);
+	free(s->hash);
+	free(s);
+}
+
+int sample_stopped_by(const struct sample *s)
+{
+	return s->stopped_by;
+}
+
+static void add_ms(struct timespec *t, uint64_t ms)
+{
+	t->tv_sec += (time_t)(ms / 1000);
+	t->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+int sample_window(struct sample *s, const struct nk_root *root)
+{
+	struct socktab t;
+	json_t *scratch = json_object();
+	struct timespec deadline, end;
+	uint64_t k = 0;
+	int r = 0;
+
+	if (!scratch)
+		return -ENOMEM;
+	socktab_init(&t);
+	signals_install();
+	clock_gettime(CLOCK_REALTIME, &s->real_start);
+	clock_gettime(CLOCK_MONOTONIC, &s->mono_start);
+	r = counters_collect(scratch, root);
+	if (r == -ENOMEM)
+		goto out;
+	s->start_counters = json_incref(json_object_get(scratch, "counters"));
+	s->start_notes = json_incref(json_object_get(scratch, "notes"));
+	end = s->mono_start;
+	add_ms(&end, s->o.duration_ms);
+	for (;;) {
+		uint64_t now;
+
+		r = read_listeners(s, &t);
+		if (r < 0)
+			goto out;
+		now = mono_ms();
+		progress_draw(s, now, false);
+		if (stop_signal || now >= ts_ms(&end))
+			break;
+		/* the next slot on the grid start + k * interval that is
+		 * still ahead; missed ones are counted */
+		k++;
+		deadline = s->mono_start;
+		add_ms(&deadline, k * s->o.interval_ms);
+		while (ts_ms(&deadline) <= now) {
+			s->late++;
+			k++;
+			deadline = s->mono_start;
+			add_ms(&deadline, k * s->o.interval_ms);
+		}
+		if (ts_ms(&deadline) > ts_ms(&end))
+			deadline = end;
+		while (!stop_signal &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+			;
+		if (stop_signal)
+			break;
+	}
+	r = 0;
+out:
+	s->stopped_by = stop_signal;
+	signals_restore();
+	progress_draw(s, mono_ms(), true);
+	progress_clear(s);
+	if (s->stopped_by) {
+		char d[32];
+
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		duration_format(elapsed_ms(&s->mono_start, &end), d, sizeof(d));
+		log_warn("sampling ended early by %s after %s; reporting what was seen",
+			 s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM", d);
+	}
+	socktab_free(&t);
+	json_decref(scratch);
+	return r;
+}
+
+void sample_mark_end(struct sample *s)
+{
+	clock_gettime(CLOCK_REALTIME, &s->real_end);
+	clock_gettime(CLOCK_MONOTONIC, &s->mono_end);
+	s->ended = true;
+}
+
+/* ---- the document ---- */
+
+static int jset(json_t *o, const char *key, json_t *v)
+{
+	return v ? json_object_set_new(o, key, v) : -1;
+}
+
+/* Values of the snmp files that are settings or gauges, not counters: no
+ * rate for them. */
+static bool is_gauge(const char *prefix, const char *name)
+{
+	static const char *const gauges[][2] = {
+		{ "Tcp", "RtoAlgorithm" }, { "Tcp", "RtoMin" }, { "Tcp", "RtoMax" },
+		{ "Tcp", "MaxConn" }, { "Tcp", "CurrEstab" },
+		{ "Ip", "Forwarding" }, { "Ip", "DefaultTTL" },
+	};
+
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
+		if (!strcmp(gauges[i][0], prefix) && !strcmp(gauges[i][1], name))
+			return true;
+	return false;
+}
+
+#define MAX_BACKWARD_NOTES 5
+
+static int rates_json(struct sample *s, json_t *doc, json_t *out, uint64_t dur_ms)
+{
+	const json_t *end = json_object_get(doc, "counters");
+	json_t *deltas = json_object(), *rates = json_object();
+	const char *prefix, *name;
+	json_t *group, *v;
+	unsigned long backward = 0;
+	int err = 0;
+
+	if (!deltas || !rates)
+		goto fail;
+	json_object_foreach(s->start_counters, prefix, group) {
+		const json_t *eg = json_object_get(end, prefix);
+		json_t *dg = NULL, *rg = NULL;
+
+		if (!json_is_object(eg))
+			continue;
+		json_object_foreach(group, name, v) {
+			const json_t *ev = json_object_get(eg, name);
+			json_int_t a, b;
+
+			/* counters above 2^63-1 are strings: no rate */
+			if (!json_is_integer(v) || !json_is_integer(ev) || is_gauge(prefix, name))
+				continue;
+			a = json_integer_value(v);
+			b = json_integer_value(ev);
+			if (b < a) {
+				if (backward++ < MAX_BACKWARD_NOTES)
+					facts_note(doc, "sample: counter %s.%s went backwards during the "
+						   "window (%lld, then %lld): no rate", prefix, name,
+						   (long long)a, (long long)b);
+				continue;
+			}
+			if (!dg) {
+				dg = json_object();
+				rg = json_object();
+				err |= jset(deltas, prefix, dg);
+				err |= jset(rates, prefix, rg);
+				if (err)
+					goto fail;
+			}
+			err |= jset(dg, name, json_integer(b - a));
+			/* per second, to the thousandth */
+			err |= jset(rg, name, json_real((double)(int64_t)((double)(b - a) * 1e6 /
+									  (double)dur_ms + 0.5) / 1e3));
+		}
+	}
+	if (backward > MAX_BACKWARD_NOTES)
+		facts_note(doc, "sample: %lu more counters went backwards: no rate for them",
+			   backward - MAX_BACKWARD_NOTES);
+	err |= jset(out, "deltas", deltas);
+	err |= jset(out, "rates", rates);
+	return err ? -ENOMEM : 0;
+fail:
+	json_decref(deltas);
+	json_decref(rates);
+	return -ENOMEM;
+}
+
+static json_t *peak_json(const struct lstat *l)
+{
+	json_t *p = json_object();
+	int err = 0;
+
+	if (!p)
+		return NULL;
+	err |= jset(p, "queue", json_integer(l->peak_queue));
+	if (l->has_limit)
+		err |= jset(p, "fill", json_integer(l->peak_fill));
+	err |= jset(p, "syn_recv", json_integer(l->peak_syn > INT64_MAX ? INT64_MAX : (json_int_t)l->peak_syn));
+	if (l->has_drops) {
+		/* drops are 32 bits in the kernel: the difference is taken
+		 * modulo 2^32, so one wrap is harmless; a listener created
+		 * during the window dropped everything it counts in it */
+		uint32_t d = l->appeared ? l->last_drops : l->last_drops - l->first_drops;
+
+		err |= jset(p, "drops", json_integer(d));
+		err |= jset(p, "overflowed", json_boolean(d > 0));
+	}
+	err |= jset(p, "readings", json_integer(l->seen));
+	if (l->appeared)
+		err |= jset(p, "appeared", json_true());
+	if (err) {
+		json_decref(p);
+		return NULL;
+	}
+	return p;
+}
+
+static long long geti(const json_t *o, const char *k, long long dflt)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+/* The endpoint of a listener of the document, as the table keys it. */
+static bool listener_ep(const json_t *l, struct sock_ep *ep)
+{
+	const char *fam = json_string_value(json_object_get(l, "family"));
+	const char *addr = json_string_value(json_object_get(l, "address"));
+
+	memset(ep, 0, sizeof(*ep));
+	if (!fam || !addr)
+		return false;
+	ep->family = !strcmp(fam, "ipv6") ? AF_INET6 : AF_INET;
+	if (inet_pton(ep->family, addr, ep->addr) != 1)
+		return false;
+	ep->port = (uint16_t)geti(l, "port", 0);
+	ep->ifindex = (uint32_t)geti(l, "interface", 0);
+	return true;
+}
+
+/* Fold the end reading (the document's listeners) into the table and give
+ * each listener its "peak". */
+static int listeners_json(struct sample *s, json_t *doc)
+{
+	json_t *ls = json_object_get(json_object_get(doc, "sockets"), "listeners"), *l;
+	bool netlink = !strcmp(json_string_value(json_object_get(json_object_get(doc, "sockets"),
+								 "source")) ?: "", "netlink");
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(ls, i, l) {
+		struct sock_ep ep;
+		struct lstat *st;
+		bool added = false;
+		long long limit = geti(l, "limit", -1), drops = geti(l, "drops", -1);
+		json_t *p;
+
+		if (!netlink || !listener_ep(l, &ep))
+			continue;
+		st = table_get(s, (uint64_t)geti(l, "inode", 0), &ep, &added, &err);
+		if (!st) {
+			if (err)
+				return err;
+			continue;
+		}
+		lstat_update(st, added, false, s->ticks, (uint32_t)geti(l, "queue", 0), limit >= 0,
+			     (uint32_t)(limit >= 0 ? limit : 0), (uint64_t)geti(l, "syn_recv", 0),
+			     drops >= 0, (uint32_t)(drops >= 0 ? drops : 0));
+		st->matched = true;
+		p = peak_json(st);
+		if (!p || json_object_set_new(l, "peak", p) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Listeners seen during the window but gone at its end, when something
+ * happened to them. */
+static json_t *vanished_json(const struct sample *s, unsigned long *quiet)
+{
+	json_t *a = json_array();
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct lstat *l = &s->ls[i];
+		char addr[INET6_ADDRSTRLEN];
+		json_t *o, *p;
+
+		if (l->matched)
+			continue;
+		if (!noteworthy(l)) {
+			(*quiet)++;
+			continue;
+		}
+		if (!inet_ntop(l->ep.family, l->ep.addr, addr, sizeof(addr)))
+			strcpy(addr, "?");
+		o = json_pack("{s:s,s:s,s:i}", "family", l->ep.family == AF_INET ? "ipv4" : "ipv6",
+			      "address", addr, "port", (int)l->ep.port);
+		p = peak_json(l);
+		if (!o || !p || (l->ep.ifindex && jset(o, "interface", json_integer(l->ep.ifindex)) < 0) ||
+		    (l->has_limit && jset(o, "limit", json_integer(l->limit)) < 0) ||
+		    jset(o, "inode", json_integer((json_int_t)l->inode)) < 0 ||
+		    json_object_set_new(o, "peak", p) < 0 || json_array_append_new(a, o) < 0) {
+			json_decref(o);
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int sample_attach(struct sample *s, json_t *doc)
+{
+	json_t *o = json_object();
+	char a[40], b[40];
+	uint64_t dur;
+	int err = 0;
+
+	if (!o)
+		return -ENOMEM;
+	if (!s->ended)
+		sample_mark_end(s);
+	dur = elapsed_ms(&s->mono_start, &s->mono_end);
+	if (dur == 0)
+		dur = 1;
+	rfc3339_ms(&s->real_start, a, sizeof(a));
+	rfc3339_ms(&s->real_end, b, sizeof(b));
+	err |= jset(o, "started_at", json_string(a));
+	err |= jset(o, "ended_at", json_string(b));
+	err |= jset(o, "duration_ms", json_integer((json_int_t)dur));
+	err |= jset(o, "requested_ms", json_integer((json_int_t)s->o.duration_ms));
+	err |= jset(o, "interval_ms", json_integer((json_int_t)s->o.interval_ms));
+	err |= jset(o, "ticks", json_integer(s->ticks));
+	err |= jset(o, "syn_recv_interval_ms", json_integer((json_int_t)(s->o.interval_ms * s->syn_every)));
+	err |= jset(o, "syn_recv_ticks", json_integer(s->syn_ticks));
+	err |= jset(o, "cut_short", json_boolean(s->stopped_by != 0));
+	if (s->stopped_by)
+		err |= jset(o, "stopped_by", json_string(s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
+	if (err)
+		goto oom;
+	if (!s->start_counters)
+		facts_note(doc, "sample: the counters could not be read at the start of the window: no rates");
+	else if (rates_json(s, doc, o, dur) < 0)
+		goto oom;
+	if (s->listeners_error) {
+		facts_note(doc, "sample: listeners not sampled: netlink %s (%s)",
+			   sockdiag_refused(s->listeners_error) ? "refused" : "failed",
+			   strerror(-s->listeners_error));
+		err |= jset(o, "listeners_sampled", json_false());
+	} else {
+		unsigned long quiet = 0;
+		json_t *v;
+
+		err |= jset(o, "listeners_sampled", json_true());
+		if (listeners_json(s, doc) < 0)
+			goto oom;
+		v = vanished_json(s, &quiet);
+		if (!v)
+			goto oom;
+		err |= jset(o, "vanished", v);
+		err |= jset(o, "vanished_quiet", json_integer((json_int_t)(quiet + s->forgotten)));
+		if (s->untracked) {
+			err |= jset(o, "untracked", json_integer((json_int_t)s->untracked));
+			facts_note(doc, "sample: more than %d listeners during the window: %lu readings "
+				   "of new listeners not tracked", SAMPLE_MAX_LISTENERS, s->untracked);
+		}
+	}
+	if (s->ticks_failed) {
+		err |= jset(o, "ticks_failed", json_integer(s->ticks_failed));
+		facts_note(doc, "sample: %u listener readings failed (netlink dump interrupted)",
+			   s->ticks_failed);
+	}
+	if (s->late) {
+		err |= jset(o, "late", json_integer(s->late));
+		facts_note(doc, "sample: %u readings skipped: a reading took longer than the interval",
+			   s->late);
+	}
+	if (err || json_object_set_new(doc, "sample", o) < 0)
+		return -ENOMEM;
+	return 0;
+oom:
+	json_decref(o);
+	return -ENOMEM;
+}

@@ -1,0 +1,58 @@
+/* A sampling window (--sample DURATION): the counters are read at the start
+ * and at the end, the listeners every interval in between, and the facts
+ * document gains a "sample" object (rates of the counters over the window)
+ * and a "peak" object per listener (doc/facts.md).
+ *
+ * Listeners are read through NETLINK_SOCK_DIAG, LISTEN and SYN_RECV only,
+ * and without owners (those are found once, by the collection at the end).
+ * Per listener, running maxima are kept in a table of bounded size keyed by
+ * the socket's inode and endpoint: memory and work per tick depend on the
+ * number of listeners, never on the length of the window.
+ *
+ * Use: sample_new(), then facts_collect() with collect_opts.sample set,
+ * which calls sample_window() before collecting, sample_mark_end() just
+ * before reading the counters and sample_attach() at the end.
+ *
+ * SIGINT and SIGTERM during the window end it early (the document says the
+ * window was cut short); a second SIGINT or SIGTERM ends the program. */
+#ifndef NK_SAMPLE_H
+#define NK_SAMPLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "util/fileio.h"
+
+/* The most listeners tracked in one window; more are counted, not tracked. */
+#define SAMPLE_MAX_LISTENERS 65536
+
+struct sample_opts {
+	uint64_t duration_ms;   /* the window asked for */
+	uint64_t interval_ms;   /* between two listener readings */
+	bool progress;          /* draw a progress bar on standard error */
+};
+
+struct sample;
+
+/* A new sampler; NULL when out of memory. */
+struct sample *sample_new(const struct sample_opts *o);
+void sample_free(struct sample *s);
+
+/* Read the counters below root and the listeners every interval until the
+ * window is over or a signal ends it.  Returns 0 or -ENOMEM (anything the
+ * kernel refuses is recorded and reported by sample_attach()). */
+int sample_window(struct sample *s, const struct nk_root *root);
+
+/* The end of the window: call right before the counters are read again. */
+void sample_mark_end(struct sample *s);
+
+/* Add "sample" to doc and a "peak" object to each listener of
+ * doc.sockets.listeners; doc.counters is the end reading.  Returns 0 or
+ * -ENOMEM. */
+int sample_attach(struct sample *s, json_t *doc);
+
+/* How the window ended: 0 when it ran its course, else the signal number. */
+int sample_stopped_by(const struct sample *s);
+
+#endif
