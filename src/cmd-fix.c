@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-audit.h"
 #include "fix/apply.h"
 #include "fix/dropin.h"
 #include "rules/rules.h"
@@ -23,28 +24,20 @@
 #define DEFAULT_TARGET "/etc/sysctl.d/90-netknobs.conf"
 #define DROPIN_MAX (1 << 20)
 
-enum { OPT_FROM = OPT_CMD_BASE, OPT_WRITE, OPT_CHECK, OPT_APPLY, OPT_OUTPUT, OPT_PROFILE };
+enum { OPT_WRITE = OPT_AUDIT_END, OPT_CHECK, OPT_APPLY, OPT_OUTPUT };
 
 struct fix_args {
-	const char *from, *profile, *output;
-	struct rule_opts ro;
+	struct audit_args au;   /* the audit's options: rules, profile, --from, --sample ... */
+	const char *output;
 	bool write, check, apply, verbose;
 };
 
 static int fix_opt(int c, const char *arg, void *data)
 {
 	struct fix_args *a = data;
-	int r = rule_opts_option(&a->ro, c, arg);
+	int r;
 
-	if (r)
-		return r < 0 ? -1 : 0;
 	switch (c) {
-	case OPT_FROM:
-		a->from = arg;
-		return 0;
-	case OPT_PROFILE:
-		a->profile = arg;
-		return 0;
 	case OPT_OUTPUT:
 		a->output = arg;
 		return 0;
@@ -58,33 +51,12 @@ static int fix_opt(int c, const char *arg, void *data)
 		a->apply = true;
 		return 0;
 	case 'v':
+		/* the notes of the drop-in, not the audit's passed items */
 		a->verbose = true;
 		return 0;
 	}
-	return -1;
-}
-
-struct keys {
-	const char **v;
-	size_t n;
-};
-
-static int collect_key(const char *key, void *data)
-{
-	struct keys *k = data;
-	const char **n;
-
-	if (!key)
-		return 0;
-	for (size_t i = 0; i < k->n; i++)
-		if (!strcmp(k->v[i], key))
-			return 0;
-	n = realloc(k->v, (k->n + 1) * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	k->v = n;
-	k->v[k->n++] = key;
-	return 0;
+	r = audit_args_option(&a->au, c, arg);
+	return r > 0 ? 0 : -1;
 }
 
 /* Where the drop-in goes.  Below --root, the directory is opened with
@@ -473,28 +445,31 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "apply", no_argument, NULL, OPT_APPLY },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "profile", required_argument, NULL, OPT_PROFILE },
+		/* the audit's options but --fail-on: the exit status says what fix did */
+		{ "from", required_argument, NULL, OPT_AUDIT_FROM },
+		{ "only", required_argument, NULL, OPT_AUDIT_ONLY },
+		{ "rule", required_argument, NULL, OPT_AUDIT_RULE },
 		RULE_LONG_OPTIONS,
+		{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE },
+		SAMPLE_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fix_args a = { 0 };
-	struct rulebook rb;
-	struct keys keys = { 0 };
+	struct fix_args a = { .au.fail_on = SEV_WARNING };
+	struct audit_result res = { 0 };
 	struct dropin d = { 0 };
 	struct apply_item *items = NULL;
 	size_t nitems = 0;
-	json_t *facts = NULL, *audit = NULL, *restart = NULL;
+	json_t *facts, *audit, *restart = NULL;
 	struct target t = { .dirfd = -1 };
 	char *old = NULL;
-	bool to_stdout, changed, backup = false, loaded = false;
+	bool to_stdout, changed, backup = false;
 	int r, ret = EXIT_NK_ERROR;
 	FILE *out = stdout;
 
 	r = cmd_parse(&cmd_fix, g, argc, argv, "v", own, fix_opt, &a);
 	if (r < 0) {
-		rule_opts_free(&a.ro);
+		audit_args_free(&a.au);
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
 	if (r < argc) {
@@ -510,9 +485,9 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		log_error("fix: --check compares with a file; --output - has none");
 		goto out_args;
 	}
-	if (a.apply && (a.from || g->root)) {
+	if (a.apply && (a.au.from || g->root)) {
 		log_error("fix: --apply sets the values of the running kernel; it cannot be used with %s",
-			  a.from ? "--from" : "--root");
+			  a.au.from ? "--from" : "--root");
 		goto out_args;
 	}
 	if (g->netns && (a.write || a.apply) && !a.output) {
@@ -525,29 +500,18 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	if (target_open(&t, g, a.output && !to_stdout ? a.output : NULL) < 0)
 		goto out_args;
 
-	loaded = true;
-	if (cmd_load_rules(g, &a.ro, &rb) < 0)
-		goto out;
-	if (a.profile && rulebook_use_profile(&rb, a.profile) < 0)
-		goto out;
-	if (rulebook_sysctl_keys(&rb, collect_key, &keys) < 0)
-		goto out;
 	if (!to_stdout && target_read(&t, &old) < 0)
 		goto out;
-	facts = cmd_get_facts(g, a.from, keys.v, keys.n, FACTS_SOCKETS);
-	if (!facts)
+	if (audit_pipeline(g, &a.au, NULL, 0, &res) < 0)
 		goto out;
-	audit = rules_evaluate(&rb, facts, &(struct eval_filter){ 0 });
-	if (!audit) {
-		log_error("out of memory");
-		goto out;
-	}
+	facts = res.facts;
+	audit = res.audit;
 	if (json_integer_value(json_object_get(json_object_get(audit, "summary"), "errors"))) {
 		log_error("fix: some rules could not be evaluated (netknobs audit shows which); "
 			  "nothing was done");
 		goto out;
 	}
-	if (dropin_build(&d, audit, facts, &rb, t.sys, old) < 0) {
+	if (dropin_build(&d, audit, facts, &res.rb, t.sys, old) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -683,15 +647,11 @@ out:
 		apply_items_free(items, nitems);
 	json_decref(restart);
 	dropin_free(&d);
-	json_decref(audit);
-	json_decref(facts);
-	if (loaded)
-		rulebook_free(&rb);
-	free(keys.v);
+	audit_result_free(&res);
 	free(old);
 out_args:
 	target_close(&t);
-	rule_opts_free(&a.ro);
+	audit_args_free(&a.au);
 	return ret;
 }
 
@@ -724,8 +684,10 @@ const struct cmd cmd_fix = {
 		"                         (with --root, a path below DIR); - prints it on\n"
 		"                         standard output\n"
 		"  --from FILE            work from a saved facts document (not with --apply)\n"
+		SAMPLE_OPTIONS_HELP
 		RULE_OPTIONS_HELP
 		"  --profile NAME         the rule sets and variables of a profile\n"
+		"  --only TAG, --rule ID  only the recommendations of these rules; repeatable\n"
 		"  -v, --verbose          also print the recommendations left out, and why\n"
 		"  --json, --format json  the drop-in, its settings, warnings and what was done\n"
 		"\n"
