@@ -497,7 +497,7 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 
 		if (expr_eval(r->observed, &R->env, &v, &oe) == 0) {
 			observed = value_to_json(&v);
-			json_object_set(res, "observed", observed);
+			json_object_set_new(res, "observed", value_json_ref(observed));
 			value_free(&v);
 		}
 	}
@@ -525,7 +525,7 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 		set_str(f, "subject", subject ? subject : "?");
 		set_str(f, "message", msg ? msg : "?");
 		if (observed)
-			json_object_set(f, "observed", observed);
+			json_object_set_new(f, "observed", value_json_ref(observed));
 		for (size_t i = 0; i < r->nrecs; i++) {
 			struct value v = VALUE_ABSENT_INIT;
 			struct expr_error re = { 0 };
@@ -549,7 +549,8 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 								     : r->recs[i].mode == REC_AT_MOST ? "at-most"
 								     : "exact"));
 			if (current_sysctl(R->facts, r->recs[i].key))
-				json_object_set(one, "current", current_sysctl(R->facts, r->recs[i].key));
+				json_object_set_new(one, "current",
+						    value_json_ref(current_sysctl(R->facts, r->recs[i].key)));
 			set_str(one, "note", r->recs[i].note);
 			json_array_append_new(recs, one);
 			if (!w || w->expired)
@@ -609,7 +610,7 @@ out:
 		counts[3]++;
 		json_object_set_new(res, "template_error", json_true());
 	}
-	json_decref(observed);
+	value_json_unref(observed);
 	free(subject);
 	free(src);
 	return res;
