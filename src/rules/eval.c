@@ -842,14 +842,15 @@ static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
 }
 
 /* Evaluate the rules of the slots and merge them into M: on this thread
- * rule after rule, or with workers on threads and this one. */
+ * rule after rule, or with workers on threads and this one.  Returns the
+ * number of workers, or -ENOMEM. */
 static int evaluate_slots(const struct rulebook *rb, const json_t *facts,
 			  const struct eval_filter *filter, struct rule_out *slots, size_t n,
 			  struct merge *M, struct run *total)
 {
 	struct pool pool = { .slots = slots, .n = n };
 	struct run *w;
-	unsigned nw = worker_count(rb, facts, slots, n);
+	unsigned nw = worker_count(rb, facts, slots, n), used = 1;
 	int r = 0;
 
 	w = calloc(nw, sizeof(*w));
@@ -872,8 +873,10 @@ static int evaluate_slots(const struct rulebook *rb, const json_t *facts,
 	} else if (nw > 1) {
 		/* workers 1.. on threads, worker 0 here; a thread that
 		 * cannot be started leaves more rules to the others */
-		for (unsigned k = 1; k < nw; k++)
+		for (unsigned k = 1; k < nw; k++) {
 			w[k].started = pthread_create(&w[k].thread, NULL, worker_run, &w[k]) == 0;
+			used += w[k].started;
+		}
 		worker_run(&w[0]);
 		for (unsigned k = 1; k < nw; k++)
 			if (w[k].started)
@@ -894,7 +897,7 @@ static int evaluate_slots(const struct rulebook *rb, const json_t *facts,
 		run_free(&w[k]);
 	}
 	free(w);
-	return nw ? 0 : -ENOMEM;
+	return nw ? (int)used : -ENOMEM;
 }
 
 static int sev_rank(const json_t *f)
@@ -939,6 +942,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 	struct merge M = { 0 };
 	struct rule_out *slots;
 	size_t n = 0;
+	int nw;
 	json_t *out, *summary, *recs, *waivers;
 	char verdict[256];
 	size_t off = 0;
@@ -953,7 +957,8 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 			slots[n++].r = &rb->rules[i];
 	M.results = json_array();
 	M.findings = json_array();
-	if (evaluate_slots(rb, facts, filter, slots, n, &M, &R) < 0) {
+	nw = evaluate_slots(rb, facts, filter, slots, n, &M, &R);
+	if (nw < 0) {
 		json_decref(M.results);
 		json_decref(M.findings);
 		free(slots);
@@ -961,6 +966,8 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 		return NULL;
 	}
 	free(slots);
+	if (filter && filter->threads)
+		*filter->threads = (unsigned)nw;
 
 	out = json_object();
 	summary = json_object();
