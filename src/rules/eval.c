@@ -11,10 +11,12 @@
  *    differ a lot in cost: a foreach over 2,000 listeners against a single
  *    sysctl); each worker has its own environment, evaluation cache,
  *    counters and waiver marks.  The facts document, the rulebook and the
- *    parsed expressions are only read; results keep references to facts
- *    values (observed, current), which needs jansson's atomic reference
- *    counts (JANSSON_THREAD_SAFE_REFCOUNT, without which there is one
- *    thread).
+ *    parsed expressions are only read, but results and the lists an
+ *    expression builds keep references to facts values (observed, current,
+ *    sysctl_match() entries): those are counted with value_json_ref() and
+ *    value_json_unref(), atomic accesses only, which needs jansson's atomic
+ *    reference counts (JANSSON_THREAD_SAFE_REFCOUNT, without which there
+ *    is one thread).  Error messages wait in the slot (rule_error()).
  * 2. On the calling thread, in rule order: results and findings are
  *    appended, recommendations merged, errors logged; then the workers'
  *    counts are added up.
