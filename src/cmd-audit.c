@@ -149,7 +149,8 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 	if (!res->facts)
 		return -1;
 	res->t_facts = audit_now_ms();
-	filter = (struct eval_filter){ a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose };
+	filter = (struct eval_filter){ a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose,
+				       &res->threads };
 	res->audit = rules_evaluate(&res->rb, res->facts, &filter);
 	res->t_eval = audit_now_ms();
 	if (!res->audit) {
@@ -242,10 +243,10 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	fflush(stdout);
 	t_render = audit_now_ms();
 	if (a.timing)
-		fprintf(stderr, "timing: rules %.1f ms (%zu rules), facts %.1f ms, evaluate %.1f ms, "
-			"render %.1f ms, total %.1f ms\n", res.t_rules - res.t_start, res.rb.nrules,
-			res.t_facts - res.t_rules, res.t_eval - res.t_facts, t_render - res.t_eval,
-			t_render - res.t_start);
+		fprintf(stderr, "timing: rules %.1f ms (%zu rules), facts %.1f ms, evaluate %.1f ms "
+			"(%u thread%s), render %.1f ms, total %.1f ms\n", res.t_rules - res.t_start,
+			res.rb.nrules, res.t_facts - res.t_rules, res.t_eval - res.t_facts, res.threads,
+			res.threads == 1 ? "" : "s", t_render - res.t_eval, t_render - res.t_start);
 	ret = audit_exit_status(res.audit, a.fail_on);
 out:
 	audit_result_free(&res);

@@ -71,6 +71,7 @@ struct audit_result {
 	json_t *facts;          /* the facts document */
 	json_t *audit;          /* rules_evaluate()'s document */
 	double t_start, t_rules, t_facts, t_eval;  /* CLOCK_MONOTONIC, ms */
+	unsigned threads;       /* that evaluated the rules */
 };
 
 /* Load the rules (a broken rule file stops before the system is read),

@@ -1,11 +1,40 @@
 /* Evaluating rules against a facts document: results, findings and merged
- * recommendations as one JSON object (doc/audit-schema.json). */
+ * recommendations as one JSON object (doc/audit-schema.json).
+ *
+ * Two phases, so that the rules can be shared among threads and the output
+ * still be byte for byte that of evaluating them one after the other:
+ *
+ * 1. Each selected rule is evaluated into a slot of its own (struct
+ *    rule_out): its entry of "results", its findings, the recommendations
+ *    it makes and the error messages to report, nothing merged yet.  A
+ *    worker (struct run) takes the next rule from a shared index (rules
+ *    differ a lot in cost: a foreach over 2,000 listeners against a single
+ *    sysctl); each worker has its own environment, evaluation cache,
+ *    counters and waiver marks.  The facts document, the rulebook and the
+ *    parsed expressions are only read, but results and the lists an
+ *    expression builds keep references to facts values (observed, current,
+ *    sysctl_match() entries): those are counted with value_json_ref() and
+ *    value_json_unref(), atomic accesses only, which needs jansson's atomic
+ *    reference counts (JANSSON_THREAD_SAFE_REFCOUNT, without which there
+ *    is one thread).  Error messages wait in the slot (rule_error()).
+ * 2. On the calling thread, in rule order: results and findings are
+ *    appended, recommendations merged, errors logged; then the workers'
+ *    counts are added up.
+ *
+ * With one thread each rule goes through phase 2 right after phase 1.
+ * Threads (one per CPU online, at most MAX_THREADS) are used when there is
+ * enough work to pay for starting them (MIN_PARALLEL_WORK); the environment
+ * variable NETKNOBS_THREADS=N asks for N threads whatever the work (1:
+ * none). */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "facts/sysctl.h"
 #include "rules/rules.h"
@@ -13,6 +42,15 @@
 #include "util/log.h"
 
 #define AUDIT_SCHEMA_VERSION 1
+
+#define MAX_THREADS 8
+#define MAX_THREADS_ASKED 64     /* NETKNOBS_THREADS */
+/* Rules plus foreach items below which one thread does it all: an item
+ * costs a quarter of a microsecond or so, but another thread pays about a
+ * millisecond before it gains (starting, filling its own cache with the
+ * lists it goes through, memory first touched): measured with the rules of
+ * bench/rules over 2,000 listeners on 2 CPUs, 20,000 items break even. */
+#define MIN_PARALLEL_WORK 30000
 
 struct merged {
 	const char *key;
@@ -32,20 +70,54 @@ struct rule_json {
 	json_t *ruleset, *source, *severity, *title, *rationale, *risk, *refs, *tags;
 };
 
-struct run {
-	const struct rulebook *rb;
-	const json_t *facts;
-	struct expr_env env;
-	struct expr_cache *cache; /* field reads memoised over the run, or NULL */
+/* A recommendation a failing rule made, merged in phase 2 unless waived. */
+struct rec_use {
+	const struct recommend *rec;
+	struct value v;          /* owned */
+};
+
+/* What evaluating one rule gave (phase 1), until phase 2 takes it. */
+struct rule_out {
+	const struct rule *r;
+	json_t *result;          /* its entry of "results" */
+	json_t *findings;        /* an array, or NULL: none */
+	struct rec_use *uses;
+	size_t nuses;
+	char **msgs;             /* errors to log, in order */
+	size_t nmsgs;
+	bool oom;                /* a message could not be kept */
+};
+
+/* Phase 2: everything merged, in rule order. */
+struct merge {
 	json_t *results, *findings;
 	struct merged *recs;
 	size_t nrecs;
+};
+
+/* The rules to evaluate, shared by the workers. */
+struct pool {
+	struct rule_out *slots;
+	size_t n;
+	size_t next;             /* next slot to take (atomic) */
+};
+
+/* A worker of phase 1 (on a cache line of its own: it counts every item). */
+struct run {
+	const struct rulebook *rb;
+	const json_t *facts;
+	bool all_items;          /* keep passing foreach items in the results */
+	struct expr_env env;
+	struct expr_cache *cache; /* field reads memoised over the run, or NULL */
+	struct rule_out *out;    /* of the rule being evaluated */
+	struct rule_json rj;     /* of the rule being evaluated */
 	unsigned counts[SEV_COUNT];
 	unsigned passed, na, errors, waived, disabled;
 	bool *waiver_used;       /* per rb->waivers entry */
-	bool all_items;          /* keep passing foreach items in the results */
-	struct rule_json rj;     /* of the rule being evaluated */
-};
+	struct pool *pool;
+	pthread_t thread;
+	bool started;
+} __attribute__((aligned(64)));
 
 static char *origin_str(const struct origin *o)
 {
@@ -130,6 +202,29 @@ static void rule_json_clear(struct rule_json *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/* An error to report for the rule being evaluated: kept with its results
+ * and logged in phase 2, so that messages come in rule order. */
+static void rule_error(struct run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rule_error(struct run *R, const char *fmt, ...)
+{
+	struct rule_out *o = R->out;
+	char *msg = NULL, **n;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	n = k >= 0 ? realloc(o->msgs, (o->nmsgs + 1) * sizeof(*n)) : NULL;
+	if (!n) {
+		free(msg);
+		o->oom = true;
+		return;
+	}
+	o->msgs = n;
+	o->msgs[o->nmsgs++] = msg;
+}
+
 /* Render a template; evaluation errors give "?" and are reported. */
 static char *render(struct run *R, const struct rule *r, const struct template *t, int *err)
 {
@@ -151,7 +246,7 @@ static char *render(struct run *R, const struct rule *r, const struct template *
 			struct expr_error e = { 0 };
 
 			if (expr_eval(t->parts[i].expr, &R->env, &v, &e) < 0) {
-				log_error("rule %s: in {%s}: %s", r->id, expr_source(t->parts[i].expr), e.msg);
+				rule_error(R, "rule %s: in {%s}: %s", r->id, expr_source(t->parts[i].expr), e.msg);
 				*err = 1;
 				piece = strdup("?");
 			} else {
@@ -228,24 +323,39 @@ static int rec_satisfied(const json_t *cur, const struct value *want, enum rec_m
 	return -1;
 }
 
-static void merge_rec(struct run *R, const struct rule *r, const struct recommend *rec,
+/* Phase 1: remember that rule R->out->r recommends v for rec. */
+static void rec_use_add(struct run *R, const struct recommend *rec, const struct value *v)
+{
+	struct rule_out *o = R->out;
+	struct rec_use *n = realloc(o->uses, (o->nuses + 1) * sizeof(*n));
+
+	if (!n)
+		return;
+	o->uses = n;
+	if (value_dup(v, &n[o->nuses].v) < 0)
+		return;
+	n[o->nuses++].rec = rec;
+}
+
+/* Phase 2: merge what rule r recommends for rec->key into M->recs. */
+static void merge_rec(struct merge *M, const struct rule *r, const struct recommend *rec,
 		      const struct value *v)
 {
 	struct merged *m = NULL;
 	char *txt = value_format(v, VALUE_FORMAT_SYSCTL);
 
-	for (size_t i = 0; i < R->nrecs; i++)
-		if (!strcmp(R->recs[i].key, rec->key))
-			m = &R->recs[i];
+	for (size_t i = 0; i < M->nrecs; i++)
+		if (!strcmp(M->recs[i].key, rec->key))
+			m = &M->recs[i];
 	if (!m) {
-		struct merged *n = realloc(R->recs, (R->nrecs + 1) * sizeof(*n));
+		struct merged *n = realloc(M->recs, (M->nrecs + 1) * sizeof(*n));
 
 		if (!n) {
 			free(txt);
 			return;
 		}
-		R->recs = n;
-		m = &R->recs[R->nrecs++];
+		M->recs = n;
+		m = &M->recs[M->nrecs++];
 		memset(m, 0, sizeof(*m));
 		m->key = rec->key;
 		m->mode = rec->mode;
@@ -335,9 +445,9 @@ static int first_key(const char *key, void *data)
 }
 
 /* Evaluate one rule for the current item (R->env).  Passes and not
- * applicable results are only counted unless keep is set; anything else
- * gets a result object appended to dest. */
-static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool keep, unsigned *counts)
+ * applicable results are only counted unless keep is set (NULL then);
+ * anything else gives a new result object. */
+static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigned *counts)
 {
 	enum expr_truth t = EXPR_NA;
 	struct expr_error e;
@@ -368,7 +478,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 		else
 			R->na++, counts[1]++;
 		if (!keep)
-			return;
+			return NULL;
 	}
 
 	rj = rule_json(R, r, st == ST_FAIL);
@@ -392,7 +502,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 
 		if (expr_eval(r->observed, &R->env, &v, &oe) == 0) {
 			observed = value_to_json(&v);
-			json_object_set(res, "observed", observed);
+			json_object_set_new(res, "observed", value_json_ref(observed));
 			value_free(&v);
 		}
 	}
@@ -420,7 +530,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 		set_str(f, "subject", subject ? subject : "?");
 		set_str(f, "message", msg ? msg : "?");
 		if (observed)
-			json_object_set(f, "observed", observed);
+			json_object_set_new(f, "observed", value_json_ref(observed));
 		for (size_t i = 0; i < r->nrecs; i++) {
 			struct value v = VALUE_ABSENT_INIT;
 			struct expr_error re = { 0 };
@@ -428,7 +538,7 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 			char *txt;
 
 			if (expr_eval(r->recs[i].value, &R->env, &v, &re) < 0) {
-				log_error("rule %s: recommend %s: %s", r->id, r->recs[i].key, re.msg);
+				rule_error(R, "rule %s: recommend %s: %s", r->id, r->recs[i].key, re.msg);
 				terr = 1;
 				continue;
 			}
@@ -444,11 +554,12 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 								     : r->recs[i].mode == REC_AT_MOST ? "at-most"
 								     : "exact"));
 			if (current_sysctl(R->facts, r->recs[i].key))
-				json_object_set(one, "current", current_sysctl(R->facts, r->recs[i].key));
+				json_object_set_new(one, "current",
+						    value_json_ref(current_sysctl(R->facts, r->recs[i].key)));
 			set_str(one, "note", r->recs[i].note);
 			json_array_append_new(recs, one);
 			if (!w || w->expired)
-				merge_rec(R, r, &r->recs[i], &v);
+				rec_use_add(R, &r->recs[i], &v);
 			free(txt);
 			value_free(&v);
 		}
@@ -484,14 +595,16 @@ static void eval_item(struct run *R, const struct rule *r, json_t *dest, bool ke
 			json_object_set_new(f, "status", json_string("fail"));
 			R->counts[r->severity]++;
 		}
-		json_array_append_new(R->findings, f);
+		if (!R->out->findings)
+			R->out->findings = json_array();
+		json_array_append_new(R->out->findings, f);
 		free(msg);
 	}
 	goto out;
 
 error:
 	src = origin_str(&r->where);
-	log_error("rule %s (%s): %s", r->id, src ? src : "?", e.msg);
+	rule_error(R, "rule %s (%s): %s", r->id, src ? src : "?", e.msg);
 	json_object_set_new(res, "status", json_string("error"));
 	set_str(res, "error", e.msg);
 	R->errors++;
@@ -502,10 +615,10 @@ out:
 		counts[3]++;
 		json_object_set_new(res, "template_error", json_true());
 	}
-	json_array_append_new(dest, res);
-	json_decref(observed);
+	value_json_unref(observed);
 	free(subject);
 	free(src);
+	return res;
 }
 
 /* --only and --rule choose among every loaded rule (opt-in rule sets
@@ -548,7 +661,7 @@ static json_t *rule_result(const struct rule *r, const char *status)
 /* A rule without foreach gives one result; a foreach rule gives one entry
  * with counts per status and, in "items", its non-passing items (every item
  * when R->all_items). */
-static void eval_rule(struct run *R, const struct rule *r)
+static json_t *eval_rule(struct run *R, const struct rule *r)
 {
 	struct value coll = VALUE_ABSENT_INIT, item;
 	struct expr_error e = { 0 };
@@ -557,33 +670,28 @@ static void eval_rule(struct run *R, const struct rule *r)
 
 	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
 	R->env.cache = R->cache;
-	if (!r->foreach) {
-		eval_item(R, r, R->results, true, counts);
-		return;
-	}
+	if (!r->foreach)
+		return eval_item(R, r, true, counts);
 	if (expr_eval(r->foreach, &R->env, &coll, &e) < 0) {
-		log_error("rule %s: foreach: %s", r->id, e.msg);
+		rule_error(R, "rule %s: foreach: %s", r->id, e.msg);
 		res = rule_result(r, "error");
 		set_str(res, "error", e.msg);
-		json_array_append_new(R->results, res);
 		R->errors++;
-		return;
+		return res;
 	}
 	if (coll.type == VALUE_ABSENT) {
 		res = rule_result(r, "not-applicable");
 		json_object_set_new(res, "reason", json_string("the collection is absent"));
-		json_array_append_new(R->results, res);
 		R->na++;
-		return;
+		return res;
 	}
 	if (coll.type != VALUE_LIST) {
-		log_error("rule %s: foreach needs a list, got %s", r->id, value_type_name(coll.type));
+		rule_error(R, "rule %s: foreach needs a list, got %s", r->id, value_type_name(coll.type));
 		res = rule_result(r, "error");
 		json_object_set_new(res, "error", json_string("foreach needs a list"));
-		json_array_append_new(R->results, res);
 		R->errors++;
 		value_free(&coll);
-		return;
+		return res;
 	}
 	items = json_array();
 	for (size_t i = 0; i < json_array_size(coll.json); i++) {
@@ -591,7 +699,9 @@ static void eval_rule(struct run *R, const struct rule *r)
 			item = VALUE_ABSENT_INIT;
 		R->env.items = &item;
 		R->env.n_items = 1;
-		eval_item(R, r, items, R->all_items, counts);
+		res = eval_item(R, r, R->all_items, counts);
+		if (res)
+			json_array_append_new(items, res);
 	}
 	value_free(&coll);
 	res = rule_result(r, counts[3] ? "error" : counts[2] ? "fail" : counts[4] ? "waived"
@@ -600,7 +710,200 @@ static void eval_rule(struct run *R, const struct rule *r)
 						     "not-applicable", counts[1], "fail", counts[2],
 						     "error", counts[3], "waived", counts[4]));
 	json_object_set_new(res, "items", items);
-	json_array_append_new(R->results, res);
+	return res;
+}
+
+/* Phase 1 for one rule. */
+static void eval_slot(struct run *R, struct rule_out *o)
+{
+	R->out = o;
+	if (o->r->state == RULE_DISABLED) {
+		o->result = rule_result(o->r, "disabled");
+		R->disabled++;
+	} else {
+		o->result = eval_rule(R, o->r);
+		rule_json_clear(&R->rj);
+	}
+	R->out = NULL;
+}
+
+/* Phase 2 for one rule: take what phase 1 left in o, and empty it. */
+static void merge_slot(struct merge *M, struct rule_out *o)
+{
+	for (size_t i = 0; i < o->nmsgs; i++) {
+		log_error("%s", o->msgs[i]);
+		free(o->msgs[i]);
+	}
+	if (o->oom)
+		log_error("rule %s: out of memory", o->r->id);
+	json_array_append_new(M->results, o->result);
+	if (o->findings) {
+		json_array_extend(M->findings, o->findings);
+		json_decref(o->findings);
+	}
+	for (size_t i = 0; i < o->nuses; i++) {
+		merge_rec(M, o->r, o->uses[i].rec, &o->uses[i].v);
+		value_free(&o->uses[i].v);
+	}
+	free(o->uses);
+	free(o->msgs);
+	memset(o, 0, sizeof(*o));
+}
+
+static void *worker_run(void *arg)
+{
+	struct run *R = arg;
+	struct pool *p = R->pool;
+
+	for (;;) {
+		size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+
+		if (i >= p->n)
+			break;
+		eval_slot(R, &p->slots[i]);
+	}
+	return NULL;
+}
+
+static int run_init(struct run *R, const struct rulebook *rb, const json_t *facts,
+		    const struct eval_filter *filter, struct pool *pool)
+{
+	memset(R, 0, sizeof(*R));
+	R->rb = rb;
+	R->facts = facts;
+	R->all_items = filter && filter->all_items;
+	R->pool = pool;
+	R->waiver_used = calloc(rb->nwaivers + 1, sizeof(*R->waiver_used));
+	return R->waiver_used ? 0 : -ENOMEM;
+}
+
+static void run_free(struct run *R)
+{
+	expr_cache_free(R->cache);
+	free(R->waiver_used);
+}
+
+/* NETKNOBS_THREADS: a number of threads from 1 to MAX_THREADS_ASKED, or 0
+ * when unset (or wrong, after a warning). */
+static unsigned threads_asked(void)
+{
+	const char *s = getenv("NETKNOBS_THREADS");
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 1 || v > MAX_THREADS_ASKED) {
+		log_warn("NETKNOBS_THREADS=%s: not a number from 1 to %d, ignored", s,
+			 MAX_THREADS_ASKED);
+		return 0;
+	}
+	return (unsigned)v;
+}
+
+/* How many workers for these rules: one unless there is enough work (each
+ * rule, and each item of a foreach) and more than one CPU. */
+static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
+			     const struct rule_out *slots, size_t n)
+{
+#ifndef JANSSON_THREAD_SAFE_REFCOUNT
+	/* results made on several threads would reference the same facts
+	 * values */
+	(void)rb, (void)facts, (void)slots, (void)n;
+	return 1;
+#else
+	unsigned nw = threads_asked();
+	size_t work = 0;
+	long cpus;
+
+	if (!nw) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		nw = cpus > 1 ? (unsigned)(cpus < MAX_THREADS ? cpus : MAX_THREADS) : 1;
+		for (size_t i = 0; i < n && nw > 1 && work < MIN_PARALLEL_WORK; i++) {
+			const struct rule *r = slots[i].r;
+			struct value coll = VALUE_ABSENT_INIT;
+			struct expr_error e;
+			struct expr_env env;
+
+			work++;
+			if (r->state == RULE_DISABLED || !r->foreach)
+				continue;
+			/* the size of the collection; its errors are
+			 * reported when the rule is evaluated */
+			expr_env_init(&env, facts, rb->vars, NULL, 0);
+			if (expr_eval(r->foreach, &env, &coll, &e) == 0 && coll.type == VALUE_LIST)
+				work += json_array_size(coll.json);
+			value_free(&coll);
+		}
+		if (work < MIN_PARALLEL_WORK)
+			nw = 1;
+	}
+	if (nw > n)
+		nw = n ? (unsigned)n : 1;
+	return nw;
+#endif
+}
+
+/* Evaluate the rules of the slots and merge them into M: on this thread
+ * rule after rule, or with workers on threads and this one.  Returns the
+ * number of workers, or -ENOMEM. */
+static int evaluate_slots(const struct rulebook *rb, const json_t *facts,
+			  const struct eval_filter *filter, struct rule_out *slots, size_t n,
+			  struct merge *M, struct run *total)
+{
+	struct pool pool = { .slots = slots, .n = n };
+	struct run *w;
+	unsigned nw = worker_count(rb, facts, slots, n), used = 1;
+	int r = 0;
+
+	w = aligned_alloc(_Alignof(struct run), nw * sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	memset(w, 0, nw * sizeof(*w));
+	for (unsigned k = 0; k < nw; k++) {
+		r = run_init(&w[k], rb, facts, filter, &pool);
+		if (r < 0) {
+			run_free(&w[k]);
+			nw = k;
+			break;
+		}
+		w[k].cache = expr_cache_new(); /* NULL: evaluate without */
+	}
+	if (nw == 1) {
+		for (size_t i = 0; i < n; i++) {
+			eval_slot(&w[0], &slots[i]);
+			merge_slot(M, &slots[i]);
+		}
+	} else if (nw > 1) {
+		/* workers 1.. on threads, worker 0 here; a thread that
+		 * cannot be started leaves more rules to the others */
+		for (unsigned k = 1; k < nw; k++) {
+			w[k].started = pthread_create(&w[k].thread, NULL, worker_run, &w[k]) == 0;
+			used += w[k].started;
+		}
+		worker_run(&w[0]);
+		for (unsigned k = 1; k < nw; k++)
+			if (w[k].started)
+				pthread_join(w[k].thread, NULL);
+		for (size_t i = 0; i < n; i++)
+			merge_slot(M, &slots[i]);
+	}
+	for (unsigned k = 0; k < nw; k++) {
+		for (int s = 0; s < SEV_COUNT; s++)
+			total->counts[s] += w[k].counts[s];
+		total->passed += w[k].passed;
+		total->na += w[k].na;
+		total->errors += w[k].errors;
+		total->waived += w[k].waived;
+		total->disabled += w[k].disabled;
+		for (size_t i = 0; i < rb->nwaivers; i++)
+			total->waiver_used[i] |= w[k].waiver_used[i];
+		run_free(&w[k]);
+	}
+	free(w);
+	return nw ? (int)used : -ENOMEM;
 }
 
 static int sev_rank(const json_t *f)
@@ -641,36 +944,43 @@ static json_t *sorted_findings(json_t *arr)
 
 json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const struct eval_filter *filter)
 {
-	struct run R = { .rb = rb, .facts = facts };
-	json_t *out = json_object(), *summary = json_object(), *recs = json_array(), *waivers = json_array();
+	struct run R; /* the counts of all workers */
+	struct merge M = { 0 };
+	struct rule_out *slots;
+	size_t n = 0;
+	int nw;
+	json_t *out, *summary, *recs, *waivers;
 	char verdict[256];
 	size_t off = 0;
 
-	R.results = json_array();
-	R.findings = json_array();
-	R.waiver_used = calloc(rb->nwaivers + 1, sizeof(*R.waiver_used));
-	R.all_items = filter && filter->all_items;
-	R.cache = expr_cache_new();
-	for (size_t i = 0; i < rb->nrules; i++) {
-		const struct rule *r = &rb->rules[i];
-
-		if (!selected(rb, r, filter))
-			continue;
-		if (r->state == RULE_DISABLED) {
-			json_t *res = json_object();
-
-			json_object_set_new(res, "rule", json_string(r->id));
-			json_object_set_new(res, "status", json_string("disabled"));
-			json_array_append_new(R.results, res);
-			R.disabled++;
-			continue;
-		}
-		eval_rule(&R, r);
-		rule_json_clear(&R.rj);
+	slots = calloc(rb->nrules + 1, sizeof(*slots));
+	if (!slots || run_init(&R, rb, facts, filter, NULL) < 0) {
+		free(slots);
+		return NULL;
 	}
+	for (size_t i = 0; i < rb->nrules; i++)
+		if (selected(rb, &rb->rules[i], filter))
+			slots[n++].r = &rb->rules[i];
+	M.results = json_array();
+	M.findings = json_array();
+	nw = evaluate_slots(rb, facts, filter, slots, n, &M, &R);
+	if (nw < 0) {
+		json_decref(M.results);
+		json_decref(M.findings);
+		free(slots);
+		run_free(&R);
+		return NULL;
+	}
+	free(slots);
+	if (filter && filter->threads)
+		*filter->threads = (unsigned)nw;
 
-	for (size_t i = 0; i < R.nrecs; i++) {
-		struct merged *m = &R.recs[i];
+	out = json_object();
+	summary = json_object();
+	recs = json_array();
+	waivers = json_array();
+	for (size_t i = 0; i < M.nrecs; i++) {
+		struct merged *m = &M.recs[i];
 		char *txt = value_format(&m->best, VALUE_FORMAT_SYSCTL);
 		json_t *o = rec_lines(m->key, txt ? txt : "?");
 		json_t *cur = current_sysctl(facts, m->key);
@@ -702,7 +1012,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 		value_free(&m->best);
 		free(txt);
 	}
-	free(R.recs);
+	free(M.recs);
 
 	for (size_t i = 0; i < rb->nwaivers; i++) {
 		const struct waiver *w = &rb->waivers[i];
@@ -720,8 +1030,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 		free(ws);
 		json_array_append_new(waivers, o);
 	}
-	free(R.waiver_used);
-	expr_cache_free(R.cache);
+	run_free(&R);
 
 	json_object_set_new(summary, "critical", json_integer(R.counts[SEV_CRITICAL]));
 	json_object_set_new(summary, "warning", json_integer(R.counts[SEV_WARNING]));
@@ -762,10 +1071,10 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 	json_object_set(out, "origin", json_object_get(facts, "origin"));
 	json_object_set_new(out, "verdict", json_string(verdict));
 	json_object_set_new(out, "summary", summary);
-	json_object_set_new(out, "findings", sorted_findings(R.findings));
+	json_object_set_new(out, "findings", sorted_findings(M.findings));
 	json_object_set_new(out, "recommendations", recs);
 	json_object_set_new(out, "waivers", waivers);
-	json_object_set_new(out, "results", R.results);
-	json_decref(R.findings);
+	json_object_set_new(out, "results", M.results);
+	json_decref(M.findings);
 	return out;
 }

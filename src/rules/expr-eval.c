@@ -1629,8 +1629,8 @@ static int sysctl_match(struct ctx *c, const struct node *n, struct value *out)
 		char name[SYSCTL_KEY_MAX + 1];
 
 		if (match_key(pat, keys[i], name, sizeof(name)))
-			json_array_append_new(list, json_pack("{s:s,s:s,s:O}", "key", keys[i], "name", name,
-							      "value", json_object_get(tbl, keys[i])));
+			json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "key", keys[i], "name", name,
+							      "value", value_json_ref(json_object_get(tbl, keys[i]))));
 	}
 	free(keys);
 	return keep_derived(c, n, pat, list, out);
@@ -1679,8 +1679,8 @@ static int entries(struct ctx *c, const struct node *n, struct value *out)
 		keys[nk++] = key;
 	qsort(keys, nk, sizeof(*keys), key_cmp);
 	for (size_t i = 0; i < nk; i++)
-		json_array_append_new(list, json_pack("{s:s,s:O}", "key", keys[i], "value",
-						      json_object_get(obj.json, keys[i])));
+		json_array_append_new(list, json_pack("{s:s,s:o}", "key", keys[i], "value",
+						      value_json_ref(json_object_get(obj.json, keys[i]))));
 	free(keys);
 	r = obj.owned;
 	value_free(&obj);

@@ -62,6 +62,14 @@ struct value {
 
 void value_release(struct value *v);
 
+/* json_incref() and json_decref() for values that other threads may hold
+ * at the same time (the facts document while rules are evaluated on
+ * several threads): jansson's own check the count with a plain read
+ * besides updating it atomically; these only use atomic accesses.  NULL
+ * is allowed. */
+json_t *value_json_ref(json_t *j);
+void value_json_unref(json_t *j);
+
 /* Release what v owns and leave it absent. */
 static inline void value_free(struct value *v)
 {

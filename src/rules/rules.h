@@ -211,9 +211,14 @@ struct eval_filter {
 	const char *const *ids;    /* --rule ID */
 	size_t nids;
 	bool all_items;            /* list passing foreach items too (--verbose) */
+	unsigned *threads;         /* if not NULL: set to the number of threads
+				      that evaluated (--timing) */
 };
 
-/* Evaluate every enabled rule selected by the filter against facts.
+/* Evaluate every enabled rule selected by the filter against facts, on
+ * several threads when there is enough work and more than one CPU (or as
+ * many as the environment variable NETKNOBS_THREADS says), with the same
+ * result as on one.
  * Returns a new JSON object (see doc/audit-schema.json): "results" (one per
  * rule and subject, with status pass|fail|not-applicable|error|waived),
  * "recommendations" (merged per sysctl key), "summary" counts.  NULL only

@@ -10,13 +10,42 @@
 #include "rules/expr.h"
 #include "rules/expr-int.h"
 
+#ifdef JANSSON_THREAD_SAFE_REFCOUNT
+/* (size_t)-1 marks jansson's static values (true, false, null), which are
+ * never counted */
+json_t *value_json_ref(json_t *j)
+{
+	if (j && __atomic_load_n(&j->refcount, __ATOMIC_RELAXED) != (size_t)-1)
+		__atomic_add_fetch(&j->refcount, 1, __ATOMIC_ACQUIRE);
+	return j;
+}
+
+void value_json_unref(json_t *j)
+{
+	if (j && __atomic_load_n(&j->refcount, __ATOMIC_RELAXED) != (size_t)-1 &&
+	    __atomic_sub_fetch(&j->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		json_delete(j);
+}
+#else
+/* not shared among threads then (see rules_evaluate) */
+json_t *value_json_ref(json_t *j)
+{
+	return json_incref(j);
+}
+
+void value_json_unref(json_t *j)
+{
+	json_decref(j);
+}
+#endif
+
 void value_release(struct value *v)
 {
 	if (v->owned) {
 		if (v->type == VALUE_STRING)
 			free((char *)v->s.ptr);
 		else if (v->type == VALUE_LIST || v->type == VALUE_OBJECT)
-			json_decref(v->json);
+			value_json_unref(v->json);
 	}
 	*v = VALUE_ABSENT_INIT;
 }
@@ -78,7 +107,7 @@ int value_dup(const struct value *v, struct value *out)
 	}
 	case VALUE_LIST:
 	case VALUE_OBJECT:
-		json_incref(v->json);
+		value_json_ref(v->json);
 		out->owned = true;
 		break;
 	default:
@@ -100,7 +129,7 @@ json_t *value_to_json(const struct value *v)
 		return json_stringn(v->s.ptr, v->s.len);
 	case VALUE_LIST:
 	case VALUE_OBJECT:
-		return json_incref(v->json);
+		return value_json_ref(v->json);
 	}
 	return NULL;
 }
