@@ -156,8 +156,8 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 				todo++;
 		if (todo) {
 			fputs("Recommended settings", out);
-			fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines,\n"
-			      "e.g. in /etc/sysctl.d/90-netknobs.conf):\n", out);
+			fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines;\n"
+			      "`netknobs fix` shows the drop-in, `netknobs fix --apply` does both):\n", out);
 		}
 		json_array_foreach(recs, i, r) {
 			const json_t *rules = json_object_get(r, "rules"), *id;
