@@ -194,7 +194,7 @@ static json_t *combine(const json_t *a, const json_t *b, bool larger)
 
 struct exblock {
 	char *key;            /* canonical key; NULL for text that is no assignment */
-	char *value;          /* the value text of the assignment */
+	char *value;          /* the value text of the assignment; NULL for "-key" */
 	char *text;           /* its lines */
 };
 
@@ -248,8 +248,9 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Is this line an assignment "key = value" (or "-key = value")?  Fills the
- * canonical key and the value text. */
+/* Is this line an assignment "key = value" (or "-key = value"), or an
+ * exclusion "-key"?  Fills the canonical key and the value text (NULL for
+ * an exclusion). */
 static bool parse_assignment(const char *line, size_t len, char *key, char **value)
 {
 	char *copy = strndup(line, len), *s, *eq;
@@ -259,8 +260,15 @@ static bool parse_assignment(const char *line, size_t len, char *key, char **val
 	if (!copy)
 		return false;
 	s = trim(copy);
-	if (*s == '-')
+	if (*s == '-') {
 		s++;
+		/* "-key": an exclusion (no value) */
+		if (!strchr(s, '=') && *s) {
+			ok = sysctl_key_parse(trim(s), NULL, key, &(const char *){ NULL }) == 0;
+			free(copy);
+			return ok;
+		}
+	}
 	eq = strchr(s, '=');
 	if (*s && *s != '#' && *s != ';' && eq) {
 		*eq = '\0';
@@ -523,7 +531,7 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	has_after = find_assignment(pk, d->target, true, &after);
 
 	for (i = 0; i < x->n; i++)
-		if (x->b[i].key && !strcmp(x->b[i].key, key)) {
+		if (x->b[i].key && x->b[i].value && !strcmp(x->b[i].key, key)) {
 			json_decref(own);
 			own = sysctl_value_parse(x->b[i].value);
 			if (!own)
@@ -731,22 +739,33 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 		goto out;
 	sb_puts(&out, header);
 	for (i = 0; i < x.n; i++) {
-		size_t k;
+		size_t k, j;
 
-		if (!x.b[i].key) {
-			emit_block(&out, x.b[i].text);
-			any = true;
-			continue;
+		if (x.b[i].key) {
+			for (k = 0; k < nnew && strcmp(d->e[k].key, x.b[i].key) != 0; k++)
+				;
+		} else {
+			k = nnew;
 		}
-		for (k = 0; k < nnew && strcmp(d->e[k].key, x.b[i].key) != 0; k++)
-			;
 		if (k < nnew) {
-			if (!placed[k]) {
+			/* the recommended key goes where its last line (an
+			 * assignment or an exclusion) was, so that nothing later
+			 * in the file undoes it; its other lines go */
+			for (j = i + 1; j < x.n; j++)
+				if (x.b[j].key && !strcmp(x.b[j].key, x.b[i].key))
+					break;
+			if (j == x.n) {
 				placed[k] = true;
 				final[nf++] = d->e[k];
 				emit_block(&out, d->e[k].block);
 				any = true;
 			}
+			continue;
+		}
+		if (!x.b[i].key || !x.b[i].value) {
+			/* text that is no assignment, and exclusions of other keys */
+			emit_block(&out, x.b[i].text);
+			any = true;
 			continue;
 		}
 		if (keep_entry(&final[nf++], &x.b[i], facts, target) < 0)

@@ -144,13 +144,19 @@ check_eq "its higher somaxconn kept" "9999" "$(line net.core.somaxconn "$D")"
 check_eq "one somaxconn line" "1" "$(grep -c '^net.core.somaxconn' "$D")"
 check_exit "hand-edited file: idempotent" 0 fix --check
 
-# an exclusion and a repeated key keep their places (they decide what boot does)
+# an exclusion and a repeated key keep their places (they decide what boot
+# does); an exclusion after a recommended key would undo it: the key's line
+# takes the place of its last line instead
 newroot
 printf -- '-net.ipv4.tcp_fin_timeout\nnet.ipv4.tcp_fin_timeout = 30\nnet.core.somaxconn = 9000\n-net.core.somaxconn\n' >"$D"
 check_exit "exclusions in the file" 0 fix --write
-check_eq "the file's order is kept" \
-	"-net.ipv4.tcp_fin_timeout|net.ipv4.tcp_fin_timeout = 30|net.core.somaxconn = 9000|-net.core.somaxconn|net.ipv4.tcp_max_syn_backlog = 2048" \
+check_eq "the file's order is kept; a recommended key takes its last line's place, its exclusion goes" \
+	"-net.ipv4.tcp_fin_timeout|net.ipv4.tcp_fin_timeout = 30|net.core.somaxconn = 9000|net.ipv4.tcp_max_syn_backlog = 2048" \
 	"$(grep -v '^#' "$D" | grep . | tr '\n' '|' | sed 's/|$//')"
+check_eq "what boot applies: the recommended key is set" 9000 \
+	"$("$NETKNOBS" --root "$T/r" facts --json | jq '.persistent.keys["net.core.somaxconn"].value')"
+check_eq "the kept lines keep their effect (the assignment after the exclusion wins)" true \
+	"$("$NETKNOBS" --root "$T/r" facts --json | jq '.persistent.keys["net.ipv4.tcp_fin_timeout"].value == 30')"
 
 # ---- a file of the same name in a directory of lower precedence
 newroot
