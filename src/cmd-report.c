@@ -453,6 +453,13 @@ static int report_run(struct globals *g, int argc, char **argv)
 		struct prom_opts po = { .duration_s = (audit_now_ms() - res.t_start) / 1e3, .timestamp = time(NULL) };
 		int status = audit_exit_status(res.audit, ra.a.fail_on);
 
+		/* the state and the textfile first, so that the Nagios line
+		 * says the final status; the report is printed either way */
+		if (state_ok && state_save(&sd, cur, ra.keep) < 0)
+			failed = true;
+		if (ra.prom_dir && write_prom(ra.prom_dir, &res, rep, &po) < 0)
+			failed = true;
+
 		switch (g->format) {
 		case FORMAT_JSON:
 			if (print_json(rep) < 0)
@@ -470,10 +477,6 @@ static int report_run(struct globals *g, int argc, char **argv)
 				report_changes_text(rep, stdout, ra.always);
 		}
 		fflush(stdout);
-		if (state_ok && state_save(&sd, cur, ra.keep) < 0)
-			failed = true;
-		if (ra.prom_dir && write_prom(ra.prom_dir, &res, rep, &po) < 0)
-			failed = true;
 		ret = failed ? EXIT_NK_ERROR : status;
 	}
 out:

@@ -104,7 +104,7 @@ void report_nagios(const json_t *audit, const json_t *facts, const json_t *repor
 	json_array_foreach(listeners, i, l) {
 		const json_t *q = json_object_get(l, "queue"), *lim = json_object_get(l, "limit");
 
-		if (json_is_integer(q) && json_is_integer(lim) && json_integer_value(q) >= json_integer_value(lim))
+		if (json_is_integer(q) && json_is_integer(lim) && json_integer_value(q) > json_integer_value(lim))
 			full++;
 		if (json_is_integer(json_object_get(l, "drops"))) {
 			drops += json_integer_value(json_object_get(l, "drops"));

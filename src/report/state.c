@@ -15,6 +15,9 @@
 #include "util/atomic.h"
 #include "util/log.h"
 
+/* A state file larger than this is not ours. */
+#define STATE_MAX (16 << 20)
+
 /* mkdir -p */
 static int make_dirs(const char *path, mode_t mode)
 {
@@ -214,25 +217,38 @@ int state_load(struct state_dir *sd, json_t **out, char **why)
 	char *path = join(sd->path, "latest.json"), *moved;
 	char err[300];
 	json_error_t jerr;
+	struct stat st;
 	json_t *doc;
+	int fd;
 
 	*out = NULL;
 	*why = NULL;
 	if (!path)
 		return -ENOMEM;
-	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (!doc) {
-		struct stat st;
-
-		if (lstat(path, &st) < 0 && errno == ENOENT) {
-			free(path);
-			return 0;      /* the first run */
-		}
+	/* only a regular file of a sane size: a FIFO would block the run (and
+	 * the lock with it), a symbolic link may point anywhere */
+	doc = NULL;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 && errno == ENOENT) {
+		free(path);
+		return 0;      /* the first run */
+	}
+	if (fd < 0) {
+		snprintf(err, sizeof(err), "%s", errno == ELOOP ? "a symbolic link, not a state file"
+			 : strerror(errno));
+	} else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, sizeof(err), "not a regular file");
+	} else if (st.st_size > STATE_MAX) {
+		snprintf(err, sizeof(err), "larger than %d MiB", STATE_MAX >> 20);
+	} else if (!(doc = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr))) {
 		if (jerr.line > 0)
 			snprintf(err, sizeof(err), "%d:%d: %s", jerr.line, jerr.column, jerr.text);
 		else
 			snprintf(err, sizeof(err), "%s", jerr.text);
-	} else if (state_validate(doc, err, sizeof(err)) == 0) {
+	}
+	if (fd >= 0)
+		close(fd);
+	if (doc && state_validate(doc, err, sizeof(err)) == 0) {
 		free(path);
 		*out = doc;
 		return 0;
@@ -309,7 +325,7 @@ int state_save(struct state_dir *sd, const json_t *state, unsigned keep)
 	char *hdir = join(sd->path, "history"), *hpath = NULL, *latest = join(sd->path, "latest.json");
 	char st[40];
 	size_t len;
-	int r = -ENOMEM;
+	int r = -ENOMEM, hr = 0;
 
 	if (!text || !hdir || !latest)
 		goto out;
@@ -325,12 +341,11 @@ int state_save(struct state_dir *sd, const json_t *state, unsigned keep)
 		text[len++] = '\n';
 		text[len] = '\0';
 	}
-	if (keep > 0) {
-		if (mkdir(hdir, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			log_error("%s: cannot create: %s", hdir, strerror(-r));
-			goto out;
-		}
+	if (keep > 0 && mkdir(hdir, 0755) < 0 && errno != EEXIST) {
+		hr = -errno;
+		log_error("%s: cannot create: %s", hdir, strerror(-hr));
+	}
+	if (keep > 0 && hr == 0) {
 		stamp(st, sizeof(st));
 		for (int i = 0; i < 100; i++) {
 			free(hpath);
@@ -342,13 +357,17 @@ int state_save(struct state_dir *sd, const json_t *state, unsigned keep)
 			if (access(hpath, F_OK) < 0)
 				break;
 		}
-		r = atomic_write_file(hpath, text, len, 0644);
-		if (r < 0)
-			goto out;
+		/* a broken history must not stop the baseline from moving on:
+		 * latest.json is written anyway, the failure still reported */
+		hr = atomic_write_file(hpath, text, len, 0644);
 	}
 	r = atomic_write_file(latest, text, len, 0644);
 	if (r < 0)
 		goto out;
+	if (hr < 0) {
+		r = hr;
+		goto out;
+	}
 	prune(hdir, keep);
 out:
 	free(text);

@@ -137,6 +137,25 @@ check_eq "directory: replaced" "1" "$(jq '.state_version' "$S/latest.json")"
 head -c 3000 /dev/urandom >"$S/latest.json"
 check_exit "binary garbage" 1 report --from "$T/day1.json"
 check_match "garbage: warned" 'latest.json: .*moved to' "$(cat "$T/err")"
+rm -f "$S/latest.json" && mkfifo "$S/latest.json"
+check_exit "latest.json is a FIFO: not read (it would block under the lock)" 1 \
+	timeout 20 "$NETKNOBS" report --state-dir "$S" --from "$T/day1.json"
+check_match "FIFO: warned and moved" 'latest.json: not a regular file; moved to' "$(cat "$T/err")"
+printf 'secret-word other\n' >"$T/secret"
+rm -f "$S/latest.json" && ln -s "$T/secret" "$S/latest.json"
+check_exit "latest.json is a symbolic link" 1 report --from "$T/day1.json"
+check_match "link: not followed" 'latest.json: a symbolic link, not a state file; moved to' "$(cat "$T/err")"
+if grep -q secret-word "$T/err"; then fail "link: the target's content leaked"; else pass "link: nothing of its target printed"; fi
+check_eq "link: the target untouched" "secret-word other" "$(cat "$T/secret")"
+check_eq "link: replaced by a state file" "1" "$(jq '.state_version' "$S/latest.json")"
+# a history that cannot be written: latest.json moves on all the same, exit 3
+rm -rf "$S/history" && : >"$S/history"
+before=$(jq -r '.time' "$S/latest.json")
+sleep 1
+check_exit "history is a file: exit 3" 3 report --from "$T/day3.json" --format nagios
+check_match "nagios says UNKNOWN with the final status" '^NETKNOBS UNKNOWN' "$(head -1 "$T/out")"
+check_eq "latest.json still moved on" "true" "$(jq -r --arg b "$before" '.time != $b' "$S/latest.json")"
+rm -f "$S/history"
 
 # the state directory cannot be used: the report is still printed, exit 3
 : >"$T/not-a-dir"

@@ -178,6 +178,9 @@ check_eq "1: owners found once, at the end" "idle-app" \
 	"$(jq -r --argjson p "$pb" '.sockets.listeners[] | select(.port == $p) | .processes[0].comm' "$T/f2")"
 check_eq "1: the vanished listener is reported with its peak" "$pc2 2 true true" \
 	"$(jq -r '.sample.vanished[] | "\(.port) \(.peak.queue) \(.peak.overflowed) \(.peak.appeared)"' "$T/f2")"
+"$NETKNOBS" audit --from "$T/f2" --rule backlog.window-overflow-gone --format json >"$T/a2g.json" || true
+check_eq "1: the audit names the listener that overflowed and closed" "fail :$pc2" \
+	"$(jq -r '.results[0] | "\(.status) \([.items[] | select(.status == "fail") | .subject | sub("^.*(?=:[0-9]+$)"; "")] | join(","))"' "$T/a2g.json")"
 check_eq "1: no listener of the window is missing" 0 \
 	"$(jq '[.sockets.listeners[] | select(.peak == null)] | length' "$T/f2")"
 "$NETKNOBS" listeners --from "$T/f2" --json >"$T/l2.json"
