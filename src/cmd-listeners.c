@@ -256,6 +256,22 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 	}
 	if (n == 0)
 		printf("(no listening TCP sockets)\n");
+	if (sampled) {
+		/* listeners that queued or dropped during the window, then closed */
+		const json_t *gone = json_object_get(json_object_get(doc, "sample"), "vanished"), *v;
+
+		json_array_foreach(gone, i, v) {
+			const json_t *pk = json_object_get(v, "peak");
+			char ep[96], ql[48];
+
+			if (!i)
+				printf("Closed during the window:\n");
+			format_endpoint(v, ep, sizeof(ep));
+			snprintf(ql, sizeof(ql), "-/%lld", geti(v, "limit", 0));
+			printf("%-28s %13s %6lld %4lld%% %8lld %7lld  (closed)\n", ep, ql, geti(pk, "queue", 0),
+			       geti(pk, "fill", 0), geti(pk, "syn_recv", 0), geti(pk, "drops", 0));
+		}
+	}
 	free(rows);
 	json_decref(doc);
 	return EXIT_NK_OK;
@@ -281,6 +297,7 @@ const struct cmd cmd_listeners = {
 		"  --from FILE            read a saved facts document (netknobs facts --json)\n"
 		SAMPLE_OPTIONS_HELP
 		"\nWith --sample, FILL, SYN-RECV and DROPS are those of the window and a PEAK\n"
-		"column shows the longest accept queue seen.\n",
+		"column shows the longest accept queue seen; listeners that queued or dropped\n"
+		"during the window and closed before its end follow, marked (closed).\n",
 	.run = listeners_run,
 };
