@@ -28,6 +28,8 @@ vg 0 facts
 vg 0 listeners
 vg 0 facts --sample 300ms --interval 50ms --json
 vg 0 listeners --sample 250ms
+vg 0 listeners --from "$FIXTURES/rules/sampled-vanished.json"
+vg 2 audit --from "$FIXTURES/rules/sampled-vanished.json" --rule backlog.window-overflow-gone
 vg 0 audit --fail-on critical
 vg 0 --root "$R/basic" facts --json
 vg 0 --root "$R/broken" facts --json
