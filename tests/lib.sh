@@ -85,6 +85,15 @@ wait_port() {
 	sed -n 's/^ready //p' "$1"
 }
 
+# mutate IN OUT PYTHON: a JSON document changed by the PYTHON code (on d);
+# python keeps the 64-bit integers that jq 1.6 would round (needs python3)
+mutate() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(d, open(sys.argv[2], "w"), indent=1)' "$@"
+}
+
 # in_ns NS command... : run in the namespace
 in_ns() { n=$1; shift; ip netns exec "$n" "$@"; }
 

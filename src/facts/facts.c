@@ -15,6 +15,11 @@
 #include "util/escape.h"
 #include "util/log.h"
 
+int facts_set(json_t *o, const char *key, json_t *v)
+{
+	return v ? json_object_set_new(o, key, v) : -1;
+}
+
 void facts_note(json_t *doc, const char *fmt, ...)
 {
 	json_t *notes = json_object_get(doc, "notes");

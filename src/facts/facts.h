@@ -49,6 +49,10 @@ int facts_validate(const json_t *doc, char *err, size_t errlen);
  * document's "notes" array.  printf-style. */
 void facts_note(json_t *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* json_object_set_new() that also fails (-1) when v is NULL (out of memory
+ * building it), so that collectors can OR the results of many. */
+int facts_set(json_t *o, const char *key, json_t *v);
+
 /* ---- collectors; each adds its sections to doc ---- */
 
 /* host: kernel release, CPUs, memory, network namespace ("host" object). */

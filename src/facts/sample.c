@@ -538,11 +538,6 @@ void sample_mark_end(struct sample *s)
 
 /* ---- the document ---- */
 
-static int jset(json_t *o, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(o, key, v) : -1;
-}
-
 /* Values of the snmp files that are settings or gauges, not counters: no
  * rate for them. */
 static bool is_gauge(const char *prefix, const char *name)
@@ -597,22 +592,22 @@ static int rates_json(struct sample *s, json_t *doc, json_t *out, uint64_t dur_m
 			if (!dg) {
 				dg = json_object();
 				rg = json_object();
-				err |= jset(deltas, prefix, dg);
-				err |= jset(rates, prefix, rg);
+				err |= facts_set(deltas, prefix, dg);
+				err |= facts_set(rates, prefix, rg);
 				if (err)
 					goto fail;
 			}
-			err |= jset(dg, name, json_integer(b - a));
+			err |= facts_set(dg, name, json_integer(b - a));
 			/* per second, to the thousandth */
-			err |= jset(rg, name, json_real((double)(int64_t)((double)(b - a) * 1e6 /
+			err |= facts_set(rg, name, json_real((double)(int64_t)((double)(b - a) * 1e6 /
 									  (double)dur_ms + 0.5) / 1e3));
 		}
 	}
 	if (backward > MAX_BACKWARD_NOTES)
 		facts_note(doc, "sample: %lu more counters went backwards: no rate for them",
 			   backward - MAX_BACKWARD_NOTES);
-	err |= jset(out, "deltas", deltas);
-	err |= jset(out, "rates", rates);
+	err |= facts_set(out, "deltas", deltas);
+	err |= facts_set(out, "rates", rates);
 	return err ? -ENOMEM : 0;
 fail:
 	json_decref(deltas);
@@ -627,22 +622,22 @@ static json_t *peak_json(const struct lstat *l)
 
 	if (!p)
 		return NULL;
-	err |= jset(p, "queue", json_integer(l->peak_queue));
+	err |= facts_set(p, "queue", json_integer(l->peak_queue));
 	if (l->has_limit)
-		err |= jset(p, "fill", json_integer(l->peak_fill));
-	err |= jset(p, "syn_recv", json_integer(l->peak_syn > INT64_MAX ? INT64_MAX : (json_int_t)l->peak_syn));
+		err |= facts_set(p, "fill", json_integer(l->peak_fill));
+	err |= facts_set(p, "syn_recv", json_integer(l->peak_syn > INT64_MAX ? INT64_MAX : (json_int_t)l->peak_syn));
 	if (l->has_drops) {
 		/* drops are 32 bits in the kernel: the difference is taken
 		 * modulo 2^32, so one wrap is harmless; a listener created
 		 * during the window dropped everything it counts in it */
 		uint32_t d = l->appeared ? l->last_drops : l->last_drops - l->first_drops;
 
-		err |= jset(p, "drops", json_integer(d));
-		err |= jset(p, "overflowed", json_boolean(d > 0));
+		err |= facts_set(p, "drops", json_integer(d));
+		err |= facts_set(p, "overflowed", json_boolean(d > 0));
 	}
-	err |= jset(p, "readings", json_integer(l->seen));
+	err |= facts_set(p, "readings", json_integer(l->seen));
 	if (l->appeared)
-		err |= jset(p, "appeared", json_true());
+		err |= facts_set(p, "appeared", json_true());
 	if (err) {
 		json_decref(p);
 		return NULL;
@@ -742,9 +737,9 @@ static json_t *vanished_json(const struct sample *s, unsigned long *quiet)
 		o = json_pack("{s:s,s:s,s:i}", "family", l->ep.family == AF_INET ? "ipv4" : "ipv6",
 			      "address", addr, "port", (int)l->ep.port);
 		p = peak_json(l);
-		if (!o || !p || (l->ep.ifindex && jset(o, "interface", json_integer(l->ep.ifindex)) < 0) ||
-		    (l->has_limit && jset(o, "limit", json_integer(l->limit)) < 0) ||
-		    jset(o, "inode", json_integer((json_int_t)l->inode)) < 0 ||
+		if (!o || !p || (l->ep.ifindex && facts_set(o, "interface", json_integer(l->ep.ifindex)) < 0) ||
+		    (l->has_limit && facts_set(o, "limit", json_integer(l->limit)) < 0) ||
+		    facts_set(o, "inode", json_integer((json_int_t)l->inode)) < 0 ||
 		    json_object_set_new(o, "peak", p) < 0 || json_array_append_new(a, o) < 0) {
 			json_decref(o);
 			json_decref(a);
@@ -770,17 +765,17 @@ int sample_attach(struct sample *s, json_t *doc)
 		dur = 1;
 	rfc3339_ms(&s->real_start, a, sizeof(a));
 	rfc3339_ms(&s->real_end, b, sizeof(b));
-	err |= jset(o, "started_at", json_string(a));
-	err |= jset(o, "ended_at", json_string(b));
-	err |= jset(o, "duration_ms", json_integer((json_int_t)dur));
-	err |= jset(o, "requested_ms", json_integer((json_int_t)s->o.duration_ms));
-	err |= jset(o, "interval_ms", json_integer((json_int_t)s->o.interval_ms));
-	err |= jset(o, "ticks", json_integer(s->ticks));
-	err |= jset(o, "syn_recv_interval_ms", json_integer((json_int_t)(s->o.interval_ms * s->syn_every)));
-	err |= jset(o, "syn_recv_ticks", json_integer(s->syn_ticks));
-	err |= jset(o, "cut_short", json_boolean(s->stopped_by != 0));
+	err |= facts_set(o, "started_at", json_string(a));
+	err |= facts_set(o, "ended_at", json_string(b));
+	err |= facts_set(o, "duration_ms", json_integer((json_int_t)dur));
+	err |= facts_set(o, "requested_ms", json_integer((json_int_t)s->o.duration_ms));
+	err |= facts_set(o, "interval_ms", json_integer((json_int_t)s->o.interval_ms));
+	err |= facts_set(o, "ticks", json_integer(s->ticks));
+	err |= facts_set(o, "syn_recv_interval_ms", json_integer((json_int_t)(s->o.interval_ms * s->syn_every)));
+	err |= facts_set(o, "syn_recv_ticks", json_integer(s->syn_ticks));
+	err |= facts_set(o, "cut_short", json_boolean(s->stopped_by != 0));
 	if (s->stopped_by)
-		err |= jset(o, "stopped_by", json_string(s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
+		err |= facts_set(o, "stopped_by", json_string(s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
 	if (err)
 		goto oom;
 	if (!s->start_counters)
@@ -791,32 +786,32 @@ int sample_attach(struct sample *s, json_t *doc)
 		facts_note(doc, "sample: listeners not sampled: netlink %s (%s)",
 			   sockdiag_refused(s->listeners_error) ? "refused" : "failed",
 			   strerror(-s->listeners_error));
-		err |= jset(o, "listeners_sampled", json_false());
+		err |= facts_set(o, "listeners_sampled", json_false());
 	} else {
 		unsigned long quiet = 0;
 		json_t *v;
 
-		err |= jset(o, "listeners_sampled", json_true());
+		err |= facts_set(o, "listeners_sampled", json_true());
 		if (listeners_json(s, doc) < 0)
 			goto oom;
 		v = vanished_json(s, &quiet);
 		if (!v)
 			goto oom;
-		err |= jset(o, "vanished", v);
-		err |= jset(o, "vanished_quiet", json_integer((json_int_t)(quiet + s->forgotten)));
+		err |= facts_set(o, "vanished", v);
+		err |= facts_set(o, "vanished_quiet", json_integer((json_int_t)(quiet + s->forgotten)));
 		if (s->untracked) {
-			err |= jset(o, "untracked", json_integer((json_int_t)s->untracked));
+			err |= facts_set(o, "untracked", json_integer((json_int_t)s->untracked));
 			facts_note(doc, "sample: more than %d listeners during the window: %lu readings "
 				   "of new listeners not tracked", SAMPLE_MAX_LISTENERS, s->untracked);
 		}
 	}
 	if (s->ticks_failed) {
-		err |= jset(o, "ticks_failed", json_integer(s->ticks_failed));
+		err |= facts_set(o, "ticks_failed", json_integer(s->ticks_failed));
 		facts_note(doc, "sample: %u listener readings failed (netlink dump interrupted)",
 			   s->ticks_failed);
 	}
 	if (s->late) {
-		err |= jset(o, "late", json_integer(s->late));
+		err |= facts_set(o, "late", json_integer(s->late));
 		facts_note(doc, "sample: %u readings skipped: a reading took longer than the interval",
 			   s->late);
 	}

@@ -342,11 +342,6 @@ int socktab_finish(struct socktab *t)
 
 /* ---- JSON ---- */
 
-static int jset(json_t *o, const char *key, json_t *v)
-{
-	return v ? json_object_set_new(o, key, v) : -1;
-}
-
 static json_t *jint(uint64_t v)
 {
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
@@ -359,15 +354,15 @@ static json_t *proc_json(const struct sock_proc *p)
 
 	if (!o)
 		return NULL;
-	err |= jset(o, "pid", json_integer(p->pid));
+	err |= facts_set(o, "pid", json_integer(p->pid));
 	if (p->comm)
-		err |= jset(o, "comm", json_string(p->comm));
+		err |= facts_set(o, "comm", json_string(p->comm));
 	if (p->nofile_soft >= 0)
-		err |= jset(o, "nofile_soft", json_integer(p->nofile_soft));
+		err |= facts_set(o, "nofile_soft", json_integer(p->nofile_soft));
 	if (p->nofile_hard >= 0)
-		err |= jset(o, "nofile_hard", json_integer(p->nofile_hard));
+		err |= facts_set(o, "nofile_hard", json_integer(p->nofile_hard));
 	if (p->fds >= 0)
-		err |= jset(o, "fds", json_integer(p->fds));
+		err |= facts_set(o, "fds", json_integer(p->fds));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -387,27 +382,27 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		return NULL;
 	if (!inet_ntop(l->ep.family, l->ep.addr, addr, sizeof(addr)))
 		strcpy(addr, "?");
-	err |= jset(o, "family", json_string(l->ep.family == AF_INET ? "ipv4" : "ipv6"));
-	err |= jset(o, "address", json_string(addr));
-	err |= jset(o, "port", json_integer(l->ep.port));
+	err |= facts_set(o, "family", json_string(l->ep.family == AF_INET ? "ipv4" : "ipv6"));
+	err |= facts_set(o, "address", json_string(addr));
+	err |= facts_set(o, "port", json_integer(l->ep.port));
 	if (l->ep.family == AF_INET6 && l->v6only >= 0)
-		err |= jset(o, "v6only", json_boolean(l->v6only));
+		err |= facts_set(o, "v6only", json_boolean(l->v6only));
 	if (l->ep.ifindex)
-		err |= jset(o, "interface", json_integer(l->ep.ifindex));
-	err |= jset(o, "queue", jint(l->queue));
+		err |= facts_set(o, "interface", json_integer(l->ep.ifindex));
+	err |= facts_set(o, "queue", jint(l->queue));
 	if (l->has_limit)
-		err |= jset(o, "limit", jint(l->limit));
-	err |= jset(o, "syn_recv", jint(l->syn_recv));
+		err |= facts_set(o, "limit", jint(l->limit));
+	err |= facts_set(o, "syn_recv", jint(l->syn_recv));
 	if (l->syn_recv_shared)
-		err |= jset(o, "syn_recv_shared", json_true());
+		err |= facts_set(o, "syn_recv_shared", json_true());
 	if (l->has_drops)
-		err |= jset(o, "drops", jint(l->drops));
-	err |= jset(o, "inode", jint(l->inode));
-	err |= jset(o, "uid", jint(l->uid));
+		err |= facts_set(o, "drops", jint(l->drops));
+	err |= facts_set(o, "inode", jint(l->inode));
+	err |= facts_set(o, "uid", jint(l->uid));
 	if (with_owners) {
 		json_t *a = json_array();
 
-		err |= jset(o, "processes", a);
+		err |= facts_set(o, "processes", a);
 		/* links are sorted by listener, then pid */
 		while (a && *link < t->nlinks && t->links[*link].listener < idx)
 			(*link)++;
@@ -434,12 +429,12 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 
 	if (!o || !states || !ls)
 		goto fail;
-	err |= jset(o, "source", json_string(source));
+	err |= facts_set(o, "source", json_string(source));
 	if (fallback_reason)
-		err |= jset(o, "fallback_reason", json_string(fallback_reason));
+		err |= facts_set(o, "fallback_reason", json_string(fallback_reason));
 	for (unsigned s = 1; s < SOCK_STATE_MAX; s++)
 		if (!t->syn_recv_only || s == STATE_LISTEN || s == STATE_SYN_RECV)
-			err |= jset(states, state_names[s], jint(t->states[s]));
+			err |= facts_set(states, state_names[s], jint(t->states[s]));
 	for (size_t i = 0; i < t->n && !err; i++) {
 		json_t *l = listener_json(t, i, &link, with_owners);
 

@@ -281,6 +281,14 @@ static bool parse_assignment(const char *line, size_t len, char *key, char **val
 	return ok;
 }
 
+/* Does the text start with the header we write (any version of it)? */
+static bool is_our_header(const char *text)
+{
+	static const char mark[] = "# Written by `netknobs fix";
+
+	return !strncmp(text, mark, sizeof(mark) - 1);
+}
+
 /* Split the file into blocks: an assignment with the comment lines right
  * before it, and any other text.  Our own header is dropped (it is written
  * again). */
@@ -302,7 +310,7 @@ static int existing_parse(struct existing *x, const char *text)
 		if (q == p + len) {
 			/* a blank line ends a comment group that no assignment follows */
 			if (in_comments) {
-				if (!(first && !strncmp(start, header, strlen("# Written by `netknobs fix")))) {
+				if (!(first && is_our_header(start))) {
 					r = existing_add(x, NULL, NULL, start, (size_t)(p - start));
 					if (r < 0)
 						return r;
@@ -313,18 +321,13 @@ static int existing_parse(struct existing *x, const char *text)
 			start = next;
 		} else if (*q == '#' || *q == ';') {
 			in_comments = true;
-		} else if (parse_assignment(p, len, key, &value)) {
-			r = existing_add(x, key, value, start, (size_t)(next - start));
-			free(value);
-			if (r < 0)
-				return r;
-			in_comments = false;
-			first = false;
-			start = next;
 		} else {
-			/* not something we wrote: keep it as it is */
+			/* an assignment or exclusion with its comments; anything
+			 * else is kept as it is, as text */
+			bool ok = parse_assignment(p, len, key, &value);
+
+			r = existing_add(x, ok ? key : NULL, value, start, (size_t)(next - start));
 			free(value);
-			r = existing_add(x, NULL, NULL, start, (size_t)(next - start));
 			if (r < 0)
 				return r;
 			in_comments = false;
@@ -333,7 +336,7 @@ static int existing_parse(struct existing *x, const char *text)
 		}
 		p = next;
 	}
-	if (in_comments && !(first && !strncmp(start, header, strlen("# Written by `netknobs fix"))))
+	if (in_comments && !(first && is_our_header(start)))
 		return existing_add(x, NULL, NULL, start, (size_t)(p - start));
 	return 0;
 }

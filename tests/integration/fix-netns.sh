@@ -34,6 +34,12 @@ check_eq "tcp_max_syn_backlog restored" "256" "$(sc net/ipv4/tcp_max_syn_backlog
 [ ! -e "$T/bad.conf" ] && pass "no drop-in written after a failure" || fail "drop-in written after a failure"
 check_eq "nothing left in the directory" "" "$(ls "$T" | grep '^bad' || true)"
 
+# the drop-in cannot be written after the values were set: they go back
+check_exit "--apply when the drop-in cannot be written" 3 fix --apply --output "$T/nodir/90-netknobs.conf"
+check_match "says the values were restored" "rolled back net.core.somaxconn to 4096" "$(tr '\n' ' ' <"$T/err")"
+check_eq "somaxconn restored after the failed write" "4096" "$(sc net/core/somaxconn)"
+check_eq "tcp_max_syn_backlog restored after the failed write" "256" "$(sc net/ipv4/tcp_max_syn_backlog)"
+
 check_exit "--netns with --apply needs --output" 3 fix --apply
 check_match "says why" "not to $ns; give --output" "$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
 check_eq "nothing set without --output" "4096" "$(sc net/core/somaxconn)"

@@ -6,12 +6,6 @@
 
 command -v python3 >/dev/null 2>&1 || skip "needs python3 (to derive the fixture documents)"
 BASIC="$FIXTURES/facts/basic.json"
-mutate() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-exec(sys.argv[3])
-json.dump(d, open(sys.argv[2], "w"), indent=1)' "$@"
-}
 # a full accept queue: a critical finding
 mutate "$BASIC" "$T/crit.json" '[l for l in d["sockets"]["listeners"] if l["port"] == 443][0]["queue"] = 4097'
 # a process name that tries to break out of a label and add a sample

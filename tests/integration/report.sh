@@ -8,14 +8,6 @@
 command -v python3 >/dev/null 2>&1 || skip "needs python3 (to derive the fixture documents)"
 BASIC="$FIXTURES/facts/basic.json"
 
-# mutate IN OUT PYTHON: a facts document changed by PYTHON (on d); python
-# keeps the 64-bit integers that jq 1.6 would round
-mutate() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-exec(sys.argv[3])
-json.dump(d, open(sys.argv[2], "w"), indent=1)' "$@"
-}
 BOOT=11111111-2222-3333-4444-555555555555
 mutate "$BASIC" "$T/day1.json" "d['sysctl']['kernel.random.boot_id'] = '$BOOT'"
 # two days later: 200 more overflows, 100 more softnet drops; [::]:443 is now
