@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "util/heap.h"
 #include "util/log.h"
 
 static void usage(FILE *out)
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 	const struct cmd *cmd;
 	int c, r;
 
+	heap_init();
 	opterr = 0;
 	/* '+': global options end at the command name */
 	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
