@@ -302,13 +302,49 @@ json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const c
 	return doc;
 }
 
+/* json_dumpf() writes each token with its own fwrite(), which locks the
+ * stream every time: gather the pieces in a buffer of our own instead. */
+struct dump_buf {
+	char b[64 * 1024];
+	size_t n;
+	FILE *f;
+};
+
+static int dump_flush(struct dump_buf *d)
+{
+	size_t n = d->n;
+
+	d->n = 0;
+	return fwrite(d->b, 1, n, d->f) == n ? 0 : -1;
+}
+
+static int dump_piece(const char *p, size_t len, void *data)
+{
+	struct dump_buf *d = data;
+
+	if (len > sizeof(d->b) - d->n) {
+		if (dump_flush(d) < 0)
+			return -1;
+		if (len > sizeof(d->b))
+			return fwrite(p, 1, len, d->f) == len ? 0 : -1;
+	}
+	memcpy(d->b + d->n, p, len);
+	d->n += len;
+	return 0;
+}
+
 int print_json(const json_t *v)
 {
+	static struct dump_buf d;
+
+	d.n = 0;
+	d.f = stdout;
 	/* reals (the rates of a sampling window) with 12 significant digits:
 	 * 9.333, not 9.3330000000000002 */
-	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) < 0)
+	if (json_dump_callback(v, dump_piece, &d, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			       JSON_REAL_PRECISION(12)) < 0 ||
+	    dump_piece("\n", 1, &d) < 0 || dump_flush(&d) < 0)
 		return -EIO;
-	putchar('\n');
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
 }
 

@@ -69,4 +69,33 @@ check_eq "no temporary file left" "" "$(ls "$T" | grep 'saved.json.' || true)"
 check_exit "facts -o into a missing directory" 3 "$NETKNOBS" facts -o "$T/nodir/x.json"
 check_eq "nothing left behind" "" "$(ls "$T/nodir" 2>/dev/null || true)"
 
+# JSON output: written whole through netknobs's own buffer (a document far
+# larger than the buffer as well as a small one), and a failed write is an
+# error, not a truncated success
+{
+	printf '{"schema_version": 1, "host": {"kernel_release": "6.1.0"}, "sysctl": {"net.core.somaxconn": 4096},\n'
+	printf '"sockets": {"source": "netlink", "listeners": [\n'
+	i=0
+	while [ $i -lt 600 ]; do
+		[ $i -gt 0 ] && printf ',\n'
+		printf '{"family": "ipv4", "address": "10.0.%d.%d", "port": %d, "queue": 0, "limit": 4096}' \
+			$((i / 250)) $((i % 250)) $((1024 + i))
+		i=$((i + 1))
+	done
+	printf ']}}\n'
+} >"$T/big.json"
+check_exit "facts --json of a 600-listener document" 0 "$NETKNOBS" facts --from "$T/big.json" --json
+check_eq "the whole document is written" "$(jq -S . "$T/big.json")" "$(jq -S . "$T/out")"
+check_eq "one final newline" 1 "$(tail -c 1 "$T/out" | wc -l | tr -d ' ')"
+if [ -w /dev/full ]; then
+	for doc in "$FIXTURES/facts/basic.json" "$T/big.json"; do
+		set +e
+		"$NETKNOBS" facts --from "$doc" --json >/dev/full 2>"$T/err"
+		rc=$?
+		set -e
+		check_eq "writing to a full device: exit 3 ($(basename "$doc"))" 3 "$rc"
+		check_match "writing to a full device: said" 'writing output failed' "$(cat "$T/err")"
+	done
+fi
+
 finish
