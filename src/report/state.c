@@ -276,9 +276,29 @@ static int is_history_name(const char *n)
 	       !strcmp(n + len - 5, ".json") && strspn(n, "0123456789TZ.-json") == len;
 }
 
+/* The sequence number of a history name: N of "...Z-N.json", 0 without. */
+static unsigned long history_seq(const char *n)
+{
+	const char *z = strchr(n, 'Z');
+
+	return z && z[1] == '-' ? strtoul(z + 2, NULL, 10) : 0;
+}
+
+/* Oldest first: by time stamp, then by sequence number ("...Z.json" before
+ * "...Z-1.json" before "...Z-10.json", which plain strcmp() would put
+ * the other way round). */
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t lx = strcspn(x, "Z"), ly = strcspn(y, "Z");
+	int c = strncmp(x, y, lx < ly ? lx : ly);
+	unsigned long sx, sy;
+
+	if (c || lx != ly)
+		return c ? c : lx < ly ? -1 : 1;
+	sx = history_seq(x);
+	sy = history_seq(y);
+	return sx < sy ? -1 : sx > sy;
 }
 
 static void prune(const char *dir, unsigned keep)

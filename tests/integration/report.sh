@@ -94,6 +94,17 @@ check_match "still critical named" 'CRITICAL \[::\]:443: Accept queue full' "$(s
 S=$T/state-keep
 for i in 1 2 3 4; do report --from "$T/day1.json" --keep 2 >/dev/null || true; done
 check_eq "--keep 2 keeps two history files" "2" "$(nhist)"
+# files of the same time stamp: "-N" ones are the newer, "-10" newer than "-9"
+rm -f "$S"/history/*.json
+for f in 20200101T000000.000000Z.json 20200101T000000.000000Z-9.json 20200101T000000.000000Z-10.json \
+	20200101T000000.000000Z-1.json 20191231T235959.999999Z-3.json; do
+	cp "$S/latest.json" "$S/history/$f"
+done
+report --from "$T/day1.json" --keep 3 >/dev/null || true
+check_eq "--keep 3 prunes the oldest of one second first" \
+	"20200101T000000.000000Z-10.json 20200101T000000.000000Z-9.json" \
+	"$(ls "$S/history" | grep '^2020' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "--keep 3: the new file kept" "1" "$(ls "$S/history" | grep -Evc '^(2019|2020)')"
 check_exit "--keep not a number" 3 report --from "$T/day1.json" --keep x
 check_exit "--wait negative" 3 report --from "$T/day1.json" --wait -1
 
