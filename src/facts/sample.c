@@ -69,6 +69,7 @@ struct sample {
 
 static volatile sig_atomic_t stop_signal;
 static struct sigaction old_int, old_term;
+static bool signals_held;       /* the handlers below are installed */
 
 static void on_signal(int sig)
 {
@@ -92,12 +93,25 @@ static void signals_install(void)
 	stop_signal = 0;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	signals_held = true;
 }
 
+/* The handlers stay from the start of the window to the end of the
+ * collection that follows it (sample_attach()), so that a signal during that
+ * last reading, when the window is complete, finishes the report instead
+ * of losing it. */
 static void signals_restore(void)
 {
+	if (!signals_held)
+		return;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	signals_held = false;
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 /* ---- time ---- */
@@ -438,6 +452,7 @@ void sample_free(struct sample *s)
 {
 	if (!s)
 		return;
+	signals_restore();
 	json_decref(s->start_counters);
 	json_decref(s->start_notes);
 	free(s->ls);
@@ -513,7 +528,6 @@ int sample_window(struct sample *s, const struct nk_root *root)
 	r = 0;
 out:
 	s->stopped_by = stop_signal;
-	signals_restore();
 	progress_draw(s, mono_ms(), true);
 	progress_clear(s);
 	if (s->stopped_by) {
@@ -522,7 +536,7 @@ out:
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		duration_format(elapsed_ms(&s->mono_start, &end), d, sizeof(d));
 		log_warn("sampling ended early by %s after %s; reporting what was seen",
-			 s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM", d);
+			 signal_name(s->stopped_by), d);
 	}
 	socktab_free(&t);
 	json_decref(scratch);
@@ -756,6 +770,10 @@ int sample_attach(struct sample *s, json_t *doc)
 	uint64_t dur;
 	int err = 0;
 
+	signals_restore();
+	if (stop_signal && !s->stopped_by)
+		log_warn("%s after the window, during the last reading: the window was complete; "
+			 "reporting it", signal_name(stop_signal));
 	if (!o)
 		return -ENOMEM;
 	if (!s->ended)
@@ -775,7 +793,7 @@ int sample_attach(struct sample *s, json_t *doc)
 	err |= facts_set(o, "syn_recv_ticks", json_integer(s->syn_ticks));
 	err |= facts_set(o, "cut_short", json_boolean(s->stopped_by != 0));
 	if (s->stopped_by)
-		err |= facts_set(o, "stopped_by", json_string(s->stopped_by == SIGINT ? "SIGINT" : "SIGTERM"));
+		err |= facts_set(o, "stopped_by", json_string(signal_name(s->stopped_by)));
 	if (err)
 		goto oom;
 	if (!s->start_counters)

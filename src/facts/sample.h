@@ -14,7 +14,10 @@
  * before reading the counters and sample_attach() at the end.
  *
  * SIGINT and SIGTERM during the window end it early (the document says the
- * window was cut short); a second SIGINT or SIGTERM ends the program. */
+ * window was cut short); one during the collection that follows the window
+ * lets it finish (the window was complete); a second SIGINT or SIGTERM ends
+ * the program.  The handlers are installed by sample_window() and removed
+ * by sample_attach() or sample_free(). */
 #ifndef NK_SAMPLE_H
 #define NK_SAMPLE_H
 

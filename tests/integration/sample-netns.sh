@@ -8,7 +8,8 @@
 #      the ListenOverflows delta and rate match nstat's; a listener that
 #      opens and overflows mid-window and is gone at its end is reported
 #   2. SIGINT and SIGTERM end the window early with a valid report; a second
-#      signal ends the program without a report
+#      signal ends the program without a report; one after the window,
+#      during the last reading, lets the report come
 #   3. the progress bar: on a terminal only
 # and, with SYN cookies off and a client that never completes a handshake,
 # the peak SYN queue of a listener flooded during the window.
@@ -277,6 +278,31 @@ rc=$?
 set -e
 check_eq "2: a second signal aborts (killed by SIGINT)" 130 "$rc"
 check_eq "2: a second signal: no document" 0 "$(wc -c <"$T/s2.json")"
+
+# a signal after the window, during the last reading (held up by strace
+# at its first directory read): the window was complete, the report comes
+if command -v strace >/dev/null 2>&1; then
+	set +e
+	# LeakSanitizer cannot work under ptrace
+	ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace=getdents64 \
+		-e inject=getdents64:delay_enter=2000000:when=1 \
+		sh -c 'echo $$ >"$1"; exec "$2" --netns "$3" facts --sample 1s --interval 100ms --json' \
+		sh "$T/s3.pid" "$NETKNOBS" "$ns1" >"$T/s3.json" 2>"$T/s3.err" &
+	p=$!
+	set -e
+	sleep 1.8
+	kill -TERM "$(cat "$T/s3.pid")"
+	set +e
+	wait "$p"
+	rc=$?
+	set -e
+	check_eq "2: a signal after the window: exit 0" 0 "$rc"
+	check_match "2: a signal after the window: said" 'SIGTERM after the window, during the last reading: the window was complete' "$(cat "$T/s3.err")"
+	check_eq "2: a signal after the window: the whole window reported" "false 1000" \
+		"$(jq -r '"\(.sample.cut_short) \(.sample.requested_ms)"' "$T/s3.json")"
+else
+	echo "SKIP: a signal after the window: needs strace"
+fi
 
 # ---------------------------------------------------------------- 3
 if command -v script >/dev/null 2>&1; then
