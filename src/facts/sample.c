@@ -82,18 +82,26 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
-static void signals_install(void)
+/* During the window without SA_RESTART: the sleep must end at once.  After
+ * it with SA_RESTART: the reads of the last collection must not fail with
+ * EINTR. */
+static void signals_install(bool restart)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;        /* no SA_RESTART: the sleep must end at once */
-	stop_signal = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	signals_held = true;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	if (!signals_held) {
+		stop_signal = 0;
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+		signals_held = true;
+	} else {
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 }
 
 /* The handlers stay from the start of the window to the end of the
@@ -486,7 +494,7 @@ int sample_window(struct sample *s, const struct nk_root *root)
 	if (!scratch)
 		return -ENOMEM;
 	socktab_init(&t);
-	signals_install();
+	signals_install(false);
 	clock_gettime(CLOCK_REALTIME, &s->real_start);
 	clock_gettime(CLOCK_MONOTONIC, &s->mono_start);
 	r = counters_collect(scratch, root);
@@ -528,6 +536,7 @@ int sample_window(struct sample *s, const struct nk_root *root)
 	r = 0;
 out:
 	s->stopped_by = stop_signal;
+	signals_install(true);
 	progress_draw(s, mono_ms(), true);
 	progress_clear(s);
 	if (s->stopped_by) {
