@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "util/duration.h"
 #include "util/escape.h"
 #include "util/wrap.h"
 
@@ -132,6 +133,35 @@ static void result_line(FILE *out, const json_t *res, const char *indent)
 	fputc('\n', out);
 }
 
+/* "Sampled over 10s from 2026-11-25T17:07:15.228Z: 101 listener readings,
+ * every 100ms." and, cut short, what was asked and the signal. */
+static void window_line(FILE *out, const json_t *w)
+{
+	json_int_t dur = json_integer_value(json_object_get(w, "duration_ms"));
+	json_int_t asked = json_integer_value(json_object_get(w, "requested_ms"));
+	json_int_t every = json_integer_value(json_object_get(w, "interval_ms"));
+	json_int_t ticks = json_integer_value(json_object_get(w, "ticks"));
+	char d[32], a[32], e[32];
+
+	duration_format(dur > 0 ? (uint64_t)dur : 0, d, sizeof(d));
+	duration_format(asked > 0 ? (uint64_t)asked : 0, a, sizeof(a));
+	duration_format(every > 0 ? (uint64_t)every : 0, e, sizeof(e));
+	fprintf(out, "Sampled over %s", d);
+	if (json_is_true(json_object_get(w, "cut_short"))) {
+		fprintf(out, " of the %s asked (cut short", a);
+		if (*str(w, "stopped_by")) {
+			fputs(" by ", out);
+			fputs_safe(str(w, "stopped_by"), out);
+		}
+		fputc(')', out);
+	}
+	if (*str(w, "started_at")) {
+		fputs(" from ", out);
+		fputs_safe(str(w, "started_at"), out);
+	}
+	fprintf(out, ": %lld listener reading%s, every %s.\n", (long long)ticks, ticks == 1 ? "" : "s", e);
+}
+
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o)
 {
 	const json_t *findings = json_object_get(audit, "findings"), *f;
@@ -141,7 +171,10 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 
 	fputs("netknobs audit: ", out);
 	fputs_safe(str(audit, "verdict"), out);
-	fputs("\n\n", out);
+	fputc('\n', out);
+	if (json_is_object(json_object_get(audit, "window")))
+		window_line(out, json_object_get(audit, "window"));
+	fputc('\n', out);
 
 	json_array_foreach(findings, i, f) {
 		finding(out, f, o);

@@ -1069,6 +1069,22 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 							PACKAGE_VERSION));
 	json_object_set(out, "collected_at", json_object_get(facts, "collected_at"));
 	json_object_set(out, "origin", json_object_get(facts, "origin"));
+	{
+		/* a sampled audit says over which window */
+		static const char *const keys[] = { "started_at", "ended_at", "duration_ms", "requested_ms",
+						    "interval_ms", "ticks", "cut_short", "stopped_by" };
+		const json_t *sample = json_object_get(facts, "sample");
+
+		if (json_is_object(sample)) {
+			json_t *w = json_object();
+
+			for (size_t i = 0; w && i < sizeof(keys) / sizeof(keys[0]); i++)
+				if (json_object_get(sample, keys[i]))
+					json_object_set(w, keys[i], json_object_get(sample, keys[i]));
+			if (w)
+				json_object_set_new(out, "window", w);
+		}
+	}
 	json_object_set_new(out, "verdict", json_string(verdict));
 	json_object_set_new(out, "summary", summary);
 	json_object_set_new(out, "findings", sorted_findings(M.findings));

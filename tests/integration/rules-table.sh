@@ -176,6 +176,18 @@ check_match "window: facts text shows the window" '^Sample \(window of 3s, 31 li
 check_match "window: facts text: a rate" 'TcpExt\.ListenOverflows +9\.333/s +\(\+28\)' "$(cat "$T/smp.txt")"
 check_match "window: facts text: the listener that dropped" '127\.0\.0\.1 port 8080: 31 dropped, accept queue peaked at 5 \(limit 4\)' \
 	"$(cat "$T/smp.txt")"
+# the audit says over which window, in JSON and first thing in text
+check_eq "window: in the audit JSON" '{"duration_ms":3000,"requested_ms":3000,"interval_ms":100,"ticks":31,"cut_short":false}' \
+	"$("$NETKNOBS" audit --from "$FIXTURES/facts/sampled.json" --format json | jq -c '.window | del(.started_at, .ended_at)')"
+"$NETKNOBS" audit --from "$FIXTURES/facts/sampled.json" >"$T/smpa.txt" || true
+check_eq "window: the audit text's second line" 'Sampled over 3s from 2026-11-24T08:30:00.000Z: 31 listener readings, every 100ms.' \
+	"$(sed -n 2p "$T/smpa.txt")"
+sed -e 's/"requested_ms": 3000/"requested_ms": 10000/' -e 's/"cut_short": false/"cut_short": true, "stopped_by": "SIGINT"/' \
+	"$FIXTURES/facts/sampled.json" >"$T/cut.json"
+"$NETKNOBS" audit --from "$T/cut.json" >"$T/cut.txt" || true
+check_eq "window: cut short, in the audit text" 'Sampled over 3s of the 10s asked (cut short by SIGINT) from 2026-11-24T08:30:00.000Z: 31 listener readings, every 100ms.' \
+	"$(sed -n 2p "$T/cut.txt")"
+check_eq "no window: the verdict, then a blank line" '' "$(nk_audit --from "$D/healthy.json" | sed -n 2p)"
 check_exit "--from with --sample is refused" 3 nk_audit --from "$D/healthy.json" --sample 1s
 check_match "--from with --sample: the reason" 'cannot be combined with --from' "$(cat "$T/err")"
 
