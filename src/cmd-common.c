@@ -283,7 +283,10 @@ json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const c
 	}
 	r = root_open(&root, g->root ? g->root : "/");
 	if (r < 0) {
-		log_error("--root %s: %s", g->root, strerror(-r));
+		if (g->root)
+			log_error("--root %s: %s", g->root, strerror(-r));
+		else
+			log_error("cannot open /: %s", strerror(-r));
 		sample_free(o.sample);
 		return NULL;
 	}

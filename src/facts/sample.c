@@ -489,6 +489,7 @@ int sample_window(struct sample *s, const struct nk_root *root)
 	json_t *scratch = json_object();
 	struct timespec deadline, end;
 	uint64_t k = 0;
+	bool complete = false;  /* the window ran its course */
 	int r = 0;
 
 	if (!scratch)
@@ -512,7 +513,11 @@ int sample_window(struct sample *s, const struct nk_root *root)
 			goto out;
 		now = mono_ms();
 		progress_draw(s, now, false);
-		if (stop_signal || now >= ts_ms(&end))
+		if (now >= ts_ms(&end)) {
+			complete = true;
+			break;
+		}
+		if (stop_signal)
 			break;
 		/* the next slot on the grid start + k * interval that is
 		 * still ahead; missed ones are counted */
@@ -535,7 +540,9 @@ int sample_window(struct sample *s, const struct nk_root *root)
 	}
 	r = 0;
 out:
-	s->stopped_by = stop_signal;
+	/* a signal after the last reading of a complete window does not cut
+	 * it short: sample_attach() says it came after the window */
+	s->stopped_by = complete ? 0 : stop_signal;
 	signals_install(true);
 	progress_draw(s, mono_ms(), true);
 	progress_clear(s);

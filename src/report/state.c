@@ -267,38 +267,56 @@ int state_load(struct state_dir *sd, json_t **out, char **why)
 	return 0;
 }
 
-static int is_history_name(const char *n)
+static size_t digits(const char *s, size_t max)
 {
-	/* 20261125T120000.123456Z.json, optionally with -N before .json */
-	size_t len = strlen(n);
+	size_t i = 0;
 
-	return len >= 28 && n[0] >= '0' && n[0] <= '9' && n[8] == 'T' &&
-	       !strcmp(n + len - 5, ".json") && strspn(n, "0123456789TZ.-json") == len;
+	while (i < max && s[i] >= '0' && s[i] <= '9')
+		i++;
+	return i;
+}
+
+/* 20261125T120000.123456Z.json, or with -N (N from 1, at most 9 digits)
+ * before .json: the names state_save() gives, nothing else. */
+static bool is_history_name(const char *n)
+{
+	size_t k;
+
+	if (digits(n, 8) != 8 || n[8] != 'T' || digits(n + 9, 6) != 6 || n[15] != '.' ||
+	    digits(n + 16, 6) != 6 || n[22] != 'Z')
+		return false;
+	n += 23;
+	if (*n == '-') {
+		if (n[1] < '1' || n[1] > '9')
+			return false;
+		k = digits(n + 1, 9);
+		n += 1 + k;
+	}
+	return !strcmp(n, ".json");
 }
 
 /* The sequence number of a history name: N of "...Z-N.json", 0 without. */
 static unsigned long history_seq(const char *n)
 {
-	const char *z = strchr(n, 'Z');
-
-	return z && z[1] == '-' ? strtoul(z + 2, NULL, 10) : 0;
+	return n[23] == '-' ? strtoul(n + 24, NULL, 10) : 0;
 }
 
-/* Oldest first: by time stamp, then by sequence number ("...Z.json" before
- * "...Z-1.json" before "...Z-10.json", which plain strcmp() would put
- * the other way round). */
+/* Oldest first: by time stamp (the first 23 characters), then by sequence
+ * number ("...Z.json" before "...Z-1.json" before "...Z-10.json", which
+ * plain strcmp() would put the other way round). */
 static int cmp_names(const void *a, const void *b)
 {
 	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t lx = strcspn(x, "Z"), ly = strcspn(y, "Z");
-	int c = strncmp(x, y, lx < ly ? lx : ly);
+	int c = strncmp(x, y, 23);
 	unsigned long sx, sy;
 
-	if (c || lx != ly)
-		return c ? c : lx < ly ? -1 : 1;
+	if (c)
+		return c;
 	sx = history_seq(x);
 	sy = history_seq(y);
-	return sx < sy ? -1 : sx > sy;
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	return strcmp(x, y);
 }
 
 static void prune(const char *dir, unsigned keep)

@@ -105,6 +105,15 @@ check_eq "--keep 3 prunes the oldest of one second first" \
 	"20200101T000000.000000Z-10.json 20200101T000000.000000Z-9.json" \
 	"$(ls "$S/history" | grep '^2020' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "--keep 3: the new file kept" "1" "$(ls "$S/history" | grep -Evc '^(2019|2020)')"
+# names netknobs does not give are neither counted nor removed
+for f in 20200101T000000.000000Z--5.json 20200101T000000.000000Z-0.json 20200101T000000Z.json notes.json; do
+	cp "$S/latest.json" "$S/history/$f"
+done
+report --from "$T/day1.json" --keep 3 >/dev/null || true
+check_eq "--keep 3: foreign names left alone" \
+	"20200101T000000.000000Z--5.json 20200101T000000.000000Z-0.json 20200101T000000Z.json notes.json" \
+	"$(cd "$S/history" && ls 20200101T000000.000000Z--5.json 20200101T000000.000000Z-0.json 20200101T000000Z.json notes.json 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+check_eq "--keep 3: three of ours" 3 "$(ls "$S/history" | grep -Ec '^[0-9]{8}T[0-9]{6}\.[0-9]{6}Z(-[1-9][0-9]*)?\.json$')"
 check_exit "--keep not a number" 3 report --from "$T/day1.json" --keep x
 check_exit "--wait negative" 3 report --from "$T/day1.json" --wait -1
 

@@ -280,26 +280,49 @@ check_eq "2: a second signal aborts (killed by SIGINT)" 130 "$rc"
 check_eq "2: a second signal: no document" 0 "$(wc -c <"$T/s2.json")"
 
 # a signal after the window, during the last reading (held up by strace
-# at its first directory read): the window was complete, the report comes
-if command -v strace >/dev/null 2>&1; then
+# at its first directory read): the window was complete, the report comes;
+# a second signal there still ends netknobs at once
+# held_up OUT SIGNAL...: a 300 ms window whose last reading strace holds up
+# for 3 s; once held (in tracing stop twice 0.2 s apart), send the signals
+held_up() {
+	_out=$1
+	shift
 	set +e
 	# LeakSanitizer cannot work under ptrace
-	ASAN_OPTIONS=detect_leaks=0 strace -f -o /dev/null -e trace=getdents64 \
-		-e inject=getdents64:delay_enter=2000000:when=1 \
-		sh -c 'echo $$ >"$1"; exec "$2" --netns "$3" facts --sample 1s --interval 100ms --json' \
-		sh "$T/s3.pid" "$NETKNOBS" "$ns1" >"$T/s3.json" 2>"$T/s3.err" &
-	p=$!
+	ASAN_OPTIONS=detect_leaks=0 strace -f --seccomp-bpf -o /dev/null -e trace=getdents64 \
+		-e inject=getdents64:delay_enter=3000000:when=1 \
+		sh -c 'echo $$ >"$1"; exec "$2" --netns "$3" facts --sample 300ms --interval 100ms --json' \
+		sh "$_out.pid" "$NETKNOBS" "$ns1" >"$_out" 2>"$_out.err" &
+	_p=$!
 	set -e
-	sleep 1.8
-	kill -TERM "$(cat "$T/s3.pid")"
+	_i=0 _seen=0
+	while [ $_i -lt 100 ] && [ $_seen -lt 2 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
+		_pid=$(cat "$_out.pid" 2>/dev/null || true)
+		if [ -n "$_pid" ] && grep -q '^State:.*tracing stop' "/proc/$_pid/status" 2>/dev/null; then
+			_seen=$((_seen + 1))
+		else
+			_seen=0
+		fi
+	done
+	for _s in "$@"; do
+		kill -"$_s" "$_pid"
+	done
 	set +e
-	wait "$p"
+	wait "$_p"
 	rc=$?
 	set -e
+}
+if command -v strace >/dev/null 2>&1; then
+	held_up "$T/s3.json" TERM
 	check_eq "2: a signal after the window: exit 0" 0 "$rc"
-	check_match "2: a signal after the window: said" 'SIGTERM after the window, during the last reading: the window was complete' "$(cat "$T/s3.err")"
-	check_eq "2: a signal after the window: the whole window reported" "false 1000" \
+	check_match "2: a signal after the window: said" 'SIGTERM after the window, during the last reading: the window was complete' "$(cat "$T/s3.json.err")"
+	check_eq "2: a signal after the window: the whole window reported" "false 300" \
 		"$(jq -r '"\(.sample.cut_short) \(.sample.requested_ms)"' "$T/s3.json")"
+	held_up "$T/s4.json" TERM INT
+	check_eq "2: a second signal during the last reading aborts (killed by SIGINT)" 130 "$rc"
+	check_eq "2: a second signal during the last reading: no document" 0 "$(wc -c <"$T/s4.json")"
 else
 	echo "SKIP: a signal after the window: needs strace"
 fi
