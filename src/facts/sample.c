@@ -50,6 +50,7 @@ struct sample {
 	int stopped_by;         /* the signal that ended the window, or 0 */
 	json_t *start_counters; /* the counters at the start (a new reference) */
 	json_t *start_notes;    /* what the start reading could not read */
+	json_t *start_softnet;  /* softnet_stat at the start (a new reference), or NULL */
 	/* listeners */
 	int listeners_error;    /* -errno: netlink could not be used; not sampled */
 	bool listeners_ok;      /* at least one reading succeeded */
@@ -463,6 +464,7 @@ void sample_free(struct sample *s)
 	signals_restore();
 	json_decref(s->start_counters);
 	json_decref(s->start_notes);
+	json_decref(s->start_softnet);
 	free(s->ls);
 	free(s->hash);
 	free(s);
@@ -503,6 +505,7 @@ int sample_window(struct sample *s, const struct nk_root *root)
 		goto out;
 	s->start_counters = json_incref(json_object_get(scratch, "counters"));
 	s->start_notes = json_incref(json_object_get(scratch, "notes"));
+	s->start_softnet = json_incref(json_object_get(scratch, "softnet"));
 	end = s->mono_start;
 	add_ms(&end, s->o.duration_ms);
 	for (;;) {
@@ -586,6 +589,76 @@ static bool is_gauge(const char *prefix, const char *name)
 
 #define MAX_BACKWARD_NOTES 5
 
+/* Per second, to the thousandth. */
+static json_t *rate_real(uint64_t delta, uint64_t dur_ms)
+{
+	return json_real((double)(int64_t)((double)delta * 1e6 / (double)dur_ms + 0.5) / 1e3);
+}
+
+/* The row of CPU cpu in a softnet "cpus" array; rows usually keep their
+ * places, so look at index i first. */
+static const json_t *softnet_cpu(const json_t *cpus, size_t i, json_int_t cpu)
+{
+	const json_t *row = json_array_get(cpus, i);
+	size_t j;
+
+	if (json_integer_value(json_object_get(row, "cpu")) == cpu && json_object_get(row, "cpu"))
+		return row;
+	json_array_foreach(cpus, j, row)
+		if (json_object_get(row, "cpu") && json_integer_value(json_object_get(row, "cpu")) == cpu)
+			return row;
+	return NULL;
+}
+
+/* deltas.softnet and rates.softnet: softnet_stat counts per CPU in 32 bits
+ * that wrap, so the window's count of a CPU is the difference modulo 2^32
+ * (right as long as a CPU counts fewer than 2^32 in the window), summed
+ * over the CPUs present at both ends. */
+static int softnet_rates(struct sample *s, json_t *doc, json_t *deltas, json_t *rates, uint64_t dur_ms)
+{
+	static const char *const fields[] = { "processed", "dropped", "time_squeeze", "received_rps",
+					      "flow_limit_count" };
+	const json_t *a = json_object_get(s->start_softnet, "cpus");
+	const json_t *b = json_object_get(json_object_get(doc, "softnet"), "cpus");
+	json_t *dg = NULL, *rg = NULL;
+	int err = 0;
+
+	if (!json_is_array(a) || !json_is_array(b))
+		return 0;
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		uint64_t sum = 0;
+		bool have = false;
+		const json_t *row;
+		size_t i;
+
+		json_array_foreach(b, i, row) {
+			const json_t *cpu = json_object_get(row, "cpu"), *start, *vb, *va;
+
+			if (!json_is_integer(cpu) || !(start = softnet_cpu(a, i, json_integer_value(cpu))))
+				continue;
+			vb = json_object_get(row, fields[f]);
+			va = json_object_get(start, fields[f]);
+			if (!json_is_integer(va) || !json_is_integer(vb))
+				continue;
+			sum += (uint32_t)((uint32_t)json_integer_value(vb) - (uint32_t)json_integer_value(va));
+			have = true;
+		}
+		if (!have)
+			continue;
+		if (!dg) {
+			dg = json_object();
+			rg = json_object();
+			err |= facts_set(deltas, "softnet", dg);
+			err |= facts_set(rates, "softnet", rg);
+			if (err)
+				return -ENOMEM;
+		}
+		err |= facts_set(dg, fields[f], json_integer((json_int_t)sum));
+		err |= facts_set(rg, fields[f], rate_real(sum, dur_ms));
+	}
+	return err ? -ENOMEM : 0;
+}
+
 static int rates_json(struct sample *s, json_t *doc, json_t *out, uint64_t dur_ms)
 {
 	const json_t *end = json_object_get(doc, "counters");
@@ -628,11 +701,11 @@ static int rates_json(struct sample *s, json_t *doc, json_t *out, uint64_t dur_m
 					goto fail;
 			}
 			err |= facts_set(dg, name, json_integer(b - a));
-			/* per second, to the thousandth */
-			err |= facts_set(rg, name, json_real((double)(int64_t)((double)(b - a) * 1e6 /
-									  (double)dur_ms + 0.5) / 1e3));
+			err |= facts_set(rg, name, rate_real((uint64_t)(b - a), dur_ms));
 		}
 	}
+	if (softnet_rates(s, doc, deltas, rates, dur_ms) < 0)
+		goto fail;
 	if (backward > MAX_BACKWARD_NOTES)
 		facts_note(doc, "sample: %lu more counters went backwards: no rate for them",
 			   backward - MAX_BACKWARD_NOTES);

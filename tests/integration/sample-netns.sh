@@ -108,6 +108,25 @@ check_eq "1: the full queue stays full: peak = queue = 5" "5 5" \
 check_eq "1: no new drops after the burst: none in a later window" "0 false" \
 	"$(jq -r --argjson p "$pa" '.sockets.listeners[] | select(.port == $p) | "\(.peak.drops) \(.peak.overflowed)"' "$T/f1")"
 
+# softnet_stat over the window: the per-CPU differences summed; the
+# loopback packets of 50 refused connects (a SYN and a reset each) are
+# among them
+set +e
+"$NETKNOBS" --netns "$ns1" facts --sample 1500ms --interval 100ms --json >"$T/f2" 2>"$T/f2.err" &
+p=$!
+set -e
+sleep 0.3
+ip netns exec "$ns1" "$HELPERS/connect-burst" -x -w 300 127.0.0.1 9 50 >/dev/null || true
+set +e
+wait "$p"
+set -e
+check_eq "1: softnet: the window counts the packets it processed" true \
+	"$(jq '.sample.deltas.softnet.processed >= 100' "$T/f2")"
+check_eq "1: softnet: its rate is the delta over the window" true \
+	"$(jq '.sample | ((.rates.softnet.processed - .deltas.softnet.processed * 1000 / .duration_ms) | fabs) < 0.001' "$T/f2")"
+check_eq "1: softnet: every field" "dropped flow_limit_count processed received_rps time_squeeze" \
+	"$(jq -r '.sample.deltas.softnet | keys | join(" ")' "$T/f2")"
+
 # the audit of the window
 check_eq "1: the full listener is the culprit" fail "$(status "$T/a1" backlog.window-overflow "$sa")"
 check_eq "1: the idle listener is not named" pass "$(status "$T/a1" backlog.window-overflow "$sb")"
