@@ -96,6 +96,7 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 	const json_t *v = facts ? json_object_get(json_object_get(facts, "sysctl"), key) : NULL;
 	const json_t *una = facts ? json_object_get(json_object_get(facts, "sysctl_unavailable"), key) : NULL;
 	json_t *out = NULL, *users = json_array();
+	int ret = EXIT_NK_OK;
 
 	if (!facts) {
 		json_decref(users);
@@ -136,7 +137,8 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 		if (una)
 			json_object_set(out, "unavailable", (json_t *)una);
 		json_object_set(out, "rules", users);
-		print_json(out);
+		if (print_json(out) < 0)
+			ret = EXIT_NK_ERROR;
 		json_decref(out);
 	} else {
 		size_t i;
@@ -184,7 +186,7 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 	}
 	json_decref(users);
 	json_decref(facts);
-	return EXIT_NK_OK;
+	return ret;
 }
 
 static const char *mode_name(enum rec_mode m)
@@ -201,6 +203,7 @@ static int explain_rule(const struct globals *g, const struct rulebook *rb, cons
 					expr_source(r->check), "rationale", r->rationale, "risk", r->risk);
 		json_t *recs = json_array(), *refs = json_array(), *tags = json_array();
 		char src[4200];
+		int r_out;
 
 		snprintf(src, sizeof(src), "%s:%u:%u", r->where.file, r->where.line, r->where.col);
 		json_object_set_new(out, "source", json_string(src));
@@ -224,9 +227,9 @@ static int explain_rule(const struct globals *g, const struct rulebook *rb, cons
 		json_object_set_new(out, "tags", tags);
 		json_object_set_new(out, "enabled", json_boolean(r->state == RULE_ENABLED));
 		json_object_set_new(out, "default", json_boolean(rulebook_rule_default(rb, r)));
-		print_json(out);
+		r_out = print_json(out);
 		json_decref(out);
-		return EXIT_NK_OK;
+		return r_out < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 	}
 	printf("%s: %s\n", r->id, r->title);
 	printf("  %-11s %s", "severity:", severity_name(r->severity));

@@ -96,6 +96,13 @@ if [ -w /dev/full ]; then
 		check_eq "writing to a full device: exit 3 ($(basename "$doc"))" 3 "$rc"
 		check_match "writing to a full device: said" 'writing output failed' "$(cat "$T/err")"
 	done
+	for what in net.core.somaxconn backlog.queue-full; do
+		set +e
+		"$NETKNOBS" explain --from "$FIXTURES/facts/basic.json" "$what" --json >/dev/full 2>"$T/err"
+		rc=$?
+		set -e
+		check_eq "explain $what --json to a full device: exit 3" 3 "$rc"
+	done
 fi
 
 finish
