@@ -88,4 +88,50 @@ if [ -r "$bc" ]; then
 else
 	echo "# bash-completion not installed: only the plain mode was checked"
 fi
+
+# ... and in zsh: the generated #compdef file (the script inside) as zsh's
+# completion system autoloads it, with compadd replaced by a function that
+# prints what zsh would offer for the word (the candidates after "-" or in
+# "-a ARRAY" that start with it)
+ZSH_COMPLETION=$TOP_BUILDDIR/packaging/completion/_netknobs
+if command -v zsh >/dev/null 2>&1; then
+	cat >"$T/complete.zsh" <<'ZSH'
+emulate zsh
+fpath=("$1" $fpath)
+shift
+autoload -U compinit && compinit -u -D
+[[ $_comps[netknobs] == _netknobs ]] || { print -u2 "netknobs is not registered: '$_comps[netknobs]'"; exit 2 }
+typeset -ga offered
+compadd() {
+	local a next= dash=0
+	for a in "$@"; do
+		if [[ $next == array ]]; then
+			offered+=("${(@P)a}")
+			next=
+		elif (( dash )); then
+			offered+=("$a")
+		elif [[ $a == -a ]]; then
+			next=array
+		elif [[ $a == - ]]; then
+			dash=1
+		fi
+	done
+	return 0
+}
+compset() { return 1 }
+words=("$@")
+CURRENT=$#words
+PREFIX=$words[CURRENT] IPREFIX= QIPREFIX= SUFFIX= ISUFFIX=
+_netknobs
+print -rl -- ${(M)offered:#${PREFIX}*}
+ZSH
+	complete_words() {
+		zsh -f "$T/complete.zsh" "$(dirname "$ZSH_COMPLETION")" "$NETKNOBS" "$@" | sort -u | tr '\n' ' ' | sed 's/ $//'
+	}
+	check_eq "zsh: the file is a #compdef for netknobs" "#compdef netknobs" "$(head -1 "$ZSH_COMPLETION")"
+	check_eq "zsh: it holds the bash script" "" "$(grep -vxFf "$ZSH_COMPLETION" "$SCRIPT" | head -3)"
+	run_cases zsh
+else
+	echo "# zsh not installed: the zsh completion was not checked"
+fi
 finish

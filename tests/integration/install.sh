@@ -8,9 +8,10 @@ command -v make >/dev/null 2>&1 || skip "needs make"
 
 D=$T/dest
 unitdir=/usr/lib/systemd/system
+zshdir=/usr/share/zsh/site-functions
 set -- prefix=/usr exec_prefix=/usr sysconfdir=/etc localstatedir=/var \
 	systemdsystemunitdir=$unitdir bashcompletiondir=/usr/share/bash-completion/completions \
-	crondailydir=/etc/cron.daily
+	zshcompletiondir=$zshdir crondailydir=/etc/cron.daily
 if make -s -C "$TOP_BUILDDIR" install DESTDIR="$D" "$@" >"$T/install.log" 2>&1; then
 	pass "make install DESTDIR=..."
 else
@@ -19,7 +20,7 @@ else
 fi
 
 # the expected list: files, and directories marked with a trailing /
-grep -v '^#' "$TOP_SRCDIR/packaging/files.txt" | sed "s|@unitdir@|$unitdir|" | sort >"$T/expected"
+grep -v '^#' "$TOP_SRCDIR/packaging/files.txt" | sed -e "s|@unitdir@|$unitdir|" -e "s|@zshdir@|$zshdir|" | sort >"$T/expected"
 (cd "$D" && find . \( -type f -o -type l \) | sed 's|^\.||') >"$T/files"
 (cd "$D" && find . -type d -empty | sed 's|^\.||; s|$|/|') >>"$T/files"
 sort -o "$T/files" "$T/files"
