@@ -53,6 +53,23 @@ static bool wraps(const char *name)
 	return !strncmp(name, "softnet.", 8);
 }
 
+/* A counter worth keeping: an integer, not negative (the kernel's counters
+ * are unsigned; values past 2^63-1 are strings in the facts), so that the
+ * difference of two never overflows. */
+static bool counter_value(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0;
+}
+
+/* "prefix.name" into key; false when it does not fit (no kernel counter has
+ * such a name, and a cut one could stand for another) */
+static bool counter_key(char *key, size_t len, const char *prefix, const char *name)
+{
+	int n = snprintf(key, len, "%s.%s", prefix, name);
+
+	return n > 0 && (size_t)n < len;
+}
+
 static json_t *flat_counters(const json_t *facts)
 {
 	json_t *out = json_object();
@@ -64,19 +81,13 @@ static json_t *flat_counters(const json_t *facts)
 	if (!out)
 		return NULL;
 	json_object_foreach((json_t *)counters, prefix, names)
-		json_object_foreach((json_t *)names, name, v) {
-			/* values past 2^63-1 are strings in the facts: left out */
-			if (!json_is_integer(v) || is_gauge(prefix, name))
-				continue;
-			snprintf(key, sizeof(key), "%s.%s", prefix, name);
+		json_object_foreach((json_t *)names, name, v)
+			if (counter_value(v) && !is_gauge(prefix, name) &&
+			    counter_key(key, sizeof(key), prefix, name))
+				json_object_set(out, key, (json_t *)v);
+	json_object_foreach((json_t *)total, name, v)
+		if (counter_value(v) && counter_key(key, sizeof(key), "softnet", name))
 			json_object_set(out, key, (json_t *)v);
-		}
-	json_object_foreach((json_t *)total, name, v) {
-		if (!json_is_integer(v))
-			continue;
-		snprintf(key, sizeof(key), "softnet.%s", name);
-		json_object_set(out, key, (json_t *)v);
-	}
 	return out;
 }
 
@@ -249,6 +260,7 @@ json_t *state_compare(const json_t *prev, const json_t *cur, const json_t *audit
 
 			if (!now || !was)
 				continue;
+			/* both 0..2^63-1 (flat_counters, state_validate): no overflow */
 			inc = json_integer_value(now) - json_integer_value(was);
 			c = json_pack("{s:s,s:s,s:I,s:I}", "name", trouble[i].name, "description", trouble[i].words,
 				      "previous", json_integer_value(was), "value", json_integer_value(now));
