@@ -365,22 +365,18 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
-json_t *facts_load(const char *path)
+/* A parsed document (or NULL and what jansson said), checked: every message
+ * names path, with line:column where jansson knows them. */
+static json_t *facts_checked(const char *path, json_t *doc, const json_error_t *jerr)
 {
-	json_error_t jerr;
-	json_t *doc;
 	char err[512];
 
-	/* JSON_REJECT_DUPLICATES: a saved document with two values for one
-	 * key is corrupt, not ambiguous. */
-	doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-				     : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc) {
-		if (jerr.line > 0)
-			log_syntax(path, (unsigned)jerr.line, (unsigned)jerr.column,
-				   "not a valid facts document: %s", jerr.text);
+		if (jerr->line > 0)
+			log_syntax(path, (unsigned)jerr->line, (unsigned)jerr->column,
+				   "not a valid facts document: %s", jerr->text);
 		else
-			log_syntax(path, 0, 0, "cannot load facts: %s", jerr.text);
+			log_syntax(path, 0, 0, "cannot load facts: %s", jerr->text);
 		return NULL;
 	}
 	if (facts_validate(doc, err, sizeof(err)) < 0) {
@@ -389,4 +385,23 @@ json_t *facts_load(const char *path)
 		return NULL;
 	}
 	return doc;
+}
+
+/* JSON_REJECT_DUPLICATES: a saved document with two values for one key is
+ * corrupt, not ambiguous. */
+json_t *facts_load(const char *path)
+{
+	json_error_t jerr;
+	json_t *doc;
+
+	doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+				     : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	return facts_checked(path, doc, &jerr);
+}
+
+json_t *facts_load_buffer(const char *name, const char *buf, size_t len)
+{
+	json_error_t jerr;
+
+	return facts_checked(name, json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr), &jerr);
 }

@@ -40,6 +40,8 @@ json_t *facts_collect(const struct collect_opts *opts);
  * prints a message naming the file (and line:column where known) and returns
  * NULL. */
 json_t *facts_load(const char *path);
+/* The same for a document in memory; name stands for the file in messages. */
+json_t *facts_load_buffer(const char *name, const char *buf, size_t len);
 
 /* Structural validation of a document (also used by facts_load).  On error
  * returns -EINVAL and writes a message into err (size errlen). */

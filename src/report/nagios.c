@@ -3,6 +3,7 @@
  * finding per line.  Performance data are 'label'=value[UOM];warn;crit;min;max. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,9 @@ void report_nagios(const json_t *audit, const json_t *facts, const json_t *repor
 		if (json_is_integer(q) && json_is_integer(lim) && json_integer_value(q) > json_integer_value(lim))
 			full++;
 		if (json_is_integer(json_object_get(l, "drops"))) {
-			drops += json_integer_value(json_object_get(l, "drops"));
+			/* each is 0..2^63-1 (facts_validate); the sum stops there */
+			if (__builtin_add_overflow(drops, json_integer_value(json_object_get(l, "drops")), &drops))
+				drops = LLONG_MAX;
 			have_drops = true;
 		}
 	}

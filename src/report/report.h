@@ -14,6 +14,10 @@ struct text_opts {
 
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
 
+/* The summary of a facts document that `netknobs facts` prints: host,
+ * sysctls, the main counters, sockets, the sampling window, notes. */
+void report_facts_text(const json_t *facts, FILE *out);
+
 /* The changes since the last run made by netknobs report (doc/formats.md),
  * in plain words; with always, also what did not change. */
 void report_changes_text(const json_t *report, FILE *out, bool always);

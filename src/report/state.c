@@ -158,8 +158,8 @@ int state_validate(const json_t *st, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	json_object_foreach((json_t *)v, k, f)
-		if (!json_is_integer(f)) {
-			snprintf(err, errlen, "counter %.100s is not an integer", k);
+		if (!json_is_integer(f) || json_integer_value(f) < 0) {
+			snprintf(err, errlen, "counter %.100s is not a non-negative integer", k);
 			return -EINVAL;
 		}
 	v = json_object_get(st, "findings");

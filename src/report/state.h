@@ -10,6 +10,9 @@
 
 #define STATE_VERSION 1
 
+/* The sysctl whose value tells a reboot (the facts must hold it). */
+#define STATE_BOOT_ID_KEY "kernel.random.boot_id"
+
 struct state_dir {
 	char *path;
 	int lockfd;
@@ -35,5 +38,18 @@ int state_save(struct state_dir *sd, const json_t *state, unsigned keep);
 
 /* Structural check of a state document: 0, or -EINVAL with a reason in err. */
 int state_validate(const json_t *st, char *err, size_t errlen);
+
+/* The state of a run (a new document): its time (the facts' collected_at,
+ * now when they have none), boot id and network namespace, the flattened
+ * counters and the failed findings, one per rule and subject.  NULL when out
+ * of memory. */
+json_t *state_build(const json_t *facts, const json_t *audit);
+
+/* The report document of netknobs report (doc/formats.md, "state_dir" null):
+ * what changed from prev (NULL on a first run or when the previous state was
+ * unusable, why_unusable then saying why, or NULL) to cur, which audit
+ * produced.  NULL when out of memory. */
+json_t *state_compare(const json_t *prev, const json_t *cur, const json_t *audit,
+		      const char *why_unusable);
 
 #endif
