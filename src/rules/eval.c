@@ -86,6 +86,7 @@ struct rule_out {
 	char **msgs;             /* errors to log, in order */
 	size_t nmsgs;
 	bool oom;                /* a message could not be kept */
+	json_t *by_subject;      /* subject -> indexes in findings, for merging */
 };
 
 /* Phase 2: everything merged, in rule order. */
@@ -444,6 +445,56 @@ static int first_key(const char *key, void *data)
 	return 0;
 }
 
+/* Two findings of one rule that say the same: same subject, message,
+ * observed value, recommendations and status. */
+static bool same_finding(const json_t *a, const json_t *b)
+{
+	static const char *const keys[] = { "subject", "message", "observed", "recommend", "status" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *x = json_object_get(a, keys[i]), *y = json_object_get(b, keys[i]);
+
+		if ((x || y) && (!x || !y || !json_equal(x, y)))
+			return false;
+	}
+	return true;
+}
+
+/* Add finding f of the rule being evaluated, unless an earlier item of the
+ * same rule gave the same finding (the members of a reuseport group that
+ * share a configuration): that one then counts one more item in "merged"
+ * and true is returned (f is left to the caller). */
+static bool add_finding(struct run *R, json_t *f)
+{
+	struct rule_out *o = R->out;
+	const char *subj = json_string_value(json_object_get(f, "subject"));
+	json_t *idx, *x;
+	size_t i;
+
+	if (!o->findings)
+		o->findings = json_array();
+	if (!o->by_subject)
+		o->by_subject = json_object();
+	idx = subj ? json_object_get(o->by_subject, subj) : NULL;
+	json_array_foreach(idx, i, x) {
+		json_t *g = json_array_get(o->findings, (size_t)json_integer_value(x));
+		json_int_t n = json_integer_value(json_object_get(g, "merged"));
+
+		if (g && same_finding(g, f)) {
+			json_object_set_new(g, "merged", json_integer(n ? n + 1 : 2));
+			return true;
+		}
+	}
+	if (subj && !idx && o->by_subject) {
+		idx = json_array();
+		json_object_set_new(o->by_subject, subj, idx);
+	}
+	if (idx)
+		json_array_append_new(idx, json_integer((json_int_t)json_array_size(o->findings)));
+	json_array_append(o->findings, f);
+	return false;
+}
+
 /* Evaluate one rule for the current item (R->env).  Passes and not
  * applicable results are only counted unless keep is set (NULL then);
  * anything else gives a new result object. */
@@ -595,9 +646,14 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 			json_object_set_new(f, "status", json_string("fail"));
 			R->counts[r->severity]++;
 		}
-		if (!R->out->findings)
-			R->out->findings = json_array();
-		json_array_append_new(R->out->findings, f);
+		if (add_finding(R, f)) {
+			/* the same finding once: counted once */
+			if (w && !w->expired)
+				R->waived--;
+			else
+				R->counts[r->severity]--;
+		}
+		json_decref(f);
 		free(msg);
 	}
 	goto out;
@@ -669,6 +725,7 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	json_t *res, *items;
 
 	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
+	R->env.tables = R->rb->tables;
 	R->env.cache = R->cache;
 	if (!r->foreach)
 		return eval_item(R, r, true, counts);
@@ -737,6 +794,7 @@ static void merge_slot(struct merge *M, struct rule_out *o)
 	if (o->oom)
 		log_error("rule %s: out of memory", o->r->id);
 	json_array_append_new(M->results, o->result);
+	json_decref(o->by_subject);
 	if (o->findings) {
 		json_array_extend(M->findings, o->findings);
 		json_decref(o->findings);
@@ -833,6 +891,7 @@ static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
 			/* the size of the collection; its errors are
 			 * reported when the rule is evaluated */
 			expr_env_init(&env, facts, rb->vars, NULL, 0);
+			env.tables = rb->tables;
 			if (expr_eval(r->foreach, &env, &coll, &e) == 0 && coll.type == VALUE_LIST)
 				work += json_array_size(coll.json);
 			value_free(&coll);

@@ -51,6 +51,8 @@ enum expr_func {
 	F_ENTRIES,
 	F_DELTA,
 	F_RATE,
+	F_ENDPOINT,
+	F_LOOKUP,
 	F_COUNT_FUNCS
 };
 
