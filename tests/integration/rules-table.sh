@@ -266,6 +266,12 @@ check_match "stalled: the full queue says why" 'Every process holding it is stop
 	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:9000)"
 absent "stalled: no backlog advice for a stopped server" 'raise|Raise' \
 	"$(jq -r '.findings[] | select(.subject == "127.0.0.1:9000") | .message' "$T/st2.json")"
+check_match "stalled nginx worker: its PID named, the master running" 'of the 2 processes holding it, stopped by a signal or a debugger: 1 \(PID 1101\)' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8080)"
+check_match "stalled nginx worker: the full queue points at it" 'A process holding it is stopped \(see backlog.owner-stopped\)' \
+	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:8080)"
+absent "stalled nginx worker: no 'raise the backlog'" 'raise|Raise' \
+	"$(jq -r '.findings[] | select(.subject == "127.0.0.1:8080") | .message' "$T/st2.json")"
 nk_audit --from "$D/sampled-stalled.json" --format json >"$T/st3.json" || true
 check_match "stalled in a window: the queue never drained" \
 	'127\.0\.0\.1:8443 \(nginx, 5 processes, reuseport socket 3 of 4\) had connections waiting .*\(at least 48, at most 50, limit 511\).* never got shorter' \
