@@ -321,6 +321,31 @@ check_eq "Redis under somaxconn 128: a warning" warning \
 check_match "vanished listener: its owner kept" '^0\.0\.0\.0:9090 \(gunicorn, PID 2201\) dropped 12 packets' \
 	"$(nk_audit --from "$D/sampled-vanished.json" --format json | jq -r '[.findings[] | select(.rule == "backlog.window-overflow-gone")][0].message')"
 
+# the same distinctions on facts taken from real servers (srv-*.json)
+nk_audit --from "$D/srv-syn-early-drop-sampled.json" --format json >"$T/srv-d.json" || true
+check_match "real nginx, SYN side: the early drop at 97 of tcp_max_syn_backlog 128" \
+	'^10\.213\.2\.1:80 \(nginx, 2 processes\) dropped [0-9]+ packets .* on the SYN side: its SYN queue held up to 97 half-open handshakes, past the point where the kernel refuses new clients with SYN cookies off: 96' \
+	"$(msg "$T/srv-d.json" backlog.window-syn-drops 10.213.2.1:80)"
+absent "real nginx, SYN side: never the accept-queue advice" "raise the application's own backlog|It is the listener that overflowed" \
+	"$(jq -r '.findings[].message' "$T/srv-d.json")"
+check_eq "real nginx, SYN side: only syncookies recommended" 'net.ipv4.tcp_syncookies' \
+	"$(jq -r '[.recommendations[].key] | join(",")' "$T/srv-d.json")"
+check_exit "real nginx, an old overflow: exit 0" 0 nk_audit --from "$D/srv-old-overflow.json" --format json
+check_exit "real nginx, an old overflow, quiet window: exit 0" 0 nk_audit --from "$D/srv-old-overflow-sampled.json" --format json
+check_match "real nginx, quiet window: the notice says the window saw nothing" 'did not grow during the [0-9]+ ms sampling window' \
+	"$(msg "$T/out" backlog.counters-past TcpExt.ListenDrops)"
+nk_audit --from "$D/srv-drops-next-to-harmless.json" --format json >"$T/srv-g.json" || true
+check_eq "real Redis next to an overflowing nginx: nothing above a notice" "" \
+	"$(jq -r '.findings[] | select(.subject == "10.213.2.1:6379" and .severity != "notice") | .rule' "$T/srv-g.json")"
+nk_audit --from "$D/srv-clamp-somaxconn-128.json" --format json >"$T/srv-b.json" || true
+check_match "real Redis under somaxconn 128: a warning naming it" \
+	'^127\.0\.0\.1:6379 \(redis-server\) is limited to 128 connections, exactly net.core.somaxconn: redis-server asks for 511' \
+	"$(msg "$T/srv-b.json" backlog.listener-clamped 127.0.0.1:6379)"
+check_match "real memcached under somaxconn 128: its default named" 'memcached asks for 1024' \
+	"$(msg "$T/srv-b.json" backlog.listener-clamped 127.0.0.1:11211)"
+check_exit "real servers under load: exit 0 at --fail-on notice" 0 \
+	nk_audit --from "$D/srv-healthy-under-load-sampled.json" --fail-on notice --format json
+
 # the built-in copy holds both rule sets
 "$NETKNOBS" rules --json >"$T/builtin.json"
 for id in backlog.queue-full limits.softnet-drops limits.synack-retries; do
