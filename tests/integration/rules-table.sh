@@ -304,7 +304,7 @@ check_match "no history: both possibilities" \
 absent "no history: no guess stated as a fact" 'It is the default of|The limit is its application' "$(msg "$T/sc2.json" backlog.app-backlog 127.0.0.1:8080)"
 nk_audit --from "$D/app-backlog-known.json" --format json >"$T/sc3.json" || true
 check_match "history: started while somaxconn was 4096, so its own" \
-	'The limit is its application.s own backlog: it started while net.core.somaxconn was 4096.*Raise the backlog= parameter .* and restart it\.' \
+	'The limit is most likely its application.s own backlog: netknobs saw net.core.somaxconn at 4096 both before it started and after.*Raise the backlog= parameter .* and restart it\.' \
 	"$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
 absent "history: no 'either' once it is known" 'Either|second is likely' "$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
 
