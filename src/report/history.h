@@ -53,12 +53,22 @@ json_t *history_facts(const json_t *doc, const json_t *prev, const json_t *facts
  * keeps its own).  0, or -ENOMEM. */
 int history_add_to_facts(json_t *facts, const json_t *doc, const json_t *prev);
 
-/* Read the history document of a state directory: 0 with *out the
- * document, NULL when there is none; a file that cannot be used is
- * reported (warning naming it), moved aside and *out is NULL. */
-int history_load(struct state_dir *sd, json_t **out);
+/* Read the history document of a state directory opened (and locked) by
+ * state_open: 0 with *out the document, NULL when there is none; a file
+ * that cannot be used is reported (warning naming it), moved aside and
+ * *out is NULL. */
+int history_load(const struct state_dir *sd, json_t **out);
 
-/* Write it back.  0 or -errno (logged). */
-int history_save(struct state_dir *sd, const json_t *doc);
+/* Write it back atomically.  0 or -errno (logged). */
+int history_save(const struct state_dir *sd, const json_t *doc);
+
+/* Read, without the lock and without changing anything, the history
+ * document and the previous report's state (latest.json) of the state
+ * directory path, for a command that only looks (audit).  A directory that
+ * does not exist gives nothing, silently; one that cannot be trusted (not
+ * owned by the running user or root, writable by others, a link) gives
+ * nothing and a warning; unusable files are left alone and skipped.
+ * *hist and *prev are set (possibly NULL).  Returns 0, or -ENOMEM. */
+int history_read_dir(const char *path, json_t **hist, json_t **prev);
 
 #endif
