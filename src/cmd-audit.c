@@ -238,8 +238,9 @@ static int audit_run(struct globals *g, int argc, char **argv)
 
 	r = cmd_parse(&cmd_audit, g, argc, argv, "v", own, audit_opt, &ra);
 	a = ra.a;
-	/* the state directory's history belongs to the system netknobs runs on */
-	if (!a.from && !g->root) {
+	/* the state directory's history belongs to the system netknobs runs
+	 * on: read for a live audit, or when asked for by name */
+	if ((!a.from && !g->root) || ra.state_dir) {
 		a.facts_hook = audit_history;
 		a.facts_hook_data = (void *)(ra.state_dir ? ra.state_dir : cmd_state_dir());
 	}
@@ -312,7 +313,8 @@ const struct cmd cmd_audit = {
 		"  --timing               print how long each phase took on standard error\n"
 		"  --state-dir DIR        where netknobs report and fix --apply keep their\n"
 		"                         history, read (not changed) when auditing the live\n"
-		"                         system (default " DEFAULT_STATE_DIR ")\n"
+		"                         system (default " DEFAULT_STATE_DIR "), and with\n"
+		"                         --from when given\n"
 		"  --json, --format json  the audit as JSON (doc/audit-schema.json)\n"
 		"  --format prom          Prometheus text exposition (doc/formats.md)\n"
 		"  --format nagios        a Nagios/Icinga plugin status line with performance\n"
