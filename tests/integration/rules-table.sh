@@ -255,20 +255,25 @@ absent "grown: the accept-queue overflows are not called old" 'with a full accep
 # stalled owners: the stopped reuseport worker is named with its PID; a
 # server whose only process is stopped gets no capacity advice
 nk_audit --from "$D/stalled.json" --format json >"$T/st2.json" || true
-check_match "stalled: the stopped worker named" \
-	'^127\.0\.0\.1:8443 \(nginx, reuseport socket 3 of 4\) has 50 connections waiting .* stopped by a signal or a debugger: 1 \(PID 1203\)' \
+check_match "stalled: the stopped worker named, the one that polls the socket" \
+	'^127\.0\.0\.1:8443 \(nginx, reuseport socket 3 of 4\) has 50 connections waiting .*no process that could accept them runs: of the 1 processes waiting for connections on it .* stopped by a signal or a debugger: 1 \(PID 1203\).*Nobody accepts' \
 	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8443)"
-check_match "stalled: all stopped, nobody accepts" 'no process holding it can accept them.*Nobody accepts.*A longer queue would not help' \
+check_eq "stalled: the running workers' sockets are not named" 1 \
+	"$(jq '[.findings[] | select(.rule == "backlog.owner-stopped" and .subject == "127.0.0.1:8443")] | length' "$T/st2.json")"
+check_match "stalled: all stopped, nobody accepts" 'no process that could accept them runs.*Nobody accepts.*A longer queue would not help' \
 	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:9000)"
+check_match "stalled: without epoll, a stopped process next to a running one is a possibility" \
+	'a process that may accept them is stopped: of the 2 processes holding it, .*: 1 \(PID 1301\).*If a stopped process is the one accepting' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8090)"
 check_match "stalled: disk-sleep counts as stuck" 'in uninterruptible sleep .*: 1 \(PID 1700\)' \
 	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:9100)"
-check_match "stalled: the full queue says why" 'Every process holding it is stopped or stuck' \
+check_match "stalled: the full queue says why" 'Every process that could accept them is stopped or stuck' \
 	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:9000)"
 absent "stalled: no backlog advice for a stopped server" 'raise|Raise' \
 	"$(jq -r '.findings[] | select(.subject == "127.0.0.1:9000") | .message' "$T/st2.json")"
-check_match "stalled nginx worker: its PID named, the master running" 'of the 2 processes holding it, stopped by a signal or a debugger: 1 \(PID 1101\)' \
+check_match "stalled nginx worker: its PID named, the master not counted" 'of the 1 processes waiting for connections on it .*stopped by a signal or a debugger: 1 \(PID 1101\)' \
 	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8080)"
-check_match "stalled nginx worker: the full queue points at it" 'A process holding it is stopped \(see backlog.owner-stopped\)' \
+check_match "stalled nginx worker: the full queue points at it" 'Every process that could accept them is stopped or stuck, so nobody does \(see backlog.owner-stopped\)' \
 	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:8080)"
 absent "stalled nginx worker: no 'raise the backlog'" 'raise|Raise' \
 	"$(jq -r '.findings[] | select(.subject == "127.0.0.1:8080") | .message' "$T/st2.json")"
