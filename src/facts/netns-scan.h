@@ -183,7 +183,8 @@ json_t *netns_list_to_json(const struct netns_list *l);
 /* ---- entering (netns-visit.c) ----
  *
  * What changes after setns(fd, CLONE_NEWNET) in a thread (verified on
- * Linux 6.18 by tests/helpers/netns-facts; see bench/netns-scan):
+ * Linux 6.18 by `tests/helpers/netns-scan -K`, run by
+ * tests/integration/netns-scan.sh):
  *   - /proc/thread-self/net follows the calling thread's namespace at once.
  *     /proc/net is a link to self/net, i.e. /proc/TGID/net: the namespace
  *     of the thread-group leader.  So only the main thread may read
@@ -196,7 +197,12 @@ json_t *netns_list_to_json(const struct netns_list *l);
  *   - Sockets, descriptors and memory are unaffected; /proc/PID/fd links
  *     and socket inodes are host-wide, so owners can be found from any
  *     namespace (the mount namespace is what matters there).
- * The mount namespace is not changed: ROOT and every path stay as they were. */
+ * The mount namespace is not changed: ROOT and every path stay as they were.
+ *
+ * Cost (bench/netns-scan, 200 namespaces with 5 listeners and 50
+ * connections each, 2 CPUs): discovery and naming 3 ms, 2.3 MiB peak RSS;
+ * open + setns + return about 12 us a namespace; entering all 200 and
+ * dumping their listeners 35 ms.  Helper threads would not pay off. */
 
 /* Called inside e's namespace (or in the own one, for e->self).  Return 0
  * to go on, or -errno to stop the visit (it is returned by netns_visit()). */
