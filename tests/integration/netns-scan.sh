@@ -148,7 +148,9 @@ check_eq "the one held by a bind mount only: found once, entered" \
 	"[[\"mount\",\"$T/bound\",\"entered\",3333,0,\"nsenter --net=$T/bound sysctl -w net.core.somaxconn=4096\"]]" \
 	"$(jq -c --arg m "$T/bound" '[.scan.namespaces[] | select(.mount == $m) |
 		[.kind, .name, .state, .visit.somaxconn, .processes.count, .remedy.now]]' "$J")"
-check_eq "two gone, none denied" '{"denied":0,"gone":2}' "$(jq -c '.visit | {denied, gone}' "$J")"
+# (namespaces of tests running beside this one may go too)
+check_eq "none denied, at least the two removed ones gone" '{"denied":0,"gone":true}' \
+	"$(jq -c '.visit | {denied, gone: (.gone >= 2)}' "$J")"
 
 # listeners and their owners, from the one shared scan
 bad=""
@@ -161,9 +163,13 @@ done
 check_eq "listeners found in their namespaces, owners from one scan of /proc" "" "$bad"
 check_eq "one scan for all namespaces" 1 "$(jq '.owners.scans' "$J")"
 
-# the same owners with one scan per namespace (outside the mount namespace)
+# the same owners with one scan per namespace (outside the mount namespace);
+# only this test's namespaces: tests running beside it come and go
 "$H" -e -o each >"$T/each.json"
-own_of() { jq -c '[.scan.namespaces[] | select(.visit.owner_pids // [] | length > 0) | {inode, o: .visit.owner_pids}] | sort_by(.inode)' "$1"; }
+own_of() {
+	jq -c --arg p "nk-$$-" '[.scan.namespaces[] | select(.state == "entered" and (.netns_name // "" | startswith($p))) |
+		{inode, o: .visit.owner_pids}] | sort_by(.inode)' "$1"
+}
 check_eq "owners from one scan equal owners from a scan per namespace" "$(own_of "$T/each.json")" "$(own_of "$J")"
 
 # without CAP_SYS_ADMIN: listed, with the reason
