@@ -118,14 +118,50 @@ static const struct ynode *want(struct ctx *c, const struct ynode *map, const ch
 	return n;
 }
 
-/* A text field: printable, bounded. */
+/* Text that will be printed must hold no control character (a newline and
+ * a tab only where lines are allowed) and no character that reorders the
+ * text around it (U+202E ...).  libyaml refuses such bytes written as they
+ * are, but not an escape such as "\e" in a double-quoted scalar: the check
+ * is made on the value, after YAML's unescaping.  Returns 0 or -EINVAL
+ * (reported). */
+static int text_safe(struct ctx *c, const struct ynode *n, const char *key, bool lines)
+{
+	size_t clen = 0;
+	long at = escape_first_unsafe(n->value, n->len, lines, &clen);
+	unsigned char b;
+	char *what;
+
+	if (at < 0)
+		return 0;
+	b = (unsigned char)n->value[at];
+	what = escape_untrusted(n->value + at, clen);
+	err_at(c, n, "'%s' holds %s (%s, byte %ld of the value): write it without control or "
+	       "direction-changing characters", key,
+	       b == '\n' ? "a line break" : b < 0x80 || b == 0xc2 ? "a control character"
+	       : clen == 1 ? "a byte that is not UTF-8" : "a character that changes the text's direction or lines",
+	       what ? what : "?", at + 1);
+	free(what);
+	return -EINVAL;
+}
+
+/* A text field: printable, bounded; lines allowed. */
 static char *text_of(struct ctx *c, const struct ynode *n, const char *key)
 {
 	if (n->len > TEXT_MAX) {
 		err_at(c, n, "'%s' is too long (%zu bytes; the limit is %d)", key, n->len, TEXT_MAX);
 		return NULL;
 	}
+	if (text_safe(c, n, key, true) < 0)
+		return NULL;
 	return strdup(n->value);
+}
+
+/* The same for a one-line field (a title, a list item). */
+static char *line_of(struct ctx *c, const struct ynode *n, const char *key)
+{
+	if (n->len <= TEXT_MAX && text_safe(c, n, key, false) < 0)
+		return NULL;
+	return text_of(c, n, key);
 }
 
 /* ---------------------------------------------------------- expressions */
@@ -208,6 +244,9 @@ static int parse_template(struct ctx *c, const struct ynode *n, const char *fiel
 		err_at(c, n, "'%s' is too long (%zu bytes; the limit is %d)", field, len, TEXT_MAX);
 		return -EINVAL;
 	}
+	/* a message may have lines; a subject is one */
+	if (text_safe(c, n, field, strcmp(field, "subject") != 0) < 0)
+		return -EINVAL;
 	lit = malloc(len + 1);
 	if (!lit)
 		return -ENOMEM;
@@ -401,7 +440,7 @@ static int string_list(struct ctx *c, const struct ynode *n, const char *field, 
 			free(esc);
 			goto bad;
 		}
-		v[i] = text_of(c, k, field);
+		v[i] = line_of(c, k, field);
 		if (!v[i])
 			goto bad;
 	}
@@ -610,7 +649,7 @@ static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname
 		r.where = (struct origin){ c->file, id->line, id->col };
 
 	if ((v = want(c, n, "title", YNODE_SCALAR, true, "rule")))
-		r.title = text_of(c, v, "title");
+		r.title = line_of(c, v, "title");
 	if ((v = want(c, n, "rationale", YNODE_SCALAR, true, "rule")))
 		r.rationale = text_of(c, v, "rationale");
 	if ((v = want(c, n, "risk", YNODE_SCALAR, false, "rule")))
@@ -977,6 +1016,8 @@ static void parse_waiver(struct ctx *c, const struct ynode *n)
 		err_at(c, reason, "the waiver's reason must not be empty");
 	if (exp && !valid_date(exp->value))
 		err_at(c, exp, "'expires' must be a date YYYY-MM-DD");
+	if (subj)
+		text_safe(c, subj, "subject", false);
 	if (!id || !reason || c->rb->errors != before)
 		return;
 	w.rule_id = strdup(id->value);
@@ -1053,7 +1094,7 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 			ns[c->rb->nsets].name = strdup(name->value);
 			ns[c->rb->nsets].version = version;
 			v = want(c, root, "description", YNODE_SCALAR, false, "rule set");
-			ns[c->rb->nsets].description = v ? strdup(v->value) : NULL;
+			ns[c->rb->nsets].description = v ? text_of(c, v, "description") : NULL;
 			ns[c->rb->nsets].opt_in = false;
 			v = want(c, root, "default", YNODE_SCALAR, false, "rule set");
 			if (v && !strcmp(v->value, "false"))
