@@ -123,6 +123,67 @@ static int check_ids(const struct rulebook *rb, const struct audit_strv *ids)
 	return bad ? -1 : 0;
 }
 
+/* --only TAGs must be tags of a loaded rule: a typo would select nothing
+ * and say "OK". */
+static int check_tags(const struct rulebook *rb, const struct audit_strv *tags)
+{
+	const char **all = NULL;
+	size_t n = 0, cap = 0;
+	int bad = 0;
+
+	if (!tags->n)
+		return 0;
+	for (size_t i = 0; i < rb->nrules; i++)
+		for (size_t j = 0; j < rb->rules[i].ntags; j++) {
+			const char *t = rb->rules[i].tags[j];
+			size_t k;
+
+			for (k = 0; k < n && strcmp(all[k], t); k++)
+				;
+			if (k < n)
+				continue;
+			if (n == cap) {
+				const char **m = realloc(all, (cap = cap ? cap * 2 : 32) * sizeof(*m));
+
+				if (!m) {
+					free(all);
+					log_error("out of memory");
+					return -1;
+				}
+				all = m;
+			}
+			all[n++] = t;
+		}
+	for (size_t i = 0; i < tags->n; i++) {
+		const char *s;
+		size_t k;
+
+		for (k = 0; k < n && strcmp(all[k], tags->v[i]); k++)
+			;
+		if (k < n)
+			continue;
+		s = suggest_closest(tags->v[i], all, n);
+		if (s) {
+			log_error("--only %s: no loaded rule has this tag; did you mean '%s'?", tags->v[i], s);
+		} else {
+			char *list = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&list, &len);
+
+			for (size_t t = 0; m && t < n; t++)
+				fprintf(m, "%s%s", t ? ", " : "", all[t]);
+			if (m)
+				fclose(m);
+			log_error("--only %s: no loaded rule has this tag (tags: %s)", tags->v[i],
+				  list ? list : "none");
+			free(list);
+		}
+		bad = 1;
+	}
+	free(all);
+	return bad ? -1 : 0;
+}
+
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res)
 {
@@ -134,7 +195,7 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 	res->rb_loaded = true;
 	if (cmd_load_rules(g, &a->ro, &res->rb) < 0)
 		return -1;
-	if (check_ids(&res->rb, &a->ids) < 0)
+	if (check_ids(&res->rb, &a->ids) < 0 || check_tags(&res->rb, &a->only) < 0)
 		return -1;
 	if (a->profile && rulebook_use_profile(&res->rb, a->profile) < 0)
 		return -1;
