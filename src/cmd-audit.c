@@ -184,6 +184,68 @@ static int check_tags(const struct rulebook *rb, const struct audit_strv *tags)
 	return bad ? -1 : 0;
 }
 
+static const char *const core_parts[][2] = {
+	{ "sysctl", "the sysctl values" },
+	{ "sockets", "the sockets" },
+	{ "counters", "the kernel's counters" },
+};
+
+const json_t *audit_core_unavailable(const json_t *audit)
+{
+	const json_t *c = json_object_get(audit, "core_unavailable");
+
+	return json_object_size(c) ? c : NULL;
+}
+
+/* Facts without their core (an empty /proc, no descriptors left) give no
+ * finding, which must not read as "all is well": the audit says what could
+ * not be read and why, its verdict starts with UNKNOWN and its exit status
+ * is 3 (audit_exit_status).  Returns 0 or -ENOMEM. */
+static int mark_core_unavailable(json_t *audit, const json_t *facts)
+{
+	const json_t *core = json_object_get(facts, "core_unavailable");
+	char *verdict = NULL, *why = NULL;
+	size_t vlen = 0, wlen = 0;
+	FILE *v, *w;
+	int n = 0;
+
+	if (!json_object_size(core))
+		return 0;
+	v = open_memstream(&verdict, &vlen);
+	w = open_memstream(&why, &wlen);
+	if (!v || !w) {
+		if (v)
+			fclose(v);
+		if (w)
+			fclose(w);
+		free(verdict);
+		free(why);
+		return -ENOMEM;
+	}
+	fputs("UNKNOWN: could not read ", v);
+	for (size_t i = 0; i < sizeof(core_parts) / sizeof(core_parts[0]); i++) {
+		const char *r = json_string_value(json_object_get(core, core_parts[i][0]));
+		size_t left = 0;
+
+		if (!r)
+			continue;
+		for (size_t j = i + 1; j < sizeof(core_parts) / sizeof(core_parts[0]); j++)
+			left += json_object_get(core, core_parts[j][0]) != NULL;
+		fprintf(v, "%s%s", n ? (left ? ", " : " and ") : "", core_parts[i][1]);
+		fprintf(w, "%s%s (%s)", n ? "; " : "", core_parts[i][1], r);
+		n++;
+	}
+	fprintf(v, "; %s", json_string_value(json_object_get(audit, "verdict")) ?: "");
+	fclose(v);
+	fclose(w);
+	log_error("could not read the core facts, so nothing can be judged: %s", why ? why : "?");
+	n = json_object_set_new(audit, "core_unavailable", json_deep_copy(core)) < 0 ||
+	    json_object_set_new(audit, "verdict", json_string(verdict ? verdict : "UNKNOWN")) < 0;
+	free(verdict);
+	free(why);
+	return n ? -ENOMEM : 0;
+}
+
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res)
 {
@@ -214,7 +276,7 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 				       &res->threads };
 	res->audit = rules_evaluate(&res->rb, res->facts, &filter);
 	res->t_eval = audit_now_ms();
-	if (!res->audit) {
+	if (!res->audit || mark_core_unavailable(res->audit, res->facts) < 0) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -239,7 +301,7 @@ int audit_exit_status(const json_t *audit, enum severity fail_on)
 	long long info = json_integer_value(json_object_get(s, "info"));
 	long long errs = json_integer_value(json_object_get(s, "errors"));
 
-	if (errs || !s)
+	if (errs || !s || audit_core_unavailable(audit))
 		return EXIT_NK_ERROR;
 	if (crit && fail_on <= SEV_CRITICAL)
 		return EXIT_NK_CRITICAL;

@@ -506,6 +506,10 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		goto out;
 	facts = res.facts;
 	audit = res.audit;
+	if (audit_core_unavailable(audit)) {
+		log_error("fix: without the core facts there is nothing to recommend; nothing was done");
+		goto out;
+	}
 	if (json_integer_value(json_object_get(json_object_get(audit, "summary"), "errors"))) {
 		log_error("fix: some rules could not be evaluated (netknobs audit shows which); "
 			  "nothing was done");

@@ -41,6 +41,101 @@ void facts_note(json_t *doc, const char *fmt, ...)
 
 static void persistent_compare(json_t *doc, const struct nk_root *root);
 
+/* ---- the core facts ---- */
+
+/* Keys every network namespace of every kernel netknobs supports has (the
+ * accept and SYN queues): when they cannot be read, /proc/sys cannot. */
+static const char *const core_sysctl_keys[] = {
+	"net.core.somaxconn",
+	"net.ipv4.tcp_max_syn_backlog",
+	"net.ipv4.tcp_syncookies",
+};
+
+/* The first note from index from on that starts with prefix, or NULL. */
+static const char *note_from(const json_t *doc, size_t from, const char *prefix)
+{
+	const json_t *notes = json_object_get(doc, "notes");
+
+	for (size_t i = from; i < json_array_size(notes); i++) {
+		const char *n = json_string_value(json_array_get(notes, i));
+
+		if (n && !strncmp(n, prefix, strlen(prefix)))
+			return n;
+	}
+	return NULL;
+}
+
+static int core_set(json_t *core, const char *part, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int core_set(json_t *core, const char *part, const char *fmt, ...)
+{
+	char buf[512], *esc;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* the reasons hold what the system said: escaped as notes are */
+	esc = escape_untrusted_str(buf);
+	r = esc ? json_object_set_new(core, part, json_string(esc)) : -1;
+	free(esc);
+	return r;
+}
+
+/* Record in "core_unavailable" the core facts that could not be collected
+ * and why: the sysctls of the queues, the counters of TCP (TcpExt from
+ * /proc/net/netstat, Tcp from /proc/net/snmp), the sockets (neither
+ * netlink nor /proc/net/tcp).  Keys a namespace does not have by design
+ * (net.core.netdev_*) are not core: a container audits normally.
+ * counters_from and sockets_from: the number of notes before those
+ * collectors ran.  Returns 0 or -ENOMEM. */
+static int core_status(json_t *doc, bool sockets, size_t counters_from, size_t sockets_from)
+{
+	const json_t *sysctl = json_object_get(doc, "sysctl");
+	const json_t *una = json_object_get(doc, "sysctl_unavailable");
+	const json_t *counters = json_object_get(doc, "counters");
+	const json_t *sk = json_object_get(doc, "sockets");
+	json_t *core = json_object();
+	size_t missing = 0;
+	const char *first = NULL;
+	int r = 0;
+
+	if (!core)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(core_sysctl_keys) / sizeof(core_sysctl_keys[0]); i++)
+		if (!json_object_get(sysctl, core_sysctl_keys[i]) && !missing++)
+			first = core_sysctl_keys[i];
+	if (missing) {
+		const char *why = json_string_value(json_object_get(json_object_get(una, first), "error"));
+
+		r |= core_set(core, "sysctl", "%s: %s%s", first, why ? why : "not read",
+			      missing == 3 ? " (and the other keys of the accept and SYN queues)"
+			      : missing == 2 ? " (and one other key of the accept and SYN queues)" : "");
+	}
+	if (!json_object_get(counters, "TcpExt") || !json_object_get(counters, "Tcp")) {
+		const char *file = !json_object_get(counters, "TcpExt") ? "/proc/net/netstat" : "/proc/net/snmp";
+		const char *why = note_from(doc, counters_from, file);
+
+		if (why)
+			r |= core_set(core, "counters", "%s", why);
+		else
+			r |= core_set(core, "counters", "%s: no %s counters", file,
+				      !json_object_get(counters, "TcpExt") ? "TcpExt" : "Tcp");
+	}
+	/* the socket collector leaves "states" out when it knows nothing */
+	if (sockets && json_is_object(sk) && !json_object_get(sk, "states")) {
+		const char *why = note_from(doc, sockets_from, "/proc/net/tcp:");
+		const char *fb = json_string_value(json_object_get(sk, "fallback_reason"));
+
+		r |= core_set(core, "sockets", "%s%s%s", fb ? fb : "", fb && why ? "; " : "", why ? why : "");
+	}
+	if (r == 0 && json_object_size(core))
+		r = json_object_set(doc, "core_unavailable", core);
+	json_decref(core);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 json_t *facts_collect(const struct collect_opts *o)
 {
 	json_t *doc = json_object();
@@ -67,7 +162,7 @@ json_t *facts_collect(const struct collect_opts *o)
 	json_object_set_new(doc, "notes", json_array());
 
 	{
-		size_t nw = 0;
+		size_t nw = 0, counters_from, sockets_from;
 		int r;
 
 		while (sysctl_watched_keys[nw])
@@ -81,12 +176,17 @@ json_t *facts_collect(const struct collect_opts *o)
 		/* the window ends when the counters are read again */
 		if (o->sample)
 			sample_mark_end(o->sample);
+		counters_from = json_array_size(json_object_get(doc, "notes"));
 		if ((r = counters_collect(doc, o->root)) == -ENOMEM ||
-		    (r = sysctld_collect(doc, o->root)) == -ENOMEM ||
-		    (o->want_sockets &&
-		     (r = sockets_collect_flags(doc, o->root,
-						(o->want_owners ? SOCKETS_OWNERS : 0) |
-						(o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM))
+		    (r = sysctld_collect(doc, o->root)) == -ENOMEM)
+			goto oom;
+		sockets_from = json_array_size(json_object_get(doc, "notes"));
+		if (o->want_sockets &&
+		    (r = sockets_collect_flags(doc, o->root,
+					       (o->want_owners ? SOCKETS_OWNERS : 0) |
+					       (o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM)
+			goto oom;
+		if (core_status(doc, o->want_sockets, counters_from, sockets_from) < 0)
 			goto oom;
 	}
 	persistent_compare(doc, o->root);
@@ -322,8 +422,12 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	    want_type(doc, "sockstat", JSON_OBJECT, 0, "document", err, errlen) ||
 	    want_type(doc, "softnet", JSON_OBJECT, 0, "document", err, errlen) ||
 	    want_type(doc, "notes", JSON_ARRAY, 0, "document", err, errlen) ||
-	    want_type(doc, "persistent", JSON_OBJECT, 0, "document", err, errlen))
+	    want_type(doc, "persistent", JSON_OBJECT, 0, "document", err, errlen) ||
+	    want_type(doc, "core_unavailable", JSON_OBJECT, 0, "document", err, errlen))
 		return -EINVAL;
+	json_object_foreach((json_t *)json_object_get(doc, "core_unavailable"), key, v)
+		if (!json_is_string(v) || (strcmp(key, "sysctl") && strcmp(key, "sockets") && strcmp(key, "counters")))
+			FAIL("core_unavailable: \"%.64s\" must be sysctl, sockets or counters, with a string", key);
 
 	json_object_foreach((json_t *)json_object_get(doc, "sysctl"), key, v) {
 		const char *why;

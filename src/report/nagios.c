@@ -59,6 +59,30 @@ static bool title_seen(const json_t *findings, size_t upto, const json_t *f)
 	return false;
 }
 
+/* "could not read the sysctl values (why), the sockets (why); " */
+static void core_text(FILE *out, const json_t *core)
+{
+	static const char *const parts[][2] = {
+		{ "sysctl", "the sysctl values" },
+		{ "sockets", "the sockets" },
+		{ "counters", "the kernel's counters" },
+	};
+	unsigned n = 0;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		const char *why = json_string_value(json_object_get(core, parts[i][0]));
+
+		if (!why)
+			continue;
+		fputs(n++ ? ", " : "could not read ", out);
+		fprintf(out, "%s (", parts[i][1]);
+		plugin_text(out, why);
+		fputc(')', out);
+	}
+	if (n)
+		fputs("; ", out);
+}
+
 void report_nagios(const json_t *audit, const json_t *facts, const json_t *report, int status,
 		   FILE *out)
 {
@@ -70,9 +94,10 @@ void report_nagios(const json_t *audit, const json_t *facts, const json_t *repor
 	unsigned shown = 0, titles = 0;
 	size_t i;
 
-	if (status < 0 || status > 3)
+	if (status < 0 || status > 3 || json_object_size(json_object_get(audit, "core_unavailable")))
 		status = 3;
 	fprintf(out, "NETKNOBS %s - ", state_names[status]);
+	core_text(out, json_object_get(audit, "core_unavailable"));
 	fprintf(out, "%lld critical, %lld warning%s", count(summary, "critical"), count(summary, "warning"),
 		count(summary, "warning") == 1 ? "" : "s");
 	if (count(summary, "notice"))
