@@ -476,7 +476,9 @@ static json_t *facts_checked(const char *path, json_t *doc, const json_error_t *
 	char err[512];
 
 	if (!doc) {
-		if (jerr->line > 0)
+		if (json_error_code(jerr) == json_error_out_of_memory)
+			log_syntax(path, 0, 0, "cannot load facts: out of memory");
+		else if (jerr->line > 0)
 			log_syntax(path, (unsigned)jerr->line, (unsigned)jerr->column,
 				   "not a valid facts document: %s", jerr->text);
 		else
