@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
+#include "facts/facts.h"
 #include "facts/sysctl.h"
 #include "report/report.h"
 #include "rules/rules.h"
@@ -184,12 +185,6 @@ static int check_tags(const struct rulebook *rb, const struct audit_strv *tags)
 	return bad ? -1 : 0;
 }
 
-static const char *const core_parts[][2] = {
-	{ "sysctl", "the sysctl values" },
-	{ "sockets", "the sockets" },
-	{ "counters", "the kernel's counters" },
-};
-
 const json_t *audit_core_unavailable(const json_t *audit)
 {
 	const json_t *c = json_object_get(audit, "core_unavailable");
@@ -223,16 +218,17 @@ static int mark_core_unavailable(json_t *audit, const json_t *facts)
 		return -ENOMEM;
 	}
 	fputs("UNKNOWN: could not read ", v);
-	for (size_t i = 0; i < sizeof(core_parts) / sizeof(core_parts[0]); i++) {
-		const char *r = json_string_value(json_object_get(core, core_parts[i][0]));
+	for (size_t i = 0; facts_core_parts[i]; i++) {
+		const char *r = json_string_value(json_object_get(core, facts_core_parts[i]));
+		const char *what = facts_core_part_text(facts_core_parts[i]);
 		size_t left = 0;
 
 		if (!r)
 			continue;
-		for (size_t j = i + 1; j < sizeof(core_parts) / sizeof(core_parts[0]); j++)
-			left += json_object_get(core, core_parts[j][0]) != NULL;
-		fprintf(v, "%s%s", n ? (left ? ", " : " and ") : "", core_parts[i][1]);
-		fprintf(w, "%s%s (%s)", n ? "; " : "", core_parts[i][1], r);
+		for (size_t j = i + 1; facts_core_parts[j]; j++)
+			left += json_object_get(core, facts_core_parts[j]) != NULL;
+		fprintf(v, "%s%s", n ? (left ? ", " : " and ") : "", what);
+		fprintf(w, "%s%s (%s)", n ? "; " : "", what, r);
 		n++;
 	}
 	fprintf(v, "; %s", json_string_value(json_object_get(audit, "verdict")) ?: "");

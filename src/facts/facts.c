@@ -43,12 +43,30 @@ static void persistent_compare(json_t *doc, const struct nk_root *root);
 
 /* ---- the core facts ---- */
 
+const char *const facts_core_parts[] = { "sysctl", "sockets", "counters", "persistent", NULL };
+
+const char *facts_core_part_text(const char *part)
+{
+	static const char *const text[] = { "the sysctl values", "the sockets", "the kernel's counters",
+					    "the sysctl.d configuration" };
+
+	for (size_t i = 0; facts_core_parts[i]; i++)
+		if (!strcmp(part, facts_core_parts[i]))
+			return text[i];
+	return NULL;
+}
+
 /* Keys every network namespace of every kernel netknobs supports has (the
  * accept and SYN queues): when they cannot be read, /proc/sys cannot. */
 static const char *const core_sysctl_keys[] = {
 	"net.core.somaxconn",
 	"net.ipv4.tcp_max_syn_backlog",
 	"net.ipv4.tcp_syncookies",
+};
+
+/* Where each collector's notes start in "notes". */
+struct note_marks {
+	size_t counters, persistent, sockets;
 };
 
 /* The first note from index from on that starts with prefix, or NULL. */
@@ -60,6 +78,20 @@ static const char *note_from(const json_t *doc, size_t from, const char *prefix)
 		const char *n = json_string_value(json_array_get(notes, i));
 
 		if (n && !strncmp(n, prefix, strlen(prefix)))
+			return n;
+	}
+	return NULL;
+}
+
+/* The first note of [from, to) that holds text, or NULL. */
+static const char *note_containing(const json_t *doc, size_t from, size_t to, const char *text)
+{
+	const json_t *notes = json_object_get(doc, "notes");
+
+	for (size_t i = from; i < to && i < json_array_size(notes); i++) {
+		const char *n = json_string_value(json_array_get(notes, i));
+
+		if (n && strstr(n, text))
 			return n;
 	}
 	return NULL;
@@ -86,11 +118,12 @@ static int core_set(json_t *core, const char *part, const char *fmt, ...)
 /* Record in "core_unavailable" the core facts that could not be collected
  * and why: the sysctls of the queues, the counters of TCP (TcpExt from
  * /proc/net/netstat, Tcp from /proc/net/snmp), the sockets (neither
- * netlink nor /proc/net/tcp).  Keys a namespace does not have by design
- * (net.core.netdev_*) are not core: a container audits normally.
- * counters_from and sockets_from: the number of notes before those
- * collectors ran.  Returns 0 or -ENOMEM. */
-static int core_status(json_t *doc, bool sockets, size_t counters_from, size_t sockets_from)
+ * netlink nor /proc/net/tcp), the persistent configuration (a sysctl.d
+ * file or directory that exists but could not be read).  What a namespace
+ * does not have by design (net.core.netdev_*, a missing sysctl.d
+ * directory) is not core: a container audits normally.  from: where each
+ * collector's notes start.  Returns 0 or -ENOMEM. */
+static int core_status(json_t *doc, bool sockets, const struct note_marks *from)
 {
 	const json_t *sysctl = json_object_get(doc, "sysctl");
 	const json_t *una = json_object_get(doc, "sysctl_unavailable");
@@ -115,7 +148,7 @@ static int core_status(json_t *doc, bool sockets, size_t counters_from, size_t s
 	}
 	if (!json_object_get(counters, "TcpExt") || !json_object_get(counters, "Tcp")) {
 		const char *file = !json_object_get(counters, "TcpExt") ? "/proc/net/netstat" : "/proc/net/snmp";
-		const char *why = note_from(doc, counters_from, file);
+		const char *why = note_from(doc, from->counters, file);
 
 		if (why)
 			r |= core_set(core, "counters", "%s", why);
@@ -123,9 +156,31 @@ static int core_status(json_t *doc, bool sockets, size_t counters_from, size_t s
 			r |= core_set(core, "counters", "%s: no %s counters", file,
 				      !json_object_get(counters, "TcpExt") ? "TcpExt" : "Tcp");
 	}
+	/* the persistent configuration: a file that could not be read (a
+	 * symbolic link loop is skipped by systemd too, by design), or a
+	 * directory that exists but could not be listed */
+	if (!json_object_get(core, "persistent")) {
+		const json_t *files = json_object_get(json_object_get(doc, "persistent"), "files"), *f;
+		const char *why = NULL, *path = NULL;
+		size_t i;
+
+		json_array_foreach(files, i, f) {
+			const char *e = json_string_value(json_object_get(f, "error"));
+
+			if (!why && !strcmp(json_string_value(json_object_get(f, "status")) ?: "", "unreadable") &&
+			    e && strcmp(e, strerror(ELOOP)) != 0) {
+				why = e;
+				path = json_string_value(json_object_get(f, "path"));
+			}
+		}
+		if (why)
+			r |= core_set(core, "persistent", "%s: %s", path ? path : "?", why);
+		else if ((why = note_containing(doc, from->persistent, from->sockets, "/sysctl.d: ")))
+			r |= core_set(core, "persistent", "%s", why);
+	}
 	/* the socket collector leaves "states" out when it knows nothing */
 	if (sockets && json_is_object(sk) && !json_object_get(sk, "states")) {
-		const char *why = note_from(doc, sockets_from, "/proc/net/tcp:");
+		const char *why = note_from(doc, from->sockets, "/proc/net/tcp:");
 		const char *fb = json_string_value(json_object_get(sk, "fallback_reason"));
 
 		r |= core_set(core, "sockets", "%s%s%s", fb ? fb : "", fb && why ? "; " : "", why ? why : "");
@@ -162,7 +217,8 @@ json_t *facts_collect(const struct collect_opts *o)
 	json_object_set_new(doc, "notes", json_array());
 
 	{
-		size_t nw = 0, counters_from, sockets_from;
+		size_t nw = 0;
+		struct note_marks marks;
 		int r;
 
 		while (sysctl_watched_keys[nw])
@@ -176,17 +232,19 @@ json_t *facts_collect(const struct collect_opts *o)
 		/* the window ends when the counters are read again */
 		if (o->sample)
 			sample_mark_end(o->sample);
-		counters_from = json_array_size(json_object_get(doc, "notes"));
-		if ((r = counters_collect(doc, o->root)) == -ENOMEM ||
-		    (r = sysctld_collect(doc, o->root)) == -ENOMEM)
+		marks.counters = json_array_size(json_object_get(doc, "notes"));
+		if ((r = counters_collect(doc, o->root)) == -ENOMEM)
 			goto oom;
-		sockets_from = json_array_size(json_object_get(doc, "notes"));
+		marks.persistent = json_array_size(json_object_get(doc, "notes"));
+		if ((r = sysctld_collect(doc, o->root)) == -ENOMEM)
+			goto oom;
+		marks.sockets = json_array_size(json_object_get(doc, "notes"));
 		if (o->want_sockets &&
 		    (r = sockets_collect_flags(doc, o->root,
 					       (o->want_owners ? SOCKETS_OWNERS : 0) |
 					       (o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM)
 			goto oom;
-		if (core_status(doc, o->want_sockets, counters_from, sockets_from) < 0)
+		if (core_status(doc, o->want_sockets, &marks) < 0)
 			goto oom;
 	}
 	persistent_compare(doc, o->root);
@@ -426,8 +484,9 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	    want_type(doc, "core_unavailable", JSON_OBJECT, 0, "document", err, errlen))
 		return -EINVAL;
 	json_object_foreach((json_t *)json_object_get(doc, "core_unavailable"), key, v)
-		if (!json_is_string(v) || (strcmp(key, "sysctl") && strcmp(key, "sockets") && strcmp(key, "counters")))
-			FAIL("core_unavailable: \"%.64s\" must be sysctl, sockets or counters, with a string", key);
+		if (!json_is_string(v) || !facts_core_part_text(key))
+			FAIL("core_unavailable: \"%.64s\" must be sysctl, sockets, counters or persistent, "
+			     "with a string", key);
 
 	json_object_foreach((json_t *)json_object_get(doc, "sysctl"), key, v) {
 		const char *why;

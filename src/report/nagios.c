@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts/facts.h"
 #include "report/report.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -62,20 +63,15 @@ static bool title_seen(const json_t *findings, size_t upto, const json_t *f)
 /* "could not read the sysctl values (why), the sockets (why); " */
 static void core_text(FILE *out, const json_t *core)
 {
-	static const char *const parts[][2] = {
-		{ "sysctl", "the sysctl values" },
-		{ "sockets", "the sockets" },
-		{ "counters", "the kernel's counters" },
-	};
 	unsigned n = 0;
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		const char *why = json_string_value(json_object_get(core, parts[i][0]));
+	for (size_t i = 0; facts_core_parts[i]; i++) {
+		const char *why = json_string_value(json_object_get(core, facts_core_parts[i]));
 
 		if (!why)
 			continue;
 		fputs(n++ ? ", " : "could not read ", out);
-		fprintf(out, "%s (", parts[i][1]);
+		fprintf(out, "%s (", facts_core_part_text(facts_core_parts[i]));
 		plugin_text(out, why);
 		fputc(')', out);
 	}

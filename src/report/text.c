@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts/facts.h"
 #include "report/report.h"
 #include "util/duration.h"
 #include "util/escape.h"
@@ -166,25 +167,20 @@ static void window_line(FILE *out, const json_t *w)
  * no finding must not read as "all is well". */
 static void core_lines(FILE *out, const json_t *core, const struct text_opts *o)
 {
-	static const char *const parts[][2] = {
-		{ "sysctl", "the sysctl values" },
-		{ "sockets", "the sockets" },
-		{ "counters", "the kernel's counters" },
-	};
 	if (!json_object_size(core))
 		return;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		const char *why = json_string_value(json_object_get(core, parts[i][0]));
+	for (size_t i = 0; facts_core_parts[i]; i++) {
+		const char *why = json_string_value(json_object_get(core, facts_core_parts[i]));
 
 		if (!why)
 			continue;
 		fprintf(out, "%sUNKNOWN%s  could not read %s\n", o->color ? "\033[1;35m" : "",
-			o->color ? C_RESET : "", parts[i][1]);
+			o->color ? C_RESET : "", facts_core_part_text(facts_core_parts[i]));
 		print_wrapped(out, "  ", "", why);
 	}
-	print_wrapped(out, "", "", "The rules that need them are not applicable: this audit cannot say "
-		      "whether anything is wrong (exit status 3).  Run netknobs where it can read /proc "
-		      "(as root, with enough open files, with /proc mounted).");
+	print_wrapped(out, "", "", "Without them the rules cannot judge this host: no finding does not "
+		      "mean nothing is wrong (exit status 3).  Run netknobs where it can read /proc and "
+		      "/etc (as root, with enough open files, with /proc mounted).");
 	fputc('\n', out);
 }
 
