@@ -396,7 +396,9 @@ const struct cmd cmd_audit = {
 		"Rule sources, in order: the installed rule sets (" PKGDATADIR "/rules) or,\n"
 		"when none are installed, the built-in ones; " SYSCONFDIR "/netknobs/rules.d/*.yaml;\n"
 		"--rules.  Exit status: 0 nothing at or above --fail-on, 1 warning (or notice/info\n"
-		"when --fail-on is lower), 2 critical, 3 could not audit.\n",
+		"when --fail-on is lower), 2 critical, 3 could not audit: bad rules or options,\n"
+		"or the core facts (sysctls, counters, sockets, sysctl.d) could not be read;\n"
+		"the verdict then starts with UNKNOWN and says which and why.\n",
 	.run = audit_run,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

@@ -52,7 +52,8 @@ enum {
 	"  --profile NAME         run the rule sets of a profile with its variables\n" \
 	"                         (netknobs profiles lists them)\n"                   \
 	"  --only TAG             only rules with this tag, from any rule set (opt-in\n" \
-	"                         ones such as hardening included); repeatable\n"     \
+	"                         ones such as hardening included); repeatable; a tag\n" \
+	"                         no loaded rule has is an error\n"                     \
 	"  --rule ID              only this rule; repeatable\n"                       \
 	"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"   \
 	"                         non-zero: info, notice, warning (default), critical\n"
