@@ -71,8 +71,15 @@ check_exit "9: a namespace's /proc audits normally" 1 "$NK" --root "$ROOTS/netns
 check_eq "9: netns-old: no core part missing" "null" "$(jq -c .core_unavailable "$T/out")"
 if is_root; then
 	make_ns ns core
-	check_exit "9: audit inside a network namespace (netdev_* absent)" 0 \
-		ip netns exec "$ns" "$NK" audit --format json --fail-on critical
+	# whatever it finds there (host-wide values may give findings), it audits
+	set +e
+	ip netns exec "$ns" "$NK" audit --format json >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+	case $rc in
+	0|1|2) pass "9: audit inside a network namespace (netdev_* absent): exit $rc" ;;
+	*) fail "9: audit inside a network namespace: exit $rc; $(head -c 300 "$T/err")" ;;
+	esac
 	check_eq "9: namespace: no core part missing" "null" "$(jq -c .core_unavailable "$T/out")"
 	check_eq "9: namespace: netdev_max_backlog is absent there" '"missing"' \
 		"$(ip netns exec "$ns" "$NK" facts --json | jq '.sysctl_unavailable["net.core.netdev_max_backlog"].reason')"
