@@ -42,7 +42,7 @@ void table_entry_free(struct table_entry *e)
 
 static const struct table_decl *decl_in(const struct rulebook *rb, const char *name)
 {
-	for (size_t i = 0; rb && i < rb->ntdecls; i++)
+	for (size_t i = 0; i < rb->ntdecls; i++)
 		if (!strcmp(rb->tdecls[i].name, name))
 			return &rb->tdecls[i];
 	return NULL;
@@ -112,10 +112,10 @@ void tables_add_use(struct rulebook *rb, struct table_use *u)
 }
 
 /* An unknown table named at o: with the closest declared name. */
-static void unknown_table(struct rulebook *rb, const struct rulebook *known, const char *name,
-			  const struct origin *o, const char *what)
+static void unknown_table(struct rulebook *rb, const char *name, const struct origin *o,
+			  const char *what)
 {
-	size_t n = 0, cap = rb->ntdecls + (known ? known->ntdecls : 0);
+	size_t n = 0, cap = rb->ntdecls;
 	const char **names = malloc((cap + 1) * sizeof(*names));
 	const char *s = NULL;
 	char *esc = escape_untrusted_str(name);
@@ -123,8 +123,6 @@ static void unknown_table(struct rulebook *rb, const struct rulebook *known, con
 	if (names) {
 		for (size_t i = 0; i < rb->ntdecls; i++)
 			names[n++] = rb->tdecls[i].name;
-		for (size_t i = 0; known && i < known->ntdecls; i++)
-			names[n++] = known->tdecls[i].name;
 		s = suggest_closest(name, names, n);
 	}
 	err_at(rb, o, "%s names unknown table '%s'%s%s%s", what, esc ? esc : "?",
@@ -133,15 +131,12 @@ static void unknown_table(struct rulebook *rb, const struct rulebook *known, con
 	free(names);
 }
 
-static void check_entry(struct rulebook *rb, const struct rulebook *known,
-			const struct table_entry *e)
+static void check_entry(struct rulebook *rb, const struct table_entry *e)
 {
 	const struct table_decl *d = decl_in(rb, e->table);
 
-	if (!d)
-		d = decl_in(known, e->table);
 	if (!d) {
-		unknown_table(rb, known, e->table, &e->table_where, "'tables'");
+		unknown_table(rb, e->table, &e->table_where, "'tables'");
 		return;
 	}
 	for (size_t i = 0; i < e->nfields; i++) {
@@ -168,17 +163,17 @@ static void check_entry(struct rulebook *rb, const struct rulebook *known,
 	}
 }
 
-void tables_finish(struct rulebook *rb, const struct rulebook *known)
+void tables_finish(struct rulebook *rb)
 {
 	json_t *tables = json_object();
 
 	for (size_t i = 0; i < rb->ntentries; i++)
-		check_entry(rb, known, &rb->tentries[i]);
+		check_entry(rb, &rb->tentries[i]);
 	for (size_t i = 0; i < rb->ntuses; i++) {
 		const struct table_use *u = &rb->tuses[i];
 
-		if (!decl_in(rb, u->table) && !decl_in(known, u->table))
-			unknown_table(rb, known, u->table, &u->where, "lookup()");
+		if (!decl_in(rb, u->table))
+			unknown_table(rb, u->table, &u->where, "lookup()");
 	}
 	if (!tables)
 		return;
