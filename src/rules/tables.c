@@ -136,6 +136,11 @@ static void check_entry(struct rulebook *rb, const struct table_entry *e)
 	const struct table_decl *d = decl_in(rb, e->table);
 
 	if (!d) {
+		/* once per table of a file, not once per entry */
+		for (const struct table_entry *x = rb->tentries; x < e; x++)
+			if (!strcmp(x->table, e->table) && x->table_where.file == e->table_where.file &&
+			    x->table_where.line == e->table_where.line && x->table_where.col == e->table_where.col)
+				return;
 		unknown_table(rb, e->table, &e->table_where, "'tables'");
 		return;
 	}
