@@ -1,0 +1,108 @@
+#!/bin/sh
+# redis-server, nginx and memcached from their Debian packages, each
+# scenario in its own network namespace:
+#   b. a clamp by somaxconn: somaxconn 128, Redis tcp-backlog 511, nginx's
+#      default backlog 511, memcached -b 1024: every limit is 128, and Redis
+#      itself warns at its start
+#   g. one listener's drops next to a harmless one (server and client
+#      namespaces joined by veth): nginx with a stopped worker overflows under
+#      wrk; Redis only sees the retransmitted SYNs of handshakes whose
+#      SYN-ACKs the client drops, which its socket counts as drops too
+# The checks marked PENDING run with SERVERS_PENDING=1 (see
+# tests/servers.sh); SERVERS_CAPTURE=DIR saves the facts and audits.
+. "$TESTLIB"
+. "$TOP_SRCDIR/tests/servers.sh"
+need_root
+srv_need redis-server nginx memcached wrk nft ss nstat
+
+# ---------------------------------------------------------------- b
+scen_b() {
+	make_ns ns b
+	srv_sysctl "$ns" net.core.somaxconn=128
+	srv_redis "$ns" 127.0.0.1 6379 511 || return 0
+	B_REDIS=$SRV_PID
+	B_RLOG="$SRV_DIR/redis.log"
+	srv_nginx "$ns" 127.0.0.1 8080 workers=1 || return 0
+	srv_memcached "$ns" 127.0.0.1 11211 1024 || return 0
+	check_match "b: Redis warns at its start, naming 511 and 128" \
+		"TCP backlog setting of 511 cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of 128" \
+		"$(cat "$B_RLOG")"
+	for p in 6379 8080 11211; do
+		check_eq "b: the kernel: port $p limited to 128" "0 128" "$(srv_ss "$ns" "$p" | awk '{ print $1, $2 }')"
+	done
+	srv_capture b "$ns"
+	f=$CAP.facts.json
+	check_eq "b: facts: the three limits and somaxconn" "128 128 128 128" \
+		"$(jq -r '[(.sockets.listeners | sort_by(.port)[] | .limit), .sysctl["net.core.somaxconn"]] | map(tostring) | join(" ")' "$f")"
+	check_eq "b: facts: the owners" "redis-server nginx memcached" \
+		"$(jq -r '[.sockets.listeners | sort_by(.port)[] | .processes[0].comm] | join(" ")' "$f")"
+	a=$CAP.audit.json
+	check_eq "b: somaxconn-low" notice "$(finding "$a" backlog.somaxconn-low net.core.somaxconn)"
+	check_eq "b: the advice: somaxconn at least 4096" "4096 at-least" \
+		"$(jq -r '.recommendations[] | select(.key == "net.core.somaxconn") | "\(.value) \(.mode)"' "$a")"
+	check_eq "b: no advice to raise an application's backlog" "" \
+		"$(all_messages "$a" | grep -F "raise the application's own backlog" || true)"
+	pending pending_b
+}
+pending_b() {
+	a="$T/cap/b.audit.json"
+	for sp in "127.0.0.1:6379 redis-server" "127.0.0.1:8080 nginx" "127.0.0.1:11211 memcached"; do
+		s=${sp% *} o=${sp#* }
+		check_eq "b (pending): $s held at somaxconn 128 is a warning" warning \
+			"$(jq -r --arg s "$s" '[.findings[] | select(.subject == $s) | .severity][0] // "none"' "$a")"
+		check_match "b (pending): the warning on $s names $o and 128" "$o.*128|128.*$o" \
+			"$(jq -r --arg s "$s" '.findings[] | select(.subject == $s) | .message' "$a")"
+	done
+	check_eq "b (pending): audit exit 1" 1 "$(cat "$T/cap/b.audit.rc")"
+}
+
+# ---------------------------------------------------------------- g
+harmless_drops() { [ "$(srv_ss "$ns" 6379 | awk '{ print $4 }')" -ge "$1" ]; }
+scen_g() {
+	make_ns ns g-srv
+	make_ns cli g-cli
+	srv_veth "$ns" "$cli" || { fail "g: veth pair"; return 0; }
+	srv_redis "$ns" "$SRV_ADDR" 6379 511 || return 0
+	srv_nginx "$ns" "$SRV_ADDR" 8080 workers=1 backlog=32 || return 0
+	w=$(srv_children "$SRV_PID")
+	A="$SRV_ADDR:6379" B="$SRV_ADDR:8080"
+	# A: five handshakes whose SYN-ACKs the client drops; their SYNs come
+	# again after a second and A's socket counts each as a drop
+	srv_drop_synack "$cli" 6379 || { fail "g: nftables in the client namespace"; return 0; }
+	spawn "$T/g.burst" "$cli" "$HELPERS/connect-burst" -w 3600000 "$SRV_ADDR" 6379 5
+	# B: a stopped worker, wrk's connections overflow its queue of 32
+	srv_stop "$w"
+	srv_wrk "$T/g.wrk" "$cli" "http://$B/" 100 1s || true
+	srv_until 10 harmless_drops 5 || fail "g: Redis's socket counted the retransmitted SYNs"
+	srv_capture g "$ns"
+	f=$CAP.facts.json
+	check_eq "g: facts: A (Redis) has 5 half-open handshakes, an empty queue and drops" "0 511 5 true" \
+		"$(lst "$f" 6379 '"\(.queue) \(.limit) \(.syn_recv) \(.drops >= 5)"')"
+	check_eq "g: facts: B (nginx) overflowed: queue 33 of 32" "33 32 true" \
+		"$(lst "$f" 8080 '"\(.queue) \(.limit) \(.drops > 0)"')"
+	check_eq "g: facts: the namespace counts B's overflows, no SYN-queue drops" "true 0" \
+		"$(jq -r '.counters.TcpExt | "\(.ListenOverflows > 0 and .ListenDrops == .ListenOverflows) \(.TCPReqQFullDrop)"' "$f")"
+	a=$CAP.audit.json
+	check_eq "g: B's queue is full" critical "$(finding "$a" backlog.queue-full "$B")"
+	check_match "g: queue-full names nginx" "^$B \\(nginx\\) has 33 connections waiting" "$(finding_msg "$a" backlog.queue-full "$B")"
+	check_eq "g: no queue-full on A" none "$(finding "$a" backlog.queue-full "$A")"
+	G_A=$A G_B=$B
+	pending pending_g
+}
+pending_g() {
+	a="$T/cap/g.audit.json"
+	check_eq "g (pending): A (Redis), judged on its own evidence, has no warning" "" \
+		"$(jq -r --arg s "$G_A" '.findings[] | select(.subject == $s and (.severity == "warning" or .severity == "critical")) | .rule' "$a")"
+	check_eq "g (pending): no advice to raise Redis's backlog" "" \
+		"$(jq -r --arg s "$G_A" '.findings[] | select(.subject == $s) | .message' "$a" | grep -F "raise the application's own backlog" || true)"
+	check_eq "g (pending): B keeps its listener-drops warning" warning "$(finding "$a" backlog.listener-drops "$G_B")"
+}
+
+for s in ${SERVERS_ONLY:-b g}; do
+	case $s in
+	b | g) "scen_$s" ;;
+	*) ;;
+	esac
+	srv_cleanup
+done
+finish
