@@ -40,7 +40,7 @@ scen_f() {
 	"$NETKNOBS" audit --from "$T/f-sample.json" >"$T/cap/f-sample.audit.txt" 2>&1
 	"$NETKNOBS" listeners --from "$T/f-sample.json" >"$T/cap/f-sample.listeners.txt" 2>&1
 	set -e
-	[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/cap/f-sample".* "$SERVERS_CAPTURE/"
+	[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/cap/f-sample".* "$T/f.ab" "$T/f.wrk" "$SERVERS_CAPTURE/"
 	f=$T/f-sample.json
 	check_eq "f: the window read the listeners under load" true \
 		"$(jq '.sample.ticks >= 10 and .sample.listeners_sampled' "$f")"
