@@ -28,6 +28,13 @@ srv_need() {
 # the servers' binaries live in /usr/sbin, which a test's PATH may lack
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin"; export PATH ;; esac
 
+# srv_alive PID: the process exists and is not a zombie (a server this shell
+# started stays a zombie until it is waited for)
+srv_alive() {
+	_st=$(srv_state "$1")
+	[ -n "$_st" ] && [ "$_st" != Z ]
+}
+
 # srv_cleanup: end every process in the test's namespaces (the servers, their
 # workers, load generators): SIGCONT first, so a stopped worker can act on
 # SIGTERM at once, then SIGTERM, then SIGKILL for what is left after 3 s
@@ -43,7 +50,7 @@ srv_cleanup() {
 	_i=0
 	while [ "$_i" -lt 60 ]; do
 		_left=""
-		for _p in $_pids; do kill -0 "$_p" 2>/dev/null && _left="$_left $_p"; done
+		for _p in $_pids; do srv_alive "$_p" && _left="$_left $_p"; done
 		[ -n "$_left" ] || break
 		_i=$((_i + 1))
 		sleep 0.05
@@ -153,13 +160,13 @@ srv_until() {
 # return once the window has started, which its progress bar on the terminal
 # tells; its pid (script's, which exits with netknobs' status) in NKW
 srv_window() {
-	_o=$1
+	_o=$1 _tty="$T/${1##*/}.tty"
 	shift
-	rm -f "$_o.tty"
-	script -qfec "\"$NETKNOBS\" $* >$_o" "$_o.tty" >/dev/null 2>&1 </dev/null &
+	rm -f "$_tty"
+	script -qfec "\"$NETKNOBS\" $* >$_o" "$_tty" >/dev/null 2>&1 </dev/null &
 	NKW=$!
 	NK_PIDS="$NK_PIDS $NKW"
-	srv_until 30 grep -q 'sampling \[' "$_o.tty" 2>/dev/null
+	srv_until 30 grep -q 'sampling \[' "$_tty" 2>/dev/null
 }
 
 # srv_dir NAME: a fresh directory under $T for one server, printed
@@ -350,18 +357,42 @@ srv_synrecv() {
 }
 
 # srv_capture NAME NS [ARGS...]: what netknobs says about NS now: the facts
-# document (NAME.facts.json), the audit as text and JSON (NAME.audit.txt,
-# NAME.audit.json, exit status in NAME.audit.rc) judged on that same
-# document, and the listeners (NAME.listeners.txt), all in $T/cap. ARGS go to
-# `facts` (--sample 2s ...). With SERVERS_CAPTURE=DIR in the environment the
-# files are copied to DIR too (to inspect them or to refresh fixtures).
+# document (NAME.facts.json) and what srv_judge makes of it, all in $T/cap.
+# ARGS go to `facts` (--sample 2s ...). With SERVERS_CAPTURE=DIR in the
+# environment the files are copied to DIR too (to inspect them or to
+# refresh the fixtures). The path without the suffix in CAP.
 srv_capture() {
 	_name=$1 _ns=$2
 	shift 2
 	mkdir -p "$T/cap"
-	_c="$T/cap/$_name"
 	set +e
-	"$NETKNOBS" --netns "$_ns" facts --json "$@" >"$_c.facts.json" 2>"$_c.facts.err"
+	"$NETKNOBS" --netns "$_ns" facts --json "$@" >"$T/cap/$_name.facts.json" 2>"$T/cap/$_name.facts.err"
+	set -e
+	srv_judge "$_name"
+}
+
+# srv_window_start NAME NS DURATION: a sampling window (facts --sample
+# DURATION) on NS, started in the background; returns once it runs, so that
+# what the caller does next happens inside it. srv_window_end NAME waits for
+# its end and judges the document as srv_capture does.
+srv_window_start() {
+	mkdir -p "$T/cap"
+	srv_window "$T/cap/$1.facts.json" --netns "$2" facts --sample "$3" --json ||
+		fail "$1: the sampling window did not start"
+}
+srv_window_end() {
+	set +e
+	wait "$NKW"
+	set -e
+	srv_judge "$1"
+}
+
+# srv_judge NAME: the audit of $T/cap/NAME.facts.json as text and JSON
+# (NAME.audit.txt, NAME.audit.json, its exit status in NAME.audit.rc) and its
+# listeners (NAME.listeners.txt, NAME.listeners-v.txt with --verbose)
+srv_judge() {
+	_c="$T/cap/$1"
+	set +e
 	"$NETKNOBS" audit --from "$_c.facts.json" >"$_c.audit.txt" 2>&1
 	echo $? >"$_c.audit.rc"
 	"$NETKNOBS" audit --from "$_c.facts.json" --format json >"$_c.audit.json" 2>/dev/null

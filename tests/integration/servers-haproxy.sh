@@ -20,30 +20,22 @@ scen_f() {
 	srv_memcached "$ns" 127.0.0.1 11211 1024 || return 0
 	check_eq "f: the kernel: the servers' own backlogs" "511 1024 1024" \
 		"$(for p in 8080 8081 11211; do srv_ss "$ns" "$p" | awk '{ printf "%s ", $2 }'; done | sed 's/ $//')"
-	srv_window "$T/f-sample.json" --netns "$ns" facts --sample 2s --json || fail "f: window started"
+	srv_window_start f-sample "$ns" 2s
 	srv_ab_bg "$T/f.ab" "$ns" http://127.0.0.1:8080/ 3000 20 5
 	srv_wrk "$T/f.wrk" "$ns" http://127.0.0.1:8081/ 50 2s || fail "f: wrk through HAProxy: $(tail -n 3 "$T/f.wrk")"
 	set +e
 	wait "$LOAD_PID"
 	abrc=$?
-	wait "$NKW"
 	set -e
+	srv_window_end f-sample
+	[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/f.ab" "$T/f.wrk" "$SERVERS_CAPTURE/"
 	check_eq "f: ab: every request answered" "0 3000 0" \
 		"$abrc $(srv_reqs "$T/f.ab") $(sed -n 's/^Failed requests: *//p' "$T/f.ab")"
 	check_match "f: wrk through HAProxy to nginx: answers" '^[1-9][0-9]{3,}$' "$(srv_reqs "$T/f.wrk")"
 	check_eq "f: wrk: no errors" "" "$(grep -E 'Socket errors|Non-2xx' "$T/f.wrk" || true)"
-	mkdir -p "$T/cap"
-	cp "$T/f-sample.json" "$T/cap/f-sample.facts.json"
-	set +e
-	"$NETKNOBS" audit --from "$T/f-sample.json" --format json >"$T/cap/f-sample.audit.json" 2>/dev/null
-	echo $? >"$T/cap/f-sample.audit.rc"
-	"$NETKNOBS" audit --from "$T/f-sample.json" >"$T/cap/f-sample.audit.txt" 2>&1
-	"$NETKNOBS" listeners --from "$T/f-sample.json" >"$T/cap/f-sample.listeners.txt" 2>&1
-	set -e
-	[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/cap/f-sample".* "$T/f.ab" "$T/f.wrk" "$SERVERS_CAPTURE/"
-	f=$T/f-sample.json
+	f=$CAP.facts.json
 	check_eq "f: the window read the listeners under load" true \
-		"$(jq '.sample.ticks >= 10 and .sample.listeners_sampled' "$f")"
+		"$(jq '.sample.ticks >= 2 and .sample.listeners_sampled' "$f")"
 	check_eq "f: window: nothing dropped" "0 0 0" \
 		"$(jq -r '.sample.deltas.TcpExt | "\(.ListenOverflows) \(.ListenDrops) \(.TCPReqQFullDrop)"' "$f")"
 	check_eq "f: window: no listener dropped" 0 "$(jq '[.sockets.listeners[].peak.drops] | add' "$f")"

@@ -269,22 +269,15 @@ scen_i() {
 	m=$SRV_PID
 	w=$(srv_children "$m")
 	srv_stop "$w"
-	srv_window "$T/i.json" --netns "$ns" facts --sample 3s --json || fail "i: window started"
+	srv_window_start i-sample "$ns" 3s
 	srv_wrk "$T/i.wrk" "$ns" "$URL" 50 1s || true
 	kill -CONT "$w"
 	kill -TERM "$m"
 	srv_until 10 gone "$m" || fail "i: nginx stopped"
 	check_eq "i: nothing listens any more" "" "$(srv_ss "$ns" "$P")"
-	set +e
-	wait "$NKW"
-	set -e
-	mkdir -p "$T/cap"
-	cp "$T/i.json" "$T/cap/i-sample.facts.json"
-	"$NETKNOBS" audit --from "$T/i.json" --format json >"$T/cap/i-sample.audit.json" 2>/dev/null || true
-	"$NETKNOBS" audit --from "$T/i.json" >"$T/cap/i-sample.audit.txt" 2>&1 || true
-	[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/cap/i-sample".* "$SERVERS_CAPTURE/"
+	srv_window_end i-sample
 	check_eq "i: the closed listener is reported with its window" "$P 17 true" \
-		"$(jq -r '.sample.vanished[] | "\(.port) \(.peak.queue) \(.peak.overflowed)"' "$T/i.json")"
+		"$(jq -r '.sample.vanished[] | "\(.port) \(.peak.queue) \(.peak.overflowed)"' "$CAP.facts.json")"
 	check_eq "i: window-overflow-gone is critical on it" critical \
 		"$(finding "$T/cap/i-sample.audit.json" backlog.window-overflow-gone "$S")"
 	I_M=$m I_W=$w
@@ -292,7 +285,7 @@ scen_i() {
 }
 pending_i() {
 	check_eq "i (pending): the vanished listener keeps its owners" "$I_M $I_W" \
-		"$(jq -r '.sample.vanished[0].processes // [] | map(.pid) | sort | map(tostring) | join(" ")' "$T/i.json")"
+		"$(jq -r '.sample.vanished[0].processes // [] | map(.pid) | sort | map(tostring) | join(" ")' "$T/cap/i-sample.facts.json")"
 	check_match "i (pending): window-overflow-gone names nginx" "nginx" \
 		"$(finding_msg "$T/cap/i-sample.audit.json" backlog.window-overflow-gone "$S")"
 }
