@@ -3,7 +3,9 @@
 # scenario in its own network namespace:
 #   b. a clamp by somaxconn: somaxconn 128, Redis tcp-backlog 511, nginx's
 #      default backlog 511, memcached -b 1024: every limit is 128, and Redis
-#      itself warns at its start
+#      itself warns at its start; then fix --apply in the namespace raises
+#      somaxconn and names the three to restart, a second run changes
+#      nothing, a third turns SYN cookies back on
 #   g. one listener's drops next to a harmless one (server and client
 #      namespaces joined by veth): nginx with a stopped worker overflows under
 #      wrk; Redis only sees the retransmitted SYNs of handshakes whose
@@ -43,6 +45,43 @@ scen_b() {
 	check_eq "b: no advice to raise an application's backlog" "" \
 		"$(all_messages "$a" | grep -F "raise the application's own backlog" || true)"
 	pending pending_b
+	# fix --apply in the namespace (the drop-in in the test's directory):
+	# somaxconn 128 -> 4096 names the three listeners to restart
+	fixit() {
+		set +e
+		"$NETKNOBS" --netns "$ns" fix --apply --output "$T/90-netknobs.conf" >"$T/fix$1.out" 2>"$T/fix$1.err"
+		echo $? >"$T/fix$1.rc"
+		set -e
+		[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/fix$1.out" "$SERVERS_CAPTURE/b-fix$1.txt"
+	}
+	fixit 1
+	check_eq "b: fix --apply: exit 0" 0 "$(cat "$T/fix1.rc")"
+	check_match "b: fix --apply: somaxconn set" '^set net.core.somaxconn = 4096 \(was 128\)$' "$(cat "$T/fix1.out")"
+	check_eq "b: fix --apply: set in the namespace" 4096 "$(ip netns exec "$ns" cat /proc/sys/net/core/somaxconn)"
+	for sp in "127.0.0.1:6379 redis-server" "127.0.0.1:8080 nginx" "127.0.0.1:11211 memcached"; do
+		check_match "b: fix --apply names ${sp#* } to restart" \
+			"^  ${sp% *} +limit 128 +${sp#* } \\(pid [0-9]+\\).*\\[capped by the old somaxconn\\]" "$(cat "$T/fix1.out")"
+	done
+	check_eq "b: the kernel: the listeners keep 128 until they listen again" "128 128 128" \
+		"$(for p in 6379 8080 11211; do srv_ss "$ns" "$p" | awk '{ printf "%s ", $2 }'; done | sed 's/ $//')"
+	# again: nothing changes
+	fixit 2
+	check_match "b: fix --apply again: nothing to set" 'is up to date' "$(cat "$T/fix2.out")"
+	# SYN cookies off and a small tcp_max_syn_backlog: fix --apply turns
+	# the cookies on; somaxconn does not change
+	srv_sysctl "$ns" net.ipv4.tcp_syncookies=0 net.ipv4.tcp_max_syn_backlog=128
+	fixit 3
+	check_match "b: fix --apply: SYN cookies on" '^set net.ipv4.tcp_syncookies = 1 \(was 0\)$' "$(cat "$T/fix3.out")"
+	check_eq "b: fix --apply: somaxconn not set again" "" "$(grep '^set net.core.somaxconn' "$T/fix3.out" || true)"
+	pending pending_b_fix
+}
+pending_b_fix() {
+	for n in 2 3; do
+		check_eq "b (pending): fix --apply $n: somaxconn did not change, no listener named" "" \
+			"$(grep -E '^  127\.0\.0\.1:' "$T/fix$n.out" || true)"
+	done
+	check_eq "b (pending): fix --apply 3: no tcp_max_syn_backlog next to syncookies=1 (no effect then)" "" \
+		"$(grep '^set net.ipv4.tcp_max_syn_backlog' "$T/fix3.out" || true)"
 }
 pending_b() {
 	a="$T/cap/b.audit.json"
