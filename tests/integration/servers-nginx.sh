@@ -154,7 +154,7 @@ scen_e() {
 	# the stopped worker's socket and wait there (ab would too, but ab first
 	# waits for one answer, and stalls at once when that one lands on the
 	# stopped worker)
-	srv_wrk "$T/e.wrk" "$ns" "$URL" 50 2s -H "Connection: close" || true
+	srv_wrk "$T/e.wrk" "$ns" "$URL" 50 1s -H "Connection: close" || true
 	check_match "e: the three running workers answered" '^[1-9][0-9]*$' "$(srv_reqs "$T/e.wrk")"
 	srv_ss "$ns" "$P" >"$T/e.ss"
 	q1=$(awk -v i="$i1" '$3 == i { print $1 }' "$T/e.ss")
