@@ -126,8 +126,9 @@ pending_c() {
 		"$(printf '%s\n' "$msgs" | grep -F "by the backlog its application passed to listen()" || true)"
 	check_eq "c (pending): no advice to raise nginx's backlog to 128" "" \
 		"$(printf '%s\n' "$msgs" | grep -E "raise the application's own backlog setting \\(for example to 128\\)" || true)"
-	check_match "c (pending): says a restart decides (older somaxconn or nginx's setting)" \
-		"restart" "$msgs"
+	check_match "c (pending): says the limit may come from an older somaxconn" \
+		"(older|earlier|previous|lower) (value of )?(net\\.core\\.)?somaxconn|somaxconn (was|had been|when|at the time)" "$msgs"
+	check_match "c (pending): and that a restart decides" "restart" "$msgs"
 	# report has seen somaxconn 64 before, and nginx started before it changed
 	check_match "c (pending): report: the older somaxconn (64) cut the limit, a restart gives more" \
 		"somaxconn.*64.*restart|restart.*somaxconn.*64" \
