@@ -112,6 +112,7 @@ struct run {
 	struct expr_cache *cache; /* field reads memoised over the run, or NULL */
 	struct rule_out *out;    /* of the rule being evaluated */
 	struct rule_json rj;     /* of the rule being evaluated */
+	struct value slots[EXPR_MAX_NAMES]; /* the foreach item, then the rule's lets */
 	unsigned counts[SEV_COUNT];
 	unsigned passed, na, errors, waived, disabled;
 	bool *waiver_used;       /* per rb->waivers entry */
@@ -495,6 +496,42 @@ static bool add_finding(struct run *R, json_t *f)
 	return false;
 }
 
+/* The rule's lets for the current item, into R->slots after what
+ * R->env.n_items already holds.  0, or -EINVAL/-ENOMEM with e filled (the
+ * let named); the lets evaluated so far are then freed. */
+static int eval_lets(struct run *R, const struct rule *r, struct expr_error *e)
+{
+	size_t base = R->env.n_items;
+
+	for (size_t i = 0; i < r->nlets; i++) {
+		int rc;
+
+		R->env.n_items = base + i;
+		rc = expr_eval(r->lets[i], &R->env, &R->slots[base + i], e);
+		if (rc < 0) {
+			char msg[EXPR_ERROR_MSG];
+
+			snprintf(msg, sizeof(msg), "let %s: %s", r->let_names[i], e->msg);
+			memcpy(e->msg, msg, sizeof(msg));
+			while (i-- > 0)
+				value_free(&R->slots[base + i]);
+			R->env.n_items = base;
+			return rc;
+		}
+	}
+	R->env.n_items = base + r->nlets;
+	return 0;
+}
+
+static void free_lets(struct run *R, const struct rule *r)
+{
+	size_t base = R->env.n_items - r->nlets;
+
+	for (size_t i = 0; i < r->nlets; i++)
+		value_free(&R->slots[base + i]);
+	R->env.n_items = base;
+}
+
 /* Evaluate one rule for the current item (R->env).  Passes and not
  * applicable results are only counted unless keep is set (NULL then);
  * anything else gives a new result object. */
@@ -508,10 +545,14 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 	const char *reason = NULL;
 	int terr = 0;
 	enum { ST_PASS, ST_NA, ST_FAIL, ST_ERROR } st;
+	bool lets_ok = true;
 
 	e.msg[0] = '\0'; /* filled on failure; zeroing all of it costs per item */
 
-	if (r->applies && expr_eval_bool(r->applies, &R->env, &t, &e) < 0) {
+	if (r->nlets && eval_lets(R, r, &e) < 0) {
+		st = ST_ERROR;
+		lets_ok = false;
+	} else if (r->applies && expr_eval_bool(r->applies, &R->env, &t, &e) < 0) {
 		st = ST_ERROR;
 	} else if (r->applies && t != EXPR_TRUE) {
 		st = ST_NA;
@@ -528,8 +569,11 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 			R->passed++, counts[0]++;
 		else
 			R->na++, counts[1]++;
-		if (!keep)
+		if (!keep) {
+			if (r->nlets)
+				free_lets(R, r);
 			return NULL;
+		}
 	}
 
 	rj = rule_json(R, r, st == ST_FAIL);
@@ -674,6 +718,8 @@ out:
 	value_json_unref(observed);
 	free(subject);
 	free(src);
+	if (r->nlets && lets_ok)
+		free_lets(R, r);
 	return res;
 }
 
@@ -724,7 +770,7 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	unsigned counts[5] = { 0 }; /* pass, n/a, fail, error, waived */
 	json_t *res, *items;
 
-	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
+	expr_env_init(&R->env, R->facts, R->rb->vars, R->slots, 0);
 	R->env.tables = R->rb->tables;
 	R->env.cache = R->cache;
 	if (!r->foreach)
@@ -754,7 +800,8 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	for (size_t i = 0; i < json_array_size(coll.json); i++) {
 		if (expr_list_get(&R->env, &coll, i, &item) < 0)
 			item = VALUE_ABSENT_INIT;
-		R->env.items = &item;
+		R->slots[0] = item;
+		R->env.items = R->slots;
 		R->env.n_items = 1;
 		res = eval_item(R, r, R->all_items, counts);
 		if (res)

@@ -1068,6 +1068,7 @@ static const char *const func_names[F_COUNT_FUNCS] = {
 	[F_VERSION_CMP] = "version_cmp", [F_CLAMP] = "clamp", [F_PERCENT] = "percent",
 	[F_ABS] = "abs", [F_SYSCTL_MATCH] = "sysctl_match", [F_ENTRIES] = "entries",
 	[F_DELTA] = "delta", [F_RATE] = "rate", [F_ENDPOINT] = "endpoint", [F_LOOKUP] = "lookup",
+	[F_TEXT] = "text",
 };
 
 /* A fold of min, max, sum, count, any or all over items. */
@@ -1763,6 +1764,34 @@ static int lookup(struct ctx *c, const struct node *n, struct value *out)
 	return 0;
 }
 
+/* text(x): x as a message shows it */
+static int text_of(struct ctx *c, const struct node *n, struct value *out)
+{
+	struct value v;
+	char *t;
+	int r = eval(c, n->u.call.args[0], &v);
+
+	if (r < 0)
+		return r;
+	if (v.type == VALUE_ABSENT) {
+		set_absent(out);
+		return 0;
+	}
+	t = value_format(&v, VALUE_FORMAT_SYSCTL);
+	value_free(&v);
+	if (!t)
+		return oom(c, n);
+	if (strlen(t) > EXPR_MAX_RESULT_STRING) {
+		free(t);
+		return fail(c, n, -EINVAL, "string too long (the limit is %d bytes)", EXPR_MAX_RESULT_STRING);
+	}
+	out->type = VALUE_STRING;
+	out->owned = true;
+	out->s.ptr = t;
+	out->s.len = strlen(t);
+	return 0;
+}
+
 static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 {
 	int r;
@@ -1778,6 +1807,8 @@ static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 		return endpoint(c, n, out);
 	case F_LOOKUP:
 		return lookup(c, n, out);
+	case F_TEXT:
+		return text_of(c, n, out);
 	case F_MIN:
 	case F_MAX:
 	case F_SUM:

@@ -53,6 +53,7 @@ enum expr_func {
 	F_RATE,
 	F_ENDPOINT,
 	F_LOOKUP,
+	F_TEXT,
 	F_COUNT_FUNCS
 };
 

@@ -137,6 +137,7 @@ static const struct func_def {
 	[F_RATE] = { "rate", 2, 3, 0 },
 	[F_ENDPOINT] = { "endpoint", 1, 1, 0 },
 	[F_LOOKUP] = { "lookup", 2, 2, 0 },
+	[F_TEXT] = { "text", 1, 1, 0 },
 };
 
 static int func_find(const char *name, size_t len)

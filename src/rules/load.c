@@ -393,6 +393,12 @@ static void rule_free(struct rule *r)
 	free(r->refs);
 	free(r->foreach_name);
 	expr_free(r->foreach);
+	for (size_t i = 0; i < r->nlets; i++) {
+		free(r->let_names[i]);
+		expr_free(r->lets[i]);
+	}
+	free(r->let_names);
+	free(r->lets);
 	expr_free(r->applies);
 	expr_free(r->check);
 	expr_free(r->observed);
@@ -657,16 +663,64 @@ static void add_rule(struct ctx *c, struct rule *r)
 	rb->nrules++;
 }
 
+/* let: NAME: EXPR, in order; each expression sees the foreach item and the
+ * names before it.  names and scope hold the item's name (when the rule has
+ * a foreach) and get the lets' names.  Returns 0, or -1 after an error. */
+static int parse_lets(struct ctx *c, struct rule *r, const struct ynode *map, const char **names,
+		      struct expr_scope *scope)
+{
+	size_t n = map->type == YNODE_MAPPING ? map->n / 2 : 0, base = scope->n_names;
+
+	if (map->type != YNODE_MAPPING) {
+		err_at(c, map, "'let' must be a mapping of name to expression, not %s", ytree_type_name(map));
+		return -1;
+	}
+	if (base + n > EXPR_MAX_NAMES) {
+		err_at(c, map, "'let' binds %zu names; a rule may bind at most %d with its foreach item", n,
+		       EXPR_MAX_NAMES - (int)base);
+		return -1;
+	}
+	r->let_names = calloc(n + 1, sizeof(*r->let_names));
+	r->lets = calloc(n + 1, sizeof(*r->lets));
+	if (!r->let_names || !r->lets) {
+		err_at(c, map, "out of memory");
+		return -1;
+	}
+	scope->names = names;
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *k = map->kids[2 * i], *e = map->kids[2 * i + 1];
+		const char *why = NULL;
+		char *esc;
+
+		for (size_t j = 0; j < scope->n_names && !why; j++)
+			if (!strcmp(names[j], k->value))
+				why = r->foreach_name && j == 0 ? "the rule's foreach item" : "bound above";
+		if (why || !expr_name_valid(k->value, &why)) {
+			esc = escape_untrusted_str(k->value);
+			err_at(c, k, "invalid name '%s' in 'let': %s", esc ? esc : "?", why);
+			free(esc);
+			return -1;
+		}
+		r->lets[i] = parse_expr_node(c, e, "let", scope);
+		r->let_names[i] = strdup(k->value);
+		r->nlets = i + 1;
+		if (!r->lets[i] || !r->let_names[i])
+			return -1;
+		names[scope->n_names++] = r->let_names[i];
+	}
+	return 0;
+}
+
 static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname)
 {
 	static const char *const fields[] = {
-		"id", "title", "severity", "tags", "foreach", "applies", "check", "observed",
+		"id", "title", "severity", "tags", "foreach", "let", "applies", "check", "observed",
 		"subject", "message", "recommend", "rationale", "risk", "references", NULL,
 	};
 	struct rule r = { 0 };
 	const struct ynode *id, *v;
 	struct expr_scope scope = { 0 }, *sc = NULL;
-	const char *names[1];
+	const char *names[EXPR_MAX_NAMES];
 	unsigned before = c->rb->errors;
 
 	if (n->type != YNODE_MAPPING) {
@@ -741,6 +795,8 @@ static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname
 			sc = &scope;
 		}
 	}
+	if ((v = ytree_get(n, "let")) && parse_lets(c, &r, v, names, &scope) == 0)
+		sc = &scope;
 	if ((v = ytree_get(n, "applies")))
 		r.applies = parse_expr_node(c, v, "applies", sc);
 	if ((v = want(c, n, "check", YNODE_SCALAR, true, "rule")))
@@ -1723,6 +1779,9 @@ int rule_sysctl_keys(const struct rule *ru, int (*fn)(const char *key, void *dat
 	if ((r = each_expr_keys(ru->foreach, &k)) || (r = each_expr_keys(ru->applies, &k)) ||
 	    (r = each_expr_keys(ru->check, &k)) || (r = each_expr_keys(ru->observed, &k)))
 		return r;
+	for (size_t j = 0; j < ru->nlets; j++)
+		if ((r = each_expr_keys(ru->lets[j], &k)))
+			return r;
 	for (size_t j = 0; j < ru->nrecs; j++) {
 		/* the current value of a recommended key is always shown */
 		if ((r = fn(ru->recs[j].key, data)) || (r = each_expr_keys(ru->recs[j].value, &k)))

@@ -70,6 +70,9 @@ struct rule {
 	size_t nrefs;
 	char *foreach_name;              /* "listener" in "listener in listeners" */
 	struct expr *foreach;            /* the collection */
+	char **let_names;                /* let: names bound per item, in order, */
+	struct expr **lets;              /* and their expressions (each sees the */
+	size_t nlets;                    /* item and the lets before it) */
 	struct expr *applies, *check;    /* applies may be NULL */
 	struct expr *observed;           /* may be NULL */
 	struct template message, subject; /* subject may be empty */

@@ -149,7 +149,7 @@ check_match "2: and is told so" "limit of 511, above today's net.core.somaxconn 
 	"$(msg "$T/a2a" backlog.listener-above-somaxconn "$s2a")"
 check_eq "2: idle listener clamped at 64: a warning that names it" fail "$(status "$T/a2a" backlog.listener-clamped "$s2b")"
 check_match "2: idle clamped: named, with the restart" \
-	"^$s2b \\(listen-hold\\) is limited to 64 connections, exactly net.core.somaxconn.*It is idle now, but net.core.somaxconn 64 is below .*at least 4096 and restart listen-hold" \
+	"^$s2b \\(listen-hold\\) is limited to 64 connections, exactly net.core.somaxconn.*It is not short of room now, but net.core.somaxconn 64 is below .*at least 4096 and restart listen-hold" \
 	"$(msg "$T/a2a" backlog.listener-clamped "$s2b")"
 check_eq "2: the listener from before is not clamped" not-applicable "$(status "$T/a2a" backlog.listener-clamped "$s2a")"
 # fill the clamped listener

@@ -269,17 +269,20 @@ check_match "stalled: disk-sleep counts as stuck" 'in uninterruptible sleep .*: 
 	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:9100)"
 check_match "stalled: the full queue says why" 'Every process that could accept them is stopped or stuck' \
 	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:9000)"
-absent "stalled: no backlog advice for a stopped server" 'raise|Raise' \
-	"$(jq -r '.findings[] | select(.subject == "127.0.0.1:9000") | .message' "$T/st2.json")"
+# advice_on FILE SUBJECT: the messages of the rules that give capacity advice
+advice_on() {
+	jq -r --arg s "$2" '.findings[] | select(.subject == $s and (.rule == "backlog.queue-full" or .rule == "backlog.app-backlog"
+		or .rule == "backlog.listener-clamped" or .rule == "backlog.stale-clamp" or .rule == "backlog.window-overflow")) | .message' "$1"
+}
+absent "stalled: no backlog advice for a stopped server" 'raise|Raise' "$(advice_on "$T/st2.json" 127.0.0.1:9000)"
 check_match "stalled nginx worker: its PID named, the master not counted" 'of the 1 processes waiting for connections on it .*stopped by a signal or a debugger: 1 \(PID 1101\)' \
 	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8080)"
 check_match "stalled nginx worker: the full queue points at it" 'Every process that could accept them is stopped or stuck, so nobody does \(see backlog.owner-stopped\)' \
 	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:8080)"
-absent "stalled nginx worker: no 'raise the backlog'" 'raise|Raise' \
-	"$(jq -r '.findings[] | select(.subject == "127.0.0.1:8080") | .message' "$T/st2.json")"
+absent "stalled nginx worker: no 'raise the backlog'" 'raise|Raise' "$(advice_on "$T/st2.json" 127.0.0.1:8080)"
 nk_audit --from "$D/sampled-stalled.json" --format json >"$T/st3.json" || true
 check_match "stalled in a window: the queue never drained" \
-	'127\.0\.0\.1:8443 \(nginx, 5 processes, reuseport socket 3 of 4\) had connections waiting .*\(at least 48, at most 50, limit 511\).* never got shorter' \
+	'127\.0\.0\.1:8443 \(nginx, PID 1203, reuseport socket 3 of 4\) had connections waiting .*\(at least 48, at most 50, limit 511\).* never got shorter' \
 	"$(msg "$T/st3.json" backlog.window-stalled 127.0.0.1:8443)"
 check_match "stalled in a window: overflow of a server that accepts nothing" 'It accepted nothing during the window' \
 	"$(msg "$T/st3.json" backlog.window-overflow 127.0.0.1:9000)"
@@ -307,6 +310,11 @@ check_match "no history: both possibilities" \
 	'Either its application asked for exactly that, or it asked for more while net.core.somaxconn was that low .* nginx asks for 511 unless configured otherwise, so the second is likely\. A restart tells them apart: if the limit is still the same afterwards, raise the backlog= parameter' \
 	"$(msg "$T/sc2.json" backlog.app-backlog 127.0.0.1:8080)"
 absent "no history: no guess stated as a fact" 'It is the default of|The limit is its application' "$(msg "$T/sc2.json" backlog.app-backlog 127.0.0.1:8080)"
+check_match "no history, idle: a notice with both possibilities and the restart" \
+	'^0\.0\.0\.0:80 \(nginx\) is limited to 64 connections, although nginx asks for 511 .*Either it is configured so .*or it started while net.core.somaxconn was 64 .*A restart tells them apart' \
+	"$(msg "$T/sc2.json" backlog.limit-below-default 0.0.0.0:80)"
+check_eq "no history, idle: only a notice" notice \
+	"$(jq -r '[.findings[] | select(.subject == "0.0.0.0:80") | .severity] | unique | join(",")' "$T/sc2.json")"
 nk_audit --from "$D/app-backlog-known.json" --format json >"$T/sc3.json" || true
 check_match "history: started while somaxconn was 4096, so its own" \
 	'The limit is most likely its application.s own backlog: netknobs saw net.core.somaxconn at 4096 both before it started and after.*Raise the backlog= parameter .* and restart it\.' \

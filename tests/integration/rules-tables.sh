@@ -47,4 +47,31 @@ check_exit "merged findings follow the schema" 0 python3 "$TOP_SRCDIR/tests/sche
 nk --from "$T/rp.json" --rule tt.same >"$T/rp.txt" || true
 check_eq "text: the finding once" 1 "$(grep -c 'is limited to 511' "$T/rp.txt")"
 
+# let: names bound per item, each seeing the item and the names before it
+nk --from "$T/f.json" --rule tt.let --format json >"$T/let.json" || true
+check_eq "let: a value computed once and used in the message" '0.0.0.0:80 (nginx): listen ... backlog=' \
+	"$(msg "$T/let.json" 0.0.0.0:80)"
+check_eq "let: a default over a lookup" '127.0.0.1:6379 (?): its own backlog setting' "$(msg "$T/let.json" 127.0.0.1:6379)"
+check_eq "let: the check reads a let" '0.0.0.0:22' \
+	"$(jq -r '[.results[] | select(.rule == "tt.let") | .items[] | select(.status == "pass") | .subject] | join(",")' \
+		"$("$NETKNOBS" audit --no-default-rules --rules "$GOOD/tables.yaml" --from "$T/f.json" --rule tt.let --format json --verbose >"$T/letv.json" || true; echo "$T/letv.json")")"
+# an error in a let is the rule's error, naming the let
+cat >"$T/leterr.yaml" <<'YAML'
+ruleset: leterr
+version: 1
+rules:
+  - id: le.div
+    title: Division
+    severity: warning
+    foreach: l in listeners
+    let:
+      ratio: l.queue / (l.limit - l.limit)
+    subject: "{endpoint(l)}"
+    check: ratio < 1
+    message: m
+    rationale: r
+YAML
+check_exit "let: an evaluation error is a rule error (exit 3)" 3 "$NETKNOBS" audit --no-default-rules --rules "$T/leterr.yaml" --from "$F"
+check_match "let: the error names the rule and the let" 'rule le.div .*let ratio: division by zero' "$(cat "$T/err")"
+
 finish
