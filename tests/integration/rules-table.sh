@@ -359,6 +359,12 @@ check_match "real memcached under somaxconn 128: its default named" 'memcached a
 check_exit "real servers under load: exit 0 at --fail-on notice" 0 \
 	nk_audit --from "$D/srv-healthy-under-load-sampled.json" --fail-on notice --format json
 
+# messages are one paragraph: no line break kept by a folded YAML scalar
+for f in "$D"/*.json; do
+	nk_audit --from "$f" --format json 2>/dev/null | jq -r '.findings[] | select(.message | test("\\\\n|\n")) | .rule' >>"$T/nl" || true
+done
+check_eq "no message holds a line break" "" "$(sort -u "$T/nl" | tr '\n' ' ')"
+
 # the built-in copy holds both rule sets
 "$NETKNOBS" rules --json >"$T/builtin.json"
 for id in backlog.queue-full limits.softnet-drops limits.synack-retries; do
