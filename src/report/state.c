@@ -159,8 +159,6 @@ static bool history_name(const char *name, void *arg)
 /* Take the lock file, waiting at most wait_s seconds. */
 static int take_lock(struct state_dir *sd, double wait_s)
 {
-	struct timespec nap = { 0, 50 * 1000 * 1000 };
-	double waited = 0;
 	struct stat st;
 	char *lock;
 	int r = 0, fd;
@@ -177,22 +175,15 @@ static int take_lock(struct state_dir *sd, double wait_s)
 	}
 	if (!S_ISREG(st.st_mode))
 		goto not_regular;
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK) {
-			r = -errno;
-			log_error("%s: cannot lock: %s", lock, strerror(-r));
-			goto fail;
-		}
-		if (waited >= wait_s) {
-			r = -EWOULDBLOCK;
-			log_error("%s: another netknobs report is running (waited %g s); try again later or "
-				  "give a longer --wait", lock, wait_s);
-			goto fail;
-		}
-		nanosleep(&nap, NULL);
-		waited += 0.05;
+	r = fileio_lock(fd, wait_s);
+	if (r == -EWOULDBLOCK) {
+		log_error("%s: another netknobs report is running (waited %g s); try again later or "
+			  "give a longer --wait", lock, wait_s);
+		goto fail;
+	}
+	if (r < 0) {
+		log_error("%s: cannot lock: %s", lock, strerror(-r));
+		goto fail;
 	}
 	sd->lockfd = fd;
 	free(lock);

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef SYS_openat2
 #include <linux/openat2.h>
@@ -438,6 +440,24 @@ int fileio_read_at(int dirfd, const char *name, size_t max, char **out, size_t *
 	r = read_regular(fd, max, out, len);
 	close(fd);
 	return r;
+}
+
+int fileio_lock(int fd, double wait_s)
+{
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	double waited = 0;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (waited >= wait_s)
+			return -EWOULDBLOCK;
+		nanosleep(&nap, NULL);
+		waited += 0.05;
+	}
+	return 0;
 }
 
 const char *fileio_strerror(int err)

@@ -65,6 +65,10 @@ int fileio_read_at(int dirfd, const char *name, size_t max, char **out, size_t *
 /* Read from an fd until EOF, as root_read_file. */
 int read_fd_all(int fd, size_t max, char **out, size_t *len);
 
+/* Take an exclusive flock on fd, waiting at most wait_s seconds for its
+ * holder.  Returns 0, -EWOULDBLOCK when it stayed taken, or -errno. */
+int fileio_lock(int fd, double wait_s);
+
 /* strerror(), which also knows FILEIO_ENOTREG. */
 const char *fileio_strerror(int err);
 
