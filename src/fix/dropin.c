@@ -305,22 +305,39 @@ static bool has_prefix(const char *l, size_t n, const char *p)
 	return n >= k && !memcmp(l, p, k);
 }
 
-/* "# RULE-ID" or "# RULE-ID: title", as netknobs writes above a key, for
- * a rule it knows (a line that only looks like one is the admin's). */
+/* "# RULE-ID: TITLE" (or "# RULE-ID" for a rule without a title), exactly
+ * as netknobs writes it above a key for a rule it knows; a line that only
+ * looks like one is the admin's. */
 static bool is_rule_line(const char *l, size_t n, const struct rulebook *rb)
 {
 	char id[128];     /* longer than any rule id */
+	const struct rule *r;
+	const char *t;
 	size_t i = 2;
 
 	if (!rb || !has_prefix(l, n, "# ") || n == 2)
 		return false;
 	while (i < n && l[i] != ':' && l[i] != ' ')
 		i++;
-	if ((i < n && !has_prefix(l + i, n - i, ": ")) || i - 2 >= sizeof(id))
+	if (i - 2 >= sizeof(id))
 		return false;
 	memcpy(id, l + 2, i - 2);
 	id[i - 2] = '\0';
-	return rulebook_rule(rb, id) != NULL;
+	r = rulebook_rule(rb, id);
+	if (!r)
+		return false;
+	if (!r->title)
+		return i == n;
+	if (!has_prefix(l + i, n - i, ": "))
+		return false;
+	/* the title as sb_comment_text() writes it */
+	for (t = r->title, i += 2; *t && i < n; t++, i++) {
+		unsigned char c = (unsigned char)*t;
+
+		if (l[i] != (c < 0x20 || c == 0x7f ? ' ' : *t))
+			return false;
+	}
+	return !*t && i == n;
 }
 
 /* Of comment lines text[0..len) (each ended by '\n'), those the admin
