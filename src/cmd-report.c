@@ -271,7 +271,11 @@ const struct cmd cmd_report = {
 		"moved aside (latest.json.corrupt-TIME) and replaced; counters that went\n"
 		"backwards (reboot, new network namespace) start a new baseline.\n"
 		"Exit status as audit: 0 nothing at or above --fail-on, 1 warning, 2 critical,\n"
-		"3 could not audit, could not keep the state, or the lock stayed taken.\n",
+		"3 could not audit, could not keep the state, or the lock stayed taken.\n"
+		"The state directory must be owned by the user running netknobs and writable\n"
+		"by no one else.  The report is printed before the state is saved: when it\n"
+		"cannot be written, the state is not saved and the next run brings the same\n"
+		"news (exit 3).\n",
 	.run = report_run,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };
