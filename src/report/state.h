@@ -8,7 +8,20 @@
  * in it is opened relative to that descriptor, never through a symbolic
  * link, and written through the one writer (util/atomic.h).  Other modules
  * keep their own files there with state_read_file/state_write_file (or
- * the _json variants): a plain name, no '/', not starting with '.'. */
+ * the _json variants): a plain name, no '/', not starting with '.', not
+ * "lock" or "history".  In report, between state_open() and state_close():
+ *
+ *	json_t *h;
+ *	char err[200], *moved;
+ *
+ *	if (state_read_json(sd, "somaxconn.json", &h, err, sizeof(err)) < 0 &&
+ *	    state_move_aside(sd, "somaxconn.json", &moved) == 0) {
+ *		log_warn("%s/somaxconn.json: %s; moved to %s", sd->path, err, moved);
+ *		free(moved);
+ *	}
+ *	... h is NULL when there was none (or it was unusable) ...
+ *	state_write_json(sd, "somaxconn.json", h);   (logs its errors)
+ */
 #ifndef NK_STATE_H
 #define NK_STATE_H
 
