@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include "report/history.h"
-#include "util/atomic.h"
-#include "util/fileio.h"
 #include "util/log.h"
 #include "util/timestamp.h"
 
@@ -329,65 +327,11 @@ int history_add_to_facts(json_t *facts, const json_t *doc, const json_t *prev)
 
 /* ------------------------------------------------------------- files */
 
-/* A JSON document from the file name of the directory dirfd: a regular
- * file of at most max bytes, not through a link, without blocking.  0 with
- * *out (NULL when there is no such file), or -errno with the reason in err. */
-static int read_json_at(int dirfd, const char *name, size_t max, json_t **out, char *err, size_t errlen)
-{
-	struct stat st;
-	json_error_t jerr;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r;
-
-	*out = NULL;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%s", r == -ELOOP ? "a symbolic link" : strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		snprintf(err, errlen, "not a regular file");
-		return -EINVAL;
-	}
-	r = read_fd_all(fd, max, &buf, &len);
-	close(fd);
-	if (r < 0) {
-		snprintf(err, errlen, "%s", r == -EFBIG ? "too large" : strerror(-r));
-		return r;
-	}
-	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(buf);
-	if (!*out) {
-		snprintf(err, errlen, "%d:%d: %s", jerr.line, jerr.column, jerr.text);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int open_dir(const char *path)
-{
-	return open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
 int history_load(const struct state_dir *sd, json_t **out)
 {
-	char err[256] = "", stamp_[32], aside[sizeof(HISTORY_FILE) + 48];
-	time_t now = time(NULL);
-	struct tm tm;
-	int dirfd = open_dir(sd->path), r;
+	char err[256] = "", *moved = NULL;
+	int r = state_read_json(sd, HISTORY_FILE, out, err, sizeof(err));
 
-	*out = NULL;
-	if (dirfd < 0) {
-		r = -errno;
-		log_error("state directory %s: %s", sd->path, strerror(-r));
-		return r;
-	}
-	r = read_json_at(dirfd, HISTORY_FILE, HISTORY_FILE_MAX, out, err, sizeof(err));
 	if (r == 0 && *out && history_validate(*out, err, sizeof(err)) < 0) {
 		json_decref(*out);
 		*out = NULL;
@@ -395,36 +339,24 @@ int history_load(const struct state_dir *sd, json_t **out)
 	}
 	if (r < 0) {
 		/* keep what cannot be used, under a name of its own */
-		gmtime_r(&now, &tm);
-		strftime(stamp_, sizeof(stamp_), "%Y%m%dT%H%M%S", &tm);
-		snprintf(aside, sizeof(aside), "%s.corrupt-%s", HISTORY_FILE, stamp_);
-		if (renameat2(dirfd, HISTORY_FILE, dirfd, aside, RENAME_NOREPLACE) == 0)
+		if (state_move_aside(sd, HISTORY_FILE, &moved) == 0)
 			log_warn("%s/%s: %s; moved to %s, starting a new history", sd->path, HISTORY_FILE, err,
-				 aside);
+				 moved);
 		else
 			log_warn("%s/%s: %s; it is replaced", sd->path, HISTORY_FILE, err);
+		free(moved);
 	}
-	close(dirfd);
 	return 0;
 }
 
 int history_save(const struct state_dir *sd, const json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_INDENT(1)), *path = NULL;
-	int r;
-
-	if (!text || asprintf(&path, "%s/%s", sd->path, HISTORY_FILE) < 0) {
-		free(text);
-		log_error("out of memory");
-		return -ENOMEM;
-	}
-	r = atomic_write_file(path, text, strlen(text), 0644);
-	free(text);
-	free(path);
-	return r;
+	return state_write_json(sd, HISTORY_FILE, doc);
 }
 
-/* Owned by the running user or root, writable by no one else. */
+/* Owned by the running user or root, writable by no one else: root's
+ * files may be read by anyone who can, the state directory of report run
+ * from a system timer being root's. */
 static bool trusted(int dirfd, const char *path)
 {
 	struct stat st;
@@ -441,32 +373,34 @@ static bool trusted(int dirfd, const char *path)
 
 int history_read_dir(const char *path, json_t **hist, json_t **prev)
 {
+	/* the directory without its lock: files there are replaced by rename,
+	 * so a reader sees a whole old or a whole new one */
+	struct state_dir sd = { (char *)path, -1, -1 };
 	char err[256];
-	int dirfd;
 
 	*hist = *prev = NULL;
-	dirfd = open_dir(path);
-	if (dirfd < 0) {
+	sd.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sd.dirfd < 0) {
 		if (errno != ENOENT)
 			log_warn("state directory %s: %s: its history is not used", path,
 				 errno == ELOOP || errno == ENOTDIR ? "not a directory" : strerror(errno));
 		return 0;
 	}
-	if (!trusted(dirfd, path)) {
-		close(dirfd);
+	if (!trusted(sd.dirfd, path)) {
+		close(sd.dirfd);
 		return 0;
 	}
-	if (read_json_at(dirfd, HISTORY_FILE, HISTORY_FILE_MAX, hist, err, sizeof(err)) < 0 ||
+	if (state_read_json(&sd, HISTORY_FILE, hist, err, sizeof(err)) < 0 ||
 	    (*hist && history_validate(*hist, err, sizeof(err)) < 0)) {
 		log_warn("%s/%s: %s: not used", path, HISTORY_FILE, err);
 		json_decref(*hist);
 		*hist = NULL;
 	}
-	if (read_json_at(dirfd, "latest.json", HISTORY_FILE_MAX * 16, prev, err, sizeof(err)) < 0 ||
+	if (state_read_json(&sd, "latest.json", prev, err, sizeof(err)) < 0 ||
 	    (*prev && state_validate(*prev, err, sizeof(err)) < 0)) {
 		json_decref(*prev);
 		*prev = NULL;
 	}
-	close(dirfd);
+	close(sd.dirfd);
 	return 0;
 }

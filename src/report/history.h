@@ -21,7 +21,6 @@
 #define HISTORY_VERSION 1
 #define HISTORY_MAX_PERIODS 64   /* per namespace, boot and key: the oldest go */
 #define HISTORY_MAX_RECORDS 64   /* namespaces x boots x keys: the oldest go */
-#define HISTORY_FILE_MAX (1 << 20)
 
 /* The sysctl keys whose history is kept (NULL-terminated). */
 extern const char *const history_keys[];
