@@ -113,6 +113,9 @@ struct run {
 	struct rule_out *out;    /* of the rule being evaluated */
 	struct rule_json rj;     /* of the rule being evaluated */
 	struct value slots[EXPR_MAX_NAMES]; /* the foreach item, then the rule's lets */
+	const struct expr *lazy[EXPR_MAX_NAMES];    /* the lets, evaluated when read */
+	const char *lazy_names[EXPR_MAX_NAMES];
+	unsigned char lazy_done[EXPR_MAX_NAMES];
 	unsigned counts[SEV_COUNT];
 	unsigned passed, na, errors, waived, disabled;
 	bool *waiver_used;       /* per rb->waivers entry */
@@ -496,40 +499,34 @@ static bool add_finding(struct run *R, json_t *f)
 	return false;
 }
 
-/* The rule's lets for the current item, into R->slots after what
- * R->env.n_items already holds.  0, or -EINVAL/-ENOMEM with e filled (the
- * let named); the lets evaluated so far are then freed. */
-static int eval_lets(struct run *R, const struct rule *r, struct expr_error *e)
+/* The rule's lets, bound lazily after the item (base: 1 with a foreach,
+ * else 0): each is evaluated when an expression first reads it for an
+ * item, so that what a rule does not need for an item costs nothing. */
+static void lets_bind(struct run *R, const struct rule *r, size_t base)
 {
-	size_t base = R->env.n_items;
-
+	memset(R->lazy, 0, sizeof(R->lazy));
+	memset(R->lazy_done, 0, sizeof(R->lazy_done));
 	for (size_t i = 0; i < r->nlets; i++) {
-		int rc;
-
-		R->env.n_items = base + i;
-		rc = expr_eval(r->lets[i], &R->env, &R->slots[base + i], e);
-		if (rc < 0) {
-			char msg[EXPR_ERROR_MSG];
-
-			snprintf(msg, sizeof(msg), "let %s: %s", r->let_names[i], e->msg);
-			memcpy(e->msg, msg, sizeof(msg));
-			while (i-- > 0)
-				value_free(&R->slots[base + i]);
-			R->env.n_items = base;
-			return rc;
-		}
+		R->lazy[base + i] = r->lets[i];
+		R->lazy_names[base + i] = r->let_names[i];
+		R->slots[base + i] = VALUE_ABSENT_INIT;
 	}
+	R->env.lazy = r->nlets ? R->lazy : NULL;
+	R->env.lazy_names = R->lazy_names;
+	R->env.lazy_values = R->slots;
+	R->env.lazy_done = R->lazy_done;
+	R->env.items = R->slots;
 	R->env.n_items = base + r->nlets;
-	return 0;
 }
 
-static void free_lets(struct run *R, const struct rule *r)
+/* After an item: the lets it read go. */
+static void lets_free(struct run *R, const struct rule *r, size_t base)
 {
-	size_t base = R->env.n_items - r->nlets;
-
-	for (size_t i = 0; i < r->nlets; i++)
-		value_free(&R->slots[base + i]);
-	R->env.n_items = base;
+	for (size_t i = base; i < base + r->nlets; i++)
+		if (R->lazy_done[i]) {
+			value_free(&R->slots[i]);
+			R->lazy_done[i] = 0;
+		}
 }
 
 /* Evaluate one rule for the current item (R->env).  Passes and not
@@ -545,14 +542,10 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 	const char *reason = NULL;
 	int terr = 0;
 	enum { ST_PASS, ST_NA, ST_FAIL, ST_ERROR } st;
-	bool lets_ok = true;
 
 	e.msg[0] = '\0'; /* filled on failure; zeroing all of it costs per item */
 
-	if (r->nlets && eval_lets(R, r, &e) < 0) {
-		st = ST_ERROR;
-		lets_ok = false;
-	} else if (r->applies && expr_eval_bool(r->applies, &R->env, &t, &e) < 0) {
+	if (r->applies && expr_eval_bool(r->applies, &R->env, &t, &e) < 0) {
 		st = ST_ERROR;
 	} else if (r->applies && t != EXPR_TRUE) {
 		st = ST_NA;
@@ -569,11 +562,8 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 			R->passed++, counts[0]++;
 		else
 			R->na++, counts[1]++;
-		if (!keep) {
-			if (r->nlets)
-				free_lets(R, r);
+		if (!keep)
 			return NULL;
-		}
 	}
 
 	rj = rule_json(R, r, st == ST_FAIL);
@@ -718,8 +708,6 @@ out:
 	value_json_unref(observed);
 	free(subject);
 	free(src);
-	if (r->nlets && lets_ok)
-		free_lets(R, r);
 	return res;
 }
 
@@ -773,8 +761,12 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	expr_env_init(&R->env, R->facts, R->rb->vars, R->slots, 0);
 	R->env.tables = R->rb->tables;
 	R->env.cache = R->cache;
-	if (!r->foreach)
-		return eval_item(R, r, true, counts);
+	if (!r->foreach) {
+		lets_bind(R, r, 0);
+		res = eval_item(R, r, true, counts);
+		lets_free(R, r, 0);
+		return res;
+	}
 	if (expr_eval(r->foreach, &R->env, &coll, &e) < 0) {
 		rule_error(R, "rule %s: foreach: %s", r->id, e.msg);
 		res = rule_result(r, "error");
@@ -800,10 +792,11 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	for (size_t i = 0; i < json_array_size(coll.json); i++) {
 		if (expr_list_get(&R->env, &coll, i, &item) < 0)
 			item = VALUE_ABSENT_INIT;
+		if (i == 0)
+			lets_bind(R, r, 1);
 		R->slots[0] = item;
-		R->env.items = R->slots;
-		R->env.n_items = 1;
 		res = eval_item(R, r, R->all_items, counts);
+		lets_free(R, r, 1);
 		if (res)
 			json_array_append_new(items, res);
 	}

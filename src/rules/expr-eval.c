@@ -29,6 +29,7 @@ static inline void set_int(struct value *v, int64_t i);
 static int eval_node(struct ctx *c, const struct node *n, struct value *out);
 static int eval_field(struct ctx *c, const struct node *n, struct value *out);
 static int eval_memo(struct ctx *c, const struct node *n, struct value *out);
+static int eval_lazy(struct ctx *c, const struct node *n, struct value *out);
 
 /* Evaluate n into out.  Invariants go to the memo; the commonest leaves (a
  * foreach item, a comprehension variable, an integer) are taken here
@@ -43,6 +44,8 @@ static inline int eval(struct ctx *c, const struct node *n, struct value *out)
 		set_int(out, n->u.i);
 		return 0;
 	case N_ITEM:
+		if (c->env->lazy && c->env->lazy[n->u.idx] && !c->env->lazy_done[n->u.idx])
+			return eval_lazy(c, n, out);
 		*out = c->env->items[n->u.idx];
 		out->owned = false;
 		return 0;
@@ -1980,6 +1983,8 @@ static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 	case N_SECTION:
 		return borrow(c, n, c->env->sec[n->u.idx], out);
 	case N_ITEM:
+		if (c->env->lazy && c->env->lazy[n->u.idx] && !c->env->lazy_done[n->u.idx])
+			return eval_lazy(c, n, out);
 		*out = c->env->items[n->u.idx];
 		out->owned = false;
 		return 0;
@@ -2137,6 +2142,33 @@ void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars
 	env->sec[EXPR_SEC_SYSCTL] = json_object_get(facts, "sysctl");
 	env->sec[EXPR_SEC_COUNTERS] = json_object_get(facts, "counters");
 	env->sec[EXPR_SEC_SAMPLE] = json_object_get(facts, "sample");
+}
+
+/* A name bound lazily, read for the first time for this item: its
+ * expression evaluated now, once, and kept (expr_env.lazy).  An error in
+ * it is reported as the let's, at the place of its own text. */
+static int eval_lazy(struct ctx *c, const struct node *n, struct value *out)
+{
+	const struct expr_env *env = c->env;
+	unsigned i = n->u.idx;
+	struct value v;
+	int r = expr_eval(env->lazy[i], env, &v, c->err);
+
+	if (r < 0) {
+		char msg[EXPR_ERROR_MSG];
+
+		if (strncmp(c->err->msg, "let ", 4) != 0) {
+			snprintf(msg, sizeof(msg), "let %.40s: %.200s", env->lazy_names ? env->lazy_names[i] : "?",
+				 c->err->msg);
+			memcpy(c->err->msg, msg, sizeof(msg));
+		}
+		return r;
+	}
+	env->lazy_values[i] = v;
+	env->lazy_done[i] = 1;
+	*out = v;
+	out->owned = false;
+	return 0;
 }
 
 int expr_eval(const struct expr *e, const struct expr_env *env, struct value *out,

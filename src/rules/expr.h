@@ -201,6 +201,16 @@ struct expr_env {
 				       rulebook tables), or NULL: none */
 	const struct value *items;  /* values of the scope's names, in order */
 	size_t n_items;
+	/* Names bound lazily (a rule's let): when lazy is not NULL and
+	 * lazy[i] is, reading name i evaluates lazy[i] once (with this
+	 * environment), keeps the result in lazy_values[i] (items must point to
+	 * the same array) and sets lazy_done[i]; lazy_names[i] names it in
+	 * errors.  The caller frees the values done and clears lazy_done
+	 * between items. */
+	const struct expr *const *lazy;
+	const char *const *lazy_names;
+	struct value *lazy_values;
+	unsigned char *lazy_done;
 	const json_t *sec[EXPR_SEC_COUNT]; /* filled by expr_env_init() */
 	struct expr_cache *cache;   /* optional: memo of field reads, or NULL */
 };
