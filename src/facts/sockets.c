@@ -307,6 +307,7 @@ int socktab_finish(struct socktab *t)
 	for (size_t i = 0; i < t->n; i++) {
 		t->l[i].syn_recv = 0;
 		t->l[i].syn_recv_shared = false;
+		t->l[i].reuseport_members = t->l[i].reuseport_index = 0;
 	}
 	if (t->n == 0) {
 		t->finished = true;
@@ -321,7 +322,8 @@ int socktab_finish(struct socktab *t)
 			t->l[i].syn_recv += t->req[r].count;
 	}
 	free(kh.slot);
-	/* SO_REUSEPORT groups: every member gets the group's total */
+	/* SO_REUSEPORT groups (sorted by inode within the group): every
+	 * member gets the group's total, its size and its place */
 	for (size_t i = 0; i < t->n;) {
 		size_t e = i + 1;
 		uint64_t sum = t->l[i].syn_recv;
@@ -332,6 +334,8 @@ int socktab_finish(struct socktab *t)
 			for (size_t k = i; k < e; k++) {
 				t->l[k].syn_recv = sum;
 				t->l[k].syn_recv_shared = true;
+				t->l[k].reuseport_members = (uint32_t)(e - i);
+				t->l[k].reuseport_index = (uint32_t)(k - i + 1);
 			}
 		}
 		i = e;
@@ -347,7 +351,7 @@ static json_t *jint(uint64_t v)
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
-static json_t *proc_json(const struct sock_proc *p)
+static json_t *proc_json(const struct sock_proc *p, bool polls)
 {
 	json_t *o = json_object();
 	int err = 0;
@@ -363,6 +367,13 @@ static json_t *proc_json(const struct sock_proc *p)
 		err |= facts_set(o, "nofile_hard", json_integer(p->nofile_hard));
 	if (p->fds >= 0)
 		err |= facts_set(o, "fds", json_integer(p->fds));
+	if (owners_state_name(p->state))
+		err |= facts_set(o, "state", json_string(owners_state_name(p->state)));
+	if (p->start_time >= 0)
+		err |= facts_set(o, "start_time", json_integer(p->start_time));
+	/* without an epoll set, whether it waits on the socket is unknown */
+	if (p->has_epoll)
+		err |= facts_set(o, "polls", json_boolean(polls));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -395,6 +406,10 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 	err |= facts_set(o, "syn_recv", jint(l->syn_recv));
 	if (l->syn_recv_shared)
 		err |= facts_set(o, "syn_recv_shared", json_true());
+	if (l->reuseport_members > 1)
+		err |= facts_set(o, "reuseport", json_pack("{s:I,s:I}", "members",
+							    (json_int_t)l->reuseport_members, "index",
+							    (json_int_t)l->reuseport_index));
 	if (l->has_drops)
 		err |= facts_set(o, "drops", jint(l->drops));
 	err |= facts_set(o, "inode", jint(l->inode));
@@ -407,7 +422,7 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		while (a && *link < t->nlinks && t->links[*link].listener < idx)
 			(*link)++;
 		while (a && *link < t->nlinks && t->links[*link].listener == idx) {
-			json_t *p = proc_json(&t->procs[t->links[*link].proc]);
+			json_t *p = proc_json(&t->procs[t->links[*link].proc], t->links[*link].polls);
 
 			err |= p ? json_array_append_new(a, p) : -1;
 			(*link)++;
