@@ -51,7 +51,7 @@ json_t *facts_collect(const struct collect_opts *o)
 	if (!doc)
 		return NULL;
 	/* a sampling window first: the collection below is its end */
-	if (o->sample && sample_window(o->sample, o->root) < 0) {
+	if (o->sample && sample_window(o->sample, o->root, o->want_sockets && o->want_owners) < 0) {
 		json_decref(doc);
 		return NULL;
 	}

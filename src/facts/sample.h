@@ -3,8 +3,10 @@
  * document gains a "sample" object (rates of the counters over the window)
  * and a "peak" object per listener (doc/facts.md).
  *
- * Listeners are read through NETLINK_SOCK_DIAG, LISTEN and SYN_RECV only,
- * and without owners (those are found once, by the collection at the end).
+ * Listeners are read through NETLINK_SOCK_DIAG, LISTEN and SYN_RECV only;
+ * owners are found by the collection at the end, and during the window only
+ * for listeners that queue or drop (rate-limited), for those that close
+ * before the end.
  * Per listener, running maxima are kept in a table of bounded size keyed by
  * the socket's inode and endpoint: memory and work per tick depend on the
  * number of listeners, never on the length of the window.
@@ -43,9 +45,12 @@ struct sample *sample_new(const struct sample_opts *o);
 void sample_free(struct sample *s);
 
 /* Read the counters below root and the listeners every interval until the
- * window is over or a signal ends it.  Returns 0 or -ENOMEM (anything the
- * kernel refuses is recorded and reported by sample_attach()). */
-int sample_window(struct sample *s, const struct nk_root *root);
+ * window is over or a signal ends it; with owners, the owning processes of
+ * listeners that queue or drop are looked up during the window (at most
+ * once a second), so that one gone at its end is still named.  Returns 0
+ * or -ENOMEM (anything the kernel refuses is recorded and reported by
+ * sample_attach()). */
+int sample_window(struct sample *s, const struct nk_root *root, bool owners);
 
 /* The end of the window: call right before the counters are read again. */
 void sample_mark_end(struct sample *s);

@@ -351,7 +351,7 @@ static json_t *jint(uint64_t v)
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
-static json_t *proc_json(const struct sock_proc *p, bool polls)
+json_t *sock_proc_json(const struct sock_proc *p, bool polls)
 {
 	json_t *o = json_object();
 	int err = 0;
@@ -422,7 +422,7 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		while (a && *link < t->nlinks && t->links[*link].listener < idx)
 			(*link)++;
 		while (a && *link < t->nlinks && t->links[*link].listener == idx) {
-			json_t *p = proc_json(&t->procs[t->links[*link].proc], t->links[*link].polls);
+			json_t *p = sock_proc_json(&t->procs[t->links[*link].proc], t->links[*link].polls);
 
 			err |= p ? json_array_append_new(a, p) : -1;
 			(*link)++;

@@ -118,6 +118,10 @@ int socktab_count(struct socktab *t, unsigned state, const struct sock_ep *ep);
  * numbered in inode order.  Returns 0 or -ENOMEM. */
 int socktab_finish(struct socktab *t);
 
+/* A process of a listener's "processes" (doc/facts.md); polls: the listener
+ * is in one of its epoll sets.  A new reference, NULL when out of memory. */
+json_t *sock_proc_json(const struct sock_proc *p, bool polls);
+
 /* The "sockets" object of doc/facts.md.  source: "netlink" or "proc";
  * fallback_reason may be NULL; processes are listed when with_owners. */
 json_t *socktab_to_json(const struct socktab *t, const char *source,
@@ -154,6 +158,11 @@ int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result 
  * makes the kernel walk its whole established hash table, for each family:
  * the sampling window does it less often than it reads the listeners. */
 int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res);
+
+/* The request sockets (SYN_RECV) only, counted afresh into t (whose
+ * listeners stay): the second half of sockdiag_collect_listeners(t, true),
+ * for a caller that decides after reading the listeners. */
+int sockdiag_collect_requests(struct socktab *t, struct sockdiag_result *res);
 
 /* Parse one batch of SOCK_DIAG_BY_FAMILY answers (as received) into t:
  * listeners (dump 1) or the other sockets.  Messages too short to use are
