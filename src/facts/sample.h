@@ -60,6 +60,14 @@ void sample_mark_end(struct sample *s);
  * -ENOMEM. */
 int sample_attach(struct sample *s, json_t *doc);
 
+/* sample-rates.c: add "deltas" and "rates" to the sample object out: the
+ * growth of each counter of doc.counters since start_counters, and of the
+ * per-CPU softnet counts since start_softnet (may be NULL), over dur_ms.
+ * Counters that went backwards are named in doc's notes.  Returns 0 or
+ * -ENOMEM. */
+int sample_rates_json(const json_t *start_counters, const json_t *start_softnet, json_t *doc,
+		      json_t *out, uint64_t dur_ms);
+
 /* How the window ended: 0 when it ran its course, else the signal number. */
 int sample_stopped_by(const struct sample *s);
 
