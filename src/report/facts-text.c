@@ -118,6 +118,26 @@ static void print_sample(const json_t *doc, FILE *out)
 	}
 }
 
+/* How many listeners are in SO_REUSEPORT groups, and how many groups. */
+static void print_groups(const json_t *sockets, FILE *out)
+{
+	size_t groups = 0, grouped = 0, i;
+	const json_t *l;
+
+	json_array_foreach(json_object_get(sockets, "listeners"), i, l) {
+		const json_t *rp = json_object_get(l, "reuseport");
+
+		if (!rp)
+			continue;
+		grouped++;
+		if (json_integer_value(json_object_get(rp, "index")) == 1)
+			groups++;
+	}
+	if (grouped)
+		fprintf(out, "  reuseport      %zu listeners in %zu SO_REUSEPORT group%s\n", grouped, groups,
+			groups == 1 ? "" : "s");
+}
+
 /* The processes holding listeners that are stopped or stuck, each once,
  * with the first listener it holds and how many more. */
 struct stuck {
@@ -257,22 +277,7 @@ void report_facts_text(const json_t *doc, FILE *out)
 			fprintf(out, "  %-14s %lld\n", e ? e : "?", (long long)json_integer_value(v));
 			free(e);
 		}
-	{
-		size_t groups = 0, grouped = 0;
-
-		json_array_foreach(json_object_get(sockets, "listeners"), i, v) {
-			const json_t *rp = json_object_get(v, "reuseport");
-
-			if (!rp)
-				continue;
-			grouped++;
-			if (json_integer_value(json_object_get(rp, "index")) == 1)
-				groups++;
-		}
-		if (grouped)
-			fprintf(out, "  reuseport      %zu listeners in %zu SO_REUSEPORT group%s\n", grouped,
-				groups, groups == 1 ? "" : "s");
-	}
+	print_groups(sockets, out);
 	print_stuck_owners(sockets, out);
 
 	print_sample(doc, out);
