@@ -381,8 +381,33 @@ json_t *sock_proc_json(const struct sock_proc *p, bool polls)
 	return o;
 }
 
+/* One JSON object per process and value of "polls", shared by every
+ * listener the process holds: a pre-fork server's workers hold hundreds of
+ * listeners each, and a copy per listener made most of the document. */
+struct proc_objs {
+	json_t **obj;           /* [proc * 3 + variant], NULL until needed */
+};
+
+static json_t *proc_obj(struct proc_objs *po, const struct socktab *t,
+			const struct sock_owner_link *k)
+{
+	const struct sock_proc *p = &t->procs[k->proc];
+	size_t v = (size_t)k->proc * 3 + (!p->has_epoll ? 0 : k->polls ? 2 : 1);
+
+	if (!po->obj[v])
+		po->obj[v] = sock_proc_json(p, k->polls);
+	return po->obj[v];
+}
+
+static void proc_objs_free(struct proc_objs *po, const struct socktab *t)
+{
+	for (size_t i = 0; po->obj && i < t->nprocs * 3; i++)
+		json_decref(po->obj[i]);
+	free(po->obj);
+}
+
 static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
-			     bool with_owners)
+			     struct proc_objs *po)
 {
 	const struct listener *l = &t->l[idx];
 	char addr[INET6_ADDRSTRLEN];
@@ -414,7 +439,7 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		err |= facts_set(o, "drops", jint(l->drops));
 	err |= facts_set(o, "inode", jint(l->inode));
 	err |= facts_set(o, "uid", jint(l->uid));
-	if (with_owners) {
+	if (po) {
 		json_t *a = json_array();
 
 		err |= facts_set(o, "processes", a);
@@ -422,9 +447,9 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		while (a && *link < t->nlinks && t->links[*link].listener < idx)
 			(*link)++;
 		while (a && *link < t->nlinks && t->links[*link].listener == idx) {
-			json_t *p = sock_proc_json(&t->procs[t->links[*link].proc], t->links[*link].polls);
+			json_t *p = proc_obj(po, t, &t->links[*link]);
 
-			err |= p ? json_array_append_new(a, p) : -1;
+			err |= p ? json_array_append(a, p) : -1;
 			(*link)++;
 		}
 	}
@@ -439,10 +464,13 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 			const char *fallback_reason, bool with_owners)
 {
 	json_t *o = json_object(), *states = json_object(), *ls = json_array();
+	struct proc_objs po = { NULL };
 	size_t link = 0;
 	int err = 0;
 
 	if (!o || !states || !ls)
+		goto fail;
+	if (with_owners && !(po.obj = calloc(t->nprocs * 3 + 1, sizeof(*po.obj))))
 		goto fail;
 	err |= facts_set(o, "source", json_string(source));
 	if (fallback_reason)
@@ -451,7 +479,7 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 		if (!t->syn_recv_only || s == STATE_LISTEN || s == STATE_SYN_RECV)
 			err |= facts_set(states, state_names[s], jint(t->states[s]));
 	for (size_t i = 0; i < t->n && !err; i++) {
-		json_t *l = listener_json(t, i, &link, with_owners);
+		json_t *l = listener_json(t, i, &link, with_owners ? &po : NULL);
 
 		err |= l ? json_array_append_new(ls, l) : -1;
 	}
@@ -461,8 +489,10 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 	ls = NULL;
 	if (err)
 		goto fail;
+	proc_objs_free(&po, t);
 	return o;
 fail:
+	proc_objs_free(&po, t);
 	json_decref(states);
 	json_decref(ls);
 	json_decref(o);
