@@ -521,7 +521,9 @@ json_t *report_listeners_json(const json_t *doc)
 	/* one object per socket, members of a group too, fullest first */
 	for (long i = 0; i < nr && !err; i++) {
 		for (size_t k = 0; k < rows[i].n && !err; k++) {
-			json_t *copy = json_deep_copy(rows[i].m[k]);
+			/* shallow: the values, processes included, are shared
+			 * with the facts document */
+			json_t *copy = json_copy((json_t *)rows[i].m[k]);
 			struct vals v;
 
 			listener_vals(rows[i].m[k], sampled, &v);
