@@ -111,6 +111,9 @@ check_eq "2: a stopped consumer: the queue never shrank" "$q $q false" \
 	"$(jq -r --argjson i "$stopped_ino" '.sockets.listeners[] | select(.inode == $i) | .peak | "\(.queue) \(.queue_min) \(.shrank)"' "$T/s1.json")"
 check_eq "2: the empty sockets: 0 0 false" "0 0 false" \
 	"$(jq -r --argjson i "$stopped_ino" '[.sockets.listeners[] | select(.port == 8443 and .inode != $i) | .peak | "\(.queue) \(.queue_min) \(.shrank)"] | unique | join(",")' "$T/s1.json")"
+"$NETKNOBS" facts --from "$T/s1.json" >"$T/s1f.txt"
+check_match "2: facts: the listener whose queue never shrank" \
+	"^    127\\.0\\.0\\.1 port 8443: at least $q waiting in all [0-9]+ readings\$" "$(cat "$T/s1f.txt")"
 "$NETKNOBS" --netns "$ns1" listeners --sample 500ms >"$T/s1.txt"
 check_match "2: listeners --sample: the group's peak" "^127\\.0\\.0\\.1:8443 \\(4 sockets\\) +$q/511 +$q " "$(cat "$T/s1.txt")"
 window "$T/s2.json" "$NETKNOBS" --netns "$ns1" facts --sample 2s --interval 20ms --json
