@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
+#include "facts/facts.h"
 #include "facts/sysctl.h"
 #include "report/report.h"
 #include "rules/rules.h"
@@ -123,6 +124,124 @@ static int check_ids(const struct rulebook *rb, const struct audit_strv *ids)
 	return bad ? -1 : 0;
 }
 
+/* --only TAGs must be tags of a loaded rule: a typo would select nothing
+ * and say "OK". */
+static int check_tags(const struct rulebook *rb, const struct audit_strv *tags)
+{
+	const char **all = NULL;
+	size_t n = 0, cap = 0;
+	int bad = 0;
+
+	if (!tags->n)
+		return 0;
+	for (size_t i = 0; i < rb->nrules; i++)
+		for (size_t j = 0; j < rb->rules[i].ntags; j++) {
+			const char *t = rb->rules[i].tags[j];
+			size_t k;
+
+			for (k = 0; k < n && strcmp(all[k], t); k++)
+				;
+			if (k < n)
+				continue;
+			if (n == cap) {
+				const char **m = realloc(all, (cap = cap ? cap * 2 : 32) * sizeof(*m));
+
+				if (!m) {
+					free(all);
+					log_error("out of memory");
+					return -1;
+				}
+				all = m;
+			}
+			all[n++] = t;
+		}
+	for (size_t i = 0; i < tags->n; i++) {
+		const char *s;
+		size_t k;
+
+		for (k = 0; k < n && strcmp(all[k], tags->v[i]); k++)
+			;
+		if (k < n)
+			continue;
+		s = suggest_closest(tags->v[i], all, n);
+		if (s) {
+			log_error("--only %s: no loaded rule has this tag; did you mean '%s'?", tags->v[i], s);
+		} else {
+			char *list = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&list, &len);
+
+			for (size_t t = 0; m && t < n; t++)
+				fprintf(m, "%s%s", t ? ", " : "", all[t]);
+			if (m)
+				fclose(m);
+			log_error("--only %s: no loaded rule has this tag (tags: %s)", tags->v[i],
+				  list ? list : "none");
+			free(list);
+		}
+		bad = 1;
+	}
+	free(all);
+	return bad ? -1 : 0;
+}
+
+const json_t *audit_core_unavailable(const json_t *audit)
+{
+	const json_t *c = json_object_get(audit, "core_unavailable");
+
+	return json_object_size(c) ? c : NULL;
+}
+
+/* Facts without their core (an empty /proc, no descriptors left) give no
+ * finding, which must not read as "all is well": the audit says what could
+ * not be read and why, its verdict starts with UNKNOWN and its exit status
+ * is 3 (audit_exit_status).  Returns 0 or -ENOMEM. */
+static int mark_core_unavailable(json_t *audit, const json_t *facts)
+{
+	const json_t *core = json_object_get(facts, "core_unavailable");
+	char *verdict = NULL, *why = NULL;
+	size_t vlen = 0, wlen = 0;
+	FILE *v, *w;
+	int n = 0;
+
+	if (!json_object_size(core))
+		return 0;
+	v = open_memstream(&verdict, &vlen);
+	w = open_memstream(&why, &wlen);
+	if (!v || !w) {
+		if (v)
+			fclose(v);
+		if (w)
+			fclose(w);
+		free(verdict);
+		free(why);
+		return -ENOMEM;
+	}
+	fputs("UNKNOWN: could not read ", v);
+	for (size_t i = 0; facts_core_parts[i]; i++) {
+		const char *r = json_string_value(json_object_get(core, facts_core_parts[i]));
+		const char *what = facts_core_part_text(facts_core_parts[i]);
+		size_t left = 0;
+
+		if (!r)
+			continue;
+		for (size_t j = i + 1; facts_core_parts[j]; j++)
+			left += json_object_get(core, facts_core_parts[j]) != NULL;
+		fprintf(v, "%s%s", n ? (left ? ", " : " and ") : "", what);
+		fprintf(w, "%s%s (%s)", n ? "; " : "", what, r);
+		n++;
+	}
+	fprintf(v, "; %s", json_string_value(json_object_get(audit, "verdict")) ?: "");
+	fclose(v);
+	fclose(w);
+	log_error("could not read the core facts, so nothing can be judged: %s", why ? why : "?");
+	n = json_object_set_new(audit, "core_unavailable", json_deep_copy(core)) < 0 ||
+	    json_object_set_new(audit, "verdict", json_string(verdict ? verdict : "UNKNOWN")) < 0;
+	free(verdict);
+	free(why);
+	return n ? -ENOMEM : 0;
+}
+
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res)
 {
@@ -134,7 +253,7 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 	res->rb_loaded = true;
 	if (cmd_load_rules(g, &a->ro, &res->rb) < 0)
 		return -1;
-	if (check_ids(&res->rb, &a->ids) < 0)
+	if (check_ids(&res->rb, &a->ids) < 0 || check_tags(&res->rb, &a->only) < 0)
 		return -1;
 	if (a->profile && rulebook_use_profile(&res->rb, a->profile) < 0)
 		return -1;
@@ -153,7 +272,7 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 				       &res->threads };
 	res->audit = rules_evaluate(&res->rb, res->facts, &filter);
 	res->t_eval = audit_now_ms();
-	if (!res->audit) {
+	if (!res->audit || mark_core_unavailable(res->audit, res->facts) < 0) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -178,7 +297,7 @@ int audit_exit_status(const json_t *audit, enum severity fail_on)
 	long long info = json_integer_value(json_object_get(s, "info"));
 	long long errs = json_integer_value(json_object_get(s, "errors"));
 
-	if (errs || !s)
+	if (errs || !s || audit_core_unavailable(audit))
 		return EXIT_NK_ERROR;
 	if (crit && fail_on <= SEV_CRITICAL)
 		return EXIT_NK_CRITICAL;
@@ -277,7 +396,9 @@ const struct cmd cmd_audit = {
 		"Rule sources, in order: the installed rule sets (" PKGDATADIR "/rules) or,\n"
 		"when none are installed, the built-in ones; " SYSCONFDIR "/netknobs/rules.d/*.yaml;\n"
 		"--rules.  Exit status: 0 nothing at or above --fail-on, 1 warning (or notice/info\n"
-		"when --fail-on is lower), 2 critical, 3 could not audit.\n",
+		"when --fail-on is lower), 2 critical, 3 could not audit: bad rules or options,\n"
+		"or the core facts (sysctls, counters, sockets, sysctl.d) could not be read;\n"
+		"the verdict then starts with UNKNOWN and says which and why.\n",
 	.run = audit_run,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

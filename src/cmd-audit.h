@@ -52,7 +52,8 @@ enum {
 	"  --profile NAME         run the rule sets of a profile with its variables\n" \
 	"                         (netknobs profiles lists them)\n"                   \
 	"  --only TAG             only rules with this tag, from any rule set (opt-in\n" \
-	"                         ones such as hardening included); repeatable\n"     \
+	"                         ones such as hardening included); repeatable; a tag\n" \
+	"                         no loaded rule has is an error\n"                     \
 	"  --rule ID              only this rule; repeatable\n"                       \
 	"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"   \
 	"                         non-zero: info, notice, warning (default), critical\n"
@@ -81,7 +82,13 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 		   size_t n_extra, struct audit_result *res);
 void audit_result_free(struct audit_result *res);
 
-/* The exit status the findings of an audit document give with fail_on. */
+/* The core facts an audit document could not use (the facts'
+ * "core_unavailable": part -> why), or NULL when there were all there. */
+const json_t *audit_core_unavailable(const json_t *audit);
+
+/* The exit status the findings of an audit document give with fail_on:
+ * EXIT_NK_ERROR (3) when the core facts could not be read, whatever the
+ * findings. */
 int audit_exit_status(const json_t *audit, enum severity fail_on);
 
 /* CLOCK_MONOTONIC in milliseconds. */

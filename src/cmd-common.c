@@ -79,6 +79,11 @@ const struct cmd *cmd_find(const char *name)
 	const char *names[32];
 	size_t n = 0, nmatch = 0, len = strlen(name);
 
+	if (!len) {
+		/* "" is a prefix of every name, but no command */
+		log_error("empty command name; see '%s --help'", program_name);
+		return NULL;
+	}
 	for (size_t i = 0; commands[i]; i++) {
 		names[n++] = commands[i]->name;
 		if (!strcmp(commands[i]->name, name))
@@ -91,11 +96,13 @@ const struct cmd *cmd_find(const char *name)
 	if (nmatch == 1)
 		return found;
 	if (nmatch > 1) {
-		fprintf(stderr, "%s: error: ambiguous command '%s', could be:", program_name, name);
+		char list[256] = "";
+		size_t off = 0;
+
 		for (size_t i = 0; commands[i]; i++)
-			if (!strncmp(commands[i]->name, name, len))
-				fprintf(stderr, " %s", commands[i]->name);
-		fputc('\n', stderr);
+			if (!strncmp(commands[i]->name, name, len) && off < sizeof(list))
+				off += (size_t)snprintf(list + off, sizeof(list) - off, " %s", commands[i]->name);
+		log_error("ambiguous command '%s', could be:%s", name, list);
 		return NULL;
 	}
 	{

@@ -177,10 +177,12 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 				fputs("n/a", stdout);
 			putchar('\n');
 		}
-		json_array_foreach(users, i, u)
-			printf("  %-11s %s (%s): %s\n", i ? "" : "rules:", json_string_value(json_object_get(u, "id")),
-			       json_string_value(json_object_get(u, "severity")),
-			       json_string_value(json_object_get(u, "title")));
+		json_array_foreach(users, i, u) {
+			printf("  %-11s %s (%s): ", i ? "" : "rules:", json_string_value(json_object_get(u, "id")),
+			       json_string_value(json_object_get(u, "severity")));
+			fputs_safe(json_string_value(json_object_get(u, "title")) ?: "", stdout);
+			putchar('\n');
+		}
 		if (!json_array_size(users))
 			printf("  %-11s none of the loaded rules reads it\n", "rules:");
 	}
@@ -231,11 +233,15 @@ static int explain_rule(const struct globals *g, const struct rulebook *rb, cons
 		json_decref(out);
 		return r_out < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 	}
-	printf("%s: %s\n", r->id, r->title);
-	printf("  %-11s %s", "severity:", severity_name(r->severity));
-	if (r->severity != r->default_severity)
-		printf(" (%s in the rule set; changed at %s:%u)", severity_name(r->default_severity),
-		       r->state_where.file, r->state_where.line);
+	/* the rule's text and file names are not ours: escaped */
+	printf("%s: ", r->id);
+	fputs_safe(r->title, stdout);
+	printf("\n  %-11s %s", "severity:", severity_name(r->severity));
+	if (r->severity != r->default_severity) {
+		printf(" (%s in the rule set; changed at ", severity_name(r->default_severity));
+		fputs_safe(r->state_where.file, stdout);
+		printf(":%u)", r->state_where.line);
+	}
 	putchar('\n');
 	printf("  %-11s %s%s\n", "state:", r->state == RULE_ENABLED ? "enabled" : "disabled",
 	       rulebook_rule_default(rb, r) ? "" : " (opt-in: runs with --only, --rule or a profile)");

@@ -73,6 +73,13 @@ static int facts_run(struct globals *g, int argc, char **argv)
 		free(a.keys);
 		return EXIT_NK_ERROR;
 	}
+	if (a.from && a.nkeys) {
+		/* a saved document holds the keys it was saved with, no more */
+		log_error("facts: --sysctl reads keys from the system; it cannot be combined with --from "
+			  "(save the document with --sysctl instead)");
+		free(a.keys);
+		return EXIT_NK_ERROR;
+	}
 	for (size_t i = 0; i < a.nkeys; i++) {
 		const char *why;
 

@@ -256,43 +256,38 @@ static const char *str_of(const json_t *o, const char *k)
 }
 
 /* Listeners keep the limit they got at listen() until the application
- * listens again: name those below the somaxconn now in force. */
+ * listens again.  Name those whose limit the values just applied change: a
+ * net.core.somaxconn raised above the value that capped them (their limit
+ * is the old somaxconn).  None when somaxconn did not change: a listener
+ * below it then asked for less itself, or was capped by an older value,
+ * which this run did not change.  NULL when out of memory. */
 static json_t *restarts(const json_t *facts, const struct apply_item *items, size_t n)
 {
 	const json_t *listeners = json_object_get(json_object_get(facts, "sockets"), "listeners"), *l;
-	const json_t *cur = json_object_get(json_object_get(facts, "sysctl"), "net.core.somaxconn");
 	json_t *out = json_array();
-	long long now = json_is_integer(cur) ? json_integer_value(cur) : -1, oldv = -1;
+	long long now = -1, oldv = -1;
 	size_t i;
 
 	if (!out)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		long long v;
-
-		if (strcmp(items[i].key, "net.core.somaxconn") != 0 || parse_int64(items[i].text, &v) < 0)
+		if (strcmp(items[i].key, "net.core.somaxconn") != 0 || items[i].status != APPLY_SET)
 			continue;
-		if (items[i].status == APPLY_SET) {
-			now = v;
-			if (items[i].old && parse_int64(items[i].old, &oldv) < 0)
-				oldv = -1;
-		} else if (items[i].status == APPLY_UNCHANGED) {
-			now = v;
-		}
+		if (parse_int64(items[i].text, &now) < 0 || !items[i].old || parse_int64(items[i].old, &oldv) < 0)
+			now = oldv = -1;
 	}
-	if (now < 0)
+	if (now < 0 || oldv < 0 || now <= oldv)
 		return out;
 	json_array_foreach(listeners, i, l) {
 		const json_t *lim = json_object_get(l, "limit");
 		json_t *o;
 
-		if (!json_is_integer(lim) || json_integer_value(lim) >= now)
+		if (!json_is_integer(lim) || json_integer_value(lim) != oldv)
 			continue;
-		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I}", "address", json_object_get(l, "address"),
+		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I, s:I, s:b}", "address", json_object_get(l, "address"),
 			      "port", json_object_get(l, "port"), "limit", lim, "processes",
-			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now);
-		if (o && oldv >= 0 && json_integer_value(lim) == oldv)
-			json_object_set_new(o, "capped_by_old_somaxconn", json_true());
+			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now, "old_somaxconn",
+			      (json_int_t)oldv, "capped_by_old_somaxconn", 1);
 		if (!o || json_array_append_new(out, o) < 0) {
 			json_decref(o);
 			json_decref(out);
@@ -302,18 +297,19 @@ static json_t *restarts(const json_t *facts, const struct apply_item *items, siz
 	return out;
 }
 
-static void print_restarts(FILE *out, const json_t *r, const json_t *facts)
+static void print_restarts(FILE *out, const json_t *r)
 {
-	const json_t *l, *p;
+	const json_t *l, *p, *first = json_array_get(r, 0);
 	size_t i, j;
 
-	(void)facts;
 	if (!json_array_size(r))
 		return;
-	fprintf(out, "\nListeners below net.core.somaxconn (%lld): they keep their limit until the "
-		"application calls listen() again (usually a restart); one that asks for a smaller "
-		"backlog itself keeps that:\n",
-		(long long)json_integer_value(json_object_get(json_array_get(r, 0), "somaxconn")));
+	fprintf(out, "\nListeners capped by the net.core.somaxconn just replaced (%lld, now %lld): they keep "
+		"their limit until the application calls listen() again (usually a restart), and then get up "
+		"to %lld (less if the application asks for less):\n",
+		(long long)json_integer_value(json_object_get(first, "old_somaxconn")),
+		(long long)json_integer_value(json_object_get(first, "somaxconn")),
+		(long long)json_integer_value(json_object_get(first, "somaxconn")));
 	json_array_foreach(r, i, l) {
 		const char *addr = str_of(l, "address");
 
@@ -330,9 +326,7 @@ static void print_restarts(FILE *out, const json_t *r, const json_t *facts)
 			fputs_safe(str_of(p, "comm"), out);
 			fprintf(out, " (pid %lld)", (long long)json_integer_value(json_object_get(p, "pid")));
 		}
-		if (json_is_true(json_object_get(l, "capped_by_old_somaxconn")))
-			fputs("  [capped by the old somaxconn]", out);
-		fputc('\n', out);
+		fputs("  [capped by the old somaxconn]\n", out);
 	}
 }
 
@@ -402,10 +396,30 @@ static struct apply_item *apply_plan(const struct dropin *d, size_t *n)
 	return items;
 }
 
+/* What a failed --apply left, from what was read back; NULL when nothing
+ * failed. */
+static const char *apply_summary(const struct apply_item *items, size_t n)
+{
+	bool failed = false, unrestored = false, restored = false;
+
+	for (size_t i = 0; i < n; i++) {
+		failed |= items[i].status == APPLY_FAILED || items[i].status == APPLY_ROLLBACK_FAILED;
+		unrestored |= items[i].status == APPLY_ROLLBACK_FAILED;
+		restored |= items[i].status == APPLY_ROLLED_BACK;
+	}
+	if (unrestored)
+		return "some values could not be put back (above): the running values are now mixed";
+	if (failed && restored)
+		return "every value set before the failure was put back (read back)";
+	if (failed)
+		return "no value was changed (read back)";
+	return NULL;
+}
+
+/* What --apply did, each line from what was read back; the values that
+ * failed as errors. */
 static void print_apply(FILE *out, const struct apply_item *items, size_t n)
 {
-	bool failed = false, unrestored = false;
-
 	for (size_t i = 0; i < n; i++) {
 		const struct apply_item *it = &items[i];
 		char *old = it->old ? escape_untrusted_str(it->old) : NULL;
@@ -421,21 +435,36 @@ static void print_apply(FILE *out, const struct apply_item *items, size_t n)
 			fprintf(out, "rolled back %s to %s\n", it->key, old ? old : "?");
 			break;
 		case APPLY_FAILED:
-			failed = true;
-			log_error("%s = %s: %s", it->key, it->text, it->error ? it->error : "failed");
-			break;
 		case APPLY_ROLLBACK_FAILED:
-			failed = unrestored = true;
-			log_error("%s: could not restore %s: %s", it->key, old ? old : "?",
-				  it->error ? it->error : "failed");
+			log_error("%s = %s: %s", it->key, it->text, it->error ? it->error : "failed");
 			break;
 		}
 		free(old);
 	}
-	if (unrestored)
-		log_error("some values could not be restored (above): the running values are now mixed");
-	else if (failed)
-		log_error("every value set before the failure was restored");
+}
+
+/* The JSON result of a fix that failed: why (the last error), and with
+ * --apply what was done to each value, read back. */
+static void print_failure_json(const struct target *t, const struct apply_item *items, size_t n)
+{
+	json_t *o = json_pack("{s:b, s:s, s:b}", "ok", 0, "error",
+			      *log_last_error() ? log_last_error() : "failed", "written", 0);
+
+	if (!o)
+		return;
+	if (t->sys)
+		json_object_set_new(o, "target", json_string(t->sys));
+	if (items) {
+		bool changed = false;
+
+		for (size_t i = 0; i < n; i++)
+			changed |= items[i].status == APPLY_SET || items[i].status == APPLY_ROLLBACK_FAILED;
+		json_object_set_new(o, "applied", apply_json(items, n));
+		/* true only when a value could not be put back */
+		json_object_set_new(o, "running_values_changed", json_boolean(changed));
+	}
+	print_json(o);
+	json_decref(o);
 }
 
 static int fix_run(struct globals *g, int argc, char **argv)
@@ -463,7 +492,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	json_t *facts, *audit, *restart = NULL;
 	struct target t = { .dirfd = -1 };
 	char *old = NULL;
-	bool to_stdout, changed, backup = false;
+	bool to_stdout, changed, backup = false, json_done = false;
 	int r, ret = EXIT_NK_ERROR;
 	FILE *out = stdout;
 
@@ -506,6 +535,10 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		goto out;
 	facts = res.facts;
 	audit = res.audit;
+	if (audit_core_unavailable(audit)) {
+		log_error("fix: without the core facts there is nothing to recommend; nothing was done");
+		goto out;
+	}
 	if (json_integer_value(json_object_get(json_object_get(audit, "summary"), "errors"))) {
 		log_error("fix: some rules could not be evaluated (netknobs audit shows which); "
 			  "nothing was done");
@@ -547,7 +580,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			goto out;
 		if (apply_sysctl(items, nitems) < 0) {
 			print_apply(stderr, items, nitems);
-			log_error("the drop-in was not written");
+			log_error("%s; the drop-in was not written", apply_summary(items, nitems) ?: "failed");
 			goto out;
 		}
 		restart = restarts(facts, items, nitems);
@@ -558,12 +591,14 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			/* all or nothing: the running values go back too */
 			apply_restore(items, nitems);
 			print_apply(stderr, items, nitems);
+			if (apply_summary(items, nitems))
+				log_error("%s", apply_summary(items, nitems));
 		}
 		goto out;
 	}
 
 	if (g->format == FORMAT_JSON) {
-		json_t *o = json_pack("{s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "target", t.sys, "exists",
+		json_t *o = json_pack("{s:b, s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "ok", 1, "target", t.sys, "exists",
 				      old != NULL, "changed", changed, "content", d.content, "entries",
 				      entries_json(&d), "warnings", d.warnings, "notes", d.notes);
 
@@ -579,6 +614,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		}
 		r = print_json(o);
 		json_decref(o);
+		json_done = true;
 		ret = r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 		goto out;
 	}
@@ -590,7 +626,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			print_msgs(stderr, "note: ", d.notes);
 		if (a.apply) {
 			print_apply(stderr, items, nitems);
-			print_restarts(stderr, restart, facts);
+			print_restarts(stderr, restart);
 		}
 		ret = EXIT_NK_OK;
 		goto out;
@@ -611,7 +647,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		if (a.verbose)
 			print_msgs(stderr, "note: ", d.notes);
 		if (a.apply)
-			print_restarts(out, restart, facts);
+			print_restarts(out, restart);
 		ret = EXIT_NK_OK;
 		goto out;
 	}
@@ -643,13 +679,16 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	ret = EXIT_NK_OK;
 out:
 	fflush(stdout);
+out_args:
+	/* --format json: a JSON result on every exit path, failures included */
+	if (ret == EXIT_NK_ERROR && g->format == FORMAT_JSON && !json_done)
+		print_failure_json(&t, items, nitems);
 	if (items)
 		apply_items_free(items, nitems);
 	json_decref(restart);
 	dropin_free(&d);
 	audit_result_free(&res);
 	free(old);
-out_args:
 	target_close(&t);
 	audit_args_free(&a.au);
 	return ret;
@@ -679,7 +718,8 @@ const struct cmd cmd_fix = {
 		"  --apply                also set the values now through /proc/sys, read each\n"
 		"                         back, and restore every value already set when one\n"
 		"                         fails (then nothing is written); name the listeners\n"
-		"                         that must listen() again for a new net.core.somaxconn\n"
+		"                         capped by the net.core.somaxconn this run raised:\n"
+		"                         they must listen() again to use it\n"
 		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
 		"                         (with --root, a path below DIR); - prints it on\n"
 		"                         standard output\n"

@@ -160,6 +160,13 @@ static int report_run(struct globals *g, int argc, char **argv)
 		goto out;
 	}
 	cur = state_build(res.facts, res.audit);
+	if (audit_core_unavailable(res.audit)) {
+		/* nothing was judged: no comparison (every finding would look
+		 * resolved), and no baseline for the next run */
+		free(why);
+		why = strdup("the core facts could not be read; not compared with the previous report");
+		state_ok = false;
+	}
 	if (state_ok && state_load(&sd, &prev, &why) < 0)
 		goto out;
 	rep = state_compare(prev, cur, res.audit, why);
@@ -168,6 +175,10 @@ static int report_run(struct globals *g, int argc, char **argv)
 		goto out;
 	}
 	json_object_set_new(rep, "state_dir", json_string(ra.state_dir));
+	if (audit_core_unavailable(res.audit)) {
+		json_object_set_new(rep, "core_unavailable", json_deep_copy(audit_core_unavailable(res.audit)));
+		json_object_set_new(rep, "quiet", json_false());
+	}
 
 	{
 		struct prom_opts po = { .duration_s = (audit_now_ms() - res.t_start) / 1e3, .timestamp = time(NULL) };

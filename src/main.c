@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "util/heap.h"
@@ -30,6 +31,25 @@ static void usage(FILE *out)
 		program_name);
 }
 
+/* jansson's allocations.  jansson does not survive a failed one (its
+ * lexer reports "invalid token", or crashes, and a value it could not
+ * build is silently left out of a document): when memory runs out, say so
+ * and exit 3 here, before anything wrong is printed.  Files are written
+ * through a temporary file and a rename, so none is left half written. */
+static void *json_alloc(size_t n)
+{
+	static const char msg[] = "netknobs: error: out of memory\n";
+	void *p = malloc(n);
+
+	if (!p && n) {
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+			/* nothing more to do */
+		}
+		_exit(EXIT_NK_ERROR);
+	}
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -42,6 +62,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	heap_init();
+	json_set_alloc_funcs(json_alloc, free);
 	opterr = 0;
 	/* '+': global options end at the command name */
 	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {
@@ -50,6 +71,12 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_NK_OK;
 		case 'V':
+			/* nothing may follow: "--version audit" is a mistake */
+			if (optind < argc) {
+				log_error("--version takes no argument ('%s'); see '%s --help'", argv[optind],
+					  program_name);
+				return EXIT_NK_ERROR;
+			}
 			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 			return EXIT_NK_OK;
 		case ':':

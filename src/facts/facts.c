@@ -41,6 +41,156 @@ void facts_note(json_t *doc, const char *fmt, ...)
 
 static void persistent_compare(json_t *doc, const struct nk_root *root);
 
+/* ---- the core facts ---- */
+
+const char *const facts_core_parts[] = { "sysctl", "sockets", "counters", "persistent", NULL };
+
+const char *facts_core_part_text(const char *part)
+{
+	static const char *const text[] = { "the sysctl values", "the sockets", "the kernel's counters",
+					    "the sysctl.d configuration" };
+
+	for (size_t i = 0; facts_core_parts[i]; i++)
+		if (!strcmp(part, facts_core_parts[i]))
+			return text[i];
+	return NULL;
+}
+
+/* Keys every network namespace of every kernel netknobs supports has (the
+ * accept and SYN queues): when they cannot be read, /proc/sys cannot. */
+static const char *const core_sysctl_keys[] = {
+	"net.core.somaxconn",
+	"net.ipv4.tcp_max_syn_backlog",
+	"net.ipv4.tcp_syncookies",
+};
+
+/* Where each collector's notes start in "notes". */
+struct note_marks {
+	size_t counters, persistent, sockets;
+};
+
+/* The first note from index from on that starts with prefix, or NULL. */
+static const char *note_from(const json_t *doc, size_t from, const char *prefix)
+{
+	const json_t *notes = json_object_get(doc, "notes");
+
+	for (size_t i = from; i < json_array_size(notes); i++) {
+		const char *n = json_string_value(json_array_get(notes, i));
+
+		if (n && !strncmp(n, prefix, strlen(prefix)))
+			return n;
+	}
+	return NULL;
+}
+
+/* The first note of [from, to) that holds text, or NULL. */
+static const char *note_containing(const json_t *doc, size_t from, size_t to, const char *text)
+{
+	const json_t *notes = json_object_get(doc, "notes");
+
+	for (size_t i = from; i < to && i < json_array_size(notes); i++) {
+		const char *n = json_string_value(json_array_get(notes, i));
+
+		if (n && strstr(n, text))
+			return n;
+	}
+	return NULL;
+}
+
+static int core_set(json_t *core, const char *part, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int core_set(json_t *core, const char *part, const char *fmt, ...)
+{
+	char buf[512], *esc;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* the reasons hold what the system said: escaped as notes are */
+	esc = escape_untrusted_str(buf);
+	r = esc ? json_object_set_new(core, part, json_string(esc)) : -1;
+	free(esc);
+	return r;
+}
+
+/* Record in "core_unavailable" the core facts that could not be collected
+ * and why: the sysctls of the queues, the counters of TCP (TcpExt from
+ * /proc/net/netstat, Tcp from /proc/net/snmp), the sockets (neither
+ * netlink nor /proc/net/tcp), the persistent configuration (a sysctl.d
+ * file or directory that exists but could not be read).  What a namespace
+ * does not have by design (net.core.netdev_*, a missing sysctl.d
+ * directory) is not core: a container audits normally.  from: where each
+ * collector's notes start.  Returns 0 or -ENOMEM. */
+static int core_status(json_t *doc, bool sockets, const struct note_marks *from)
+{
+	const json_t *sysctl = json_object_get(doc, "sysctl");
+	const json_t *una = json_object_get(doc, "sysctl_unavailable");
+	const json_t *counters = json_object_get(doc, "counters");
+	const json_t *sk = json_object_get(doc, "sockets");
+	json_t *core = json_object();
+	size_t missing = 0;
+	const char *first = NULL;
+	int r = 0;
+
+	if (!core)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(core_sysctl_keys) / sizeof(core_sysctl_keys[0]); i++)
+		if (!json_object_get(sysctl, core_sysctl_keys[i]) && !missing++)
+			first = core_sysctl_keys[i];
+	if (missing) {
+		const char *why = json_string_value(json_object_get(json_object_get(una, first), "error"));
+
+		r |= core_set(core, "sysctl", "%s: %s%s", first, why ? why : "not read",
+			      missing == 3 ? " (and the other keys of the accept and SYN queues)"
+			      : missing == 2 ? " (and one other key of the accept and SYN queues)" : "");
+	}
+	if (!json_object_get(counters, "TcpExt") || !json_object_get(counters, "Tcp")) {
+		const char *file = !json_object_get(counters, "TcpExt") ? "/proc/net/netstat" : "/proc/net/snmp";
+		const char *why = note_from(doc, from->counters, file);
+
+		if (why)
+			r |= core_set(core, "counters", "%s", why);
+		else
+			r |= core_set(core, "counters", "%s: no %s counters", file,
+				      !json_object_get(counters, "TcpExt") ? "TcpExt" : "Tcp");
+	}
+	/* the persistent configuration: a file that could not be read (a
+	 * symbolic link loop is skipped by systemd too, by design), or a
+	 * directory that exists but could not be listed */
+	if (!json_object_get(core, "persistent")) {
+		const json_t *files = json_object_get(json_object_get(doc, "persistent"), "files"), *f;
+		const char *why = NULL, *path = NULL;
+		size_t i;
+
+		json_array_foreach(files, i, f) {
+			const char *e = json_string_value(json_object_get(f, "error"));
+
+			if (!why && !strcmp(json_string_value(json_object_get(f, "status")) ?: "", "unreadable") &&
+			    e && strcmp(e, strerror(ELOOP)) != 0) {
+				why = e;
+				path = json_string_value(json_object_get(f, "path"));
+			}
+		}
+		if (why)
+			r |= core_set(core, "persistent", "%s: %s", path ? path : "?", why);
+		else if ((why = note_containing(doc, from->persistent, from->sockets, "/sysctl.d: ")))
+			r |= core_set(core, "persistent", "%s", why);
+	}
+	/* the socket collector leaves "states" out when it knows nothing */
+	if (sockets && json_is_object(sk) && !json_object_get(sk, "states")) {
+		const char *why = note_from(doc, from->sockets, "/proc/net/tcp:");
+		const char *fb = json_string_value(json_object_get(sk, "fallback_reason"));
+
+		r |= core_set(core, "sockets", "%s%s%s", fb ? fb : "", fb && why ? "; " : "", why ? why : "");
+	}
+	if (r == 0 && json_object_size(core))
+		r = json_object_set(doc, "core_unavailable", core);
+	json_decref(core);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 json_t *facts_collect(const struct collect_opts *o)
 {
 	json_t *doc = json_object();
@@ -68,6 +218,7 @@ json_t *facts_collect(const struct collect_opts *o)
 
 	{
 		size_t nw = 0;
+		struct note_marks marks;
 		int r;
 
 		while (sysctl_watched_keys[nw])
@@ -81,12 +232,19 @@ json_t *facts_collect(const struct collect_opts *o)
 		/* the window ends when the counters are read again */
 		if (o->sample)
 			sample_mark_end(o->sample);
-		if ((r = counters_collect(doc, o->root)) == -ENOMEM ||
-		    (r = sysctld_collect(doc, o->root)) == -ENOMEM ||
-		    (o->want_sockets &&
-		     (r = sockets_collect_flags(doc, o->root,
-						(o->want_owners ? SOCKETS_OWNERS : 0) |
-						(o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM))
+		marks.counters = json_array_size(json_object_get(doc, "notes"));
+		if ((r = counters_collect(doc, o->root)) == -ENOMEM)
+			goto oom;
+		marks.persistent = json_array_size(json_object_get(doc, "notes"));
+		if ((r = sysctld_collect(doc, o->root)) == -ENOMEM)
+			goto oom;
+		marks.sockets = json_array_size(json_object_get(doc, "notes"));
+		if (o->want_sockets &&
+		    (r = sockets_collect_flags(doc, o->root,
+					       (o->want_owners ? SOCKETS_OWNERS : 0) |
+					       (o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM)
+			goto oom;
+		if (core_status(doc, o->want_sockets, &marks) < 0)
 			goto oom;
 	}
 	persistent_compare(doc, o->root);
@@ -348,8 +506,13 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	    want_type(doc, "sockstat", JSON_OBJECT, 0, "document", err, errlen) ||
 	    want_type(doc, "softnet", JSON_OBJECT, 0, "document", err, errlen) ||
 	    want_type(doc, "notes", JSON_ARRAY, 0, "document", err, errlen) ||
-	    want_type(doc, "persistent", JSON_OBJECT, 0, "document", err, errlen))
+	    want_type(doc, "persistent", JSON_OBJECT, 0, "document", err, errlen) ||
+	    want_type(doc, "core_unavailable", JSON_OBJECT, 0, "document", err, errlen))
 		return -EINVAL;
+	json_object_foreach((json_t *)json_object_get(doc, "core_unavailable"), key, v)
+		if (!json_is_string(v) || !facts_core_part_text(key))
+			FAIL("core_unavailable: \"%.64s\" must be sysctl, sockets, counters or persistent, "
+			     "with a string", key);
 
 	json_object_foreach((json_t *)json_object_get(doc, "sysctl"), key, v) {
 		const char *why;
@@ -398,7 +561,9 @@ static json_t *facts_checked(const char *path, json_t *doc, const json_error_t *
 	char err[512];
 
 	if (!doc) {
-		if (jerr->line > 0)
+		if (json_error_code(jerr) == json_error_out_of_memory)
+			log_syntax(path, 0, 0, "cannot load facts: out of memory");
+		else if (jerr->line > 0)
 			log_syntax(path, (unsigned)jerr->line, (unsigned)jerr->column,
 				   "not a valid facts document: %s", jerr->text);
 		else

@@ -43,6 +43,17 @@ json_t *facts_load(const char *path);
 /* The same for a document in memory; name stands for the file in messages. */
 json_t *facts_load_buffer(const char *name, const char *buf, size_t len);
 
+/* The core facts: without any of them the rules cannot judge the host, and
+ * an audit says so and exits 3 instead of reporting nothing wrong.  A
+ * collected document names those it could not read in "core_unavailable"
+ * (part -> why): "sysctl" (the keys of the accept and SYN queues),
+ * "counters" (TcpExt and Tcp), "sockets" (neither netlink nor
+ * /proc/net/tcp), "persistent" (a sysctl.d directory or file that exists
+ * but could not be read).  NULL-terminated. */
+extern const char *const facts_core_parts[];
+/* "the sysctl values", ... for a part of facts_core_parts; NULL for others. */
+const char *facts_core_part_text(const char *part);
+
 /* Structural validation of a document (also used by facts_load).  On error
  * returns -EINVAL and writes a message into err (size errlen). */
 int facts_validate(const json_t *doc, char *err, size_t errlen);

@@ -167,6 +167,44 @@ static int set_one(struct apply_item *it, const char *path, const char *text)
 	return 0;
 }
 
+/* After a write that failed: is the old value still there (read back)?
+ * If not, write it again and read back.  Returns 0 when the running value
+ * is the old one, else -1 with it->error saying what is there now.  Only
+ * what was read back is claimed. */
+static int unchanged_or_restore(struct apply_item *it, const char *path)
+{
+	char *back = NULL, *safe, *why = it->error;
+	int r;
+
+	if (read_value(path, &back) == 0 && apply_same_value(back, it->old)) {
+		free(back);
+		return 0;
+	}
+	free(back);
+	back = NULL;
+	if (write_value(path, it->old) == 0 && read_value(path, &back) == 0 &&
+	    apply_same_value(back, it->old)) {
+		free(back);
+		return 0;
+	}
+	if (!back && read_value(path, &back) < 0)
+		back = NULL;
+	safe = back ? escape_untrusted_str(back) : NULL;
+	it->error = NULL;
+	if (safe)
+		r = asprintf(&it->error, "%s; the old value %s could not be put back: the kernel now has %s",
+			     why ? why : "refused", it->old, safe);
+	else
+		r = asprintf(&it->error, "%s; the old value %s could not be put back, and the value now "
+			     "cannot be read", why ? why : "refused", it->old);
+	if (r < 0)
+		it->error = NULL;
+	free(why);
+	free(safe);
+	free(back);
+	return -1;
+}
+
 int apply_sysctl(struct apply_item *items, size_t n)
 {
 	char path[SYSCTL_KEY_MAX + 16];
@@ -194,19 +232,10 @@ int apply_sysctl(struct apply_item *items, size_t n)
 		}
 		r = set_one(it, path, it->text);
 		if (r < 0) {
-			char *back = NULL;
-
-			/* it may have taken part of it: put the old value back */
-			it->status = APPLY_FAILED;
-			if (write_value(path, it->old) < 0 || read_value(path, &back) < 0 ||
-			    !apply_same_value(back, it->old)) {
-				free(it->error);
-				if (asprintf(&it->error, "refused, and the old value %s could not be restored",
-					     it->old) < 0)
-					it->error = NULL;
-				it->status = APPLY_ROLLBACK_FAILED;
-			}
-			free(back);
+			/* it may have taken part of it: read back first, and put
+			 * the old value back only when it changed (a read-only
+			 * /proc/sys changes nothing) */
+			it->status = unchanged_or_restore(it, path) == 0 ? APPLY_FAILED : APPLY_ROLLBACK_FAILED;
 			break;
 		}
 		it->status = APPLY_SET;
@@ -228,8 +257,14 @@ int apply_restore(struct apply_item *items, size_t n)
 
 		if (it->status != APPLY_SET)
 			continue;
-		if (proc_path(it->key, path, sizeof(path)) == 0 && set_one(it, path, it->old) == 0) {
+		if (proc_path(it->key, path, sizeof(path)) < 0) {
+			it->status = APPLY_ROLLBACK_FAILED;
+			bad = 1;
+		} else if (set_one(it, path, it->old) == 0 || unchanged_or_restore(it, path) == 0) {
+			/* read back: the old value is there */
 			it->status = APPLY_ROLLED_BACK;
+			free(it->error);
+			it->error = NULL;
 		} else {
 			it->status = APPLY_ROLLBACK_FAILED;
 			bad = 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts/facts.h"
 #include "report/report.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -59,6 +60,25 @@ static bool title_seen(const json_t *findings, size_t upto, const json_t *f)
 	return false;
 }
 
+/* "could not read the sysctl values (why), the sockets (why); " */
+static void core_text(FILE *out, const json_t *core)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; facts_core_parts[i]; i++) {
+		const char *why = json_string_value(json_object_get(core, facts_core_parts[i]));
+
+		if (!why)
+			continue;
+		fputs(n++ ? ", " : "could not read ", out);
+		fprintf(out, "%s (", facts_core_part_text(facts_core_parts[i]));
+		plugin_text(out, why);
+		fputc(')', out);
+	}
+	if (n)
+		fputs("; ", out);
+}
+
 void report_nagios(const json_t *audit, const json_t *facts, const json_t *report, int status,
 		   FILE *out)
 {
@@ -70,9 +90,10 @@ void report_nagios(const json_t *audit, const json_t *facts, const json_t *repor
 	unsigned shown = 0, titles = 0;
 	size_t i;
 
-	if (status < 0 || status > 3)
+	if (status < 0 || status > 3 || json_object_size(json_object_get(audit, "core_unavailable")))
 		status = 3;
 	fprintf(out, "NETKNOBS %s - ", state_names[status]);
+	core_text(out, json_object_get(audit, "core_unavailable"));
 	fprintf(out, "%lld critical, %lld warning%s", count(summary, "critical"), count(summary, "warning"),
 		count(summary, "warning") == 1 ? "" : "s");
 	if (count(summary, "notice"))

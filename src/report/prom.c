@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts/facts.h"
 #include "report/report.h"
 #include "util/escape.h"
 
@@ -245,10 +246,24 @@ static void report_metrics(FILE *out, const json_t *report)
 	}
 }
 
+/* 1 for each core part of the facts that could not be read: without it the
+ * findings above say nothing (alert on netknobs_facts_unavailable == 1). */
+static void core(FILE *out, const json_t *audit)
+{
+	const json_t *c = json_object_get(audit, "core_unavailable");
+
+	family(out, "netknobs_facts_unavailable", "gauge",
+	       "1 when these core facts could not be read (the audit then cannot judge; exit status 3).");
+	for (size_t i = 0; facts_core_parts[i]; i++)
+		fprintf(out, "netknobs_facts_unavailable{part=\"%s\"} %d\n", facts_core_parts[i],
+			json_object_get(c, facts_core_parts[i]) != NULL);
+}
+
 int report_prom(const json_t *audit, const json_t *facts, const json_t *report,
 		const struct prom_opts *o, FILE *out)
 {
 	findings(out, audit);
+	core(out, audit);
 	listeners(out, facts);
 	sysctls(out, facts);
 	if (report)

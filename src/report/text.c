@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts/facts.h"
 #include "report/report.h"
 #include "util/duration.h"
 #include "util/escape.h"
@@ -162,6 +163,27 @@ static void window_line(FILE *out, const json_t *w)
 	fprintf(out, ": %lld listener reading%s, every %s.\n", (long long)ticks, ticks == 1 ? "" : "s", e);
 }
 
+/* What could not be read, and why: without it the rules judge nothing, and
+ * no finding must not read as "all is well". */
+static void core_lines(FILE *out, const json_t *core, const struct text_opts *o)
+{
+	if (!json_object_size(core))
+		return;
+	for (size_t i = 0; facts_core_parts[i]; i++) {
+		const char *why = json_string_value(json_object_get(core, facts_core_parts[i]));
+
+		if (!why)
+			continue;
+		fprintf(out, "%sUNKNOWN%s  could not read %s\n", o->color ? "\033[1;35m" : "",
+			o->color ? C_RESET : "", facts_core_part_text(facts_core_parts[i]));
+		print_wrapped(out, "  ", "", why);
+	}
+	print_wrapped(out, "", "", "Without them the rules cannot judge this host: no finding does not "
+		      "mean nothing is wrong (exit status 3).  Run netknobs where it can read /proc and "
+		      "/etc (as root, with enough open files, with /proc mounted).");
+	fputc('\n', out);
+}
+
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o)
 {
 	const json_t *findings = json_object_get(audit, "findings"), *f;
@@ -175,6 +197,7 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 	if (json_is_object(json_object_get(audit, "window")))
 		window_line(out, json_object_get(audit, "window"));
 	fputc('\n', out);
+	core_lines(out, json_object_get(audit, "core_unavailable"), o);
 
 	json_array_foreach(findings, i, f) {
 		finding(out, f, o);
@@ -250,7 +273,7 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 				result_line(out, res, "  ");
 			}
 		}
-	} else if (!shown) {
+	} else if (!shown && !json_object_size(json_object_get(audit, "core_unavailable"))) {
 		fputs("Nothing to report.  --verbose lists every rule's result.\n", out);
 	}
 }

@@ -118,14 +118,50 @@ static const struct ynode *want(struct ctx *c, const struct ynode *map, const ch
 	return n;
 }
 
-/* A text field: printable, bounded. */
+/* Text that will be printed must hold no control character (a newline and
+ * a tab only where lines are allowed) and no character that reorders the
+ * text around it (U+202E ...).  libyaml refuses such bytes written as they
+ * are, but not an escape such as "\e" in a double-quoted scalar: the check
+ * is made on the value, after YAML's unescaping.  Returns 0 or -EINVAL
+ * (reported). */
+static int text_safe(struct ctx *c, const struct ynode *n, const char *key, bool lines)
+{
+	size_t clen = 0;
+	long at = escape_first_unsafe(n->value, n->len, lines, &clen);
+	unsigned char b;
+	char *what;
+
+	if (at < 0)
+		return 0;
+	b = (unsigned char)n->value[at];
+	what = escape_untrusted(n->value + at, clen);
+	err_at(c, n, "'%s' holds %s (%s, byte %ld of the value): write it without control or "
+	       "direction-changing characters", key,
+	       b == '\n' ? "a line break" : b < 0x80 || b == 0xc2 ? "a control character"
+	       : clen == 1 ? "a byte that is not UTF-8" : "a character that changes the text's direction or lines",
+	       what ? what : "?", at + 1);
+	free(what);
+	return -EINVAL;
+}
+
+/* A text field: printable, bounded; lines allowed. */
 static char *text_of(struct ctx *c, const struct ynode *n, const char *key)
 {
 	if (n->len > TEXT_MAX) {
 		err_at(c, n, "'%s' is too long (%zu bytes; the limit is %d)", key, n->len, TEXT_MAX);
 		return NULL;
 	}
+	if (text_safe(c, n, key, true) < 0)
+		return NULL;
 	return strdup(n->value);
+}
+
+/* The same for a one-line field (a title, a list item). */
+static char *line_of(struct ctx *c, const struct ynode *n, const char *key)
+{
+	if (n->len <= TEXT_MAX && text_safe(c, n, key, false) < 0)
+		return NULL;
+	return text_of(c, n, key);
 }
 
 /* ---------------------------------------------------------- expressions */
@@ -208,6 +244,9 @@ static int parse_template(struct ctx *c, const struct ynode *n, const char *fiel
 		err_at(c, n, "'%s' is too long (%zu bytes; the limit is %d)", field, len, TEXT_MAX);
 		return -EINVAL;
 	}
+	/* a message may have lines; a subject is one */
+	if (text_safe(c, n, field, strcmp(field, "subject") != 0) < 0)
+		return -EINVAL;
 	lit = malloc(len + 1);
 	if (!lit)
 		return -ENOMEM;
@@ -401,7 +440,7 @@ static int string_list(struct ctx *c, const struct ynode *n, const char *field, 
 			free(esc);
 			goto bad;
 		}
-		v[i] = text_of(c, k, field);
+		v[i] = line_of(c, k, field);
 		if (!v[i])
 			goto bad;
 	}
@@ -610,7 +649,7 @@ static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname
 		r.where = (struct origin){ c->file, id->line, id->col };
 
 	if ((v = want(c, n, "title", YNODE_SCALAR, true, "rule")))
-		r.title = text_of(c, v, "title");
+		r.title = line_of(c, v, "title");
 	if ((v = want(c, n, "rationale", YNODE_SCALAR, true, "rule")))
 		r.rationale = text_of(c, v, "rationale");
 	if ((v = want(c, n, "risk", YNODE_SCALAR, false, "rule")))
@@ -684,13 +723,67 @@ static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname
 	add_rule(c, &r);
 }
 
+/* A plain scalar that YAML reads as null ("~", "null", nothing) or as a
+ * floating-point number (".inf", ".nan", "1.5", "1e3"). */
+static const char *yaml_non_value(const struct ynode *n)
+{
+	static const char *const nulls[] = { "~", "null", "Null", "NULL", NULL };
+	static const char *const specials[] = { ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN", NULL };
+	const char *p = n->value;
+	bool digits = false;
+
+	if (n->quoted || n->literal)
+		return NULL;
+	if (!n->len)
+		return "YAML null (an empty value)";
+	for (size_t i = 0; nulls[i]; i++)
+		if (!strcmp(p, nulls[i]))
+			return "YAML null";
+	if (*p == '+' || *p == '-')
+		p++;
+	for (size_t i = 0; specials[i]; i++)
+		if (!strcmp(p, specials[i]))
+			return "a YAML infinity or NaN";
+	/* [0-9]* ( . [0-9]* )? ( [eE] [-+]? [0-9]+ )?, not an integer */
+	while (isdigit((unsigned char)*p))
+		p++, digits = true;
+	if (*p != '.' && *p != 'e' && *p != 'E')
+		return NULL;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits = true;
+	if (!digits)
+		return NULL;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return *p ? NULL : "a floating-point number";
+}
+
 /* Plain YAML scalars become integers or booleans when they look like one;
- * quoted ones stay strings. */
+ * quoted ones stay strings.  What YAML reads as null or as a floating-point
+ * number is refused: rules compute with 64-bit integers, and a string in
+ * their place would break every rule that reads the variable. */
 static json_t *scalar_json(struct ctx *c, const struct ynode *n)
 {
 	long long v;
 	char *end;
+	const char *non = yaml_non_value(n);
 
+	if (non) {
+		char *esc = escape_untrusted(n->value, n->len);
+
+		err_at(c, n, "'%s' is %s, not a value netknobs can use: write an integer, true or false, "
+		       "or quote it for a string", esc ? esc : "?", non);
+		free(esc);
+		return NULL;
+	}
 	if (!n->quoted) {
 		if (!strcmp(n->value, "true"))
 			return json_true();
@@ -729,6 +822,54 @@ static bool valid_var_name(const char *s)
 		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
 			return false;
 	return true;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_STRING:
+		return "a string";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "true or false";
+	case JSON_ARRAY:
+		return "a list";
+	default:
+		return "something else";
+	}
+}
+
+/* A variable set by the site or a profile must have the type of the rule
+ * set's default, and a list's items the type of the default's items: a
+ * string where the rules compare integers breaks each rule that reads it.
+ * With site_is (a default loaded after the site's value), the message is
+ * about the site's value.  Returns 0 or -EINVAL (reported at k). */
+static int var_type_check(struct ctx *c, const struct ynode *k, const json_t *v, const json_t *def,
+			  const char *site_is)
+{
+	const char *a = json_kind(v), *b = json_kind(def);
+
+	if (!strcmp(a, b) && json_is_array(v) && json_array_size(def)) {
+		size_t i;
+		const json_t *e;
+
+		json_array_foreach(v, i, e)
+			if (strcmp(json_kind(e), json_kind(json_array_get(def, 0))) != 0) {
+				err_at(c, k, "variable '%s': each item must be %s, as in its rule set's default, not %s",
+				       k->value, json_kind(json_array_get(def, 0)), json_kind(e));
+				return -EINVAL;
+			}
+		return 0;
+	}
+	if (!strcmp(a, b))
+		return 0;
+	if (site_is)
+		err_at(c, k, "variable '%s' is %s here, but %s %s", k->value, b, site_is, a);
+	else
+		err_at(c, k, "variable '%s' must be %s, as its rule set defines it, not %s", k->value, b, a);
+	return -EINVAL;
 }
 
 /* Rule-set defaults never override a site value (whatever the file order);
@@ -771,12 +912,25 @@ static void parse_variables(struct ctx *c, const struct ynode *map, enum vars_ki
 			continue;
 		switch (kind) {
 		case VARS_DEFAULT:
+			if (json_object_get(c->rb->default_vars, k->value)) {
+				json_decref(j);
+				break;
+			}
+			json_object_set(c->rb->default_vars, k->value, j);
+			/* the site's value, loaded before, must be of this type */
+			if (json_object_get(c->rb->site_vars, k->value))
+				var_type_check(c, k, json_object_get(c->rb->site_vars, k->value), j, "the site sets it to");
 			if (json_object_get(c->rb->vars, k->value))
 				json_decref(j);
 			else
 				json_object_set_new(c->rb->vars, k->value, j);
 			break;
 		case VARS_SITE:
+			if (json_object_get(c->rb->default_vars, k->value) &&
+			    var_type_check(c, k, j, json_object_get(c->rb->default_vars, k->value), NULL) < 0) {
+				json_decref(j);
+				break;
+			}
 			json_object_set(c->rb->site_vars, k->value, j);
 			json_object_set_new(c->rb->vars, k->value, j);
 			break;
@@ -899,15 +1053,24 @@ static void parse_profiles(struct ctx *c, const struct ynode *seq)
 	}
 }
 
+/* YYYY-MM-DD, a day that exists (strptime() takes 2027-02-31). */
 static bool valid_date(const char *s)
 {
-	struct tm tm = { 0 };
-	const char *end;
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, m, d, max;
 
-	if (strlen(s) != 10)
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return false;
-	end = strptime(s, "%Y-%m-%d", &tm);
-	return end && *end == '\0';
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1)
+		return false;
+	max = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+	return d <= max;
 }
 
 static void parse_override(struct ctx *c, const struct ynode *n)
@@ -976,7 +1139,9 @@ static void parse_waiver(struct ctx *c, const struct ynode *n)
 	if (reason && reason->len == 0)
 		err_at(c, reason, "the waiver's reason must not be empty");
 	if (exp && !valid_date(exp->value))
-		err_at(c, exp, "'expires' must be a date YYYY-MM-DD");
+		err_at(c, exp, "'expires' must be a date YYYY-MM-DD that exists");
+	if (subj)
+		text_safe(c, subj, "subject", false);
 	if (!id || !reason || c->rb->errors != before)
 		return;
 	w.rule_id = strdup(id->value);
@@ -1053,7 +1218,7 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 			ns[c->rb->nsets].name = strdup(name->value);
 			ns[c->rb->nsets].version = version;
 			v = want(c, root, "description", YNODE_SCALAR, false, "rule set");
-			ns[c->rb->nsets].description = v ? strdup(v->value) : NULL;
+			ns[c->rb->nsets].description = v ? text_of(c, v, "description") : NULL;
 			ns[c->rb->nsets].opt_in = false;
 			v = want(c, root, "default", YNODE_SCALAR, false, "rule set");
 			if (v && !strcmp(v->value, "false"))
@@ -1117,11 +1282,36 @@ void rulebook_load_buffer(struct rulebook *rb, const char *name, const char *buf
 	ytree_free(root);
 }
 
+/* The same file a second time (by device and inode): true.  Otherwise it
+ * is remembered. */
+static bool loaded_before(struct rulebook *rb, const char *path)
+{
+	struct rule_file_id *n;
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	for (size_t i = 0; i < rb->nfile_ids; i++)
+		if (rb->file_ids[i].dev == st.st_dev && rb->file_ids[i].ino == st.st_ino)
+			return true;
+	n = realloc(rb->file_ids, (rb->nfile_ids + 1) * sizeof(*n));
+	if (n) {
+		rb->file_ids = n;
+		n[rb->nfile_ids++] = (struct rule_file_id){ st.st_dev, st.st_ino };
+	}
+	return false;
+}
+
 void rulebook_load_file(struct rulebook *rb, const char *path)
 {
-	struct ctx c = { rb, remember_file(rb, path) };
+	struct ctx c;
 	int empty;
-	struct ynode *root = ytree_load_file(c.file, &empty);
+	struct ynode *root;
+
+	if (loaded_before(rb, path))
+		return;
+	c = (struct ctx){ rb, remember_file(rb, path) };
+	root = ytree_load_file(c.file, &empty);
 
 	if (!root) {
 		if (empty)
@@ -1208,6 +1398,7 @@ void rulebook_init(struct rulebook *rb)
 	memset(rb, 0, sizeof(*rb));
 	rb->vars = json_object();
 	rb->site_vars = json_object();
+	rb->default_vars = json_object();
 	if (fake && valid_date(fake)) {
 		memcpy(rb->today, fake, 11);
 	} else {
@@ -1241,6 +1432,8 @@ void rulebook_free(struct rulebook *rb)
 	free(rb->files);
 	json_decref(rb->vars);
 	json_decref(rb->site_vars);
+	json_decref(rb->default_vars);
+	free(rb->file_ids);
 	for (size_t i = 0; i < rb->nkeys; i++)
 		key_doc_free(&rb->keys[i]);
 	free(rb->keys);
@@ -1264,20 +1457,16 @@ static struct rule *find_rule(struct rulebook *rb, const char *id)
 	return i == (size_t)-1 ? NULL : &rb->rules[i];
 }
 
-static void unknown_rule(struct rulebook *rb, const struct rulebook *known, const char *id,
-			 const struct origin *w, const char *what)
+static void unknown_rule(struct rulebook *rb, const char *id, const struct origin *w, const char *what)
 {
-	size_t nk = known ? known->nrules : 0, n = 0;
-	const char **ids = malloc((rb->nrules + nk + 1) * sizeof(*ids));
+	const char **ids = malloc((rb->nrules + 1) * sizeof(*ids));
 	const char *s = NULL;
 	char *esc = escape_untrusted_str(id);
 
 	if (ids) {
 		for (size_t i = 0; i < rb->nrules; i++)
-			ids[n++] = rb->rules[i].id;
-		for (size_t i = 0; i < nk; i++)
-			ids[n++] = known->rules[i].id;
-		s = suggest_closest(id, ids, n);
+			ids[i] = rb->rules[i].id;
+		s = suggest_closest(id, ids, rb->nrules);
 	}
 	log_syntax(w->file, w->line, w->col, "%s names unknown rule '%s'%s%s%s", what, esc ? esc : "?",
 		   s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
@@ -1288,18 +1477,12 @@ static void unknown_rule(struct rulebook *rb, const struct rulebook *known, cons
 
 void rulebook_finish(struct rulebook *rb)
 {
-	rulebook_finish_with(rb, NULL);
-}
-
-void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known)
-{
 	for (size_t i = 0; i < rb->npending; i++) {
 		struct pending_override *p = &rb->pending[i];
 		struct rule *r = find_rule(rb, p->rule_id);
 
 		if (!r) {
-			if (!find_rule_in(known, p->rule_id))
-				unknown_rule(rb, known, p->rule_id, &p->where, "override");
+			unknown_rule(rb, p->rule_id, &p->where, "override");
 			continue;
 		}
 		if (p->enabled >= 0)
@@ -1311,8 +1494,8 @@ void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known)
 	for (size_t i = 0; i < rb->nwaivers; i++) {
 		struct waiver *w = &rb->waivers[i];
 
-		if (!find_rule(rb, w->rule_id) && !find_rule_in(known, w->rule_id))
-			unknown_rule(rb, known, w->rule_id, &w->where, "waiver");
+		if (!find_rule(rb, w->rule_id))
+			unknown_rule(rb, w->rule_id, &w->where, "waiver");
 		w->expired = w->expires[0] && strcmp(w->expires, rb->today) < 0;
 	}
 }
@@ -1394,6 +1577,51 @@ const struct rule *rulebook_rule(const struct rulebook *rb, const char *id)
 	return find_rule_in(rb, id);
 }
 
+/* What choosing the profile needs: its rule sets loaded, its variables
+ * defined by a rule set and of the same type.  Returns 0 or -ENOENT
+ * (reported and counted). */
+static int profile_check(struct rulebook *rb, const struct profile *p)
+{
+	struct ctx c = { rb, p->where.file };
+	struct ynode at = { .line = p->where.line, .col = p->where.col };
+	const char *key;
+	json_t *v;
+	int bad = 0;
+
+	for (size_t i = 0; i < p->nrulesets; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < rb->nsets; j++)
+			if (!strcmp(rb->sets[j].name, p->rulesets[i]))
+				found = true;
+		if (!found) {
+			err_at(&c, &at, "profile '%s' names rule set '%s', which is not loaded", p->name,
+			       p->rulesets[i]);
+			bad = 1;
+		}
+	}
+	/* a variable no rule set defines is a typo, not a setting */
+	json_object_foreach(p->vars, key, v) {
+		const json_t *def = json_object_get(rb->default_vars, key);
+
+		at.value = (char *)key;
+		if (!def) {
+			err_at(&c, &at, "profile '%s' sets variable '%s', which no loaded rule set defines", p->name,
+			       key);
+			bad = 1;
+		} else if (var_type_check(&c, &at, v, def, NULL) < 0) {
+			bad = 1;
+		}
+	}
+	return bad ? -ENOENT : 0;
+}
+
+void rulebook_check_profiles(struct rulebook *rb)
+{
+	for (size_t i = 0; i < rb->nprofiles; i++)
+		profile_check(rb, &rb->profiles[i]);
+}
+
 int rulebook_use_profile(struct rulebook *rb, const char *name)
 {
 	const struct profile *p = rulebook_profile(rb, name);
@@ -1414,26 +1642,8 @@ int rulebook_use_profile(struct rulebook *rb, const char *name)
 		free(names);
 		return -ENOENT;
 	}
-	for (size_t i = 0; i < p->nrulesets; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < rb->nsets; j++)
-			if (!strcmp(rb->sets[j].name, p->rulesets[i]))
-				found = true;
-		if (!found) {
-			log_syntax(p->where.file, p->where.line, p->where.col,
-				   "profile '%s' names rule set '%s', which is not loaded", p->name, p->rulesets[i]);
-			return -ENOENT;
-		}
-	}
-	/* a variable no rule set defines is a typo, not a setting */
-	json_object_foreach(p->vars, key, v)
-		if (!json_object_get(rb->vars, key)) {
-			log_syntax(p->where.file, p->where.line, p->where.col,
-				   "profile '%s' sets variable '%s', which no loaded rule set defines", p->name,
-				   key);
-			return -ENOENT;
-		}
+	if (profile_check(rb, p) < 0)
+		return -ENOENT;
 	json_object_foreach(p->vars, key, v)
 		if (!json_object_get(rb->site_vars, key))
 			json_object_set(rb->vars, key, v);

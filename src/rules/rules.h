@@ -125,6 +125,10 @@ enum rule_source {
 	SRC_COMMAND_LINE,      /* --rules PATH */
 };
 
+struct rule_file_id {
+	unsigned long long dev, ino;
+};
+
 struct rulebook {
 	struct rule *rules;
 	size_t nrules, rules_cap;
@@ -136,12 +140,15 @@ struct rulebook {
 	size_t nwaivers;
 	json_t *vars;            /* variables: rule-set defaults, then site overrides */
 	json_t *site_vars;       /* the site's own (override files), which win over profiles */
+	json_t *default_vars;    /* the rule sets' defaults (the first of each name) */
 	struct key_doc *keys;
 	size_t nkeys;
 	struct profile *profiles;
 	size_t nprofiles;
 	char **files;            /* every file loaded (owned), for origins */
 	size_t nfiles;
+	struct rule_file_id *file_ids; /* device and inode of each file read from disk */
+	size_t nfile_ids;
 	unsigned errors;         /* errors reported so far */
 	const struct profile *profile; /* chosen with rulebook_use_profile, or NULL */
 	char today[11];          /* YYYY-MM-DD for waiver expiry (tests may set it) */
@@ -155,7 +162,9 @@ void rulebook_free(struct rulebook *rb);
 
 /* Load a rule or override file.  Errors are printed as
  * "FILE:LINE:COL: error: ..." and counted in rb->errors; loading goes on
- * so that one run reports every error it can find. */
+ * so that one run reports every error it can find.  A file already loaded
+ * (the same device and inode: --rules naming a file of rules.d) is not
+ * loaded twice. */
 void rulebook_load_file(struct rulebook *rb, const char *path);
 /* The same for a buffer (name is used in messages). */
 void rulebook_load_buffer(struct rulebook *rb, const char *name, const char *buf, size_t len);
@@ -171,10 +180,11 @@ void rulebook_load_embedded(struct rulebook *rb);
 /* Apply overrides (after every file is loaded): unknown rule ids are
  * errors. */
 void rulebook_finish(struct rulebook *rb);
-/* The same, also accepting rule ids that known defines (lint checks an
- * override file against the installed rule sets without loading them into
- * rb). */
-void rulebook_finish_with(struct rulebook *rb, const struct rulebook *known);
+
+/* Check every profile as rulebook_use_profile() would (its rule sets are
+ * loaded, its variables defined with the right type), without choosing
+ * one; errors are reported and counted (lint). */
+void rulebook_check_profiles(struct rulebook *rb);
 
 /* Load the standard sources in order: the installed data directory when it
  * holds rule sets, else the embedded ones; then sysconfdir/netknobs/rules.d;

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,17 @@ static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 		return 0;
 	*cp = v;
 	return need + 1;
+}
+
+/* Code points that reorder or break the text around them when printed: the
+ * bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069; "Trojan Source") and the line and paragraph separators.
+ * Valid UTF-8, but never what a process name, a path or a rule's text
+ * should do to a terminal. */
+static bool reorders(unsigned cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
 static char *escape_bytes(const char *str, size_t len, int keep_backslash)
@@ -77,12 +89,40 @@ static char *escape_bytes(const char *str, size_t len, int keep_backslash)
 			i++;
 			continue;
 		}
+		if (reorders(cp)) {
+			/* 3 bytes become 6 characters: within the worst case */
+			*o++ = '\\';
+			*o++ = 'u';
+			for (int sh = 12; sh >= 0; sh -= 4)
+				*o++ = hex[(cp >> sh) & 15];
+			i += k;
+			continue;
+		}
 		memcpy(o, s + i, k);
 		o += k;
 		i += k;
 	}
 	*o = '\0';
 	return out;
+}
+
+long escape_first_unsafe(const char *str, size_t len, bool allow_lines, size_t *clen)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t i = 0; i < len;) {
+		unsigned cp;
+		size_t k = utf8_seq(s + i, len - i, &cp);
+
+		if (k == 0 || reorders(cp) || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+		    (cp < 0x20 && !(allow_lines && (cp == '\n' || cp == '\t')))) {
+			if (clen)
+				*clen = k ? k : 1;
+			return (long)i;
+		}
+		i += k;
+	}
+	return -1;
 }
 
 char *escape_untrusted(const char *s, size_t len)

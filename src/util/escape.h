@@ -4,13 +4,16 @@
 #ifndef NK_ESCAPE_H
 #define NK_ESCAPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 /* Return a newly allocated copy of the first len bytes of s in which every
  * control character (C0, DEL, C1), every backslash and every byte that is not
- * part of valid UTF-8 is written as a C escape (\n, \t, \\, \xNN).  The result
- * is valid UTF-8 without control characters.  NULL only when out of memory. */
+ * part of valid UTF-8 is written as a C escape (\n, \t, \\, \xNN), and every
+ * code point that reorders the text around it (bidirectional controls such
+ * as U+202E, line and paragraph separators) as \uXXXX.  The result is valid
+ * UTF-8 without control characters.  NULL only when out of memory. */
 char *escape_untrusted(const char *s, size_t len);
 
 /* The same for a NUL-terminated string. */
@@ -20,6 +23,15 @@ char *escape_untrusted_str(const char *s);
  * elsewhere): control characters and invalid UTF-8 are escaped, backslashes
  * are left as they are.  NULL only when out of memory. */
 char *escape_display(const char *s);
+
+/* The byte offset of the first character of s that the functions above
+ * would escape other than a backslash (a control character, a code point
+ * that reorders the text, invalid UTF-8), or -1 when there is none.  With
+ * allow_lines, newlines and tabs are allowed.  *clen (when clen is not NULL)
+ * is set to the length in bytes of that character.  For checking text that
+ * will be printed (a rule's title) where it is written, after YAML's
+ * unescaping. */
+long escape_first_unsafe(const char *s, size_t len, bool allow_lines, size_t *clen);
 
 /* fputs() through escape_display(). */
 void fputs_safe(const char *s, FILE *f);

@@ -1,8 +1,10 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/escape.h"
 #include "util/log.h"
 
 const char *program_name = "netknobs";
@@ -19,61 +21,80 @@ void log_quiet(int on)
 	quiet = on;
 }
 
-static void vlog(const char *level, const char *fmt, va_list ap)
+/* The message as it may reach a terminal: whatever its parts echo (a key, a
+ * file name, a parser's "near '...'") is escaped here, once for every
+ * message, so that no caller can forget it.  Already escaped parts stay as
+ * they are (backslashes are kept).  NULL when out of memory. */
+static char *format_safe(const char *fmt, va_list ap)
+{
+	char *raw, *safe;
+
+	if (vasprintf(&raw, fmt, ap) < 0)
+		return NULL;
+	safe = escape_display(raw);
+	free(raw);
+	return safe;
+}
+
+static void emit(const char *prefix, const char *level, const char *msg)
 {
 	if (quiet)
 		return;
-	fprintf(stderr, "%s: %s: ", program_name, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s%s: %s\n", prefix, level, msg ? msg : "(out of memory)");
 }
 
 void log_error(const char *fmt, ...)
 {
+	char *msg, prefix[64];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	msg = format_safe(fmt, ap);
 	va_end(ap);
-	va_start(ap, fmt);
-	vlog("error", fmt, ap);
-	va_end(ap);
+	/* the last error is kept without the program name (nagios) */
+	snprintf(last_error, sizeof(last_error), "%s", msg ? msg : "(out of memory)");
+	snprintf(prefix, sizeof(prefix), "%s: ", program_name);
+	emit(prefix, "error", msg);
+	free(msg);
 }
 
 void log_warn(const char *fmt, ...)
 {
+	char *msg, prefix[64];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("warning", fmt, ap);
+	msg = format_safe(fmt, ap);
 	va_end(ap);
+	snprintf(prefix, sizeof(prefix), "%s: ", program_name);
+	emit(prefix, "warning", msg);
+	free(msg);
 }
 
 void log_syntax(const char *file, unsigned line, unsigned col, const char *fmt, ...)
 {
+	char *msg, *name = escape_display(file ? file : "?"), where[64], *prefix = NULL;
 	va_list ap;
 
-	if (quiet)
+	if (quiet) {
+		free(name);
 		return;
-	{
-		int k = line && col ? snprintf(last_error, sizeof(last_error), "%s:%u:%u: ", file, line, col)
-			: line ? snprintf(last_error, sizeof(last_error), "%s:%u: ", file, line)
-			       : snprintf(last_error, sizeof(last_error), "%s: ", file);
-
-		if (k < 0 || (size_t)k >= sizeof(last_error))
-			k = 0;
-		va_start(ap, fmt);
-		vsnprintf(last_error + k, sizeof(last_error) - (size_t)k, fmt, ap);
-		va_end(ap);
 	}
-	if (line && col)
-		fprintf(stderr, "%s:%u:%u: error: ", file, line, col);
-	else if (line)
-		fprintf(stderr, "%s:%u: error: ", file, line);
-	else
-		fprintf(stderr, "%s: error: ", file);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = format_safe(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* a newline in a file name must not start a line of its own */
+	if (line && col)
+		snprintf(where, sizeof(where), ":%u:%u", line, col);
+	else if (line)
+		snprintf(where, sizeof(where), ":%u", line);
+	else
+		where[0] = '\0';
+	if (asprintf(&prefix, "%s%s: ", name ? name : "?", where) < 0)
+		prefix = NULL;
+	snprintf(last_error, sizeof(last_error), "%s%s", prefix ? prefix : "", msg ? msg : "(out of memory)");
+	emit(prefix ? prefix : "", "error", msg);
+	free(prefix);
+	free(name);
+	free(msg);
 }

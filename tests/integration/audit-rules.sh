@@ -103,9 +103,9 @@ check_eq "--only: t.optin evaluated (with the other rule set's variable)" '"pass
 check_exit "--profile runs its rule sets with its variables" 1 $B --profile test-profile --format json
 check_eq "--profile: only the profile's rule set" '["t.optin"]' "$(jq -c '[.results[].rule]' "$T/out")"
 check_eq "--profile: variable applied" '"want_somaxconn is 2"' "$(jq '.findings[0].message' "$T/out")"
-check_exit "--profile naming a missing rule set" 3 $B --profile broken-profile
+check_exit "--profile naming a missing rule set" 3 $B --rules "$RULES/../profiles-broken.yaml" --profile broken-profile
 check_match "missing rule set named" "profile 'broken-profile' names rule set 'no-such-set', which is not loaded" "$(cat "$T/err")"
-check_exit "profile setting an unknown variable" 3 $B --profile typo-profile
+check_exit "profile setting an unknown variable" 3 $B --rules "$RULES/../profiles-broken.yaml" --profile typo-profile
 check_match "unknown variable named" "profile 'typo-profile' sets variable 'want_somaxcon', which no loaded rule set defines" "$(cat "$T/err")"
 check_exit "unknown profile" 3 $B --profile test-profil
 check_match "unknown profile suggests" "no profile named 'test-profil'; did you mean 'test-profile'\?" "$(cat "$T/err")"

@@ -251,7 +251,7 @@ check_eq "nothing else in the directory" "90-netknobs.conf" "$(ls "$T/r/etc/sysc
 # ---- JSON
 newroot
 check_exit "JSON" 0 fix --format json
-check_eq "JSON keys" '["changed","content","entries","exists","notes","target","warnings"]' \
+check_eq "JSON keys" '["changed","content","entries","exists","notes","ok","target","warnings"]' \
 	"$(jq -c 'keys' "$T/out")"
 check_eq "JSON entry" '{"key":"net.core.somaxconn","value":8192,"kept":false,"rules":["fixtest.somaxconn"],"runtime":4096}' \
 	"$(jq -c '.entries[0] | {key, value, kept, rules, runtime}' "$T/out")"

@@ -17,32 +17,23 @@
 #   4. a plain listener: its state follows SIGSTOP and SIGCONT, its start
 #      time is when it started, and without an epoll set "polls" is absent
 . "$TESTLIB"
+. "$TOP_SRCDIR/tests/servers.sh"
 need_root
-command -v nginx >/dev/null 2>&1 || skip "needs nginx (apt-get install nginx-light or nginx)"
-command -v ab >/dev/null 2>&1 || skip "needs ab (apache2-utils)"
-command -v script >/dev/null 2>&1 || skip "needs script (util-linux)"
+srv_need nginx ab ss script
 for h in listen-hold connect-burst; do
 	[ -x "$HELPERS/$h" ] || skip "helper $h not built (make check builds it)"
 done
-. "$TOP_SRCDIR/tests/lib-servers.sh"
 
-# polled PID: the socket inodes in PID's epoll sets, as the kernel lists them
-# in /proc/PID/fdinfo (one per line, decimal, sorted)
-polled() {
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:[eventpoll]" ] || continue
-		sed -n 's/^tfd:.* ino:\([0-9a-f]*\).*/\1/p' "/proc/$1/fdinfo/${fd##*/}"
-	done | while read -r h; do printf '%d\n' "0x$h"; done | sort -n
-}
+sleeping() { [ "$(srv_state "$1")" = S ]; }
 
 # queue_of NS INODE: the accept queue of a socket as ss shows it
 queue_of() { in_ns "$1" ss -Hltne | awk -v i="ino:$2" '$0 ~ i" " { print $2 }'; }
 
 # ---------------------------------------------------------------- 1
 make_ns ns1 reuseport
-D1=$T/n1
-nginx_conf "$D1" "127.0.0.1:8443 reuseport" 4
-start_nginx "$ns1" "$D1" 4 || finish
+srv_nginx "$ns1" 127.0.0.1 8443 workers=4 reuseport || finish
+NGX=$SRV_PID
+WORKERS=$(srv_children "$NGX" | tr '\n' ' ')
 "$NETKNOBS" --netns "$ns1" facts --json >"$T/f0.json"
 jq -c '[.sockets.listeners[] | select(.port == 8443)]' "$T/f0.json" >"$T/g0"
 check_eq "1: four sockets, each a member of one group of 4, numbered by inode" \
@@ -53,7 +44,7 @@ check_eq "1: master and every worker hold every socket" "5 5 5 5" \
 # each socket's worker: the one process with polls true
 jq -r '.[] | "\(.inode) \([.processes[] | select(.polls == true) | .pid] | map(tostring) | join(","))"' \
 	"$T/g0" >"$T/pollers"
-truth=$(for w in $WORKERS; do for i in $(polled "$w"); do
+truth=$(for w in $WORKERS; do for i in $(srv_polled "$w"); do
 	grep -q "^$i " "$T/pollers" && echo "$i $w"; done; done | sort -n)
 check_eq "1: each socket is polled by one worker, as its epoll set says" "$truth" "$(sort -n "$T/pollers")"
 check_eq "1: four different workers poll them" "4" "$(cut -d' ' -f2 "$T/pollers" | sort -u | grep -c .)"
@@ -68,9 +59,8 @@ check_eq "1: start times within the last minute" "true" \
 # stop the worker of the first socket and load the group
 stopped_ino=$(sed -n 1p "$T/pollers" | cut -d' ' -f1)
 W=$(sed -n 1p "$T/pollers" | cut -d' ' -f2)
-kill -STOP "$W"
-wait_state "$W" T
-in_ns "$ns1" timeout 6 ab -q -n 2000 -c 50 -s 3 http://127.0.0.1:8443/ >"$T/ab" 2>&1 || true
+srv_stop "$W"
+srv_ab "$T/ab" "$ns1" http://127.0.0.1:8443/ 2000 50 3 || true
 q=$(queue_of "$ns1" "$stopped_ino")
 check_match "1: the stopped worker's socket holds its share (ss: $q)" '^[1-9][0-9]*$' "$q"
 "$NETKNOBS" --netns "$ns1" facts --json >"$T/f1.json"
@@ -116,22 +106,21 @@ check_match "2: facts: the listener whose queue never shrank" \
 	"^    127\\.0\\.0\\.1 port 8443: at least $q waiting in all [0-9]+ readings\$" "$(cat "$T/s1f.txt")"
 "$NETKNOBS" --netns "$ns1" listeners --sample 500ms >"$T/s1.txt"
 check_match "2: listeners --sample: the group's peak" "^127\\.0\\.0\\.1:8443 \\(4 sockets\\) +$q/511 +$q " "$(cat "$T/s1.txt")"
-window "$T/s2.json" "$NETKNOBS" --netns "$ns1" facts --sample 2s --interval 20ms --json
-kill -CONT "$W"
+srv_window "$T/s2.json" --netns "$ns1" facts --sample 2s --interval 20ms --json ||
+	fail "2: the window did not start"
+srv_cont "$W"
 wait "$NKW" || fail "2: the window with the worker continued failed"
 check_eq "2: the worker continued in the window: the queue shrank to 0" "$q 0 true" \
 	"$(jq -r --argjson i "$stopped_ino" '.sockets.listeners[] | select(.inode == $i) | .peak | "\(.queue) \(.queue_min) \(.shrank)"' "$T/s2.json")"
 
 # ---------------------------------------------------------------- 3
 make_ns ns3 vanish
-D3=$T/n3
-nginx_conf "$D3" "127.0.0.1:8080 backlog=8" 1
-start_nginx "$ns3" "$D3" 1 || finish
-W3=$(echo $WORKERS)
-kill -STOP "$W3"
-wait_state "$W3" T
+srv_nginx "$ns3" 127.0.0.1 8080 workers=1 backlog=8 || finish
+NGX=$SRV_PID
+W3=$(srv_children "$NGX")
+srv_stop "$W3"
 in_ns "$ns3" "$HELPERS/connect-burst" -x -w 300 127.0.0.1 8080 30 >/dev/null
-window "$T/v.json" "$NETKNOBS" --netns "$ns3" facts --sample 2s --interval 20ms --json
+srv_window "$T/v.json" --netns "$ns3" facts --sample 2s --interval 20ms --json || fail "3: the window did not start"
 # the listener overflowed; its owners were looked up at the first reading:
 # now nginx goes, its listener with it
 kill -KILL "$NGX" "$W3"
@@ -162,11 +151,10 @@ after=$(date +%s)
 LH=$LAST_PID
 st() { "$NETKNOBS" --netns "$ns4" facts --json | jq -r --argjson p "$p4" ".sockets.listeners[] | select(.port == \$p) | .processes[0] | $1"; }
 check_eq "4: a listener that waits: sleeping, no epoll set, no polls" "sleeping null" "$(st '"\(.state) \(.polls)"')"
-kill -STOP "$LH"
-wait_state "$LH" T
+srv_stop "$LH"
 check_eq "4: SIGSTOP: stopped" "stopped" "$(st .state)"
-kill -CONT "$LH"
-wait_state "$LH" S
+srv_cont "$LH"
+srv_until 5 sleeping "$LH" || true
 check_eq "4: SIGCONT: sleeping again" "sleeping" "$(st .state)"
 s=$(st .start_time)
 if [ "$s" -ge $((before - 1)) ] && [ "$s" -le $((after + 1)) ]; then
@@ -176,5 +164,4 @@ else
 fi
 check_eq "4: start time as ps computes it" "$(date -d "$(ps -o lstart= -p "$LH")" +%s)" "$s"
 
-ngx_cleanup
 finish

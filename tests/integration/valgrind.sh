@@ -44,7 +44,7 @@ vg 0 audit --only hardening --fail-on critical
 vg 0 audit --profile web-frontend --fail-on critical
 vg 0 explain backlog.queue-full
 vg 3 lint "$RULES/bad"
-vg 0 lint "$RULES/good"
+vg 0 lint --no-default-rules "$RULES/good"
 vg 3 facts --from "$RULES/bad/empty.yaml"
 # fix: print, write twice (the second finds it up to date, with a backup
 # and a diff on the way), apply with a refused value (rolled back)

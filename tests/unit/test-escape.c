@@ -1,4 +1,5 @@
-/* Escaping of untrusted text for terminals and JSON. */
+/* Escaping of untrusted text for terminals and JSON: a table of inputs and
+ * what each function must make of them. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -6,36 +7,81 @@
 #include "tap.h"
 #include "util/escape.h"
 
-static void check(const char *in, size_t len, const char *want, const char *what)
-{
-	char *got = escape_untrusted(in, len);
+struct esc_case {
+	const char *what;
+	const char *in;
+	size_t len;             /* bytes of in (it may hold NUL) */
+	const char *untrusted;  /* escape_untrusted() */
+	const char *display;    /* escape_display(): NULL when the same as untrusted */
+	long unsafe;            /* escape_first_unsafe(in, len, false) */
+	long unsafe_lines;      /* escape_first_unsafe(in, len, true) */
+};
 
-	is_str(got, want, "%s", what);
-	free(got);
-}
+#define S(x) x, sizeof(x) - 1
+
+static const struct esc_case cases[] = {
+	{ "plain ASCII unchanged", S("nginx"), "nginx", NULL, -1, -1 },
+	{ "empty string", S(""), "", NULL, -1, -1 },
+	{ "ESC escaped", S("\x1b[31mevil"), "\\x1b[31mevil", NULL, 0, 0 },
+	{ "OSC title sequence escaped", S("a\x1b]0;pwned\x07"), "a\\x1b]0;pwned\\x07", NULL, 1, 1 },
+	{ "newline, tab, CR as C escapes", S("a\nb\tc\r"), "a\\nb\\tc\\r", NULL, 1, 5 },
+	{ "backslash doubled (kept for display)", S("back\\slash"), "back\\\\slash", "back\\slash", -1, -1 },
+	{ "already escaped text kept for display", S("already\\x1b escaped \x1b"),
+	  "already\\\\x1b escaped \\x1b", "already\\x1b escaped \\x1b", 20, 20 },
+	{ "DEL escaped", S("x\x7fy"), "x\\x7fy", NULL, 1, 1 },
+	{ "NUL escaped", S("a\0b"), "a\\x00b", NULL, 1, 1 },
+	{ "valid 2-byte UTF-8 kept", S("caf\xc3\xa9"), "caf\xc3\xa9", NULL, -1, -1 },
+	{ "3-byte UTF-8 kept", S("\xe2\x82\xac"), "\xe2\x82\xac", NULL, -1, -1 },
+	{ "4-byte UTF-8 kept", S("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80", NULL, -1, -1 },
+	{ "C1 CSI (U+009B) escaped", S("\xc2\x9b" "2J"), "\\xc2\\x9b2J", NULL, 0, 0 },
+	{ "invalid bytes escaped", S("\xff\xfe"), "\\xff\\xfe", NULL, 0, 0 },
+	{ "truncated sequence escaped", S("ok\xc3"), "ok\\xc3", NULL, 2, 2 },
+	{ "overlong form escaped", S("\xc0\xaf"), "\\xc0\\xaf", NULL, 0, 0 },
+	{ "surrogate escaped", S("\xed\xa0\x80"), "\\xed\\xa0\\x80", NULL, 0, 0 },
+	{ "above U+10FFFF escaped", S("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80", NULL, 0, 0 },
+	{ "U+202E right-to-left override", S("gnp\xe2\x80\xae" "exe"), "gnp\\u202eexe", NULL, 3, 3 },
+	{ "U+202A left-to-right embedding", S("\xe2\x80\xaax"), "\\u202ax", NULL, 0, 0 },
+	{ "U+2066..U+2069 isolates", S("\xe2\x81\xa6\xe2\x81\xa9"), "\\u2066\\u2069", NULL, 0, 0 },
+	{ "U+200E, U+200F marks", S("\xe2\x80\x8e\xe2\x80\x8f"), "\\u200e\\u200f", NULL, 0, 0 },
+	{ "U+061C Arabic letter mark", S("\xd8\x9c"), "\\u061c", NULL, 0, 0 },
+	{ "U+2028 line separator", S("a\xe2\x80\xa8" "b"), "a\\u2028b", NULL, 1, 1 },
+	{ "U+2029 paragraph separator", S("\xe2\x80\xa9"), "\\u2029", NULL, 0, 0 },
+	{ "U+2027 and U+202F are ordinary", S("\xe2\x80\xa7\xe2\x80\xaf"), "\xe2\x80\xa7\xe2\x80\xaf", NULL,
+	  -1, -1 },
+	{ "U+2065 and U+206A are not isolates", S("\xe2\x81\xa5\xe2\x81\xaa"),
+	  "\xe2\x81\xa5\xe2\x81\xaa", NULL, -1, -1 },
+	{ "Hebrew text itself kept", S("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d"),
+	  "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", NULL, -1, -1 },
+	{ "a forged FILE:LINE line", S("rules.yaml\nfake.yaml:1:1: error: x"),
+	  "rules.yaml\\nfake.yaml:1:1: error: x", NULL, 10, -1 },
+};
 
 int main(void)
 {
-	char *d;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct esc_case *c = &cases[i];
+		char *u = escape_untrusted(c->in, c->len), *d = NULL;
 
-	check("nginx", 5, "nginx", "plain ASCII unchanged");
-	check("\x1b[31mevil", 9, "\\x1b[31mevil", "ESC escaped");
-	check("a\nb\tc\r", 6, "a\\nb\\tc\\r", "newline, tab, CR as C escapes");
-	check("back\\slash", 10, "back\\\\slash", "backslash doubled");
-	check("x\x7fy", 3, "x\\x7fy", "DEL escaped");
-	check("caf\xc3\xa9", 5, "caf\xc3\xa9", "valid UTF-8 kept");
-	check("\xe2\x82\xac", 3, "\xe2\x82\xac", "3-byte UTF-8 kept");
-	check("\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80", "4-byte UTF-8 kept");
-	check("\xc2\x9b" "2J", 4, "\\xc2\\x9b2J", "C1 CSI (U+009B) escaped");
-	check("\xff\xfe", 2, "\\xff\\xfe", "invalid bytes escaped");
-	check("\xc3", 1, "\\xc3", "truncated sequence escaped");
-	check("\xc0\xaf", 2, "\\xc0\\xaf", "overlong form escaped");
-	check("\xed\xa0\x80", 3, "\\xed\\xa0\\x80", "surrogate escaped");
-	check("a\0b", 3, "a\\x00b", "NUL escaped");
-	check("", 0, "", "empty string");
+		is_str(u, c->untrusted, "escape_untrusted: %s", c->what);
+		if (c->len == strlen(c->in)) {
+			char *again;
 
-	d = escape_display("already\\x1b escaped \x1b");
-	is_str(d, "already\\x1b escaped \\x1b", "display escaping keeps backslashes, escapes ESC");
-	free(d);
+			d = escape_display(c->in);
+			is_str(d, c->display ? c->display : c->untrusted, "escape_display: %s", c->what);
+			/* display escaping is idempotent: printing twice changes nothing */
+			again = d ? escape_display(d) : NULL;
+			is_str(again, d, "escape_display twice: %s", c->what);
+			free(again);
+		}
+		ok(escape_first_unsafe(c->in, c->len, false, NULL) == c->unsafe, "escape_first_unsafe: %s (%ld)",
+		   c->what, escape_first_unsafe(c->in, c->len, false, NULL));
+		ok(escape_first_unsafe(c->in, c->len, true, NULL) == c->unsafe_lines,
+		   "escape_first_unsafe, lines allowed: %s", c->what);
+		/* what escaping made must itself be safe */
+		if (u)
+			ok(escape_first_unsafe(u, strlen(u), false, NULL) == -1, "escaped output is safe: %s", c->what);
+		free(u);
+		free(d);
+	}
 	return tap_done();
 }
