@@ -410,19 +410,22 @@ static void print_header(const json_t *doc, bool sampled, FILE *out)
 	}
 }
 
-/* A group's members, one row each, in index order, with the worker that
- * polls each. */
+/* A group expanded: its members, one row each in index order
+ * ("127.0.0.1:8443 #1/4"), with the worker that polls each. */
 static void print_members(const struct row *r, bool sampled, const struct listeners_opts *o,
 			  FILE *out)
 {
 	for (size_t k = 0; k < r->n; k++) {
-		char ep[64];
+		const json_t *rp = json_object_get(r->m[k], "reuseport");
+		char ep[128];
 		struct vals v;
+		size_t len;
 
 		listener_vals(r->m[k], sampled, &v);
-		snprintf(ep, sizeof(ep), "  #%lld inode %lld",
-			 geti(json_object_get(r->m[k], "reuseport"), "index", 0),
-			 geti(r->m[k], "inode", 0));
+		format_endpoint(r->m[k], ep, sizeof(ep));
+		len = strlen(ep);
+		snprintf(ep + len, sizeof(ep) - len, " #%lld/%lld", geti(rp, "index", 0),
+			 geti(rp, "members", 0));
 		print_row(out, ep, &v, json_is_true(json_object_get(r->m[k], "syn_recv_shared")), sampled,
 			  o->color);
 		print_procs(&r->m[k], 1, true, o->color, out);
@@ -468,26 +471,29 @@ void report_listeners_text(const json_t *doc, FILE *out, const struct listeners_
 		const struct row *r = &rows[i];
 		char ep[128];
 
+		groups |= r->n > 1;
+		if (r->n > 1 && o->verbose) {
+			print_members(r, sampled, o, out);
+			continue;
+		}
 		format_endpoint(r->m[0], ep, sizeof(ep));
 		if (r->n > 1) {
 			size_t len = strlen(ep);
 
 			snprintf(ep + len, sizeof(ep) - len, " (%zu sockets)", r->n);
-			groups = true;
 		}
 		print_row(out, ep, &r->v, r->n == 1 && json_is_true(json_object_get(r->m[0], "syn_recv_shared")),
 			  sampled, o->color);
 		print_procs(r->m, r->n, false, o->color, out);
 		fputc('\n', out);
-		if (r->n > 1 && o->verbose)
-			print_members(r, sampled, o, out);
 	}
 	if (nr == 0)
 		fputs("(no listening TCP sockets)\n", out);
-	if (groups)
-		fprintf(out, "(N sockets): a SO_REUSEPORT group, shown with the queue of its fullest socket "
-			"and the drops of all;\n%s\n", o->verbose ? "each socket follows with the worker that polls it." :
-			"--verbose lists each socket with the worker that polls it.");
+	if (groups && o->verbose)
+		fputs("#I/N: socket I of a SO_REUSEPORT group of N, with the worker that polls it.\n", out);
+	else if (groups)
+		fputs("(N sockets): a SO_REUSEPORT group, shown with the queue of its fullest socket and the "
+		      "drops of all;\n--verbose lists each socket with the worker that polls it.\n", out);
 	if (sampled)
 		print_vanished(doc, o, out);
 	free(rows);

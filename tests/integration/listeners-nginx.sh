@@ -79,14 +79,16 @@ check_match "1: the row: member count, the fullest socket's queue, the stopped w
 	"^127\\.0\\.0\\.1:8443 \\(4 sockets\\) +$q/511 .* nginx\\[$W\\] stopped fds [0-9]+/[0-9]+, nginx\\[[0-9]+\\] sleeping" "$(cat "$T/l1")"
 check_match "1: the group is explained" '^\(N sockets\): a SO_REUSEPORT group' "$(cat "$T/l1")"
 "$NETKNOBS" --netns "$ns1" listeners -v >"$T/l1v"
-check_eq "1: -v: a row per socket after the group's" "4" "$(grep -c '^  #[1-4] inode ' "$T/l1v")"
-check_match "1: -v: the stopped socket with its worker only" \
-	"^  #1 inode $stopped_ino +$q/511 .* nginx\\[$W\\] stopped fds [0-9/]+\$" "$(cat "$T/l1v")"
+check_eq "1: -v: the group expanded, a row per socket" "4 0" \
+	"$(grep -c '^127\.0\.0\.1:8443 #[1-4]/4 ' "$T/l1v") $(grep -c '(4 sockets)' "$T/l1v")"
+check_match "1: -v: the stopped socket (#1, the lowest inode) with its worker only" \
+	"^127\\.0\\.0\\.1:8443 #1/4 +$q/511 .* nginx\\[$W\\] stopped fds [0-9/]+\$" "$(cat "$T/l1v")"
 for k in 2 3 4; do
-	line=$(grep "^  #$k inode " "$T/l1v")
+	line=$(grep "^127\.0\.0\.1:8443 #$k/4 " "$T/l1v")
 	check_match "1: -v: socket $k empty, with one sleeping worker" \
-		'^  #[234] inode [0-9]+ +0/511 .*  nginx\[[0-9]+\] sleeping fds [0-9/]+$' "$line"
+		'^127\.0\.0\.1:8443 #[234]/4 +0/511 .*  nginx\[[0-9]+\] sleeping fds [0-9/]+$' "$line"
 done
+check_match "1: -v: the rows are explained" '^#I/N: socket I of a SO_REUSEPORT group of N' "$(cat "$T/l1v")"
 "$NETKNOBS" --netns "$ns1" listeners --json >"$T/l1.json"
 check_eq "1: JSON: one object per socket, members side by side" "4 [1,2,3,4]" \
 	"$(jq -c '[.listeners[] | select(.port == 8443)] | "\(length) \([.[].reuseport.index])"' "$T/l1.json" | tr -d '"')"
