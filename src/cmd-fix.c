@@ -23,6 +23,10 @@
 
 #define DEFAULT_TARGET "/etc/sysctl.d/90-netknobs.conf"
 #define DROPIN_MAX (1 << 20)
+/* seconds to wait for another run writing the drop-in */
+#define FIX_LOCK_WAIT 10
+/* times the drop-in is built again when the file keeps changing */
+#define FIX_ATTEMPTS 5
 
 enum { OPT_WRITE = OPT_AUDIT_END, OPT_CHECK, OPT_APPLY, OPT_OUTPUT };
 
@@ -146,61 +150,72 @@ static int target_open(struct target *t, const struct globals *g, const char *ou
 
 /* The file there: its text, NULL when there is none.  Only a regular file
  * is read (a FIFO would block, a symbolic link may point anywhere or mask
- * the drop-in).  -1 on error (logged). */
+ * the drop-in).  0 or -errno (logged). */
 static int target_read(const struct target *t, char **out)
 {
-	struct stat st;
 	size_t len;
-	int fd, r;
+	int r;
 
 	*out = NULL;
 	if (t->dirfd < 0)
 		return 0;
-	fd = openat(t->dirfd, t->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
+	r = fileio_read_at(t->dirfd, t->name, DROPIN_MAX, out, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -ELOOP) {
 		char link[256];
-		ssize_t n;
+		ssize_t n = readlinkat(t->dirfd, t->name, link, sizeof(link) - 1);
+		char *safe;
 
-		if (errno == ENOENT)
-			return 0;
-		if (errno == ELOOP && (n = readlinkat(t->dirfd, t->name, link, sizeof(link) - 1)) >= 0) {
-			char *safe;
-
-			link[n] = '\0';
-			safe = escape_untrusted_str(link);
-			if (!strcmp(link, "/dev/null"))
-				log_error("%s is a symbolic link to /dev/null: the drop-in is masked; remove the "
-					  "mask first if it should apply", t->display);
-			else
-				log_error("%s is a symbolic link (to %s): netknobs writes regular files only; "
-					  "remove it or choose another --output", t->display, safe ? safe : "?");
-			free(safe);
-			return -1;
-		}
-		log_error("%s: cannot read: %s", t->display, strerror(errno));
-		return -1;
+		link[n < 0 ? 0 : n] = '\0';
+		safe = escape_untrusted_str(link);
+		if (!strcmp(link, "/dev/null"))
+			log_error("%s is a symbolic link to /dev/null: the drop-in is masked; remove the "
+				  "mask first if it should apply", t->display);
+		else
+			log_error("%s is a symbolic link (to %s): netknobs writes regular files only; "
+				  "remove it or choose another --output", t->display, safe ? safe : "?");
+		free(safe);
+		return r;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		log_error("%s: cannot read: not a regular file", t->display);
-		close(fd);
-		return -1;
-	}
-	r = read_fd_all(fd, DROPIN_MAX, out, &len);
-	close(fd);
 	if (r == 0 && memchr(*out, '\0', len)) {
 		free(*out);
 		*out = NULL;
 		r = -EINVAL;
 	}
-	if (r < 0) {
-		log_error("%s: cannot read: %s", t->display, r == -EINVAL ? "not a text file" : strerror(-r));
-		return -1;
-	}
-	return 0;
+	if (r < 0)
+		log_error("%s: cannot read: %s", t->display, r == -EINVAL ? "not a text file" : fileio_strerror(-r));
+	return r;
 }
 
+/* Before the rename: is the file still the text the drop-in was built
+ * from?  -EAGAIN when an edit came in between. */
+struct unchanged {
+	const struct target *t;
+	const char *text;
+};
+
+static int still_unchanged(void *arg)
+{
+	const struct unchanged *u = arg;
+	char *now;
+	int r = target_read(u->t, &now);
+
+	if (r < 0)
+		return r;
+	r = (!now && !u->text) || (now && u->text && !strcmp(now, u->text)) ? 0 : -EAGAIN;
+	free(now);
+	return r;
+}
+
+/* Write the drop-in built from old, the file's text: the backup first
+ * (the file as it is replaced), then the drop-in, renamed only when the
+ * file is still old.  Returns 0, -EAGAIN when it changed, or -errno
+ * (logged). */
 static int target_write(const struct target *t, const struct dropin *d, const char *old, bool *backup)
 {
+	struct unchanged u = { t, old };
+	struct atomic_opts o = { .display = t->display, .mode = 0644, .before_rename = still_unchanged, .arg = &u };
 	char *bak = NULL, *bakdisplay = NULL;
 	int r;
 
@@ -221,7 +236,24 @@ static int target_write(const struct target *t, const struct dropin *d, const ch
 			return r;
 		*backup = true;
 	}
-	return atomic_write_at(t->dirfd, t->name, t->display, d->content, d->len, 0644);
+	return atomic_write_opts(t->dirfd, t->name, d->content, d->len, &o);
+}
+
+/* Only one netknobs writes the drop-in's directory at a time: its lock
+ * (flock on the directory itself; no file of ours there). */
+static int target_lock(const struct target *t)
+{
+	int r;
+
+	if (t->dirfd < 0)
+		return 0;      /* nothing can be written there anyway */
+	r = fileio_lock(t->dirfd, FIX_LOCK_WAIT);
+	if (r == -EWOULDBLOCK)
+		log_error("%s: another netknobs fix is writing there (waited %d s); try again later",
+			  t->display, FIX_LOCK_WAIT);
+	else if (r < 0)
+		log_error("%s: cannot lock its directory: %s", t->display, strerror(-r));
+	return r;
 }
 
 /* Text that holds lines of a file on this system, for the terminal. */
@@ -467,6 +499,93 @@ static void print_failure_json(const struct target *t, const struct apply_item *
 	json_decref(o);
 }
 
+/* What the drop-in is built from. */
+struct fix_input {
+	const json_t *audit, *facts;
+	const struct rulebook *rb;
+};
+
+/* Drop-ins replaced by one built again (the items of --apply point into
+ * them). */
+struct retired {
+	struct dropin d[FIX_ATTEMPTS + 1];
+	size_t n;
+};
+
+/* Build the drop-in from old, the text of the file there (NULL when there
+ * is none); *changed: would writing it change the file?  0 or -1 (logged). */
+static int build(struct dropin *d, const struct fix_input *in, const struct target *t, const char *old,
+		 bool *changed)
+{
+	if (dropin_build(d, in->audit, in->facts, in->rb, t->sys, old) < 0)
+		goto oom;
+	if (json_is_false(json_object_get(json_object_get(json_object_get(in->facts, "host"), "netns"), "initial")) &&
+	    json_array_append_new(d->warnings, json_string(
+		    "this is not the host's initial network namespace: boot does not apply sysctl.d files to "
+		    "it; its values are set by whatever creates it (a container runtime: docker run --sysctl, "
+		    "Kubernetes securityContext.sysctls)")) < 0)
+		goto oom;
+	if (old && !d->len) {
+		/* a file holding nothing but our header stays as it is */
+		free(d->content);
+		d->content = strdup(old);
+		d->len = strlen(old);
+		if (!d->content)
+			goto oom;
+	}
+	*changed = old ? strcmp(old, d->content) != 0 : d->len > 0;
+	return 0;
+oom:
+	log_error("out of memory");
+	return -1;
+}
+
+/* Read the file again: when it is no longer *old, build the drop-in again
+ * from what it holds now.  0 or -1 (logged). */
+static int refresh(const struct target *t, char **old, struct dropin *d, struct retired *keep,
+		   const struct fix_input *in, bool *changed)
+{
+	char *now;
+
+	if (target_read(t, &now) < 0)
+		return -1;
+	if ((!now && !*old) || (now && *old && !strcmp(now, *old))) {
+		free(now);
+		return 0;
+	}
+	if (keep->n == FIX_ATTEMPTS + 1) {
+		free(now);
+		log_error("%s keeps changing while netknobs writes it: nothing written; try again", t->display);
+		return -1;
+	}
+	keep->d[keep->n++] = *d;
+	*d = (struct dropin){ 0 };
+	free(*old);
+	*old = now;
+	return build(d, in, t, now, changed);
+}
+
+/* Write the drop-in when it changes the file, never over an edit made
+ * since the file was read: when one came in, the drop-in is built again
+ * from the file as it is and written then.  0 or -1 (logged). */
+static int write_dropin(const struct target *t, char **old, struct dropin *d, struct retired *keep,
+			const struct fix_input *in, bool *changed, bool *backup)
+{
+	for (int i = 0; i < FIX_ATTEMPTS; i++) {
+		int r;
+
+		if (!*changed)
+			return 0;
+		r = target_write(t, d, *old, backup);
+		if (r != -EAGAIN)
+			return r < 0 ? -1 : 0;
+		if (refresh(t, old, d, keep, in, changed) < 0)
+			return -1;
+	}
+	log_error("%s keeps changing while netknobs writes it: nothing written; try again", t->display);
+	return -1;
+}
+
 static int fix_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -487,6 +606,8 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	struct fix_args a = { .au.fail_on = SEV_WARNING };
 	struct audit_result res = { 0 };
 	struct dropin d = { 0 };
+	struct retired keep = { .n = 0 };
+	struct fix_input in;
 	struct apply_item *items = NULL;
 	size_t nitems = 0;
 	json_t *facts, *audit, *restart = NULL;
@@ -544,25 +665,15 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			  "nothing was done");
 		goto out;
 	}
-	if (dropin_build(&d, audit, facts, &res.rb, t.sys, old) < 0) {
-		log_error("out of memory");
+	in = (struct fix_input){ audit, facts, &res.rb };
+	if (build(&d, &in, &t, old, &changed) < 0)
 		goto out;
-	}
-	if (json_is_false(json_object_get(json_object_get(json_object_get(facts, "host"), "netns"), "initial")) &&
-	    json_array_append_new(d.warnings, json_string(
-		    "this is not the host's initial network namespace: boot does not apply sysctl.d files to "
-		    "it; its values are set by whatever creates it (a container runtime: docker run --sysctl, "
-		    "Kubernetes securityContext.sysctls)")) < 0)
-		goto out;
-	if (old && !d.len) {
-		/* a file holding nothing but our header stays as it is */
-		free(d.content);
-		d.content = strdup(old);
-		d.len = strlen(old);
-		if (!d.content)
+	if ((a.write || a.apply) && !to_stdout) {
+		/* from here on the file is ours: read it again, an admin may
+		 * have edited it while the audit ran */
+		if (target_lock(&t) < 0 || refresh(&t, &old, &d, &keep, &in, &changed) < 0)
 			goto out;
 	}
-	changed = old ? strcmp(old, d.content) != 0 : d.len > 0;
 
 	if (a.check) {
 		if (a.verbose) {
@@ -586,7 +697,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		restart = restarts(facts, items, nitems);
 	}
 
-	if ((a.write || a.apply) && !to_stdout && changed && target_write(&t, &d, old, &backup) < 0) {
+	if ((a.write || a.apply) && !to_stdout && write_dropin(&t, &old, &d, &keep, &in, &changed, &backup) < 0) {
 		if (a.apply) {
 			/* all or nothing: the running values go back too */
 			apply_restore(items, nitems);
@@ -687,6 +798,8 @@ out_args:
 		apply_items_free(items, nitems);
 	json_decref(restart);
 	dropin_free(&d);
+	while (keep.n)
+		dropin_free(&keep.d[--keep.n]);
 	audit_result_free(&res);
 	free(old);
 	target_close(&t);
@@ -711,7 +824,9 @@ const struct cmd cmd_fix = {
 		"\n"
 		"Options:\n"
 		"  --write                write the drop-in: a temporary file, fsync, rename;\n"
-		"                         mode 0644; the previous version kept as FILE.bak\n"
+		"                         mode 0644; the previous version kept as FILE.bak;\n"
+		"                         under a lock, built again when the file changed\n"
+		"                         while the audit ran (an edit is never lost)\n"
 		"  --check                print nothing; exit 0 when the drop-in is up to date,\n"
 		"                         1 when --write would change it, 3 on error (with -v:\n"
 		"                         the diff and the warnings)\n"

@@ -3,10 +3,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "cmd-audit.h"
@@ -78,13 +80,16 @@ static int report_opt(int c, const char *arg, void *data)
 
 /* ------------------------------------------------------------ running */
 
+/* DIR/netknobs.prom through the writer: only that name is replaced (and
+ * the temporary files a killed run left for it removed). */
 static int write_prom(const char *dir, const struct audit_result *res, const json_t *rep,
 		      const struct prom_opts *po)
 {
+	struct atomic_opts o = { .mode = 0644, .flags = ATOMIC_SWEEP_LEGACY };
 	char *buf = NULL, *path = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
-	int r = -ENOMEM;
+	int r, dfd = -1;
 
 	if (!m)
 		return -ENOMEM;
@@ -95,10 +100,44 @@ static int write_prom(const char *dir, const struct audit_result *res, const jso
 		path = NULL;
 		r = -ENOMEM;
 	}
-	if (r == 0)
-		r = atomic_write_file(path, buf, len, 0644);
+	if (r == 0) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			r = -errno;
+			log_error("%s: cannot write: %s", path, strerror(-r));
+		}
+	}
+	if (r == 0) {
+		o.display = path;
+		r = atomic_write_opts(dfd, "netknobs.prom", buf, len, &o);
+	}
+	if (dfd >= 0)
+		close(dfd);
 	free(path);
 	free(buf);
+	return r;
+}
+
+/* Print the report in the chosen format (not Nagios).  Returns 0 when it
+ * reached standard output whole. */
+static int print_report(const struct globals *g, const struct report_args *ra, const struct audit_result *res,
+			const json_t *rep, const struct prom_opts *po)
+{
+	int r = 0;
+
+	switch (g->format) {
+	case FORMAT_JSON:
+		r = print_json(rep);
+		break;
+	case FORMAT_PROM:
+		r = report_prom(res->audit, res->facts, rep, po, stdout);
+		break;
+	default:
+		if (ra->always || !json_is_true(json_object_get(rep, "quiet")))
+			report_changes_text(rep, stdout, ra->always);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		r = r ? r : -(errno ? errno : EIO);
 	return r;
 }
 
@@ -120,7 +159,7 @@ static int report_run(struct globals *g, int argc, char **argv)
 		.keep = 30,
 		.wait_s = 10,
 	};
-	struct state_dir sd = { NULL, -1 };
+	struct state_dir sd = { NULL, -1, -1 };
 	struct audit_result res = { 0 };
 	json_t *prev = NULL, *cur = NULL, *rep = NULL;
 	char *why = NULL;
@@ -140,6 +179,7 @@ static int report_run(struct globals *g, int argc, char **argv)
 	if (r == -EWOULDBLOCK) {
 		if (g->format == FORMAT_NAGIOS)
 			report_nagios_unknown(stdout);
+		state_close(&sd);
 		audit_args_free(&ra.a);
 		return EXIT_NK_ERROR;
 	}
@@ -184,30 +224,22 @@ static int report_run(struct globals *g, int argc, char **argv)
 		struct prom_opts po = { .duration_s = (audit_now_ms() - res.t_start) / 1e3, .timestamp = time(NULL) };
 		int status = audit_exit_status(res.audit, ra.a.fail_on);
 
-		/* the state and the textfile first, so that the Nagios line
-		 * says the final status; the report is printed either way */
-		if (state_ok && state_save(&sd, cur, ra.keep) < 0)
-			failed = true;
 		if (ra.prom_dir && write_prom(ra.prom_dir, &res, rep, &po) < 0)
 			failed = true;
-
-		switch (g->format) {
-		case FORMAT_JSON:
-			if (print_json(rep) < 0)
+		if (g->format == FORMAT_NAGIOS) {
+			/* the line says the final status: the state first */
+			if (state_ok && state_save(&sd, cur, ra.keep) < 0)
 				failed = true;
-			break;
-		case FORMAT_PROM:
-			if (report_prom(res.audit, res.facts, rep, &po, stdout) < 0)
-				failed = true;
-			break;
-		case FORMAT_NAGIOS:
 			report_nagios(res.audit, res.facts, rep, failed ? EXIT_NK_ERROR : status, stdout);
-			break;
-		default:
-			if (ra.always || !json_is_true(json_object_get(rep, "quiet")))
-				report_changes_text(rep, stdout, ra.always);
+			fflush(stdout);
+		} else if ((r = print_report(g, &ra, &res, rep, &po)) < 0) {
+			/* the news were not delivered: they must come again */
+			log_error("the report could not be written (%s); this run's state is not kept, so that "
+				  "the next run reports the same news", strerror(-r));
+			failed = true;
+		} else if (state_ok && state_save(&sd, cur, ra.keep) < 0) {
+			failed = true;
 		}
-		fflush(stdout);
 		ret = failed ? EXIT_NK_ERROR : status;
 	}
 out:
@@ -250,7 +282,11 @@ const struct cmd cmd_report = {
 		"moved aside (latest.json.corrupt-TIME) and replaced; counters that went\n"
 		"backwards (reboot, new network namespace) start a new baseline.\n"
 		"Exit status as audit: 0 nothing at or above --fail-on, 1 warning, 2 critical,\n"
-		"3 could not audit, could not keep the state, or the lock stayed taken.\n",
+		"3 could not audit, could not keep the state, or the lock stayed taken.\n"
+		"The state directory must be owned by the user running netknobs and writable\n"
+		"by no one else.  The report is printed before the state is saved: when it\n"
+		"cannot be written, the state is not saved and the next run brings the same\n"
+		"news (exit 3).\n",
 	.run = report_run,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

@@ -851,7 +851,7 @@ static int counters_read(json_t *doc, const struct nk_root *root, const char *pa
 	else if (r == -EFBIG)
 		facts_note(doc, "/%s: larger than %zu KiB, not read", path, max / 1024);
 	else if (r < 0)
-		facts_note(doc, "/%s: %s", path, strerror(-r));
+		facts_note(doc, "/%s: %s", path, fileio_strerror(-r));
 	if (r < 0)
 		return r;
 	if (strlen(*text) != len) {

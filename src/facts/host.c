@@ -84,7 +84,7 @@ int host_collect(json_t *doc, const struct nk_root *root)
 		free(esc);
 		free(text);
 	} else {
-		facts_note(doc, "/proc/sys/kernel/osrelease: %s", strerror(-r));
+		facts_note(doc, "/proc/sys/kernel/osrelease: %s", fileio_strerror(-r));
 	}
 
 	r = root_read_file(root, "proc/stat", 16 << 20, &text, NULL);
@@ -98,7 +98,7 @@ int host_collect(json_t *doc, const struct nk_root *root)
 			json_object_set_new(host, "cpus_online", json_integer(cpus));
 		free(text);
 	} else {
-		facts_note(doc, "/proc/stat: %s", strerror(-r));
+		facts_note(doc, "/proc/stat: %s", fileio_strerror(-r));
 	}
 
 	r = root_read_file(root, "proc/meminfo", 1 << 20, &text, NULL);
@@ -109,7 +109,7 @@ int host_collect(json_t *doc, const struct nk_root *root)
 			json_object_set_new(host, "mem_total_kib", json_integer(kib));
 		free(text);
 	} else {
-		facts_note(doc, "/proc/meminfo: %s", strerror(-r));
+		facts_note(doc, "/proc/meminfo: %s", fileio_strerror(-r));
 	}
 
 	host_netns(host, root);

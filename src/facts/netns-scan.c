@@ -159,7 +159,7 @@ static int read_id(const struct scan *sc, int dirfd, const char *rel, struct net
 /* Live or fake: is ROOT/proc/self/ns/net on nsfs? */
 static int scan_mode(struct scan *sc)
 {
-	int fd = openat(sc->root->dirfd, "proc/self/ns/net", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = openat(sc->root->dirfd, "proc/self/ns/net", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct statfs sf;
 	struct stat st;
 

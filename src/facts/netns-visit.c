@@ -61,7 +61,7 @@ static int open_entry(const struct nk_root *root, struct netns_entry *e)
 	}
 	for (int i = 0; i < nc; i++) {
 		/* plain openat: /proc/PID/ns/net is a magic link */
-		int fd = openat(root->dirfd, cand[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		int fd = openat(root->dirfd, cand[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		struct stat st;
 
 		if (fd < 0) {

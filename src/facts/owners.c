@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@ struct dirent64 {
 	unsigned char d_type;
 	char d_name[];
 };
+/* its d_type values (<dirent.h> would clash with the struct above) */
+enum { NK_DT_UNKNOWN = 0, NK_DT_LNK = 10 };
 
 struct inode_set {
 	uint64_t *inode;        /* 0: empty slot */
@@ -317,7 +320,7 @@ size_t owners_parse_epoll(const char *text, size_t len,
  * its length or -errno. */
 static ssize_t read_small(int dirfd, const char *path, char *buf, size_t size)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	size_t n = 0;
 
 	if (fd < 0)
@@ -514,7 +517,7 @@ static int scan_proc(struct worker *w, size_t slot)
 	int fdfd, r = 0;
 
 	snprintf(path, sizeof(path), "%d/fd", sc->pids[slot]);
-	fdfd = openat(sc->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fdfd = openat(sc->procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fdfd < 0) {
 		if (is_denied(errno))
 			w->denied++;
@@ -587,6 +590,13 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+static bool is_dir_nofollow(int dirfd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The numeric entries of ROOT/proc. */
 static int list_pids(struct scan *sc)
 {
@@ -609,7 +619,10 @@ static int list_pids(struct scan *sc)
 			const struct dirent64 *d = (const struct dirent64 *)(buf + off);
 
 			off += d->d_reclen;
-			if (!all_digits(d->d_name, 9))
+			/* a process is a directory: a link (in a copied tree)
+			 * could lead out of the root */
+			if (!all_digits(d->d_name, 9) || d->d_type == NK_DT_LNK ||
+			    (d->d_type == NK_DT_UNKNOWN && !is_dir_nofollow(sc->procfd, d->d_name)))
 				continue;
 			if (sc->npids == cap) {
 				int *np;
@@ -820,9 +833,9 @@ int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_
 	memset(w, 0, sizeof(w));
 	if (t->n == 0)
 		return 0;
-	sc.procfd = openat(root->dirfd, "proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	sc.procfd = root_open_dir(root, "proc");
 	if (sc.procfd < 0)
-		return -errno;
+		return sc.procfd;
 	r = inode_set_build(&set, t);
 	if (r == 0)
 		r = list_pids(&sc);

@@ -515,11 +515,11 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct socktab 
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct proctcp_stats st = { 0 };
-		int fd = openat(root->dirfd, files[i].path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		int fd = root_open_in(root, files[i].path, O_RDONLY | O_NONBLOCK);
 		int r;
 
 		if (fd < 0) {
-			r = -errno;
+			r = fd;
 			if (files[i].family == AF_INET6 && r == -ENOENT) {
 				facts_note(doc, "/%s missing: no IPv6 sockets listed", files[i].path);
 				continue;

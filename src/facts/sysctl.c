@@ -225,7 +225,7 @@ static void record(json_t *doc, const struct nk_root *root, const char *key, con
 							"error", "no such key in this kernel or network namespace"));
 	} else {
 		json_object_set_new(una, key, json_pack("{s:s,s:s}", "reason", "unreadable",
-							"error", strerror(-r)));
+							"error", fileio_strerror(-r)));
 	}
 }
 

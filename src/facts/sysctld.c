@@ -33,6 +33,7 @@
 #include "facts/sysctl.h"
 #include "facts/sysctld.h"
 #include "util/escape.h"
+#include "util/lines.h"
 
 #define SYSCTLD_NOTES_PER_FILE 10
 
@@ -262,27 +263,20 @@ static void sysctld_line(struct sysctld_state *st, int *problems, const char *pa
 	sysctld_assign(st, key, v, ignore_failure, path, line);
 }
 
-/* Lines end at "\n", "\r", "\r\n" or NUL, as systemd reads them. */
+/* Lines as systemd-sysctl reads them (util/lines.h). */
 static void sysctld_parse(struct sysctld_state *st, const char *path, char *buf, size_t len)
 {
-	unsigned line = 0;
+	struct lines ls;
+	const char *line;
+	unsigned lineno = 0;
 	int problems = 0;
-	size_t i = 0;
+	size_t n;
 
-	while (i < len && !st->enomem) {
-		size_t start = i, l;
-
-		while (i < len && buf[i] != '\n' && buf[i] != '\r' && buf[i] != '\0')
-			i++;
-		l = i - start;
-		if (i < len) {
-			bool crlf = buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n';
-
-			buf[i] = '\0';
-			i += crlf ? 2 : 1;
-		}
-		line++;
-		sysctld_line(st, &problems, path, line, buf + start, l);
+	lines_init(&ls, buf, len);
+	while (!st->enomem && lines_next(&ls, &line, &n)) {
+		lineno++;
+		/* buf[len] is a NUL: the line may be ended in place */
+		sysctld_line(st, &problems, path, lineno, buf + (line - buf), n);
 	}
 }
 
@@ -423,7 +417,7 @@ static void sysctld_conf(struct sysctld_state *st, const struct nk_root *root, j
 			 const struct sysctld_applied *applied, size_t napplied)
 {
 	struct stat sb;
-	int fd = root_open_in(root, "etc/sysctl.conf", O_RDONLY);
+	int fd = root_open_in(root, "etc/sysctl.conf", O_PATH);
 	json_t *f;
 
 	if (fd == -ENOENT)
@@ -526,6 +520,50 @@ static void sysctld_output(struct sysctld_state *st, json_t *keys, json_t *globs
 	}
 	free(names);
 	free(gl);
+}
+
+static void sysctld_state_free(struct sysctld_state *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->as[i].key);
+		free(st->as[i].raw);
+		free(st->as[i].origin);
+		json_decref(st->as[i].shadowed);
+	}
+	free(st->as);
+	json_decref(st->index);
+}
+
+int sysctld_parse_buffer(json_t *doc, const char *path, const char *text, size_t len)
+{
+	struct sysctld_state st = { .doc = doc };
+	json_t *pers = json_object(), *keys = json_object(), *globs = json_array();
+	char *buf = malloc(len + 1);
+
+	st.index = json_object();
+	if (!pers || !keys || !globs || !buf || !st.index) {
+		st.enomem = 1;
+		goto out;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	sysctld_parse(&st, path, buf, len);
+	sysctld_output(&st, keys, globs);
+	if (st.enomem)
+		goto out;
+	json_object_set_new(pers, "files", json_array());
+	json_object_set_new(pers, "keys", keys);
+	json_object_set_new(pers, "globs", globs);
+	keys = globs = NULL;
+	json_object_set_new(doc, "persistent", pers);
+	pers = NULL;
+out:
+	free(buf);
+	sysctld_state_free(&st);
+	json_decref(pers);
+	json_decref(keys);
+	json_decref(globs);
+	return st.enomem ? -ENOMEM : 0;
 }
 
 int sysctld_collect(json_t *doc, const struct nk_root *root)
@@ -644,14 +682,7 @@ out:
 	for (size_t i = 0; applied && i < napplied; i++)
 		free(applied[i].path);
 	free(applied);
-	for (size_t i = 0; i < st.n; i++) {
-		free(st.as[i].key);
-		free(st.as[i].raw);
-		free(st.as[i].origin);
-		json_decref(st.as[i].shadowed);
-	}
-	free(st.as);
-	json_decref(st.index);
+	sysctld_state_free(&st);
 	json_decref(pers);
 	json_decref(files);
 	json_decref(keys);

@@ -18,4 +18,9 @@
  * entries and in doc["notes"].  Returns 0, or -ENOMEM. */
 int sysctld_collect(json_t *doc, const struct nk_root *root);
 
+/* The text of one sysctl.d file, named path (as "/etc/sysctl.d/x.conf"),
+ * parsed into doc["persistent"] as sysctld_collect() does for a tree that
+ * holds only that file ("files" empty).  Returns 0, or -ENOMEM. */
+int sysctld_parse_buffer(json_t *doc, const char *path, const char *text, size_t len);
+
 #endif

@@ -3,6 +3,7 @@
  * other sysctl.d files do to the same keys. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "facts/sysctl.h"
 #include "fix/dropin.h"
 #include "rules/rules.h"
+#include "util/lines.h"
 
 static const char header[] =
 	"# Written by `netknobs fix --write`: the sysctl settings the netknobs rules\n"
@@ -195,7 +197,9 @@ static json_t *combine(const json_t *a, const json_t *b, bool larger)
 struct exblock {
 	char *key;            /* canonical key; NULL for text that is no assignment */
 	char *value;          /* the value text of the assignment; NULL for "-key" */
-	char *text;           /* its lines */
+	char *text;           /* its lines, each ended by "\n" */
+	char *admin;          /* of an assignment: its comment lines but those
+			       * netknobs wrote ("" when none) */
 };
 
 struct existing {
@@ -209,12 +213,15 @@ static void existing_free(struct existing *x)
 		free(x->b[i].key);
 		free(x->b[i].value);
 		free(x->b[i].text);
+		free(x->b[i].admin);
 	}
 	free(x->b);
 }
 
+static char *admin_lines(const char *text, size_t len, const struct rulebook *rb);
+
 static int existing_add(struct existing *x, const char *key, const char *value, const char *text,
-			size_t len)
+			size_t len, size_t comments, const struct rulebook *rb)
 {
 	struct exblock *n = realloc(x->b, (x->n + 1) * sizeof(*n));
 
@@ -226,10 +233,12 @@ static int existing_add(struct existing *x, const char *key, const char *value, 
 	n->key = key ? strdup(key) : NULL;
 	n->value = value ? strdup(value) : NULL;
 	n->text = strndup(text, len);
-	if ((key && !n->key) || (value && !n->value) || !n->text) {
+	n->admin = key ? admin_lines(text, comments, rb) : NULL;
+	if ((key && !n->key) || (value && !n->value) || !n->text || (key && !n->admin)) {
 		free(n->key);
 		free(n->value);
 		free(n->text);
+		free(n->admin);
 		return -ENOMEM;
 	}
 	x->n++;
@@ -281,7 +290,7 @@ static bool parse_assignment(const char *line, size_t len, char *key, char **val
 	return ok;
 }
 
-/* Does the text start with the header we write (any version of it)? */
+/* Does the text start with the header we write? */
 static bool is_our_header(const char *text)
 {
 	static const char mark[] = "# Written by `netknobs fix";
@@ -289,56 +298,194 @@ static bool is_our_header(const char *text)
 	return !strncmp(text, mark, sizeof(mark) - 1);
 }
 
-/* Split the file into blocks: an assignment with the comment lines right
- * before it, and any other text.  Our own header is dropped (it is written
- * again). */
-static int existing_parse(struct existing *x, const char *text)
+static bool has_prefix(const char *l, size_t n, const char *p)
 {
-	const char *p = text, *start = text;
-	bool in_comments = false, first = true;
-	int r;
+	size_t k = strlen(p);
 
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		const char *next = nl ? nl + 1 : p + len;
-		char key[SYSCTL_KEY_MAX + 1], *value = NULL;
-		const char *q = p;
+	return n >= k && !memcmp(l, p, k);
+}
 
-		while (q < p + len && (*q == ' ' || *q == '\t' || *q == '\r'))
+/* "# RULE-ID: TITLE" (or "# RULE-ID" for a rule without a title), exactly
+ * as netknobs writes it above a key for a rule it knows; a line that only
+ * looks like one is the admin's. */
+static bool is_rule_line(const char *l, size_t n, const struct rulebook *rb)
+{
+	char id[128];     /* longer than any rule id */
+	const struct rule *r;
+	const char *t;
+	size_t i = 2;
+
+	if (!rb || !has_prefix(l, n, "# ") || n == 2)
+		return false;
+	while (i < n && l[i] != ':' && l[i] != ' ')
+		i++;
+	if (i - 2 >= sizeof(id))
+		return false;
+	memcpy(id, l + 2, i - 2);
+	id[i - 2] = '\0';
+	r = rulebook_rule(rb, id);
+	if (!r)
+		return false;
+	if (!r->title)
+		return i == n;
+	if (!has_prefix(l + i, n - i, ": "))
+		return false;
+	/* the title as sb_comment_text() writes it */
+	for (t = r->title, i += 2; *t && i < n; t++, i++) {
+		unsigned char c = (unsigned char)*t;
+
+		if (l[i] != (c < 0x20 || c == 0x7f ? ' ' : *t))
+			return false;
+	}
+	return !*t && i == n;
+}
+
+/* Of comment lines text[0..len) (each ended by '\n'), those the admin
+ * wrote: all but what netknobs writes above a recommended key, a
+ * "# recommended: ..." line with the rule lines right before it and the
+ * notes right after it.  A new string. */
+static char *admin_lines(const char *text, size_t len, const struct rulebook *rb)
+{
+	size_t n = 0, i, *start, *lens;
+	bool *ours;
+	char *out = malloc(len + 1), *o = out;
+
+	for (i = 0; i < len; i++)
+		n += text[i] == '\n';
+	start = calloc(n + 1, sizeof(*start));
+	lens = calloc(n + 1, sizeof(*lens));
+	ours = calloc(n + 1, sizeof(*ours));
+	if (!out || !start || !lens || !ours) {
+		free(out);
+		out = NULL;
+		goto done;
+	}
+	for (i = 0, n = 0; i < len; n++) {
+		const char *nl = memchr(text + i, '\n', len - i);
+
+		start[n] = i;
+		lens[n] = nl ? (size_t)(nl - (text + i)) : len - i;
+		i += lens[n] + 1;
+	}
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		if (!has_prefix(text + start[i], lens[i], "# recommended: "))
+			continue;
+		ours[i] = true;
+		for (j = i; j > 0 && !ours[j - 1] && is_rule_line(text + start[j - 1], lens[j - 1], rb); j--)
+			ours[j - 1] = true;
+		for (j = i + 1; j < n && has_prefix(text + start[j], lens[j], "# note: "); j++)
+			ours[j] = true;
+	}
+	for (i = 0; i < n; i++)
+		if (!ours[i]) {
+			memcpy(o, text + start[i], lens[i]);
+			o += lens[i];
+			*o++ = '\n';
+		}
+	*o = '\0';
+done:
+	free(start);
+	free(lens);
+	free(ours);
+	return out;
+}
+
+/* Drop the lines of our header from the file's first comment group (they
+ * are written again): its first line, whatever version wrote it, and the
+ * lines of the header we write now; the admin's lines there stay. */
+static void strip_header(struct sbuf *g)
+{
+	size_t in = 0, out = 0;
+
+	if (!g->len || !is_our_header(g->s))
+		return;
+	while (in < g->len) {
+		const char *l = g->s + in, *nl = memchr(l, '\n', g->len - in);
+		size_t n = nl ? (size_t)(nl - l) + 1 : g->len - in;
+		const char *h = header;
+		bool ours = in == 0;    /* the first line, of any version of it */
+
+		while (*h && !ours) {
+			const char *hn = strchr(h, '\n');
+			size_t hl = (size_t)(hn - h) + 1;
+
+			ours = hl == n && !memcmp(h, l, n);
+			h += hl;
+		}
+		if (!ours) {
+			memmove(g->s + out, l, n);
+			out += n;
+		}
+		in += n;
+	}
+	g->len = out;
+	g->s[out] = '\0';
+}
+
+/* The comment lines gathered so far, as text of their own. */
+static int flush_comments(struct existing *x, struct sbuf *g, bool *first)
+{
+	int r = 0;
+
+	if (*first)
+		strip_header(g);
+	if (g->len)
+		r = existing_add(x, NULL, NULL, g->s, g->len, g->len, NULL);
+	if (g->len || g->failed)
+		*first = false;
+	g->len = 0;
+	return g->failed ? -ENOMEM : r;
+}
+
+/* Split the file into blocks: an assignment with the comment lines right
+ * before it, and any other text.  Lines end as systemd-sysctl reads them
+ * (util/lines.h); they are written back ended by "\n".  Our own header is
+ * dropped (it is written again). */
+static int existing_parse(struct existing *x, const char *text, const struct rulebook *rb)
+{
+	struct sbuf g = { 0 };
+	struct lines ls;
+	const char *line;
+	bool first = true;
+	size_t n;
+	int r = 0;
+
+	lines_init(&ls, text, strlen(text));
+	while (r == 0 && lines_next(&ls, &line, &n)) {
+		const char *q = line, *e = line + n;
+
+		while (q < e && (*q == ' ' || *q == '\t'))
 			q++;
-		if (q == p + len) {
+		if (q == e) {
 			/* a blank line ends a comment group that no assignment follows */
-			if (in_comments) {
-				if (!(first && is_our_header(start))) {
-					r = existing_add(x, NULL, NULL, start, (size_t)(p - start));
-					if (r < 0)
-						return r;
-				}
-				first = false;
-			}
-			in_comments = false;
-			start = next;
+			r = flush_comments(x, &g, &first);
 		} else if (*q == '#' || *q == ';') {
-			in_comments = true;
+			sb_add(&g, line, n);
+			sb_add(&g, "\n", 1);
 		} else {
 			/* an assignment or exclusion with its comments; anything
 			 * else is kept as it is, as text */
-			bool ok = parse_assignment(p, len, key, &value);
+			char key[SYSCTL_KEY_MAX + 1], *value = NULL;
+			bool ok = parse_assignment(line, n, key, &value);
+			size_t comments;
 
-			r = existing_add(x, ok ? key : NULL, value, start, (size_t)(next - start));
-			free(value);
-			if (r < 0)
-				return r;
-			in_comments = false;
+			if (first)
+				strip_header(&g);
 			first = false;
-			start = next;
+			comments = g.len;
+			sb_add(&g, line, n);
+			sb_add(&g, "\n", 1);
+			r = g.failed ? -ENOMEM : existing_add(x, ok ? key : NULL, value, g.s, g.len, comments, rb);
+			free(value);
+			g.len = 0;
 		}
-		p = next;
 	}
-	if (in_comments && !(first && is_our_header(start)))
-		return existing_add(x, NULL, NULL, start, (size_t)(p - start));
-	return 0;
+	if (r == 0)
+		r = flush_comments(x, &g, &first);
+	free(g.s);
+	return r;
 }
 
 /* ---- what the other files do ---- */
@@ -723,7 +870,7 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 	d->notes = json_array();
 	if (!d->target || !d->warnings || !d->notes)
 		return -ENOMEM;
-	if (existing && existing_parse(&x, existing) < 0)
+	if (existing && existing_parse(&x, existing, rb) < 0)
 		goto out;
 	if (check_shadowing(d, json_object_get(facts, "persistent")) < 0)
 		goto out;
@@ -758,9 +905,16 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 				if (x.b[j].key && !strcmp(x.b[j].key, x.b[i].key))
 					break;
 			if (j == x.n) {
+				/* the admin's comments above it stay, ours are new */
 				placed[k] = true;
 				final[nf++] = d->e[k];
-				emit_block(&out, d->e[k].block);
+				sb_puts(&out, "\n");
+				sb_puts(&out, x.b[i].admin);
+				sb_puts(&out, d->e[k].block);
+				any = true;
+			} else if (*x.b[i].admin) {
+				/* a line that goes: the admin's comments stay */
+				emit_block(&out, x.b[i].admin);
 				any = true;
 			}
 			continue;

@@ -13,10 +13,11 @@
 
 #include "report/state.h"
 #include "util/atomic.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
-/* A state file larger than this is not ours. */
-#define STATE_MAX (16 << 20)
+#define HISTORY "history"
+#define LATEST "latest.json"
 
 /* mkdir -p */
 static int make_dirs(const char *path, mode_t mode)
@@ -44,72 +45,196 @@ static int make_dirs(const char *path, mode_t mode)
 	return e;
 }
 
-static char *join(const char *dir, const char *name)
+/* A name other modules may keep in the state directory. */
+static bool name_ok(const char *name)
 {
-	char *p;
+	return name[0] && name[0] != '.' && !strchr(name, '/') && strlen(name) <= 200 &&
+	       strcmp(name, "lock") != 0 && strcmp(name, HISTORY) != 0;
+}
 
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+/* Can the directory fd be trusted: ours, and no one else may write to it?
+ * Otherwise someone else could put a link or a FIFO where netknobs writes,
+ * or swap the state. */
+static int check_trusted(int fd, const char *display)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		log_error("%s: %s", display, strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_error("%s: not a directory", display);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		log_error("%s is owned by uid %u, not by the user running netknobs (uid %u): someone else "
+			  "could change or replace the files in it; not used (chown it, or give another "
+			  "--state-dir)", display, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_error("%s is writable by other users (mode %04o): they could change or replace the "
+			  "files in it; not used (chmod go-w it)", display, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+static bool is_trusted(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* history/ of the state directory, checked as the directory itself;
+ * created when create.  *fd -1 when there is none.  Returns 0 or -errno
+ * (logged). */
+static int open_history(const struct state_dir *sd, bool create, int *fd)
+{
+	char *display;
+	struct stat st;
+	int e, r;
+
+	*fd = -1;
+	if (asprintf(&display, "%s/" HISTORY, sd->path) < 0)
+		return -ENOMEM;
+	if (create && mkdirat(sd->dirfd, HISTORY, 0755) < 0 && errno != EEXIST) {
+		e = errno;
+		log_error("%s: cannot create: %s", display, strerror(e));
+		free(display);
+		return -e;
+	}
+	*fd = openat(sd->dirfd, HISTORY, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0) {
+		e = errno;
+		if (e == ENOENT && !create) {
+			free(display);
+			return 0;
+		}
+		if (fstatat(sd->dirfd, HISTORY, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+			log_error("%s is %s, not a directory: netknobs writes and removes files there only in "
+				  "a directory of its own; not used (remove it)", display, fileio_kind(st.st_mode));
+			e = ENOTDIR;
+		} else {
+			log_error("%s: %s", display, strerror(e));
+		}
+		free(display);
+		return -e;
+	}
+	r = check_trusted(*fd, display);
+	free(display);
+	if (r < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+static bool any_name(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return true;
+}
+
+static bool is_latest(const char *name, void *arg)
+{
+	(void)arg;
+	return !strcmp(name, LATEST);
+}
+
+static bool is_history_name(const char *n);
+
+static bool history_name(const char *name, void *arg)
+{
+	(void)arg;
+	return is_history_name(name);
+}
+
+/* Take the lock file, waiting at most wait_s seconds. */
+static int take_lock(struct state_dir *sd, double wait_s)
+{
+	struct stat st;
+	char *lock;
+	int r = 0, fd;
+
+	if (asprintf(&lock, "%s/lock", sd->path) < 0)
+		return -ENOMEM;
+	fd = openat(sd->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		if (fstatat(sd->dirfd, "lock", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+			goto not_regular;
+		log_error("%s: cannot open the lock file: %s", lock, strerror(-r));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode))
+		goto not_regular;
+	r = fileio_lock(fd, wait_s);
+	if (r == -EWOULDBLOCK) {
+		log_error("%s: another netknobs report is running (waited %g s); try again later or "
+			  "give a longer --wait", lock, wait_s);
+		goto fail;
+	}
+	if (r < 0) {
+		log_error("%s: cannot lock: %s", lock, strerror(-r));
+		goto fail;
+	}
+	sd->lockfd = fd;
+	free(lock);
+	return 0;
+not_regular:
+	log_error("%s is %s, not a regular file: not used (remove it)", lock, fileio_kind(st.st_mode));
+	r = -EPERM;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(lock);
+	return r;
 }
 
 int state_open(struct state_dir *sd, const char *path, double wait_s)
 {
-	struct stat st;
-	struct timespec nap = { 0, 50 * 1000 * 1000 };
-	char *lock;
-	int r, fd;
-	double waited = 0;
+	int r, hfd = -1;
 
 	sd->path = NULL;
+	sd->dirfd = -1;
 	sd->lockfd = -1;
 	r = make_dirs(path, 0755);
 	if (r < 0) {
 		log_error("state directory %s: cannot create it: %s", path, strerror(-r));
 		return r;
 	}
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		r = stat(path, &st) < 0 ? -errno : -ENOTDIR;
+	sd->path = strdup(path);
+	if (!sd->path)
+		return -ENOMEM;
+	sd->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sd->dirfd < 0) {
+		r = -errno;
 		log_error("state directory %s: %s", path, strerror(-r));
 		return r;
 	}
-	lock = join(path, "lock");
-	if (!lock)
-		return -ENOMEM;
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		r = -errno;
-		log_error("%s: cannot open the lock file: %s", lock, strerror(-r));
-		free(lock);
+	r = check_trusted(sd->dirfd, path);
+	if (r == 0)
+		r = take_lock(sd, wait_s);
+	if (r < 0)
 		return r;
+	/* what a run killed while writing left behind (history/ is checked,
+	 * and said so, when the state is saved) */
+	atomic_sweep(sd->dirfd, path, any_name, NULL, 0);
+	atomic_sweep(sd->dirfd, path, is_latest, NULL, ATOMIC_SWEEP_LEGACY);
+	hfd = openat(sd->dirfd, HISTORY, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hfd >= 0) {
+		if (is_trusted(hfd))
+			atomic_sweep(hfd, path, history_name, NULL, ATOMIC_SWEEP_LEGACY);
+		close(hfd);
 	}
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK) {
-			r = -errno;
-			log_error("%s: cannot lock: %s", lock, strerror(-r));
-			goto fail;
-		}
-		if (waited >= wait_s) {
-			r = -EWOULDBLOCK;
-			log_error("%s: another netknobs report is running (waited %g s); try again later or "
-				  "give a longer --wait", lock, wait_s);
-			goto fail;
-		}
-		nanosleep(&nap, NULL);
-		waited += 0.05;
-	}
-	free(lock);
-	sd->path = strdup(path);
-	if (!sd->path) {
-		close(fd);
-		return -ENOMEM;
-	}
-	sd->lockfd = fd;
 	return 0;
-fail:
-	close(fd);
-	free(lock);
-	return r;
 }
 
 void state_close(struct state_dir *sd)
@@ -117,8 +242,113 @@ void state_close(struct state_dir *sd)
 	if (sd->lockfd >= 0)
 		close(sd->lockfd);   /* releases the flock */
 	sd->lockfd = -1;
+	if (sd->dirfd >= 0)
+		close(sd->dirfd);
+	sd->dirfd = -1;
 	free(sd->path);
 	sd->path = NULL;
+}
+
+/* ---- files of the state directory ---- */
+
+int state_read_file(const struct state_dir *sd, const char *name, size_t max, char **out, size_t *len)
+{
+	*out = NULL;
+	if (!name_ok(name) && strcmp(name, LATEST) != 0)
+		return -EINVAL;
+	return fileio_read_at(sd->dirfd, name, max, out, len);
+}
+
+static int write_in(const struct state_dir *sd, int dirfd, const char *sub, const char *name,
+		    const void *data, size_t len)
+{
+	char *display;
+	int r;
+
+	if (asprintf(&display, "%s/%s%s%s", sd->path, sub ? sub : "", sub ? "/" : "", name) < 0)
+		return -ENOMEM;
+	r = atomic_write_at(dirfd, name, display, data, len, 0644);
+	free(display);
+	return r;
+}
+
+int state_write_file(const struct state_dir *sd, const char *name, const void *data, size_t len)
+{
+	if (!name_ok(name)) {
+		log_error("%s: not a name for a file of the state directory", name);
+		return -EINVAL;
+	}
+	return write_in(sd, sd->dirfd, NULL, name, data, len);
+}
+
+int state_read_json(const struct state_dir *sd, const char *name, json_t **out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	if (!name_ok(name) && strcmp(name, LATEST) != 0) {
+		snprintf(err, errlen, "not a name for a file of the state directory");
+		return -EINVAL;
+	}
+	/* only a regular file of a sane size: a FIFO would block the run (and
+	 * the lock with it), a symbolic link may point anywhere */
+	fd = fileio_open_regular_at(sd->dirfd, name, &st);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", fd == -ELOOP ? "a symbolic link, not a state file"
+			 : fileio_strerror(-fd));
+		return fd;
+	}
+	if (st.st_size > STATE_FILE_MAX) {
+		snprintf(err, errlen, "larger than %d MiB", STATE_FILE_MAX >> 20);
+		close(fd);
+		return -EFBIG;
+	}
+	*out = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+	close(fd);
+	if (*out)
+		return 0;
+	if (jerr.line > 0)
+		snprintf(err, errlen, "%d:%d: %s", jerr.line, jerr.column, jerr.text);
+	else
+		snprintf(err, errlen, "%s", jerr.text);
+	return -EINVAL;
+}
+
+/* The text of a JSON document as written: indented, one trailing newline. */
+static char *json_text(const json_t *doc, size_t *len)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER), *t;
+
+	if (!text)
+		return NULL;
+	*len = strlen(text);
+	t = realloc(text, *len + 2);
+	if (!t) {
+		free(text);
+		return NULL;
+	}
+	t[(*len)++] = '\n';
+	t[*len] = '\0';
+	return t;
+}
+
+int state_write_json(const struct state_dir *sd, const char *name, const json_t *doc)
+{
+	size_t len;
+	char *text = json_text(doc, &len);
+	int r;
+
+	if (!text) {
+		log_error("%s/%s: out of memory", sd->path, name);
+		return -ENOMEM;
+	}
+	r = state_write_file(sd, name, text, len);
+	free(text);
+	return r;
 }
 
 static bool is_str_or_null(const json_t *v)
@@ -189,81 +419,68 @@ static void stamp(char *buf, size_t len)
 	snprintf(buf, len, "%s.%06dZ", s, (int)(ts.tv_nsec / 1000) % 1000000);
 }
 
-/* Move latest.json aside as latest.json.corrupt-TIME (never over an
- * existing file).  Returns the new name or NULL. */
-static char *move_aside(const char *path)
+/* renameat that never replaces a file (we hold the lock: where the file
+ * system cannot say, a check before the rename does). */
+static int rename_noreplace(int dirfd, const char *from, const char *to)
 {
-	char st[40], *to = NULL;
+	struct stat st;
 
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return -EEXIST;
+	return renameat(dirfd, from, dirfd, to) < 0 ? -errno : 0;
+}
+
+int state_move_aside(const struct state_dir *sd, const char *name, char **to)
+{
+	char st[40];
+	int r = -EEXIST;
+
+	*to = NULL;
 	stamp(st, sizeof(st));
-	for (int i = 0; i < 100; i++) {
-		free(to);
-		if ((i ? asprintf(&to, "%s.corrupt-%s-%d", path, st, i) : asprintf(&to, "%s.corrupt-%s", path, st)) < 0)
-			return NULL;
-		/* link + unlink would not work for directories: check, then rename
-		 * (we hold the lock, nobody else writes here) */
-		if (access(to, F_OK) < 0 && errno == ENOENT) {
-			if (rename(path, to) == 0)
-				return to;
-			break;
+	for (int i = 0; i < 100 && r == -EEXIST; i++) {
+		free(*to);
+		if ((i ? asprintf(to, "%s.corrupt-%s-%d", name, st, i) : asprintf(to, "%s.corrupt-%s", name, st)) < 0) {
+			*to = NULL;
+			return -ENOMEM;
 		}
+		r = rename_noreplace(sd->dirfd, name, *to);
 	}
-	free(to);
-	return NULL;
+	if (r < 0) {
+		free(*to);
+		*to = NULL;
+	}
+	return r;
 }
 
 int state_load(struct state_dir *sd, json_t **out, char **why)
 {
-	char *path = join(sd->path, "latest.json"), *moved;
-	char err[300];
-	json_error_t jerr;
-	struct stat st;
+	char err[300], *moved = NULL;
 	json_t *doc;
-	int fd;
+	int r;
 
 	*out = NULL;
 	*why = NULL;
-	if (!path)
-		return -ENOMEM;
-	/* only a regular file of a sane size: a FIFO would block the run (and
-	 * the lock with it), a symbolic link may point anywhere */
-	doc = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 && errno == ENOENT) {
-		free(path);
+	r = state_read_json(sd, LATEST, &doc, err, sizeof(err));
+	if (r == 0 && !doc)
 		return 0;      /* the first run */
-	}
-	if (fd < 0) {
-		snprintf(err, sizeof(err), "%s", errno == ELOOP ? "a symbolic link, not a state file"
-			 : strerror(errno));
-	} else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, sizeof(err), "not a regular file");
-	} else if (st.st_size > STATE_MAX) {
-		snprintf(err, sizeof(err), "larger than %d MiB", STATE_MAX >> 20);
-	} else if (!(doc = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr))) {
-		if (jerr.line > 0)
-			snprintf(err, sizeof(err), "%d:%d: %s", jerr.line, jerr.column, jerr.text);
-		else
-			snprintf(err, sizeof(err), "%s", jerr.text);
-	}
-	if (fd >= 0)
-		close(fd);
 	if (doc && state_validate(doc, err, sizeof(err)) == 0) {
-		free(path);
 		*out = doc;
 		return 0;
 	}
 	json_decref(doc);
-	moved = move_aside(path);
-	if (moved)
-		log_warn("%s: %s; moved to %s, starting a new baseline", path, err, moved);
+	r = state_move_aside(sd, LATEST, &moved);
+	if (r == 0)
+		log_warn("%s/" LATEST ": %s; moved to %s/%s, starting a new baseline", sd->path, err, sd->path, moved);
 	else
-		log_warn("%s: %s; could not move it aside (%s), it will be replaced; starting a new baseline",
-			 path, err, strerror(errno));
-	if (asprintf(why, "%s: %s", path, err) < 0)
+		log_warn("%s/" LATEST ": %s; could not move it aside (%s), it will be replaced; starting a new "
+			 "baseline", sd->path, err, strerror(-r));
+	if (asprintf(why, "%s/" LATEST ": %s", sd->path, err) < 0)
 		*why = NULL;
 	free(moved);
-	free(path);
 	return 0;
 }
 
@@ -319,15 +536,20 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(x, y);
 }
 
-static void prune(const char *dir, unsigned keep)
+static void prune(const struct state_dir *sd, int hfd, unsigned keep)
 {
-	DIR *d = opendir(dir);
+	int fd = dup(hfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 
-	if (!d)
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
+	rewinddir(d);
 	while ((e = readdir(d))) {
 		if (!is_history_name(e->d_name))
 			continue;
@@ -343,74 +565,67 @@ static void prune(const char *dir, unsigned keep)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
-		if (i + keep < n) {
-			char *p = join(dir, names[i]);
-
-			if (p && unlink(p) < 0 && errno != ENOENT)
-				log_warn("%s: cannot remove old history: %s", p, strerror(errno));
-			free(p);
-		}
+		if (i + keep < n && unlinkat(hfd, names[i], 0) < 0 && errno != ENOENT)
+			log_warn("%s/" HISTORY "/%s: cannot remove old history: %s", sd->path, names[i],
+				 strerror(errno));
 		free(names[i]);
 	}
 	free(names);
 }
 
+/* A history name of now not taken yet, in buf. */
+static int history_new_name(int hfd, char *buf, size_t size)
+{
+	struct stat sb;
+	char st[40];
+
+	stamp(st, sizeof(st));
+	for (int i = 0; i < 100; i++) {
+		if (i)
+			snprintf(buf, size, "%s-%d.json", st, i);
+		else
+			snprintf(buf, size, "%s.json", st);
+		if (fstatat(hfd, buf, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			return 0;
+	}
+	return -EEXIST;
+}
+
 int state_save(struct state_dir *sd, const json_t *state, unsigned keep)
 {
-	char *text = json_dumps(state, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	char *hdir = join(sd->path, "history"), *hpath = NULL, *latest = join(sd->path, "latest.json");
-	char st[40];
 	size_t len;
-	int r = -ENOMEM, hr = 0;
+	char *text = json_text(state, &len), name[64];
+	int r, hr = 0, hfd = -1;
 
-	if (!text || !hdir || !latest)
-		goto out;
-	len = strlen(text);
-	text[len] = '\0';
-	{
-		/* one trailing newline */
-		char *t = realloc(text, len + 2);
-
-		if (!t)
-			goto out;
-		text = t;
-		text[len++] = '\n';
-		text[len] = '\0';
+	if (!text) {
+		log_error("%s: out of memory", sd->path);
+		return -ENOMEM;
 	}
-	if (keep > 0 && mkdir(hdir, 0755) < 0 && errno != EEXIST) {
-		hr = -errno;
-		log_error("%s: cannot create: %s", hdir, strerror(-hr));
-	}
-	if (keep > 0 && hr == 0) {
-		stamp(st, sizeof(st));
-		for (int i = 0; i < 100; i++) {
-			free(hpath);
-			if ((i ? asprintf(&hpath, "%s/%s-%d.json", hdir, st, i)
-			       : asprintf(&hpath, "%s/%s.json", hdir, st)) < 0) {
-				hpath = NULL;
-				goto out;
-			}
-			if (access(hpath, F_OK) < 0)
-				break;
+	if (keep == 0) {
+		/* none kept: what there is goes */
+		hr = open_history(sd, false, &hfd);
+	} else {
+		hr = open_history(sd, true, &hfd);
+		if (hr == 0) {
+			hr = history_new_name(hfd, name, sizeof(name));
+			if (hr < 0)
+				log_error("%s/" HISTORY ": no free name for this run's state", sd->path);
 		}
 		/* a broken history must not stop the baseline from moving on:
 		 * latest.json is written anyway, the failure still reported */
-		hr = atomic_write_file(hpath, text, len, 0644);
+		if (hr == 0)
+			hr = write_in(sd, hfd, HISTORY, name, text, len);
 	}
-	r = atomic_write_file(latest, text, len, 0644);
-	if (r < 0)
-		goto out;
-	if (hr < 0) {
+	r = write_in(sd, sd->dirfd, NULL, LATEST, text, len);
+	if (r == 0 && hr < 0)
 		r = hr;
-		goto out;
-	}
-	prune(hdir, keep);
-out:
+	if (r == 0 && hfd >= 0)
+		prune(sd, hfd, keep);
+	if (hfd >= 0)
+		close(hfd);
 	free(text);
-	free(hdir);
-	free(hpath);
-	free(latest);
 	return r;
 }

@@ -391,7 +391,7 @@ struct ynode *ytree_load_file(const char *path, int *empty)
 		return NULL;
 	}
 	if (r < 0) {
-		log_syntax(path, 0, 0, "cannot read: %s", strerror(-r));
+		log_syntax(path, 0, 0, "cannot read: %s", fileio_strerror(-r));
 		return NULL;
 	}
 	n = ytree_load_buffer(path, buf, len, empty);

@@ -133,6 +133,91 @@ static void test_build(void)
 	json_decref(facts);
 }
 
+/* The file already there, rewritten for one recommendation (somaxconn at
+ * least 8192 by rule t.s, titled "Queues"): what the new file holds. */
+struct rewrite_case {
+	const char *name;
+	const char *existing;
+	const char *want;       /* the new file, after the header */
+};
+
+#define REC "# t.s: Queues\n# recommended: at least 8192\n# note: listen() again\nnet.core.somaxconn = 8192\n"
+#define HDR "# Written by `netknobs fix --write`: the sysctl settings the netknobs rules\n" \
+	"# recommend for this host, each with the rules that asked for it and why.\n" \
+	"# A setting no rule asks for any more is kept; to stop persisting it, delete\n" \
+	"# its lines.  Files applied after this one (by name) win over it.\n"
+
+static const struct rewrite_case rewrites[] = {
+	{ "CR-only line ends: every key kept, LF written",
+	  "net.core.somaxconn = 1\rnet.ipv4.tcp_fin_timeout = 30\r",
+	  "\n" REC "\nnet.ipv4.tcp_fin_timeout = 30\n" },
+	{ "CRLF and LF CR line ends",
+	  "vm.swappiness = 1\r\n\n\rnet.ipv4.tcp_fin_timeout = 30\n\r",
+	  "\nvm.swappiness = 1\n\nnet.ipv4.tcp_fin_timeout = 30\n\n" REC },
+	{ "the admin's comment after the header stays",
+	  HDR "# reviewed by ops\n\n" REC,
+	  "\n# reviewed by ops\n\n" REC },
+	{ "the admin's comment above a recommended key stays, ours are replaced",
+	  HDR "\n# raised for the load balancer\n" REC,
+	  "\n# raised for the load balancer\n" REC },
+	{ "the admin's comment between our lines and the key stays",
+	  HDR "\n# t.s: Queues\n# recommended: at least 4096\n# mine\nnet.core.somaxconn = 4096\n",
+	  "\n# mine\n" REC },
+	{ "the admin's comment above a line of the key that goes stays",
+	  "# first\nnet.core.somaxconn = 1\n# second\nnet.core.somaxconn = 2\n",
+	  "\n# first\n\n# second\n" REC },
+	{ "a line that only looks like a rule's stays (another title)",
+	  "# t.s: not the title\nnet.core.somaxconn = 1\n",
+	  "\n# t.s: not the title\n" REC },
+	{ "a line naming an unknown rule stays",
+	  "# somaxconn: raised (ticket 42)\n" REC,
+	  "\n# somaxconn: raised (ticket 42)\n" REC },
+	{ "a note of the admin's with no recommended line above stays",
+	  "# note: keep this\nnet.core.somaxconn = 1\n",
+	  "\n# note: keep this\n" REC },
+	{ "an older header's first line goes, the admin's lines after it stay",
+	  "# Written by `netknobs fix --write`: older words\n# mine\n\nvm.swappiness = 1\n",
+	  "\n# mine\n\nvm.swappiness = 1\n\n" REC },
+};
+
+static void test_rewrites(void)
+{
+	static const char rules[] =
+		"ruleset: t\nversion: 1\nrules:\n"
+		"  - id: t.s\n    title: Queues\n    severity: warning\n"
+		"    check: sysctl(\"net.core.somaxconn\") >= 8192\n    message: low\n"
+		"    recommend:\n      net.core.somaxconn: 8192\n    rationale: queues\n";
+	json_t *audit = json_loads("{\"recommendations\": [{\"key\": \"net.core.somaxconn\", \"value\": 8192,"
+				   " \"mode\": \"at-least\", \"rules\": [\"t.s\"], \"notes\": [\"listen() again\"]}]}",
+				   0, NULL);
+	json_t *facts = json_loads("{\"sysctl\": {\"net.core.somaxconn\": 4096}}", 0, NULL);
+	struct rulebook rb;
+
+	rulebook_init(&rb);
+	rulebook_load_buffer(&rb, "t.yaml", rules, sizeof(rules) - 1);
+	rulebook_finish(&rb);
+	ok(audit && facts && !rb.errors, "rewrite: test documents and rules load");
+	for (size_t i = 0; i < sizeof(rewrites) / sizeof(rewrites[0]); i++) {
+		const struct rewrite_case *c = &rewrites[i];
+		struct dropin d, again;
+		char *want = NULL;
+
+		if (asprintf(&want, "%s%s", HDR, c->want) < 0)
+			break;
+		if (dropin_build(&d, audit, facts, &rb, "/etc/sysctl.d/90-netknobs.conf", c->existing) < 0)
+			break;
+		is_str(d.content, want, "%s", c->name);
+		if (dropin_build(&again, audit, facts, &rb, "/etc/sysctl.d/90-netknobs.conf", d.content) == 0)
+			is_str(again.content, d.content, "%s: a second rewrite changes nothing", c->name);
+		dropin_free(&again);
+		dropin_free(&d);
+		free(want);
+	}
+	rulebook_free(&rb);
+	json_decref(audit);
+	json_decref(facts);
+}
+
 int main(void)
 {
 	text_is("4096", "4096");
@@ -171,5 +256,6 @@ int main(void)
 
 	test_diff();
 	test_build();
+	test_rewrites();
 	return tap_done();
 }
