@@ -692,9 +692,20 @@ struct ep_ctx {
 	struct socktab *t;
 	const struct inode_set *set;
 	int procfd;
+	int fddir;              /* PID/fd, opened when first needed, or -1 */
 	int pid;
 	uint32_t proc;
 };
+
+/* PID/SUB of procfd as a directory: no link followed (in a copied tree a
+ * link could lead out of the root).  Returns an fd or -1. */
+static int proc_subdir(int procfd, int pid, const char *sub)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "%d/%s", pid, sub);
+	return openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
 
 /* One target of an epoll set: a listener this process holds polls. */
 static void ep_target(uint64_t ino, int tfd, void *data)
@@ -705,11 +716,13 @@ static void ep_target(uint64_t ino, int tfd, void *data)
 
 	if (ino == 0) {
 		/* kernels that print no "ino:": the target descriptor's link */
-		char path[48], link[40];
+		char name[16], link[40];
 		ssize_t n;
 
-		snprintf(path, sizeof(path), "%d/fd/%d", c->pid, tfd);
-		n = readlinkat(c->procfd, path, link, sizeof(link));
+		if (c->fddir < 0 && (c->fddir = proc_subdir(c->procfd, c->pid, "fd")) < 0)
+			return;
+		snprintf(name, sizeof(name), "%d", tfd);
+		n = readlinkat(c->fddir, name, link, sizeof(link));
 		if (n <= 0 || !(ino = socket_inode(link, n)))
 			return;
 	}
@@ -718,19 +731,33 @@ static void ep_target(uint64_t ino, int tfd, void *data)
 		k->polls = true;
 }
 
+/* The most of an epoll descriptor's fdinfo read: about 90 bytes a watched
+ * descriptor, so 1.4 million of them. */
+#define EPOLL_INFO_MAX (128u << 20)
+
 /* Read /proc/PID/fdinfo/EPFD through buf (size bytes) and mark the
  * listeners it watches. */
 static void read_epoll(struct ep_ctx *c, int epfd, char *buf, size_t size)
 {
-	char path[48];
-	size_t have = 0;
-	int fd;
+	char name[16];
+	size_t have = 0, total = 0;
+	int dir = proc_subdir(c->procfd, c->pid, "fdinfo"), fd;
+	struct stat st;
 
-	snprintf(path, sizeof(path), "%d/fdinfo/%d", c->pid, epfd);
-	fd = openat(c->procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (dir < 0)
+		return;
+	/* a regular file only (/proc's are; no FIFO, device or link of a
+	 * copied tree): never blocks, stays below it, ends */
+	snprintf(name, sizeof(name), "%d", epfd);
+	fd = openat(dir, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	close(dir);
 	if (fd < 0)
 		return;
-	for (;;) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	while (total < EPOLL_INFO_MAX) {
 		ssize_t k = read(fd, buf + have, size - have);
 		size_t used;
 
@@ -739,6 +766,7 @@ static void read_epoll(struct ep_ctx *c, int epfd, char *buf, size_t size)
 		if (k <= 0)
 			break;
 		have += (size_t)k;
+		total += (size_t)k;
 		used = owners_parse_epoll(buf, have, ep_target, c);
 		if (used == 0 && have == size)
 			used = have;    /* a line longer than the buffer: not ours */
@@ -796,13 +824,15 @@ static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, u
 	for (unsigned k = 0; k < nw && r == 0; k++) {
 		for (size_t i = 0; i < w[k].nhits; i++) {
 			const struct hit *h = &w[k].hits[i];
-			struct ep_ctx c = { .t = t, .set = sc->set, .procfd = sc->procfd };
+			struct ep_ctx c = { .t = t, .set = sc->set, .procfd = sc->procfd, .fddir = -1 };
 
 			if (h->listener != NO_LISTENER || proc_of[h->slot] == UINT32_MAX)
 				continue;
 			c.pid = sc->pids[h->slot];
 			c.proc = proc_of[h->slot];
 			read_epoll(&c, h->epfd, w[0].dents, DENTS_BUF_SIZE);
+			if (c.fddir >= 0)
+				close(c.fddir);
 		}
 	}
 	free(proc_of);
