@@ -203,8 +203,10 @@ check_eq "1: the audit names the listener that overflowed and closed" "fail :$pc
 	"$(jq -r '.results[0] | "\(.status) \([.items[] | select(.status == "fail") | .subject | sub("^.*(?=:[0-9]+$)"; "")] | join(","))"' "$T/a2g.json")"
 check_eq "1: no listener of the window is missing" 0 \
 	"$(jq '[.sockets.listeners[] | select(.peak == null)] | length' "$T/f2")"
-check_match "1: listeners --sample text lists the listener closed during the window" \
-	":$pc2 +-/[0-9]+ +2 .*\\(closed\\)$" "$("$NETKNOBS" listeners --from "$T/f2")"
+check_eq "1: the vanished listener keeps the owner seen during the window" "$pc2pid listen-hold" \
+	"$(jq -r '.sample.vanished[] | .processes[] | "\(.pid) \(.comm)"' "$T/f2")"
+check_match "1: listeners --sample text lists the listener closed during the window, with its owner" \
+	":$pc2 +-/[0-9]+ +2 .*\\(closed\\) listen-hold\\[$pc2pid\\] sleeping fds [0-9/]+$" "$("$NETKNOBS" listeners --from "$T/f2")"
 "$NETKNOBS" listeners --from "$T/f2" --json >"$T/l2.json"
 check_eq "1: listeners --json: the window without the rates" "$dur null" \
 	"$(jq -r '"\(.sample.duration_ms) \(.sample.rates)"' "$T/l2.json")"
