@@ -63,20 +63,20 @@ EOF
 	check_eq "a: window: the queue stayed at 65" "65 0" \
 		"$(lst "$CAP.facts.json" "$P" '"\(.peak.queue) \(.peak.drops)"')"
 	A_W=$w A_NS=$ns
-	pending pending_a
+	pending_a
 }
 pending_a() {
 	f="$T/cap/a.facts.json"
 	a="$T/cap/a.audit.json"
-	check_eq "a (pending): facts: the worker is stopped, the master sleeps" "stopped sleeping" \
+	check_eq "a: facts: the worker is stopped, the master sleeps" "stopped sleeping" \
 		"$(lst "$f" "$P" "[.processes[] | select(.pid == $A_W) | .state][0] + \" \" + [.processes[] | select(.pid != $A_W) | .state][0]")"
-	check_match "a (pending): listeners shows the stopped worker" "stopped" "$(cat "$T/cap/a.listeners.txt")"
-	check_match "a (pending): a finding on the listener names the stopped worker" \
+	check_match "a: listeners shows the stopped worker" "stopped" "$(cat "$T/cap/a.listeners.txt")"
+	check_match "a: a finding on the listener names the stopped worker" \
 		"PID $A_W.*stopped|stopped.*PID $A_W" \
 		"$(jq -r --arg s "$S" '.findings[] | select(.subject == $s) | .message' "$a")"
-	check_eq "a (pending): no advice to raise the backlog of a stopped worker" "" \
+	check_eq "a: no advice to raise the backlog of a stopped worker" "" \
 		"$(jq -r --arg s "$S" '.findings[] | select(.subject == $s) | .message' "$a" | grep -F "raise the application's own backlog" || true)"
-	check_eq "a (pending): window: the queue never shrank" "65 false" \
+	check_eq "a: window: the queue never shrank" "65 false" \
 		"$(lst "$T/cap/a-sample.facts.json" "$P" '"\(.peak.queue_min) \(.peak.shrank)"')"
 }
 
@@ -196,27 +196,27 @@ scen_e() {
 	check_eq "e: window: the stopped worker's socket stayed at $q1" "$q1" \
 		"$(jq -r --argjson i "$i1" '.sockets.listeners[] | select(.inode == $i) | .peak.queue' "$CAP.facts.json")"
 	E_W=$w1 E_I=$i1 E_Q=$q1
-	pending pending_e
+	pending_e
 }
 pending_e() {
 	f="$T/cap/e.facts.json"
 	a="$T/cap/e.audit.json"
-	check_eq "e (pending): facts: a reuseport group of 4, indexes 1 to 4" "4 1 2 3 4" \
+	check_eq "e: facts: a reuseport group of 4, indexes 1 to 4" "4 1 2 3 4" \
 		"$(lst "$f" "$P" '.reuseport.members' | sort -u | tr '\n' ' ')$(lst "$f" "$P" '.reuseport.index' | tr '\n' ' ' | sed 's/ $//')"
-	check_eq "e (pending): facts: the stopped worker's state" stopped \
+	check_eq "e: facts: the stopped worker's state" stopped \
 		"$(jq -r --argjson p "$E_W" '[.sockets.listeners[].processes[] | select(.pid == $p) | .state][0]' "$f")"
-	check_eq "e (pending): listeners: one row for the group" 1 "$(grep -c "^$S " "$T/cap/e.listeners.txt" || true)"
-	check_eq "e (pending): listeners --verbose: one row a member" 4 "$(grep -c "$S" "$T/cap/e.listeners-v.txt" || true)"
-	check_match "e (pending): a finding names the stopped worker and its queue" \
+	check_eq "e: listeners: one row for the group" 1 "$(grep -c "^$S " "$T/cap/e.listeners.txt" || true)"
+	check_eq "e: listeners --verbose: one row a member" 4 "$(grep -c "$S" "$T/cap/e.listeners-v.txt" || true)"
+	check_match "e: a finding names the stopped worker and its queue" \
 		"PID $E_W.*stopped|stopped.*PID $E_W" \
 		"$(jq -r --arg s "$S" '.findings[] | select(.subject == $s) | .message' "$a")"
-	check_eq "e (pending): audit exit 1 or 2 (the stalled worker is flagged)" true \
+	check_eq "e: audit exit 1 or 2 (the stalled worker is flagged)" true \
 		"$(r=$(cat "$T/cap/e.audit.rc"); [ "$r" = 1 ] || [ "$r" = 2 ] && echo true || echo false)"
-	check_eq "e (pending): no finding printed twice" 0 \
+	check_eq "e: no finding printed twice" 0 \
 		"$(jq -r '.findings[] | "\(.rule) \(.subject) \(.message)"' "$a" | sort | uniq -d | grep -c . || true)"
-	check_eq "e (pending): window: the stopped worker's socket never shrank" "$E_Q false" \
+	check_eq "e: window: the stopped worker's socket never shrank" "$E_Q false" \
 		"$(jq -r --argjson i "$E_I" '.sockets.listeners[] | select(.inode == $i) | "\(.peak.queue_min) \(.peak.shrank)"' "$T/cap/e-sample.facts.json")"
-	check_eq "e (pending): window: the stalled member is flagged" true \
+	check_eq "e: window: the stalled member is flagged" true \
 		"$(jq --arg s "$S" '[.findings[] | select(.subject == $s and (.severity == "warning" or .severity == "critical"))] | length > 0' "$T/cap/e-sample.audit.json")"
 }
 
@@ -309,12 +309,12 @@ scen_i() {
 	check_eq "i: window-overflow-gone is critical on it" critical \
 		"$(finding "$T/cap/i-sample.audit.json" backlog.window-overflow-gone "$S")"
 	I_M=$m I_W=$w
-	pending pending_i
+	pending_i
 }
 pending_i() {
-	check_eq "i (pending): the vanished listener keeps its owners" "$I_M $I_W" \
+	check_eq "i: the vanished listener keeps its owners" "$I_M $I_W" \
 		"$(jq -r '.sample.vanished[0].processes // [] | map(.pid) | sort | map(tostring) | join(" ")' "$T/cap/i-sample.facts.json")"
-	check_match "i (pending): window-overflow-gone names nginx" "nginx" \
+	check_match "i: window-overflow-gone names nginx" "nginx" \
 		"$(finding_msg "$T/cap/i-sample.audit.json" backlog.window-overflow-gone "$S")"
 }
 
