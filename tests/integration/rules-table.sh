@@ -136,7 +136,7 @@ check_eq "syn backlog: not recommended with SYN cookies" '[null,null,null]' \
 check_match "syn backlog: the value if cookies stay off" 'If they must stay off, raise net.ipv4.tcp_max_syn_backlog to at least 8192' \
 	"$(msg "$T/sc.json" backlog.syn-backlog-low net.ipv4.tcp_max_syn_backlog)"
 check_eq "syncookies back to 1" '[1,"exact",false]' "$(rec "$T/sc.json" net.ipv4.tcp_syncookies)"
-nk_audit --from "$D/stressed.json" --format json >"$T/st.json" || true
+nk_audit --from "$D/stressed-growing.json" --format json >"$T/st.json" || true
 check_eq "port range only widened" '[[32768,60999],"exact",false]' "$(rec "$T/st.json" net.ipv4.ip_local_port_range)"
 check_eq "netdev_max_backlog doubled" '[2048,"at-least",false]' "$(rec "$T/st.json" net.core.netdev_max_backlog)"
 check_eq "tw buckets doubled" '[131072,"at-least",false]' "$(rec "$T/st.json" net.ipv4.tcp_max_tw_buckets)"
@@ -195,6 +195,17 @@ check_eq "window: cut short, in the audit text" 'Sampled over 3s of the 10s aske
 check_eq "no window: the verdict, then a blank line" '' "$(nk_audit --from "$D/healthy.json" | sed -n 2p)"
 check_exit "--from with --sample is refused" 3 nk_audit --from "$D/healthy.json" --sample 1s
 check_match "--from with --sample: the reason" 'cannot be combined with --from' "$(cat "$T/err")"
+
+# the limits' counters since boot: a notice without evidence of now, exit 0
+check_exit "stressed, nothing shows now: the counters since boot are a notice (other findings: exit 2)" 2 nk_audit --from "$D/stressed.json" --format json
+check_eq "stressed, nothing shows now: no softnet or TIME_WAIT warning" "" \
+	"$(jq -r '.findings[] | select(.rule == "limits.softnet-drops" or .rule == "limits.tw-buckets-overflow") | .rule' "$T/out")"
+check_match "stressed, nothing shows now: the notice names both" \
+	'counted 4019 packets dropped at full per-CPU input queues .* and 87 connections closed without TIME_WAIT .*nothing shows that this happens now' \
+	"$(msg "$T/out" limits.counters-past 'counters since boot')"
+check_match "stressed, grown since the previous report: the softnet drops say how many" \
+	'4019 packets were dropped since boot .*119 of them since the previous netknobs report' \
+	"$(msg "$T/st.json" limits.softnet-drops net.core.netdev_max_backlog)"
 
 # ---- the distinctions: the right advice, and never the wrong one --------
 # all_msgs FILE RULE: every message of a rule's findings, one per line
