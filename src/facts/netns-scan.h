@@ -6,7 +6,8 @@
  *   netns-name.c   names and kinds (cgroup paths of Docker, containerd,
  *                  CRI-O, Podman, Kubernetes), remediation wording, JSON
  *   netns-visit.c  running a function inside each namespace (setns)
- *   netns-owners.c one /proc/PID/fd scan for the listeners of all of them
+ * (owners_collect_many() in sockets.h finds the owners of the listeners of
+ * all of them with one /proc/PID/fd scan)
  *
  * Identity.  A namespace is the nsfs inode that stat(2) gives for any file
  * naming it (/proc/PID/ns/net, a bind mount of one) together with the nsfs
