@@ -272,6 +272,24 @@ static int mark_core_unavailable(json_t *audit, const json_t *facts)
 	return n ? -ENOMEM : 0;
 }
 
+/* The facts were collected in the namespace found before: --netns NAME
+ * may have been pointed elsewhere in between. */
+static int where_check(const json_t *facts, struct netns_entry *e)
+{
+	const char *id = json_string_value(json_object_get(json_object_get(json_object_get(facts, "host"),
+									  "netns"), "id"));
+	char want[40];
+
+	snprintf(want, sizeof(want), "net:[%llu]", (unsigned long long)e->id.ino);
+	if (id && strcmp(id, want) != 0) {
+		log_error("--netns: the namespace changed while netknobs entered it (%s, then %s); try again",
+			  want, id);
+		return -1;
+	}
+	e->state = NETNS_ENTERED;
+	return 0;
+}
+
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res)
 {
@@ -294,8 +312,13 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 			return -1;
 	res->t_rules = audit_now_ms();
 
+	/* what the namespace is, seen from where netknobs was started */
+	if (g->netns && !a->from && !g->root && cmd_where_locate(g->netns, &res->where) < 0)
+		return -1;
 	res->facts = cmd_get_facts_sampled(g, a->from, a->keys.v, a->keys.n, FACTS_SOCKETS, &a->sample);
 	if (!res->facts)
+		return -1;
+	if (res->where.e && where_check(res->facts, res->where.e) < 0)
 		return -1;
 	if (a->facts_hook && a->facts_hook(res->facts, a->facts_hook_data) < 0)
 		return -1;
@@ -304,7 +327,8 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 				       &res->threads };
 	res->audit = rules_evaluate(&res->rb, res->facts, &filter);
 	res->t_eval = audit_now_ms();
-	if (!res->audit || mark_core_unavailable(res->audit, res->facts) < 0) {
+	if (!res->audit || mark_core_unavailable(res->audit, res->facts) < 0 ||
+	    (res->where.e && cmd_netns_advise(res->audit, res->where.e) < 0)) {
 		log_error("out of memory");
 		return -1;
 	}
@@ -317,6 +341,7 @@ void audit_result_free(struct audit_result *res)
 	json_decref(res->facts);
 	if (res->rb_loaded)
 		rulebook_free(&res->rb);
+	cmd_where_free(&res->where);
 	memset(res, 0, sizeof(*res));
 }
 

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "cmd-netns.h"
 #include "rules/rules.h"
 
 struct audit_strv {
@@ -77,11 +78,14 @@ struct audit_result {
 	json_t *audit;          /* rules_evaluate()'s document */
 	double t_start, t_rules, t_facts, t_eval;  /* CLOCK_MONOTONIC, ms */
 	unsigned threads;       /* that evaluated the rules */
+	struct cmd_where where; /* --netns: the namespace (where.e), else empty */
 };
 
 /* Load the rules (a broken rule file stops before the system is read),
  * collect or load the facts (with the rules' sysctl keys and the extra
- * ones), evaluate.  Returns 0, or -1 (logged); res must be freed either way. */
+ * ones), evaluate.  With --netns, the recommendations say where they apply
+ * (cmd_netns_advise()).  Returns 0, or -1 (logged); res must be freed
+ * either way. */
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res);
 void audit_result_free(struct audit_result *res);

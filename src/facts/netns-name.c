@@ -522,7 +522,8 @@ static int remedy_now(const struct netns_entry *e, const char *kv, char **now)
 	char *q = NULL;
 	int r;
 
-	if (e->self && e->kind == NETNS_KIND_HOST)
+	/* the namespace netknobs runs in: the command as it is */
+	if (e->self)
 		return asprintf(now, "sysctl -w %s", kv) < 0 ? -ENOMEM : 0;
 	if (e->netns_name) {
 		if (!(q = shell_quote(e->netns_name)))
@@ -541,7 +542,8 @@ static int remedy_now(const struct netns_entry *e, const char *kv, char **now)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-static int remedy_persist(const struct netns_entry *e, const char *key, const char *value, char **out)
+static int remedy_persist(const struct netns_entry *e, const char *key, const char *value,
+			  const char *kv, char **out)
 {
 	char *q = NULL;
 	int r;
@@ -551,16 +553,16 @@ static int remedy_persist(const struct netns_entry *e, const char *key, const ch
 		r = asprintf(out, "a file in /etc/sysctl.d: %s = %s", key, value);
 		break;
 	case NETNS_KIND_DOCKER:
-		r = asprintf(out, "the container's options: `docker run --sysctl %s=%s` (compose: `sysctls:` `%s: %s`)",
-			     key, value, key, value);
+		r = asprintf(out, "the container's options: `docker run --sysctl %s` (compose: `sysctls:` `%s: %s`)",
+			     kv, key, value);
 		break;
 	case NETNS_KIND_PODMAN:
-		r = asprintf(out, "the container's options: `podman run --sysctl %s=%s` (compose: `sysctls:` `%s: %s`)",
-			     key, value, key, value);
+		r = asprintf(out, "the container's options: `podman run --sysctl %s` (compose: `sysctls:` `%s: %s`)",
+			     kv, key, value);
 		break;
 	case NETNS_KIND_CONTAINERD:
-		r = asprintf(out, "the container's options: `nerdctl run --sysctl %s=%s` (its OCI spec: linux.sysctl)",
-			     key, value);
+		r = asprintf(out, "the container's options: `nerdctl run --sysctl %s` (its OCI spec: linux.sysctl)",
+			     kv);
 		break;
 	case NETNS_KIND_KUBE_POD:
 	case NETNS_KIND_CRIO: {
@@ -595,16 +597,21 @@ static int remedy_persist(const struct netns_entry *e, const char *key, const ch
 int netns_remedy(const struct netns_entry *e, const char *key, const char *value,
 		 char **now, char **persist)
 {
-	char *kv = NULL;
+	char *kv = NULL, *q;
 	int r;
 
 	*now = *persist = NULL;
 	if (asprintf(&kv, "%s=%s", key, value) < 0)
 		return -ENOMEM;
-	r = remedy_now(e, kv, now);
-	if (r == 0)
-		r = remedy_persist(e, key, value, persist);
+	/* a value with blanks (net.ipv4.tcp_rmem) is one word for the shell */
+	q = shell_quote(kv);
 	free(kv);
+	if (!q)
+		return -ENOMEM;
+	r = remedy_now(e, q, now);
+	if (r == 0)
+		r = remedy_persist(e, key, value, q, persist);
+	free(q);
 	if (r < 0) {
 		free(*now);
 		*now = NULL;

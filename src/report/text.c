@@ -184,6 +184,32 @@ static void core_lines(FILE *out, const json_t *core, const struct text_opts *o)
 	fputc('\n', out);
 }
 
+/* The heading of the recommendations of a namespace other than the one
+ * netknobs runs in: neither a bare sysctl -w nor the host's sysctl.d
+ * reach it. */
+static void recs_heading(FILE *out, const json_t *ns)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+
+	if (!m)
+		return;
+	fputs("Recommended settings for ", m);
+	fputs(str(ns, "name"), m);
+	fprintf(m, " (%s, %s)", str(ns, "kind"), str(ns, "id"));
+	if (json_is_true(json_object_get(ns, "initial")))
+		fputs(": the first line applies a value now; \"lasting\" says where it is kept", m);
+	else
+		fputs(", a network namespace of its own: the host's sysctl.d does not apply to it, and a "
+		      "bare sysctl -w on the host would change the host.  The first line applies a value "
+		      "there now; \"lasting\" says what keeps it", m);
+	fputc(':', m);
+	fclose(m);
+	print_wrapped(out, "", "", line ? line : "Recommended settings:");
+	free(line);
+}
+
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o)
 {
 	const json_t *findings = json_object_get(audit, "findings"), *f;
@@ -205,12 +231,16 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 	}
 
 	if (json_array_size(recs)) {
+		const json_t *ns = json_object_get(audit, "netns");
+		bool away = ns && !(json_is_true(json_object_get(ns, "self")) && !strcmp(str(ns, "kind"), "host"));
 		size_t todo = 0;
 
 		json_array_foreach(recs, i, r)
 			if (!json_is_true(json_object_get(r, "satisfied")))
 				todo++;
-		if (todo) {
+		if (todo && away) {
+			recs_heading(out, ns);
+		} else if (todo) {
 			fputs("Recommended settings", out);
 			fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines;\n"
 			      "`netknobs fix` shows the drop-in, `netknobs fix --apply` does both):\n", out);
@@ -222,7 +252,14 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 			if (json_is_true(json_object_get(r, "satisfied")))
 				continue;
 			fputs("  ", out);
-			fputs_safe(str(r, "sysctl_d"), out);
+			if (away) {
+				/* "KEY = VALUE": not a line for the host's sysctl.d */
+				fputs_safe(str(r, "key"), out);
+				fputs(" = ", out);
+				value_text(out, json_object_get(r, "value"));
+			} else {
+				fputs_safe(str(r, "sysctl_d"), out);
+			}
 			if (json_object_get(r, "current")) {
 				fputs("    (now ", out);
 				value_text(out, json_object_get(r, "current"));
@@ -236,6 +273,8 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 			fputs("\n    ", out);
 			fputs_safe(str(r, "sysctl_w"), out);
 			fputc('\n', out);
+			if (away && *str(r, "persist"))
+				print_wrapped(out, "    ", "lasting: ", str(r, "persist"));
 			{
 				const json_t *notes = json_object_get(r, "notes"), *nt;
 
