@@ -335,5 +335,6 @@ const struct cmd cmd_report = {
 		"cannot be written, the state is not saved and the next run brings the same\n"
 		"news (exit 3).\n",
 	.run = report_run,
+	.all_netns = true,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

@@ -96,9 +96,11 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 		if (*str(r, "note"))
 			print_wrapped(out, "    ", "note: ", str(r, "note"));
 	}
-	if (*str(f, "rationale"))
+	/* many namespaces repeat the same rules: their reasons once, by
+	 * `netknobs explain RULE` */
+	if (*str(f, "rationale") && !o->section)
 		print_wrapped(out, "  ", "why: ", str(f, "rationale"));
-	if (*str(f, "risk"))
+	if (*str(f, "risk") && !o->section)
 		print_wrapped(out, "  ", "risk: ", str(f, "risk"));
 	if (w) {
 		char line[512];
@@ -217,7 +219,8 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 	const json_t *results = json_object_get(audit, "results");
 	size_t i, shown = 0;
 
-	fputs("netknobs audit: ", out);
+	if (!o->section)
+		fputs("netknobs audit: ", out);
 	fputs_safe(str(audit, "verdict"), out);
 	fputc('\n', out);
 	if (json_is_object(json_object_get(audit, "window")))
@@ -312,7 +315,7 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 				result_line(out, res, "  ");
 			}
 		}
-	} else if (!shown && !json_object_size(json_object_get(audit, "core_unavailable"))) {
+	} else if (!shown && !o->section && !json_object_size(json_object_get(audit, "core_unavailable"))) {
 		fputs("Nothing to report.  --verbose lists every rule's result.\n", out);
 	}
 }
