@@ -696,7 +696,7 @@ static int fix_show_netns(const struct globals *g, const json_t *audit, const st
 	json_array_foreach(recs, i, r) {
 		if (json_is_true(json_object_get(r, "satisfied")))
 			continue;
-		o = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "key", json_object_get(r, "key"), "value",
+		o = json_pack("{s:O?, s:O?, s:O*, s:O?, s:O?, s:O?}", "key", json_object_get(r, "key"), "value",
 			      json_object_get(r, "value"), "current", json_object_get(r, "current"), "rules",
 			      json_object_get(r, "rules"), "now", json_object_get(r, "sysctl_w"), "persist",
 			      json_object_get(r, "persist"));
