@@ -102,7 +102,7 @@ static int visit_tree(struct allns *a, struct visit_ctx *c)
 
 		if (!e->self) {
 			free(e->why);
-			e->why = strdup("not entered: below --root only the tree's own namespace is read");
+			e->why = strdup("below --root only the tree's own namespace is read");
 			a->not_entered++;
 			if (!e->why)
 				r = -ENOMEM;
@@ -184,6 +184,98 @@ oom:
 	return -1;
 }
 
+/* ---- a saved document (facts --all-netns --json) ---- */
+
+static int load_fail(const char *path, const char *what)
+{
+	log_syntax(path, 0, 0, "%s", what);
+	return -1;
+}
+
+static int collect_saved(const char *path, struct allns *a)
+{
+	json_error_t jerr;
+	const json_t *nss, *el;
+	char err[256];
+	size_t i;
+	json_t *doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+					     : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!doc) {
+		log_syntax(path, jerr.line > 0 ? (unsigned)jerr.line : 0, jerr.line > 0 ? (unsigned)jerr.column : 0,
+			   "cannot load: %s", jerr.text);
+		return -1;
+	}
+	a->saved = doc;
+	nss = json_object_get(doc, "namespaces");
+	if (json_integer_value(json_object_get(doc, "all_netns_version")) != 1 || !json_is_array(nss))
+		return load_fail(path, "--all-netns --from: not a document of every network namespace (netknobs "
+				 "facts --all-netns --json), or of a version this netknobs does not read");
+	json_array_foreach(nss, i, el) {
+		json_t *netns = json_object_get(el, "netns");
+
+		if (!json_is_object(el) || !json_is_object(netns)) {
+			snprintf(err, sizeof(err), "namespaces[%zu] must be an object with \"netns\"", i);
+			return load_fail(path, err);
+		}
+		if (json_object_get(el, "audit") || json_object_get(el, "listeners") || json_object_get(el, "report"))
+			return load_fail(path, "--from: holds what a command made of the facts, not the facts "
+					 "(save them with netknobs facts --all-netns --json)");
+	}
+	/* the list, as the document has it */
+	{
+		json_t *arr = json_array();
+
+		json_array_foreach(nss, i, el)
+			json_array_append(arr, json_object_get(el, "netns"));
+		a->list = netns_list_from_json(arr, err, sizeof(err));
+		json_decref(arr);
+		if (!a->list)
+			return load_fail(path, err);
+	}
+	a->n = a->list->n;
+	a->ns = calloc(a->n ? a->n : 1, sizeof(*a->ns));
+	if (!a->ns)
+		return load_fail(path, "out of memory");
+	json_array_foreach(nss, i, el) {
+		const json_t *facts = json_object_get(el, "facts");
+		struct allns_ns *ns = &a->ns[i];
+
+		ns->e = &a->list->ns[i];
+		socktab_init(&ns->tab);
+		switch (ns->e->state) {
+		case NETNS_GONE:
+			a->vs.gone++;
+			continue;
+		case NETNS_DENIED:
+			a->vs.denied++;
+			continue;
+		case NETNS_FOUND:
+			a->not_entered++;
+			continue;
+		case NETNS_ENTERED:
+			break;
+		}
+		if (!facts) {
+			snprintf(err, sizeof(err), "namespaces[%zu]: entered, but no \"facts\"", i);
+			return load_fail(path, err);
+		}
+		if (facts_validate(facts, err, sizeof(err)) < 0) {
+			char where[400];
+
+			snprintf(where, sizeof(where), "not a valid facts document: namespaces[%zu].facts: %s", i, err);
+			return load_fail(path, where);
+		}
+		a->vs.entered++;
+		if (!(ns->facts = json_dumps(facts, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))))
+			return load_fail(path, "out of memory");
+	}
+	if (json_is_string(json_object_get(doc, "collected_at")))
+		snprintf(a->collected_at, sizeof(a->collected_at), "%s",
+			 json_string_value(json_object_get(doc, "collected_at")));
+	return 0;
+}
+
 int allns_collect(const struct globals *g, const struct allns_opts *o, struct allns *a)
 {
 	time_t now = time(NULL);
@@ -194,10 +286,8 @@ int allns_collect(const struct globals *g, const struct allns_opts *o, struct al
 	strftime(a->collected_at, sizeof(a->collected_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (check_options(g, o) < 0)
 		return -1;
-	if (o->from) {
-		log_error("--from with --all-netns: not supported yet");
-		return -1;
-	}
+	if (o->from)
+		return collect_saved(o->from, a);
 	return collect_live(g, o, a);
 }
 
