@@ -114,6 +114,15 @@ check_match "app-backlog message: 511 is nginx's default, its setting named" \
 	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
 check_match "clamped message: value and restart" 'exactly net.core.somaxconn.*at least 8192 and restart' \
 	"$(msg "$T/over.json" backlog.listener-clamped '[::]:8080')"
+# a known server whose default is its limit and somaxconn (Redis 511 under
+# somaxconn 511): not "asked for more", both settings named
+nk_audit --from "$D/srv-redis-overflow-at-somaxconn-sampled.json" --format json >"$T/redis511.json" || true
+check_match "clamped at the server's default: somaxconn and its own setting" \
+	'asks for 511 unless configured otherwise, the same number.*at least 4096 and tcp-backlog in redis.conf to match' \
+	"$(msg "$T/redis511.json" backlog.listener-clamped 127.0.0.1:6379)"
+check_match "window-overflow at the server's default: both settings" \
+	'also what redis-server asks for unless configured otherwise: raise somaxconn .* and tcp-backlog in redis.conf to match' \
+	"$(msg "$T/redis511.json" backlog.window-overflow 127.0.0.1:6379)"
 check_match "fd message names the fullest process" 'PID 1203, has 1010 descriptors open and a limit of 1024' \
 	"$(msg "$T/over.json" backlog.process-fd-limit 0.0.0.0:443)"
 
