@@ -333,6 +333,8 @@ absent "no history: no guess stated as a fact" 'It is the default of|The limit i
 check_match "no history, idle: a notice with both possibilities and the restart" \
 	'^0\.0\.0\.0:80 \(nginx\) is limited to 64 connections, although nginx asks for 511 .*Either it is configured so .*or it started while net.core.somaxconn was 64 .*A restart tells them apart' \
 	"$(msg "$T/sc2.json" backlog.limit-below-default 0.0.0.0:80)"
+check_eq "no history, short of room: the possibilities said once, by app-backlog" "backlog.app-backlog" \
+	"$(jq -r '[.findings[] | select(.subject == "127.0.0.1:8080" and (.message | test("Either"))) | .rule] | join(" ")' "$T/sc2.json")"
 check_eq "no history, idle: only a notice" notice \
 	"$(jq -r '[.findings[] | select(.subject == "0.0.0.0:80") | .severity] | unique | join(",")' "$T/sc2.json")"
 nk_audit --from "$D/app-backlog-known.json" --format json >"$T/sc3.json" || true
