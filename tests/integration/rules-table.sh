@@ -343,6 +343,14 @@ check_match "history: started while somaxconn was 4096, so its own" \
 	"$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
 absent "history: no 'either' once it is known" 'Either|second is likely' "$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
 
+# a worker held by a debugger does not run again on SIGCONT
+nk_audit --from "$D/srv-nginx-traced.json" --format json >"$T/traced.json" || true
+check_match "owner-stopped: a debugger's tracee is named with what resumes it" \
+	'PID [0-9]+ is stopped by a debugger, which kill -CONT does not undo: let the debugger, gdb or strace, continue or detach' \
+	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
+absent "owner-stopped: no kill -CONT for a debugger's tracee" 'kill -CONT PID' \
+	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
+
 # an idle clamp at a low somaxconn: Redis tcp-backlog 511 under 128 is a
 # warning that names redis and its port
 check_exit "Redis under somaxconn 128: exit 1" 1 nk_audit --from "$D/redis-clamp.json" --format json
