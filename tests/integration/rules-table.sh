@@ -351,6 +351,16 @@ check_match "owner-stopped: a debugger's tracee is named with what resumes it" \
 absent "owner-stopped: no kill -CONT for a debugger's tracee" 'kill -CONT PID' \
 	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
 
+# a worker out of descriptors (nginx worker_rlimit_nofile 16): far from 90 %
+# of its limit, but with fewer left than connections waiting
+nk_audit --from "$D/srv-nginx-nofile-sampled.json" --format json >"$T/nofile.json" || true
+check_match "process-fd-limit: fewer descriptors left than connections waiting" \
+	'17 connections wait for accept\(\) on 127\.0\.0\.1:8080, more than PID [0-9]+ \(nginx\) has descriptors left \(10 open of a limit of 16\)' \
+	"$(msg "$T/nofile.json" backlog.process-fd-limit 127.0.0.1:8080)"
+check_match "window-overflow: the open-file limit before a longer queue" \
+	'PID [0-9]+ has 10 descriptors open of a limit of 16, fewer left than the 17 connections waiting: .*raise its open-file limit first' \
+	"$(msg "$T/nofile.json" backlog.window-overflow 127.0.0.1:8080)"
+
 # an idle clamp at a low somaxconn: Redis tcp-backlog 511 under 128 is a
 # warning that names redis and its port
 check_exit "Redis under somaxconn 128: exit 1" 1 nk_audit --from "$D/redis-clamp.json" --format json
