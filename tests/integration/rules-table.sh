@@ -361,6 +361,16 @@ check_match "window-overflow: the open-file limit before a longer queue" \
 	'PID [0-9]+ has 10 descriptors open of a limit of 16, fewer left than the 17 connections waiting: .*raise its open-file limit first' \
 	"$(msg "$T/nofile.json" backlog.window-overflow 127.0.0.1:8080)"
 
+# a reuseport group of 16, the socket of a stopped worker full: the clamp is
+# said once for the group, and says nothing of one socket's room
+nk_audit --from "$D/srv-reuseport16-stopped.json" --format json >"$T/rp16.json" || true
+check_eq "reuseport 16: one listener-clamped finding" 1 \
+	"$(jq '[.findings[] | select(.rule == "backlog.listener-clamped")] | length' "$T/rp16.json")"
+absent "reuseport 16: no 'not short of room' next to a full socket" 'not short of room' \
+	"$(msg "$T/rp16.json" backlog.listener-clamped 127.0.0.1:8080)"
+check_eq "reuseport 16: no finding printed twice" 0 \
+	"$(jq -r '.findings[] | "\(.rule) \(.subject) \(.message)"' "$T/rp16.json" | sort | uniq -d | grep -c . || true)"
+
 # an idle clamp at a low somaxconn: Redis tcp-backlog 511 under 128 is a
 # warning that names redis and its port
 check_exit "Redis under somaxconn 128: exit 1" 1 nk_audit --from "$D/redis-clamp.json" --format json
