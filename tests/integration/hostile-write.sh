@@ -214,6 +214,37 @@ for m in "" $MODES; do
 		$W "$NETKNOBS" --root "$T/img6" facts --json
 	check_eq "the host's counters not read (${m:-openat2})" "null" "$(jq '.counters.TcpExt' "$T/out")"
 done
+# the rule files of the image (rules.d, the installed rule sets) are read
+# inside it too: a link out of the root must not feed this host's files to
+# the YAML parser, whose errors echo what they read
+printf 'SECRET-4711: x\n' >"$T/secret.yaml"
+mkdir -p "$T/secret.d" && cp "$T/secret.yaml" "$T/secret.d/s.yaml"
+rdir=$("$NETKNOBS" audit --help | sed -n 's|.*; \(/[^ ]*\)/netknobs/rules.d/\*\.yaml;|\1|p')/netknobs/rules.d
+ddir=$("$NETKNOBS" audit --help | sed -n 's|.*(\(/[^ ]*\)/netknobs/rules).*|\1|p')/netknobs/rules
+for how in file dir data; do
+	rm -rf "$T/img6r" && cp -r "$FIXTURES/roots/basic" "$T/img6r"
+	case $how in
+	file) mkdir -p "$T/img6r$rdir" && ln -s "$T/secret.yaml" "$T/img6r$rdir/10-x.yaml" ;;
+	dir) mkdir -p "$(dirname "$T/img6r$rdir")" && ln -s "$T/secret.d" "$T/img6r$rdir" ;;
+	data) mkdir -p "$(dirname "$T/img6r$ddir")" && ln -s "$T/secret.d" "$T/img6r$ddir" ;;
+	esac
+	for m in "" $MODES; do
+		set_openat2 "$m"
+		set +e; $W "$NETKNOBS" --root "$T/img6r" audit >"$T/out" 2>"$T/err"; set -e
+		if grep -q SECRET-4711 "$T/out" "$T/err"; then fail "rules ($how link) read out of the root (${m:-openat2})"
+		else pass "rules ($how link) not read out of the root (${m:-openat2})"; fi
+	done
+done
+# a link inside the root is followed
+rm -rf "$T/img6r" && cp -r "$FIXTURES/roots/basic" "$T/img6r"
+mkdir -p "$T/img6r/site" "$(dirname "$T/img6r$rdir")"
+printf 'override:\n  - rule: backlog.somaxconn-low\n    enabled: false\n' >"$T/img6r/site/10-off.yaml"
+ln -s /site "$T/img6r$rdir"
+for m in "" $MODES; do
+	set_openat2 "$m"
+	run "rules.d through a link inside the root, openat2 ${m:-available}" 0 $W "$NETKNOBS" --root "$T/img6r" rules
+	check_match "rules.d inside the root is loaded (${m:-openat2})" '^backlog\.somaxconn-low +[a-z]+ +disabled' "$(cat "$T/out")"
+done
 # links inside the root are followed (sysctl.conf through 99-sysctl.conf, lib -> usr/lib)
 for m in "" $MODES; do
 	set_openat2 "$m"
