@@ -670,6 +670,8 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 
 	if (!key_in || sysctl_key_parse(key_in, NULL, key, &why) < 0)
 		return add_msg(d->notes, "%s: not a valid sysctl key; left out", key_in ? key_in : "?");
+	if ((why = sysctl_key_runs_program(key)))
+		return add_msg(d->warnings, "%s: never persisted or applied by netknobs (%s); left out", key, why);
 	if (!mode)
 		mode = "exact";
 	if (json_is_true(json_object_get(rec, "conflict")))
