@@ -284,7 +284,8 @@ const struct cmd cmd_report = {
 		"Exit status as audit: 0 nothing at or above --fail-on, 1 warning, 2 critical,\n"
 		"3 could not audit, could not keep the state, or the lock stayed taken.\n"
 		"The state directory must be owned by the user running netknobs and writable\n"
-		"by no one else.  The report is printed before the state is saved: when it\n"
+		"by no one else, and every directory and link on the way to it must belong to\n"
+		"root or that user.  The report is printed before the state is saved: when it\n"
 		"cannot be written, the state is not saved and the next run brings the same\n"
 		"news (exit 3).\n",
 	.run = report_run,

@@ -279,6 +279,27 @@ if $root; then
 	run "report with a state directory of another user: refused" 3 "$NETKNOBS" report --state-dir "$S7" --from "$BASIC"
 	check_match "says why" 's7c.*owned by' "$(cat "$T/err")"
 	check_eq "nothing written there" "" "$(ls -A "$S7")"
+	# the way to it: a user who owns a parent directory replaces the state
+	# directory (root's own) with a link to a directory of root's
+	mkdir -p "$T/home7/alice/nk" "$T/victim7" && chown nobody "$T/home7/alice"
+	run "report with a state directory below another user's directory: refused" 3 \
+		"$NETKNOBS" report --state-dir "$T/home7/alice/nk" --from "$BASIC"
+	check_match "says why" 'home7/alice/nk.*owned by another user' "$(cat "$T/err")"
+	rmdir "$T/home7/alice/nk" && ln -s "$T/victim7" "$T/home7/alice/nk" && chown -h nobody "$T/home7/alice/nk"
+	run "report with the state directory replaced by that user's link: refused" 3 \
+		"$NETKNOBS" report --state-dir "$T/home7/alice/nk" --from "$BASIC"
+	check_eq "nothing written where the link points" "" "$(ls -A "$T/victim7")"
+	# a link of another user in a sticky directory others write to
+	mkdir -p "$T/sticky7" && chmod 1777 "$T/sticky7"
+	ln -s "$T/victim7" "$T/sticky7/nk" && chown -h nobody "$T/sticky7/nk"
+	run "report through another user's link in a sticky directory: refused" 3 \
+		"$NETKNOBS" report --state-dir "$T/sticky7/nk" --from "$BASIC"
+	check_eq "nothing written where that link points" "" "$(ls -A "$T/victim7")"
+	# links and directories of root's own are followed and created
+	ln -s "$T/s7ok" "$T/sticky7/mine"
+	run "report through root's own link, creating the directory" 1 \
+		"$NETKNOBS" report --state-dir "$T/sticky7/mine/a/../b" --from "$BASIC"
+	[ -f "$T/s7ok/b/latest.json" ] && pass "the state is where root's link points" || fail "no state at $T/s7ok/b"
 fi
 
 # ---------------------------------------------------------------- 8. FIFOs where netknobs reads
