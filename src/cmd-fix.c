@@ -215,7 +215,9 @@ static int still_unchanged(void *arg)
 static int target_write(const struct target *t, const struct dropin *d, const char *old, bool *backup)
 {
 	struct unchanged u = { t, old };
-	struct atomic_opts o = { .display = t->display, .mode = 0644, .before_rename = still_unchanged, .arg = &u };
+	struct atomic_opts o = { .display = t->display, .mode = 0644, .like = t->name, .before_rename = still_unchanged,
+				 .arg = &u };
+	struct atomic_opts ob = { .mode = 0644, .like = t->name };
 	char *bak = NULL, *bakdisplay = NULL;
 	int r;
 
@@ -229,7 +231,8 @@ static int target_write(const struct target *t, const struct dropin *d, const ch
 			free(bak);
 			return -ENOMEM;
 		}
-		r = atomic_write_at(t->dirfd, bak, bakdisplay, old, strlen(old), 0644);
+		ob.display = bakdisplay;
+		r = atomic_write_opts(t->dirfd, bak, old, strlen(old), &ob);
 		free(bak);
 		free(bakdisplay);
 		if (r < 0)
@@ -824,7 +827,8 @@ const struct cmd cmd_fix = {
 		"\n"
 		"Options:\n"
 		"  --write                write the drop-in: a temporary file, fsync, rename;\n"
-		"                         mode 0644; the previous version kept as FILE.bak;\n"
+		"                         mode 0644 (a file replaced keeps its mode and\n"
+		"                         owner); the previous version kept as FILE.bak;\n"
 		"                         under a lock, built again when the file changed\n"
 		"                         while the audit ran (an edit is never lost)\n"
 		"  --check                print nothing; exit 0 when the drop-in is up to date,\n"

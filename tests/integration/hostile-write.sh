@@ -153,6 +153,27 @@ cp "$D4" "$T/d4-again"
 run "a second run changes nothing" 0 "$NETKNOBS" fix --no-default-rules --rules "$RULES" \
 	--rules "$T/site4.yaml" --from "$BASIC" --output "$D4" --check
 
+# the file replaced keeps its mode (and, as root, its owner); the backup
+# too: a drop-in of mode 0600 must not come back readable by all
+mkdir -p "$T/f4m"
+printf '# private\nnet.ipv4.tcp_fin_timeout = 30\n' >"$T/f4m/90.conf"
+chmod 600 "$T/f4m/90.conf"
+$root && chown nobody "$T/f4m/90.conf"
+run "fix --write over a file of mode 0600" 0 "$NETKNOBS" fix --no-default-rules --rules "$RULES" --from "$BASIC" \
+	--output "$T/f4m/90.conf" --write
+check_eq "the drop-in keeps mode 0600" "600" "$(stat -c %a "$T/f4m/90.conf")"
+check_eq "the backup has mode 0600" "600" "$(stat -c %a "$T/f4m/90.conf.bak")"
+if $root; then
+	check_eq "the drop-in keeps its owner" "nobody" "$(stat -c %U "$T/f4m/90.conf")"
+	check_eq "the backup has its owner" "nobody" "$(stat -c %U "$T/f4m/90.conf.bak")"
+fi
+: >"$T/f4m/facts.json" && chmod 600 "$T/f4m/facts.json"
+run "facts -o over a file of mode 0600" 0 "$NETKNOBS" facts --from "$BASIC" -o "$T/f4m/facts.json"
+check_eq "facts -o keeps mode 0600" "600" "$(stat -c %a "$T/f4m/facts.json")"
+run "fix --write of a new drop-in" 0 "$NETKNOBS" fix --no-default-rules --rules "$RULES" --from "$BASIC" \
+	--output "$T/f4m/new.conf" --write
+check_eq "a new drop-in has mode 0644" "644" "$(stat -c %a "$T/f4m/new.conf")"
+
 # ---------------------------------------------------------------- 5. writes under --root stay inside
 mkdir -p "$T/outside"
 for how in abs rel; do
