@@ -475,13 +475,17 @@ static void strip_header(struct sbuf *g)
 /* The comment lines gathered so far, as text of their own. */
 static int flush_comments(struct existing *x, struct sbuf *g, bool *first)
 {
+	size_t had = g->len;
 	int r = 0;
 
 	if (*first)
 		strip_header(g);
 	if (g->len)
 		r = existing_add(x, NULL, NULL, g->s, g->len, g->len, NULL);
-	if (g->len || g->failed)
+	/* only the file's first comment group can be our header: after it,
+	 * even when nothing of it stayed, a line that starts as it does is
+	 * the admin's */
+	if (had || g->failed)
 		*first = false;
 	g->len = 0;
 	return g->failed ? -ENOMEM : r;
