@@ -273,7 +273,9 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
 		return -ENOMEM;
 	}
 	base = basename(bcopy);
-	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/")) {
+	/* "DIR/" names a directory, never the file DIR */
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/") ||
+	    (*path && path[strlen(path) - 1] == '/')) {
 		log_error("%s: not a file name", path);
 		r = -EISDIR;
 	} else if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {

@@ -54,6 +54,8 @@ if $root; then
 else
 	echo "not root: facts -o on a device node not tested"
 fi
+run "facts -o DIR/ (a directory that does not exist): refused" 3 "$NETKNOBS" facts --from "$BASIC" -o "$T/nodir/"
+[ -e "$T/nodir" ] && fail "facts -o DIR/ wrote the file DIR" || pass "facts -o DIR/: no file DIR"
 run "facts -o regular file: written" 0 "$NETKNOBS" facts --from "$BASIC" -o "$T/facts.json"
 check_eq "facts -o: the document" "1" "$(jq '.schema_version' "$T/facts.json")"
 
