@@ -87,6 +87,22 @@ static void target_close(struct target *t)
 	free(t->display);
 }
 
+/* Does the path have a component "." or ".."? */
+static bool has_dot_name(const char *p)
+{
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 static int target_open(struct target *t, const struct globals *g, const char *output)
 {
 	const char *root = g->root && strcmp(g->root, "/") ? g->root : NULL;
@@ -100,8 +116,10 @@ static int target_open(struct target *t, const struct globals *g, const char *ou
 	if (!output) {
 		t->sys = strdup(DEFAULT_TARGET);
 	} else if (root) {
-		if (strncmp(output, root, rl) != 0 || output[rl] != '/') {
-			log_error("fix: with --root %s, --output must be a path below it", root);
+		if (strncmp(output, root, rl) != 0 || output[rl] != '/' || has_dot_name(output + rl)) {
+			/* '..' stops at the root: IMG/../x would be written as
+			 * IMG/x and said to be written as IMG/../x */
+			log_error("fix: with --root %s, --output must be a path below it, without '.' or '..'", root);
 			return -1;
 		}
 		t->sys = strdup(output + rl);
@@ -840,8 +858,8 @@ const struct cmd cmd_fix = {
 		"                         capped by the net.core.somaxconn this run raised:\n"
 		"                         they must listen() again to use it\n"
 		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
-		"                         (with --root, a path below DIR); - prints it on\n"
-		"                         standard output\n"
+		"                         (with --root, a path below DIR, without '..'); -\n"
+		"                         prints it on standard output\n"
 		"  --from FILE            work from a saved facts document (not with --apply)\n"
 		SAMPLE_OPTIONS_HELP
 		RULE_OPTIONS_HELP

@@ -194,6 +194,13 @@ for how in abs rel; do
 		check_eq "nothing written outside the root ($how, ${m:-openat2})" "" "$(ls -A "$T/outside")"
 	done
 done
+# '..' in --output stops at the root: refused rather than written below
+# the root and reported as written above it
+rm -rf "$T/img5" && cp -r "$FIXTURES/roots/basic" "$T/img5" && mkdir -p "$T/img5/etc"
+run "fix --write --root IMG --output IMG/../x.conf: refused" 3 "$NETKNOBS" --root "$T/img5" fix --no-default-rules \
+	--rules "$RULES" --write --output "$T/img5/../x.conf"
+check_match "says why" "without '\.' or '\.\.'" "$(cat "$T/err")"
+[ -e "$T/img5/x.conf" ] || [ -e "$T/x.conf" ] && fail "written somewhere for IMG/../x.conf" || pass "nothing written for IMG/../x.conf"
 # a link that stays inside the root is followed
 rm -rf "$T/img5" && cp -r "$FIXTURES/roots/basic" "$T/img5"
 mkdir -p "$T/img5/etc/real.d"
