@@ -352,6 +352,10 @@ for m in "" $MODES; do
 	check_eq "a FIFO at a sysctl: unreadable, said why (${m:-openat2})" "not a regular file" \
 		"$(jq -r '.sysctl_unavailable["net.core.somaxconn"].error' "$T/out")"
 done
+if $root; then
+	run "--netns FIFO: refused, not a hang" 3 "$NETKNOBS" --netns "$T/rules.d/x.yaml" facts
+	check_match "says why" 'not a network namespace' "$(cat "$T/err")"
+fi
 mkfifo "$T/s8/lock.new" && rm "$T/s8/lock" && mv "$T/s8/lock.new" "$T/s8/lock"
 run "report with a FIFO as its lock file: refused" 3 "$NETKNOBS" report --state-dir "$T/s8" --from "$BASIC"
 check_match "says why" 'lock.*not a regular file' "$(cat "$T/err")"
