@@ -207,8 +207,14 @@ static int report_run(struct globals *g, int argc, char **argv)
 		why = strdup("the core facts could not be read; not compared with the previous report");
 		state_ok = false;
 	}
-	if (state_ok && state_load(&sd, &prev, &why) < 0)
-		goto out;
+	if (state_ok && state_load(&sd, &prev, &why) < 0) {
+		/* the previous state is there but could not be read now: no
+		 * comparison, and this run's must not replace it */
+		free(why);
+		why = strdup("the previous state could not be read; not compared, and this run's is not kept");
+		state_ok = false;
+		failed = true;
+	}
 	rep = state_compare(prev, cur, res.audit, why);
 	if (!cur || !rep) {
 		log_error("out of memory");

@@ -479,6 +479,10 @@ int state_read_json(const struct state_dir *sd, const char *name, json_t **out, 
 	close(fd);
 	if (*out)
 		return 0;
+	if (json_error_code(&jerr) == json_error_out_of_memory) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (jerr.line > 0)
 		snprintf(err, errlen, "%d:%d: %s", jerr.line, jerr.column, jerr.text);
 	else
@@ -635,6 +639,12 @@ int state_load(struct state_dir *sd, json_t **out, char **why)
 	r = state_read_json(sd, LATEST, &doc, err, sizeof(err));
 	if (r == 0 && !doc)
 		return 0;      /* the first run */
+	if (r < 0 && r != -EINVAL && r != -ELOOP && r != -FILEIO_ENOTREG && r != -EISDIR && r != -EFBIG) {
+		/* not the file's fault (no descriptors or memory left, an I/O
+		 * error): it stays as it is for the next run */
+		log_error("%s/" LATEST ": cannot read: %s; left as it is", sd->path, err);
+		return r;
+	}
 	if (doc && state_validate(doc, err, sizeof(err)) == 0) {
 		*out = doc;
 		return 0;

@@ -407,4 +407,26 @@ run "json: output cannot be written" 3 sh -c '"$1" report --state-dir "$2" --fro
 [ -e "$T/s16j/latest.json" ] && fail "json: the state was saved although the report was not delivered" \
 	|| pass "json: the state not saved"
 
+# the previous state that could not be read for a reason of the moment
+# (the system's file table full): not moved aside as corrupt, no "new"
+# findings claimed with a normal status, exit 3, and the next run compares
+if command -v strace >/dev/null 2>&1; then
+	S17=$T/s17
+	run "a first report" 1 "$NETKNOBS" report --state-dir "$S17" --from "$BASIC"
+	export ASAN_OPTIONS=detect_leaks=0
+	strace -f -o "$T/trace17" -e trace=openat "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" >/dev/null 2>&1 || true
+	p=$(grep '"latest.json"' "$T/trace17" | head -1 | awk '{ print $1 }')
+	n=$(awk -v p="$p" '$1 == p' "$T/trace17" | grep -E 'openat\(' | grep -n '"latest.json"' | head -1 | cut -d: -f1)
+	run "latest.json unreadable (ENFILE): exit 3" 3 strace -f -o /dev/null -e trace=openat \
+		-e inject=openat:error=ENFILE:when="$n" "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" --format nagios
+	check_match "says UNKNOWN" '^NETKNOBS UNKNOWN' "$(head -1 "$T/out")"
+	check_match "says why" 'latest\.json: cannot read: Too many open files in system; left as it is' "$(cat "$T/err")"
+	check_eq "latest.json not moved aside" "history latest.json lock" "$(ls "$S17" | tr '\n' ' ' | sed 's/ $//')"
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+	run "the next report compares with it" 1 "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" --always
+	check_match "nothing new" '^New findings: none$' "$(cat "$T/out")"
+else
+	echo "no strace: an unreadable previous state not tested"
+fi
+
 finish
