@@ -5,6 +5,9 @@
  * Server processes open the listeners (127.0.0.1:BASE .. BASE+L-1, the first
  * few on [::] dual-stack) and accept every connection, except on a handful of
  * "idle" listeners that never accept, so their accept queues stay non-empty.
+ * With --prefork N each server forks N-1 children once its listeners are open,
+ * as a pre-fork server's workers: every listener is then held by N processes
+ * (the children wait on the same epoll set and accept nothing).
  * Client processes open the connections.  Both sides are split over as many
  * processes as needed to keep each one under --per-proc descriptors.
  *
@@ -60,6 +63,7 @@ static long opt_backlog = 4096;
 static long opt_sources = 8;
 static long opt_timeout = 600;
 static long opt_stall = 60;
+static long opt_prefork = 1;
 static const char *opt_ready;
 
 /* The connection plan, derived from the options. */
@@ -87,7 +91,9 @@ static void usage(FILE *f)
 		"  --sources N         client source addresses 127.0.0.1..N (default 8)\n"
 		"  --ready FILE        write the ready line to FILE once everything is connected\n"
 		"  --timeout SEC       stop after SEC seconds whatever happens (default 600)\n"
-		"  --stall SEC         give up when no progress for SEC seconds (default 60)\n");
+		"  --stall SEC         give up when no progress for SEC seconds (default 60)\n"
+		"  --prefork N         processes holding each listener: each server forks\n"
+		"                      N-1 idle children once its listeners are open (default 1)\n");
 }
 
 static long parse_num(const char *name, const char *s, long min, long max)
@@ -242,6 +248,21 @@ static void run_server(long s)
 				set_failed(sl, errno);
 				idle_forever();
 			}
+		}
+	}
+	/* pre-fork workers: they hold every listener (and the epoll set) */
+	for (long k = 1; k < opt_prefork; k++) {
+		pid_t server = getpid(), p = fork();
+
+		if (p < 0) {
+			set_failed(sl, errno);
+			idle_forever();
+		}
+		if (p == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != server)
+				_exit(0);
+			idle_forever();
 		}
 	}
 	__atomic_store_n(&sl->state, ST_DONE, __ATOMIC_RELEASE);
@@ -459,6 +480,7 @@ int main(int argc, char **argv)
 		{ "ready", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "stall", required_argument, NULL, 'S' },
+		{ "prefork", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -478,6 +500,7 @@ int main(int argc, char **argv)
 		case 'r': opt_ready = optarg; break;
 		case 't': opt_timeout = parse_num("timeout", optarg, 1, 86400); break;
 		case 'S': opt_stall = parse_num("stall", optarg, 1, 86400); break;
+		case 'F': opt_prefork = parse_num("prefork", optarg, 1, 64); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -590,9 +613,10 @@ int main(int argc, char **argv)
 	char line[512];
 	snprintf(line, sizeof(line),
 		 "ready listeners=%ld dual_stack=%ld idle_listeners=%ld connections=%ld "
-		 "accepted=%ld queued=%ld failed=%ld servers=%ld clients=%ld per_proc=%ld seconds=%.1f\n",
+		 "accepted=%ld queued=%ld failed=%ld servers=%ld clients=%ld per_proc=%ld prefork=%ld "
+		 "seconds=%.1f\n",
 		 opt_listeners, opt_dual, n_idle, t.connected, t.accepted, t.idle, t.failed,
-		 n_servers, n_clients, budget, now() - t0);
+		 n_servers, n_clients, budget, opt_prefork, now() - t0);
 	fputs(line, stdout);
 	fflush(stdout);
 	if (opt_ready) {

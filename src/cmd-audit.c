@@ -10,6 +10,7 @@
 #include "cmd-audit.h"
 #include "facts/facts.h"
 #include "facts/sysctl.h"
+#include "report/history.h"
 #include "report/report.h"
 #include "rules/rules.h"
 #include "util/log.h"
@@ -61,9 +62,38 @@ int audit_args_option(struct audit_args *a, int c, const char *arg)
 	return 0;
 }
 
+enum { OPT_AUDIT_STATE_DIR = OPT_AUDIT_END };
+
+struct audit_run_args {
+	struct audit_args a;
+	const char *state_dir;
+};
+
 static int audit_opt(int c, const char *arg, void *data)
 {
-	return audit_args_option(data, c, arg) == 1 ? 0 : -1;
+	struct audit_run_args *ra = data;
+
+	if (c == OPT_AUDIT_STATE_DIR) {
+		ra->state_dir = arg;
+		return 0;
+	}
+	return audit_args_option(&ra->a, c, arg) == 1 ? 0 : -1;
+}
+
+/* The history that report and fix --apply keep in the state directory, read
+ * without changing anything, into the facts of a live audit. */
+static int audit_history(json_t *facts, void *data)
+{
+	json_t *hist, *prev;
+	int r = history_read_dir(data, &hist, &prev);
+
+	if (r == 0)
+		r = history_add_to_facts(facts, hist, prev);
+	json_decref(hist);
+	json_decref(prev);
+	if (r < 0)
+		log_error("out of memory");
+	return r < 0 ? -1 : 0;
 }
 
 double audit_now_ms(void)
@@ -267,6 +297,8 @@ int audit_pipeline(const struct globals *g, struct audit_args *a, const char *co
 	res->facts = cmd_get_facts_sampled(g, a->from, a->keys.v, a->keys.n, FACTS_SOCKETS, &a->sample);
 	if (!res->facts)
 		return -1;
+	if (a->facts_hook && a->facts_hook(res->facts, a->facts_hook_data) < 0)
+		return -1;
 	res->t_facts = audit_now_ms();
 	filter = (struct eval_filter){ a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose,
 				       &res->threads };
@@ -313,14 +345,24 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		AUDIT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "timing", no_argument, NULL, OPT_AUDIT_TIMING },
+		{ "state-dir", required_argument, NULL, OPT_AUDIT_STATE_DIR },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct audit_args a = { .fail_on = SEV_WARNING };
+	static const char *const extra[] = { STATE_BOOT_ID_KEY };
+	struct audit_run_args ra = { .a = { .fail_on = SEV_WARNING } };
+	struct audit_args a;
 	struct audit_result res;
 	int r, ret = EXIT_NK_ERROR;
 	double t_render;
 
-	r = cmd_parse(&cmd_audit, g, argc, argv, "v", own, audit_opt, &a);
+	r = cmd_parse(&cmd_audit, g, argc, argv, "v", own, audit_opt, &ra);
+	a = ra.a;
+	/* the state directory's history belongs to the system netknobs runs
+	 * on: read for a live audit, or when asked for by name */
+	if ((!a.from && !g->root) || ra.state_dir) {
+		a.facts_hook = audit_history;
+		a.facts_hook_data = (void *)(ra.state_dir ? ra.state_dir : cmd_state_dir());
+	}
 	if (r < 0) {
 		audit_args_free(&a);
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
@@ -331,7 +373,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		return EXIT_NK_ERROR;
 	}
 
-	if (audit_pipeline(g, &a, NULL, 0, &res) < 0) {
+	if (audit_pipeline(g, &a, extra, a.facts_hook ? 1 : 0, &res) < 0) {
 		if (g->format == FORMAT_NAGIOS)
 			report_nagios_unknown(stdout);
 		goto out;
@@ -388,6 +430,10 @@ const struct cmd cmd_audit = {
 		AUDIT_OPTIONS_HELP
 		"  -v, --verbose          also list passed and not applicable rules\n"
 		"  --timing               print how long each phase took on standard error\n"
+		"  --state-dir DIR        where netknobs report and fix --apply keep their\n"
+		"                         history, read (not changed) when auditing the live\n"
+		"                         system (default " DEFAULT_STATE_DIR "), and with\n"
+		"                         --from when given\n"
 		"  --json, --format json  the audit as JSON (doc/audit-schema.json)\n"
 		"  --format prom          Prometheus text exposition (doc/formats.md)\n"
 		"  --format nagios        a Nagios/Icinga plugin status line with performance\n"

@@ -23,6 +23,10 @@ struct audit_args {
 	struct sample_args sample;          /* --sample, --interval */
 	enum severity fail_on;
 	bool verbose, timing;
+	/* called with the facts before the rules judge them (to add their
+	 * history); 0, or -1 (logged) to stop */
+	int (*facts_hook)(json_t *facts, void *data);
+	void *facts_hook_data;
 };
 
 enum {

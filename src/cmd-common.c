@@ -252,6 +252,13 @@ static int sample_args_check(const struct globals *g, const char *from,
 	return 0;
 }
 
+const char *cmd_state_dir(void)
+{
+	const char *s = getenv("NETKNOBS_STATE_DIR");
+
+	return s && *s ? s : DEFAULT_STATE_DIR;
+}
+
 json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
 		      size_t nkeys, unsigned what)
 {

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "cmd-audit.h"
 #include "fix/apply.h"
 #include "fix/dropin.h"
+#include "report/history.h"
+#include "report/state.h"
 #include "rules/rules.h"
 #include "util/atomic.h"
 #include "util/diff.h"
@@ -520,6 +523,59 @@ static void print_failure_json(const struct target *t, const struct apply_item *
 	json_decref(o);
 }
 
+/* A value of /proc/sys as the facts hold it: an integer when it is one. */
+static json_t *sysctl_json(const char *text)
+{
+	long long v;
+
+	return parse_int64(text, &v) == 0 ? json_integer(v) : json_string(text);
+}
+
+/* Record in the state directory's history the kept keys (somaxconn) that
+ * --apply changed, so that later audits can tell a listener cut down by the
+ * older value (report/history.h).  A failure is a warning: the values are
+ * set. */
+static void fix_note_history(const json_t *facts, const struct apply_item *items, size_t n)
+{
+	struct state_dir sd = { NULL, -1, -1 };
+	const char *dir = cmd_state_dir();
+	json_t *hist = NULL;
+	bool any = false, oom = false;
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; history_keys[k]; k++)
+			any |= items[i].status == APPLY_SET && !strcmp(items[i].key, history_keys[k]);
+	if (!any)
+		return;
+	if (state_open(&sd, dir, 10) < 0 || history_load(&sd, &hist) < 0) {
+		log_warn("the change of net.core.somaxconn is not recorded in %s", dir);
+		state_close(&sd);
+		return;
+	}
+	for (size_t i = 0; i < n && !oom; i++) {
+		json_t *before, *after, *next;
+		bool kept = false;
+
+		for (size_t k = 0; history_keys[k]; k++)
+			kept |= !strcmp(items[i].key, history_keys[k]);
+		if (items[i].status != APPLY_SET || !kept)
+			continue;
+		before = items[i].old ? sysctl_json(items[i].old) : NULL;
+		after = sysctl_json(items[i].text);
+		next = history_note_change(hist, facts, items[i].key, before, after, now);
+		json_decref(before);
+		json_decref(after);
+		json_decref(hist);
+		hist = next;
+		oom = !hist;
+	}
+	if (oom || history_save(&sd, hist) < 0)
+		log_warn("the change of net.core.somaxconn is not recorded in %s", dir);
+	json_decref(hist);
+	state_close(&sd);
+}
+
 /* What the drop-in is built from. */
 struct fix_input {
 	const json_t *audit, *facts;
@@ -624,6 +680,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char *const boot_key[] = { STATE_BOOT_ID_KEY };  /* for the history */
 	struct fix_args a = { .au.fail_on = SEV_WARNING };
 	struct audit_result res = { 0 };
 	struct dropin d = { 0 };
@@ -673,7 +730,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 
 	if (!to_stdout && target_read(&t, &old) < 0)
 		goto out;
-	if (audit_pipeline(g, &a.au, NULL, 0, &res) < 0)
+	if (audit_pipeline(g, &a.au, boot_key, 1, &res) < 0)
 		goto out;
 	facts = res.facts;
 	audit = res.audit;
@@ -728,6 +785,8 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		}
 		goto out;
 	}
+	if (a.apply)
+		fix_note_history(facts, items, nitems);
 
 	if (g->format == FORMAT_JSON) {
 		json_t *o = json_pack("{s:b, s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "ok", 1, "target", t.sys, "exists",
@@ -856,7 +915,10 @@ const struct cmd cmd_fix = {
 		"                         back, and restore every value already set when one\n"
 		"                         fails (then nothing is written); name the listeners\n"
 		"                         capped by the net.core.somaxconn this run raised:\n"
-		"                         they must listen() again to use it\n"
+		"                         they must listen() again to use it; a change of\n"
+		"                         somaxconn is recorded in the state directory\n"
+		"                         (" DEFAULT_STATE_DIR ", NETKNOBS_STATE_DIR) for later\n"
+		"                         audits (backlog.stale-clamp)\n"
 		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
 		"                         (with --root, a path below DIR, without '..'); -\n"
 		"                         prints it on standard output\n"

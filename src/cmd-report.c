@@ -12,13 +12,13 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
+#include "report/history.h"
 #include "report/report.h"
 #include "report/state.h"
 #include "rules/rules.h"
 #include "util/atomic.h"
 #include "util/log.h"
 
-#define DEFAULT_STATE_DIR "/var/lib/netknobs"
 
 enum {
 	OPT_STATE_DIR = OPT_AUDIT_END,
@@ -79,6 +79,39 @@ static int report_opt(int c, const char *arg, void *data)
 }
 
 /* ------------------------------------------------------------ running */
+
+/* The history kept in the state directory (report/history.h): read before
+ * the audit, added to its facts, and this run's sighting saved after. */
+struct report_history {
+	json_t *hist;           /* the history document, or NULL */
+	const json_t *prev;     /* the previous run's state, or NULL */
+};
+
+static int report_history_hook(json_t *facts, void *data)
+{
+	struct report_history *rh = data;
+
+	if (history_add_to_facts(facts, rh->hist, rh->prev) < 0) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int report_history_save(const struct state_dir *sd, struct report_history *rh,
+			       const json_t *facts)
+{
+	json_t *doc = history_note_facts(rh->hist, facts, "report");
+	int r;
+
+	if (!doc) {
+		log_error("out of memory");
+		return -1;
+	}
+	r = history_save(sd, doc);
+	json_decref(doc);
+	return r < 0 ? -1 : 0;
+}
 
 /* DIR/netknobs.prom through the writer: only that name is replaced (and
  * the temporary files a killed run left for it removed). */
@@ -155,12 +188,13 @@ static int report_run(struct globals *g, int argc, char **argv)
 	static const char *const extra[] = { STATE_BOOT_ID_KEY };
 	struct report_args ra = {
 		.a = { .fail_on = SEV_WARNING },
-		.state_dir = DEFAULT_STATE_DIR,
+		.state_dir = NULL,
 		.keep = 30,
 		.wait_s = 10,
 	};
 	struct state_dir sd = { NULL, -1, -1 };
 	struct audit_result res = { 0 };
+	struct report_history rh = { NULL, NULL };
 	json_t *prev = NULL, *cur = NULL, *rep = NULL;
 	char *why = NULL;
 	bool state_ok = false, failed = false;
@@ -174,6 +208,8 @@ static int report_run(struct globals *g, int argc, char **argv)
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
 
+	if (!ra.state_dir)
+		ra.state_dir = cmd_state_dir();
 	/* the lock first: the previous state must be the previous run's */
 	r = state_open(&sd, ra.state_dir, ra.wait_s);
 	if (r == -EWOULDBLOCK) {
@@ -194,6 +230,21 @@ static int report_run(struct globals *g, int argc, char **argv)
 		state_ok = true;
 	}
 
+	/* the previous state and the history first: the rules judge this
+	 * run's facts with them (evidence of now, an older somaxconn) */
+	if (state_ok && state_load(&sd, &prev, &why) < 0) {
+		/* the previous state is there but could not be read now: no
+		 * comparison, and this run's must not replace it */
+		free(why);
+		why = strdup("the previous state could not be read; not compared, and this run's is not kept");
+		state_ok = false;
+		failed = true;
+	}
+	if (state_ok && history_load(&sd, &rh.hist) < 0)
+		goto out;
+	rh.prev = prev;
+	ra.a.facts_hook = report_history_hook;
+	ra.a.facts_hook_data = &rh;
 	if (audit_pipeline(g, &ra.a, extra, 1, &res) < 0) {
 		if (g->format == FORMAT_NAGIOS)
 			report_nagios_unknown(stdout);
@@ -205,15 +256,9 @@ static int report_run(struct globals *g, int argc, char **argv)
 		 * resolved), and no baseline for the next run */
 		free(why);
 		why = strdup("the core facts could not be read; not compared with the previous report");
+		json_decref(prev);
+		prev = NULL;
 		state_ok = false;
-	}
-	if (state_ok && state_load(&sd, &prev, &why) < 0) {
-		/* the previous state is there but could not be read now: no
-		 * comparison, and this run's must not replace it */
-		free(why);
-		why = strdup("the previous state could not be read; not compared, and this run's is not kept");
-		state_ok = false;
-		failed = true;
 	}
 	rep = state_compare(prev, cur, res.audit, why);
 	if (!cur || !rep) {
@@ -246,10 +291,14 @@ static int report_run(struct globals *g, int argc, char **argv)
 		} else if (state_ok && state_save(&sd, cur, ra.keep) < 0) {
 			failed = true;
 		}
+		/* what this run saw of somaxconn, whatever became of the report */
+		if (state_ok && report_history_save(&sd, &rh, res.facts) < 0)
+			failed = true;
 		ret = failed ? EXIT_NK_ERROR : status;
 	}
 out:
 	state_close(&sd);
+	json_decref(rh.hist);
 	json_decref(prev);
 	json_decref(cur);
 	json_decref(rep);

@@ -179,6 +179,11 @@ json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const c
 json_t *cmd_get_facts(const struct globals *g, const char *from, const char *const *keys,
 		      size_t nkeys, unsigned what);
 
+/* The state directory of report and fix --apply, and where audit reads
+ * their history: NETKNOBS_STATE_DIR when set (tests), else this. */
+#define DEFAULT_STATE_DIR "/var/lib/netknobs"
+const char *cmd_state_dir(void);
+
 /* Print a JSON value to stdout (indented, sorted keys off, ends in newline).
  * Returns 0 or -EIO. */
 int print_json(const json_t *v);

@@ -6,6 +6,9 @@ unset NO_COLOR || true
 : "${NETKNOBS:?run through make check (NETKNOBS unset)}"
 : "${TOP_SRCDIR:?run through make check (TOP_SRCDIR unset)}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/netknobs-test.XXXXXX")
+# report and fix --apply keep their state (and audit reads it) here, never in
+# the host's /var/lib/netknobs
+export NETKNOBS_STATE_DIR="$T/state-default"
 NK_PIDS=""
 nk_cleanup() {
 	for p in $NK_PIDS; do kill "$p" 2>/dev/null || true; done

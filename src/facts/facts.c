@@ -201,7 +201,7 @@ json_t *facts_collect(const struct collect_opts *o)
 	if (!doc)
 		return NULL;
 	/* a sampling window first: the collection below is its end */
-	if (o->sample && sample_window(o->sample, o->root) < 0) {
+	if (o->sample && sample_window(o->sample, o->root, o->want_sockets && o->want_owners) < 0) {
 		json_decref(doc);
 		return NULL;
 	}
@@ -328,7 +328,8 @@ static int want_type(const json_t *obj, const char *key, json_type t, int requir
 /* A listener's "peak" (a sampling window), when present. */
 static int validate_peak(const json_t *p, const char *lwhere, char *err, size_t errlen)
 {
-	static const char *const ints[] = { "queue", "fill", "syn_recv", "drops", "readings" };
+	static const char *const ints[] = { "queue", "fill", "syn_recv", "drops", "readings",
+					    "queue_min" };
 	char where[96];
 
 	if (!p)
@@ -345,8 +346,34 @@ static int validate_peak(const json_t *p, const char *lwhere, char *err, size_t 
 			FAIL("%s: \"%s\" must not be negative", where, ints[j]);
 	}
 	if (want_type(p, "overflowed", JSON_TRUE, 0, where, err, errlen) ||
-	    want_type(p, "appeared", JSON_TRUE, 0, where, err, errlen))
+	    want_type(p, "appeared", JSON_TRUE, 0, where, err, errlen) ||
+	    want_type(p, "shrank", JSON_TRUE, 0, where, err, errlen))
 		return -EINVAL;
+	return 0;
+}
+
+/* A listener's "processes" (or a vanished one's). */
+static int validate_procs(const json_t *procs, const char *where, char *err, size_t errlen)
+{
+	const json_t *p;
+	size_t j;
+
+	json_array_foreach(procs, j, p) {
+		char pw[96];
+
+		snprintf(pw, sizeof(pw), "%s.processes[%zu]", where, j);
+		if (!json_is_object(p))
+			FAIL("%s must be an object", pw);
+		if (want_type(p, "pid", JSON_INTEGER, 1, pw, err, errlen) ||
+		    want_type(p, "comm", JSON_STRING, 0, pw, err, errlen) ||
+		    want_type(p, "nofile_soft", JSON_INTEGER, 0, pw, err, errlen) ||
+		    want_type(p, "nofile_hard", JSON_INTEGER, 0, pw, err, errlen) ||
+		    want_type(p, "fds", JSON_INTEGER, 0, pw, err, errlen) ||
+		    want_type(p, "state", JSON_STRING, 0, pw, err, errlen) ||
+		    want_type(p, "start_time", JSON_INTEGER, 0, pw, err, errlen) ||
+		    want_type(p, "polls", JSON_TRUE, 0, pw, err, errlen))
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -397,7 +424,9 @@ static int validate_sample(const json_t *smp, char *err, size_t errlen)
 		snprintf(where, sizeof(where), "sample.vanished[%zu]", i);
 		if (!json_is_object(v))
 			FAIL("%s must be an object", where);
-		if (validate_peak(json_object_get(v, "peak"), where, err, errlen) < 0)
+		if (validate_peak(json_object_get(v, "peak"), where, err, errlen) < 0 ||
+		    want_type(v, "processes", JSON_ARRAY, 0, where, err, errlen) ||
+		    validate_procs(json_object_get(v, "processes"), where, err, errlen) < 0)
 			return -EINVAL;
 	}
 	return 0;
@@ -408,7 +437,7 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 	char where[64];
 	static const char *const ints[] = { "queue", "limit", "syn_recv", "drops", "inode",
 					    "uid", "interface" };
-	const json_t *procs, *p;
+	const json_t *rp;
 	const char *fam;
 	size_t j;
 
@@ -439,19 +468,16 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 		FAIL("%s: \"port\" must be 0..65535", where);
 	if (validate_peak(json_object_get(l, "peak"), where, err, errlen) < 0)
 		return -EINVAL;
-	procs = json_object_get(l, "processes");
-	json_array_foreach(procs, j, p) {
-		char pw[96];
+	if (validate_procs(json_object_get(l, "processes"), where, err, errlen) < 0)
+		return -EINVAL;
+	rp = json_object_get(l, "reuseport");
+	if (rp) {
+		long long m = json_integer_value(json_object_get(rp, "members"));
+		long long x = json_integer_value(json_object_get(rp, "index"));
 
-		snprintf(pw, sizeof(pw), "%s.processes[%zu]", where, j);
-		if (!json_is_object(p))
-			FAIL("%s must be an object", pw);
-		if (want_type(p, "pid", JSON_INTEGER, 1, pw, err, errlen) ||
-		    want_type(p, "comm", JSON_STRING, 0, pw, err, errlen) ||
-		    want_type(p, "nofile_soft", JSON_INTEGER, 0, pw, err, errlen) ||
-		    want_type(p, "nofile_hard", JSON_INTEGER, 0, pw, err, errlen) ||
-		    want_type(p, "fds", JSON_INTEGER, 0, pw, err, errlen))
-			return -EINVAL;
+		if (!json_is_object(rp) || !json_is_integer(json_object_get(rp, "members")) ||
+		    !json_is_integer(json_object_get(rp, "index")) || m < 2 || x < 1 || x > m)
+			FAIL("%s: \"reuseport\" must be {\"members\": N >= 2, \"index\": 1..N}", where);
 	}
 	return 0;
 }

@@ -46,7 +46,7 @@ static int take_proc(struct socktab *t, const struct sock_proc *p, uint32_t *map
 	return 0;
 }
 
-static int add_link(struct socktab *t, uint32_t listener, uint32_t proc)
+static int add_link(struct socktab *t, uint32_t listener, uint32_t proc, bool polls)
 {
 	if (t->nlinks == t->caplinks) {
 		size_t cap = t->caplinks ? t->caplinks * 2 : 8;
@@ -59,6 +59,7 @@ static int add_link(struct socktab *t, uint32_t listener, uint32_t proc)
 	}
 	t->links[t->nlinks].listener = listener;
 	t->links[t->nlinks].proc = proc;
+	t->links[t->nlinks].polls = polls;
 	t->nlinks++;
 	return 0;
 }
@@ -81,7 +82,8 @@ static int distribute(struct socktab *m, struct socktab **tabs, size_t n, const 
 
 			r = take_proc(tabs[k], &m->procs[ln->proc], &map[ln->proc]);
 			if (r == 0)
-				r = add_link(tabs[k], (uint32_t)(ln->listener - off[k]), map[ln->proc]);
+				r = add_link(tabs[k], (uint32_t)(ln->listener - off[k]), map[ln->proc],
+					     ln->polls);
 		}
 	}
 	free(map);

@@ -6,13 +6,20 @@
  * into large reused buffers, links are read relative to the fd directory
  * (no path walk from the root), the target is compared against "socket:["
  * and looked up in a hash set of listener inodes, and nothing is allocated
- * unless it matches.  comm and limits are read only for owning processes.
- * The processes are shared among a few threads (one per CPU, at most
- * MAX_WORKERS): the kernel work per link dominates and scales with CPUs. */
+ * unless it matches.  comm, limits and stat are read only for owning
+ * processes.  The processes are shared among a few threads (one per CPU, at
+ * most MAX_WORKERS): the kernel work per link dominates and scales with CPUs.
+ *
+ * Several processes often hold one listener (a pre-fork server's master and
+ * workers; with SO_REUSEPORT, nginx's master and every worker hold every
+ * socket of the group), but only some of them wait for connections on it.
+ * The epoll sets of owning processes tell which: /proc/PID/fdinfo of an
+ * epoll descriptor lists each watched file with its inode. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +29,7 @@
 
 #include "facts/sockets.h"
 #include "util/escape.h"
+#include "util/fileio.h"
 
 #define DENTS_BUF_SIZE (64 * 1024)
 
@@ -170,6 +178,144 @@ int owners_parse_limits(const char *text, long long *soft, long long *hard)
 	return -EINVAL;
 }
 
+static const struct {
+	char letter;
+	const char *name;
+} state_names[] = {
+	{ 'R', "running" }, { 'S', "sleeping" }, { 'D', "disk-sleep" }, { 'T', "stopped" },
+	{ 't', "tracing-stop" }, { 'Z', "zombie" }, { 'X', "dead" }, { 'x', "dead" },
+	{ 'I', "idle" }, { 'P', "parked" }, { 'K', "wakekill" }, { 'W', "waking" },
+};
+
+const char *owners_state_name(char state)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (state_names[i].letter == state)
+			return state_names[i].name;
+	return NULL;
+}
+
+int owners_parse_stat(const char *text, size_t len, char *state, unsigned long long *starttime)
+{
+	const char *open = memchr(text, '(', len), *p = NULL, *e = text + len;
+	unsigned long long v = 0;
+	int field;
+
+	if (!open)
+		return -EINVAL;
+	/* the name may hold ')': the last one ends it */
+	for (const char *q = open + 1; q < e; q++)
+		if (*q == ')')
+			p = q;
+	if (!p || p + 3 >= e || p[1] != ' ' || p[3] != ' ' || !owners_state_name(p[2]))
+		return -EINVAL;
+	*state = p[2];
+	/* field 3 is the state; starttime is field 22 */
+	p += 3;
+	for (field = 3; field < 21; field++) {
+		while (p < e && *p == ' ')
+			p++;
+		while (p < e && *p != ' ')
+			p++;
+		if (p == e)
+			return -EINVAL;
+	}
+	while (p < e && *p == ' ')
+		p++;
+	if (p == e || *p < '0' || *p > '9')
+		return -EINVAL;
+	for (; p < e && *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (ULLONG_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	if (p < e && *p != ' ' && *p != '\n')
+		return -EINVAL;
+	*starttime = v;
+	return 0;
+}
+
+int owners_parse_btime(const char *text, long long *btime)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char num[24];
+		size_t n;
+
+		if (strncmp(l, "btime ", 6) != 0)
+			continue;
+		n = strcspn(l + 6, "\n");
+		if (n == 0 || n >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, l + 6, n);
+		num[n] = '\0';
+		if (parse_int64(num, btime) < 0 || *btime < 0)
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* A decimal or hexadecimal number at p (before e); p is moved past it. */
+static bool parse_num(const char **p, const char *e, int base, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = *p;
+
+	for (; s < e; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else
+			break;
+		if (v > (UINT64_MAX - d) / (uint64_t)base)
+			return false;
+		v = v * (uint64_t)base + d;
+	}
+	if (s == *p)
+		return false;
+	*p = s;
+	*out = v;
+	return true;
+}
+
+size_t owners_parse_epoll(const char *text, size_t len,
+			  void (*fn)(uint64_t ino, int tfd, void *data), void *data)
+{
+	const char *l = text, *end = text + len;
+
+	for (;;) {
+		const char *e = memchr(l, '\n', (size_t)(end - l)), *p;
+		uint64_t tfd, ino = 0;
+
+		if (!e)
+			break;
+		/* "tfd:        5 events:       19 data: ... pos:0 ino:d431 sdev:9" */
+		if (e - l > 4 && memcmp(l, "tfd:", 4) == 0) {
+			p = l + 4;
+			while (p < e && *p == ' ')
+				p++;
+			if (parse_num(&p, e, 10, &tfd) && tfd <= INT32_MAX) {
+				for (const char *q = p; q + 5 <= e; q++) {
+					if (q[0] == ' ' && memcmp(q + 1, "ino:", 4) == 0) {
+						q += 5;
+						if (!parse_num(&q, e, 16, &ino))
+							ino = 0;
+						break;
+					}
+				}
+				fn(ino, (int)tfd, data);
+			}
+		}
+		l = e + 1;
+	}
+	return (size_t)(l - text);
+}
+
 /* Read a small file relative to dirfd into buf (NUL-terminated); returns
  * its length or -errno. */
 static ssize_t read_small(int dirfd, const char *path, char *buf, size_t size)
@@ -199,13 +345,18 @@ static ssize_t read_small(int dirfd, const char *path, char *buf, size_t size)
 	return (ssize_t)n;
 }
 
-/* comm, limits of an owning process (fds is counted by the scan). */
-static int describe_proc(int procfd, const char *pidstr, struct sock_proc *p)
+/* comm, limits, state and start of an owning process (fds is counted by
+ * the scan).  btime: boot time (Unix), -1 unknown. */
+static int describe_proc(int procfd, const char *pidstr, long long btime, struct sock_proc *p)
 {
 	char path[64], buf[4096];
+	unsigned long long start;
+	long hz = sysconf(_SC_CLK_TCK);
 	ssize_t n;
 
 	p->nofile_soft = p->nofile_hard = -1;
+	p->start_time = -1;
+	p->state = 0;
 	snprintf(path, sizeof(path), "%s/comm", pidstr);
 	n = read_small(procfd, path, buf, 64);
 	if (n >= 0) {
@@ -219,6 +370,14 @@ static int describe_proc(int procfd, const char *pidstr, struct sock_proc *p)
 	if (read_small(procfd, path, buf, sizeof(buf)) >= 0 &&
 	    owners_parse_limits(buf, &p->nofile_soft, &p->nofile_hard) < 0)
 		p->nofile_soft = p->nofile_hard = -1;
+	snprintf(path, sizeof(path), "%s/stat", pidstr);
+	n = read_small(procfd, path, buf, sizeof(buf));
+	if (n > 0 && owners_parse_stat(buf, (size_t)n, &p->state, &start) == 0) {
+		if (btime >= 0 && hz > 0 && start / (unsigned long long)hz < (unsigned long long)(INT64_MAX - btime))
+			p->start_time = btime + (long long)(start / (unsigned long long)hz);
+	} else {
+		p->state = 0;
+	}
 	return 0;
 }
 
@@ -235,6 +394,7 @@ static int add_link(struct socktab *t, uint32_t listener, uint32_t proc)
 	}
 	t->links[t->nlinks].listener = listener;
 	t->links[t->nlinks].proc = proc;
+	t->links[t->nlinks].polls = false;
 	t->nlinks++;
 	return 0;
 }
@@ -271,9 +431,12 @@ static int new_proc(struct socktab *t, int pid, uint32_t *idx)
 #define MAX_WORKERS 4
 
 struct hit {
-	uint32_t listener;
+	uint32_t listener;      /* NO_LISTENER: an epoll descriptor */
 	uint32_t slot;          /* index in scan.pids */
+	int epfd;               /* the epoll descriptor, or -1 */
 };
+
+#define NO_LISTENER UINT32_MAX
 
 struct scan {
 	const struct inode_set *set;
@@ -291,6 +454,8 @@ struct worker {
 	char *dents;
 	struct hit *hits;
 	size_t nhits, caphits;
+	int *eps;               /* epoll descriptors of the process being scanned */
+	size_t neps, capeps;
 	unsigned long scanned, denied;
 	int err;                /* -ENOMEM */
 };
@@ -300,7 +465,7 @@ static bool is_denied(int err)
 	return err == EACCES || err == EPERM;
 }
 
-static int add_hit(struct worker *w, uint32_t listener, uint32_t slot)
+static int add_hit(struct worker *w, uint32_t listener, uint32_t slot, int epfd)
 {
 	if (w->nhits == w->caphits) {
 		size_t cap = w->caphits ? w->caphits * 2 : 16;
@@ -313,8 +478,31 @@ static int add_hit(struct worker *w, uint32_t listener, uint32_t slot)
 	}
 	w->hits[w->nhits].listener = listener;
 	w->hits[w->nhits].slot = slot;
+	w->hits[w->nhits].epfd = epfd;
 	w->nhits++;
 	return 0;
+}
+
+static int add_ep(struct worker *w, const char *name)
+{
+	if (w->neps == w->capeps) {
+		size_t cap = w->capeps ? w->capeps * 2 : 8;
+		int *ne = realloc(w->eps, cap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		w->eps = ne;
+		w->capeps = cap;
+	}
+	w->eps[w->neps++] = atoi(name);
+	return 0;
+}
+
+static bool is_epoll(const char *link, ssize_t n)
+{
+	static const char ep[] = "anon_inode:[eventpoll]";
+
+	return n == (ssize_t)sizeof(ep) - 1 && memcmp(link, ep, sizeof(ep) - 1) == 0;
 }
 
 /* Scan one process.  Returns 0 or -ENOMEM; vanished or unreadable
@@ -325,6 +513,7 @@ static int scan_proc(struct worker *w, size_t slot)
 	char path[32], link[40];
 	long long nfds = 0;
 	bool denied = false;
+	size_t hits0 = w->nhits;
 	int fdfd, r = 0;
 
 	snprintf(path, sizeof(path), "%d/fd", sc->pids[slot]);
@@ -335,6 +524,7 @@ static int scan_proc(struct worker *w, size_t slot)
 		return 0;
 	}
 	w->scanned++;
+	w->neps = 0;
 	for (;;) {
 		long n = syscall(SYS_getdents64, fdfd, w->dents, DENTS_BUF_SIZE);
 
@@ -356,10 +546,16 @@ static int scan_proc(struct worker *w, size_t slot)
 					denied = true;
 				continue;
 			}
+			if (is_epoll(link, k)) {
+				r = add_ep(w, d->d_name);
+				if (r < 0)
+					goto out;
+				continue;
+			}
 			ino = socket_inode(link, k);
 			if (!ino || (li = inode_set_find(sc->set, ino)) < 0)
 				continue;
-			r = add_hit(w, (uint32_t)li, (uint32_t)slot);
+			r = add_hit(w, (uint32_t)li, (uint32_t)slot, -1);
 			if (r < 0)
 				goto out;
 		}
@@ -367,6 +563,9 @@ static int scan_proc(struct worker *w, size_t slot)
 	if (denied)
 		w->denied++;
 	sc->nfds[slot] = nfds;
+	/* the epoll sets matter only for processes that hold a listener */
+	for (size_t i = 0; w->nhits > hits0 && i < w->neps && r == 0; i++)
+		r = add_hit(w, NO_LISTENER, (uint32_t)slot, w->eps[i]);
 out:
 	close(fdfd);
 	return r;
@@ -469,8 +668,119 @@ static int link_cmp_t(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-/* Turn the workers' hits into processes (comm, limits) and links. */
-static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, unsigned nw)
+/* The link (listener, proc), or NULL; links are sorted. */
+static struct sock_owner_link *find_link(struct socktab *t, uint32_t listener, uint32_t proc)
+{
+	struct sock_owner_link key = { .listener = listener, .proc = proc };
+	size_t lo = 0, hi = t->nlinks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = link_cmp_t(&key, &t->links[mid], t);
+
+		if (c == 0)
+			return &t->links[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+struct ep_ctx {
+	struct socktab *t;
+	const struct inode_set *set;
+	int procfd;
+	int fddir;              /* PID/fd, opened when first needed, or -1 */
+	int pid;
+	uint32_t proc;
+};
+
+/* PID/SUB of procfd as a directory: no link followed (in a copied tree a
+ * link could lead out of the root).  Returns an fd or -1. */
+static int proc_subdir(int procfd, int pid, const char *sub)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "%d/%s", pid, sub);
+	return openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* One target of an epoll set: a listener this process holds polls. */
+static void ep_target(uint64_t ino, int tfd, void *data)
+{
+	struct ep_ctx *c = data;
+	struct sock_owner_link *k;
+	long li;
+
+	if (ino == 0) {
+		/* kernels that print no "ino:": the target descriptor's link */
+		char name[16], link[40];
+		ssize_t n;
+
+		if (c->fddir < 0 && (c->fddir = proc_subdir(c->procfd, c->pid, "fd")) < 0)
+			return;
+		snprintf(name, sizeof(name), "%d", tfd);
+		n = readlinkat(c->fddir, name, link, sizeof(link));
+		if (n <= 0 || !(ino = socket_inode(link, n)))
+			return;
+	}
+	li = inode_set_find(c->set, ino);
+	if (li >= 0 && (k = find_link(c->t, (uint32_t)li, c->proc)))
+		k->polls = true;
+}
+
+/* The most of an epoll descriptor's fdinfo read: about 90 bytes a watched
+ * descriptor, so 1.4 million of them. */
+#define EPOLL_INFO_MAX (128u << 20)
+
+/* Read /proc/PID/fdinfo/EPFD through buf (size bytes) and mark the
+ * listeners it watches. */
+static void read_epoll(struct ep_ctx *c, int epfd, char *buf, size_t size)
+{
+	char name[16];
+	size_t have = 0, total = 0;
+	int dir = proc_subdir(c->procfd, c->pid, "fdinfo"), fd;
+	struct stat st;
+
+	if (dir < 0)
+		return;
+	/* a regular file only (/proc's are; no FIFO, device or link of a
+	 * copied tree): never blocks, stays below it, ends */
+	snprintf(name, sizeof(name), "%d", epfd);
+	fd = openat(dir, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	close(dir);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	while (total < EPOLL_INFO_MAX) {
+		ssize_t k = read(fd, buf + have, size - have);
+		size_t used;
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		have += (size_t)k;
+		total += (size_t)k;
+		used = owners_parse_epoll(buf, have, ep_target, c);
+		if (used == 0 && have == size)
+			used = have;    /* a line longer than the buffer: not ours */
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		c->t->procs[c->proc].has_epoll = true;
+	}
+	close(fd);
+}
+
+/* Turn the workers' hits into processes (comm, limits, state) and links,
+ * then mark the links whose listener the process polls. */
+static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, unsigned nw,
+			 long long btime)
 {
 	uint32_t *proc_of = malloc(sc->npids * sizeof(*proc_of));
 	int r = 0;
@@ -482,6 +792,8 @@ static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, u
 		for (size_t i = 0; i < w[k].nhits && r == 0; i++) {
 			const struct hit *h = &w[k].hits[i];
 
+			if (h->listener == NO_LISTENER)
+				continue;
 			if (proc_of[h->slot] == UINT32_MAX) {
 				char pidstr[16];
 				uint32_t pidx;
@@ -492,14 +804,13 @@ static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, u
 				proc_of[h->slot] = pidx;
 				t->procs[pidx].fds = sc->nfds[h->slot];
 				snprintf(pidstr, sizeof(pidstr), "%d", sc->pids[h->slot]);
-				r = describe_proc(sc->procfd, pidstr, &t->procs[pidx]);
+				r = describe_proc(sc->procfd, pidstr, btime, &t->procs[pidx]);
 				if (r < 0)
 					break;
 			}
 			r = add_link(t, h->listener, proc_of[h->slot]);
 		}
 	}
-	free(proc_of);
 	if (r == 0 && t->nlinks) {
 		size_t n = 0;
 
@@ -510,7 +821,35 @@ static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, u
 				t->links[n++] = t->links[i];
 		t->nlinks = n;
 	}
+	for (unsigned k = 0; k < nw && r == 0; k++) {
+		for (size_t i = 0; i < w[k].nhits; i++) {
+			const struct hit *h = &w[k].hits[i];
+			struct ep_ctx c = { .t = t, .set = sc->set, .procfd = sc->procfd, .fddir = -1 };
+
+			if (h->listener != NO_LISTENER || proc_of[h->slot] == UINT32_MAX)
+				continue;
+			c.pid = sc->pids[h->slot];
+			c.proc = proc_of[h->slot];
+			read_epoll(&c, h->epfd, w[0].dents, DENTS_BUF_SIZE);
+			if (c.fddir >= 0)
+				close(c.fddir);
+		}
+	}
+	free(proc_of);
 	return r;
+}
+
+/* Boot time (Unix) from ROOT/proc/stat, -1 when unknown. */
+static long long boot_time(const struct nk_root *root)
+{
+	char *text = NULL;
+	long long btime = -1;
+
+	if (root_read_file(root, "proc/stat", 16 << 20, &text, NULL) == 0 &&
+	    owners_parse_btime(text, &btime) < 0)
+		btime = -1;
+	free(text);
+	return btime;
 }
 
 int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st)
@@ -565,7 +904,7 @@ int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_
 			r = w[k].err;
 	}
 	if (r == 0)
-		r = record_owners(t, &sc, w, nw);
+		r = record_owners(t, &sc, w, nw, boot_time(root));
 	if (r == 0) {
 		size_t k = 0;
 
@@ -580,6 +919,7 @@ out:
 	for (unsigned k = 0; k < MAX_WORKERS; k++) {
 		free(w[k].dents);
 		free(w[k].hits);
+		free(w[k].eps);
 	}
 	inode_set_free(&set);
 	free(sc.pids);

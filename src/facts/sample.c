@@ -20,20 +20,33 @@
 #include "util/duration.h"
 #include "util/log.h"
 
+/* An owner of a listener, found during the window. */
+struct owner {
+	struct sock_proc p;     /* p.comm owned */
+	bool polls;
+};
+
 /* What is known of one listener over the window. */
 struct lstat {
 	struct sock_ep ep;
 	uint64_t inode;
 	uint64_t peak_syn;
 	uint32_t peak_queue;
+	uint32_t queue_min;     /* the shortest accept queue seen */
+	uint32_t last_queue;    /* at the last reading */
 	uint32_t limit;         /* at the last reading */
 	uint32_t peak_fill;     /* percent */
 	uint32_t first_drops, last_drops;
 	uint32_t seen;          /* readings that saw it */
 	uint32_t last_tick;     /* the last reading that saw it */
+	struct owner *owners;   /* looked up during the window (owners_looked) */
+	uint32_t nowners;
 	bool has_limit, has_drops;
+	bool shrank;            /* a reading saw the queue shorter than the one before */
 	bool appeared;          /* not there at the first reading */
 	bool matched;           /* sample_attach: found in the end reading */
+	bool owners_wanted;     /* queued or dropped: its owners are to be found */
+	bool owners_looked;     /* owners looked up (found or not) */
 };
 
 struct sample {
@@ -47,6 +60,8 @@ struct sample {
 	uint32_t syn_ticks;     /* readings that counted them */
 	uint32_t ticks_failed;  /* readings that failed (dump interrupted) */
 	uint32_t late;          /* readings skipped because one took too long */
+	uint64_t last_syn_ms;   /* when request sockets were last counted */
+	uint32_t syn_busy;      /* readings that counted them early, as drops rose */
 	int stopped_by;         /* the signal that ended the window, or 0 */
 	json_t *start_counters; /* the counters at the start (a new reference) */
 	json_t *start_notes;    /* what the start reading could not read */
@@ -59,6 +74,13 @@ struct sample {
 	uint32_t *hash;         /* open addressing: index + 1, 0 empty */
 	size_t hash_cap;
 	unsigned long untracked;        /* listeners beyond SAMPLE_MAX_LISTENERS */
+	/* owners of listeners that queue or drop, looked up during the window
+	 * so that one gone at its end is still named */
+	const struct nk_root *root;
+	bool want_owners;
+	size_t owners_wanted;   /* listeners waiting for a look-up */
+	uint64_t next_owner_ms; /* no look-up before (monotonic ms) */
+	uint32_t owner_scans;
 	unsigned long forgotten;        /* vanished quiet listeners forgotten */
 	size_t stale_kept;      /* vanished listeners kept by the last compaction */
 	/* the progress bar */
@@ -216,10 +238,18 @@ static struct lstat *table_find(const struct sample *s, uint64_t inode, const st
 	return NULL;
 }
 
+/* Packets dropped during the window (32-bit counters: modulo 2^32); a
+ * listener opened during the window dropped all it counts in it. */
+static uint32_t window_drops(const struct lstat *l)
+{
+	if (!l->has_drops)
+		return 0;
+	return l->appeared ? l->last_drops : l->last_drops - l->first_drops;
+}
+
 static bool noteworthy(const struct lstat *l)
 {
-	return l->peak_queue > 0 || l->peak_syn > 0 ||
-	       (l->has_drops && (l->appeared ? l->last_drops : l->last_drops - l->first_drops));
+	return l->peak_queue > 0 || l->peak_syn > 0 || window_drops(l);
 }
 
 /* Forget the listeners that vanished without anything to say: those last
@@ -314,7 +344,14 @@ static void lstat_update(struct lstat *l, bool added, bool first, uint32_t tick,
 		l->appeared = !first;
 		l->first_drops = drops;
 		l->has_drops = has_drops;
+		l->queue_min = queue;
+	} else {
+		if (queue < l->queue_min)
+			l->queue_min = queue;
+		if (queue < l->last_queue)
+			l->shrank = true;
 	}
+	l->last_queue = queue;
 	if (queue > l->peak_queue)
 		l->peak_queue = queue;
 	if (syn > l->peak_syn)
@@ -341,22 +378,116 @@ static void lstat_update(struct lstat *l, bool added, bool first, uint32_t tick,
  * them costs a walk of the kernel's whole established hash table (a few ms
  * on a large host), while the listeners themselves are cheap to read. */
 #define SYN_INTERVAL_MS 100
+/* ... but while a listener's drop counter rises, in every reading and at
+ * most this often: a SYN queue that fills and drains between two counts
+ * 100 ms apart would be missed, and then the drops could not be told
+ * SYN-side from accept-side */
+#define SYN_BUSY_MS 20
 
 /* vanished listeners tolerated before the table is compacted */
 #define STALE_SLACK 64
 
+/* Owners are looked up at most this often, and never more than a tenth of
+ * the time: a /proc scan reads a link per open descriptor on the host. */
+#define OWNER_GAP_MS 1000
+#define OWNER_GAP_FACTOR 10
+
+/* Did a listener of this reading drop packets since the one before? */
+static bool drops_rose(const struct sample *s, const struct socktab *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct listener *x = &t->l[i];
+		const struct lstat *l;
+
+		if (!x->has_drops || !(l = table_find(s, x->inode, &x->ep)))
+			continue;
+		if (l->has_drops && x->drops != l->last_drops)
+			return true;
+	}
+	return false;
+}
+
+/* Find the owners of the listeners of this reading that queued or dropped
+ * and were not looked up yet, in one scan of /proc.  Returns 0 or
+ * -ENOMEM; a scan that fails only leaves them without owners. */
+static int lookup_owners(struct sample *s, const struct socktab *t)
+{
+	struct owners_stats st = { 0 };
+	struct socktab own;
+	struct lstat **who = calloc(s->owners_wanted, sizeof(*who));
+	uint64_t t0 = mono_ms(), took;
+	int r = 0;
+
+	if (!who)
+		return -ENOMEM;
+	socktab_init(&own);
+	for (size_t i = 0; i < t->n && own.n < s->owners_wanted; i++) {
+		struct lstat *l = table_find(s, t->l[i].inode, &t->l[i].ep);
+
+		if (!l || !l->owners_wanted || l->owners_looked)
+			continue;
+		if ((r = socktab_add_listener(&own, &t->l[i])) < 0)
+			goto out;
+		who[own.n - 1] = l;
+	}
+	r = owners_collect(s->root, &own, &st);
+	if (r == -ENOMEM)
+		goto out;
+	r = 0;
+	for (size_t k = 0; k < own.nlinks; k++) {
+		struct lstat *l = who[own.links[k].listener];
+		struct owner *o = realloc(l->owners, (l->nowners + 1) * sizeof(*o));
+
+		if (!o) {
+			r = -ENOMEM;
+			goto out;
+		}
+		l->owners = o;
+		o += l->nowners;
+		o->p = own.procs[own.links[k].proc];
+		o->polls = own.links[k].polls;
+		if (o->p.comm && !(o->p.comm = strdup(o->p.comm))) {
+			r = -ENOMEM;
+			goto out;
+		}
+		l->nowners++;
+	}
+	for (size_t i = 0; i < own.n; i++)
+		who[i]->owners_looked = true;
+	s->owners_wanted = 0;
+	s->owner_scans++;
+	took = mono_ms() - t0;
+	s->next_owner_ms = mono_ms() + (took * OWNER_GAP_FACTOR > OWNER_GAP_MS ?
+					took * OWNER_GAP_FACTOR : OWNER_GAP_MS);
+out:
+	socktab_free(&own);
+	free(who);
+	return r;
+}
+
 static int read_listeners(struct sample *s, struct socktab *t)
 {
 	struct sockdiag_result res = { 0 };
-	size_t live = 0;
-	int r, err = 0;
-
 	bool syn = s->ticks % s->syn_every == 0;
+	size_t live = 0;
+	uint64_t now;
+	int r, err = 0;
 
 	if (s->listeners_error)
 		return 0;
 	socktab_reset(t);
-	r = sockdiag_collect_listeners(t, syn, &res);
+	r = sockdiag_collect_listeners(t, false, &res);
+	if (r == 0) {
+		now = mono_ms();
+		if (!syn && s->ticks && now - s->last_syn_ms >= SYN_BUSY_MS && drops_rose(s, t)) {
+			syn = true;
+			s->syn_busy++;
+		}
+		if (syn) {
+			s->last_syn_ms = now;
+			r = sockdiag_collect_requests(t, &res);
+		}
+	}
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0) {
@@ -383,7 +514,13 @@ static int read_listeners(struct sample *s, struct socktab *t)
 		live++;
 		lstat_update(l, added, s->ticks == 0, s->ticks, x->queue, x->has_limit, x->limit,
 			     syn ? x->syn_recv : 0, x->has_drops, x->drops);
+		if (s->want_owners && !l->owners_wanted && (l->peak_queue || window_drops(l))) {
+			l->owners_wanted = true;
+			s->owners_wanted++;
+		}
 	}
+	if (s->owners_wanted && mono_ms() >= s->next_owner_ms && (r = lookup_owners(s, t)) < 0)
+		return r;
 	/* listeners come and go: memory must not grow with their number
 	 * over a long window, so the quiet ones that went are forgotten */
 	if (s->n - live > STALE_SLACK + s->stale_kept && table_compact(s, s->ticks) < 0)
@@ -457,11 +594,22 @@ struct sample *sample_new(const struct sample_opts *o)
 	return s;
 }
 
+static void owners_free(struct lstat *l)
+{
+	for (uint32_t i = 0; i < l->nowners; i++)
+		free(l->owners[i].p.comm);
+	free(l->owners);
+	l->owners = NULL;
+	l->nowners = 0;
+}
+
 void sample_free(struct sample *s)
 {
 	if (!s)
 		return;
 	signals_restore();
+	for (size_t i = 0; i < s->n; i++)
+		owners_free(&s->ls[i]);
 	json_decref(s->start_counters);
 	json_decref(s->start_notes);
 	json_decref(s->start_softnet);
@@ -485,7 +633,7 @@ static void add_ms(struct timespec *t, uint64_t ms)
 	}
 }
 
-int sample_window(struct sample *s, const struct nk_root *root)
+int sample_window(struct sample *s, const struct nk_root *root, bool owners)
 {
 	struct socktab t;
 	json_t *scratch = json_object();
@@ -497,6 +645,8 @@ int sample_window(struct sample *s, const struct nk_root *root)
 	if (!scratch)
 		return -ENOMEM;
 	socktab_init(&t);
+	s->root = root;
+	s->want_owners = owners;
 	signals_install(false);
 	clock_gettime(CLOCK_REALTIME, &s->real_start);
 	clock_gettime(CLOCK_MONOTONIC, &s->mono_start);
@@ -571,153 +721,6 @@ void sample_mark_end(struct sample *s)
 
 /* ---- the document ---- */
 
-/* Values of the snmp files that are settings or gauges, not counters: no
- * rate for them. */
-static bool is_gauge(const char *prefix, const char *name)
-{
-	static const char *const gauges[][2] = {
-		{ "Tcp", "RtoAlgorithm" }, { "Tcp", "RtoMin" }, { "Tcp", "RtoMax" },
-		{ "Tcp", "MaxConn" }, { "Tcp", "CurrEstab" },
-		{ "Ip", "Forwarding" }, { "Ip", "DefaultTTL" },
-	};
-
-	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
-		if (!strcmp(gauges[i][0], prefix) && !strcmp(gauges[i][1], name))
-			return true;
-	return false;
-}
-
-#define MAX_BACKWARD_NOTES 5
-
-/* Per second, to the thousandth. */
-static json_t *rate_real(uint64_t delta, uint64_t dur_ms)
-{
-	return json_real((double)(int64_t)((double)delta * 1e6 / (double)dur_ms + 0.5) / 1e3);
-}
-
-/* The row of CPU cpu in a softnet "cpus" array; rows usually keep their
- * places, so look at index i first. */
-static const json_t *softnet_cpu(const json_t *cpus, size_t i, json_int_t cpu)
-{
-	const json_t *row = json_array_get(cpus, i);
-	size_t j;
-
-	if (json_integer_value(json_object_get(row, "cpu")) == cpu && json_object_get(row, "cpu"))
-		return row;
-	json_array_foreach(cpus, j, row)
-		if (json_object_get(row, "cpu") && json_integer_value(json_object_get(row, "cpu")) == cpu)
-			return row;
-	return NULL;
-}
-
-/* deltas.softnet and rates.softnet: softnet_stat counts per CPU in 32 bits
- * that wrap, so the window's count of a CPU is the difference modulo 2^32
- * (right as long as a CPU counts fewer than 2^32 in the window), summed
- * over the CPUs present at both ends. */
-static int softnet_rates(struct sample *s, json_t *doc, json_t *deltas, json_t *rates, uint64_t dur_ms)
-{
-	static const char *const fields[] = { "processed", "dropped", "time_squeeze", "received_rps",
-					      "flow_limit_count" };
-	const json_t *a = json_object_get(s->start_softnet, "cpus");
-	const json_t *b = json_object_get(json_object_get(doc, "softnet"), "cpus");
-	json_t *dg = NULL, *rg = NULL;
-	int err = 0;
-
-	if (!json_is_array(a) || !json_is_array(b))
-		return 0;
-	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
-		uint64_t sum = 0;
-		bool have = false;
-		const json_t *row;
-		size_t i;
-
-		json_array_foreach(b, i, row) {
-			const json_t *cpu = json_object_get(row, "cpu"), *start, *vb, *va;
-
-			if (!json_is_integer(cpu) || !(start = softnet_cpu(a, i, json_integer_value(cpu))))
-				continue;
-			vb = json_object_get(row, fields[f]);
-			va = json_object_get(start, fields[f]);
-			if (!json_is_integer(va) || !json_is_integer(vb))
-				continue;
-			sum += (uint32_t)((uint32_t)json_integer_value(vb) - (uint32_t)json_integer_value(va));
-			have = true;
-		}
-		if (!have)
-			continue;
-		if (!dg) {
-			dg = json_object();
-			rg = json_object();
-			err |= facts_set(deltas, "softnet", dg);
-			err |= facts_set(rates, "softnet", rg);
-			if (err)
-				return -ENOMEM;
-		}
-		err |= facts_set(dg, fields[f], json_integer((json_int_t)sum));
-		err |= facts_set(rg, fields[f], rate_real(sum, dur_ms));
-	}
-	return err ? -ENOMEM : 0;
-}
-
-static int rates_json(struct sample *s, json_t *doc, json_t *out, uint64_t dur_ms)
-{
-	const json_t *end = json_object_get(doc, "counters");
-	json_t *deltas = json_object(), *rates = json_object();
-	const char *prefix, *name;
-	json_t *group, *v;
-	unsigned long backward = 0;
-	int err = 0;
-
-	if (!deltas || !rates)
-		goto fail;
-	json_object_foreach(s->start_counters, prefix, group) {
-		const json_t *eg = json_object_get(end, prefix);
-		json_t *dg = NULL, *rg = NULL;
-
-		if (!json_is_object(eg))
-			continue;
-		json_object_foreach(group, name, v) {
-			const json_t *ev = json_object_get(eg, name);
-			json_int_t a, b;
-
-			/* counters above 2^63-1 are strings: no rate */
-			if (!json_is_integer(v) || !json_is_integer(ev) || is_gauge(prefix, name))
-				continue;
-			a = json_integer_value(v);
-			b = json_integer_value(ev);
-			if (b < a) {
-				if (backward++ < MAX_BACKWARD_NOTES)
-					facts_note(doc, "sample: counter %s.%s went backwards during the "
-						   "window (%lld, then %lld): no rate", prefix, name,
-						   (long long)a, (long long)b);
-				continue;
-			}
-			if (!dg) {
-				dg = json_object();
-				rg = json_object();
-				err |= facts_set(deltas, prefix, dg);
-				err |= facts_set(rates, prefix, rg);
-				if (err)
-					goto fail;
-			}
-			err |= facts_set(dg, name, json_integer(b - a));
-			err |= facts_set(rg, name, rate_real((uint64_t)(b - a), dur_ms));
-		}
-	}
-	if (softnet_rates(s, doc, deltas, rates, dur_ms) < 0)
-		goto fail;
-	if (backward > MAX_BACKWARD_NOTES)
-		facts_note(doc, "sample: %lu more counters went backwards: no rate for them",
-			   backward - MAX_BACKWARD_NOTES);
-	err |= facts_set(out, "deltas", deltas);
-	err |= facts_set(out, "rates", rates);
-	return err ? -ENOMEM : 0;
-fail:
-	json_decref(deltas);
-	json_decref(rates);
-	return -ENOMEM;
-}
-
 static json_t *peak_json(const struct lstat *l)
 {
 	json_t *p = json_object();
@@ -726,14 +729,15 @@ static json_t *peak_json(const struct lstat *l)
 	if (!p)
 		return NULL;
 	err |= facts_set(p, "queue", json_integer(l->peak_queue));
+	err |= facts_set(p, "queue_min", json_integer(l->queue_min));
+	err |= facts_set(p, "shrank", json_boolean(l->shrank));
 	if (l->has_limit)
 		err |= facts_set(p, "fill", json_integer(l->peak_fill));
 	err |= facts_set(p, "syn_recv", json_integer(l->peak_syn > INT64_MAX ? INT64_MAX : (json_int_t)l->peak_syn));
 	if (l->has_drops) {
 		/* drops are 32 bits in the kernel: the difference is taken
-		 * modulo 2^32, so one wrap is harmless; a listener created
-		 * during the window dropped everything it counts in it */
-		uint32_t d = l->appeared ? l->last_drops : l->last_drops - l->first_drops;
+		 * modulo 2^32, so one wrap is harmless */
+		uint32_t d = window_drops(l);
 
 		err |= facts_set(p, "drops", json_integer(d));
 		err |= facts_set(p, "overflowed", json_boolean(d > 0));
@@ -816,6 +820,22 @@ static int listeners_json(struct sample *s, json_t *doc)
 	return 0;
 }
 
+/* The owners found during the window, as a listener's "processes". */
+static int owners_json(json_t *o, const struct lstat *l)
+{
+	json_t *a = json_array();
+
+	if (!a || json_object_set_new(o, "processes", a) < 0)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < l->nowners; i++) {
+		json_t *p = sock_proc_json(&l->owners[i].p, l->owners[i].polls);
+
+		if (!p || json_array_append_new(a, p) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Listeners seen during the window but gone at its end, when something
  * happened to them. */
 static json_t *vanished_json(const struct sample *s, unsigned long *quiet)
@@ -840,6 +860,10 @@ static json_t *vanished_json(const struct sample *s, unsigned long *quiet)
 		o = json_pack("{s:s,s:s,s:i}", "family", l->ep.family == AF_INET ? "ipv4" : "ipv6",
 			      "address", addr, "port", (int)l->ep.port);
 		p = peak_json(l);
+		if (o && p && l->owners_looked && owners_json(o, l) < 0) {
+			json_decref(p);
+			p = NULL;
+		}
 		if (!o || !p || (l->ep.ifindex && facts_set(o, "interface", json_integer(l->ep.ifindex)) < 0) ||
 		    (l->has_limit && facts_set(o, "limit", json_integer(l->limit)) < 0) ||
 		    facts_set(o, "inode", json_integer((json_int_t)l->inode)) < 0 ||
@@ -880,6 +904,9 @@ int sample_attach(struct sample *s, json_t *doc)
 	err |= facts_set(o, "ticks", json_integer(s->ticks));
 	err |= facts_set(o, "syn_recv_interval_ms", json_integer((json_int_t)(s->o.interval_ms * s->syn_every)));
 	err |= facts_set(o, "syn_recv_ticks", json_integer(s->syn_ticks));
+	err |= facts_set(o, "syn_recv_early", json_integer(s->syn_busy));
+	if (s->want_owners)
+		err |= facts_set(o, "owner_lookups", json_integer(s->owner_scans));
 	err |= facts_set(o, "cut_short", json_boolean(s->stopped_by != 0));
 	if (s->stopped_by)
 		err |= facts_set(o, "stopped_by", json_string(signal_name(s->stopped_by)));
@@ -887,7 +914,7 @@ int sample_attach(struct sample *s, json_t *doc)
 		goto oom;
 	if (!s->start_counters)
 		facts_note(doc, "sample: the counters could not be read at the start of the window: no rates");
-	else if (rates_json(s, doc, o, dur) < 0)
+	else if (sample_rates_json(s->start_counters, s->start_softnet, doc, o, dur) < 0)
 		goto oom;
 	if (s->listeners_error) {
 		facts_note(doc, "sample: listeners not sampled: netlink %s (%s)",

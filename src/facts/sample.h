@@ -3,8 +3,10 @@
  * document gains a "sample" object (rates of the counters over the window)
  * and a "peak" object per listener (doc/facts.md).
  *
- * Listeners are read through NETLINK_SOCK_DIAG, LISTEN and SYN_RECV only,
- * and without owners (those are found once, by the collection at the end).
+ * Listeners are read through NETLINK_SOCK_DIAG, LISTEN and SYN_RECV only;
+ * owners are found by the collection at the end, and during the window only
+ * for listeners that queue or drop (rate-limited), for those that close
+ * before the end.
  * Per listener, running maxima are kept in a table of bounded size keyed by
  * the socket's inode and endpoint: memory and work per tick depend on the
  * number of listeners, never on the length of the window.
@@ -43,9 +45,12 @@ struct sample *sample_new(const struct sample_opts *o);
 void sample_free(struct sample *s);
 
 /* Read the counters below root and the listeners every interval until the
- * window is over or a signal ends it.  Returns 0 or -ENOMEM (anything the
- * kernel refuses is recorded and reported by sample_attach()). */
-int sample_window(struct sample *s, const struct nk_root *root);
+ * window is over or a signal ends it; with owners, the owning processes of
+ * listeners that queue or drop are looked up during the window (at most
+ * once a second), so that one gone at its end is still named.  Returns 0
+ * or -ENOMEM (anything the kernel refuses is recorded and reported by
+ * sample_attach()). */
+int sample_window(struct sample *s, const struct nk_root *root, bool owners);
 
 /* The end of the window: call right before the counters are read again. */
 void sample_mark_end(struct sample *s);
@@ -54,6 +59,14 @@ void sample_mark_end(struct sample *s);
  * doc.sockets.listeners; doc.counters is the end reading.  Returns 0 or
  * -ENOMEM. */
 int sample_attach(struct sample *s, json_t *doc);
+
+/* sample-rates.c: add "deltas" and "rates" to the sample object out: the
+ * growth of each counter of doc.counters since start_counters, and of the
+ * per-CPU softnet counts since start_softnet (may be NULL), over dur_ms.
+ * Counters that went backwards are named in doc's notes.  Returns 0 or
+ * -ENOMEM. */
+int sample_rates_json(const json_t *start_counters, const json_t *start_softnet, json_t *doc,
+		      json_t *out, uint64_t dur_ms);
 
 /* How the window ended: 0 when it ran its course, else the signal number. */
 int sample_stopped_by(const struct sample *s);

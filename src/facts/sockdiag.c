@@ -323,6 +323,18 @@ int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct soc
 	return r;
 }
 
+int sockdiag_collect_requests(struct socktab *t, struct sockdiag_result *res)
+{
+	char *buf = malloc(RECV_BUF_SIZE);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = run_phase(t, false, STATES_SYN_RECV, buf, res);
+	free(buf);
+	return r;
+}
+
 int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result *res)
 {
 	char *buf = malloc(RECV_BUF_SIZE);

@@ -307,6 +307,7 @@ int socktab_finish(struct socktab *t)
 	for (size_t i = 0; i < t->n; i++) {
 		t->l[i].syn_recv = 0;
 		t->l[i].syn_recv_shared = false;
+		t->l[i].reuseport_members = t->l[i].reuseport_index = 0;
 	}
 	if (t->n == 0) {
 		t->finished = true;
@@ -321,7 +322,8 @@ int socktab_finish(struct socktab *t)
 			t->l[i].syn_recv += t->req[r].count;
 	}
 	free(kh.slot);
-	/* SO_REUSEPORT groups: every member gets the group's total */
+	/* SO_REUSEPORT groups (sorted by inode within the group): every
+	 * member gets the group's total, its size and its place */
 	for (size_t i = 0; i < t->n;) {
 		size_t e = i + 1;
 		uint64_t sum = t->l[i].syn_recv;
@@ -332,6 +334,8 @@ int socktab_finish(struct socktab *t)
 			for (size_t k = i; k < e; k++) {
 				t->l[k].syn_recv = sum;
 				t->l[k].syn_recv_shared = true;
+				t->l[k].reuseport_members = (uint32_t)(e - i);
+				t->l[k].reuseport_index = (uint32_t)(k - i + 1);
 			}
 		}
 		i = e;
@@ -347,7 +351,7 @@ static json_t *jint(uint64_t v)
 	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
-static json_t *proc_json(const struct sock_proc *p)
+json_t *sock_proc_json(const struct sock_proc *p, bool polls)
 {
 	json_t *o = json_object();
 	int err = 0;
@@ -363,6 +367,13 @@ static json_t *proc_json(const struct sock_proc *p)
 		err |= facts_set(o, "nofile_hard", json_integer(p->nofile_hard));
 	if (p->fds >= 0)
 		err |= facts_set(o, "fds", json_integer(p->fds));
+	if (owners_state_name(p->state))
+		err |= facts_set(o, "state", json_string(owners_state_name(p->state)));
+	if (p->start_time >= 0)
+		err |= facts_set(o, "start_time", json_integer(p->start_time));
+	/* without an epoll set, whether it waits on the socket is unknown */
+	if (p->has_epoll)
+		err |= facts_set(o, "polls", json_boolean(polls));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -370,8 +381,33 @@ static json_t *proc_json(const struct sock_proc *p)
 	return o;
 }
 
+/* One JSON object per process and value of "polls", shared by every
+ * listener the process holds: a pre-fork server's workers hold hundreds of
+ * listeners each, and a copy per listener made most of the document. */
+struct proc_objs {
+	json_t **obj;           /* [proc * 3 + variant], NULL until needed */
+};
+
+static json_t *proc_obj(struct proc_objs *po, const struct socktab *t,
+			const struct sock_owner_link *k)
+{
+	const struct sock_proc *p = &t->procs[k->proc];
+	size_t v = (size_t)k->proc * 3 + (!p->has_epoll ? 0 : k->polls ? 2 : 1);
+
+	if (!po->obj[v])
+		po->obj[v] = sock_proc_json(p, k->polls);
+	return po->obj[v];
+}
+
+static void proc_objs_free(struct proc_objs *po, const struct socktab *t)
+{
+	for (size_t i = 0; po->obj && i < t->nprocs * 3; i++)
+		json_decref(po->obj[i]);
+	free(po->obj);
+}
+
 static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
-			     bool with_owners)
+			     struct proc_objs *po)
 {
 	const struct listener *l = &t->l[idx];
 	char addr[INET6_ADDRSTRLEN];
@@ -395,11 +431,15 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 	err |= facts_set(o, "syn_recv", jint(l->syn_recv));
 	if (l->syn_recv_shared)
 		err |= facts_set(o, "syn_recv_shared", json_true());
+	if (l->reuseport_members > 1)
+		err |= facts_set(o, "reuseport", json_pack("{s:I,s:I}", "members",
+							    (json_int_t)l->reuseport_members, "index",
+							    (json_int_t)l->reuseport_index));
 	if (l->has_drops)
 		err |= facts_set(o, "drops", jint(l->drops));
 	err |= facts_set(o, "inode", jint(l->inode));
 	err |= facts_set(o, "uid", jint(l->uid));
-	if (with_owners) {
+	if (po) {
 		json_t *a = json_array();
 
 		err |= facts_set(o, "processes", a);
@@ -407,9 +447,9 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		while (a && *link < t->nlinks && t->links[*link].listener < idx)
 			(*link)++;
 		while (a && *link < t->nlinks && t->links[*link].listener == idx) {
-			json_t *p = proc_json(&t->procs[t->links[*link].proc]);
+			json_t *p = proc_obj(po, t, &t->links[*link]);
 
-			err |= p ? json_array_append_new(a, p) : -1;
+			err |= p ? json_array_append(a, p) : -1;
 			(*link)++;
 		}
 	}
@@ -424,10 +464,13 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 			const char *fallback_reason, bool with_owners)
 {
 	json_t *o = json_object(), *states = json_object(), *ls = json_array();
+	struct proc_objs po = { NULL };
 	size_t link = 0;
 	int err = 0;
 
 	if (!o || !states || !ls)
+		goto fail;
+	if (with_owners && !(po.obj = calloc(t->nprocs * 3 + 1, sizeof(*po.obj))))
 		goto fail;
 	err |= facts_set(o, "source", json_string(source));
 	if (fallback_reason)
@@ -436,7 +479,7 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 		if (!t->syn_recv_only || s == STATE_LISTEN || s == STATE_SYN_RECV)
 			err |= facts_set(states, state_names[s], jint(t->states[s]));
 	for (size_t i = 0; i < t->n && !err; i++) {
-		json_t *l = listener_json(t, i, &link, with_owners);
+		json_t *l = listener_json(t, i, &link, with_owners ? &po : NULL);
 
 		err |= l ? json_array_append_new(ls, l) : -1;
 	}
@@ -446,8 +489,10 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 	ls = NULL;
 	if (err)
 		goto fail;
+	proc_objs_free(&po, t);
 	return o;
 fail:
+	proc_objs_free(&po, t);
 	json_decref(states);
 	json_decref(ls);
 	json_decref(o);

@@ -45,6 +45,10 @@ struct listener {
 	bool has_limit, has_drops;
 	int8_t v6only;          /* -1 unknown, 0 dual-stack, 1 IPv6 only */
 	bool syn_recv_shared;   /* set by socktab_finish() */
+	/* SO_REUSEPORT group (socktab_finish()): members sharing the
+	 * endpoint and interface, and this one's place among them by inode,
+	 * from 1; both 0 when the socket is alone */
+	uint32_t reuseport_members, reuseport_index;
 	uint32_t uid;
 	uint64_t inode;
 	uint64_t syn_recv;      /* set by socktab_finish() */
@@ -57,12 +61,16 @@ struct sock_proc {
 	long long nofile_soft;  /* -1 when unlimited or unreadable */
 	long long nofile_hard;
 	long long fds;          /* entries of /proc/PID/fd */
+	long long start_time;   /* Unix time the process started, -1 unknown */
+	char state;             /* state letter of /proc/PID/stat, 0 unknown */
+	bool has_epoll;         /* at least one of its epoll sets was read */
 };
 
 /* "listener i is held by process p" */
 struct sock_owner_link {
 	uint32_t listener;
 	uint32_t proc;
+	bool polls;             /* the listener is in one of p's epoll sets */
 };
 
 struct sock_reqep {
@@ -106,9 +114,13 @@ int socktab_count(struct socktab *t, unsigned state, const struct sock_ep *ep);
  * LISTEN count, and attribute the request sockets to listeners: exact
  * address before wildcard, bound interface before unbound, an IPv4 request
  * to a dual-stack IPv6 listener when no IPv4 listener takes it; listeners
- * with the same endpoint (SO_REUSEPORT) share the group's total.  Returns 0
- * or -ENOMEM. */
+ * with the same endpoint (SO_REUSEPORT) share the group's total and are
+ * numbered in inode order.  Returns 0 or -ENOMEM. */
 int socktab_finish(struct socktab *t);
+
+/* A process of a listener's "processes" (doc/facts.md); polls: the listener
+ * is in one of its epoll sets.  A new reference, NULL when out of memory. */
+json_t *sock_proc_json(const struct sock_proc *p, bool polls);
 
 /* The "sockets" object of doc/facts.md.  source: "netlink" or "proc";
  * fallback_reason may be NULL; processes are listed when with_owners. */
@@ -146,6 +158,11 @@ int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result 
  * makes the kernel walk its whole established hash table, for each family:
  * the sampling window does it less often than it reads the listeners. */
 int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res);
+
+/* The request sockets (SYN_RECV) only, counted afresh into t (whose
+ * listeners stay): the second half of sockdiag_collect_listeners(t, true),
+ * for a caller that decides after reading the listeners. */
+int sockdiag_collect_requests(struct socktab *t, struct sockdiag_result *res);
 
 /* Parse one batch of SOCK_DIAG_BY_FAMILY answers (as received) into t:
  * listeners (dump 1) or the other sockets.  Messages too short to use are
@@ -202,5 +219,26 @@ int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_
 /* Parse "Max open files" of a /proc/PID/limits text; -1 for "unlimited".
  * Returns 0 or -EINVAL (line missing or malformed). */
 int owners_parse_limits(const char *text, long long *soft, long long *hard);
+
+/* Parse a /proc/PID/stat line (len bytes, not NUL-terminated): the state
+ * letter (field 3) and starttime (field 22, clock ticks after boot).  The
+ * name in parentheses may hold blanks and ')': the last ')' ends it.
+ * Returns 0 or -EINVAL. */
+int owners_parse_stat(const char *text, size_t len, char *state, unsigned long long *starttime);
+
+/* The word for a state letter of /proc/PID/stat ("running" for 'R',
+ * "stopped" for 'T' ... doc/facts.md); NULL for an unknown letter. */
+const char *owners_state_name(char state);
+
+/* Parse "btime N" of a /proc/stat text.  Returns 0 or -EINVAL. */
+int owners_parse_btime(const char *text, long long *btime);
+
+/* The socket inodes an epoll set watches, from the text of
+ * /proc/PID/fdinfo/FD of an epoll descriptor (its "tfd:" lines): fn is
+ * called with each target's inode ("ino:" field) or, on kernels that do
+ * not print it, with 0 and the target descriptor.  A partial last line
+ * (no newline) is left unparsed: returns the bytes consumed. */
+size_t owners_parse_epoll(const char *text, size_t len,
+			  void (*fn)(uint64_t ino, int tfd, void *data), void *data);
 
 #endif

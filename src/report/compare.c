@@ -10,6 +10,7 @@
 
 #include "report/state.h"
 #include "rules/rules.h"
+#include "util/timestamp.h"
 
 /* Kernel counters that are not counters: they go up and down. */
 static bool is_gauge(const char *prefix, const char *name)
@@ -148,20 +149,17 @@ static json_t *finding_map(const json_t *list, bool fail_only)
 
 static time_t parse_time(const char *s, bool *ok)
 {
-	struct tm tm = { 0 };
-	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+	time_t t = 0;
 
-	*ok = end && !*end;
-	return *ok ? timegm(&tm) : 0;
+	*ok = timestamp_parse(s, &t);
+	return t;
 }
 
 static json_t *time_string(time_t t)
 {
-	struct tm tm;
-	char buf[32];
+	char buf[TIMESTAMP_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	timestamp_format(t, buf, sizeof(buf));
 	return json_string(buf);
 }
 

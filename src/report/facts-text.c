@@ -39,6 +39,19 @@ static long long counter(const json_t *doc, const char *prefix, const char *name
 	return *have ? (long long)json_integer_value(v) : 0;
 }
 
+static bool stuck_state(const char *s)
+{
+	return s && (!strcmp(s, "stopped") || !strcmp(s, "tracing-stop") || !strcmp(s, "disk-sleep") ||
+		     !strcmp(s, "zombie") || !strcmp(s, "dead"));
+}
+
+/* "127.0.0.1 port 8443", escaped */
+static void print_endpoint(const json_t *l, FILE *out)
+{
+	fputs_safe(json_string_value(json_object_get(l, "address")) ?: "?", out);
+	fprintf(out, " port %lld", (long long)json_integer_value(json_object_get(l, "port")));
+}
+
 /* The sampling window: its length, the counters that moved (per second)
  * and the listeners that dropped packets during it. */
 static void print_sample(const json_t *doc, FILE *out)
@@ -89,6 +102,91 @@ static void print_sample(const json_t *doc, FILE *out)
 			fprintf(out, " (limit %lld)", (long long)json_integer_value(v));
 		fputc('\n', out);
 	}
+	shown = 0;
+	json_array_foreach(json_object_get(json_object_get(doc, "sockets"), "listeners"), i, l) {
+		const json_t *pk = json_object_get(l, "peak");
+		long long qmin = (long long)json_integer_value(json_object_get(pk, "queue_min"));
+		long long n = (long long)json_integer_value(json_object_get(pk, "readings"));
+
+		if (qmin <= 0 || n < 2 || !json_is_false(json_object_get(pk, "shrank")))
+			continue;
+		if (shown++ == 0)
+			fputs("  listeners whose accept queue never shrank while connections waited:\n", out);
+		fputs("    ", out);
+		print_endpoint(l, out);
+		fprintf(out, ": at least %lld waiting in all %lld readings\n", qmin, n);
+	}
+}
+
+/* How many listeners are in SO_REUSEPORT groups, and how many groups. */
+static void print_groups(const json_t *sockets, FILE *out)
+{
+	size_t groups = 0, grouped = 0, i;
+	const json_t *l;
+
+	json_array_foreach(json_object_get(sockets, "listeners"), i, l) {
+		const json_t *rp = json_object_get(l, "reuseport");
+
+		if (!rp)
+			continue;
+		grouped++;
+		if (json_integer_value(json_object_get(rp, "index")) == 1)
+			groups++;
+	}
+	if (grouped)
+		fprintf(out, "  reuseport      %zu listeners in %zu SO_REUSEPORT group%s\n", grouped, groups,
+			groups == 1 ? "" : "s");
+}
+
+/* The processes holding listeners that are stopped or stuck, each once,
+ * with the first listener it holds and how many more. */
+struct stuck {
+	json_int_t pid;
+	const json_t *proc, *listener;
+	size_t held;
+};
+
+#define MAX_STUCK_SHOWN 10
+
+static void print_stuck_owners(const json_t *sockets, FILE *out)
+{
+	const json_t *l, *p;
+	struct stuck st[MAX_STUCK_SHOWN];
+	size_t i, j, n = 0, more = 0;
+
+	json_array_foreach(json_object_get(sockets, "listeners"), i, l) {
+		json_array_foreach(json_object_get(l, "processes"), j, p) {
+			json_int_t pid = json_integer_value(json_object_get(p, "pid"));
+			size_t k;
+
+			if (!stuck_state(json_string_value(json_object_get(p, "state"))))
+				continue;
+			for (k = 0; k < n && st[k].pid != pid; k++)
+				;
+			if (k < n) {
+				st[k].held++;
+			} else if (n < MAX_STUCK_SHOWN) {
+				st[n++] = (struct stuck){ .pid = pid, .proc = p, .listener = l, .held = 1 };
+			} else {
+				more++;    /* may count one process more than once */
+			}
+		}
+	}
+	if (n)
+		fputs("  owners stopped or stuck:\n", out);
+	for (i = 0; i < n; i++) {
+		fputs("    ", out);
+		fputs_safe(json_string_value(json_object_get(st[i].proc, "comm")) ?: "?", out);
+		fprintf(out, "[%lld] ", (long long)st[i].pid);
+		fputs_safe(json_string_value(json_object_get(st[i].proc, "state")), out);
+		fputs(", holding ", out);
+		print_endpoint(st[i].listener, out);
+		if (st[i].held > 1)
+			fprintf(out, " and %zu more listener%s", st[i].held - 1, st[i].held > 2 ? "s" : "");
+		fputc('\n', out);
+	}
+	if (more)
+		fputs("    and more (netknobs listeners shows them)\n", out);
 }
 
 void report_facts_text(const json_t *doc, FILE *out)
@@ -179,6 +277,8 @@ void report_facts_text(const json_t *doc, FILE *out)
 			fprintf(out, "  %-14s %lld\n", e ? e : "?", (long long)json_integer_value(v));
 			free(e);
 		}
+	print_groups(sockets, out);
+	print_stuck_owners(sockets, out);
 
 	print_sample(doc, out);
 

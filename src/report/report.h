@@ -18,6 +18,19 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
  * sysctls, the main counters, sockets, the sampling window, notes. */
 void report_facts_text(const json_t *facts, FILE *out);
 
+struct listeners_opts {
+	bool color;
+	bool verbose;      /* each member of a SO_REUSEPORT group on a row of its own */
+};
+
+/* netknobs listeners: every listening socket of a facts document, fullest
+ * accept queue first (with a sampling window, its peaks), a SO_REUSEPORT
+ * group as one row, each owner with its state. */
+void report_listeners_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+/* The same as JSON (one object per socket, with fill_percent; the window
+ * without the counters' rates).  A new reference, NULL when out of memory. */
+json_t *report_listeners_json(const json_t *facts);
+
 /* The changes since the last run made by netknobs report (doc/formats.md),
  * in plain words; with always, also what did not change. */
 void report_changes_text(const json_t *report, FILE *out, bool always);

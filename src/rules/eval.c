@@ -86,6 +86,7 @@ struct rule_out {
 	char **msgs;             /* errors to log, in order */
 	size_t nmsgs;
 	bool oom;                /* a message could not be kept */
+	json_t *by_subject;      /* subject -> indexes in findings, for merging */
 };
 
 /* Phase 2: everything merged, in rule order. */
@@ -111,6 +112,10 @@ struct run {
 	struct expr_cache *cache; /* field reads memoised over the run, or NULL */
 	struct rule_out *out;    /* of the rule being evaluated */
 	struct rule_json rj;     /* of the rule being evaluated */
+	struct value slots[EXPR_MAX_NAMES]; /* the foreach item, then the rule's lets */
+	const struct expr *lazy[EXPR_MAX_NAMES];    /* the lets, evaluated when read */
+	const char *lazy_names[EXPR_MAX_NAMES];
+	unsigned char lazy_done[EXPR_MAX_NAMES];
 	unsigned counts[SEV_COUNT];
 	unsigned passed, na, errors, waived, disabled;
 	bool *waiver_used;       /* per rb->waivers entry */
@@ -444,6 +449,86 @@ static int first_key(const char *key, void *data)
 	return 0;
 }
 
+/* Two findings of one rule that say the same: same subject, message,
+ * observed value, recommendations and status. */
+static bool same_finding(const json_t *a, const json_t *b)
+{
+	static const char *const keys[] = { "subject", "message", "observed", "recommend", "status" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const json_t *x = json_object_get(a, keys[i]), *y = json_object_get(b, keys[i]);
+
+		if ((x || y) && (!x || !y || !json_equal(x, y)))
+			return false;
+	}
+	return true;
+}
+
+/* Add finding f of the rule being evaluated, unless an earlier item of the
+ * same rule gave the same finding (the members of a reuseport group that
+ * share a configuration): that one then counts one more item in "merged"
+ * and true is returned (f is left to the caller). */
+static bool add_finding(struct run *R, json_t *f)
+{
+	struct rule_out *o = R->out;
+	const char *subj = json_string_value(json_object_get(f, "subject"));
+	json_t *idx, *x;
+	size_t i;
+
+	if (!o->findings)
+		o->findings = json_array();
+	if (!o->by_subject)
+		o->by_subject = json_object();
+	idx = subj ? json_object_get(o->by_subject, subj) : NULL;
+	json_array_foreach(idx, i, x) {
+		json_t *g = json_array_get(o->findings, (size_t)json_integer_value(x));
+		json_int_t n = json_integer_value(json_object_get(g, "merged"));
+
+		if (g && same_finding(g, f)) {
+			json_object_set_new(g, "merged", json_integer(n ? n + 1 : 2));
+			return true;
+		}
+	}
+	if (subj && !idx && o->by_subject) {
+		idx = json_array();
+		json_object_set_new(o->by_subject, subj, idx);
+	}
+	if (idx)
+		json_array_append_new(idx, json_integer((json_int_t)json_array_size(o->findings)));
+	json_array_append(o->findings, f);
+	return false;
+}
+
+/* The rule's lets, bound lazily after the item (base: 1 with a foreach,
+ * else 0): each is evaluated when an expression first reads it for an
+ * item, so that what a rule does not need for an item costs nothing. */
+static void lets_bind(struct run *R, const struct rule *r, size_t base)
+{
+	memset(R->lazy, 0, sizeof(R->lazy));
+	memset(R->lazy_done, 0, sizeof(R->lazy_done));
+	for (size_t i = 0; i < r->nlets; i++) {
+		R->lazy[base + i] = r->lets[i];
+		R->lazy_names[base + i] = r->let_names[i];
+		R->slots[base + i] = VALUE_ABSENT_INIT;
+	}
+	R->env.lazy = r->nlets ? R->lazy : NULL;
+	R->env.lazy_names = R->lazy_names;
+	R->env.lazy_values = R->slots;
+	R->env.lazy_done = R->lazy_done;
+	R->env.items = R->slots;
+	R->env.n_items = base + r->nlets;
+}
+
+/* After an item: the lets it read go. */
+static void lets_free(struct run *R, const struct rule *r, size_t base)
+{
+	for (size_t i = base; i < base + r->nlets; i++)
+		if (R->lazy_done[i]) {
+			value_free(&R->slots[i]);
+			R->lazy_done[i] = 0;
+		}
+}
+
 /* Evaluate one rule for the current item (R->env).  Passes and not
  * applicable results are only counted unless keep is set (NULL then);
  * anything else gives a new result object. */
@@ -595,9 +680,14 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 			json_object_set_new(f, "status", json_string("fail"));
 			R->counts[r->severity]++;
 		}
-		if (!R->out->findings)
-			R->out->findings = json_array();
-		json_array_append_new(R->out->findings, f);
+		if (add_finding(R, f)) {
+			/* the same finding once: counted once */
+			if (w && !w->expired)
+				R->waived--;
+			else
+				R->counts[r->severity]--;
+		}
+		json_decref(f);
 		free(msg);
 	}
 	goto out;
@@ -668,10 +758,15 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	unsigned counts[5] = { 0 }; /* pass, n/a, fail, error, waived */
 	json_t *res, *items;
 
-	expr_env_init(&R->env, R->facts, R->rb->vars, NULL, 0);
+	expr_env_init(&R->env, R->facts, R->rb->vars, R->slots, 0);
+	R->env.tables = R->rb->tables;
 	R->env.cache = R->cache;
-	if (!r->foreach)
-		return eval_item(R, r, true, counts);
+	if (!r->foreach) {
+		lets_bind(R, r, 0);
+		res = eval_item(R, r, true, counts);
+		lets_free(R, r, 0);
+		return res;
+	}
 	if (expr_eval(r->foreach, &R->env, &coll, &e) < 0) {
 		rule_error(R, "rule %s: foreach: %s", r->id, e.msg);
 		res = rule_result(r, "error");
@@ -697,9 +792,11 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	for (size_t i = 0; i < json_array_size(coll.json); i++) {
 		if (expr_list_get(&R->env, &coll, i, &item) < 0)
 			item = VALUE_ABSENT_INIT;
-		R->env.items = &item;
-		R->env.n_items = 1;
+		if (i == 0)
+			lets_bind(R, r, 1);
+		R->slots[0] = item;
 		res = eval_item(R, r, R->all_items, counts);
+		lets_free(R, r, 1);
 		if (res)
 			json_array_append_new(items, res);
 	}
@@ -737,6 +834,7 @@ static void merge_slot(struct merge *M, struct rule_out *o)
 	if (o->oom)
 		log_error("rule %s: out of memory", o->r->id);
 	json_array_append_new(M->results, o->result);
+	json_decref(o->by_subject);
 	if (o->findings) {
 		json_array_extend(M->findings, o->findings);
 		json_decref(o->findings);
@@ -833,6 +931,7 @@ static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
 			/* the size of the collection; its errors are
 			 * reported when the rule is evaluated */
 			expr_env_init(&env, facts, rb->vars, NULL, 0);
+			env.tables = rb->tables;
 			if (expr_eval(r->foreach, &env, &coll, &e) == 0 && coll.type == VALUE_LIST)
 				work += json_array_size(coll.json);
 			value_free(&coll);

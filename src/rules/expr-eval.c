@@ -29,6 +29,7 @@ static inline void set_int(struct value *v, int64_t i);
 static int eval_node(struct ctx *c, const struct node *n, struct value *out);
 static int eval_field(struct ctx *c, const struct node *n, struct value *out);
 static int eval_memo(struct ctx *c, const struct node *n, struct value *out);
+static int eval_lazy(struct ctx *c, const struct node *n, struct value *out);
 
 /* Evaluate n into out.  Invariants go to the memo; the commonest leaves (a
  * foreach item, a comprehension variable, an integer) are taken here
@@ -43,6 +44,8 @@ static inline int eval(struct ctx *c, const struct node *n, struct value *out)
 		set_int(out, n->u.i);
 		return 0;
 	case N_ITEM:
+		if (c->env->lazy && c->env->lazy[n->u.idx] && !c->env->lazy_done[n->u.idx])
+			return eval_lazy(c, n, out);
 		*out = c->env->items[n->u.idx];
 		out->owned = false;
 		return 0;
@@ -208,7 +211,7 @@ struct expr_cache {
 	struct cache_node *nodes;
 	size_t node_mask, n_nodes;
 	bool memo_bound;
-	const json_t *memo_facts, *memo_vars;
+	const json_t *memo_facts, *memo_vars, *memo_tables;
 };
 
 static inline size_t ptr_hash(const void *p)
@@ -634,8 +637,10 @@ static struct expr_cache *memo_for(const struct expr_env *env)
 		k->memo_bound = true;
 		k->memo_facts = env->facts;
 		k->memo_vars = env->vars;
+		k->memo_tables = env->tables;
 	}
-	return k->memo_facts == env->facts && k->memo_vars == env->vars ? k : NULL;
+	return k->memo_facts == env->facts && k->memo_vars == env->vars &&
+	       k->memo_tables == env->tables ? k : NULL;
 }
 
 static const struct cache_node *node_get(const struct expr_cache *k, const struct node *n)
@@ -1065,7 +1070,8 @@ static const char *const func_names[F_COUNT_FUNCS] = {
 	[F_DEFAULT] = "default", [F_KERNEL_AT_LEAST] = "kernel_at_least",
 	[F_VERSION_CMP] = "version_cmp", [F_CLAMP] = "clamp", [F_PERCENT] = "percent",
 	[F_ABS] = "abs", [F_SYSCTL_MATCH] = "sysctl_match", [F_ENTRIES] = "entries",
-	[F_DELTA] = "delta", [F_RATE] = "rate",
+	[F_DELTA] = "delta", [F_RATE] = "rate", [F_ENDPOINT] = "endpoint", [F_LOOKUP] = "lookup",
+	[F_TEXT] = "text",
 };
 
 /* A fold of min, max, sum, count, any or all over items. */
@@ -1687,6 +1693,108 @@ static int entries(struct ctx *c, const struct node *n, struct value *out)
 	return keep_derived(c, n, r ? NULL : tag, list, out);
 }
 
+/* endpoint(listener): "address:port", "[address]:port" for IPv6 */
+static int endpoint(struct ctx *c, const struct node *n, struct value *out)
+{
+	const json_t *fam, *addr, *port;
+	struct value l;
+	char *s = NULL;
+	int r = eval(c, n->u.call.args[0], &l), k;
+
+	if (r < 0)
+		return r;
+	if (l.type != VALUE_OBJECT) {
+		if (l.type != VALUE_ABSENT)
+			r = fail(c, n->u.call.args[0], -EINVAL, "endpoint() needs a listener (an "
+				 "object), not %s", value_type_name(l.type));
+		value_free(&l);
+		set_absent(out);
+		return r;
+	}
+	fam = json_object_get(l.json, "family");
+	addr = json_object_get(l.json, "address");
+	port = json_object_get(l.json, "port");
+	if (!json_is_string(addr) || !json_is_integer(port)) {
+		value_free(&l);
+		set_absent(out);
+		return 0;
+	}
+	k = asprintf(&s, json_is_string(fam) && !strcmp(json_string_value(fam), "ipv6") ?
+		     "[%s]:%lld" : "%s:%lld", json_string_value(addr),
+		     (long long)json_integer_value(port));
+	value_free(&l);
+	if (k < 0)
+		return oom(c, n);
+	out->type = VALUE_STRING;
+	out->owned = true;
+	out->s.ptr = s;
+	out->s.len = (size_t)k;
+	return 0;
+}
+
+/* lookup("table", name): the first entry of the table one of whose match
+ * patterns (fnmatch(3) globs) matches name */
+static int lookup(struct ctx *c, const struct node *n, struct value *out)
+{
+	const struct node *t = n->u.call.args[0];
+	const json_t *list, *entry;
+	struct value name;
+	size_t i;
+	int r = eval(c, n->u.call.args[1], &name);
+
+	if (r < 0)
+		return r;
+	set_absent(out);
+	if (name.type != VALUE_STRING) {
+		if (name.type != VALUE_ABSENT)
+			r = fail(c, n->u.call.args[1], -EINVAL, "lookup() needs strings, not %s",
+				 value_type_name(name.type));
+		value_free(&name);
+		return r;
+	}
+	list = json_object_get(c->env->tables, t->u.s.ptr);
+	json_array_foreach(list, i, entry) {
+		const json_t *pat;
+		size_t j;
+
+		json_array_foreach(json_object_get(entry, "match"), j, pat)
+			if (json_is_string(pat) && fnmatch(json_string_value(pat), name.s.ptr, 0) == 0) {
+				value_free(&name);
+				return borrow(c, n, entry, out);
+			}
+	}
+	value_free(&name);
+	return 0;
+}
+
+/* text(x): x as a message shows it */
+static int text_of(struct ctx *c, const struct node *n, struct value *out)
+{
+	struct value v;
+	char *t;
+	int r = eval(c, n->u.call.args[0], &v);
+
+	if (r < 0)
+		return r;
+	if (v.type == VALUE_ABSENT) {
+		set_absent(out);
+		return 0;
+	}
+	t = value_format(&v, VALUE_FORMAT_SYSCTL);
+	value_free(&v);
+	if (!t)
+		return oom(c, n);
+	if (strlen(t) > EXPR_MAX_RESULT_STRING) {
+		free(t);
+		return fail(c, n, -EINVAL, "string too long (the limit is %d bytes)", EXPR_MAX_RESULT_STRING);
+	}
+	out->type = VALUE_STRING;
+	out->owned = true;
+	out->s.ptr = t;
+	out->s.len = strlen(t);
+	return 0;
+}
+
 static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 {
 	int r;
@@ -1698,6 +1806,12 @@ static int eval_call(struct ctx *c, const struct node *n, struct value *out)
 		return sysctl_match(c, n, out);
 	case F_ENTRIES:
 		return entries(c, n, out);
+	case F_ENDPOINT:
+		return endpoint(c, n, out);
+	case F_LOOKUP:
+		return lookup(c, n, out);
+	case F_TEXT:
+		return text_of(c, n, out);
 	case F_MIN:
 	case F_MAX:
 	case F_SUM:
@@ -1869,6 +1983,8 @@ static int eval_node(struct ctx *c, const struct node *n, struct value *out)
 	case N_SECTION:
 		return borrow(c, n, c->env->sec[n->u.idx], out);
 	case N_ITEM:
+		if (c->env->lazy && c->env->lazy[n->u.idx] && !c->env->lazy_done[n->u.idx])
+			return eval_lazy(c, n, out);
 		*out = c->env->items[n->u.idx];
 		out->owned = false;
 		return 0;
@@ -2026,6 +2142,33 @@ void expr_env_init(struct expr_env *env, const json_t *facts, const json_t *vars
 	env->sec[EXPR_SEC_SYSCTL] = json_object_get(facts, "sysctl");
 	env->sec[EXPR_SEC_COUNTERS] = json_object_get(facts, "counters");
 	env->sec[EXPR_SEC_SAMPLE] = json_object_get(facts, "sample");
+}
+
+/* A name bound lazily, read for the first time for this item: its
+ * expression evaluated now, once, and kept (expr_env.lazy).  An error in
+ * it is reported as the let's, at the place of its own text. */
+static int eval_lazy(struct ctx *c, const struct node *n, struct value *out)
+{
+	const struct expr_env *env = c->env;
+	unsigned i = n->u.idx;
+	struct value v;
+	int r = expr_eval(env->lazy[i], env, &v, c->err);
+
+	if (r < 0) {
+		char msg[EXPR_ERROR_MSG];
+
+		if (strncmp(c->err->msg, "let ", 4) != 0) {
+			snprintf(msg, sizeof(msg), "let %.40s: %.200s", env->lazy_names ? env->lazy_names[i] : "?",
+				 c->err->msg);
+			memcpy(c->err->msg, msg, sizeof(msg));
+		}
+		return r;
+	}
+	env->lazy_values[i] = v;
+	env->lazy_done[i] = 1;
+	*out = v;
+	out->owned = false;
+	return 0;
 }
 
 int expr_eval(const struct expr *e, const struct expr_env *env, struct value *out,

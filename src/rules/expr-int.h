@@ -51,6 +51,9 @@ enum expr_func {
 	F_ENTRIES,
 	F_DELTA,
 	F_RATE,
+	F_ENDPOINT,
+	F_LOOKUP,
+	F_TEXT,
 	F_COUNT_FUNCS
 };
 

@@ -135,6 +135,9 @@ static const struct func_def {
 	[F_ENTRIES] = { "entries", 1, 1, 0 },
 	[F_DELTA] = { "delta", 2, 2, 0 },
 	[F_RATE] = { "rate", 2, 3, 0 },
+	[F_ENDPOINT] = { "endpoint", 1, 1, 0 },
+	[F_LOOKUP] = { "lookup", 2, 2, 0 },
+	[F_TEXT] = { "text", 1, 1, 0 },
 };
 
 static int func_find(const char *name, size_t len)
@@ -809,6 +812,24 @@ static int check_sysctl_match(struct parser *p, struct node *call)
 	return keep_key(p, call, key);
 }
 
+/* lookup("table", name): the table is named by a literal, so that the
+ * rule loader can check that it exists (expr_lookup_tables()). */
+static int check_lookup(struct parser *p, struct node *call)
+{
+	const struct node *arg = call->u.call.args[0];
+	char q[EXPR_ERROR_MSG / 2] = "";
+
+	if (arg->kind != N_STR)
+		return perror_at(p, arg->pos, "lookup() needs the table's name written as a "
+				 "string literal"), -1;
+	if (!expr_name_syntax(arg->u.s.ptr, arg->u.s.len)) {
+		expr_quote(q, sizeof(q), arg->u.s.ptr, arg->u.s.len > 64 ? 64 : arg->u.s.len);
+		return perror_at(p, arg->pos, "invalid table name %s: letters, digits and '_', "
+				 "not starting with a digit", q), -1;
+	}
+	return 0;
+}
+
 /* Checks of a call's arguments that can be made before evaluation. */
 static int check_call(struct parser *p, struct node *call)
 {
@@ -873,11 +894,21 @@ static int check_call(struct parser *p, struct node *call)
 				return perror_at(p, a->pos, "len() needs a list, a string or an "
 						 "object, not %s", value_type_name(t)), -1;
 			break;
+		case F_ENDPOINT:
+			return perror_at(p, a->pos, "endpoint() needs a listener (an object), not %s",
+					 value_type_name(t)), -1;
+		case F_LOOKUP:
+			if (t != VALUE_STRING)
+				return perror_at(p, a->pos, "lookup() needs strings, not %s",
+						 value_type_name(t)), -1;
+			break;
 		default:
 			break;
 		}
 	}
 	switch (call->func) {
+	case F_LOOKUP:
+		return check_lookup(p, call);
 	case F_SYSCTL:
 		return check_sysctl(p, call);
 	case F_SYSCTL_MATCH:
@@ -1529,6 +1560,16 @@ fail:
 	return NULL;
 }
 
+bool expr_name_syntax(const char *s, size_t len)
+{
+	if (len == 0 || len > EXPR_MAX_NAME || !is_name_start(s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!is_name_char(s[i]))
+			return false;
+	return true;
+}
+
 bool expr_name_valid(const char *name, const char **why)
 {
 	size_t len = strlen(name);
@@ -1554,6 +1595,60 @@ bool expr_name_valid(const char *name, const char **why)
 	if (w && why)
 		*why = w;
 	return !w;
+}
+
+static int walk_lookups(const struct expr *e, const struct node *n,
+			int (*fn)(const char *table, const struct expr_error *at, void *data),
+			void *data)
+{
+	const struct node *const *kids;
+	const struct node *k3[3];
+	unsigned nk = 3;
+	int r;
+
+	switch (n->kind) {
+	case N_CALL:
+		if (n->func == F_LOOKUP && n->u.call.args[0]->kind == N_STR) {
+			struct expr_error at = { 0 };
+
+			expr_error_set(&at, e->src, n->u.call.args[0]->pos, "lookup");
+			r = fn(n->u.call.args[0]->u.s.ptr, &at, data);
+			if (r)
+				return r;
+		}
+		kids = (const struct node *const *)n->u.call.args;
+		nk = n->u.call.n;
+		break;
+	case N_LIST:
+		kids = (const struct node *const *)n->u.list.elts;
+		nk = n->u.list.n;
+		break;
+	case N_FIELD:
+		k3[0] = n->u.field.obj;
+		k3[1] = k3[2] = NULL;
+		kids = k3;
+		break;
+	case N_INT: case N_STR: case N_BOOL: case N_NULL: case N_CONST:
+	case N_SECTION: case N_ITEM: case N_LOCAL:
+		return 0;
+	default:
+		k3[0] = n->u.k.a;
+		k3[1] = n->u.k.b;
+		k3[2] = n->kind == N_COND ? n->u.k.c : NULL;
+		kids = k3;
+		break;
+	}
+	for (unsigned i = 0; i < nk; i++)
+		if (kids[i] && (r = walk_lookups(e, kids[i], fn, data)))
+			return r;
+	return 0;
+}
+
+int expr_lookup_tables(const struct expr *e,
+		       int (*fn)(const char *table, const struct expr_error *at, void *data),
+		       void *data)
+{
+	return walk_lookups(e, e->root, fn, data);
 }
 
 int expr_sysctl_keys(const struct expr *e, int (*fn)(const char *key, void *data), void *data)

@@ -156,6 +156,18 @@ bool expr_name_valid(const char *name, const char **why);
  * return of fn; 0 otherwise. */
 int expr_sysctl_keys(const struct expr *e, int (*fn)(const char *key, void *data), void *data);
 
+/* Call fn for every lookup() of the expression with the table it names and
+ * its position (at->line, at->col, at->offset), so that the rule loader can
+ * check, once every file is loaded, that the table exists.  Stops at and
+ * returns the first non-zero return of fn; 0 otherwise. */
+int expr_lookup_tables(const struct expr *e,
+		       int (*fn)(const char *table, const struct expr_error *at, void *data),
+		       void *data);
+
+/* Whether s (len bytes) is a name of the language: letters, digits and '_',
+ * not starting with a digit, at most EXPR_MAX_NAME bytes. */
+bool expr_name_syntax(const char *s, size_t len);
+
 /* ------------------------------------------------------------- evaluate */
 
 enum expr_section {
@@ -184,8 +196,21 @@ struct expr_cache;
 struct expr_env {
 	const json_t *facts;        /* the facts document, or NULL: all absent */
 	const json_t *vars;         /* site variables (an object), or NULL */
+	const json_t *tables;       /* lookup(): table name -> list of entries, in the
+				       order they are tried (the rule engine's
+				       rulebook tables), or NULL: none */
 	const struct value *items;  /* values of the scope's names, in order */
 	size_t n_items;
+	/* Names bound lazily (a rule's let): when lazy is not NULL and
+	 * lazy[i] is, reading name i evaluates lazy[i] once (with this
+	 * environment), keeps the result in lazy_values[i] (items must point to
+	 * the same array) and sets lazy_done[i]; lazy_names[i] names it in
+	 * errors.  The caller frees the values done and clears lazy_done
+	 * between items. */
+	const struct expr *const *lazy;
+	const char *const *lazy_names;
+	struct value *lazy_values;
+	unsigned char *lazy_done;
 	const json_t *sec[EXPR_SEC_COUNT]; /* filled by expr_env_init() */
 	struct expr_cache *cache;   /* optional: memo of field reads, or NULL */
 };

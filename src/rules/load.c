@@ -170,22 +170,60 @@ static char *line_of(struct ctx *c, const struct ynode *n, const char *key)
 
 /* ---------------------------------------------------------- expressions */
 
+/* Where a position inside an expression stands in the YAML file. */
+static void expr_where(const struct ynode *n, const struct expr_error *e, unsigned *line,
+		       unsigned *col)
+{
+	*line = n->line;
+	*col = n->col;
+	if (n->literal) {
+		/* block scalar: the text starts on the next line */
+		*line += e->line;
+		*col = e->col;
+	} else {
+		*line += e->line - 1;
+		*col = (e->line > 1 ? 0 : *col + (n->quoted ? 1 : 0)) + e->col - (e->line > 1 ? 0 : 1);
+	}
+}
+
 /* Position of an expression error inside the YAML scalar. */
 static void expr_err(struct ctx *c, const struct ynode *n, const char *field,
 		     const struct expr_error *e)
 {
-	unsigned line = n->line, col = n->col;
+	unsigned line, col;
 
-	if (n->literal) {
-		/* block scalar: the text starts on the next line */
-		line += e->line;
-		col = e->col;
-	} else {
-		line += e->line - 1;
-		col = (e->line > 1 ? 0 : col + (n->quoted ? 1 : 0)) + e->col - (e->line > 1 ? 0 : 1);
-	}
+	expr_where(n, e, &line, &col);
 	log_syntax(c->file, line, col, "in %s: %s", field, e->msg);
 	c->rb->errors++;
+}
+
+struct lookup_note {
+	struct ctx *c;
+	const struct ynode *n;
+	unsigned shift;          /* columns before the expression on its first line */
+};
+
+static int note_lookup(const char *table, const struct expr_error *at, void *data)
+{
+	struct lookup_note *ln = data;
+	struct expr_error e = *at;
+	struct table_use u = { strdup(table), { ln->c->file, 0, 0 } };
+
+	if (e.line <= 1)
+		e.col += ln->shift;
+	expr_where(ln->n, &e, &u.where.line, &u.where.col);
+	if (u.table)
+		tables_add_use(ln->c->rb, &u);
+	return 0;
+}
+
+/* Remember the tables x reads with lookup(), checked when every file is
+ * loaded (tables_finish). */
+static void note_lookups(struct ctx *c, const struct ynode *n, const struct expr *x, unsigned shift)
+{
+	struct lookup_note ln = { c, n, shift };
+
+	expr_lookup_tables(x, note_lookup, &ln);
 }
 
 static struct expr *parse_expr_node(struct ctx *c, const struct ynode *n, const char *field,
@@ -201,6 +239,8 @@ static struct expr *parse_expr_node(struct ctx *c, const struct ynode *n, const 
 	x = expr_parse(n->value, n->len, scope, &e);
 	if (!x)
 		expr_err(c, n, field, &e);
+	else
+		note_lookups(c, n, x, 0);
 	return x;
 }
 
@@ -317,6 +357,7 @@ static int parse_template(struct ctx *c, const struct ynode *n, const char *fiel
 				ret = -EINVAL;
 				break;
 			}
+			note_lookups(c, n, x, (unsigned)(i + 1));
 			if (template_add(t, NULL, x) < 0) {
 				expr_free(x);
 				ret = -ENOMEM;
@@ -356,6 +397,12 @@ static void rule_free(struct rule *r)
 	free(r->refs);
 	free(r->foreach_name);
 	expr_free(r->foreach);
+	for (size_t i = 0; i < r->nlets; i++) {
+		free(r->let_names[i]);
+		expr_free(r->lets[i]);
+	}
+	free(r->let_names);
+	free(r->lets);
 	expr_free(r->applies);
 	expr_free(r->check);
 	expr_free(r->observed);
@@ -621,16 +668,64 @@ static void add_rule(struct ctx *c, struct rule *r)
 	rb->nrules++;
 }
 
+/* let: NAME: EXPR, in order; each expression sees the foreach item and the
+ * names before it.  names and scope hold the item's name (when the rule has
+ * a foreach) and get the lets' names.  Returns 0, or -1 after an error. */
+static int parse_lets(struct ctx *c, struct rule *r, const struct ynode *map, const char **names,
+		      struct expr_scope *scope)
+{
+	size_t n = map->type == YNODE_MAPPING ? map->n / 2 : 0, base = scope->n_names;
+
+	if (map->type != YNODE_MAPPING) {
+		err_at(c, map, "'let' must be a mapping of name to expression, not %s", ytree_type_name(map));
+		return -1;
+	}
+	if (base + n > EXPR_MAX_NAMES) {
+		err_at(c, map, "'let' binds %zu names; a rule may bind at most %d with its foreach item", n,
+		       EXPR_MAX_NAMES - (int)base);
+		return -1;
+	}
+	r->let_names = calloc(n + 1, sizeof(*r->let_names));
+	r->lets = calloc(n + 1, sizeof(*r->lets));
+	if (!r->let_names || !r->lets) {
+		err_at(c, map, "out of memory");
+		return -1;
+	}
+	scope->names = names;
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *k = map->kids[2 * i], *e = map->kids[2 * i + 1];
+		const char *why = NULL;
+		char *esc;
+
+		for (size_t j = 0; j < scope->n_names && !why; j++)
+			if (!strcmp(names[j], k->value))
+				why = r->foreach_name && j == 0 ? "the rule's foreach item" : "bound above";
+		if (why || !expr_name_valid(k->value, &why)) {
+			esc = escape_untrusted_str(k->value);
+			err_at(c, k, "invalid name '%s' in 'let': %s", esc ? esc : "?", why);
+			free(esc);
+			return -1;
+		}
+		r->lets[i] = parse_expr_node(c, e, "let", scope);
+		r->let_names[i] = strdup(k->value);
+		r->nlets = i + 1;
+		if (!r->lets[i] || !r->let_names[i])
+			return -1;
+		names[scope->n_names++] = r->let_names[i];
+	}
+	return 0;
+}
+
 static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname)
 {
 	static const char *const fields[] = {
-		"id", "title", "severity", "tags", "foreach", "applies", "check", "observed",
+		"id", "title", "severity", "tags", "foreach", "let", "applies", "check", "observed",
 		"subject", "message", "recommend", "rationale", "risk", "references", NULL,
 	};
 	struct rule r = { 0 };
 	const struct ynode *id, *v;
 	struct expr_scope scope = { 0 }, *sc = NULL;
-	const char *names[1];
+	const char *names[EXPR_MAX_NAMES];
 	unsigned before = c->rb->errors;
 
 	if (n->type != YNODE_MAPPING) {
@@ -705,6 +800,8 @@ static void parse_rule(struct ctx *c, const struct ynode *n, const char *setname
 			sc = &scope;
 		}
 	}
+	if ((v = ytree_get(n, "let")) && parse_lets(c, &r, v, names, &scope) == 0)
+		sc = &scope;
 	if ((v = ytree_get(n, "applies")))
 		r.applies = parse_expr_node(c, v, "applies", sc);
 	if ((v = want(c, n, "check", YNODE_SCALAR, true, "rule")))
@@ -1058,6 +1155,166 @@ static void parse_profiles(struct ctx *c, const struct ynode *seq)
 	}
 }
 
+/* The strings of a scalar or a list of scalars (match: of a table entry),
+ * escaped as rule text is.  NULL after an error (reported). */
+static json_t *table_patterns(struct ctx *c, const struct ynode *m)
+{
+	const struct ynode *one[1] = { m };
+	const struct ynode *const *items = m->type == YNODE_SCALAR ? one : (const struct ynode *const *)m->kids;
+	size_t n = m->type == YNODE_SCALAR ? 1 : m->n;
+	json_t *list;
+
+	if (m->type == YNODE_MAPPING || n == 0 || n > 64) {
+		err_at(c, m, "'match' must be a pattern or a list of 1 to 64 patterns");
+		return NULL;
+	}
+	list = json_array();
+	for (size_t i = 0; list && i < n; i++) {
+		char *esc;
+
+		if (items[i]->type != YNODE_SCALAR || items[i]->len == 0 || items[i]->len > 256 ||
+		    strlen(items[i]->value) != items[i]->len) {
+			err_at(c, items[i], "a pattern of 'match' must be text of 1 to 256 bytes (a glob "
+			       "matched on the process name: nginx, python3*)");
+			json_decref(list);
+			return NULL;
+		}
+		esc = escape_untrusted(items[i]->value, items[i]->len);
+		json_array_append_new(list, json_string(esc ? esc : ""));
+		free(esc);
+	}
+	return list;
+}
+
+/* One entry of a table: name, match and scalar fields. */
+static void parse_table_entry(struct ctx *c, const struct ynode *en, const char *table,
+			      const struct ynode *tkey)
+{
+	struct table_entry e = { 0 };
+	const struct ynode *name, *match;
+	json_t *pats;
+
+	if (en->type != YNODE_MAPPING) {
+		err_at(c, en, "an entry of table '%s' must be a mapping (name:, match:, ...), not %s",
+		       table, ytree_type_name(en));
+		return;
+	}
+	name = want(c, en, "name", YNODE_SCALAR, true, "table entry");
+	match = ytree_get(en, "match");
+	if (!match)
+		err_at(c, en, "table entry: missing required field 'match'");
+	if (!name || !match)
+		return;
+	if (!valid_id(name->value, name->len)) {
+		err_at(c, name, "an entry's name must be a lower-case word (a-z 0-9 - . _)");
+		return;
+	}
+	if (!(pats = table_patterns(c, match)))
+		return;
+	e.table = strdup(table);
+	e.name = strdup(name->value);
+	e.json = json_pack("{s:s,s:o}", "name", name->value, "match", pats);
+	e.where = (struct origin){ c->file, en->line, en->col };
+	e.table_where = (struct origin){ c->file, tkey->line, tkey->col };
+	e.fields = calloc(en->n / 2 + 1, sizeof(*e.fields));
+	e.field_where = calloc(en->n / 2 + 1, sizeof(*e.field_where));
+	if (!e.table || !e.name || !e.json || !e.fields || !e.field_where) {
+		err_at(c, en, "out of memory");
+		table_entry_free(&e);
+		return;
+	}
+	for (size_t i = 0; i + 1 < en->n; i += 2) {
+		const struct ynode *k = en->kids[i], *v = en->kids[i + 1];
+		json_t *j;
+
+		if (!strcmp(k->value, "name") || !strcmp(k->value, "match"))
+			continue;
+		if (!valid_var_name(k->value)) {
+			char *esc = escape_untrusted_str(k->value);
+
+			err_at(c, k, "invalid field name '%s': letters, digits and '_', not starting with a digit",
+			       esc ? esc : "?");
+			free(esc);
+			continue;
+		}
+		if (v->type != YNODE_SCALAR) {
+			err_at(c, v, "field '%s' of a table entry must be a scalar, not %s", k->value,
+			       ytree_type_name(v));
+			continue;
+		}
+		if (v->len > TEXT_MAX) {
+			err_at(c, v, "'%s' is too long (%zu bytes; the limit is %d)", k->value, v->len, TEXT_MAX);
+			continue;
+		}
+		if (!(j = scalar_json(c, v)))
+			continue;
+		json_object_set_new(e.json, k->value, j);
+		e.field_where[e.nfields] = (struct origin){ c->file, k->line, k->col };
+		e.fields[e.nfields++] = strdup(k->value);
+	}
+	tables_add_entry(c->rb, &e);
+}
+
+/* tables: NAME: {description, fields, entries}.  A rule set declares a
+ * table with 'fields'; any file adds entries. */
+static void parse_tables(struct ctx *c, const struct ynode *map, const char *setname)
+{
+	static const char *const fields[] = { "description", "fields", "entries", NULL };
+
+	if (map->type != YNODE_MAPPING) {
+		err_at(c, map, "'tables' must be a mapping of table name to table, not %s",
+		       ytree_type_name(map));
+		return;
+	}
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i], *t = map->kids[i + 1], *f, *en;
+
+		if (!expr_name_syntax(k->value, k->len)) {
+			err_at(c, k, "invalid table name: letters, digits and '_', not starting with a digit");
+			continue;
+		}
+		if (t->type != YNODE_MAPPING) {
+			err_at(c, t, "table '%s' must be a mapping (fields:, entries:), not %s", k->value,
+			       ytree_type_name(t));
+			continue;
+		}
+		check_keys(c, t, "a table", fields);
+		f = want(c, t, "fields", YNODE_SEQUENCE, false, "table");
+		if (f && !setname) {
+			err_at(c, f, "'fields' declares a table, which belongs in a rule set file (with "
+			       "'ruleset'); other files add entries");
+		} else if (f) {
+			struct table_decl d = { 0 };
+			const struct ynode *desc = want(c, t, "description", YNODE_SCALAR, false, "table");
+
+			d.name = strdup(k->value);
+			d.description = desc ? text_of(c, desc, "description") : NULL;
+			d.where = (struct origin){ c->file, k->line, k->col };
+			d.fields = calloc(f->n + 1, sizeof(*d.fields));
+			for (size_t j = 0; d.fields && j < f->n; j++) {
+				if (f->kids[j]->type != YNODE_SCALAR || !valid_var_name(f->kids[j]->value) ||
+				    !strcmp(f->kids[j]->value, "name") || !strcmp(f->kids[j]->value, "match")) {
+					err_at(c, f->kids[j], "a field of a table is a name (letters, digits "
+					       "and '_'), other than name and match");
+					continue;
+				}
+				d.fields[d.nfields++] = strdup(f->kids[j]->value);
+			}
+			if (d.name && d.fields)
+				tables_declare(c->rb, &d);
+			else
+				table_decl_free(&d);
+		} else if (ytree_get(t, "description")) {
+			err_at(c, ytree_get(t, "description"), "'description' goes with 'fields', where the "
+			       "table is declared");
+		}
+		if (!(en = want(c, t, "entries", YNODE_SEQUENCE, false, "table")))
+			continue;
+		for (size_t j = 0; j < en->n; j++)
+			parse_table_entry(c, en->kids[j], k->value, k);
+	}
+}
+
 /* YYYY-MM-DD, a day that exists (strptime() takes 2027-02-31). */
 static bool valid_date(const char *s)
 {
@@ -1181,7 +1438,7 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 {
 	static const char *const top[] = {
 		"ruleset", "version", "description", "default", "variables", "rules", "keys",
-		"override", "waive", "profiles", NULL,
+		"override", "waive", "profiles", "tables", NULL,
 	};
 	const struct ynode *name, *ver, *rules, *v;
 	const char *setname = NULL;
@@ -1247,6 +1504,8 @@ static void load_tree(struct ctx *c, const struct ynode *root)
 	}
 	if ((v = ytree_get(root, "profiles")))
 		parse_profiles(c, v);
+	if ((v = ytree_get(root, "tables")))
+		parse_tables(c, v, setname);
 	if (rules && setname) {
 		if (rules->type != YNODE_SEQUENCE)
 			err_at(c, rules, "'rules' must be a list, not %s", ytree_type_name(rules));
@@ -1450,6 +1709,7 @@ void rulebook_free(struct rulebook *rb)
 	for (size_t i = 0; i < rb->nprofiles; i++)
 		profile_free(&rb->profiles[i]);
 	free(rb->profiles);
+	tables_free(rb);
 	memset(rb, 0, sizeof(*rb));
 }
 
@@ -1487,6 +1747,7 @@ static void unknown_rule(struct rulebook *rb, const char *id, const struct origi
 
 void rulebook_finish(struct rulebook *rb)
 {
+	tables_finish(rb);
 	for (size_t i = 0; i < rb->npending; i++) {
 		struct pending_override *p = &rb->pending[i];
 		struct rule *r = find_rule(rb, p->rule_id);
@@ -1528,6 +1789,9 @@ int rule_sysctl_keys(const struct rule *ru, int (*fn)(const char *key, void *dat
 	if ((r = each_expr_keys(ru->foreach, &k)) || (r = each_expr_keys(ru->applies, &k)) ||
 	    (r = each_expr_keys(ru->check, &k)) || (r = each_expr_keys(ru->observed, &k)))
 		return r;
+	for (size_t j = 0; j < ru->nlets; j++)
+		if ((r = each_expr_keys(ru->lets[j], &k)))
+			return r;
 	for (size_t j = 0; j < ru->nrecs; j++) {
 		/* the current value of a recommended key is always shown */
 		if ((r = fn(ru->recs[j].key, data)) || (r = each_expr_keys(ru->recs[j].value, &k)))

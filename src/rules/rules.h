@@ -70,6 +70,9 @@ struct rule {
 	size_t nrefs;
 	char *foreach_name;              /* "listener" in "listener in listeners" */
 	struct expr *foreach;            /* the collection */
+	char **let_names;                /* let: names bound per item, in order, */
+	struct expr **lets;              /* and their expressions (each sees the */
+	size_t nlets;                    /* item and the lets before it) */
 	struct expr *applies, *check;    /* applies may be NULL */
 	struct expr *observed;           /* may be NULL */
 	struct template message, subject; /* subject may be empty */
@@ -118,6 +121,37 @@ struct profile {
 	struct origin where;
 };
 
+/* A lookup table (the "tables" section of rule files, read by lookup() in
+ * expressions): a rule set declares it with the fields its entries may
+ * have; any file adds entries.  See doc/rules.md. */
+struct table_decl {
+	char *name;
+	char *description;
+	char **fields;         /* besides name and match */
+	size_t nfields;
+	struct origin where;
+};
+
+/* An entry as loaded, in load order: a later entry of the same table and
+ * name replaces an earlier one, and later entries are tried first. */
+struct table_entry {
+	char *table;
+	char *name;
+	json_t *json;          /* what lookup() gives: name, match and the fields */
+	char **fields;         /* the fields written besides name and match, */
+	struct origin *field_where; /* and where */
+	size_t nfields;
+	struct origin where;   /* of the entry */
+	struct origin table_where; /* of the table's name in that file */
+};
+
+/* A lookup() in an expression, checked against the tables once every file
+ * is loaded. */
+struct table_use {
+	char *table;
+	struct origin where;
+};
+
 enum rule_source {
 	SRC_EMBEDDED,          /* compiled into the binary */
 	SRC_DATADIR,           /* the installed rule sets */
@@ -150,6 +184,14 @@ struct rulebook {
 	struct rule_file_id *file_ids; /* device and inode of each file read from disk */
 	size_t nfile_ids;
 	unsigned errors;         /* errors reported so far */
+	struct table_decl *tdecls;
+	size_t ntdecls;
+	struct table_entry *tentries;
+	size_t ntentries;
+	struct table_use *tuses;
+	size_t ntuses;
+	json_t *tables;          /* built by rulebook_finish: table name -> its entries
+				    in the order lookup() tries them (env->tables) */
 	const struct profile *profile; /* chosen with rulebook_use_profile, or NULL */
 	char today[11];          /* YYYY-MM-DD for waiver expiry (tests may set it) */
 	/* overrides are collected while loading and applied by rulebook_finish */
@@ -205,6 +247,19 @@ int rulebook_use_profile(struct rulebook *rb, const char *name);
 bool rulebook_rule_default(const struct rulebook *rb, const struct rule *r);
 
 const struct key_doc *rulebook_key_doc(const struct rulebook *rb, const char *key);
+
+/* Lookup tables (tables.c).  Each takes ownership of what it is given,
+ * also on failure; errors are logged with their place and counted in
+ * rb->errors. */
+void tables_declare(struct rulebook *rb, struct table_decl *d);
+void tables_add_entry(struct rulebook *rb, struct table_entry *e);
+void tables_add_use(struct rulebook *rb, struct table_use *u);
+/* Check entries and lookup() uses against the declarations, and build
+ * rb->tables.  Part of rulebook_finish(). */
+void tables_finish(struct rulebook *rb);
+void tables_free(struct rulebook *rb);
+void table_decl_free(struct table_decl *d);
+void table_entry_free(struct table_entry *e);
 const struct rule *rulebook_rule(const struct rulebook *rb, const char *id);
 
 /* Call fn for each sysctl key one rule reads or recommends. */

@@ -1,7 +1,8 @@
 /* libFuzzer target: a facts document as `--from FILE` reads it (JSON and
  * validation), the built-in rules evaluated over it (every rule set, opt-in
  * ones too), every renderer into memory (audit text, Prometheus, Nagios, the
- * facts summary) and netknobs report's comparison with a previous run.
+ * facts summary, listeners as text and JSON) and netknobs report's
+ * comparison with a previous run.
  *
  * The input is a facts document, optionally followed by a NUL byte and the
  * previous run: a state document (what latest.json holds) or another facts
@@ -175,6 +176,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!out)
 		abort();
 	report_facts_text(facts, out);
+	{
+		struct listeners_opts lo = { .color = false, .verbose = false };
+		json_t *lj;
+
+		report_listeners_text(facts, out, &lo);
+		lo.color = lo.verbose = true;
+		report_listeners_text(facts, out, &lo);
+		lj = report_listeners_json(facts);
+		if (!lj)
+			abort();
+		json_decref(lj);
+	}
 
 	audit = rules_evaluate(&rb, facts, &every_rule);
 	if (!audit)

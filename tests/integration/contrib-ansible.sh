@@ -14,6 +14,8 @@ export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 LC_ALL=C.UTF-8
 mkdir -p "$HOME"
 # a copy of the basic fixture root, with /etc/sysctl.d for the drop-in
 cp -r "$FIXTURES/roots/basic" "$T/root"
+# SYN cookies off: something to recommend and persist
+echo 0 >"$T/root/proc/sys/net/ipv4/tcp_syncookies"
 mkdir -p "$T/root/etc/sysctl.d"
 dropin=$T/root/etc/sysctl.d/90-netknobs.conf
 opts="--root $T/root"

@@ -29,12 +29,12 @@ nagios_checks() { # DESC EXPECTED-EXIT STATE ARGS...
 }
 nagios_checks "warnings" 1 WARNING audit --from "$BASIC"
 check_match "nagios: counts and first titles" \
-	"^NETKNOBS WARNING - 0 critical, 7 warnings: Listener held back by the application's own backlog; Accept-queue overflows since boot; Listener has dropped packets; and 3 more \| " "$line"
-check_match "nagios: perfdata values" '\| critical=0;;;0 warning=7;;;0 notice=0;;;0 info=0;;;0 listeners=4;;;0 listeners_overflowing=0;;;0 listener_drops=1532c;;;0$' "$line"
-check_eq "nagios: long text, one line per finding" "7" "$(tail -n +2 "$T/out" | grep -c '^WARNING ')"
+	"^NETKNOBS WARNING - 0 critical, 4 warnings, 2 notices: Listener short of room below somaxconn; Listener's process close to its open-file limit; Accept queue nearly full; and 2 more \| " "$line"
+check_match "nagios: perfdata values" '\| critical=0;;;0 warning=4;;;0 notice=2;;;0 info=0;;;0 listeners=4;;;0 listeners_overflowing=0;;;0 listener_drops=1532c;;;0$' "$line"
+check_eq "nagios: long text, one line per finding" "6" "$(tail -n +2 "$T/out" | grep -Ec '^(WARNING|NOTICE) ')"
 check_match "nagios: long text names subject, title, rule" '^WARNING 0\.0\.0\.0:80: Accept queue nearly full \[backlog\.queue-high\]$' "$(cat "$T/out")"
 nagios_checks "critical" 2 CRITICAL audit --from "$T/crit.json"
-check_match "nagios: the critical title first" '^NETKNOBS CRITICAL - 1 critical, 8 warnings: Accept queue full; ' "$line"
+check_match "nagios: the critical title first" '^NETKNOBS CRITICAL - 1 critical, 5 warnings, 1 notice: Accept queue full; ' "$line"
 check_match "nagios: overflowing listeners" 'listeners_overflowing=1;;;0' "$line"
 check_match "nagios: critical first in the long text" '^CRITICAL \[::\]:443: Accept queue full' "$(sed -n 2p "$T/out")"
 nagios_checks "below --fail-on" 0 OK audit --from "$BASIC" --fail-on critical
@@ -47,7 +47,7 @@ check_eq "nagios: UNKNOWN is one line" "1" "$(wc -l <"$T/out" | tr -d ' ')"
 check_exit "nagios: unknown for a bad rule file" 3 "$NETKNOBS" audit --from "$BASIC" --format nagios --rules "$T/nope.yaml"
 check_match "nagios: bad rules UNKNOWN" '^NETKNOBS UNKNOWN - ' "$(cat "$T/out")"
 nagios_checks "report" 1 WARNING report --from "$BASIC" --state-dir "$T/st-nagios"
-check_match "nagios: report adds new and resolved" '7 warnings, 7 new, 0 resolved: .* new=7;;;0 resolved=0;;;0$' "$line"
+check_match "nagios: report adds new and resolved" '4 warnings, 2 notices, 6 new, 0 resolved: .* new=6;;;0 resolved=0;;;0$' "$line"
 nagios_checks "report, second run" 1 WARNING report --from "$BASIC" --state-dir "$T/st-nagios"
 check_match "nagios: second run, nothing new" ', 0 new, 0 resolved' "$line"
 
@@ -78,7 +78,7 @@ check_exit "audit --format prom" 1 "$NETKNOBS" audit --from "$BASIC" --format pr
 cp "$T/out" "$T/audit.prom"
 promcheck "audit" "$T/audit.prom"
 P=$(cat "$T/audit.prom")
-check_match "findings by severity" '^netknobs_findings\{severity="warning"\} 7$' "$P"
+check_match "findings by severity" '^netknobs_findings\{severity="warning"\} 4$' "$P"
 check_match "findings by severity: zero too" '^netknobs_findings\{severity="critical"\} 0$' "$P"
 check_match "findings by rule" '^netknobs_rule_findings\{rule="backlog.process-fd-limit",severity="warning"\} 2$' "$P"
 check_match "listener queue" '^netknobs_listener_queue\{family="ipv4",address="0.0.0.0",port="80",inode="20442",process="nginx"\} 511$' "$P"
@@ -111,7 +111,7 @@ promcheck "critical" "$T/out"
 check_exit "report --format prom" 1 "$NETKNOBS" report --from "$BASIC" --state-dir "$T/st-prom" --format prom
 cp "$T/out" "$T/report.prom"
 promcheck "report" "$T/report.prom"
-check_match "report: new findings" '^netknobs_report_new_findings 7$' "$(cat "$T/report.prom")"
+check_match "report: new findings" '^netknobs_report_new_findings 6$' "$(cat "$T/report.prom")"
 check_match "report: first run is a baseline" '^netknobs_report_baseline_reset 1$' "$(cat "$T/report.prom")"
 mkdir "$T/textfile"
 mutate "$BASIC" "$T/day2.json" 'd["collected_at"] = "2026-11-26T00:00:00Z"; d["counters"]["TcpExt"]["ListenOverflows"] += 25'

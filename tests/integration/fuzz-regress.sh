@@ -57,6 +57,9 @@ for f in "$R"/*; do
 	name=${f##*/}
 	kind=$(split_input "$f")
 	clean "$name: facts" "0" "$NETKNOBS" facts --from "$T/cur.json"
+	clean "$name: listeners" "0" "$NETKNOBS" listeners --from "$T/cur.json"
+	clean "$name: listeners -v, colours" "0" "$NETKNOBS" listeners -v --color always --from "$T/cur.json"
+	clean "$name: listeners --json" "0" "$NETKNOBS" listeners --json --from "$T/cur.json"
 	for fmt in text json prom nagios; do
 		clean "$name: audit --format $fmt" "0 1 2" "$NETKNOBS" audit --from "$T/cur.json" --format "$fmt"
 		clean "$name: report --format $fmt" "0 1 2" report_after "$name" "$kind" --format "$fmt" --always
@@ -99,5 +102,26 @@ check_match "state with -2^63: refused, said why" \
 	'latest\.json: counter TcpExt\.ListenOverflows is not a non-negative integer; moved to' "$(cat "$T/err")"
 check_eq "state with -2^63: a new baseline" "true" "$(jq '.baseline.reset' "$T/out")"
 check_eq "state with -2^63: no counter compared" "0" "$(jq '.counters | length' "$T/out")"
+
+# listeners multiplied a queue of 10^16 and a peak fill of 10^18 by 1000
+# and 10: signed overflows.  The fill and a group's summed drops stop at
+# 2^63-1.
+split_input "$R/listeners-huge-values" >/dev/null
+clean "listeners, values near 2^63" "0" "$NETKNOBS" listeners --from "$T/cur.json"
+check_match "values near 2^63: the fill stops at 2^63-1" \
+	'^0\.0\.0\.0:22 +10000000000000000/1 +10000000000000000 +922337203685477580% ' "$(cat "$T/out")"
+check_match "values near 2^63: a group's drops stop at 2^63-1" \
+	'^0\.0\.0\.0:80 \(2 sockets\) .* 9223372036854775807 +nginx' "$(cat "$T/out")"
+clean "listeners --json, values near 2^63" "0" "$NETKNOBS" listeners --json --from "$T/cur.json"
+check_eq "values near 2^63: fill_percent" "922337203685477580" \
+	"$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["listeners"][0]["fill_percent"])' "$T/out")"
+
+# a fallback_reason with terminal escapes, from a document: escaped
+split_input "$R/listeners-hostile-fallback" >/dev/null
+clean "listeners, hostile fallback_reason" "0" "$NETKNOBS" listeners --from "$T/cur.json"
+check_eq "fallback_reason: no escape or bell byte reaches the terminal" "0" \
+	"$(tr -cd '\033\007' <"$T/out" | wc -c | tr -d ' ')"
+check_match "fallback_reason: shown escaped" '^note: socket details from /proc/net/tcp \(netlink refused\\x1b\]0;owned\\x07' \
+	"$(cat "$T/out")"
 
 finish

@@ -66,10 +66,10 @@ mkfifo "$T/fifo/etc/sysctl.d/50-site.conf"
 check_exit "9: audit with an unreadable sysctl.d file" 3 "$NK" --root "$T/fifo" audit --format json
 check_eq "9: the sysctl.d configuration named" '"/etc/sysctl.d/50-site.conf: not a regular file"' "$(jq .core_unavailable.persistent "$T/out")"
 rm -f "$T/fifo/etc/sysctl.d/50-site.conf"
-check_exit "9: the same root without it audits" 1 "$NK" --root "$T/fifo" audit --format json
+check_exit "9: the same root without it audits (notices only)" 0 "$NK" --root "$T/fifo" audit --format json
 check_eq "9: then nothing is missing" "null" "$(jq -c .core_unavailable "$T/out")"
 # a container's /proc (no net.core.netdev_max_backlog): audited as usual
-check_exit "9: a namespace's /proc audits normally" 1 "$NK" --root "$ROOTS/netns-old" audit --format json
+check_exit "9: a namespace's /proc audits normally (notices only)" 0 "$NK" --root "$ROOTS/netns-old" audit --format json
 check_eq "9: netns-old: no core part missing" "null" "$(jq -c .core_unavailable "$T/out")"
 if is_root; then
 	make_ns ns core

@@ -107,9 +107,10 @@ msg() { jq -r --arg r "$2" --arg s "$3" '[.findings[] | select(.rule == $r and .
 check_match "queue-full message" '^\[::\]:8080 \(goapp\) has 4097 connections waiting for accept\(\) and its limit is 4096' \
 	"$(msg "$T/over.json" backlog.queue-full '[::]:8080')"
 check_match "app-backlog message: raise the application's setting" \
-	'limited to 511 .* below net.core.somaxconn \(4096\).*Raising somaxconn will not help.*for example to 1024.*restart' \
+	'limited to 511 .* below net.core.somaxconn \(4096\).*raising somaxconn will not help.*for example to 1024.*restart' \
 	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
-check_match "app-backlog message: 511 explained" 'nginx \(listen \.\.\. backlog=\)' \
+check_match "app-backlog message: 511 is nginx's default, its setting named" \
+	"It is the default of nginx.*Raise the backlog= parameter of its listen directive" \
 	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
 check_match "clamped message: value and restart" 'exactly net.core.somaxconn.*at least 8192 and restart' \
 	"$(msg "$T/over.json" backlog.listener-clamped '[::]:8080')"
@@ -128,10 +129,14 @@ check_match "somaxconn-low: restart note" 'listen\(\) again' \
 check_match "somaxconn-low: clamped listeners counted" '2 of 3 listeners here are at exactly this limit' \
 	"$(msg "$T/low.json" backlog.somaxconn-low net.core.somaxconn)"
 nk_audit --from "$D/syncookies-off.json" --format json >"$T/sc.json" || true
-check_eq "syn backlog: power of two at or above 4/3 of 4096" '[8192,"at-least",false]' \
+# no tcp_max_syn_backlog next to syncookies=1, where it has no effect; the
+# message gives the value for a host that keeps cookies off
+check_eq "syn backlog: not recommended with SYN cookies" '[null,null,null]' \
 	"$(rec "$T/sc.json" net.ipv4.tcp_max_syn_backlog)"
+check_match "syn backlog: the value if cookies stay off" 'If they must stay off, raise net.ipv4.tcp_max_syn_backlog to at least 8192' \
+	"$(msg "$T/sc.json" backlog.syn-backlog-low net.ipv4.tcp_max_syn_backlog)"
 check_eq "syncookies back to 1" '[1,"exact",false]' "$(rec "$T/sc.json" net.ipv4.tcp_syncookies)"
-nk_audit --from "$D/stressed.json" --format json >"$T/st.json" || true
+nk_audit --from "$D/stressed-growing.json" --format json >"$T/st.json" || true
 check_eq "port range only widened" '[[32768,60999],"exact",false]' "$(rec "$T/st.json" net.ipv4.ip_local_port_range)"
 check_eq "netdev_max_backlog doubled" '[2048,"at-least",false]' "$(rec "$T/st.json" net.core.netdev_max_backlog)"
 check_eq "tw buckets doubled" '[131072,"at-least",false]' "$(rec "$T/st.json" net.ipv4.tcp_max_tw_buckets)"
@@ -153,10 +158,10 @@ check_match "somaxconn at 65535: the application must accept faster" 'must accep
 # depends on what limits it, the rates are those of the window
 nk_audit --from "$D/sampled-overflow.json" --format json >"$T/smp.json" || true
 check_match "window: the culprit and its process named" \
-	'^0\.0\.0\.0:80 \(nginx, PID 990\) dropped 70 packets during the 10000 ms sampling window: its accept queue peaked at 512 with a limit of 511 \(100%, full\)' \
+	'^0\.0\.0\.0:80 \(nginx, PID 990\) dropped 70 packets during the 10000 ms sampling window and its accept queue overflowed: it peaked at 512 with a limit of 511' \
 	"$(msg "$T/smp.json" backlog.window-overflow 0.0.0.0:80)"
 check_match "window: an application's backlog is raised in the application" \
-	"raise the application's own backlog setting and restart it; raising somaxconn alone will not help" \
+	"raising somaxconn alone will not help: raise the backlog= parameter of its listen directive .* and restart it" \
 	"$(msg "$T/smp.json" backlog.window-overflow 0.0.0.0:80)"
 check_match "window: a clamped listener needs somaxconn" 'Its limit is net.core.somaxconn.*raise somaxconn' \
 	"$(msg "$T/smp.json" backlog.window-overflow '[::]:8080')"
@@ -166,7 +171,7 @@ check_eq "window: somaxconn 8192 at least" '[8192,"at-least",false]' "$(rec "$T/
 check_eq "window: the nginx finding recommends no sysctl" 0 \
 	"$(jq '[.findings[] | select(.rule == "backlog.window-overflow" and .subject == "0.0.0.0:80") | .recommend[]] | length' "$T/smp.json")"
 check_match "window: overflow count and rates" \
-	'counted 150 accept-queue overflows during the 10000 ms sampling window \(about 15 a second, 900 a minute\); 2 listener\(s\) dropped packets' \
+	'counted 150 accept-queue overflows during the 10000 ms sampling window \(about 15 a second, 900 a minute\); 2 listener\(s\) were seen with a full accept queue' \
 	"$(msg "$T/smp.json" backlog.window-overflows TcpExt.ListenOverflows)"
 # rates are reals printed short, as they were written
 check_match "window: rates print as short reals" '"ListenOverflows": 9\.333,' \
@@ -190,6 +195,186 @@ check_eq "window: cut short, in the audit text" 'Sampled over 3s of the 10s aske
 check_eq "no window: the verdict, then a blank line" '' "$(nk_audit --from "$D/healthy.json" | sed -n 2p)"
 check_exit "--from with --sample is refused" 3 nk_audit --from "$D/healthy.json" --sample 1s
 check_match "--from with --sample: the reason" 'cannot be combined with --from' "$(cat "$T/err")"
+
+# the limits' counters since boot: a notice without evidence of now, exit 0
+check_exit "stressed, nothing shows now: the counters since boot are a notice (other findings: exit 2)" 2 nk_audit --from "$D/stressed.json" --format json
+check_eq "stressed, nothing shows now: no softnet or TIME_WAIT warning" "" \
+	"$(jq -r '.findings[] | select(.rule == "limits.softnet-drops" or .rule == "limits.tw-buckets-overflow") | .rule' "$T/out")"
+check_match "stressed, nothing shows now: the notice names both" \
+	'counted 4019 packets dropped at full per-CPU input queues .* and 87 connections closed without TIME_WAIT .*nothing shows that this happens now' \
+	"$(msg "$T/out" limits.counters-past 'counters since boot')"
+check_match "stressed, grown since the previous report: the softnet drops say how many" \
+	'4019 packets were dropped since boot .*119 of them since the previous netknobs report' \
+	"$(msg "$T/st.json" limits.softnet-drops net.core.netdev_max_backlog)"
+
+# ---- the distinctions: the right advice, and never the wrong one --------
+# all_msgs FILE RULE: every message of a rule's findings, one per line
+all_msgs() { jq -r --arg r "$2" '.findings[] | select(.rule == $r) | .message' "$1"; }
+# absent DESCRIPTION REGEX TEXT: the text must not match
+absent() {
+	if printf '%s\n' "$3" | grep -Eq -- "$2"; then fail "$1: /$2/ in: $3"; else pass "$1"; fi
+}
+
+# SYN side, not the accept side: cookies off, tcp_max_syn_backlog 128, nginx
+# asking 511; its SYN queue stops at 97 (the early drop) while its accept
+# queue stays empty
+nk_audit --from "$D/sampled-syn-side.json" --format json >"$T/syn.json" || true
+check_match "SYN side: the early drop named with its numbers" \
+	'^0\.0\.0\.0:80 \(nginx, PID 990\) dropped 220 packets .* on the SYN side: its SYN queue held up to 97 half-open handshakes, past the point where the kernel refuses new clients with SYN cookies off: 96' \
+	"$(msg "$T/syn.json" backlog.window-syn-drops 0.0.0.0:80)"
+check_match "SYN side: the full SYN queue named" 'held up to 65 half-open handshakes, more than its limit of 64, so the SYN queue was full' \
+	"$(msg "$T/syn.json" backlog.window-syn-drops 0.0.0.0:8080)"
+check_match "SYN side: the accept queue is not the cause" 'accept queue peaked at 0 of 511, so its backlog is not what refused them' \
+	"$(msg "$T/syn.json" backlog.window-syn-drops 0.0.0.0:80)"
+check_eq "SYN side: no accept-queue overflow named" "" "$(all_msgs "$T/syn.json" backlog.window-overflow)"
+absent "SYN side: never 'raise the application's backlog'" "raise the application|peaked at 0 .*raise" "$(jq -r '.findings[].message' "$T/syn.json")"
+check_eq "SYN side: SYN cookies recommended" '[1,"exact",false]' "$(rec "$T/syn.json" net.ipv4.tcp_syncookies)"
+check_eq "SYN side: no somaxconn" '[null,null,null]' "$(rec "$T/syn.json" net.core.somaxconn)"
+check_eq "SYN side: no tcp_max_syn_backlog next to cookies" '[null,null,null]' "$(rec "$T/syn.json" net.ipv4.tcp_max_syn_backlog)"
+# accept side: a listener that only retransmitted SYNs while another one
+# overflowed is not named (its own queues were never full)
+check_eq "accept side: the listener with retransmitted SYNs not named" pass \
+	"$(jq -r '[.results[] | select(.rule == "backlog.window-overflow") | .items[] | select(.subject == "0.0.0.0:8081")][0].status // "pass"' "$T/smp.json")"
+absent "accept side: no SYN-side advice with cookies on" "SYN side" "$(jq -r '.findings[].message' "$T/smp.json")"
+
+# one listener's drops do not give advice on another (item 3): 0.0.0.0:443 of
+# overloaded has only drops since it was opened, while [::]:8080 overflows
+absent "drops elsewhere: no capacity advice on 0.0.0.0:443" '.' \
+	"$(jq -r '.findings[] | select(.subject == "0.0.0.0:443" and (.rule == "backlog.app-backlog" or .rule == "backlog.listener-clamped")) | .rule' "$T/over.json")"
+check_match "drops since opened: a notice that says how to find out" 'Nothing shows that it drops now.*netknobs audit --sample 30s' \
+	"$(msg "$T/over.json" backlog.listener-drops 0.0.0.0:443)"
+check_eq "drops since opened: a notice" notice \
+	"$(jq -r '[.findings[] | select(.rule == "backlog.listener-drops")][0].severity' "$T/over.json")"
+
+# counters since boot: old ones are a notice (exit 0), current ones keep
+# their severity
+check_exit "old counters: exit 0" 0 nk_audit --from "$D/counters-old.json" --format json
+cp "$T/out" "$T/old.json"
+check_eq "old counters: no warning" 0 "$(jq .summary.warning "$T/old.json")"
+check_match "old counters: the notice says how to find out" \
+	'nothing showing that it happens now: 12 with a full accept queue .*netknobs audit --sample 30s.*netknobs report' \
+	"$(msg "$T/old.json" backlog.counters-past TcpExt.ListenDrops)"
+check_exit "old counters, unchanged since the previous report: exit 0" 0 nk_audit --from "$D/counters-old-report.json" --format json
+check_match "old counters: the previous report named" 'did not grow since the previous netknobs report \(2026-11-24T12:00:00Z\)' \
+	"$(msg "$T/out" backlog.counters-past TcpExt.ListenDrops)"
+check_exit "counters grown since the previous report: exit 1" 1 nk_audit --from "$D/counters-growing.json" --format json
+check_match "grown since the previous report: warning with the increase" 'happening now: the counter grew by 7 since the previous netknobs report' \
+	"$(msg "$T/out" backlog.listen-overflows TcpExt.ListenOverflows)"
+absent "grown: the accept-queue overflows are not called old" 'with a full accept queue' \
+	"$(msg "$T/out" backlog.counters-past TcpExt.ListenDrops)"
+
+# stalled owners: the stopped reuseport worker is named with its PID; a
+# server whose only process is stopped gets no capacity advice
+nk_audit --from "$D/stalled.json" --format json >"$T/st2.json" || true
+check_match "stalled: the stopped worker named, the one that polls the socket" \
+	'^127\.0\.0\.1:8443 \(nginx, reuseport socket 3 of 4\) has 50 connections waiting .*no process that could accept them runs: of the 1 processes waiting for connections on it .* stopped by a signal or a debugger: 1 \(PID 1203\).*Nobody accepts' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8443)"
+check_eq "stalled: the running workers' sockets are not named" 1 \
+	"$(jq '[.findings[] | select(.rule == "backlog.owner-stopped" and .subject == "127.0.0.1:8443")] | length' "$T/st2.json")"
+check_match "stalled: all stopped, nobody accepts" 'no process that could accept them runs.*Nobody accepts.*A longer queue would not help' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:9000)"
+check_match "stalled: without epoll, a stopped process next to a running one is a possibility" \
+	'a process that may accept them is stopped: of the 2 processes holding it, .*: 1 \(PID 1301\).*If a stopped process is the one accepting' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8090)"
+check_match "stalled: disk-sleep counts as stuck" 'in uninterruptible sleep .*: 1 \(PID 1700\)' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:9100)"
+check_match "stalled: the full queue says why" 'Every process that could accept them is stopped or stuck' \
+	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:9000)"
+# advice_on FILE SUBJECT: the messages of the rules that give capacity advice
+advice_on() {
+	jq -r --arg s "$2" '.findings[] | select(.subject == $s and (.rule == "backlog.queue-full" or .rule == "backlog.app-backlog"
+		or .rule == "backlog.listener-clamped" or .rule == "backlog.stale-clamp" or .rule == "backlog.window-overflow")) | .message' "$1"
+}
+absent "stalled: no backlog advice for a stopped server" 'raise|Raise' "$(advice_on "$T/st2.json" 127.0.0.1:9000)"
+check_match "stalled nginx worker: its PID named, the master not counted" 'of the 1 processes waiting for connections on it .*stopped by a signal or a debugger: 1 \(PID 1101\)' \
+	"$(msg "$T/st2.json" backlog.owner-stopped 127.0.0.1:8080)"
+check_match "stalled nginx worker: the full queue points at it" 'Every process that could accept them is stopped or stuck, so nobody does \(see backlog.owner-stopped\)' \
+	"$(msg "$T/st2.json" backlog.queue-full 127.0.0.1:8080)"
+absent "stalled nginx worker: no 'raise the backlog'" 'raise|Raise' "$(advice_on "$T/st2.json" 127.0.0.1:8080)"
+nk_audit --from "$D/sampled-stalled.json" --format json >"$T/st3.json" || true
+check_match "stalled in a window: the queue never drained" \
+	'127\.0\.0\.1:8443 \(nginx, PID 1203, reuseport socket 3 of 4\) had connections waiting .*\(at least 48, at most 50, limit 511\).* never got shorter' \
+	"$(msg "$T/st3.json" backlog.window-stalled 127.0.0.1:8443)"
+check_match "stalled in a window: overflow of a server that accepts nothing" 'It accepted nothing during the window' \
+	"$(msg "$T/st3.json" backlog.window-overflow 127.0.0.1:9000)"
+check_eq "stalled in a window: no somaxconn for it" '[null,null,null]' "$(rec "$T/st3.json" net.core.somaxconn)"
+
+# a reuseport group: one finding for four identical members, with its count
+nk_audit --from "$D/reuseport-clamped.json" --format json >"$T/rp.json" || true
+check_eq "reuseport: one finding, four members" '1 4' \
+	"$(jq -r '[.findings[] | select(.rule == "backlog.listener-clamped" and .subject == "127.0.0.1:8443")] | "\(length) \(.[0].merged)"' "$T/rp.json")"
+check_match "reuseport: the group and its server named" '^127\.0\.0\.1:8443 \(nginx; 4 sockets share the port\) is limited to 64 .*nginx asks for 511' \
+	"$(msg "$T/rp.json" backlog.listener-clamped 127.0.0.1:8443)"
+nk_audit --from "$D/reuseport-clamped.json" >"$T/rp.txt" || true
+check_eq "reuseport: printed once" 1 "$(grep -c '^WARNING  127\.0\.0\.1:8443  \[backlog.listener-clamped\]' "$T/rp.txt")"
+
+# a clamp by an older somaxconn: with the history it is said, and a restart
+# advised; without it, both possibilities and the test; with a history that
+# shows the server started later, it is the server's own setting
+nk_audit --from "$D/stale-clamp.json" --format json >"$T/sc1.json" || true
+check_match "older somaxconn: the restart, and nginx's default" \
+	'0\.0\.0\.0:80 \(nginx\) is limited to 64 connections: net.core.somaxconn was 64 while it was already running .* restart it \(nginx asks for 511 unless configured otherwise\)' \
+	"$(msg "$T/sc1.json" backlog.stale-clamp 0.0.0.0:80)"
+absent "older somaxconn: not blamed on nginx" '.' "$(all_msgs "$T/sc1.json" backlog.app-backlog)"
+nk_audit --from "$D/stale-clamp-nohist.json" --format json >"$T/sc2.json" || true
+check_match "no history: both possibilities" \
+	'Either its application asked for exactly that, or it asked for more while net.core.somaxconn was that low .* nginx asks for 511 unless configured otherwise, so the second is likely\. A restart tells them apart: if the limit is still the same afterwards, raise the backlog= parameter' \
+	"$(msg "$T/sc2.json" backlog.app-backlog 127.0.0.1:8080)"
+absent "no history: no guess stated as a fact" 'It is the default of|The limit is its application' "$(msg "$T/sc2.json" backlog.app-backlog 127.0.0.1:8080)"
+check_match "no history, idle: a notice with both possibilities and the restart" \
+	'^0\.0\.0\.0:80 \(nginx\) is limited to 64 connections, although nginx asks for 511 .*Either it is configured so .*or it started while net.core.somaxconn was 64 .*A restart tells them apart' \
+	"$(msg "$T/sc2.json" backlog.limit-below-default 0.0.0.0:80)"
+check_eq "no history, idle: only a notice" notice \
+	"$(jq -r '[.findings[] | select(.subject == "0.0.0.0:80") | .severity] | unique | join(",")' "$T/sc2.json")"
+nk_audit --from "$D/app-backlog-known.json" --format json >"$T/sc3.json" || true
+check_match "history: started while somaxconn was 4096, so its own" \
+	'The limit is most likely its application.s own backlog: netknobs saw net.core.somaxconn at 4096 both before it started and after.*Raise the backlog= parameter .* and restart it\.' \
+	"$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
+absent "history: no 'either' once it is known" 'Either|second is likely' "$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
+
+# an idle clamp at a low somaxconn: Redis tcp-backlog 511 under 128 is a
+# warning that names redis and its port
+check_exit "Redis under somaxconn 128: exit 1" 1 nk_audit --from "$D/redis-clamp.json" --format json
+check_match "Redis under somaxconn 128: named" \
+	'^127\.0\.0\.1:6379 \(redis-server\) is limited to 128 connections, exactly net.core.somaxconn: redis-server asks for 511.*at least 4096 and restart redis-server' \
+	"$(msg "$T/out" backlog.listener-clamped 127.0.0.1:6379)"
+check_eq "Redis under somaxconn 128: a warning" warning \
+	"$(jq -r '[.findings[] | select(.rule == "backlog.listener-clamped")][0].severity' "$T/out")"
+
+# the application's own setting, by process name; unknown owners get "its own"
+check_match "vanished listener: its owner kept" '^0\.0\.0\.0:9090 \(gunicorn, PID 2201\) dropped 12 packets' \
+	"$(nk_audit --from "$D/sampled-vanished.json" --format json | jq -r '[.findings[] | select(.rule == "backlog.window-overflow-gone")][0].message')"
+
+# the same distinctions on facts taken from real servers (srv-*.json)
+nk_audit --from "$D/srv-syn-early-drop-sampled.json" --format json >"$T/srv-d.json" || true
+check_match "real nginx, SYN side: the early drop at 97 of tcp_max_syn_backlog 128" \
+	'^10\.213\.2\.1:80 \(nginx, 2 processes\) dropped [0-9]+ packets .* on the SYN side: its SYN queue held up to 97 half-open handshakes, past the point where the kernel refuses new clients with SYN cookies off: 96' \
+	"$(msg "$T/srv-d.json" backlog.window-syn-drops 10.213.2.1:80)"
+absent "real nginx, SYN side: never the accept-queue advice" "raise the application's own backlog|It is the listener that overflowed" \
+	"$(jq -r '.findings[].message' "$T/srv-d.json")"
+check_eq "real nginx, SYN side: only syncookies recommended" 'net.ipv4.tcp_syncookies' \
+	"$(jq -r '[.recommendations[].key] | join(",")' "$T/srv-d.json")"
+check_exit "real nginx, an old overflow: exit 0" 0 nk_audit --from "$D/srv-old-overflow.json" --format json
+check_exit "real nginx, an old overflow, quiet window: exit 0" 0 nk_audit --from "$D/srv-old-overflow-sampled.json" --format json
+check_match "real nginx, quiet window: the notice says the window saw nothing" 'did not grow during the [0-9]+ ms sampling window' \
+	"$(msg "$T/out" backlog.counters-past TcpExt.ListenDrops)"
+nk_audit --from "$D/srv-drops-next-to-harmless.json" --format json >"$T/srv-g.json" || true
+check_eq "real Redis next to an overflowing nginx: nothing above a notice" "" \
+	"$(jq -r '.findings[] | select(.subject == "10.213.2.1:6379" and .severity != "notice") | .rule' "$T/srv-g.json")"
+nk_audit --from "$D/srv-clamp-somaxconn-128.json" --format json >"$T/srv-b.json" || true
+check_match "real Redis under somaxconn 128: a warning naming it" \
+	'^127\.0\.0\.1:6379 \(redis-server\) is limited to 128 connections, exactly net.core.somaxconn: redis-server asks for 511' \
+	"$(msg "$T/srv-b.json" backlog.listener-clamped 127.0.0.1:6379)"
+check_match "real memcached under somaxconn 128: its default named" 'memcached asks for 1024' \
+	"$(msg "$T/srv-b.json" backlog.listener-clamped 127.0.0.1:11211)"
+check_exit "real servers under load: exit 0 at --fail-on notice" 0 \
+	nk_audit --from "$D/srv-healthy-under-load-sampled.json" --fail-on notice --format json
+
+# messages are one paragraph: no line break kept by a folded YAML scalar
+for f in "$D"/*.json; do
+	nk_audit --from "$f" --format json 2>/dev/null | jq -r '.findings[] | select(.message | test("\\\\n|\n")) | .rule' >>"$T/nl" || true
+done
+check_eq "no message holds a line break" "" "$(sort -u "$T/nl" | tr '\n' ' ')"
 
 # the built-in copy holds both rule sets
 "$NETKNOBS" rules --json >"$T/builtin.json"

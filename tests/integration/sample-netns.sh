@@ -133,7 +133,7 @@ check_eq "1: the idle listener is not named" pass "$(status "$T/a1" backlog.wind
 check_eq "1: only the full listener fails" "$sa" \
 	"$(jq -r '[.findings[] | select(.rule == "backlog.window-overflow") | .subject] | join(",")' "$T/a1")"
 check_match "1: the culprit's message names its process and peak" \
-	"^$sa \\(listen-hold, PID [0-9]+\\) dropped [1-9][0-9]* packets during the [0-9]+ ms sampling window: its accept queue peaked at 5 with a limit of 4 \\(125%, full\\)" \
+	"^$sa \\(listen-hold, PID [0-9]+\\) dropped [1-9][0-9]* packets during the [0-9]+ ms sampling window and its accept queue overflowed: it peaked at 5 with a limit of 4" \
 	"$(msg "$T/a1" backlog.window-overflow "$sa")"
 check_match "1: the application's backlog is the one to raise" "raise the application's own backlog setting" \
 	"$(msg "$T/a1" backlog.window-overflow "$sa")"
@@ -203,8 +203,10 @@ check_eq "1: the audit names the listener that overflowed and closed" "fail :$pc
 	"$(jq -r '.results[0] | "\(.status) \([.items[] | select(.status == "fail") | .subject | sub("^.*(?=:[0-9]+$)"; "")] | join(","))"' "$T/a2g.json")"
 check_eq "1: no listener of the window is missing" 0 \
 	"$(jq '[.sockets.listeners[] | select(.peak == null)] | length' "$T/f2")"
-check_match "1: listeners --sample text lists the listener closed during the window" \
-	":$pc2 +-/[0-9]+ +2 .*\\(closed\\)$" "$("$NETKNOBS" listeners --from "$T/f2")"
+check_eq "1: the vanished listener keeps the owner seen during the window" "$pc2pid listen-hold" \
+	"$(jq -r '.sample.vanished[] | .processes[] | "\(.pid) \(.comm)"' "$T/f2")"
+check_match "1: listeners --sample text lists the listener closed during the window, with its owner" \
+	":$pc2 +-/[0-9]+ +2 .*\\(closed\\) listen-hold\\[$pc2pid\\] sleeping fds [0-9/]+$" "$("$NETKNOBS" listeners --from "$T/f2")"
 "$NETKNOBS" listeners --from "$T/f2" --json >"$T/l2.json"
 check_eq "1: listeners --json: the window without the rates" "$dur null" \
 	"$(jq -r '"\(.sample.duration_ms) \(.sample.rates)"' "$T/l2.json")"

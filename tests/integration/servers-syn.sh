@@ -88,18 +88,18 @@ scen_d() {
 	check_eq "d: no advice about nginx's backlog" "" \
 		"$(all_messages "$a" | grep -F "raise the application's own backlog" || true)"
 	check_eq "d: no accept-queue overflows since boot" none "$(finding "$a" backlog.listen-overflows TcpExt.ListenOverflows)"
-	pending pending_d
+	pending_d
 }
 pending_d() {
 	for c in d d-sample; do
-		check_eq "$c (pending): tcp_max_syn_backlog is not advised together with syncookies=1 (no effect then)" "" \
+		check_eq "$c: tcp_max_syn_backlog is not advised together with syncookies=1 (no effect then)" "" \
 			"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_max_syn_backlog") | .key' "$T/cap/$c.audit.json")"
 	done
 	a="$T/cap/d-sample.audit.json"
 	m=$(jq -r --arg s "$S" '.findings[] | select(.subject == $s) | .message' "$a")
-	check_eq "d-sample (pending): no advice to raise nginx's backlog (the accept queue never filled)" "" \
+	check_eq "d-sample: no advice to raise nginx's backlog (the accept queue never filled)" "" \
 		"$(printf '%s\n' "$m" | grep -F "raise the application's own backlog" || true)"
-	check_match "d-sample (pending): the window's finding on the listener gives the SYN-side advice" \
+	check_match "d-sample: the window's finding on the listener gives the SYN-side advice" \
 		"tcp_syncookies|tcp_max_syn_backlog" \
 		"$(jq -r --arg s "$S" '.findings[] | select(.subject == $s and (.severity == "warning" or .severity == "critical")) | .message' "$a")"
 }
@@ -127,14 +127,14 @@ scen_d2() {
 	check_eq "d2: syn-queue-drops" warning "$(finding "$a" backlog.syn-queue-drops TcpExt.TCPReqQFullDrop)"
 	check_eq "d2: syncookies-off" warning "$(finding "$a" backlog.syncookies-off net.ipv4.tcp_syncookies)"
 	check_eq "d2: no syn-backlog-low (4096 is enough)" none "$(finding "$a" backlog.syn-backlog-low net.ipv4.tcp_max_syn_backlog)"
-	pending pending_d2
+	pending_d2
 }
 pending_d2() {
 	a="$T/cap/d2-sample.audit.json"
 	m=$(jq -r --arg s "$S" '.findings[] | select(.subject == $s) | .message' "$a")
-	check_eq "d2-sample (pending): the listener's finding does not call it an accept-queue overflow" "" \
+	check_eq "d2-sample: the listener's finding does not call it an accept-queue overflow" "" \
 		"$(printf '%s\n' "$m" | grep -F "raise the application's own backlog setting and restart it; raising somaxconn alone will not help" || true)"
-	check_match "d2-sample (pending): the listener's finding gives the SYN-side advice (SYN cookies)" \
+	check_match "d2-sample: the listener's finding gives the SYN-side advice (SYN cookies)" \
 		"tcp_syncookies" \
 		"$(jq -r --arg s "$S" '.findings[] | select(.subject == $s and (.severity == "warning" or .severity == "critical")) | .message' "$a")"
 }

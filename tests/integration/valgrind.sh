@@ -30,10 +30,15 @@ vg 0 facts --sample 300ms --interval 50ms --json
 vg 0 listeners --sample 250ms
 vg 0 listeners --from "$FIXTURES/rules/sampled-vanished.json"
 vg 2 audit --from "$FIXTURES/rules/sampled-vanished.json" --rule backlog.window-overflow-gone
+# lets, lookup tables, the history of somaxconn, reuseport groups merged
+vg 1 audit --from "$FIXTURES/rules/stale-clamp.json"
+vg 1 audit --from "$FIXTURES/rules/reuseport-clamped.json" --format json
+vg 2 audit --from "$FIXTURES/rules/sampled-stalled.json"
 vg 0 audit --fail-on critical
 vg 0 --root "$R/basic" facts --json
 vg 0 --root "$R/broken" facts --json
-vg 1 --root "$R/netns-old" audit
+# counters since boot with nothing showing they happen now: notices only (exit 0)
+vg 0 --root "$R/netns-old" audit
 vg 0 --root "$R/basic" listeners
 vg 3 audit --from "$FACTS" --no-default-rules --rules "$RULES/good" --format json -v
 vg 2 audit --from "$FACTS" --no-default-rules --rules "$RULES/good" --only test

@@ -23,6 +23,7 @@ struct tcase {
 	size_t expr_len;
 	char facts[64];
 	char *vars;
+	char *tables;
 	char *item_name[MAX_ITEMS];
 	char *item_path[MAX_ITEMS];
 	unsigned n_items;
@@ -37,6 +38,7 @@ static void tcase_clear(struct tcase *t)
 {
 	free(t->expr);
 	free(t->vars);
+	free(t->tables);
 	for (unsigned i = 0; i < t->n_items; i++) {
 		free(t->item_name[i]);
 		free(t->item_path[i]);
@@ -133,6 +135,8 @@ static int tcase_set(struct tcase *t, const char *key, const char *val)
 		if (add_expr_line(&tmp, val) < 0)
 			return -1;
 		t->vars = tmp.expr;
+	} else if (strcmp(key, "tables") == 0) {
+		t->tables = xstrdup(val);
 	} else if (strcmp(key, "item") == 0) {
 		const char *eq = strchr(val, '=');
 		size_t nl;
@@ -382,7 +386,7 @@ static bool check_case(struct tcase *t)
 	struct expr_scope scope = { names, t->n_items };
 	struct expr_error err;
 	struct expr_env env;
-	json_t *facts = NULL, *vars = NULL;
+	json_t *facts = NULL, *vars = NULL, *tables = NULL;
 	struct expr *e = NULL;
 	bool pass = false;
 
@@ -406,6 +410,13 @@ static bool check_case(struct tcase *t)
 		vars = json_loads(t->vars, JSON_ALLOW_NUL, NULL);
 		if (!vars) {
 			note("vars: invalid JSON");
+			goto out;
+		}
+	}
+	if (t->tables) {
+		tables = json_loads(t->tables, 0, NULL);
+		if (!tables) {
+			note("tables: invalid JSON");
 			goto out;
 		}
 	}
@@ -445,6 +456,7 @@ static bool check_case(struct tcase *t)
 		}
 	}
 	expr_env_init(&env, facts, vars, items, t->n_items);
+	env.tables = tables;
 	if (t->want || t->format || t->format_sysctl || t->truth || t->eval_error) {
 		struct expr_cache *cache;
 
@@ -471,6 +483,7 @@ out:
 	for (unsigned i = 0; i < t->n_items; i++)
 		json_decref(item_json[i]);
 	json_decref(vars);
+	json_decref(tables);
 	json_decref(facts);
 	return pass;
 }

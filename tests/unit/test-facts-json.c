@@ -50,6 +50,15 @@ static const struct {
 	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": -1}]}}", "must not be negative" },
 	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"processes\": [{\"comm\": \"x\"}]}]}}", "missing \"pid\"" },
 	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": []}, \"counters\": {\"TcpExt\": {\"ListenOverflows\": true}}}", "must be an integer" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"processes\": [{\"pid\": 1, \"state\": 83}]}]}}", "processes[0]: \"state\" must be a string" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"processes\": [{\"pid\": 1, \"start_time\": \"x\"}]}]}}", "\"start_time\" must be an integer" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"processes\": [{\"pid\": 1, \"polls\": 1}]}]}}", "\"polls\" must be a boolean" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"reuseport\": {\"members\": 1, \"index\": 1}}]}}", "\"reuseport\" must be" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"reuseport\": {\"members\": 4, \"index\": 5}}]}}", "\"reuseport\" must be" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"reuseport\": [4, 1]}]}}", "\"reuseport\" must be" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"peak\": {\"queue\": 1, \"queue_min\": -1}}]}}", "\"queue_min\" must not be negative" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"peak\": {\"queue\": 1, \"shrank\": 0}}]}}", "\"shrank\" must be a boolean" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": []}, \"sample\": {\"duration_ms\": 1, \"vanished\": [{\"port\": 1, \"processes\": [{\"comm\": \"x\"}]}]}}", "sample.vanished[0].processes[0]: missing \"pid\"" },
 };
 
 int main(void)

@@ -289,6 +289,16 @@ static void test_collect_root(void)
 	is_int(json_integer_value(jget(json_array_get(procs, 0), "fds")), 4, "fds counted");
 	is_int(json_integer_value(jget(json_array_get(procs, 0), "nofile_soft")), 1024, "nofile_soft");
 	is_int(json_integer_value(jget(json_array_get(procs, 1), "nofile_hard")), 524288, "nofile_hard");
+	is_str(json_string_value(jget(json_array_get(procs, 0), "state")), "sleeping", "state from stat");
+	is_str(json_string_value(jget(json_array_get(procs, 1), "state")), "stopped",
+	       "state after a name holding ') '");
+	is_int(json_integer_value(jget(json_array_get(procs, 0), "start_time")),
+	       1700000000 + 869491 / sysconf(_SC_CLK_TCK), "start_time: btime + starttime / CLK_TCK");
+	is_int(json_integer_value(jget(json_array_get(procs, 1), "start_time")),
+	       1700000000 + 869500 / sysconf(_SC_CLK_TCK), "start_time of the second");
+	ok(json_is_true(jget(json_array_get(procs, 0), "polls")),
+	   "polls: the listener is in the process's epoll set (fdinfo ino:)");
+	ok(!jget(json_array_get(procs, 1), "polls"), "polls absent without an epoll set");
 	if (little_endian()) {
 		is_str(json_string_value(jget(l, "address")), "0.0.0.0", "address");
 		is_int(json_integer_value(jget(l, "syn_recv")), 1, "request attributed");
@@ -306,6 +316,8 @@ static void test_collect_root(void)
 	       "control bytes of comm escaped");
 	ok(!jget(json_array_get(procs, 0), "nofile_soft") &&
 	   !jget(json_array_get(procs, 0), "nofile_hard"), "unlimited: nofile absent");
+	ok(!jget(json_array_get(procs, 0), "state") && !jget(json_array_get(procs, 0), "start_time"),
+	   "no stat: state and start_time absent");
 
 	json_decref(doc);
 	doc = json_object();
