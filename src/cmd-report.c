@@ -240,8 +240,11 @@ static int report_run(struct globals *g, int argc, char **argv)
 		state_ok = false;
 		failed = true;
 	}
-	if (state_ok && history_load(&sd, &rh.hist) < 0)
-		goto out;
+	if (state_ok && history_load(&sd, &rh.hist) < 0) {
+		/* the same for the history: this run's state is not kept */
+		state_ok = false;
+		failed = true;
+	}
 	rh.prev = prev;
 	ra.a.facts_hook = report_history_hook;
 	ra.a.facts_hook_data = &rh;

@@ -490,6 +490,11 @@ int state_read_json(const struct state_dir *sd, const char *name, json_t **out, 
 	return -EINVAL;
 }
 
+bool state_file_at_fault(int err)
+{
+	return err == -EINVAL || err == -ELOOP || err == -FILEIO_ENOTREG || err == -EISDIR || err == -EFBIG;
+}
+
 /* The text of a JSON document as written: indented, one trailing newline. */
 static char *json_text(const json_t *doc, size_t *len)
 {
@@ -639,7 +644,7 @@ int state_load(struct state_dir *sd, json_t **out, char **why)
 	r = state_read_json(sd, LATEST, &doc, err, sizeof(err));
 	if (r == 0 && !doc)
 		return 0;      /* the first run */
-	if (r < 0 && r != -EINVAL && r != -ELOOP && r != -FILEIO_ENOTREG && r != -EISDIR && r != -EFBIG) {
+	if (r < 0 && !state_file_at_fault(r)) {
 		/* not the file's fault (no descriptors or memory left, an I/O
 		 * error): it stays as it is for the next run */
 		log_error("%s/" LATEST ": cannot read: %s; left as it is", sd->path, err);

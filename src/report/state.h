@@ -68,6 +68,13 @@ int state_write_file(const struct state_dir *sd, const char *name, const void *d
  * ("not a regular file", "3:5: invalid token" ...). */
 int state_read_json(const struct state_dir *sd, const char *name, json_t **out, char *err, size_t errlen);
 
+/* Was a read of state_read_json() refused for the file itself (not JSON,
+ * not a regular file, a link, too large: -EINVAL, -FILEIO_ENOTREG, -ELOOP,
+ * -EISDIR, -EFBIG)?  Such a file is moved aside.  Any other error is of
+ * the moment (no descriptors or memory left, an I/O error): the file is
+ * left as it is. */
+bool state_file_at_fault(int err);
+
 /* Write a JSON document to the file name (indented, a trailing newline).
  * Returns 0 or -errno (logged). */
 int state_write_json(const struct state_dir *sd, const char *name, const json_t *doc);

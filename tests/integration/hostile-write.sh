@@ -422,6 +422,16 @@ if command -v strace >/dev/null 2>&1; then
 	check_match "says UNKNOWN" '^NETKNOBS UNKNOWN' "$(head -1 "$T/out")"
 	check_match "says why" 'latest\.json: cannot read: Too many open files in system; left as it is' "$(cat "$T/err")"
 	check_eq "latest.json not moved aside" "$(ls "$S17")" "$(ls "$S17" | grep -v corrupt)"
+	# the same for the history of somaxconn kept beside it
+	n=$(awk -v p="$p" '$1 == p' "$T/trace17" | grep -E 'openat\(' | grep -n '"sysctl-history.json"' | head -1 | cut -d: -f1)
+	if [ -n "$n" ]; then
+		before=$(cksum <"$S17/latest.json")
+		run "the history unreadable (ENFILE): exit 3" 3 strace -f -o /dev/null -e trace=openat \
+			-e inject=openat:error=ENFILE:when="$n" "$NETKNOBS" report --state-dir "$S17" --from "$BASIC"
+		check_match "says why" 'sysctl-history\.json: cannot read: Too many open files in system; left as it is' "$(cat "$T/err")"
+		check_eq "the history not moved aside" "" "$(ls "$S17" | grep corrupt || true)"
+		check_eq "this run's state not kept" "$before" "$(cksum <"$S17/latest.json")"
+	fi
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 	run "the next report compares with it" 1 "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" --always
 	check_match "nothing new" '^New findings: none$' "$(cat "$T/out")"
