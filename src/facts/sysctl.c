@@ -110,6 +110,26 @@ bad:
 	return -EINVAL;
 }
 
+const char *sysctl_key_runs_program(const char *key)
+{
+	static const char *const exact[] = {
+		"kernel.core_pattern", "kernel.modprobe", "kernel.hotplug", "kernel.poweroff_cmd",
+		"kernel.reboot_cmd", NULL,
+	};
+	static const char *const subtree[] = { "fs.binfmt_misc", "kernel.usermodehelper", NULL };
+
+	for (size_t i = 0; exact[i]; i++)
+		if (!strcmp(key, exact[i]))
+			return "the kernel runs the program its value names";
+	for (size_t i = 0; subtree[i]; i++) {
+		size_t n = strlen(subtree[i]);
+
+		if (!strncmp(key, subtree[i], n) && (key[n] == '\0' || key[n] == '.'))
+			return "it decides which programs the kernel runs, and with what";
+	}
+	return NULL;
+}
+
 json_t *sysctl_value_parse(const char *text)
 {
 	size_t n = strlen(text);
