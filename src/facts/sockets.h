@@ -175,6 +175,32 @@ int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t le
 /* True for the errors that mean "netlink is not available to us". */
 bool sockdiag_refused(int err);
 
+/* True for the errors of an AF_INET6 dump that mean "no IPv6 here". */
+bool sockdiag_ipv6_unavailable(int err);
+
+/* The generic dump underneath (the UDP collector uses it too).  cb gets
+ * each SOCK_DIAG_BY_FAMILY answer with data and returns MNL_CB_OK, or
+ * MNL_CB_ERROR after storing -errno in *cb_err. */
+struct nlmsghdr;
+typedef int (*sockdiag_cb)(const struct nlmsghdr *nlh, void *data);
+
+/* the kernel sends at most 32 KiB per message batch; twice that avoids
+ * MSG_TRUNC whatever it decides */
+#define SOCKDIAG_BUF_SIZE (64 * 1024)
+
+/* One dump of the sockets of family and protocol (IPPROTO_TCP,
+ * IPPROTO_UDP) in the kernel-side state filter states, with the extensions
+ * ext (bits 1 << (INET_DIAG_x - 1)), on a fresh netlink socket; buf holds
+ * SOCKDIAG_BUF_SIZE bytes.  Returns 0 or -errno (-EINTR: interrupted by
+ * concurrent changes, NLM_F_DUMP_INTR: restart it). */
+int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *buf,
+		  sockdiag_cb cb, void *data, const int *cb_err);
+
+/* Run cb over one batch of answers as received (for tests): returns 1
+ * (more to come), 0 (NLMSG_DONE or an ACK) or -errno as sockdiag_parse(). */
+int sockdiag_parse_msgs(const void *buf, size_t len, sockdiag_cb cb, void *data,
+			const int *cb_err);
+
 /* ---- /proc/net/tcp and tcp6 (proc-tcp.c) ---- */
 
 struct proctcp_row {
