@@ -412,6 +412,11 @@ check_match "UDP whose reader is stopped: no buffer helps" 'Nobody reads it.*kil
 check_eq "UDP: rmem_max for the cut-down socket, rmem_default for the one without a setting" \
 	"net.core.rmem_default=1048576 net.core.rmem_max=8388608" \
 	"$(jq -r '[.recommendations[] | "\(.key)=\(.value)"] | sort | join(" ")' "$T/udp.json")"
+nk_audit --from "$D/udp-container-old.json" --format json >"$T/udpc.json" || true
+check_match "UDP in an older kernel's container: the cause cannot be told here" \
+	'net.core.rmem_max and rmem_default cannot be read in this network namespace' \
+	"$(msg "$T/udpc.json" buffers.udp-full 0.0.0.0:514)"
+check_eq "UDP in an older kernel's container: nothing recommended" 0 "$(jq '.recommendations | length' "$T/udpc.json")"
 check_match "UDP drops without evidence of now: a notice that says how to find out" \
 	'has dropped 12 datagrams since the socket was opened, but nothing shows that it drops now' \
 	"$(msg "$T/udp.json" buffers.udp-drops 0.0.0.0:123)"
@@ -433,6 +438,8 @@ check_match "tcp_rmem lowered: the sysctl.d file named" \
 check_match "tcp_wmem lowered at runtime: its file and the difference" \
 	'/etc/sysctl.d/99-throughput.conf:4 sets 4096 16384 16777216, but the value now differs' \
 	"$(msg "$T/low.json" buffers.tcp-wmem-lowered net.ipv4.tcp_wmem)"
+check_exit "lowered buffers: audit JSON valid against the schema (a list observed)" 0 \
+	python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/low.json"
 check_eq "tcp_rmem lowered: the kernel's values recommended" "4096 131072 33554432" \
 	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | .value | map(tostring) | join(" ")' "$T/low.json")"
 # lowered on a long fat network: one recommendation per key, no conflict
