@@ -6,7 +6,8 @@
 #      datagram every 20 ms, one stopped; each named with its process and
 #      drops, with the advice of its cause; an IPv6 one too
 #   b. a sampling window while a flood goes on: the drops per second
-#   c. the receivers drained or gone: the drops since opened are notices
+#   c. the receivers gone: the counters since boot are a notice; with netlink
+#      refused, the sockets from /proc/net/udp
 #   d. a healthy namespace with UDP servers: quiet
 #   e. tcp_rmem lowered in a namespace: a warning, naming no file
 . "$TESTLIB"
@@ -136,6 +137,20 @@ check_eq "c: buffers.counters-past, a notice" notice \
 	"$(jq -r '[.findings[] | select(.rule == "buffers.counters-past") | .severity][0]' "$T/c.json")"
 check_eq "c: the new socket is quiet" "" \
 	"$(jq -r --arg s "0.0.0.0:$fresh" '.findings[] | select(.subject == $s) | .rule' "$T/c.json")"
+
+# netlink refused (a sandbox): the UDP sockets from /proc/net/udp, said so
+set +e
+in_ns "$ns" "$H/deny-netlink" "$NETKNOBS" facts --json >"$T/c-proc.json" 2>"$T/c-proc.err"
+rc=$?
+set -e
+if [ "$rc" = 77 ]; then
+	pass "c: netlink refused: seccomp filter unknown on this architecture"
+else
+	check_eq "c: netlink refused: UDP from /proc/net/udp" proc "$(jq -r .sockets.udp_stats.source "$T/c-proc.json")"
+	check_eq "c: netlink refused: the fresh socket with its owner and drops, no buffer size" "fresh 0 null" \
+		"$(jq -r --argjson p "$fresh" '.sockets.udp[] | select(.port == $p) | "\(.processes[0].comm) \(.drops) \(.rcvbuf)"' "$T/c-proc.json")"
+	check_match "c: netlink refused: noted" 'UDP netlink dump refused' "$(jq -r '.notes[]' "$T/c-proc.json")"
+fi
 
 # ---------------------------------------------------------------- d
 make_ns ok d
