@@ -43,6 +43,7 @@ void udptab_reset(struct udptab *t)
 	size_t cap = t->cap;
 	struct udp_sock *s = t->s;
 
+	free(t->inodes);
 	memset(t, 0, sizeof(*t));
 	t->cap = cap;
 	t->s = s;
