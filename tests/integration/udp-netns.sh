@@ -39,7 +39,7 @@ spawn "$T/capped" "$ns" "$H/udp-hold" -n capped -b 100000000 0
 P_CAP=$LAST_PID
 spawn "$T/nobuf" "$ns" "$H/udp-hold" -n nobuf 0
 P_DEF=$LAST_PID
-spawn "$T/slow" "$ns" "$H/udp-hold" -n slowpoke -b 65536 -r 1000 0
+spawn "$T/slow" "$ns" "$H/udp-hold" -n slowpoke -b 65536 -r 5000 0
 P_SLOW=$LAST_PID
 spawn "$T/stopped" "$ns" "$H/udp-hold" -n sleepy -b 65536 0
 P_STOP=$LAST_PID
@@ -70,7 +70,7 @@ for p in "$cap:capped:$P_CAP" "$def:nobuf:$P_DEF" "$slow:slowpoke:$P_SLOW" "$sto
 	check_eq "a: port $port named with its process" "${rest%%:*} ${rest#*:}" \
 		"$(sock "$port" '"\(.processes[0].comm) \(.processes[0].pid)"')"
 	check_eq "a: port $port dropped datagrams and is nearly full" true \
-		"$(sock "$port" '.drops > 0 and .queue * 100 >= .rcvbuf * 75')"
+		"$(sock "$port" '.drops > 0 and .queue * 100 >= .rcvbuf * 90')"
 done
 check_eq "a: the stopped one's state" stopped "$(sock "$stop" '.processes[0].state')"
 
