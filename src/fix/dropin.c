@@ -340,6 +340,54 @@ static bool is_rule_line(const char *l, size_t n, const struct rulebook *rb)
 	return !*t && i == n;
 }
 
+static bool strip_prefix(const char **l, size_t *n, const char *p)
+{
+	size_t k = strlen(p);
+
+	if (*n < k || memcmp(*l, p, k) != 0)
+		return false;
+	*l += k;
+	*n -= k;
+	return true;
+}
+
+/* "# recommended: MODE VALUE[; the higher|lower value already in use is
+ * kept]" exactly as add_recommendation() writes it: MODE "at least", "at
+ * most" or "exactly", VALUE integers separated by one blank or one word.
+ * "# recommended: by our DBA" is the admin's. */
+static bool is_recommended_line(const char *l, size_t n)
+{
+	static const char *const suffixes[] = { "; the higher value already in use is kept",
+						"; the lower value already in use is kept" };
+	bool ints = true, blank = false;
+	size_t v;
+
+	if (!strip_prefix(&l, &n, "# recommended: ") ||
+	    !(strip_prefix(&l, &n, "at least ") || strip_prefix(&l, &n, "at most ") ||
+	      strip_prefix(&l, &n, "exactly ")))
+		return false;
+	for (size_t i = 0; i < 2; i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && !memcmp(l + n - k, suffixes[i], k)) {
+			n -= k;
+			break;
+		}
+	}
+	for (v = 0; v < n; v++) {
+		if (l[v] == ' ') {
+			if (v == 0 || l[v - 1] == ' ' || v + 1 == n)
+				return false;
+			blank = true;
+		} else if (!isdigit((unsigned char)l[v]) && !(l[v] == '-' && (v == 0 || l[v - 1] == ' '))) {
+			ints = false;
+		}
+		if (l[v] == ';' || l[v] == '\t')
+			return false;
+	}
+	return n > 0 && (ints || !blank);
+}
+
 /* Of comment lines text[0..len) (each ended by '\n'), those the admin
  * wrote: all but what netknobs writes above a recommended key, a
  * "# recommended: ..." line with the rule lines right before it and the
@@ -370,7 +418,7 @@ static char *admin_lines(const char *text, size_t len, const struct rulebook *rb
 	for (i = 0; i < n; i++) {
 		size_t j;
 
-		if (!has_prefix(text + start[i], lens[i], "# recommended: "))
+		if (!is_recommended_line(text + start[i], lens[i]))
 			continue;
 		ours[i] = true;
 		for (j = i; j > 0 && !ours[j - 1] && is_rule_line(text + start[j - 1], lens[j - 1], rb); j--)
@@ -427,13 +475,17 @@ static void strip_header(struct sbuf *g)
 /* The comment lines gathered so far, as text of their own. */
 static int flush_comments(struct existing *x, struct sbuf *g, bool *first)
 {
+	size_t had = g->len;
 	int r = 0;
 
 	if (*first)
 		strip_header(g);
 	if (g->len)
 		r = existing_add(x, NULL, NULL, g->s, g->len, g->len, NULL);
-	if (g->len || g->failed)
+	/* only the file's first comment group can be our header: after it,
+	 * even when nothing of it stayed, a line that starts as it does is
+	 * the admin's */
+	if (had || g->failed)
 		*first = false;
 	g->len = 0;
 	return g->failed ? -ENOMEM : r;
@@ -670,6 +722,8 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 
 	if (!key_in || sysctl_key_parse(key_in, NULL, key, &why) < 0)
 		return add_msg(d->notes, "%s: not a valid sysctl key; left out", key_in ? key_in : "?");
+	if ((why = sysctl_key_runs_program(key)))
+		return add_msg(d->warnings, "%s: never persisted or applied by netknobs (%s); left out", key, why);
 	if (!mode)
 		mode = "exact";
 	if (json_is_true(json_object_get(rec, "conflict")))
