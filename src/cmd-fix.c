@@ -311,16 +311,36 @@ static const char *str_of(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* The entry of out for the SO_REUSEPORT group of l (same address and
+ * port), or NULL: a group is named once, with its number of sockets. */
+static json_t *restart_group(json_t *out, const json_t *l)
+{
+	json_t *o;
+	size_t i;
+
+	if (!json_is_object(json_object_get(l, "reuseport")))
+		return NULL;
+	json_array_foreach(out, i, o) {
+		if (json_is_integer(json_object_get(o, "sockets")) &&
+		    json_equal(json_object_get(o, "address"), json_object_get(l, "address")) &&
+		    json_equal(json_object_get(o, "port"), json_object_get(l, "port")))
+			return o;
+	}
+	return NULL;
+}
+
 /* Listeners keep the limit they got at listen() until the application
- * listens again.  Name those whose limit the values just applied change: a
- * net.core.somaxconn raised above the value that capped them (their limit
- * is the old somaxconn).  None when somaxconn did not change: a listener
- * below it then asked for less itself, or was capped by an older value,
- * which this run did not change.  NULL when out of memory. */
+ * listens again.  Name those whose limit the values just applied may
+ * change: a net.core.somaxconn raised above the value that most likely
+ * capped them (their limit is the old somaxconn; an application that asked
+ * for exactly that looks the same).  A SO_REUSEPORT group once, with its
+ * number of sockets.  None when somaxconn did not change: a listener below
+ * it then asked for less itself, or was capped by an older value, which
+ * this run did not change.  NULL when out of memory. */
 static json_t *restarts(const json_t *facts, const struct apply_item *items, size_t n)
 {
 	const json_t *listeners = json_object_get(json_object_get(facts, "sockets"), "listeners"), *l;
-	json_t *out = json_array();
+	json_t *out = json_array(), *g;
 	long long now = -1, oldv = -1;
 	size_t i;
 
@@ -340,10 +360,24 @@ static json_t *restarts(const json_t *facts, const struct apply_item *items, siz
 
 		if (!json_is_integer(lim) || json_integer_value(lim) != oldv)
 			continue;
+		g = restart_group(out, l);
+		if (g) {
+			if (json_object_set_new(g, "sockets", json_integer(json_integer_value(
+							json_object_get(g, "sockets")) + 1)) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+			continue;
+		}
 		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I, s:I, s:b}", "address", json_object_get(l, "address"),
 			      "port", json_object_get(l, "port"), "limit", lim, "processes",
 			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now, "old_somaxconn",
 			      (json_int_t)oldv, "capped_by_old_somaxconn", 1);
+		if (o && json_is_object(json_object_get(l, "reuseport")) &&
+		    json_object_set_new(o, "sockets", json_integer(1)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (!o || json_array_append_new(out, o) < 0) {
 			json_decref(o);
 			json_decref(out);
@@ -360,12 +394,14 @@ static void print_restarts(FILE *out, const json_t *r)
 
 	if (!json_array_size(r))
 		return;
-	fprintf(out, "\nListeners capped by the net.core.somaxconn just replaced (%lld, now %lld): they keep "
-		"their limit until the application calls listen() again (usually a restart), and then get up "
-		"to %lld (less if the application asks for less):\n",
+	fprintf(out, "\nListeners whose limit is the net.core.somaxconn just replaced (%lld, now %lld), which most "
+		"likely cut their backlog: they keep their limit until the application calls listen() again "
+		"(usually a restart), and then get up to %lld (less if the application asks for less; one that "
+		"asks for exactly %lld keeps it):\n",
 		(long long)json_integer_value(json_object_get(first, "old_somaxconn")),
 		(long long)json_integer_value(json_object_get(first, "somaxconn")),
-		(long long)json_integer_value(json_object_get(first, "somaxconn")));
+		(long long)json_integer_value(json_object_get(first, "somaxconn")),
+		(long long)json_integer_value(json_object_get(first, "old_somaxconn")));
 	json_array_foreach(r, i, l) {
 		const char *addr = str_of(l, "address");
 
@@ -375,14 +411,16 @@ static void print_restarts(FILE *out, const json_t *r)
 		fputs_safe(addr, out);
 		if (strchr(addr, ':'))
 			fputc(']', out);
-		fprintf(out, ":%lld  limit %lld", (long long)json_integer_value(json_object_get(l, "port")),
-			(long long)json_integer_value(json_object_get(l, "limit")));
+		fprintf(out, ":%lld", (long long)json_integer_value(json_object_get(l, "port")));
+		if (json_integer_value(json_object_get(l, "sockets")) > 1)
+			fprintf(out, " (%lld sockets)", (long long)json_integer_value(json_object_get(l, "sockets")));
+		fprintf(out, "  limit %lld", (long long)json_integer_value(json_object_get(l, "limit")));
 		json_array_foreach(json_object_get(l, "processes"), j, p) {
 			fputs(j ? ", " : "  ", out);
 			fputs_safe(str_of(p, "comm"), out);
 			fprintf(out, " (pid %lld)", (long long)json_integer_value(json_object_get(p, "pid")));
 		}
-		fputs("  [capped by the old somaxconn]\n", out);
+		fputs("  [at the old somaxconn]\n", out);
 	}
 }
 

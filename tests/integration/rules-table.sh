@@ -118,6 +118,15 @@ check_match "app-backlog message: 511 is nginx's default, its setting named" \
 	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
 check_match "clamped message: value and restart" 'exactly net.core.somaxconn.*at least 8192 and restart' \
 	"$(msg "$T/over.json" backlog.listener-clamped '[::]:8080')"
+# a known server whose default is its limit and somaxconn (Redis 511 under
+# somaxconn 511): not "asked for more", both settings named
+nk_audit --from "$D/srv-redis-overflow-at-somaxconn-sampled.json" --format json >"$T/redis511.json" || true
+check_match "clamped at the server's default: somaxconn and its own setting" \
+	'asks for 511 unless configured otherwise, the same number.*at least 4096 and tcp-backlog in redis.conf to match' \
+	"$(msg "$T/redis511.json" backlog.listener-clamped 127.0.0.1:6379)"
+check_match "window-overflow at the server's default: both settings" \
+	'also what redis-server asks for unless configured otherwise: raise somaxconn .* and tcp-backlog in redis.conf to match' \
+	"$(msg "$T/redis511.json" backlog.window-overflow 127.0.0.1:6379)"
 check_match "fd message names the fullest process" 'PID 1203, has 1010 descriptors open and a limit of 1024' \
 	"$(msg "$T/over.json" backlog.process-fd-limit 0.0.0.0:443)"
 
@@ -328,6 +337,8 @@ absent "no history: no guess stated as a fact" 'It is the default of|The limit i
 check_match "no history, idle: a notice with both possibilities and the restart" \
 	'^0\.0\.0\.0:80 \(nginx\) is limited to 64 connections, although nginx asks for 511 .*Either it is configured so .*or it started while net.core.somaxconn was 64 .*A restart tells them apart' \
 	"$(msg "$T/sc2.json" backlog.limit-below-default 0.0.0.0:80)"
+check_eq "no history, short of room: the possibilities said once, by app-backlog" "backlog.app-backlog" \
+	"$(jq -r '[.findings[] | select(.subject == "127.0.0.1:8080" and (.message | test("Either"))) | .rule] | join(" ")' "$T/sc2.json")"
 check_eq "no history, idle: only a notice" notice \
 	"$(jq -r '[.findings[] | select(.subject == "0.0.0.0:80") | .severity] | unique | join(",")' "$T/sc2.json")"
 nk_audit --from "$D/app-backlog-known.json" --format json >"$T/sc3.json" || true
@@ -335,6 +346,34 @@ check_match "history: started while somaxconn was 4096, so its own" \
 	'The limit is most likely its application.s own backlog: netknobs saw net.core.somaxconn at 4096 both before it started and after.*Raise the backlog= parameter .* and restart it\.' \
 	"$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
 absent "history: no 'either' once it is known" 'Either|second is likely' "$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
+
+# a worker held by a debugger does not run again on SIGCONT
+nk_audit --from "$D/srv-nginx-traced.json" --format json >"$T/traced.json" || true
+check_match "owner-stopped: a debugger's tracee is named with what resumes it" \
+	'PID [0-9]+ is stopped by a debugger, which kill -CONT does not undo: let the debugger, gdb or strace, continue or detach' \
+	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
+absent "owner-stopped: no kill -CONT for a debugger's tracee" 'kill -CONT PID' \
+	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
+
+# a worker out of descriptors (nginx worker_rlimit_nofile 16): far from 90 %
+# of its limit, but with fewer left than connections waiting
+nk_audit --from "$D/srv-nginx-nofile-sampled.json" --format json >"$T/nofile.json" || true
+check_match "process-fd-limit: fewer descriptors left than connections waiting" \
+	'17 connections wait for accept\(\) on 127\.0\.0\.1:8080, more than PID [0-9]+ \(nginx\) has descriptors left \(10 open of a limit of 16\)' \
+	"$(msg "$T/nofile.json" backlog.process-fd-limit 127.0.0.1:8080)"
+check_match "window-overflow: the open-file limit before a longer queue" \
+	'PID [0-9]+ has 10 descriptors open of a limit of 16, fewer left than the 17 connections waiting: .*raise its open-file limit first' \
+	"$(msg "$T/nofile.json" backlog.window-overflow 127.0.0.1:8080)"
+
+# a reuseport group of 16, the socket of a stopped worker full: the clamp is
+# said once for the group, and says nothing of one socket's room
+nk_audit --from "$D/srv-reuseport16-stopped.json" --format json >"$T/rp16.json" || true
+check_eq "reuseport 16: one listener-clamped finding" 1 \
+	"$(jq '[.findings[] | select(.rule == "backlog.listener-clamped")] | length' "$T/rp16.json")"
+absent "reuseport 16: no 'not short of room' next to a full socket" 'not short of room' \
+	"$(msg "$T/rp16.json" backlog.listener-clamped 127.0.0.1:8080)"
+check_eq "reuseport 16: no finding printed twice" 0 \
+	"$(jq -r '.findings[] | "\(.rule) \(.subject) \(.message)"' "$T/rp16.json" | sort | uniq -d | grep -c . || true)"
 
 # an idle clamp at a low somaxconn: Redis tcp-backlog 511 under 128 is a
 # warning that names redis and its port
