@@ -34,6 +34,25 @@ int severity_parse(const char *s, enum severity *out)
 	return -EINVAL;
 }
 
+static const char *const rec_mode_names[] = {
+	[REC_AT_LEAST] = "at-least", [REC_AT_MOST] = "at-most", [REC_EXACT] = "exact",
+};
+
+const char *rec_mode_name(enum rec_mode m)
+{
+	return m <= REC_EXACT ? rec_mode_names[m] : "?";
+}
+
+int rec_mode_parse(const char *s, enum rec_mode *out)
+{
+	for (int i = 0; i <= REC_EXACT; i++)
+		if (!strcmp(s, rec_mode_names[i])) {
+			*out = (enum rec_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 static void template_free(struct template *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
@@ -304,18 +323,10 @@ static int parse_recommend(struct load_ctx *c, struct rule *r, const struct ynod
 				bad = 1;
 				continue;
 			}
-			if (m) {
-				if (!strcmp(m->value, "at-least"))
-					rec->mode = REC_AT_LEAST;
-				else if (!strcmp(m->value, "at-most"))
-					rec->mode = REC_AT_MOST;
-				else if (!strcmp(m->value, "exact"))
-					rec->mode = REC_EXACT;
-				else {
-					load_err(c, m, "mode must be at-least, at-most or exact");
-					bad = 1;
-					continue;
-				}
+			if (m && rec_mode_parse(m->value, &rec->mode) < 0) {
+				load_err(c, m, "mode must be at-least, at-most or exact");
+				bad = 1;
+				continue;
 			}
 		}
 		snprintf(field, sizeof(field), "recommend.%s", key);

@@ -39,6 +39,11 @@ enum rec_mode {
 	REC_EXACT,             /* all must agree */
 };
 
+/* "at-least", "at-most", "exact": the modes as rule files and the audit
+ * document write them. */
+const char *rec_mode_name(enum rec_mode m);
+int rec_mode_parse(const char *s, enum rec_mode *out);   /* 0 or -EINVAL */
+
 struct recommend {
 	char *key;             /* canonical dotted sysctl key */
 	struct expr *value;
