@@ -33,11 +33,6 @@ static const char *const state_names[SOCK_STATE_MAX] = {
 #define STATE_LISTEN 10
 #define STATE_NEW_SYN_RECV 12
 
-const char *sock_state_name(unsigned state)
-{
-	return state < SOCK_STATE_MAX ? state_names[state] : NULL;
-}
-
 void socktab_init(struct socktab *t)
 {
 	memset(t, 0, sizeof(*t));
