@@ -23,9 +23,9 @@
  *
  * With one thread each rule goes through phase 2 right after phase 1.
  * Threads (one per CPU online, at most MAX_THREADS) are used when there is
- * enough work to pay for starting them (MIN_PARALLEL_WORK); the environment
- * variable NETKNOBS_THREADS=N asks for N threads whatever the work (1:
- * none). */
+ * enough work to pay for starting them (MIN_PARALLEL_WORK); the settings
+ * (NETKNOBS_THREADS=N, read by main()) may ask for N threads whatever the
+ * work (1: none). */
 #include "config.h"
 
 #include <errno.h>
@@ -38,6 +38,7 @@
 
 #include "facts/sysctl.h"
 #include "rules/audit.h"
+#include "rules/load-int.h"
 #include "rules/rules.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -45,7 +46,6 @@
 #define AUDIT_SCHEMA_VERSION 1
 
 #define MAX_THREADS 8
-#define MAX_THREADS_ASKED 64     /* NETKNOBS_THREADS */
 /* Rules plus foreach items below which one thread does it all: an item
  * costs a quarter of a microsecond or so, but another thread pays about a
  * millisecond before it gains (starting, filling its own cache with the
@@ -592,26 +592,6 @@ static void run_free(struct run *R)
 	free(R->waiver_used);
 }
 
-/* NETKNOBS_THREADS: a number of threads from 1 to MAX_THREADS_ASKED, or 0
- * when unset (or wrong, after a warning). */
-static unsigned threads_asked(void)
-{
-	const char *s = getenv("NETKNOBS_THREADS");
-	char *end;
-	long v;
-
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 1 || v > MAX_THREADS_ASKED) {
-		log_warn("NETKNOBS_THREADS=%s: not a number from 1 to %d, ignored", s,
-			 MAX_THREADS_ASKED);
-		return 0;
-	}
-	return (unsigned)v;
-}
-
 /* How many workers for these rules: one unless there is enough work (each
  * rule, and each item of a foreach) and more than one CPU. */
 static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
@@ -623,7 +603,7 @@ static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
 	(void)rb, (void)facts, (void)slots, (void)n;
 	return 1;
 #else
-	unsigned nw = threads_asked();
+	unsigned nw = rules_config.threads;
 	size_t work = 0;
 	long cpus;
 

@@ -33,6 +33,9 @@ struct pending_override {
 
 enum vars_kind { VARS_DEFAULT, VARS_SITE, VARS_PROFILE };
 
+/* The settings main() gave (rules_configure()), for load.c and eval.c. */
+extern struct rules_settings rules_config;
+
 /* ------------------------------------------------------- helpers (load.c) */
 
 /* Report a mistake at node n (NULL: the file) and count it. */

@@ -444,11 +444,19 @@ void rulebook_load_path(struct rulebook *rb, const char *path)
 		rulebook_load_file(rb, path);
 }
 
+/* The settings main() gave (rules_configure()). */
+struct rules_settings rules_config;
+
+void rules_configure(const struct rules_settings *s)
+{
+	rules_config = *s;
+}
+
 void rulebook_init(struct rulebook *rb)
 {
 	time_t now = time(NULL);
 	struct tm tm;
-	const char *fake = getenv("NETKNOBS_TODAY"); /* fixed date for tests */
+	const char *fake = rules_config.today; /* fixed date for tests */
 
 	memset(rb, 0, sizeof(*rb));
 	rb->vars = json_object();

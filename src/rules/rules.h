@@ -205,6 +205,16 @@ struct rulebook {
 };
 
 void rulebook_init(struct rulebook *rb);
+
+/* What main() takes from the environment for the engine, before any rule
+ * book is made: the threads evaluating rules (NETKNOBS_THREADS; 0: as many
+ * as pay, one per CPU online up to 8), and the date waivers expire against
+ * (NETKNOBS_TODAY, YYYY-MM-DD, for tests; NULL: today's). */
+struct rules_settings {
+	unsigned threads;
+	const char *today;
+};
+void rules_configure(const struct rules_settings *s);
 void rulebook_free(struct rulebook *rb);
 
 /* Load a rule or override file.  Errors are printed as
