@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rules/expr-cache.h"
+#include "util/array.h"
 
 static inline uint64_t field_hash(const json_t *obj, uint32_t id)
 {
@@ -292,15 +293,8 @@ static void entry_put(struct expr_cache *k, const json_t *obj, uint32_t id, cons
 
 	if (k->used >= CACHE_MAX_USED)
 		return;
-	if (k->used == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : CACHE_MIN_SLOTS / 2;
-		struct cache_entry *ne = realloc(k->entries, cap * sizeof(*ne));
-
-		if (!ne)
-			return;
-		k->entries = ne;
-		k->cap = cap;
-	}
+	if (ARRAY_GROW(k->entries, k->cap, k->used, CACHE_MIN_SLOTS / 2) < 0)
+		return;
 	if ((k->used + 1) * 2 > k->mask + 1 && cache_index(k, (k->mask + 1) * 2) < 0)
 		return;
 	h = field_hash(obj, id);

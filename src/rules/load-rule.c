@@ -13,6 +13,7 @@
 #include "rules/load-int.h"
 #include "rules/rules.h"
 #include "rules/ytree.h"
+#include "util/array.h"
 #include "util/escape.h"
 #include "util/log.h"
 #include "util/suggest.h"
@@ -410,17 +411,10 @@ static void add_rule(struct load_ctx *c, struct rule *r)
 		load_rule_free(r);
 		return;
 	}
-	if (rb->nrules == rb->rules_cap) {
-		size_t cap = rb->rules_cap ? rb->rules_cap * 2 : 32;
-		struct rule *nr = realloc(rb->rules, cap * sizeof(*nr));
-
-		if (!nr) {
-			load_rule_free(r);
-			rb->errors++;
-			return;
-		}
-		rb->rules = nr;
-		rb->rules_cap = cap;
+	if (ARRAY_GROW(rb->rules, rb->rules_cap, rb->nrules, 32) < 0) {
+		load_rule_free(r);
+		rb->errors++;
+		return;
 	}
 	rb->rules[rb->nrules] = *r;
 	if (id_insert(rb, rb->nrules) < 0) {
