@@ -146,12 +146,11 @@ bool dropin_value_meets(const json_t *have, const json_t *want, const char *mode
 	int c;
 
 	if (json_is_integer(have) && json_is_integer(want)) {
+		enum rec_mode m = REC_EXACT;
+
+		rec_mode_parse(mode, &m);
 		c = cmp_int(json_integer_value(have), json_integer_value(want));
-		if (!strcmp(mode, "at-least"))
-			return c >= 0;
-		if (!strcmp(mode, "at-most"))
-			return c <= 0;
-		return c == 0;
+		return m == REC_AT_LEAST ? c >= 0 : m == REC_AT_MOST ? c <= 0 : c == 0;
 	}
 	if (json_is_array(have) && json_is_array(want)) {
 		size_t i;
@@ -642,11 +641,76 @@ static struct dropin_entry *new_entry(struct dropin *d)
 
 static const char *mode_words(const char *mode)
 {
-	if (!strcmp(mode, "at-least"))
-		return "at least";
-	if (!strcmp(mode, "at-most"))
-		return "at most";
-	return "exactly";
+	enum rec_mode m = REC_EXACT;
+
+	rec_mode_parse(mode, &m);
+	return m == REC_AT_LEAST ? "at least" : m == REC_AT_MOST ? "at most" : "exactly";
+}
+
+/* The lines of entry e in the drop-in: a comment naming the rules that
+ * asked for it and why, what was recommended, the notes, then the
+ * assignment.  0 or -ENOMEM. */
+static int entry_block(struct dropin_entry *e, const json_t *rec, const json_t *want,
+		       const struct rulebook *rb, const char *mode, bool larger)
+{
+	const json_t *rules = json_object_get(rec, "rules"), *id, *notes, *n;
+	struct sbuf b = { 0 };
+	char *wtext;
+	size_t i;
+
+	json_array_foreach(rules, i, id) {
+		const struct rule *r = json_string_value(id) ? rulebook_rule(rb, json_string_value(id)) : NULL;
+
+		sb_puts(&b, "# ");
+		sb_comment_text(&b, json_string_value(id) ? json_string_value(id) : "?");
+		if (r && r->title) {
+			sb_puts(&b, ": ");
+			sb_comment_text(&b, r->title);
+		}
+		sb_puts(&b, "\n");
+	}
+	wtext = dropin_value_text(want);
+	sb_printf(&b, "# recommended: %s %s", mode_words(mode), wtext ? wtext : "?");
+	if (!json_equal(e->value, want))
+		sb_puts(&b, larger ? "; the higher value already in use is kept"
+			: "; the lower value already in use is kept");
+	sb_puts(&b, "\n");
+	free(wtext);
+	notes = json_object_get(rec, "notes");
+	json_array_foreach(notes, i, n) {
+		if (!json_string_value(n))
+			continue;
+		sb_puts(&b, "# note: ");
+		sb_comment_text(&b, json_string_value(n));
+		sb_puts(&b, "\n");
+	}
+	sb_printf(&b, "%s = %s\n", e->key, e->text);
+	if (b.failed) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	e->block = b.s;
+	return 0;
+}
+
+/* Entry e is overridden at boot by after, a later file: say so.  0 or
+ * -ENOMEM. */
+static int overridden(struct dropin *d, struct dropin_entry *e, const struct assignment *after)
+{
+	char *t = after->value ? dropin_value_text(after->value) : NULL;
+	int r;
+
+	e->overridden_by = strdup(after->origin);
+	e->boot = after->value ? json_incref((json_t *)after->value) : json_null();
+	if (after->value)
+		r = add_msg(d->warnings, "%s: %s sets %s and is applied after %s, so %s is what boot "
+			    "applies, not %s; change it there", e->key, after->origin, t ? t : "?",
+			    d->target, t ? t : "?", e->text);
+	else
+		r = add_msg(d->warnings, "%s: %s excludes the key, so boot does not set it at all; "
+			    "remove the exclusion there", e->key, after->origin);
+	free(t);
+	return r < 0 || !e->overridden_by ? -ENOMEM : 0;
 }
 
 /* One recommendation of the audit. */
@@ -656,16 +720,16 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	const char *key_in = json_string_value(json_object_get(rec, "key"));
 	const char *mode = json_string_value(json_object_get(rec, "mode"));
 	const json_t *want = json_object_get(rec, "value");
-	const json_t *rules = json_object_get(rec, "rules"), *id;
+	const json_t *rules = json_object_get(rec, "rules");
 	const json_t *persistent = json_object_get(facts, "persistent");
-	const json_t *pk, *runtime, *notes, *n;
-	char key[SYSCTL_KEY_MAX + 1], *wtext = NULL;
+	const json_t *pk, *runtime;
+	char key[SYSCTL_KEY_MAX + 1];
 	const char *why;
 	struct assignment before = { 0 }, after = { 0 };
 	bool has_before, has_after, larger;
 	json_t *v = NULL, *own = NULL;
+	enum rec_mode m = REC_EXACT;
 	struct dropin_entry *e;
-	struct sbuf b = { 0 };
 	size_t i;
 
 	if (!key_in || sysctl_key_parse(key_in, NULL, key, &why) < 0)
@@ -705,8 +769,9 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 		json_decref(own);
 		return -ENOMEM;
 	}
-	larger = !strcmp(mode, "at-least");
-	if (larger || !strcmp(mode, "at-most")) {
+	rec_mode_parse(mode, &m);
+	larger = m == REC_AT_LEAST;
+	if (larger || m == REC_AT_MOST) {
 		const json_t *others[3] = { runtime, has_before ? before.value : NULL, own };
 
 		for (i = 0; i < 3; i++) {
@@ -753,58 +818,10 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 		d->n--;
 		return r;
 	}
-	if (has_after) {
-		char *t = after.value ? dropin_value_text(after.value) : NULL;
-		int r;
-
-		e->overridden_by = strdup(after.origin);
-		e->boot = after.value ? json_incref((json_t *)after.value) : json_null();
-		if (after.value)
-			r = add_msg(d->warnings, "%s: %s sets %s and is applied after %s, so %s is what boot "
-				    "applies, not %s; change it there", key, after.origin, t ? t : "?",
-				    d->target, t ? t : "?", e->text);
-		else
-			r = add_msg(d->warnings, "%s: %s excludes the key, so boot does not set it at all; "
-				    "remove the exclusion there", key, after.origin);
-		free(t);
-		if (r < 0 || !e->overridden_by)
-			return -ENOMEM;
-	}
-
-	/* the comment: which rules asked and why */
-	json_array_foreach(rules, i, id) {
-		const struct rule *r = json_string_value(id) ? rulebook_rule(rb, json_string_value(id)) : NULL;
-
-		sb_puts(&b, "# ");
-		sb_comment_text(&b, json_string_value(id) ? json_string_value(id) : "?");
-		if (r && r->title) {
-			sb_puts(&b, ": ");
-			sb_comment_text(&b, r->title);
-		}
-		sb_puts(&b, "\n");
-	}
-	wtext = dropin_value_text(want);
-	sb_printf(&b, "# recommended: %s %s", mode_words(mode), wtext ? wtext : "?");
-	if (!json_equal(v, want))
-		sb_puts(&b, larger ? "; the higher value already in use is kept"
-			: "; the lower value already in use is kept");
-	sb_puts(&b, "\n");
-	free(wtext);
-	notes = json_object_get(rec, "notes");
-	json_array_foreach(notes, i, n) {
-		if (!json_string_value(n))
-			continue;
-		sb_puts(&b, "# note: ");
-		sb_comment_text(&b, json_string_value(n));
-		sb_puts(&b, "\n");
-	}
-	sb_printf(&b, "%s = %s\n", key, e->text);
-	if (b.failed) {
-		free(b.s);
+	if (has_after && overridden(d, e, &after) < 0)
 		return -ENOMEM;
-	}
-	e->block = b.s;
-	return 0;
+
+	return entry_block(e, rec, want, rb, mode, larger);
 }
 
 static int cmp_entry(const void *a, const void *b)
