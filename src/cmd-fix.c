@@ -90,6 +90,22 @@ static void target_close(struct target *t)
 	free(t->display);
 }
 
+/* Does the path have a component "." or ".."? */
+static bool has_dot_name(const char *p)
+{
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 static int target_open(struct target *t, const struct globals *g, const char *output)
 {
 	const char *root = g->root && strcmp(g->root, "/") ? g->root : NULL;
@@ -103,8 +119,10 @@ static int target_open(struct target *t, const struct globals *g, const char *ou
 	if (!output) {
 		t->sys = strdup(DEFAULT_TARGET);
 	} else if (root) {
-		if (strncmp(output, root, rl) != 0 || output[rl] != '/') {
-			log_error("fix: with --root %s, --output must be a path below it", root);
+		if (strncmp(output, root, rl) != 0 || output[rl] != '/' || has_dot_name(output + rl)) {
+			/* '..' stops at the root: IMG/../x would be written as
+			 * IMG/x and said to be written as IMG/../x */
+			log_error("fix: with --root %s, --output must be a path below it, without '.' or '..'", root);
 			return -1;
 		}
 		t->sys = strdup(output + rl);
@@ -218,7 +236,9 @@ static int still_unchanged(void *arg)
 static int target_write(const struct target *t, const struct dropin *d, const char *old, bool *backup)
 {
 	struct unchanged u = { t, old };
-	struct atomic_opts o = { .display = t->display, .mode = 0644, .before_rename = still_unchanged, .arg = &u };
+	struct atomic_opts o = { .display = t->display, .mode = 0644, .like = t->name, .before_rename = still_unchanged,
+				 .arg = &u };
+	struct atomic_opts ob = { .mode = 0644, .like = t->name };
 	char *bak = NULL, *bakdisplay = NULL;
 	int r;
 
@@ -232,7 +252,8 @@ static int target_write(const struct target *t, const struct dropin *d, const ch
 			free(bak);
 			return -ENOMEM;
 		}
-		r = atomic_write_at(t->dirfd, bak, bakdisplay, old, strlen(old), 0644);
+		ob.display = bakdisplay;
+		r = atomic_write_opts(t->dirfd, bak, old, strlen(old), &ob);
 		free(bak);
 		free(bakdisplay);
 		if (r < 0)
@@ -883,7 +904,8 @@ const struct cmd cmd_fix = {
 		"\n"
 		"Options:\n"
 		"  --write                write the drop-in: a temporary file, fsync, rename;\n"
-		"                         mode 0644; the previous version kept as FILE.bak;\n"
+		"                         mode 0644 (a file replaced keeps its mode and\n"
+		"                         owner); the previous version kept as FILE.bak;\n"
 		"                         under a lock, built again when the file changed\n"
 		"                         while the audit ran (an edit is never lost)\n"
 		"  --check                print nothing; exit 0 when the drop-in is up to date,\n"
@@ -898,8 +920,8 @@ const struct cmd cmd_fix = {
 		"                         (" DEFAULT_STATE_DIR ", NETKNOBS_STATE_DIR) for later\n"
 		"                         audits (backlog.stale-clamp)\n"
 		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
-		"                         (with --root, a path below DIR); - prints it on\n"
-		"                         standard output\n"
+		"                         (with --root, a path below DIR, without '..'); -\n"
+		"                         prints it on standard output\n"
 		"  --from FILE            work from a saved facts document (not with --apply)\n"
 		SAMPLE_OPTIONS_HELP
 		RULE_OPTIONS_HELP

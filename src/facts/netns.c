@@ -31,7 +31,7 @@ int netns_enter(const char *spec)
 		snprintf(path, sizeof(path), "/run/netns/%s", spec);
 		p = path;
 	}
-	fd = open(p, O_RDONLY | O_CLOEXEC);
+	fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);   /* a FIFO must not hang it */
 	if (fd < 0) {
 		int e = errno;
 

@@ -56,19 +56,20 @@ static uint64_t inode_hash(uint64_t v)
 	return v ^ (v >> 29);
 }
 
+/* The inodes of the listeners, then of t->more_inodes (index n + k). */
 static int inode_set_build(struct inode_set *s, const struct socktab *t)
 {
 	size_t cap = 64;
 
-	while (cap < t->n * 2)
+	while (cap < (t->n + t->nmore) * 2)
 		cap *= 2;
 	s->inode = calloc(cap, sizeof(*s->inode));
 	s->listener = calloc(cap, sizeof(*s->listener));
 	if (!s->inode || !s->listener)
 		return -ENOMEM;
 	s->mask = cap - 1;
-	for (size_t i = 0; i < t->n; i++) {
-		uint64_t ino = t->l[i].inode;
+	for (size_t i = 0; i < t->n + t->nmore; i++) {
+		uint64_t ino = i < t->n ? t->l[i].inode : t->more_inodes[i - t->n];
 		size_t j;
 
 		if (ino == 0)
@@ -861,7 +862,7 @@ int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_
 	int r;
 
 	memset(w, 0, sizeof(w));
-	if (t->n == 0)
+	if (t->n + t->nmore == 0)
 		return 0;
 	sc.procfd = root_open_dir(root, "proc");
 	if (sc.procfd < 0)

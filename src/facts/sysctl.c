@@ -33,6 +33,17 @@ const char *const sysctl_watched_keys[] = {
 	"net.ipv4.tcp_rmem",
 	"net.ipv4.tcp_wmem",
 	"net.ipv4.tcp_mem",
+	"net.ipv4.tcp_moderate_rcvbuf",
+	"net.ipv4.tcp_adv_win_scale",
+	"net.ipv4.tcp_timestamps",
+	"net.ipv4.udp_mem",
+	"net.ipv4.udp_rmem_min",
+	"net.ipv4.udp_wmem_min",
+	"net.core.rmem_max",
+	"net.core.rmem_default",
+	"net.core.wmem_max",
+	"net.core.wmem_default",
+	"net.core.optmem_max",
 	"net.netfilter.nf_conntrack_max",
 	"net.netfilter.nf_conntrack_count",
 	"fs.file-max",
@@ -108,6 +119,26 @@ bad:
 	if (why)
 		*why = why_s;
 	return -EINVAL;
+}
+
+const char *sysctl_key_runs_program(const char *key)
+{
+	static const char *const exact[] = {
+		"kernel.core_pattern", "kernel.modprobe", "kernel.hotplug", "kernel.poweroff_cmd",
+		"kernel.reboot_cmd", NULL,
+	};
+	static const char *const subtree[] = { "fs.binfmt_misc", "kernel.usermodehelper", NULL };
+
+	for (size_t i = 0; exact[i]; i++)
+		if (!strcmp(key, exact[i]))
+			return "the kernel runs the program its value names";
+	for (size_t i = 0; subtree[i]; i++) {
+		size_t n = strlen(subtree[i]);
+
+		if (!strncmp(key, subtree[i], n) && (key[n] == '\0' || key[n] == '.'))
+			return "it decides which programs the kernel runs, and with what";
+	}
+	return NULL;
 }
 
 json_t *sysctl_value_parse(const char *text)

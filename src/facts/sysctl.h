@@ -20,6 +20,13 @@
  * Returns 0 or -EINVAL with a reason in *why. */
 int sysctl_key_parse(const char *in, char *path, char *key, const char **why);
 
+/* Why netknobs never recommends, persists or applies the canonical key:
+ * the kernel runs the program its value names (kernel.core_pattern with a
+ * pipe, kernel.modprobe, kernel.hotplug, kernel.poweroff_cmd ...) or
+ * registers programs it runs (fs.binfmt_misc), so a rule recommending it
+ * could make netknobs run commands.  NULL for every other key. */
+const char *sysctl_key_runs_program(const char *key);
+
 /* Turn the text of a /proc/sys file into a typed JSON value: an integer, a
  * list of integers (blank-separated, e.g. tcp_rmem), or a string.  Integers
  * outside the signed 64-bit range stay strings.  New reference. */

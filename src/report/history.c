@@ -337,6 +337,11 @@ int history_load(const struct state_dir *sd, json_t **out)
 		*out = NULL;
 		r = -EINVAL;
 	}
+	if (r < 0 && !state_file_at_fault(r)) {
+		/* not the file's fault: it stays for the next run */
+		log_error("%s/%s: cannot read: %s; left as it is", sd->path, HISTORY_FILE, err);
+		return r;
+	}
 	if (r < 0) {
 		/* keep what cannot be used, under a name of its own */
 		if (state_move_aside(sd, HISTORY_FILE, &moved) == 0)

@@ -38,6 +38,20 @@ void report_listeners_text(const json_t *facts, FILE *out, const struct listener
  * without the counters' rates).  A new reference, NULL when out of memory. */
 json_t *report_listeners_json(const json_t *facts);
 
+/* A socket's local endpoint as the listeners view prints it ("[::]:53",
+ * "0.0.0.0:80%2"), escaped, and its processes ("comm[pid] state fds N/M",
+ * stopped or stuck ones first, at most three). */
+void report_sock_endpoint(const json_t *sock, char *buf, size_t len);
+void report_sock_procs(const json_t *sock, bool color, FILE *out);
+
+/* netknobs listeners --udp: the UDP sockets of a facts document, fullest
+ * and dropping first; verbose also lists connected sockets with nothing
+ * queued or dropped (src/report/udp-text.c). */
+void report_udp_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+/* The same as JSON: "udp_stats" and the listed sockets in that order, each
+ * with fill_percent.  A new reference, NULL when out of memory. */
+json_t *report_udp_json(const json_t *facts);
+
 /* The changes since the last run made by netknobs report (doc/formats.md),
  * in plain words; with always, also what did not change. */
 void report_changes_text(const json_t *report, FILE *out, bool always);

@@ -301,7 +301,8 @@ static int parse_recommend(struct load_ctx *c, struct rule *r, const struct ynod
 		char field[SYSCTL_KEY_MAX + 32];
 
 		if (sysctl_key_parse(k->value, NULL, key, &why) < 0 ||
-		    (strpbrk(key, "*?[") && (why = "patterns are not allowed here"))) {
+		    (strpbrk(key, "*?[") && (why = "patterns are not allowed here")) ||
+		    (why = sysctl_key_runs_program(key))) {
 			char *esc = escape_untrusted_str(k->value);
 
 			load_err(c, k, "invalid sysctl key '%s' in recommend: %s", esc ? esc : "?", why);

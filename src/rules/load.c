@@ -8,12 +8,15 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "facts/sysctl.h"
 #include "rules/load-int.h"
@@ -21,6 +24,7 @@
 #include "rules/embedded.h"
 #include "rules/ytree.h"
 #include "util/escape.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/suggest.h"
 
@@ -339,13 +343,11 @@ void rulebook_load_buffer(struct rulebook *rb, const char *name, const char *buf
 
 /* The same file a second time (by device and inode): true.  Otherwise it
  * is remembered. */
-static bool loaded_before(struct rulebook *rb, const char *path)
+static bool loaded_before_st(struct rulebook *rb, const struct stat *stp)
 {
 	struct rule_file_id *n;
-	struct stat st;
+	struct stat st = *stp;
 
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-		return false;
 	for (size_t i = 0; i < rb->nfile_ids; i++)
 		if (rb->file_ids[i].dev == st.st_dev && rb->file_ids[i].ino == st.st_ino)
 			return true;
@@ -355,6 +357,13 @@ static bool loaded_before(struct rulebook *rb, const char *path)
 		n[rb->nfile_ids++] = (struct rule_file_id){ st.st_dev, st.st_ino };
 	}
 	return false;
+}
+
+static bool loaded_before(struct rulebook *rb, const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && loaded_before_st(rb, &st);
 }
 
 void rulebook_load_file(struct rulebook *rb, const char *path)
@@ -613,21 +622,132 @@ void rulebook_load_embedded(struct rulebook *rb)
 	}
 }
 
+/* One file of a directory below a root, its links resolved inside the
+ * root (fileio.h); display names it in messages. */
+static void load_file_in_root(struct rulebook *rb, const struct nk_root *root, const char *rel,
+			      const char *display)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len;
+	int fd = root_open_in(root, rel, O_RDONLY | O_NONBLOCK), r;
+
+	if (fd < 0) {
+		r = fd;
+	} else if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -FILEIO_ENOTREG;
+	} else if (loaded_before_st(rb, &st)) {
+		close(fd);
+		return;
+	} else {
+		r = (uintmax_t)st.st_size > YTREE_MAX_FILE ? -EFBIG : read_fd_all(fd, YTREE_MAX_FILE, &buf, &len);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r == -EFBIG)
+		log_syntax(display, 0, 0, "file too large (the limit is %u MiB)", YTREE_MAX_FILE >> 20);
+	else if (r < 0)
+		log_syntax(display, 0, 0, "cannot read: %s", fileio_strerror(-r));
+	if (r < 0) {
+		rb->errors++;
+		return;
+	}
+	rulebook_load_buffer(rb, display, buf, len);
+	free(buf);
+}
+
+/* rulebook_load_dir() for the directory rel below a root other than "/":
+ * the directory and every file in it are opened with their links resolved
+ * inside the root, so that a link in an image (rules.d -> /etc, x.yaml ->
+ * /etc/shadow) cannot make netknobs read this host's files. */
+static int load_dir_in_root(struct rulebook *rb, const struct nk_root *root, const char *rel)
+{
+	char *display = NULL, **names = NULL;
+	size_t n = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int fd = root_open_dir(root, rel), r = 0;
+
+	if (asprintf(&display, "%s/%s", root->path, rel) < 0) {
+		display = NULL;
+		r = -ENOMEM;
+	} else if (fd == -ENOENT) {
+		r = -ENOENT;
+	} else if (fd < 0 || !(d = fdopendir(fd))) {
+		r = fd < 0 ? fd : -errno;
+		log_syntax(display, 0, 0, "cannot read the directory: %s", strerror(-r));
+		rb->errors++;
+	}
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		free(display);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		char **nn;
+
+		if (!yaml_name(de->d_name))
+			continue;
+		nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn)
+			break;
+		names = nn;
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		char *path = NULL, *shown = NULL;
+
+		if (asprintf(&path, "%s/%s", rel, names[i]) >= 0 &&
+		    asprintf(&shown, "%s/%s", display, names[i]) >= 0)
+			load_file_in_root(rb, root, path, shown);
+		else
+			rb->errors++;
+		free(path);
+		free(shown);
+		free(names[i]);
+	}
+	free(names);
+	free(display);
+	return 0;
+}
+
+/* A directory of the standard sources: below --root, confined to it. */
+static int load_standard_dir(struct rulebook *rb, const struct nk_root *root, const char *path)
+{
+	if (!root)
+		return rulebook_load_dir(rb, path);
+	/* a root that cannot be opened is said so where the facts are read */
+	return root->dirfd < 0 ? -ENOENT : load_dir_in_root(rb, root, path + 1);
+}
+
 void rulebook_load_standard(struct rulebook *rb, const char *root, const char *const *extra,
 			    size_t nextra, bool no_defaults)
 {
 	char dir[4096];
-	const char *r = root && strcmp(root, "/") ? root : "";
+	struct nk_root nr = { .dirfd = -1 }, *rp = NULL;
 
+	if (root && strcmp(root, "/")) {
+		rp = &nr;
+		root_open(&nr, root);
+	}
 	if (!no_defaults) {
 		size_t before = rb->nfiles;
 
-		snprintf(dir, sizeof(dir), "%s%s/rules", r, PKGDATADIR);
-		if (rulebook_load_dir(rb, dir) == -ENOENT || rb->nfiles == before)
+		snprintf(dir, sizeof(dir), "%s/rules", PKGDATADIR);
+		if (load_standard_dir(rb, rp, dir) == -ENOENT || rb->nfiles == before)
 			rulebook_load_embedded(rb);
 	}
-	snprintf(dir, sizeof(dir), "%s%s/netknobs/rules.d", r, SYSCONFDIR);
-	rulebook_load_dir(rb, dir);
+	snprintf(dir, sizeof(dir), "%s/netknobs/rules.d", SYSCONFDIR);
+	load_standard_dir(rb, rp, dir);
+	if (rp)
+		root_close(&nr);
 	for (size_t i = 0; i < nextra; i++)
 		rulebook_load_path(rb, extra[i]);
 	rulebook_finish(rb);

@@ -245,8 +245,9 @@ void rulebook_check_profiles(struct rulebook *rb);
 
 /* Load the standard sources in order: the installed data directory when it
  * holds rule sets, else the embedded ones; then sysconfdir/netknobs/rules.d;
- * then each extra path.  root prefixes the two directories (tests).
- * no_defaults skips the first two sources. */
+ * then each extra path.  Below a root other than "/" (--root), the two
+ * directories and their files are those of the root, links resolved inside
+ * it.  no_defaults skips the first two sources. */
 void rulebook_load_standard(struct rulebook *rb, const char *root, const char *const *extra,
 			    size_t nextra, bool no_defaults);
 

@@ -57,6 +57,8 @@ for f in $(awk '{ print $2 }' "$T/rows" | sort -u); do
 	for id in $(awk -v f="$f" '$2 == f { print $1 }' "$T/rows" | sort -u); do
 		set -- "$@" --rule "$id"
 	done
+	# FIXTURE.vars.yaml: the site variables of that fixture's audit
+	[ -f "$D/$f.vars.yaml" ] && set -- "$@" --rules "$D/$f.vars.yaml"
 	set +e
 	nk_audit --from "$D/$f.json" --format json "$@" >"$T/$f.out" 2>"$T/$f.err"
 	rc=$?
@@ -95,6 +97,8 @@ check_eq "listeners without details: no finding" 0 "$(jq '.findings | length' "$
 check_exit "healthy: exit 0 at --fail-on info" 0 nk_audit --from "$D/healthy.json" --fail-on info --format json
 check_eq "healthy: no finding" 0 "$(jq '.findings | length' "$T/out")"
 check_eq "healthy: no recommendation" 0 "$(jq '.recommendations | length' "$T/out")"
+check_exit "healthy UDP servers: exit 0 at --fail-on info" 0 nk_audit --from "$D/udp-healthy.json" --fail-on info --format json
+check_eq "healthy UDP servers: no finding" 0 "$(jq '.findings | length' "$T/out")"
 
 # the whole audit of a loaded host follows the schema
 check_exit "overloaded: critical -> exit 2" 2 nk_audit --from "$D/overloaded.json" --format json
@@ -390,8 +394,68 @@ for k in $(grep -oh 'sysctl("[^"*]*")' "$RULES"/*.yaml | sed 's/sysctl("\(.*\)")
 done
 check_eq "every key the rules read is documented" "" "$undoc"
 
+# UDP sockets: the cause of each full buffer decides the advice
+nk_audit --from "$D/udp-dropping.json" --format json >"$T/udp.json" || true
+check_match "UDP cut down by rmem_max: raise it, restart" \
+	'exactly twice net.core.rmem_max \(212992\).*rsyslogd asked for more.*Raise net.core.rmem_max to at least 8388608, then restart rsyslogd' \
+	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:514)"
+check_match "UDP with the default buffer and no setting of its own: rmem_default" \
+	'net.core.rmem_default \(212992\): dnsmasq never set one\. It has no setting of its own: raise net.core.rmem_default to at least 1048576' \
+	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:53)"
+check_match "UDP with the default buffer: the server's own setting named" \
+	'unbound never set one\. Raise so-rcvbuf in the server section of unbound.conf' \
+	"$(msg "$T/udp.json" buffers.udp-full '[::]:853')"
+check_match "UDP with its own buffer, running: too slow" "statsd_exporter's own choice.*does not read fast enough.*it is running" \
+	"$(msg "$T/udp.json" buffers.udp-full 127.0.0.1:8125)"
+check_match "UDP whose reader is stopped: no buffer helps" 'Nobody reads it.*kill -CONT 930' \
+	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:5353)"
+check_eq "UDP: rmem_max for the cut-down socket, rmem_default for the one without a setting" \
+	"net.core.rmem_default=1048576 net.core.rmem_max=8388608" \
+	"$(jq -r '[.recommendations[] | "\(.key)=\(.value)"] | sort | join(" ")' "$T/udp.json")"
+nk_audit --from "$D/udp-container-old.json" --format json >"$T/udpc.json" || true
+check_match "UDP in an older kernel's container: the cause cannot be told here" \
+	'net.core.rmem_max and rmem_default cannot be read in this network namespace' \
+	"$(msg "$T/udpc.json" buffers.udp-full 0.0.0.0:514)"
+check_eq "UDP in an older kernel's container: nothing recommended" 0 "$(jq '.recommendations | length' "$T/udpc.json")"
+check_match "UDP drops without evidence of now: a notice that says how to find out" \
+	'has dropped 12 datagrams since the socket was opened, but nothing shows that it drops now' \
+	"$(msg "$T/udp.json" buffers.udp-drops 0.0.0.0:123)"
+check_exit "UDP drops only since boot: notices only, exit 0" 0 nk_audit --from "$D/udp-counters-old.json" --format json
+nk_audit --from "$D/udp-counters-sampled.json" --format json >"$T/udps.json" || true
+check_match "UDP drops during the window: the rate" 'and it is happening now: 1500 during the 30000 ms sampling window \(about 50 a second\)' \
+	"$(msg "$T/udps.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors)"
+check_match "TCP drops under memory pressure: the memory's" 'TCP memory is under pressure' \
+	"$(msg "$T/udps.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
+nk_audit --from "$D/udp-counters-report.json" --format json >"$T/udpr.json" || true
+check_match "TCP drops without memory pressure: the applications'" 'not under pressure, so the drops come from connections whose receive buffer was full' \
+	"$(msg "$T/udpr.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
+
+# buffers lowered: the origin named, the kernel's values restored
+nk_audit --from "$D/tcp-buffers-lowered.json" --format json >"$T/low.json" || true
+check_match "tcp_rmem lowered: the sysctl.d file named" \
+	'start with a receive buffer of 87380 bytes instead of 131072.*at most 16777216 bytes instead of 33554432.*It is set by /etc/sysctl.d/99-throughput.conf:3' \
+	"$(msg "$T/low.json" buffers.tcp-rmem-lowered net.ipv4.tcp_rmem)"
+check_match "tcp_wmem lowered at runtime: its file and the difference" \
+	'/etc/sysctl.d/99-throughput.conf:4 sets 4096 16384 16777216, but the value now differs' \
+	"$(msg "$T/low.json" buffers.tcp-wmem-lowered net.ipv4.tcp_wmem)"
+check_exit "lowered buffers: audit JSON valid against the schema (a list observed)" 0 \
+	python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/low.json"
+check_eq "tcp_rmem lowered: the kernel's values recommended" "4096 131072 33554432" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | .value | map(tostring) | join(" ")' "$T/low.json")"
+# lowered on a long fat network: one recommendation per key, no conflict
+nk_audit --from "$D/tcp-lfn-lowered.json" --rules "$D/tcp-lfn-lowered.vars.yaml" --format json >"$T/lfn.json" || true
+check_eq "long fat network and lowered buffers: one tcp_rmem recommendation, no conflict" \
+	"buffers.tcp-rmem-lowered false" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | "\(.rules | join(",")) \(.conflict // false)"' "$T/lfn.json")"
+check_eq "long fat network: tcp_wmem at least twice the BDP" "4096 16384 25000000" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_wmem") | .value | map(tostring) | join(" ")' "$T/lfn.json")"
+check_exit "the long-fat-network profile asks for 2 x BDP" 1 nk_audit --profile long-fat-network --from "$D/tcp-lfn.json" --format json
+check_eq "long-fat-network profile: 1 Gbit/s at 100 ms gives tcp_rmem's maximum 25000000" "25000000" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | .value[2]' "$T/out")"
+check_exit "without a bandwidth-delay product no rule raises TCP buffers" 0 nk_audit --from "$D/tcp-lfn.json" --format json
+
 # each shipped profile runs
-for p in default web-frontend database container-host hardening; do
+for p in default web-frontend database container-host long-fat-network hardening; do
 	set +e
 	nk_audit --profile "$p" --from "$D/healthy.json" --format json >"$T/p.json" 2>"$T/p.err"
 	rc=$?
