@@ -23,6 +23,7 @@
 #include "rules/rules.h"
 #include "rules/embedded.h"
 #include "rules/ytree.h"
+#include "util/array.h"
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -399,10 +400,31 @@ static bool yaml_name(const char *n)
 	return n[0] != '.' && ((l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml")));
 }
 
+/* The rule files of the directory d (closed), sorted by name: *n names,
+ * newly allocated (as many as memory allows). */
+static char **yaml_names(DIR *d, size_t *n)
+{
+	char **names = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+
+	*n = 0;
+	while ((de = readdir(d))) {
+		if (!yaml_name(de->d_name))
+			continue;
+		if (ARRAY_GROW(names, cap, *n, 16) < 0 || !(names[*n] = strdup(de->d_name)))
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(names, *n, sizeof(*names), name_cmp);
+	return names;
+}
+
 int rulebook_load_dir(struct rulebook *rb, const char *dir)
 {
 	DIR *d = opendir(dir);
-	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0;
 
@@ -415,23 +437,13 @@ int rulebook_load_dir(struct rulebook *rb, const char *dir)
 		rb->errors++;
 		return -e;
 	}
-	while ((de = readdir(d))) {
-		char **nn;
-
-		if (!yaml_name(de->d_name))
-			continue;
-		nn = realloc(names, (n + 1) * sizeof(*nn));
-		if (!nn)
-			break;
-		names = nn;
-		if (asprintf(&names[n], "%s/%s", dir, de->d_name) < 0)
-			break;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	names = yaml_names(d, &n);
 	for (size_t i = 0; i < n; i++) {
-		rulebook_load_file(rb, names[i]);
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", dir, names[i]) >= 0)
+			rulebook_load_file(rb, path);
+		free(path);
 		free(names[i]);
 	}
 	free(names);
@@ -667,7 +679,6 @@ static int load_dir_in_root(struct rulebook *rb, const struct nk_root *root, con
 	char *display = NULL, **names = NULL;
 	size_t n = 0;
 	DIR *d = NULL;
-	struct dirent *de;
 	int fd = root_open_dir(root, rel), r = 0;
 
 	if (asprintf(&display, "%s/%s", root->path, rel) < 0) {
@@ -686,21 +697,7 @@ static int load_dir_in_root(struct rulebook *rb, const struct nk_root *root, con
 		free(display);
 		return r;
 	}
-	while ((de = readdir(d))) {
-		char **nn;
-
-		if (!yaml_name(de->d_name))
-			continue;
-		nn = realloc(names, (n + 1) * sizeof(*nn));
-		if (!nn)
-			break;
-		names = nn;
-		if (!(names[n] = strdup(de->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	names = yaml_names(d, &n);
 	for (size_t i = 0; i < n; i++) {
 		char *path = NULL, *shown = NULL;
 
