@@ -14,6 +14,7 @@
 
 #include "facts/facts.h"
 #include "facts/sockets.h"
+#include "util/array.h"
 
 static const char *const state_names[SOCK_STATE_MAX] = {
 	[1] = "ESTABLISHED",
@@ -32,11 +33,6 @@ static const char *const state_names[SOCK_STATE_MAX] = {
 #define STATE_SYN_RECV 3
 #define STATE_LISTEN 10
 #define STATE_NEW_SYN_RECV 12
-
-const char *sock_state_name(unsigned state)
-{
-	return state < SOCK_STATE_MAX ? state_names[state] : NULL;
-}
 
 void socktab_init(struct socktab *t)
 {
@@ -82,15 +78,8 @@ void socktab_free(struct socktab *t)
 
 int socktab_add_listener(struct socktab *t, const struct listener *l)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct listener *nl = realloc(t->l, cap * sizeof(*nl));
-
-		if (!nl)
-			return -ENOMEM;
-		t->l = nl;
-		t->cap = cap;
-	}
+	if (ARRAY_GROW(t->l, t->cap, t->n, 64) < 0)
+		return -ENOMEM;
 	t->l[t->n++] = *l;
 	return 0;
 }
@@ -159,15 +148,8 @@ static int count_request(struct socktab *t, const struct sock_ep *ep)
 		}
 		j = (j + 1) & (t->reqhash_cap - 1);
 	}
-	if (t->nreq == t->capreq) {
-		size_t cap = t->capreq ? t->capreq * 2 : 64;
-		struct sock_reqep *nr = realloc(t->req, cap * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		t->req = nr;
-		t->capreq = cap;
-	}
+	if (ARRAY_GROW(t->req, t->capreq, t->nreq, 64) < 0)
+		return -ENOMEM;
 	t->req[t->nreq].ep = *ep;
 	t->req[t->nreq].count = 1;
 	t->reqhash[j] = (uint32_t)++t->nreq;

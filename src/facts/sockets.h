@@ -26,9 +26,6 @@
  * request socket, counted as SYN_RECV. */
 #define SOCK_STATE_MAX 12
 
-/* Name of a TCP state (1..11) as in doc/facts.md, NULL when unknown. */
-const char *sock_state_name(unsigned state);
-
 /* A local endpoint: family, address, port, bound interface. */
 struct sock_ep {
 	uint8_t family;         /* AF_INET or AF_INET6 */

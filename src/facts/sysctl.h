@@ -37,6 +37,13 @@ json_t *sysctl_value_parse(const char *text);
  * -EINVAL for a malformed key. */
 int sysctl_read(const struct nk_root *root, const char *key, json_t **value);
 
+/* The text of key below root (trailing blanks and line break removed),
+ * newly allocated, and writing it: the one reader and writer of /proc/sys
+ * for the facts and for fix (src/fix/apply.c).  0, -EINVAL for a malformed
+ * key, -ENOENT when there is no such key, or another -errno. */
+int sysctl_read_text(const struct nk_root *root, const char *key, char **text);
+int sysctl_write_text(const struct nk_root *root, const char *key, const char *text);
+
 /* Read the keys into doc["sysctl"] (values) and doc["sysctl_unavailable"]
  * (key -> {"reason": "missing"|"unreadable"|"invalid-key", "error": text}).
  * Keys already present are not read again.  Glob components ('*') expand to

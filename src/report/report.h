@@ -14,6 +14,13 @@ struct text_opts {
 
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
 
+/* The one-line verdict the text starts with, from the audit's summary
+ * ("0 critical, 2 warnings, 1 notice, 40 passed, 3 not applicable"),
+ * after "UNKNOWN: could not read ..." when core facts are missing.  The
+ * audit document carries it as "verdict".  Newly allocated; NULL when out
+ * of memory. */
+char *report_audit_verdict(const json_t *audit);
+
 /* The summary of a facts document that `netknobs facts` prints: host,
  * sysctls, the main counters, sockets, the sampling window, notes. */
 void report_facts_text(const json_t *facts, FILE *out);
