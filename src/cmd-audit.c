@@ -233,52 +233,41 @@ const json_t *audit_core_unavailable(const json_t *audit)
 
 /* Facts without their core (an empty /proc, no descriptors left) give no
  * finding, which must not read as "all is well": the audit says what could
- * not be read and why, its verdict starts with UNKNOWN and its exit status
- * is 3 (audit_exit_status).  Returns 0 or -ENOMEM. */
+ * not be read and why, its verdict starts with UNKNOWN (report_audit_verdict)
+ * and its exit status is 3 (audit_exit_status).  Returns 0 or -ENOMEM. */
 static int mark_core_unavailable(json_t *audit, const json_t *facts)
 {
 	const json_t *core = json_object_get(facts, "core_unavailable");
-	char *verdict = NULL, *why = NULL;
-	size_t vlen = 0, wlen = 0;
-	FILE *v, *w;
+	char *why = NULL;
+	size_t wlen = 0;
+	FILE *w;
 	int n = 0;
 
 	if (!json_object_size(core))
 		return 0;
-	v = open_memstream(&verdict, &vlen);
 	w = open_memstream(&why, &wlen);
-	if (!v || !w) {
-		if (v)
-			fclose(v);
-		if (w)
-			fclose(w);
-		free(verdict);
-		free(why);
+	if (!w)
 		return -ENOMEM;
-	}
-	fputs("UNKNOWN: could not read ", v);
 	for (size_t i = 0; facts_core_parts[i]; i++) {
 		const char *r = json_string_value(json_object_get(core, facts_core_parts[i]));
-		const char *what = facts_core_part_text(facts_core_parts[i]);
-		size_t left = 0;
 
-		if (!r)
-			continue;
-		for (size_t j = i + 1; facts_core_parts[j]; j++)
-			left += json_object_get(core, facts_core_parts[j]) != NULL;
-		fprintf(v, "%s%s", n ? (left ? ", " : " and ") : "", what);
-		fprintf(w, "%s%s (%s)", n ? "; " : "", what, r);
-		n++;
+		if (r)
+			fprintf(w, "%s%s (%s)", n++ ? "; " : "", facts_core_part_text(facts_core_parts[i]), r);
 	}
-	fprintf(v, "; %s", json_string_value(json_object_get(audit, "verdict")) ?: "");
-	fclose(v);
 	fclose(w);
 	log_error("could not read the core facts, so nothing can be judged: %s", why ? why : "?");
-	n = json_object_set_new(audit, "core_unavailable", json_deep_copy(core)) < 0 ||
-	    json_object_set_new(audit, "verdict", json_string(verdict ? verdict : "UNKNOWN")) < 0;
-	free(verdict);
 	free(why);
-	return n ? -ENOMEM : 0;
+	return json_object_set_new(audit, "core_unavailable", json_deep_copy(core)) < 0 ? -ENOMEM : 0;
+}
+
+/* The verdict sentence of the text renderer, in the audit document. */
+static int set_verdict(json_t *audit)
+{
+	char *v = report_audit_verdict(audit);
+	int r = v ? json_object_set_new(audit, "verdict", json_string(v)) : -1;
+
+	free(v);
+	return r < 0 ? -ENOMEM : 0;
 }
 
 /* The facts were collected in the namespace found before: --netns NAME
@@ -322,7 +311,8 @@ json_t *audit_judge(const struct rulebook *rb, const json_t *facts, const struct
 	struct eval_filter filter = { a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose, threads };
 	json_t *audit = rules_evaluate(rb, facts, &filter);
 
-	if (!audit || mark_core_unavailable(audit, facts) < 0 || (where && cmd_netns_advise(audit, where) < 0)) {
+	if (!audit || mark_core_unavailable(audit, facts) < 0 || (where && cmd_netns_advise(audit, where) < 0) ||
+	    set_verdict(audit) < 0) {
 		json_decref(audit);
 		log_error("out of memory");
 		return NULL;

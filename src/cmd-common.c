@@ -10,6 +10,7 @@
 #include "facts/netns.h"
 #include "facts/sample.h"
 #include "rules/rules.h"
+#include "sample-ui.h"
 #include "util/duration.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -256,7 +257,6 @@ static int sample_args_check(const struct globals *g, const char *from,
 		log_error("--interval %s is longer than the --sample window (%s)", a, b);
 		return -1;
 	}
-	o->progress = isatty(STDERR_FILENO);
 	return 0;
 }
 
@@ -279,11 +279,13 @@ json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const c
 	struct nk_root root;
 	struct collect_opts o = { 0 };
 	struct sample_opts so;
+	struct progress_bar bar = { .on = isatty(STDERR_FILENO) };
 	json_t *doc;
 	int r;
 
 	if (sample_args_check(g, from, s, &so) < 0)
 		return NULL;
+	so.hooks = sample_ui_hooks(&bar);
 	if (from) {
 		if (g->root || g->netns) {
 			log_error("--from reads a saved facts document; --root and --netns do not apply to it");
@@ -320,6 +322,7 @@ json_t *cmd_get_facts_sampled(const struct globals *g, const char *from, const c
 	o.want_owners = what & FACTS_SOCKETS;
 	o.listeners_only = what & FACTS_LISTENERS_ONLY;
 	doc = facts_collect(&o);
+	sample_ui_done();
 	sample_free(o.sample);
 	root_close(&root);
 	if (!doc)

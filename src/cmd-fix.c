@@ -90,6 +90,22 @@ static void target_close(struct target *t)
 	free(t->display);
 }
 
+/* Does the path have a component "." or ".."? */
+static bool has_dot_name(const char *p)
+{
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 static int target_open(struct target *t, const struct globals *g, const char *output)
 {
 	const char *root = g->root && strcmp(g->root, "/") ? g->root : NULL;
@@ -103,8 +119,10 @@ static int target_open(struct target *t, const struct globals *g, const char *ou
 	if (!output) {
 		t->sys = strdup(DEFAULT_TARGET);
 	} else if (root) {
-		if (strncmp(output, root, rl) != 0 || output[rl] != '/') {
-			log_error("fix: with --root %s, --output must be a path below it", root);
+		if (strncmp(output, root, rl) != 0 || output[rl] != '/' || has_dot_name(output + rl)) {
+			/* '..' stops at the root: IMG/../x would be written as
+			 * IMG/x and said to be written as IMG/../x */
+			log_error("fix: with --root %s, --output must be a path below it, without '.' or '..'", root);
 			return -1;
 		}
 		t->sys = strdup(output + rl);
@@ -218,7 +236,9 @@ static int still_unchanged(void *arg)
 static int target_write(const struct target *t, const struct dropin *d, const char *old, bool *backup)
 {
 	struct unchanged u = { t, old };
-	struct atomic_opts o = { .display = t->display, .mode = 0644, .before_rename = still_unchanged, .arg = &u };
+	struct atomic_opts o = { .display = t->display, .mode = 0644, .like = t->name, .before_rename = still_unchanged,
+				 .arg = &u };
+	struct atomic_opts ob = { .mode = 0644, .like = t->name };
 	char *bak = NULL, *bakdisplay = NULL;
 	int r;
 
@@ -232,7 +252,8 @@ static int target_write(const struct target *t, const struct dropin *d, const ch
 			free(bak);
 			return -ENOMEM;
 		}
-		r = atomic_write_at(t->dirfd, bak, bakdisplay, old, strlen(old), 0644);
+		ob.display = bakdisplay;
+		r = atomic_write_opts(t->dirfd, bak, old, strlen(old), &ob);
 		free(bak);
 		free(bakdisplay);
 		if (r < 0)
@@ -310,16 +331,36 @@ static void print_value(FILE *out, const json_t *v)
 		fputs("?", out);
 }
 
+/* The entry of out for the SO_REUSEPORT group of l (same address and
+ * port), or NULL: a group is named once, with its number of sockets. */
+static json_t *restart_group(json_t *out, const json_t *l)
+{
+	json_t *o;
+	size_t i;
+
+	if (!json_is_object(json_object_get(l, "reuseport")))
+		return NULL;
+	json_array_foreach(out, i, o) {
+		if (json_is_integer(json_object_get(o, "sockets")) &&
+		    json_equal(json_object_get(o, "address"), json_object_get(l, "address")) &&
+		    json_equal(json_object_get(o, "port"), json_object_get(l, "port")))
+			return o;
+	}
+	return NULL;
+}
+
 /* Listeners keep the limit they got at listen() until the application
- * listens again.  Name those whose limit the values just applied change: a
- * net.core.somaxconn raised above the value that capped them (their limit
- * is the old somaxconn).  None when somaxconn did not change: a listener
- * below it then asked for less itself, or was capped by an older value,
- * which this run did not change.  NULL when out of memory. */
+ * listens again.  Name those whose limit the values just applied may
+ * change: a net.core.somaxconn raised above the value that most likely
+ * capped them (their limit is the old somaxconn; an application that asked
+ * for exactly that looks the same).  A SO_REUSEPORT group once, with its
+ * number of sockets.  None when somaxconn did not change: a listener below
+ * it then asked for less itself, or was capped by an older value, which
+ * this run did not change.  NULL when out of memory. */
 static json_t *restarts(const json_t *facts, const struct apply_item *items, size_t n)
 {
 	const json_t *listeners = json_object_get(json_object_get(facts, "sockets"), "listeners"), *l;
-	json_t *out = json_array();
+	json_t *out = json_array(), *g;
 	long long now = -1, oldv = -1;
 	size_t i;
 
@@ -339,10 +380,24 @@ static json_t *restarts(const json_t *facts, const struct apply_item *items, siz
 
 		if (!json_is_integer(lim) || json_integer_value(lim) != oldv)
 			continue;
+		g = restart_group(out, l);
+		if (g) {
+			if (json_object_set_new(g, "sockets", json_integer(json_integer_value(
+							json_object_get(g, "sockets")) + 1)) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+			continue;
+		}
 		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I, s:I, s:b}", "address", json_object_get(l, "address"),
 			      "port", json_object_get(l, "port"), "limit", lim, "processes",
 			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now, "old_somaxconn",
 			      (json_int_t)oldv, "capped_by_old_somaxconn", 1);
+		if (o && json_is_object(json_object_get(l, "reuseport")) &&
+		    json_object_set_new(o, "sockets", json_integer(1)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
 		if (!o || json_array_append_new(out, o) < 0) {
 			json_decref(o);
 			json_decref(out);
@@ -359,12 +414,14 @@ static void print_restarts(FILE *out, const json_t *r)
 
 	if (!json_array_size(r))
 		return;
-	fprintf(out, "\nListeners capped by the net.core.somaxconn just replaced (%lld, now %lld): they keep "
-		"their limit until the application calls listen() again (usually a restart), and then get up "
-		"to %lld (less if the application asks for less):\n",
+	fprintf(out, "\nListeners whose limit is the net.core.somaxconn just replaced (%lld, now %lld), which most "
+		"likely cut their backlog: they keep their limit until the application calls listen() again "
+		"(usually a restart), and then get up to %lld (less if the application asks for less; one that "
+		"asks for exactly %lld keeps it):\n",
 		(long long)json_integer_value(json_object_get(first, "old_somaxconn")),
 		(long long)json_integer_value(json_object_get(first, "somaxconn")),
-		(long long)json_integer_value(json_object_get(first, "somaxconn")));
+		(long long)json_integer_value(json_object_get(first, "somaxconn")),
+		(long long)json_integer_value(json_object_get(first, "old_somaxconn")));
 	json_array_foreach(r, i, l) {
 		const char *addr = str_of(l, "address");
 
@@ -374,14 +431,16 @@ static void print_restarts(FILE *out, const json_t *r)
 		fputs_safe(addr, out);
 		if (strchr(addr, ':'))
 			fputc(']', out);
-		fprintf(out, ":%lld  limit %lld", (long long)json_integer_value(json_object_get(l, "port")),
-			(long long)json_integer_value(json_object_get(l, "limit")));
+		fprintf(out, ":%lld", (long long)json_integer_value(json_object_get(l, "port")));
+		if (json_integer_value(json_object_get(l, "sockets")) > 1)
+			fprintf(out, " (%lld sockets)", (long long)json_integer_value(json_object_get(l, "sockets")));
+		fprintf(out, "  limit %lld", (long long)json_integer_value(json_object_get(l, "limit")));
 		json_array_foreach(json_object_get(l, "processes"), j, p) {
 			fputs(j ? ", " : "  ", out);
 			fputs_safe(str_of(p, "comm"), out);
 			fprintf(out, " (pid %lld)", (long long)json_integer_value(json_object_get(p, "pid")));
 		}
-		fputs("  [capped by the old somaxconn]\n", out);
+		fputs("  [at the old somaxconn]\n", out);
 	}
 }
 
@@ -1003,7 +1062,8 @@ const struct cmd cmd_fix = {
 		"\n"
 		"Options:\n"
 		"  --write                write the drop-in: a temporary file, fsync, rename;\n"
-		"                         mode 0644; the previous version kept as FILE.bak;\n"
+		"                         mode 0644 (a file replaced keeps its mode and\n"
+		"                         owner); the previous version kept as FILE.bak;\n"
 		"                         under a lock, built again when the file changed\n"
 		"                         while the audit ran (an edit is never lost)\n"
 		"  --check                print nothing; exit 0 when the drop-in is up to date,\n"
@@ -1018,8 +1078,8 @@ const struct cmd cmd_fix = {
 		"                         (" DEFAULT_STATE_DIR ", NETKNOBS_STATE_DIR) for later\n"
 		"                         audits (backlog.stale-clamp)\n"
 		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
-		"                         (with --root, a path below DIR); - prints it on\n"
-		"                         standard output\n"
+		"                         (with --root, a path below DIR, without '..'); -\n"
+		"                         prints it on standard output\n"
 		"  --from FILE            work from a saved facts document (not with --apply)\n"
 		SAMPLE_OPTIONS_HELP
 		RULE_OPTIONS_HELP

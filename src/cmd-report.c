@@ -226,8 +226,19 @@ static int report_run(struct globals *g, int argc, char **argv)
 	}
 	/* the previous state and the history first: the rules judge this
 	 * run's facts with them (evidence of now, an older somaxconn) */
-	if (state_ok && (state_load(&sd, &prev, &why) < 0 || history_load(&sd, &rh.hist) < 0))
-		goto out;
+	if (state_ok && state_load(&sd, &prev, &why) < 0) {
+		/* the previous state is there but could not be read now: no
+		 * comparison, and this run's must not replace it */
+		free(why);
+		why = strdup("the previous state could not be read; not compared, and this run's is not kept");
+		state_ok = false;
+		failed = true;
+	}
+	if (state_ok && history_load(&sd, &rh.hist) < 0) {
+		/* the same for the history: this run's state is not kept */
+		state_ok = false;
+		failed = true;
+	}
 	rh.prev = prev;
 	ra.a.facts_hook = report_history_hook;
 	ra.a.facts_hook_data = &rh;
@@ -325,7 +336,8 @@ const struct cmd cmd_report = {
 		"Exit status as audit: 0 nothing at or above --fail-on, 1 warning, 2 critical,\n"
 		"3 could not audit, could not keep the state, or the lock stayed taken.\n"
 		"The state directory must be owned by the user running netknobs and writable\n"
-		"by no one else.  The report is printed before the state is saved: when it\n"
+		"by no one else, and every directory and link on the way to it must belong to\n"
+		"root or that user.  The report is printed before the state is saved: when it\n"
 		"cannot be written, the state is not saved and the next run brings the same\n"
 		"news (exit 3).\n",
 	.run = report_run,

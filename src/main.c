@@ -1,12 +1,14 @@
 /* netknobs: Linux network tuning advisor and auditor. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "rules/rules.h"
 #include "util/heap.h"
 #include "util/log.h"
 
@@ -50,6 +52,30 @@ static void *json_alloc(size_t n)
 	return p;
 }
 
+#define MAX_THREADS_ASKED 64
+
+/* The NETKNOBS_* variables, read here only and handed to the parts they
+ * set: NETKNOBS_HUGEPAGES=0 (util/heap.h), NETKNOBS_THREADS=N and
+ * NETKNOBS_TODAY=YYYY-MM-DD (rules_configure()). */
+static void environment(void)
+{
+	struct rules_settings rs = { .today = getenv("NETKNOBS_TODAY") };
+	const char *s = getenv("NETKNOBS_THREADS");
+	char *end;
+	long v;
+
+	if (s && *s) {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno || *end || v < 1 || v > MAX_THREADS_ASKED)
+			log_warn("NETKNOBS_THREADS=%s: not a number from 1 to %d, ignored", s,
+				 MAX_THREADS_ASKED);
+		else
+			rs.threads = (unsigned)v;
+	}
+	rules_configure(&rs);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -57,12 +83,14 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *huge = getenv("NETKNOBS_HUGEPAGES");
 	struct globals g = { .color = -1 };
 	const struct cmd *cmd;
 	int c, r;
 
-	heap_init();
+	heap_init(!huge || strcmp(huge, "0") != 0);
 	json_set_alloc_funcs(json_alloc, free);
+	environment();
 	opterr = 0;
 	/* '+': global options end at the command name */
 	while ((c = getopt_long(argc, argv, "+:hV", opts, NULL)) != -1) {

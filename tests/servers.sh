@@ -2,8 +2,8 @@
 # inside a network namespace of the test: source "$TOP_SRCDIR/tests/servers.sh"
 # after "$TESTLIB".
 #
-# Servers: srv_nginx, srv_redis, srv_haproxy, srv_memcached start one
-# server in the foreground (its configuration, pid file, logs and temporary
+# Servers: srv_nginx, srv_redis, srv_haproxy, srv_memcached, srv_dnsmasq
+# start one server in the foreground (its configuration, pid file, logs and temporary
 # files under $T), wait until it listens and leave its pid in SRV_PID.
 # Every process left in the test's namespaces is stopped when the test ends,
 # however it ends (srv_cleanup runs before lib.sh's nk_cleanup).
@@ -277,6 +277,23 @@ srv_memcached() {
 	SRV_PID=$LAST_PID
 	srv_started memcached "$1" "$3" 1
 }
+
+# srv_dnsmasq NS ADDR PORT: dnsmasq as a DNS server only (no DHCP, no
+# upstream servers, no /etc/hosts), in the foreground, its pid file and log
+# under $T; its pid in SRV_PID. Returns once it receives on ADDR:PORT (UDP).
+srv_dnsmasq() {
+	SRV_DIR=$(srv_dir dnsmasq)
+	spawn "$SRV_DIR/dnsmasq.out" "$1" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+		--no-hosts --bind-interfaces --listen-address="$2" --port="$3" --user=root --group=root \
+		--pid-file="$SRV_DIR/dnsmasq.pid" --log-facility="$SRV_DIR/dnsmasq.log"
+	SRV_PID=$LAST_PID
+	if ! srv_until 10 srv_udp_bound "$1" "$3" || ! kill -0 "$SRV_PID" 2>/dev/null; then
+		fail "dnsmasq did not start in $1: $(cat "$SRV_DIR"/*.err "$SRV_DIR"/*.log 2>/dev/null | tail -n 5)"
+		return 1
+	fi
+}
+# srv_udp_bound NS PORT: a UDP socket is bound to PORT in NS
+srv_udp_bound() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
 
 # srv_veth SRV CLI: join namespaces SRV and CLI with a veth pair; SRV gets
 # 10.213.2.1/30 (in SRV_ADDR), CLI 10.213.2.2/30 (in CLI_ADDR). The pair is

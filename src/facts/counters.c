@@ -13,6 +13,7 @@
 
 #include "facts/counters.h"
 #include "facts/facts.h"
+#include "util/array.h"
 #include "util/fileio.h"
 
 /* Bounded reads.  The MIB files are a few KiB.  softnet_stat has one row of
@@ -56,16 +57,9 @@ static int counters_lines_split(const char *text, struct counters_lines *l)
 	for (p = l->buf; *p;) {
 		char *nl = strchr(p, '\n');
 
-		if (l->n == cap) {
-			char **nv;
-
-			cap = cap ? cap * 2 : 64;
-			nv = realloc(l->line, cap * sizeof(*nv));
-			if (!nv) {
-				counters_lines_free(l);
-				return -ENOMEM;
-			}
-			l->line = nv;
+		if (ARRAY_GROW(l->line, cap, l->n, 64) < 0) {
+			counters_lines_free(l);
+			return -ENOMEM;
 		}
 		l->line[l->n++] = p;
 		if (!nl)
@@ -97,15 +91,8 @@ static int counters_tokens_split(char *s, struct counters_tokens *t)
 		s += strspn(s, " \t");
 		if (!*s)
 			return 0;
-		if (t->n == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 64;
-			char **nv = realloc(t->v, cap * sizeof(*nv));
-
-			if (!nv)
-				return -ENOMEM;
-			t->v = nv;
-			t->cap = cap;
-		}
+		if (ARRAY_GROW(t->v, t->cap, t->n, 64) < 0)
+			return -ENOMEM;
 		t->v[t->n++] = s;
 		s += strcspn(s, " \t");
 		if (!*s)
@@ -298,6 +285,59 @@ static int counters_structure(char *err, size_t errlen, size_t lineno, const cha
 	return -EINVAL;
 }
 
+/* ---- the driver of the line-based files ---- */
+
+/* A file being parsed: its lines, the prefixes read so far (committed to
+ * the caller's object at the end, less those with a problem), scratch
+ * token lists. */
+struct counters_parse {
+	struct counters_err e;
+	struct counters_lines l;
+	json_t *tmp;
+	struct counters_tokens t, t2;
+};
+
+/* Parse line *i (and those that belong with it) into p->tmp, moving *i
+ * past them; problems are recorded.  0, or -errno to stop (-EINVAL with
+ * p->e.err set for a file of another structure). */
+typedef int (*counters_line_fn)(struct counters_parse *p, size_t *i);
+
+static int counters_drive(const char *text, json_t *out, char *err, size_t errlen,
+			  counters_line_fn line)
+{
+	struct counters_parse p = { .e = { err, errlen, 0, json_object() }, .tmp = json_object() };
+	size_t i = 0;
+	int r;
+
+	if (errlen)
+		err[0] = '\0';
+	if (!p.tmp || !p.e.dropped) {
+		r = -ENOMEM;
+		goto out_nolines;
+	}
+	r = counters_lines_split(text, &p.l);
+	if (r < 0)
+		goto out_nolines;
+	while ((i = counters_next_line(&p.l, i)) < p.l.n) {
+		r = line(&p, &i);
+		if (r < 0)
+			goto out;
+	}
+	if (!p.e.n && !json_object_size(p.tmp))
+		counters_problem(&p.e, NULL, "no counters (empty file)");
+	r = counters_commit(p.tmp, out, &p.e);
+	if (r == 0)
+		r = counters_finish(&p.e);
+out:
+	counters_lines_free(&p.l);
+out_nolines:
+	free(p.t.v);
+	free(p.t2.v);
+	json_decref(p.tmp);
+	json_decref(p.e.dropped);
+	return r;
+}
+
 /* ---- /proc/net/netstat and /proc/net/snmp ---- */
 
 /* One header line and its value line.  Returns 0 (problems are recorded
@@ -366,262 +406,168 @@ nomem:
 	return -ENOMEM;
 }
 
-int counters_parse_netstat(const char *text, json_t *out, char *err, size_t errlen)
+/* A header line and its value line. */
+static int netstat_line(struct counters_parse *p, size_t *ip)
 {
-	struct counters_err e = { err, errlen, 0, json_object() };
-	struct counters_tokens names = { 0 }, vals = { 0 };
-	struct counters_lines l;
-	json_t *tmp = json_object();
-	size_t i = 0;
+	const struct counters_lines *l = &p->l;
+	char hp[COUNTERS_NAME_MAX + 1], vp[COUNTERS_NAME_MAX + 1];
+	size_t i = *ip, hrest, vrest = 0, v;
 	int r;
 
-	if (errlen)
-		err[0] = '\0';
-	if (!tmp || !e.dropped) {
-		r = -ENOMEM;
-		goto out_nolines;
-	}
-	r = counters_lines_split(text, &l);
-	if (r < 0)
-		goto out_nolines;
-	while ((i = counters_next_line(&l, i)) < l.n) {
-		char hp[COUNTERS_NAME_MAX + 1], vp[COUNTERS_NAME_MAX + 1];
-		size_t hrest, vrest = 0, v;
+	if (counters_split_prefix(l->line[i], hp, &hrest) < 0)
+		return counters_structure(p->e.err, p->e.errlen, i + 1, l->line[i],
+					  "a \"Prefix: names\" line");
+	v = counters_next_line(l, i + 1);
+	if (v < l->n && counters_split_prefix(l->line[v], vp, &vrest) < 0)
+		return counters_structure(p->e.err, p->e.errlen, v + 1, l->line[v],
+					  "a \"Prefix: values\" line");
+	if (v >= l->n || strcmp(hp, vp) != 0) {
+		/* The next line starts another prefix: look at it again as a
+		 * header. */
+		const char *first = l->line[i] + hrest + strspn(l->line[i] + hrest, " \t");
 
-		if (counters_split_prefix(l.line[i], hp, &hrest) < 0) {
-			r = counters_structure(err, errlen, i + 1, l.line[i],
-					       "a \"Prefix: names\" line");
-			goto out;
-		}
-		v = counters_next_line(&l, i + 1);
-		if (v < l.n && counters_split_prefix(l.line[v], vp, &vrest) < 0) {
-			r = counters_structure(err, errlen, v + 1, l.line[v],
-					       "a \"Prefix: values\" line");
-			goto out;
-		}
-		if (v >= l.n || strcmp(hp, vp) != 0) {
-			/* The next line starts another prefix: look at it
-			 * again as a header. */
-			const char *first = l.line[i] + hrest + strspn(l.line[i] + hrest, " \t");
-
-			counters_problem(&e, hp, "line %zu: %s: %s", i + 1, hp,
-					 (*first >= '0' && *first <= '9') || *first == '-'
-						 ? "values without a header line"
-						 : "header line without a value line");
-			i = v;
-			continue;
-		}
-		r = netstat_pair(tmp, hp, l.line[i] + hrest, i + 1, l.line[v] + vrest, v + 1,
-				 &names, &vals, &e);
-		if (r < 0)
-			goto out;
-		i = v + 1;
+		counters_problem(&p->e, hp, "line %zu: %s: %s", i + 1, hp,
+				 (*first >= '0' && *first <= '9') || *first == '-'
+					 ? "values without a header line"
+					 : "header line without a value line");
+		*ip = v;
+		return 0;
 	}
-	if (!e.n && !json_object_size(tmp))
-		counters_problem(&e, NULL, "no counters (empty file)");
-	r = counters_commit(tmp, out, &e);
-	if (r == 0)
-		r = counters_finish(&e);
-out:
-	counters_lines_free(&l);
-out_nolines:
-	free(names.v);
-	free(vals.v);
-	json_decref(tmp);
-	json_decref(e.dropped);
+	r = netstat_pair(p->tmp, hp, l->line[i] + hrest, i + 1, l->line[v] + vrest, v + 1,
+			 &p->t, &p->t2, &p->e);
+	*ip = v + 1;
 	return r;
+}
+
+int counters_parse_netstat(const char *text, json_t *out, char *err, size_t errlen)
+{
+	return counters_drive(text, out, err, errlen, netstat_line);
 }
 
 /* ---- /proc/net/snmp6 ---- */
 
-int counters_parse_snmp6(const char *text, json_t *out, char *err, size_t errlen)
+/* "Ip6InReceives 123" */
+static int snmp6_line(struct counters_parse *p, size_t *ip)
 {
-	struct counters_err e = { err, errlen, 0, json_object() };
-	struct counters_tokens t = { 0 };
-	struct counters_lines l;
-	json_t *tmp = json_object();
-	size_t i;
+	const struct counters_lines *l = &p->l;
+	char prefix[COUNTERS_NAME_MAX + 1], shown[40], whole[40];
+	size_t i = (*ip)++, k = 0;
+	const char *name;
+	json_t *obj, *jv = NULL;
 	int r;
 
-	if (errlen)
-		err[0] = '\0';
-	if (!tmp || !e.dropped) {
-		r = -ENOMEM;
-		goto out_nolines;
+	counters_shown(l->line[i], whole, sizeof(whole));
+	if (counters_tokens_split(l->line[i], &p->t) < 0)
+		return -ENOMEM;
+	/* "Ip6InReceives": the letters before the '6' and the '6'. */
+	while (counters_alpha(p->t.v[0][k]))
+		k++;
+	if (k == 0 || k >= COUNTERS_NAME_MAX || p->t.v[0][k] != '6' ||
+	    !counters_name_ok(p->t.v[0] + k + 1)) {
+		snprintf(p->e.err, p->e.errlen,
+			 "line %zu: \"%s\" is not a \"Ip6InReceives 123\"-style line", i + 1, whole);
+		return -EINVAL;
 	}
-	r = counters_lines_split(text, &l);
-	if (r < 0)
-		goto out_nolines;
-	for (i = 0; (i = counters_next_line(&l, i)) < l.n; i++) {
-		char prefix[COUNTERS_NAME_MAX + 1], shown[40], whole[40];
-		const char *name;
-		json_t *obj, *jv = NULL;
-		size_t k = 0;
+	memcpy(prefix, p->t.v[0], k + 1);
+	prefix[k + 1] = '\0';
+	name = p->t.v[0] + k + 1;
+	if (p->t.n != 2) {
+		counters_problem(&p->e, prefix, "line %zu: %s: %zu values, expected 1", i + 1,
+				 p->t.v[0], p->t.n - 1);
+		return 0;
+	}
+	obj = json_object_get(p->tmp, prefix);
+	if (!obj) {
+		obj = json_object();
+		if (!obj || json_object_set_new(p->tmp, prefix, obj) < 0)
+			return -ENOMEM;
+	}
+	if (json_object_get(obj, name)) {
+		counters_problem(&p->e, prefix, "line %zu: %s appears twice", i + 1, p->t.v[0]);
+		return 0;
+	}
+	r = counters_value(p->t.v[1], &jv);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		counters_problem(&p->e, prefix, "line %zu: %s: \"%s\" is %s", i + 1, p->t.v[0],
+				 counters_shown(p->t.v[1], shown, sizeof(shown)),
+				 r == -ERANGE ? "beyond 64 bits" : "not a number");
+		return 0;
+	}
+	if (json_object_set_new(obj, name, jv) < 0)
+		return -ENOMEM;
+	return 0;
+}
 
-		counters_shown(l.line[i], whole, sizeof(whole));
-		if (counters_tokens_split(l.line[i], &t) < 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-		/* "Ip6InReceives": the letters before the '6' and the '6'. */
-		while (counters_alpha(t.v[0][k]))
-			k++;
-		if (k == 0 || k >= COUNTERS_NAME_MAX || t.v[0][k] != '6' ||
-		    !counters_name_ok(t.v[0] + k + 1)) {
-			snprintf(err, errlen, "line %zu: \"%s\" is not a \"Ip6InReceives 123\"-style line",
-				 i + 1, whole);
-			r = -EINVAL;
-			goto out;
-		}
-		memcpy(prefix, t.v[0], k + 1);
-		prefix[k + 1] = '\0';
-		name = t.v[0] + k + 1;
-		if (t.n != 2) {
-			counters_problem(&e, prefix, "line %zu: %s: %zu values, expected 1", i + 1,
-					 t.v[0], t.n - 1);
-			continue;
-		}
-		obj = json_object_get(tmp, prefix);
-		if (!obj) {
-			obj = json_object();
-			if (!obj || json_object_set_new(tmp, prefix, obj) < 0) {
-				r = -ENOMEM;
-				goto out;
-			}
-		}
-		if (json_object_get(obj, name)) {
-			counters_problem(&e, prefix, "line %zu: %s appears twice", i + 1, t.v[0]);
-			continue;
-		}
-		r = counters_value(t.v[1], &jv);
-		if (r == -ENOMEM)
-			goto out;
-		if (r < 0) {
-			counters_problem(&e, prefix, "line %zu: %s: \"%s\" is %s", i + 1, t.v[0],
-					 counters_shown(t.v[1], shown, sizeof(shown)),
-					 r == -ERANGE ? "beyond 64 bits" : "not a number");
-			continue;
-		}
-		if (json_object_set_new(obj, name, jv) < 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	if (!e.n && !json_object_size(tmp))
-		counters_problem(&e, NULL, "no counters (empty file)");
-	r = counters_commit(tmp, out, &e);
-	if (r == 0)
-		r = counters_finish(&e);
-out:
-	counters_lines_free(&l);
-out_nolines:
-	free(t.v);
-	json_decref(tmp);
-	json_decref(e.dropped);
-	return r;
+int counters_parse_snmp6(const char *text, json_t *out, char *err, size_t errlen)
+{
+	return counters_drive(text, out, err, errlen, snmp6_line);
 }
 
 /* ---- /proc/net/sockstat and sockstat6 ---- */
 
-int counters_parse_sockstat(const char *text, json_t *out, char *err, size_t errlen)
+/* "TCP: inuse 5 orphan 0 ..." */
+static int sockstat_line(struct counters_parse *p, size_t *ip)
 {
-	struct counters_err e = { err, errlen, 0, json_object() };
-	struct counters_tokens t = { 0 };
-	struct counters_lines l;
-	json_t *tmp = json_object();
-	size_t i;
+	const struct counters_lines *l = &p->l;
+	char prefix[COUNTERS_NAME_MAX + 1], shown[40];
+	size_t i = (*ip)++, rest, k;
+	json_t *fresh;
 	int r;
 
-	if (errlen)
-		err[0] = '\0';
-	if (!tmp || !e.dropped) {
-		r = -ENOMEM;
-		goto out_nolines;
+	if (counters_split_prefix(l->line[i], prefix, &rest) < 0)
+		return counters_structure(p->e.err, p->e.errlen, i + 1, l->line[i],
+					  "a \"PROTO: name value ...\" line");
+	if (json_object_get(p->tmp, prefix) || counters_is_dropped(&p->e, prefix)) {
+		counters_problem(&p->e, prefix, "line %zu: %s appears twice", i + 1, prefix);
+		return 0;
 	}
-	r = counters_lines_split(text, &l);
-	if (r < 0)
-		goto out_nolines;
-	for (i = 0; (i = counters_next_line(&l, i)) < l.n; i++) {
-		char prefix[COUNTERS_NAME_MAX + 1], shown[40];
-		json_t *fresh;
-		size_t rest, k;
+	if (counters_tokens_split(l->line[i] + rest, &p->t) < 0)
+		return -ENOMEM;
+	if (!p->t.n || p->t.n % 2) {
+		counters_problem(&p->e, prefix, "line %zu: %s: expected name/value pairs", i + 1, prefix);
+		return 0;
+	}
+	fresh = json_object();
+	if (!fresh)
+		return -ENOMEM;
+	for (k = 0; k < p->t.n; k += 2) {
+		const char *name = p->t.v[k];
+		json_t *jv = NULL;
 
-		if (counters_split_prefix(l.line[i], prefix, &rest) < 0) {
-			r = counters_structure(err, errlen, i + 1, l.line[i],
-					       "a \"PROTO: name value ...\" line");
-			goto out;
+		if (!counters_name_ok(name)) {
+			counters_problem(&p->e, prefix, "line %zu: %s: \"%s\" is not a field name",
+					 i + 1, prefix, counters_shown(name, shown, sizeof(shown)));
+			break;
 		}
-		if (json_object_get(tmp, prefix) || counters_is_dropped(&e, prefix)) {
-			counters_problem(&e, prefix, "line %zu: %s appears twice", i + 1, prefix);
-			continue;
+		if (json_object_get(fresh, name)) {
+			counters_problem(&p->e, prefix, "line %zu: %s: %s appears twice", i + 1, prefix,
+					 name);
+			break;
 		}
-		if (counters_tokens_split(l.line[i] + rest, &t) < 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-		if (!t.n || t.n % 2) {
-			counters_problem(&e, prefix, "line %zu: %s: expected name/value pairs",
-					 i + 1, prefix);
-			continue;
-		}
-		fresh = json_object();
-		if (!fresh) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (k = 0; k < t.n; k += 2) {
-			json_t *jv = NULL;
-
-			if (!counters_name_ok(t.v[k])) {
-				counters_problem(&e, prefix, "line %zu: %s: \"%s\" is not a field name",
-						 i + 1, prefix,
-						 counters_shown(t.v[k], shown, sizeof(shown)));
-				break;
-			}
-			if (json_object_get(fresh, t.v[k])) {
-				counters_problem(&e, prefix, "line %zu: %s: %s appears twice", i + 1,
-						 prefix, t.v[k]);
-				break;
-			}
-			r = counters_value(t.v[k + 1], &jv);
-			if (r == -ENOMEM) {
-				json_decref(fresh);
-				goto out;
-			}
-			if (r < 0) {
-				counters_problem(&e, prefix, "line %zu: %s.%s: \"%s\" is %s", i + 1,
-						 prefix, t.v[k],
-						 counters_shown(t.v[k + 1], shown, sizeof(shown)),
-						 r == -ERANGE ? "beyond 64 bits" : "not a number");
-				break;
-			}
-			if (json_object_set_new(fresh, t.v[k], jv) < 0) {
-				json_decref(fresh);
-				r = -ENOMEM;
-				goto out;
-			}
-		}
-		if (k < t.n) {
+		r = counters_value(p->t.v[k + 1], &jv);
+		if (r == -ENOMEM || (r == 0 && json_object_set_new(fresh, name, jv) < 0)) {
 			json_decref(fresh);
-			continue;
+			return -ENOMEM;
 		}
-		if (json_object_set_new(tmp, prefix, fresh) < 0) {
-			r = -ENOMEM;
-			goto out;
+		if (r < 0) {
+			counters_problem(&p->e, prefix, "line %zu: %s.%s: \"%s\" is %s", i + 1, prefix,
+					 name, counters_shown(p->t.v[k + 1], shown, sizeof(shown)),
+					 r == -ERANGE ? "beyond 64 bits" : "not a number");
+			break;
 		}
 	}
-	if (!e.n && !json_object_size(tmp))
-		counters_problem(&e, NULL, "no counters (empty file)");
-	r = counters_commit(tmp, out, &e);
-	if (r == 0)
-		r = counters_finish(&e);
-out:
-	counters_lines_free(&l);
-out_nolines:
-	free(t.v);
-	json_decref(tmp);
-	json_decref(e.dropped);
-	return r;
+	if (k < p->t.n) {
+		json_decref(fresh);
+		return 0;
+	}
+	return json_object_set_new(p->tmp, prefix, fresh) < 0 ? -ENOMEM : 0;
+}
+
+int counters_parse_sockstat(const char *text, json_t *out, char *err, size_t errlen)
+{
+	return counters_drive(text, out, err, errlen, sockstat_line);
 }
 
 /* ---- /proc/net/softnet_stat ----

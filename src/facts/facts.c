@@ -482,6 +482,44 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 	return 0;
 }
 
+/* A UDP socket of "sockets.udp". */
+static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
+{
+	static const char *const ints[] = { "rcvbuf", "drops", "inode", "uid", "interface" };
+	char where[64];
+	const char *fam;
+
+	snprintf(where, sizeof(where), "sockets.udp[%zu]", i);
+	if (!json_is_object(u))
+		FAIL("%s must be an object", where);
+	if (want_type(u, "family", JSON_STRING, 1, where, err, errlen) ||
+	    want_type(u, "address", JSON_STRING, 1, where, err, errlen) ||
+	    want_type(u, "port", JSON_INTEGER, 1, where, err, errlen) ||
+	    want_type(u, "queue", JSON_INTEGER, 1, where, err, errlen) ||
+	    want_type(u, "connected", JSON_TRUE, 0, where, err, errlen) ||
+	    want_type(u, "v6only", JSON_TRUE, 0, where, err, errlen) ||
+	    want_type(u, "peer", JSON_STRING, 0, where, err, errlen) ||
+	    want_type(u, "processes", JSON_ARRAY, 0, where, err, errlen))
+		return -EINVAL;
+	fam = json_string_value(json_object_get(u, "family"));
+	if (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0)
+		FAIL("%s: \"family\" must be \"ipv4\" or \"ipv6\"", where);
+	if (json_integer_value(json_object_get(u, "port")) < 0 ||
+	    json_integer_value(json_object_get(u, "port")) > 65535)
+		FAIL("%s: \"port\" must be 0..65535", where);
+	if (json_integer_value(json_object_get(u, "queue")) < 0)
+		FAIL("%s: \"queue\" must not be negative", where);
+	for (size_t j = 0; j < sizeof(ints) / sizeof(ints[0]); j++) {
+		const json_t *v = json_object_get(u, ints[j]);
+
+		if (want_type(u, ints[j], JSON_INTEGER, 0, where, err, errlen))
+			return -EINVAL;
+		if (v && json_integer_value(v) < 0)
+			FAIL("%s: \"%s\" must not be negative", where, ints[j]);
+	}
+	return validate_procs(json_object_get(u, "processes"), where, err, errlen);
+}
+
 int facts_validate(const json_t *doc, char *err, size_t errlen)
 {
 	const json_t *v, *sockets, *listeners, *l;
@@ -550,6 +588,12 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	listeners = json_object_get(sockets, "listeners");
 	json_array_foreach(listeners, i, l)
 		if (validate_listener(l, i, err, errlen) < 0)
+			return -EINVAL;
+	if (want_type(sockets, "udp", JSON_ARRAY, 0, "sockets", err, errlen) ||
+	    want_type(sockets, "udp_stats", JSON_OBJECT, 0, "sockets", err, errlen))
+		return -EINVAL;
+	json_array_foreach(json_object_get(sockets, "udp"), i, l)
+		if (validate_udp(l, i, err, errlen) < 0)
 			return -EINVAL;
 	return 0;
 }

@@ -33,7 +33,7 @@ int netns_open_spec(const char *spec, struct netns_id *id)
 		snprintf(path, sizeof(path), "/run/netns/%s", spec);
 		p = path;
 	}
-	fd = open(p, O_RDONLY | O_CLOEXEC);
+	fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);   /* a FIFO must not hang it */
 	if (fd < 0) {
 		int e = errno;
 

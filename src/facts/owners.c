@@ -58,12 +58,14 @@ static uint64_t inode_hash(uint64_t v)
 	return v ^ (v >> 29);
 }
 
+/* The inodes of the listeners of every table, then of its more_inodes
+ * (index t->n + k): inode -> (table, index). */
 static int inode_set_build(struct inode_set *s, struct socktab *const *tabs, size_t n)
 {
 	size_t cap = 64, total = 0;
 
 	for (size_t k = 0; k < n; k++)
-		total += tabs[k]->n;
+		total += tabs[k]->n + tabs[k]->nmore;
 	while (cap < total * 2)
 		cap *= 2;
 	s->inode = calloc(cap, sizeof(*s->inode));
@@ -73,8 +75,10 @@ static int inode_set_build(struct inode_set *s, struct socktab *const *tabs, siz
 		return -ENOMEM;
 	s->mask = cap - 1;
 	for (size_t k = 0; k < n; k++) {
-		for (size_t i = 0; i < tabs[k]->n; i++) {
-			uint64_t ino = tabs[k]->l[i].inode;
+		const struct socktab *t = tabs[k];
+
+		for (size_t i = 0; i < t->n + t->nmore; i++) {
+			uint64_t ino = i < t->n ? t->l[i].inode : t->more_inodes[i - t->n];
 			size_t j;
 
 			if (ino == 0)
@@ -1034,7 +1038,7 @@ int owners_collect_many(const struct nk_root *root, struct socktab **tabs, size_
 
 	memset(w, 0, sizeof(w));
 	for (size_t k = 0; k < n; k++)
-		total += tabs[k]->n;
+		total += tabs[k]->n + tabs[k]->nmore;
 	if (total == 0)
 		return 0;
 	sc.procfd = root_open_dir(root, "proc");

@@ -134,12 +134,8 @@ int proctcp_parse_line(const char *line, size_t len, int family, struct proctcp_
 		return -EINVAL;
 	if (parse_endpoint(&tok[1], family, &row->ep) < 0)
 		return -EINVAL;
-	{
-		struct sock_ep remote;
-
-		if (parse_endpoint(&tok[2], family, &remote) < 0)
-			return -EINVAL;
-	}
+	if (parse_endpoint(&tok[2], family, &row->remote) < 0)
+		return -EINVAL;
 	if (tok[3].len > 2 || parse_hex(tok[3].s, tok[3].len, &v) < 0)
 		return -EINVAL;
 	row->state = (unsigned)v;
@@ -180,24 +176,27 @@ static bool is_blank(const char *line, size_t len)
 	return tokenize(line, line + len, tok, 1) == 0;
 }
 
-static void bad_line(struct proctcp_stats *st, unsigned long lineno)
+void proctable_bad_line(struct proctcp_stats *st, unsigned long lineno)
 {
 	if (st->bad++ == 0)
 		st->first_bad_line = lineno;
 }
 
-static int use_line(const char *line, size_t len, unsigned long lineno, int family,
-		    struct socktab *t, struct proctcp_stats *st)
+struct tcp_ctx {
+	int family;
+	struct socktab *t;
+};
+
+static int use_line(const char *line, size_t len, unsigned long lineno, void *data,
+		    struct proctcp_stats *st)
 {
+	struct tcp_ctx *c = data;
+	struct socktab *t = c->t;
 	struct proctcp_row row;
 	int r;
 
-	if (lineno == 1 && is_header(line, len))
-		return 0;
-	if (is_blank(line, len))
-		return 0;
-	if (proctcp_parse_line(line, len, family, &row) < 0) {
-		bad_line(st, lineno);
+	if (proctcp_parse_line(line, len, c->family, &row) < 0) {
+		proctable_bad_line(st, lineno);
 		return 0;
 	}
 	if (row.state == STATE_LISTEN) {
@@ -215,7 +214,7 @@ static int use_line(const char *line, size_t len, unsigned long lineno, int fami
 
 		r = socktab_count(t, row.state, request ? &row.ep : NULL);
 		if (r == -EINVAL) {
-			bad_line(st, lineno);
+			proctable_bad_line(st, lineno);
 			return 0;
 		}
 	}
@@ -225,7 +224,18 @@ static int use_line(const char *line, size_t len, unsigned long lineno, int fami
 	return 0;
 }
 
-int proctcp_read_fd(int fd, int family, struct socktab *t, struct proctcp_stats *st)
+/* The header and blank lines skipped, the others to fn. */
+static int one_line(const char *line, size_t len, unsigned long lineno, proctable_line_fn fn,
+		    void *data, struct proctcp_stats *st)
+{
+	if (lineno == 1 && is_header(line, len))
+		return 0;
+	if (is_blank(line, len))
+		return 0;
+	return fn(line, len, lineno, data, st);
+}
+
+int proctable_read_fd(int fd, proctable_line_fn fn, void *data, struct proctcp_stats *st)
 {
 	char *buf = malloc(CHUNK_SIZE);
 	size_t have = 0;
@@ -254,7 +264,7 @@ int proctcp_read_fd(int fd, int family, struct socktab *t, struct proctcp_stats 
 			if (overlong)
 				overlong = false;       /* the tail of a line already counted */
 			else
-				r = use_line(p, (size_t)(nl - p), lineno, family, t, st);
+				r = one_line(p, (size_t)(nl - p), lineno, fn, data, st);
 			p = nl + 1;
 		}
 		have -= (size_t)(p - buf);
@@ -265,15 +275,22 @@ int proctcp_read_fd(int fd, int family, struct socktab *t, struct proctcp_stats 
 			/* last line without a newline */
 			lineno++;
 			if (!overlong)
-				r = use_line(buf, have, lineno, family, t, st);
+				r = one_line(buf, have, lineno, fn, data, st);
 		} else if (have == CHUNK_SIZE) {
-			/* no newline in a whole chunk: not a /proc/net/tcp line */
+			/* no newline in a whole chunk: not a /proc/net line */
 			if (!overlong)
-				bad_line(st, lineno + 1);
+				proctable_bad_line(st, lineno + 1);
 			overlong = true;
 			have = 0;
 		}
 	}
 	free(buf);
 	return r;
+}
+
+int proctcp_read_fd(int fd, int family, struct socktab *t, struct proctcp_stats *st)
+{
+	struct tcp_ctx c = { .family = family, .t = t };
+
+	return proctable_read_fd(fd, use_line, &c, st);
 }

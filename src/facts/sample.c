@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -83,66 +82,23 @@ struct sample {
 	uint32_t owner_scans;
 	unsigned long forgotten;        /* vanished quiet listeners forgotten */
 	size_t stale_kept;      /* vanished listeners kept by the last compaction */
-	/* the progress bar */
-	uint64_t last_draw_ms;
-	bool drawn;
 };
-
-/* ---- signals ---- */
-
-static volatile sig_atomic_t stop_signal;
-static struct sigaction old_int, old_term;
-static bool signals_held;       /* the handlers below are installed */
-
-static void on_signal(int sig)
-{
-	if (stop_signal) {
-		/* the second one: give up at once, as the signal means */
-		signal(sig, SIG_DFL);
-		raise(sig);
-		return;
-	}
-	stop_signal = sig;
-}
-
-/* During the window without SA_RESTART: the sleep must end at once.  After
- * it with SA_RESTART: the reads of the last collection must not fail with
- * EINTR. */
-static void signals_install(bool restart)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = restart ? SA_RESTART : 0;
-	if (!signals_held) {
-		stop_signal = 0;
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGTERM, &sa, &old_term);
-		signals_held = true;
-	} else {
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-	}
-}
-
-/* The handlers stay from the start of the window to the end of the
- * collection that follows it (sample_attach()), so that a signal during that
- * last reading, when the window is complete, finishes the report instead
- * of losing it. */
-static void signals_restore(void)
-{
-	if (!signals_held)
-		return;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	signals_held = false;
-}
 
 static const char *signal_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+/* The hooks of the caller (sample_opts.hooks), when it gave them. */
+static void phase(struct sample *s, enum sample_phase ph)
+{
+	if (s->o.hooks.phase)
+		s->o.hooks.phase(ph, s->o.hooks.data);
+}
+
+static int stop_asked(const struct sample *s)
+{
+	return s->o.hooks.stop ? s->o.hooks.stop(s->o.hooks.data) : 0;
 }
 
 /* ---- time ---- */
@@ -532,52 +488,15 @@ static int read_listeners(struct sample *s, struct socktab *t)
 	return 0;
 }
 
-/* ---- the progress bar ---- */
-
-#define BAR_WIDTH 20
-
-static void progress_draw(struct sample *s, uint64_t now, bool force)
+static void progress(struct sample *s, uint64_t now, bool final)
 {
-	uint64_t el = now - ts_ms(&s->mono_start);
-	char a[32], b[32], line[160], bar[BAR_WIDTH + 1];
-	size_t fill;
-	int n;
+	struct sample_progress p = {
+		.elapsed_ms = now - ts_ms(&s->mono_start), .duration_ms = s->o.duration_ms,
+		.readings = s->ticks, .listeners = s->n,
+	};
 
-	if (!s->o.progress || (!force && s->drawn && now - s->last_draw_ms < 200))
-		return;
-	if (el > s->o.duration_ms)
-		el = s->o.duration_ms;
-	fill = (size_t)(el * BAR_WIDTH / s->o.duration_ms);
-	memset(bar, '#', fill);
-	memset(bar + fill, '.', BAR_WIDTH - fill);
-	bar[BAR_WIDTH] = '\0';
-	duration_format(el / 100 * 100, a, sizeof(a));
-	duration_format(s->o.duration_ms, b, sizeof(b));
-	n = snprintf(line, sizeof(line), "\rsampling [%s] %s / %s, %u readings, %zu listeners "
-		     "(Ctrl-C ends early)", bar, a, b, s->ticks, s->n);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line))
-		n = (int)sizeof(line) - 1;
-	/* one line, or \r cannot redraw it: cut to the terminal's width */
-	{
-		struct winsize ws;
-
-		if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && n > ws.ws_col)
-			n = ws.ws_col;  /* the \r takes no column */
-	}
-	if (write(STDERR_FILENO, line, (size_t)n) < 0 || write(STDERR_FILENO, "\033[K", 3) < 0)
-		s->o.progress = false;
-	s->drawn = true;
-	s->last_draw_ms = now;
-}
-
-static void progress_clear(struct sample *s)
-{
-	static const char clear[] = "\r\033[K";
-
-	if (s->o.progress && s->drawn && write(STDERR_FILENO, clear, sizeof(clear) - 1) < 0)
-		s->o.progress = false;
+	if (s->o.hooks.progress)
+		s->o.hooks.progress(&p, final, s->o.hooks.data);
 }
 
 /* ---- the window ---- */
@@ -607,7 +526,6 @@ void sample_free(struct sample *s)
 {
 	if (!s)
 		return;
-	signals_restore();
 	for (size_t i = 0; i < s->n; i++)
 		owners_free(&s->ls[i]);
 	json_decref(s->start_counters);
@@ -616,11 +534,6 @@ void sample_free(struct sample *s)
 	free(s->ls);
 	free(s->hash);
 	free(s);
-}
-
-int sample_stopped_by(const struct sample *s)
-{
-	return s->stopped_by;
 }
 
 static void add_ms(struct timespec *t, uint64_t ms)
@@ -647,7 +560,7 @@ int sample_window(struct sample *s, const struct nk_root *root, bool owners)
 	socktab_init(&t);
 	s->root = root;
 	s->want_owners = owners;
-	signals_install(false);
+	phase(s, SAMPLE_WINDOW);
 	clock_gettime(CLOCK_REALTIME, &s->real_start);
 	clock_gettime(CLOCK_MONOTONIC, &s->mono_start);
 	r = counters_collect(scratch, root);
@@ -665,12 +578,12 @@ int sample_window(struct sample *s, const struct nk_root *root, bool owners)
 		if (r < 0)
 			goto out;
 		now = mono_ms();
-		progress_draw(s, now, false);
+		progress(s, now, false);
 		if (now >= ts_ms(&end)) {
 			complete = true;
 			break;
 		}
-		if (stop_signal)
+		if (stop_asked(s))
 			break;
 		/* the next slot on the grid start + k * interval that is
 		 * still ahead; missed ones are counted */
@@ -685,20 +598,19 @@ int sample_window(struct sample *s, const struct nk_root *root, bool owners)
 		}
 		if (ts_ms(&deadline) > ts_ms(&end))
 			deadline = end;
-		while (!stop_signal &&
+		while (!stop_asked(s) &&
 		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
 			;
-		if (stop_signal)
+		if (stop_asked(s))
 			break;
 	}
 	r = 0;
 out:
 	/* a signal after the last reading of a complete window does not cut
 	 * it short: sample_attach() says it came after the window */
-	s->stopped_by = complete ? 0 : stop_signal;
-	signals_install(true);
-	progress_draw(s, mono_ms(), true);
-	progress_clear(s);
+	s->stopped_by = complete ? 0 : stop_asked(s);
+	phase(s, SAMPLE_LAST_READING);
+	progress(s, mono_ms(), true);
 	if (s->stopped_by) {
 		char d[32];
 
@@ -881,12 +793,12 @@ int sample_attach(struct sample *s, json_t *doc)
 	json_t *o = json_object();
 	char a[40], b[40];
 	uint64_t dur;
-	int err = 0;
+	int err = 0, late = stop_asked(s);
 
-	signals_restore();
-	if (stop_signal && !s->stopped_by)
+	phase(s, SAMPLE_DONE);
+	if (late && !s->stopped_by)
 		log_warn("%s after the window, during the last reading: the window was complete; "
-			 "reporting it", signal_name(stop_signal));
+			 "reporting it", signal_name(late));
 	if (!o)
 		return -ENOMEM;
 	if (!s->ended)

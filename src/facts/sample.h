@@ -15,11 +15,11 @@
  * which calls sample_window() before collecting, sample_mark_end() just
  * before reading the counters and sample_attach() at the end.
  *
- * SIGINT and SIGTERM during the window end it early (the document says the
- * window was cut short); one during the collection that follows the window
- * lets it finish (the window was complete); a second SIGINT or SIGTERM ends
- * the program.  The handlers are installed by sample_window() and removed
- * by sample_attach() or sample_free(). */
+ * The sampler draws nothing and handles no signal: the caller's hooks
+ * (struct sample_hooks) show its progress and tell it to stop.  A stop
+ * during the window ends it early (the document says the window was cut
+ * short and by which signal); one during the collection that follows the
+ * window lets it finish (the window was complete). */
 #ifndef NK_SAMPLE_H
 #define NK_SAMPLE_H
 
@@ -32,10 +32,35 @@
 /* The most listeners tracked in one window; more are counted, not tracked. */
 #define SAMPLE_MAX_LISTENERS 65536
 
+/* Where the window is, for a progress display. */
+struct sample_progress {
+	uint64_t elapsed_ms, duration_ms;
+	uint32_t readings;      /* of the listeners so far */
+	size_t listeners;       /* tracked so far */
+};
+
+enum sample_phase {
+	SAMPLE_WINDOW,          /* the window starts: a stop ends it at once */
+	SAMPLE_LAST_READING,    /* the window is over: the last collection must not be cut */
+	SAMPLE_DONE,            /* the sample is attached to the document */
+};
+
+/* What the caller does while a window runs (each may be NULL). */
+struct sample_hooks {
+	/* the window enters a phase (the caller's signal handling follows it) */
+	void (*phase)(enum sample_phase ph, void *data);
+	/* why to stop now: SIGINT or SIGTERM, or 0 to go on */
+	int (*stop)(void *data);
+	/* after each reading of the listeners, and once more (final) when the
+	 * window is over */
+	void (*progress)(const struct sample_progress *p, bool final, void *data);
+	void *data;
+};
+
 struct sample_opts {
 	uint64_t duration_ms;   /* the window asked for */
 	uint64_t interval_ms;   /* between two listener readings */
-	bool progress;          /* draw a progress bar on standard error */
+	struct sample_hooks hooks;
 };
 
 struct sample;
@@ -45,7 +70,7 @@ struct sample *sample_new(const struct sample_opts *o);
 void sample_free(struct sample *s);
 
 /* Read the counters below root and the listeners every interval until the
- * window is over or a signal ends it; with owners, the owning processes of
+ * window is over or the stop hook ends it; with owners, the owning processes of
  * listeners that queue or drop are looked up during the window (at most
  * once a second), so that one gone at its end is still named.  Returns 0
  * or -ENOMEM (anything the kernel refuses is recorded and reported by
@@ -67,8 +92,5 @@ int sample_attach(struct sample *s, json_t *doc);
  * -ENOMEM. */
 int sample_rates_json(const json_t *start_counters, const json_t *start_softnet, json_t *doc,
 		      json_t *out, uint64_t dur_ms);
-
-/* How the window ended: 0 when it ran its course, else the signal number. */
-int sample_stopped_by(const struct sample *s);
 
 #endif

@@ -36,9 +36,6 @@
  * kernel builds no message for the others */
 #define STATES_SYN_RECV (1u << TCP_STATE_SYN_RECV)
 
-/* the kernel sends at most 32 KiB per message batch; twice that avoids
- * MSG_TRUNC whatever it decides */
-#define RECV_BUF_SIZE (64 * 1024)
 
 struct dump_ctx {
 	struct socktab *t;
@@ -174,33 +171,36 @@ static mnl_cb_t ctl_cb[NLMSG_MIN_TYPE] = {
 
 /* Run the callbacks over one batch of messages.  Returns 1 (more to
  * come), 0 (done) or -errno: the one place where errno becomes a return
- * value. */
-static int parse_batch(struct dump_ctx *c, const void *buf, size_t len,
-		       unsigned int seq, unsigned int portid)
+ * value.  A data callback that fails stores -errno in *cb_err first. */
+static int parse_batch(const void *buf, size_t len, unsigned int seq, unsigned int portid,
+		       sockdiag_cb cb, void *data, const int *cb_err)
 {
 	int ret;
 
 	errno = 0;
-	ret = mnl_cb_run2(buf, len, seq, portid, data_cb, c, ctl_cb, NLMSG_MIN_TYPE);
+	ret = mnl_cb_run2(buf, len, seq, portid, cb, data, ctl_cb, NLMSG_MIN_TYPE);
 	if (ret == MNL_CB_ERROR)
-		return c->err ? c->err : (errno ? -errno : -EPROTO);
+		return *cb_err ? *cb_err : (errno ? -errno : -EPROTO);
 	return ret == MNL_CB_STOP ? 0 : 1;
+}
+
+int sockdiag_parse_msgs(const void *buf, size_t len, sockdiag_cb cb, void *data, const int *cb_err)
+{
+	return parse_batch(buf, len, 0, 0, cb, data, cb_err);
 }
 
 int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t len,
 		   unsigned long *bad)
 {
 	struct dump_ctx c = { .t = t, .listeners = listeners };
-	int r = parse_batch(&c, buf, len, 0, 0);
+	int r = parse_batch(buf, len, 0, 0, data_cb, &c, &c.err);
 
 	*bad += c.bad;
 	return r;
 }
 
-/* One dump on a fresh socket.  Returns 0 or -errno (-EINTR: interrupted,
- * restart). */
-static int run_dump(struct dump_ctx *c, int family, uint32_t states, uint8_t ext,
-		    char *buf)
+int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *buf,
+		  sockdiag_cb cb, void *data, const int *cb_err)
 {
 	static unsigned int seq;
 	struct mnl_socket *nl;
@@ -225,7 +225,7 @@ static int run_dump(struct dump_ctx *c, int family, uint32_t states, uint8_t ext
 	nlh->nlmsg_seq = ++seq;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
 	req->sdiag_family = (uint8_t)family;
-	req->sdiag_protocol = IPPROTO_TCP;
+	req->sdiag_protocol = (uint8_t)protocol;
 	req->idiag_states = states;
 	req->idiag_ext = ext;
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
@@ -233,7 +233,7 @@ static int run_dump(struct dump_ctx *c, int family, uint32_t states, uint8_t ext
 		goto out;
 	}
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, RECV_BUF_SIZE);
+		ssize_t n = mnl_socket_recvfrom(nl, buf, SOCKDIAG_BUF_SIZE);
 		int ret;
 
 		if (n < 0) {
@@ -246,7 +246,7 @@ static int run_dump(struct dump_ctx *c, int family, uint32_t states, uint8_t ext
 			r = -EPROTO;
 			break;
 		}
-		ret = parse_batch(c, buf, (size_t)n, seq, portid);
+		ret = parse_batch(buf, (size_t)n, seq, portid, cb, data, cb_err);
 		if (ret <= 0) {
 			r = ret;
 			break;
@@ -263,8 +263,7 @@ bool sockdiag_refused(int err)
 	       err == -EAFNOSUPPORT || err == -ESOCKTNOSUPPORT;
 }
 
-/* Errors of the AF_INET6 dump that mean "no IPv6 here". */
-static bool ipv6_unavailable(int err)
+bool sockdiag_ipv6_unavailable(int err)
 {
 	return err == -ENOENT || err == -EAFNOSUPPORT || err == -EPROTONOSUPPORT ||
 	       err == -EOPNOTSUPP || err == -EINVAL;
@@ -290,10 +289,11 @@ static int run_phase(struct socktab *t, bool listeners, uint32_t states, char *b
 
 			if (fam == AF_INET6 && res->ipv6_skipped)
 				continue;
-			r = run_dump(&c, fam, states,
-				     listeners ? 1u << (INET_DIAG_SKMEMINFO - 1) : 0, buf);
+			r = sockdiag_dump(fam, IPPROTO_TCP, states,
+					  listeners ? 1u << (INET_DIAG_SKMEMINFO - 1) : 0, buf, data_cb,
+					  &c, &c.err);
 			if (r < 0 && fam == AF_INET6 && r != -EINTR && r != -ENOMEM &&
-			    ipv6_unavailable(r)) {
+			    sockdiag_ipv6_unavailable(r)) {
 				res->ipv6_skipped = true;
 				res->ipv6_error = r;
 				r = 0;
@@ -310,7 +310,7 @@ static int run_phase(struct socktab *t, bool listeners, uint32_t states, char *b
 
 int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res)
 {
-	char *buf = malloc(RECV_BUF_SIZE);
+	char *buf = malloc(SOCKDIAG_BUF_SIZE);
 	int r;
 
 	if (!buf)
@@ -325,7 +325,7 @@ int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct soc
 
 int sockdiag_collect_requests(struct socktab *t, struct sockdiag_result *res)
 {
-	char *buf = malloc(RECV_BUF_SIZE);
+	char *buf = malloc(SOCKDIAG_BUF_SIZE);
 	int r;
 
 	if (!buf)
@@ -337,7 +337,7 @@ int sockdiag_collect_requests(struct socktab *t, struct sockdiag_result *res)
 
 int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result *res)
 {
-	char *buf = malloc(RECV_BUF_SIZE);
+	char *buf = malloc(SOCKDIAG_BUF_SIZE);
 	int r;
 
 	if (!buf)

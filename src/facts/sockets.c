@@ -14,6 +14,7 @@
 
 #include "facts/facts.h"
 #include "facts/sockets.h"
+#include "util/array.h"
 
 static const char *const state_names[SOCK_STATE_MAX] = {
 	[1] = "ESTABLISHED",
@@ -32,11 +33,6 @@ static const char *const state_names[SOCK_STATE_MAX] = {
 #define STATE_SYN_RECV 3
 #define STATE_LISTEN 10
 #define STATE_NEW_SYN_RECV 12
-
-const char *sock_state_name(unsigned state)
-{
-	return state < SOCK_STATE_MAX ? state_names[state] : NULL;
-}
 
 void socktab_init(struct socktab *t)
 {
@@ -82,15 +78,8 @@ void socktab_free(struct socktab *t)
 
 int socktab_add_listener(struct socktab *t, const struct listener *l)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct listener *nl = realloc(t->l, cap * sizeof(*nl));
-
-		if (!nl)
-			return -ENOMEM;
-		t->l = nl;
-		t->cap = cap;
-	}
+	if (ARRAY_GROW(t->l, t->cap, t->n, 64) < 0)
+		return -ENOMEM;
 	t->l[t->n++] = *l;
 	return 0;
 }
@@ -159,15 +148,8 @@ static int count_request(struct socktab *t, const struct sock_ep *ep)
 		}
 		j = (j + 1) & (t->reqhash_cap - 1);
 	}
-	if (t->nreq == t->capreq) {
-		size_t cap = t->capreq ? t->capreq * 2 : 64;
-		struct sock_reqep *nr = realloc(t->req, cap * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		t->req = nr;
-		t->capreq = cap;
-	}
+	if (ARRAY_GROW(t->req, t->capreq, t->nreq, 64) < 0)
+		return -ENOMEM;
 	t->req[t->nreq].ep = *ep;
 	t->req[t->nreq].count = 1;
 	t->reqhash[j] = (uint32_t)++t->nreq;
@@ -382,13 +364,16 @@ json_t *sock_proc_json(const struct sock_proc *p, bool polls)
 }
 
 /* One JSON object per process and value of "polls", shared by every
- * listener the process holds: a pre-fork server's workers hold hundreds of
+ * socket the process holds: a pre-fork server's workers hold hundreds of
  * listeners each, and a copy per listener made most of the document. */
-struct proc_objs {
-	json_t **obj;           /* [proc * 3 + variant], NULL until needed */
-};
+int sock_procs_json_init(struct sock_procs_json *po, const struct socktab *t)
+{
+	po->obj = calloc(t->nprocs * 3 + 1, sizeof(*po->obj));
+	po->link = 0;
+	return po->obj ? 0 : -ENOMEM;
+}
 
-static json_t *proc_obj(struct proc_objs *po, const struct socktab *t,
+static json_t *proc_obj(struct sock_procs_json *po, const struct socktab *t,
 			const struct sock_owner_link *k)
 {
 	const struct sock_proc *p = &t->procs[k->proc];
@@ -399,15 +384,34 @@ static json_t *proc_obj(struct proc_objs *po, const struct socktab *t,
 	return po->obj[v];
 }
 
-static void proc_objs_free(struct proc_objs *po, const struct socktab *t)
+void sock_procs_json_free(struct sock_procs_json *po, const struct socktab *t)
 {
 	for (size_t i = 0; po->obj && i < t->nprocs * 3; i++)
 		json_decref(po->obj[i]);
 	free(po->obj);
+	po->obj = NULL;
 }
 
-static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
-			     struct proc_objs *po)
+json_t *sock_procs_json_array(struct sock_procs_json *po, const struct socktab *t, size_t idx)
+{
+	json_t *a = json_array();
+
+	/* links are sorted by socket index, then pid */
+	while (a && po->link < t->nlinks && t->links[po->link].listener < idx)
+		po->link++;
+	while (a && po->link < t->nlinks && t->links[po->link].listener == idx) {
+		json_t *p = proc_obj(po, t, &t->links[po->link]);
+
+		if (!p || json_array_append(a, p) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+		po->link++;
+	}
+	return a;
+}
+
+static json_t *listener_json(const struct socktab *t, size_t idx, struct sock_procs_json *po)
 {
 	const struct listener *l = &t->l[idx];
 	char addr[INET6_ADDRSTRLEN];
@@ -439,20 +443,8 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 		err |= facts_set(o, "drops", jint(l->drops));
 	err |= facts_set(o, "inode", jint(l->inode));
 	err |= facts_set(o, "uid", jint(l->uid));
-	if (po) {
-		json_t *a = json_array();
-
-		err |= facts_set(o, "processes", a);
-		/* links are sorted by listener, then pid */
-		while (a && *link < t->nlinks && t->links[*link].listener < idx)
-			(*link)++;
-		while (a && *link < t->nlinks && t->links[*link].listener == idx) {
-			json_t *p = proc_obj(po, t, &t->links[*link]);
-
-			err |= p ? json_array_append(a, p) : -1;
-			(*link)++;
-		}
-	}
+	if (po)
+		err |= facts_set(o, "processes", sock_procs_json_array(po, t, idx));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -461,16 +453,12 @@ static json_t *listener_json(const struct socktab *t, size_t idx, size_t *link,
 }
 
 json_t *socktab_to_json(const struct socktab *t, const char *source,
-			const char *fallback_reason, bool with_owners)
+			const char *fallback_reason, struct sock_procs_json *po)
 {
 	json_t *o = json_object(), *states = json_object(), *ls = json_array();
-	struct proc_objs po = { NULL };
-	size_t link = 0;
 	int err = 0;
 
 	if (!o || !states || !ls)
-		goto fail;
-	if (with_owners && !(po.obj = calloc(t->nprocs * 3 + 1, sizeof(*po.obj))))
 		goto fail;
 	err |= facts_set(o, "source", json_string(source));
 	if (fallback_reason)
@@ -479,7 +467,7 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 		if (!t->syn_recv_only || s == STATE_LISTEN || s == STATE_SYN_RECV)
 			err |= facts_set(states, state_names[s], jint(t->states[s]));
 	for (size_t i = 0; i < t->n && !err; i++) {
-		json_t *l = listener_json(t, i, &link, with_owners ? &po : NULL);
+		json_t *l = listener_json(t, i, po);
 
 		err |= l ? json_array_append_new(ls, l) : -1;
 	}
@@ -489,10 +477,8 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 	ls = NULL;
 	if (err)
 		goto fail;
-	proc_objs_free(&po, t);
 	return o;
 fail:
-	proc_objs_free(&po, t);
 	json_decref(states);
 	json_decref(ls);
 	json_decref(o);
@@ -554,12 +540,15 @@ int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flags)
 {
 	bool want_owners = flags & SOCKETS_OWNERS;
+	struct sock_procs_json po = { NULL };
 	struct socktab t;
+	struct udptab u;
 	char reason[128] = "";
-	json_t *obj;
+	json_t *obj = NULL;
 	int r;
 
 	socktab_init(&t);
+	udptab_init(&u, UDP_LISTED);
 	if (!root->live) {
 		snprintf(reason, sizeof(reason), "--root given: reading proc/net/tcp");
 	} else {
@@ -602,8 +591,11 @@ int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flag
 			return 0;
 		}
 	}
-	if (socktab_finish(&t) < 0)
+	if (socktab_finish(&t) < 0 || udp_collect(doc, root, &u) < 0)
 		goto oom;
+	/* one scan of /proc finds the owners of both */
+	t.more_inodes = u.inodes;
+	t.nmore = u.n;
 	if (want_owners) {
 		struct owners_stats st = { 0 };
 
@@ -617,12 +609,24 @@ int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flag
 				   "of %lu process(es) were not readable (Permission denied)",
 				   st.ownerless, st.procs_denied);
 	}
-	obj = socktab_to_json(&t, *reason ? "proc" : "netlink", *reason ? reason : NULL, want_owners);
-	if (!obj || json_object_set_new(doc, "sockets", obj) < 0)
+	if (want_owners && sock_procs_json_init(&po, &t) < 0)
 		goto oom;
+	obj = socktab_to_json(&t, *reason ? "proc" : "netlink", *reason ? reason : NULL,
+			      want_owners ? &po : NULL);
+	if (!obj || (u.source && udptab_to_json(obj, &u, &t, want_owners ? &po : NULL) < 0))
+		goto oom;
+	r = json_object_set_new(doc, "sockets", obj);
+	obj = NULL;
+	if (r < 0)
+		goto oom;
+	sock_procs_json_free(&po, &t);
 	socktab_free(&t);
+	udptab_free(&u);
 	return 0;
 oom:
+	json_decref(obj);
+	sock_procs_json_free(&po, &t);
 	socktab_free(&t);
+	udptab_free(&u);
 	return -ENOMEM;
 }

@@ -26,9 +26,6 @@
  * request socket, counted as SYN_RECV. */
 #define SOCK_STATE_MAX 12
 
-/* Name of a TCP state (1..11) as in doc/facts.md, NULL when unknown. */
-const char *sock_state_name(unsigned state);
-
 /* A local endpoint: family, address, port, bound interface. */
 struct sock_ep {
 	uint8_t family;         /* AF_INET or AF_INET6 */
@@ -94,6 +91,10 @@ struct socktab {
 	size_t nlinks, caplinks;
 	bool syn_recv_only;     /* only LISTEN and SYN_RECV were counted */
 	bool finished;
+	/* more sockets whose owners owners_collect() looks for in the same
+	 * scan (UDP sockets): their links have index n + k for more_inodes[k] */
+	const uint64_t *more_inodes;
+	size_t nmore;
 };
 
 void socktab_init(struct socktab *t);
@@ -122,10 +123,23 @@ int socktab_finish(struct socktab *t);
  * is in one of its epoll sets.  A new reference, NULL when out of memory. */
 json_t *sock_proc_json(const struct sock_proc *p, bool polls);
 
+/* The JSON objects of the processes of t, made once per process (and
+ * value of "polls") and shared by every socket that lists it. */
+struct sock_procs_json {
+	json_t **obj;           /* [proc * 3 + variant], NULL until needed */
+	size_t link;            /* the next link of t to look at */
+};
+int sock_procs_json_init(struct sock_procs_json *po, const struct socktab *t);
+void sock_procs_json_free(struct sock_procs_json *po, const struct socktab *t);
+/* The "processes" array of the socket whose links have index idx (a
+ * listener's index, or t->n + k for more_inodes[k]); sockets are asked for
+ * in increasing idx.  A new reference, NULL when out of memory. */
+json_t *sock_procs_json_array(struct sock_procs_json *po, const struct socktab *t, size_t idx);
+
 /* The "sockets" object of doc/facts.md.  source: "netlink" or "proc";
- * fallback_reason may be NULL; processes are listed when with_owners. */
+ * fallback_reason may be NULL; processes are listed when po is given. */
 json_t *socktab_to_json(const struct socktab *t, const char *source,
-			const char *fallback_reason, bool with_owners);
+			const char *fallback_reason, struct sock_procs_json *po);
 
 /* sockets_collect() with options: SOCKETS_OWNERS finds the owning
  * processes; SOCKETS_LISTENERS_ONLY skips the per-state counts other than
@@ -175,10 +189,96 @@ int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t le
 /* True for the errors that mean "netlink is not available to us". */
 bool sockdiag_refused(int err);
 
+/* True for the errors of an AF_INET6 dump that mean "no IPv6 here". */
+bool sockdiag_ipv6_unavailable(int err);
+
+/* The generic dump underneath (the UDP collector uses it too).  cb gets
+ * each SOCK_DIAG_BY_FAMILY answer with data and returns MNL_CB_OK, or
+ * MNL_CB_ERROR after storing -errno in *cb_err. */
+struct nlmsghdr;
+typedef int (*sockdiag_cb)(const struct nlmsghdr *nlh, void *data);
+
+/* the kernel sends at most 32 KiB per message batch; twice that avoids
+ * MSG_TRUNC whatever it decides */
+#define SOCKDIAG_BUF_SIZE (64 * 1024)
+
+/* One dump of the sockets of family and protocol (IPPROTO_TCP,
+ * IPPROTO_UDP) in the kernel-side state filter states, with the extensions
+ * ext (bits 1 << (INET_DIAG_x - 1)), on a fresh netlink socket; buf holds
+ * SOCKDIAG_BUF_SIZE bytes.  Returns 0 or -errno (-EINTR: interrupted by
+ * concurrent changes, NLM_F_DUMP_INTR: restart it). */
+int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *buf,
+		  sockdiag_cb cb, void *data, const int *cb_err);
+
+/* Run cb over one batch of answers as received (for tests): returns 1
+ * (more to come), 0 (NLMSG_DONE or an ACK) or -errno as sockdiag_parse(). */
+int sockdiag_parse_msgs(const void *buf, size_t len, sockdiag_cb cb, void *data,
+			const int *cb_err);
+
+/* ---- UDP sockets (udp.c) ---- */
+
+/* A UDP socket: unconnected (a server's, usually) or connected. */
+struct udp_sock {
+	struct sock_ep ep;      /* local endpoint */
+	struct sock_ep peer;    /* connected: the peer */
+	uint32_t queue;         /* receive queue in bytes (memory the datagrams take) */
+	uint32_t rcvbuf;        /* SK_MEMINFO_RCVBUF (has_rcvbuf) */
+	uint32_t drops;         /* SK_MEMINFO_DROPS (has_drops) */
+	bool connected, has_rcvbuf, has_drops;
+	int8_t v6only;          /* -1 unknown */
+	uint32_t uid;
+	uint64_t inode;
+};
+
+/* The most sockets listed in the facts; the others are only counted. */
+#define UDP_LISTED 1024
+
+/* Every UDP socket counted; at most cap of them kept, those that most
+ * need looking at (dropping, then fullest ...): memory is flat in the
+ * number of sockets. */
+struct udptab {
+	struct udp_sock *s;     /* a min-heap by rank until udptab_finish() sorts it */
+	size_t n, cap;
+	uint64_t total, connected, queued, dropping, drops;
+	uint64_t *inodes;       /* udptab_finish(): the n inodes, for owners_collect() */
+	const char *source;     /* "netlink", "proc", NULL: not collected */
+	bool finished;
+};
+
+void udptab_init(struct udptab *t, size_t cap);
+void udptab_free(struct udptab *t);
+/* Forget every socket and count (a restarted dump). */
+void udptab_reset(struct udptab *t);
+/* Count s, and keep it when it ranks among the cap first.  0 or -ENOMEM. */
+int udptab_add(struct udptab *t, const struct udp_sock *s);
+/* Sort the kept sockets by endpoint and list their inodes.  0 or -ENOMEM. */
+int udptab_finish(struct udptab *t);
+
+/* Dump the UDP sockets of the current network namespace into t (both
+ * families, every state), restarted after NLM_F_DUMP_INTR as
+ * sockdiag_collect().  Returns 0 or -errno. */
+int udpdiag_collect(struct udptab *t, struct sockdiag_result *res);
+/* One batch of answers, as sockdiag_parse(). */
+int udpdiag_parse(struct udptab *t, const void *buf, size_t len, unsigned long *bad);
+/* A line of /proc/net/udp (AF_INET) or udp6: 0 or -EINVAL. */
+int procudp_parse_line(const char *line, size_t len, int family, struct udp_sock *s);
+
+/* The UDP sockets into t (finished): netlink on the live system, else (and
+ * below --root) /proc/net/udp and udp6; what failed is noted in doc.  t's
+ * source says which, NULL when neither could be read.  0 or -ENOMEM. */
+int udp_collect(json_t *doc, const struct nk_root *root, struct udptab *t);
+
+/* Add "udp" and "udp_stats" (doc/facts.md) to the sockets object; owners
+ * holds the processes (the links of socket k have index owners->n + k),
+ * listed when po is given.  0 or -ENOMEM. */
+int udptab_to_json(json_t *sockets, const struct udptab *t, const struct socktab *owners,
+		   struct sock_procs_json *po);
+
 /* ---- /proc/net/tcp and tcp6 (proc-tcp.c) ---- */
 
 struct proctcp_row {
 	struct sock_ep ep;      /* local endpoint; ifindex always 0 */
+	struct sock_ep remote;  /* the peer's (all zero when there is none) */
 	unsigned state;         /* "st" */
 	uint32_t rx_queue;
 	uint32_t uid;
@@ -196,6 +296,16 @@ struct proctcp_stats {
 	unsigned long bad;      /* malformed lines skipped */
 	unsigned long first_bad_line;   /* line number of the first one */
 };
+
+/* Stream the lines of a /proc/net table (tcp, udp ...) from fd, read in
+ * chunks (bounded memory): fn gets each line but a first-line header and
+ * blank lines, with its number; a line longer than a chunk is counted bad
+ * and skipped.  Returns 0, -errno on a read error, or fn's -errno. */
+typedef int (*proctable_line_fn)(const char *line, size_t len, unsigned long lineno, void *data,
+				 struct proctcp_stats *st);
+int proctable_read_fd(int fd, proctable_line_fn fn, void *data, struct proctcp_stats *st);
+/* Count line lineno of st as malformed. */
+void proctable_bad_line(struct proctcp_stats *st, unsigned long lineno);
 
 /* Stream a /proc/net/tcp{,6} file from fd (read in chunks, bounded memory)
  * into t: LISTEN rows as listeners (queue, inode, uid), the others counted,

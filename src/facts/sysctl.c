@@ -33,6 +33,17 @@ const char *const sysctl_watched_keys[] = {
 	"net.ipv4.tcp_rmem",
 	"net.ipv4.tcp_wmem",
 	"net.ipv4.tcp_mem",
+	"net.ipv4.tcp_moderate_rcvbuf",
+	"net.ipv4.tcp_adv_win_scale",
+	"net.ipv4.tcp_timestamps",
+	"net.ipv4.udp_mem",
+	"net.ipv4.udp_rmem_min",
+	"net.ipv4.udp_wmem_min",
+	"net.core.rmem_max",
+	"net.core.rmem_default",
+	"net.core.wmem_max",
+	"net.core.wmem_default",
+	"net.core.optmem_max",
 	"net.netfilter.nf_conntrack_max",
 	"net.netfilter.nf_conntrack_count",
 	"fs.file-max",
@@ -110,6 +121,26 @@ bad:
 	return -EINVAL;
 }
 
+const char *sysctl_key_runs_program(const char *key)
+{
+	static const char *const exact[] = {
+		"kernel.core_pattern", "kernel.modprobe", "kernel.hotplug", "kernel.poweroff_cmd",
+		"kernel.reboot_cmd", NULL,
+	};
+	static const char *const subtree[] = { "fs.binfmt_misc", "kernel.usermodehelper", NULL };
+
+	for (size_t i = 0; exact[i]; i++)
+		if (!strcmp(key, exact[i]))
+			return "the kernel runs the program its value names";
+	for (size_t i = 0; subtree[i]; i++) {
+		size_t n = strlen(subtree[i]);
+
+		if (!strncmp(key, subtree[i], n) && (key[n] == '\0' || key[n] == '.'))
+			return "it decides which programs the kernel runs, and with what";
+	}
+	return NULL;
+}
+
 json_t *sysctl_value_parse(const char *text)
 {
 	size_t n = strlen(text);
@@ -182,16 +213,22 @@ json_t *sysctl_value_parse(const char *text)
 	}
 }
 
-static int read_path(const struct nk_root *root, const char *path, json_t **value)
+/* The text of the file of path (below /proc/sys) below root. */
+static int read_text(const struct nk_root *root, const char *path, char **text)
 {
 	char rel[SYSCTL_KEY_MAX + 16];
-	char *text;
 	int r;
 
 	snprintf(rel, sizeof(rel), "proc/sys/%s", path);
-	r = root_read_file(root, rel, SYSCTL_VALUE_MAX, &text, NULL);
-	if (r == -EISDIR)
-		return -ENOENT;
+	r = root_read_file(root, rel, SYSCTL_VALUE_MAX, text, NULL);
+	return r == -EISDIR ? -ENOENT : r;
+}
+
+static int read_path(const struct nk_root *root, const char *path, json_t **value)
+{
+	char *text;
+	int r = read_text(root, path, &text);
+
 	if (r < 0)
 		return r;
 	*value = sysctl_value_parse(text);
@@ -206,6 +243,52 @@ int sysctl_read(const struct nk_root *root, const char *key, json_t **value)
 	if (sysctl_key_parse(key, path, NULL, NULL) < 0)
 		return -EINVAL;
 	return read_path(root, path, value);
+}
+
+int sysctl_read_text(const struct nk_root *root, const char *key, char **text)
+{
+	char path[SYSCTL_KEY_MAX + 1];
+	size_t len;
+	int r;
+
+	if (sysctl_key_parse(key, path, NULL, NULL) < 0)
+		return -EINVAL;
+	r = read_text(root, path, text);
+	if (r < 0)
+		return r;
+	len = strlen(*text);
+	while (len > 0 && ((*text)[len - 1] == '\n' || (*text)[len - 1] == ' ' || (*text)[len - 1] == '\t'))
+		(*text)[--len] = '\0';
+	return 0;
+}
+
+int sysctl_write_text(const struct nk_root *root, const char *key, const char *text)
+{
+	char path[SYSCTL_KEY_MAX + 1], rel[SYSCTL_KEY_MAX + 16], *line;
+	size_t len = strlen(text);
+	ssize_t k;
+	int fd, e = 0;
+
+	if (sysctl_key_parse(key, path, NULL, NULL) < 0)
+		return -EINVAL;
+	snprintf(rel, sizeof(rel), "proc/sys/%s", path);
+	fd = root_open_in(root, rel, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	if (asprintf(&line, "%s\n", text) < 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* /proc/sys takes the value in one write */
+	k = write(fd, line, len + 1);
+	if (k < 0)
+		e = errno;
+	else if ((size_t)k != len + 1)
+		e = EIO;
+	free(line);
+	if (close(fd) < 0 && !e)
+		e = errno;
+	return -e;
 }
 
 static void record(json_t *doc, const struct nk_root *root, const char *key, const char *path)

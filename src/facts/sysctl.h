@@ -20,6 +20,13 @@
  * Returns 0 or -EINVAL with a reason in *why. */
 int sysctl_key_parse(const char *in, char *path, char *key, const char **why);
 
+/* Why netknobs never recommends, persists or applies the canonical key:
+ * the kernel runs the program its value names (kernel.core_pattern with a
+ * pipe, kernel.modprobe, kernel.hotplug, kernel.poweroff_cmd ...) or
+ * registers programs it runs (fs.binfmt_misc), so a rule recommending it
+ * could make netknobs run commands.  NULL for every other key. */
+const char *sysctl_key_runs_program(const char *key);
+
 /* Turn the text of a /proc/sys file into a typed JSON value: an integer, a
  * list of integers (blank-separated, e.g. tcp_rmem), or a string.  Integers
  * outside the signed 64-bit range stay strings.  New reference. */
@@ -29,6 +36,13 @@ json_t *sysctl_value_parse(const char *text);
  * -ENOENT when the key does not exist; another -errno when unreadable;
  * -EINVAL for a malformed key. */
 int sysctl_read(const struct nk_root *root, const char *key, json_t **value);
+
+/* The text of key below root (trailing blanks and line break removed),
+ * newly allocated, and writing it: the one reader and writer of /proc/sys
+ * for the facts and for fix (src/fix/apply.c).  0, -EINVAL for a malformed
+ * key, -ENOENT when there is no such key, or another -errno. */
+int sysctl_read_text(const struct nk_root *root, const char *key, char **text);
+int sysctl_write_text(const struct nk_root *root, const char *key, const char *text);
 
 /* Read the keys into doc["sysctl"] (values) and doc["sysctl_unavailable"]
  * (key -> {"reason": "missing"|"unreadable"|"invalid-key", "error": text}).

@@ -32,6 +32,7 @@
 #include "facts/facts.h"
 #include "facts/sysctl.h"
 #include "facts/sysctld.h"
+#include "util/array.h"
 #include "util/escape.h"
 #include "util/lines.h"
 
@@ -167,17 +168,10 @@ static void sysctld_assign(struct sysctld_state *st, const char *key, const char
 		a->seq = st->seq++;
 		return;
 	}
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 64;
-		struct sysctld_assign *na = realloc(st->as, cap * sizeof(*na));
-
-		if (!na) {
-			st->enomem = 1;
-			free(origin);
-			return;
-		}
-		st->as = na;
-		st->cap = cap;
+	if (ARRAY_GROW(st->as, st->cap, st->n, 64) < 0) {
+		st->enomem = 1;
+		free(origin);
+		return;
 	}
 	a = &st->as[st->n];
 	memset(a, 0, sizeof(*a));
@@ -623,16 +617,9 @@ int sysctld_collect(json_t *doc, const struct nk_root *root)
 
 			if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 5, ".conf") != 0)
 				continue;
-			if (nents == cap) {
-				size_t nc = cap ? cap * 2 : 32;
-				struct sysctld_entry *ne = realloc(ents, nc * sizeof(*ne));
-
-				if (!ne) {
-					st.enomem = 1;
-					break;
-				}
-				ents = ne;
-				cap = nc;
+			if (ARRAY_GROW(ents, cap, nents, 32) < 0) {
+				st.enomem = 1;
+				break;
 			}
 			ents[nents].name = strdup(de->d_name);
 			ents[nents].dir = d;

@@ -12,8 +12,6 @@
 #include "util/escape.h"
 #include "util/fileio.h"
 
-#define VALUE_MAX 4096
-
 const char *apply_status_name(enum apply_status s)
 {
 	switch (s) {
@@ -76,61 +74,6 @@ bool apply_same_value(const char *a, const char *b)
 	}
 }
 
-static int proc_path(const char *key, char *buf, size_t size)
-{
-	char rel[SYSCTL_KEY_MAX + 1];
-	const char *why;
-
-	if (sysctl_key_parse(key, rel, NULL, &why) < 0)
-		return -EINVAL;
-	if ((size_t)snprintf(buf, size, "/proc/sys/%s", rel) >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static int read_value(const char *path, char **out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
-	size_t len;
-	char *s;
-
-	if (fd < 0)
-		return -errno;
-	r = read_fd_all(fd, VALUE_MAX, &s, &len);
-	close(fd);
-	if (r < 0)
-		return r;
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\t'))
-		s[--len] = '\0';
-	*out = s;
-	return 0;
-}
-
-static int write_value(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), e = 0;
-	size_t len = strlen(text);
-	char *line;
-	ssize_t k;
-
-	if (fd < 0)
-		return -errno;
-	if (asprintf(&line, "%s\n", text) < 0) {
-		close(fd);
-		return -ENOMEM;
-	}
-	/* /proc/sys takes the value in one write */
-	k = write(fd, line, len + 1);
-	if (k < 0)
-		e = errno;
-	else if ((size_t)k != len + 1)
-		e = EIO;
-	free(line);
-	if (close(fd) < 0 && !e)
-		e = errno;
-	return -e;
-}
-
 static void set_error(struct apply_item *it, const char *what, int err)
 {
 	free(it->error);
@@ -139,16 +82,16 @@ static void set_error(struct apply_item *it, const char *what, int err)
 }
 
 /* Write and read back. */
-static int set_one(struct apply_item *it, const char *path, const char *text)
+static int set_one(const struct nk_root *root, struct apply_item *it, const char *text)
 {
 	char *back = NULL;
-	int r = write_value(path, text);
+	int r = sysctl_write_text(root, it->key, text);
 
 	if (r < 0) {
 		set_error(it, "write", r);
 		return r;
 	}
-	r = read_value(path, &back);
+	r = sysctl_read_text(root, it->key, &back);
 	if (r < 0) {
 		set_error(it, "read back", r);
 		return r;
@@ -171,23 +114,24 @@ static int set_one(struct apply_item *it, const char *path, const char *text)
  * If not, write it again and read back.  Returns 0 when the running value
  * is the old one, else -1 with it->error saying what is there now.  Only
  * what was read back is claimed. */
-static int unchanged_or_restore(struct apply_item *it, const char *path)
+static int unchanged_or_restore(const struct nk_root *root, struct apply_item *it)
 {
 	char *back = NULL, *safe, *why = it->error;
 	int r;
 
-	if (read_value(path, &back) == 0 && apply_same_value(back, it->old)) {
+	if (sysctl_read_text(root, it->key, &back) == 0 && apply_same_value(back, it->old)) {
 		free(back);
 		return 0;
 	}
 	free(back);
 	back = NULL;
-	if (write_value(path, it->old) == 0 && read_value(path, &back) == 0 &&
+	if (sysctl_write_text(root, it->key, it->old) == 0 &&
+	    sysctl_read_text(root, it->key, &back) == 0 &&
 	    apply_same_value(back, it->old)) {
 		free(back);
 		return 0;
 	}
-	if (!back && read_value(path, &back) < 0)
+	if (!back && sysctl_read_text(root, it->key, &back) < 0)
 		back = NULL;
 	safe = back ? escape_untrusted_str(back) : NULL;
 	it->error = NULL;
@@ -205,24 +149,26 @@ static int unchanged_or_restore(struct apply_item *it, const char *path)
 	return -1;
 }
 
+/* The running kernel's /proc/sys, through the facts' reader and writer. */
+static int live_root(struct nk_root *root)
+{
+	return root_open(root, "/");
+}
+
 int apply_sysctl(struct apply_item *items, size_t n)
 {
-	char path[SYSCTL_KEY_MAX + 16];
+	struct nk_root root;
 	size_t i;
-	int r = 0;
+	int r = live_root(&root);
+	bool opened = r == 0;
 
 	for (i = 0; i < n; i++) {
 		struct apply_item *it = &items[i];
 
-		r = proc_path(it->key, path, sizeof(path));
+		if (r == 0)
+			r = sysctl_read_text(&root, it->key, &it->old);
 		if (r < 0) {
-			set_error(it, "invalid key", r);
-			it->status = APPLY_FAILED;
-			break;
-		}
-		r = read_value(path, &it->old);
-		if (r < 0) {
-			set_error(it, "read", r);
+			set_error(it, r == -EINVAL ? "invalid key" : "read", r);
 			it->status = APPLY_FAILED;
 			break;
 		}
@@ -230,16 +176,19 @@ int apply_sysctl(struct apply_item *items, size_t n)
 			it->status = APPLY_UNCHANGED;
 			continue;
 		}
-		r = set_one(it, path, it->text);
+		r = set_one(&root, it, it->text);
 		if (r < 0) {
 			/* it may have taken part of it: read back first, and put
 			 * the old value back only when it changed (a read-only
 			 * /proc/sys changes nothing) */
-			it->status = unchanged_or_restore(it, path) == 0 ? APPLY_FAILED : APPLY_ROLLBACK_FAILED;
+			it->status = unchanged_or_restore(&root, it) == 0 ? APPLY_FAILED :
+				     APPLY_ROLLBACK_FAILED;
 			break;
 		}
 		it->status = APPLY_SET;
 	}
+	if (opened)
+		root_close(&root);
 	if (i == n)
 		return 0;
 	apply_restore(items, i);
@@ -248,8 +197,8 @@ int apply_sysctl(struct apply_item *items, size_t n)
 
 int apply_restore(struct apply_item *items, size_t n)
 {
-	char path[SYSCTL_KEY_MAX + 16];
-	int bad = 0;
+	struct nk_root root;
+	int bad = 0, r = live_root(&root);
 
 	/* best effort, newest first; a restore that fails is said, not retried */
 	while (n-- > 0) {
@@ -257,10 +206,7 @@ int apply_restore(struct apply_item *items, size_t n)
 
 		if (it->status != APPLY_SET)
 			continue;
-		if (proc_path(it->key, path, sizeof(path)) < 0) {
-			it->status = APPLY_ROLLBACK_FAILED;
-			bad = 1;
-		} else if (set_one(it, path, it->old) == 0 || unchanged_or_restore(it, path) == 0) {
+		if (r == 0 && (set_one(&root, it, it->old) == 0 || unchanged_or_restore(&root, it) == 0)) {
 			/* read back: the old value is there */
 			it->status = APPLY_ROLLED_BACK;
 			free(it->error);
@@ -270,6 +216,8 @@ int apply_restore(struct apply_item *items, size_t n)
 			bad = 1;
 		}
 	}
+	if (r == 0)
+		root_close(&root);
 	return bad ? -1 : 0;
 }
 

@@ -12,75 +12,15 @@
 
 #include "facts/sysctl.h"
 #include "fix/dropin.h"
+#include "fix/dropin-int.h"
 #include "rules/rules.h"
 #include "util/lines.h"
 
-static const char header[] =
+const char dropin_header[] =
 	"# Written by `netknobs fix --write`: the sysctl settings the netknobs rules\n"
 	"# recommend for this host, each with the rules that asked for it and why.\n"
 	"# A setting no rule asks for any more is kept; to stop persisting it, delete\n"
 	"# its lines.  Files applied after this one (by name) win over it.\n";
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->s, cap);
-		if (!p) {
-			b->failed = true;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = true;
-		return;
-	}
-	sb_add(b, s, (size_t)n);
-	free(s);
-}
-
-/* Rule text in a comment: one line, no control characters. */
-static void sb_comment_text(struct sbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		sb_add(b, c < 0x20 || c == 0x7f ? " " : s, 1);
-	}
-}
 
 __attribute__((format(printf, 2, 3))) static int add_msg(json_t *arr, const char *fmt, ...)
 {
@@ -146,12 +86,11 @@ bool dropin_value_meets(const json_t *have, const json_t *want, const char *mode
 	int c;
 
 	if (json_is_integer(have) && json_is_integer(want)) {
+		enum rec_mode m = REC_EXACT;
+
+		rec_mode_parse(mode, &m);
 		c = cmp_int(json_integer_value(have), json_integer_value(want));
-		if (!strcmp(mode, "at-least"))
-			return c >= 0;
-		if (!strcmp(mode, "at-most"))
-			return c <= 0;
-		return c == 0;
+		return m == REC_AT_LEAST ? c >= 0 : m == REC_AT_MOST ? c <= 0 : c == 0;
 	}
 	if (json_is_array(have) && json_is_array(want)) {
 		size_t i;
@@ -190,302 +129,6 @@ static json_t *combine(const json_t *a, const json_t *b, bool larger)
 		return out;
 	}
 	return NULL;
-}
-
-/* ---- the file already there ---- */
-
-struct exblock {
-	char *key;            /* canonical key; NULL for text that is no assignment */
-	char *value;          /* the value text of the assignment; NULL for "-key" */
-	char *text;           /* its lines, each ended by "\n" */
-	char *admin;          /* of an assignment: its comment lines but those
-			       * netknobs wrote ("" when none) */
-};
-
-struct existing {
-	struct exblock *b;
-	size_t n;
-};
-
-static void existing_free(struct existing *x)
-{
-	for (size_t i = 0; i < x->n; i++) {
-		free(x->b[i].key);
-		free(x->b[i].value);
-		free(x->b[i].text);
-		free(x->b[i].admin);
-	}
-	free(x->b);
-}
-
-static char *admin_lines(const char *text, size_t len, const struct rulebook *rb);
-
-static int existing_add(struct existing *x, const char *key, const char *value, const char *text,
-			size_t len, size_t comments, const struct rulebook *rb)
-{
-	struct exblock *n = realloc(x->b, (x->n + 1) * sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	x->b = n;
-	n = &x->b[x->n];
-	*n = (struct exblock){ 0 };
-	n->key = key ? strdup(key) : NULL;
-	n->value = value ? strdup(value) : NULL;
-	n->text = strndup(text, len);
-	n->admin = key ? admin_lines(text, comments, rb) : NULL;
-	if ((key && !n->key) || (value && !n->value) || !n->text || (key && !n->admin)) {
-		free(n->key);
-		free(n->value);
-		free(n->text);
-		free(n->admin);
-		return -ENOMEM;
-	}
-	x->n++;
-	return 0;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* Is this line an assignment "key = value" (or "-key = value"), or an
- * exclusion "-key"?  Fills the canonical key and the value text (NULL for
- * an exclusion). */
-static bool parse_assignment(const char *line, size_t len, char *key, char **value)
-{
-	char *copy = strndup(line, len), *s, *eq;
-	bool ok = false;
-
-	*value = NULL;
-	if (!copy)
-		return false;
-	s = trim(copy);
-	if (*s == '-') {
-		s++;
-		/* "-key": an exclusion (no value) */
-		if (!strchr(s, '=') && *s) {
-			ok = sysctl_key_parse(trim(s), NULL, key, &(const char *){ NULL }) == 0;
-			free(copy);
-			return ok;
-		}
-	}
-	eq = strchr(s, '=');
-	if (*s && *s != '#' && *s != ';' && eq) {
-		*eq = '\0';
-		if (sysctl_key_parse(trim(s), NULL, key, &(const char *){ NULL }) == 0) {
-			*value = strdup(trim(eq + 1));
-			ok = *value != NULL;
-		}
-	}
-	free(copy);
-	return ok;
-}
-
-/* Does the text start with the header we write? */
-static bool is_our_header(const char *text)
-{
-	static const char mark[] = "# Written by `netknobs fix";
-
-	return !strncmp(text, mark, sizeof(mark) - 1);
-}
-
-static bool has_prefix(const char *l, size_t n, const char *p)
-{
-	size_t k = strlen(p);
-
-	return n >= k && !memcmp(l, p, k);
-}
-
-/* "# RULE-ID: TITLE" (or "# RULE-ID" for a rule without a title), exactly
- * as netknobs writes it above a key for a rule it knows; a line that only
- * looks like one is the admin's. */
-static bool is_rule_line(const char *l, size_t n, const struct rulebook *rb)
-{
-	char id[128];     /* longer than any rule id */
-	const struct rule *r;
-	const char *t;
-	size_t i = 2;
-
-	if (!rb || !has_prefix(l, n, "# ") || n == 2)
-		return false;
-	while (i < n && l[i] != ':' && l[i] != ' ')
-		i++;
-	if (i - 2 >= sizeof(id))
-		return false;
-	memcpy(id, l + 2, i - 2);
-	id[i - 2] = '\0';
-	r = rulebook_rule(rb, id);
-	if (!r)
-		return false;
-	if (!r->title)
-		return i == n;
-	if (!has_prefix(l + i, n - i, ": "))
-		return false;
-	/* the title as sb_comment_text() writes it */
-	for (t = r->title, i += 2; *t && i < n; t++, i++) {
-		unsigned char c = (unsigned char)*t;
-
-		if (l[i] != (c < 0x20 || c == 0x7f ? ' ' : *t))
-			return false;
-	}
-	return !*t && i == n;
-}
-
-/* Of comment lines text[0..len) (each ended by '\n'), those the admin
- * wrote: all but what netknobs writes above a recommended key, a
- * "# recommended: ..." line with the rule lines right before it and the
- * notes right after it.  A new string. */
-static char *admin_lines(const char *text, size_t len, const struct rulebook *rb)
-{
-	size_t n = 0, i, *start, *lens;
-	bool *ours;
-	char *out = malloc(len + 1), *o = out;
-
-	for (i = 0; i < len; i++)
-		n += text[i] == '\n';
-	start = calloc(n + 1, sizeof(*start));
-	lens = calloc(n + 1, sizeof(*lens));
-	ours = calloc(n + 1, sizeof(*ours));
-	if (!out || !start || !lens || !ours) {
-		free(out);
-		out = NULL;
-		goto done;
-	}
-	for (i = 0, n = 0; i < len; n++) {
-		const char *nl = memchr(text + i, '\n', len - i);
-
-		start[n] = i;
-		lens[n] = nl ? (size_t)(nl - (text + i)) : len - i;
-		i += lens[n] + 1;
-	}
-	for (i = 0; i < n; i++) {
-		size_t j;
-
-		if (!has_prefix(text + start[i], lens[i], "# recommended: "))
-			continue;
-		ours[i] = true;
-		for (j = i; j > 0 && !ours[j - 1] && is_rule_line(text + start[j - 1], lens[j - 1], rb); j--)
-			ours[j - 1] = true;
-		for (j = i + 1; j < n && has_prefix(text + start[j], lens[j], "# note: "); j++)
-			ours[j] = true;
-	}
-	for (i = 0; i < n; i++)
-		if (!ours[i]) {
-			memcpy(o, text + start[i], lens[i]);
-			o += lens[i];
-			*o++ = '\n';
-		}
-	*o = '\0';
-done:
-	free(start);
-	free(lens);
-	free(ours);
-	return out;
-}
-
-/* Drop the lines of our header from the file's first comment group (they
- * are written again): its first line, whatever version wrote it, and the
- * lines of the header we write now; the admin's lines there stay. */
-static void strip_header(struct sbuf *g)
-{
-	size_t in = 0, out = 0;
-
-	if (!g->len || !is_our_header(g->s))
-		return;
-	while (in < g->len) {
-		const char *l = g->s + in, *nl = memchr(l, '\n', g->len - in);
-		size_t n = nl ? (size_t)(nl - l) + 1 : g->len - in;
-		const char *h = header;
-		bool ours = in == 0;    /* the first line, of any version of it */
-
-		while (*h && !ours) {
-			const char *hn = strchr(h, '\n');
-			size_t hl = (size_t)(hn - h) + 1;
-
-			ours = hl == n && !memcmp(h, l, n);
-			h += hl;
-		}
-		if (!ours) {
-			memmove(g->s + out, l, n);
-			out += n;
-		}
-		in += n;
-	}
-	g->len = out;
-	g->s[out] = '\0';
-}
-
-/* The comment lines gathered so far, as text of their own. */
-static int flush_comments(struct existing *x, struct sbuf *g, bool *first)
-{
-	int r = 0;
-
-	if (*first)
-		strip_header(g);
-	if (g->len)
-		r = existing_add(x, NULL, NULL, g->s, g->len, g->len, NULL);
-	if (g->len || g->failed)
-		*first = false;
-	g->len = 0;
-	return g->failed ? -ENOMEM : r;
-}
-
-/* Split the file into blocks: an assignment with the comment lines right
- * before it, and any other text.  Lines end as systemd-sysctl reads them
- * (util/lines.h); they are written back ended by "\n".  Our own header is
- * dropped (it is written again). */
-static int existing_parse(struct existing *x, const char *text, const struct rulebook *rb)
-{
-	struct sbuf g = { 0 };
-	struct lines ls;
-	const char *line;
-	bool first = true;
-	size_t n;
-	int r = 0;
-
-	lines_init(&ls, text, strlen(text));
-	while (r == 0 && lines_next(&ls, &line, &n)) {
-		const char *q = line, *e = line + n;
-
-		while (q < e && (*q == ' ' || *q == '\t'))
-			q++;
-		if (q == e) {
-			/* a blank line ends a comment group that no assignment follows */
-			r = flush_comments(x, &g, &first);
-		} else if (*q == '#' || *q == ';') {
-			sb_add(&g, line, n);
-			sb_add(&g, "\n", 1);
-		} else {
-			/* an assignment or exclusion with its comments; anything
-			 * else is kept as it is, as text */
-			char key[SYSCTL_KEY_MAX + 1], *value = NULL;
-			bool ok = parse_assignment(line, n, key, &value);
-			size_t comments;
-
-			if (first)
-				strip_header(&g);
-			first = false;
-			comments = g.len;
-			sb_add(&g, line, n);
-			sb_add(&g, "\n", 1);
-			r = g.failed ? -ENOMEM : existing_add(x, ok ? key : NULL, value, g.s, g.len, comments, rb);
-			free(value);
-			g.len = 0;
-		}
-	}
-	if (r == 0)
-		r = flush_comments(x, &g, &first);
-	free(g.s);
-	return r;
 }
 
 /* ---- what the other files do ---- */
@@ -642,11 +285,76 @@ static struct dropin_entry *new_entry(struct dropin *d)
 
 static const char *mode_words(const char *mode)
 {
-	if (!strcmp(mode, "at-least"))
-		return "at least";
-	if (!strcmp(mode, "at-most"))
-		return "at most";
-	return "exactly";
+	enum rec_mode m = REC_EXACT;
+
+	rec_mode_parse(mode, &m);
+	return m == REC_AT_LEAST ? "at least" : m == REC_AT_MOST ? "at most" : "exactly";
+}
+
+/* The lines of entry e in the drop-in: a comment naming the rules that
+ * asked for it and why, what was recommended, the notes, then the
+ * assignment.  0 or -ENOMEM. */
+static int entry_block(struct dropin_entry *e, const json_t *rec, const json_t *want,
+		       const struct rulebook *rb, const char *mode, bool larger)
+{
+	const json_t *rules = json_object_get(rec, "rules"), *id, *notes, *n;
+	struct sbuf b = { 0 };
+	char *wtext;
+	size_t i;
+
+	json_array_foreach(rules, i, id) {
+		const struct rule *r = json_string_value(id) ? rulebook_rule(rb, json_string_value(id)) : NULL;
+
+		sb_puts(&b, "# ");
+		sb_comment_text(&b, json_string_value(id) ? json_string_value(id) : "?");
+		if (r && r->title) {
+			sb_puts(&b, ": ");
+			sb_comment_text(&b, r->title);
+		}
+		sb_puts(&b, "\n");
+	}
+	wtext = dropin_value_text(want);
+	sb_printf(&b, "# recommended: %s %s", mode_words(mode), wtext ? wtext : "?");
+	if (!json_equal(e->value, want))
+		sb_puts(&b, larger ? "; the higher value already in use is kept"
+			: "; the lower value already in use is kept");
+	sb_puts(&b, "\n");
+	free(wtext);
+	notes = json_object_get(rec, "notes");
+	json_array_foreach(notes, i, n) {
+		if (!json_string_value(n))
+			continue;
+		sb_puts(&b, "# note: ");
+		sb_comment_text(&b, json_string_value(n));
+		sb_puts(&b, "\n");
+	}
+	sb_printf(&b, "%s = %s\n", e->key, e->text);
+	if (b.failed) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	e->block = b.s;
+	return 0;
+}
+
+/* Entry e is overridden at boot by after, a later file: say so.  0 or
+ * -ENOMEM. */
+static int overridden(struct dropin *d, struct dropin_entry *e, const struct assignment *after)
+{
+	char *t = after->value ? dropin_value_text(after->value) : NULL;
+	int r;
+
+	e->overridden_by = strdup(after->origin);
+	e->boot = after->value ? json_incref((json_t *)after->value) : json_null();
+	if (after->value)
+		r = add_msg(d->warnings, "%s: %s sets %s and is applied after %s, so %s is what boot "
+			    "applies, not %s; change it there", e->key, after->origin, t ? t : "?",
+			    d->target, t ? t : "?", e->text);
+	else
+		r = add_msg(d->warnings, "%s: %s excludes the key, so boot does not set it at all; "
+			    "remove the exclusion there", e->key, after->origin);
+	free(t);
+	return r < 0 || !e->overridden_by ? -ENOMEM : 0;
 }
 
 /* One recommendation of the audit. */
@@ -656,20 +364,22 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 	const char *key_in = json_string_value(json_object_get(rec, "key"));
 	const char *mode = json_string_value(json_object_get(rec, "mode"));
 	const json_t *want = json_object_get(rec, "value");
-	const json_t *rules = json_object_get(rec, "rules"), *id;
+	const json_t *rules = json_object_get(rec, "rules");
 	const json_t *persistent = json_object_get(facts, "persistent");
-	const json_t *pk, *runtime, *notes, *n;
-	char key[SYSCTL_KEY_MAX + 1], *wtext = NULL;
+	const json_t *pk, *runtime;
+	char key[SYSCTL_KEY_MAX + 1];
 	const char *why;
 	struct assignment before = { 0 }, after = { 0 };
 	bool has_before, has_after, larger;
 	json_t *v = NULL, *own = NULL;
+	enum rec_mode m = REC_EXACT;
 	struct dropin_entry *e;
-	struct sbuf b = { 0 };
 	size_t i;
 
 	if (!key_in || sysctl_key_parse(key_in, NULL, key, &why) < 0)
 		return add_msg(d->notes, "%s: not a valid sysctl key; left out", key_in ? key_in : "?");
+	if ((why = sysctl_key_runs_program(key)))
+		return add_msg(d->warnings, "%s: never persisted or applied by netknobs (%s); left out", key, why);
 	if (!mode)
 		mode = "exact";
 	if (json_is_true(json_object_get(rec, "conflict")))
@@ -705,8 +415,9 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 		json_decref(own);
 		return -ENOMEM;
 	}
-	larger = !strcmp(mode, "at-least");
-	if (larger || !strcmp(mode, "at-most")) {
+	rec_mode_parse(mode, &m);
+	larger = m == REC_AT_LEAST;
+	if (larger || m == REC_AT_MOST) {
 		const json_t *others[3] = { runtime, has_before ? before.value : NULL, own };
 
 		for (i = 0; i < 3; i++) {
@@ -753,58 +464,10 @@ static int add_recommendation(struct dropin *d, const json_t *rec, const json_t 
 		d->n--;
 		return r;
 	}
-	if (has_after) {
-		char *t = after.value ? dropin_value_text(after.value) : NULL;
-		int r;
-
-		e->overridden_by = strdup(after.origin);
-		e->boot = after.value ? json_incref((json_t *)after.value) : json_null();
-		if (after.value)
-			r = add_msg(d->warnings, "%s: %s sets %s and is applied after %s, so %s is what boot "
-				    "applies, not %s; change it there", key, after.origin, t ? t : "?",
-				    d->target, t ? t : "?", e->text);
-		else
-			r = add_msg(d->warnings, "%s: %s excludes the key, so boot does not set it at all; "
-				    "remove the exclusion there", key, after.origin);
-		free(t);
-		if (r < 0 || !e->overridden_by)
-			return -ENOMEM;
-	}
-
-	/* the comment: which rules asked and why */
-	json_array_foreach(rules, i, id) {
-		const struct rule *r = json_string_value(id) ? rulebook_rule(rb, json_string_value(id)) : NULL;
-
-		sb_puts(&b, "# ");
-		sb_comment_text(&b, json_string_value(id) ? json_string_value(id) : "?");
-		if (r && r->title) {
-			sb_puts(&b, ": ");
-			sb_comment_text(&b, r->title);
-		}
-		sb_puts(&b, "\n");
-	}
-	wtext = dropin_value_text(want);
-	sb_printf(&b, "# recommended: %s %s", mode_words(mode), wtext ? wtext : "?");
-	if (!json_equal(v, want))
-		sb_puts(&b, larger ? "; the higher value already in use is kept"
-			: "; the lower value already in use is kept");
-	sb_puts(&b, "\n");
-	free(wtext);
-	notes = json_object_get(rec, "notes");
-	json_array_foreach(notes, i, n) {
-		if (!json_string_value(n))
-			continue;
-		sb_puts(&b, "# note: ");
-		sb_comment_text(&b, json_string_value(n));
-		sb_puts(&b, "\n");
-	}
-	sb_printf(&b, "%s = %s\n", key, e->text);
-	if (b.failed) {
-		free(b.s);
+	if (has_after && overridden(d, e, &after) < 0)
 		return -ENOMEM;
-	}
-	e->block = b.s;
-	return 0;
+
+	return entry_block(e, rec, want, rb, mode, larger);
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -887,7 +550,7 @@ int dropin_build(struct dropin *d, const json_t *audit, const json_t *facts,
 	final = calloc(nnew + x.n + 1, sizeof(*final));
 	if (!placed || !final)
 		goto out;
-	sb_puts(&out, header);
+	sb_puts(&out, dropin_header);
 	for (i = 0; i < x.n; i++) {
 		size_t k, j;
 

@@ -279,6 +279,13 @@ void report_facts_text(const json_t *doc, FILE *out)
 		}
 	print_groups(sockets, out);
 	print_stuck_owners(sockets, out);
+	v = json_object_get(sockets, "udp_stats");
+	if (json_is_object(v))
+		fprintf(out, "  UDP            %lld sockets (%lld connected), %lld of them dropped datagrams "
+			"(netknobs listeners --udp)\n",
+			(long long)json_integer_value(json_object_get(v, "sockets")),
+			(long long)json_integer_value(json_object_get(v, "connected")),
+			(long long)json_integer_value(json_object_get(v, "dropping")));
 
 	print_sample(doc, out);
 

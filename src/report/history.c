@@ -250,13 +250,52 @@ static json_t *facts_periods(const json_t *doc, const json_t *facts, const struc
 	return out;
 }
 
+/* Whether the counter named k ("TcpExt.X") of the state is one of the
+ * namespace's own (softnet's are the host's, and wrap). */
+static bool netns_counter(const char *k)
+{
+	return strncmp(k, "softnet.", 8) != 0;
+}
+
+/* Whether a counter of the namespace is lower in the facts than in the
+ * previous run's state: the counters started again from zero after that
+ * run, in a namespace created since with the same identity (the kernel
+ * gives a deleted namespace's inode number to the next one at once). */
+static bool counters_reset(const json_t *pc, const json_t *facts)
+{
+	const json_t *cur = json_object_get(facts, "counters");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)pc, k, v) {
+		const char *dot = strchr(k, '.');
+		const json_t *now;
+		char prefix[64];
+
+		if (!dot || dot == k || (size_t)(dot - k) >= sizeof(prefix) || !json_is_integer(v) ||
+		    !netns_counter(k))
+			continue;
+		memcpy(prefix, k, (size_t)(dot - k));
+		prefix[dot - k] = '\0';
+		now = json_object_get(json_object_get(cur, prefix), dot + 1);
+		if (json_is_integer(now) && json_integer_value(now) >= 0 &&
+		    json_integer_value(now) < json_integer_value(v))
+			return true;
+	}
+	return false;
+}
+
 /* The previous report's counters, nested as in the facts ("TcpExt.X" ->
- * TcpExt.X), when it saw the same boot and namespace. */
-static json_t *previous(const json_t *prev, const struct who *w)
+ * TcpExt.X), when it saw the same boot and namespace.  When the
+ * namespace's counters went backwards since, everything they count now came
+ * after that run: its counters of the namespace are 0 then, and
+ * counters_reset says so. */
+static json_t *previous(const json_t *prev, const struct who *w, const json_t *facts)
 {
 	json_t *pc = json_object_get(prev, "counters"), *v;
 	const char *pt = json_string_value(json_object_get(prev, "time")), *k;
 	json_t *counters, *out;
+	bool reset;
 	time_t t;
 
 	if (!prev || !json_is_string(w->netns) || !json_is_string(w->boot) ||
@@ -264,6 +303,7 @@ static json_t *previous(const json_t *prev, const struct who *w)
 	    !json_equal(json_object_get(prev, "boot_id"), w->boot) || !timestamp_parse(pt, &t) ||
 	    t > w->when)
 		return NULL;
+	reset = counters_reset(pc, facts);
 	counters = json_object();
 	json_object_foreach(pc, k, v) {
 		const char *dot = strchr(k, '.');
@@ -279,10 +319,12 @@ static json_t *previous(const json_t *prev, const struct who *w)
 			g = json_object();
 			json_object_set_new(counters, prefix, g);
 		}
-		json_object_set_new(g, dot + 1, json_integer(json_integer_value(v)));
+		json_object_set_new(g, dot + 1, json_integer(reset && netns_counter(k) ? 0 : json_integer_value(v)));
 	}
 	out = json_pack("{s:s,s:I,s:o}", "time", pt, "seconds_ago", (json_int_t)(w->when - t),
 			"counters", counters);
+	if (out && reset)
+		json_object_set_new(out, "counters_reset", json_true());
 	return out;
 }
 
@@ -303,7 +345,7 @@ json_t *history_facts(const json_t *doc, const json_t *prev, const json_t *facts
 	if (json_object_size(sys))
 		json_object_set(h, "sysctl", sys);
 	json_decref(sys);
-	if ((p = previous(prev, &w)))
+	if ((p = previous(prev, &w, facts)))
 		json_object_set_new(h, "previous", p);
 	who_free(&w);
 	if (!json_object_size(h)) {
@@ -336,6 +378,11 @@ int history_load(const struct state_dir *sd, json_t **out)
 		json_decref(*out);
 		*out = NULL;
 		r = -EINVAL;
+	}
+	if (r < 0 && !state_file_at_fault(r)) {
+		/* not the file's fault: it stays for the next run */
+		log_error("%s/%s: cannot read: %s; left as it is", sd->path, HISTORY_FILE, err);
+		return r;
 	}
 	if (r < 0) {
 		/* keep what cannot be used, under a name of its own */

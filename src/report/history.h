@@ -55,7 +55,8 @@ int history_add_to_facts(json_t *facts, const json_t *doc, const json_t *prev);
 /* Read the history document of a state directory opened (and locked) by
  * state_open: 0 with *out the document, NULL when there is none; a file
  * that cannot be used is reported (warning naming it), moved aside and
- * *out is NULL. */
+ * *out is NULL; one that could not be read for a reason of the moment
+ * (state_file_at_fault) is left as it is and -errno returned (logged). */
 int history_load(const struct state_dir *sd, json_t **out);
 
 /* Write it back atomically.  0 or -errno (logged). */

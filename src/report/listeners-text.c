@@ -624,3 +624,15 @@ fail:
 	json_decref(out);
 	return NULL;
 }
+
+/* ---- for the other socket views ---- */
+
+void report_sock_endpoint(const json_t *sock, char *buf, size_t len)
+{
+	format_endpoint(sock, buf, len);
+}
+
+void report_sock_procs(const json_t *sock, bool color, FILE *out)
+{
+	print_procs(&sock, 1, false, color, out);
+}

@@ -18,6 +18,13 @@ struct text_opts {
 
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
 
+/* The one-line verdict the text starts with, from the audit's summary
+ * ("0 critical, 2 warnings, 1 notice, 40 passed, 3 not applicable"),
+ * after "UNKNOWN: could not read ..." when core facts are missing.  The
+ * audit document carries it as "verdict".  Newly allocated; NULL when out
+ * of memory. */
+char *report_audit_verdict(const json_t *audit);
+
 /* The summary of a facts document that `netknobs facts` prints: host,
  * sysctls, the main counters, sockets, the sampling window, notes. */
 void report_facts_text(const json_t *facts, FILE *out);
@@ -50,6 +57,20 @@ void report_listeners_footer(FILE *out, unsigned seen, const struct listeners_op
 /* The same as JSON (one object per socket, with fill_percent; the window
  * without the counters' rates).  A new reference, NULL when out of memory. */
 json_t *report_listeners_json(const json_t *facts);
+
+/* A socket's local endpoint as the listeners view prints it ("[::]:53",
+ * "0.0.0.0:80%2"), escaped, and its processes ("comm[pid] state fds N/M",
+ * stopped or stuck ones first, at most three). */
+void report_sock_endpoint(const json_t *sock, char *buf, size_t len);
+void report_sock_procs(const json_t *sock, bool color, FILE *out);
+
+/* netknobs listeners --udp: the UDP sockets of a facts document, fullest
+ * and dropping first; verbose also lists connected sockets with nothing
+ * queued or dropped (src/report/udp-text.c). */
+void report_udp_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+/* The same as JSON: "udp_stats" and the listed sockets in that order, each
+ * with fill_percent.  A new reference, NULL when out of memory. */
+json_t *report_udp_json(const json_t *facts);
 
 /* The changes since the last run made by netknobs report (doc/formats.md),
  * in plain words; with always, also what did not change. */

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,30 +20,202 @@
 #define HISTORY "history"
 #define LATEST "latest.json"
 
-/* mkdir -p */
-static int make_dirs(const char *path, mode_t mode)
+/* ---- reaching the state directory ---- */
+
+/* Directories deep, and links followed, at most on the way. */
+#define PATH_MAX_DEPTH 256
+#define PATH_MAX_LINKS 40
+
+/* Could someone other than root and the running user change what the
+ * directory st holds (replace an entry by a link to /etc)?  A directory
+ * others may write to is safe only with the sticky bit, and then only for
+ * entries of root or the running user. */
+static bool others_control(const struct stat *st)
 {
-	char *p = strdup(path);
-	int e = 0;
+	return (st->st_uid != 0 && st->st_uid != geteuid()) ||
+	       ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX));
+}
 
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; ; s++) {
-		char c = *s;
+static bool owner_ok(const struct stat *st)
+{
+	return st->st_uid == 0 || st->st_uid == geteuid();
+}
 
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			e = -errno;
-			break;
-		}
-		*s = c;
-		if (!c)
-			break;
+/* The directory reached through names[0..n) from "/", none of them a
+ * link (they were checked on the way down): ".." without the kernel's "..",
+ * one descriptor at a time.  Returns an O_PATH descriptor or -errno. */
+static int reopen_path(char **names, int n)
+{
+	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	for (int i = 0; fd >= 0 && i < n; i++) {
+		int next = openat(fd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		close(fd);
+		fd = next;
 	}
-	free(p);
-	return e;
+	return fd < 0 ? -errno : fd;
+}
+
+/* One step on the way to the state directory: the directory cur may hold
+ * it only when no one else controls it, and name there (created when
+ * missing) only when it is root's or the running user's in a sticky
+ * directory others write to.  st gets name's status.  Returns 0 or -errno
+ * (logged). */
+static int path_step(int cur, const char *name, const char *path, struct stat *st)
+{
+	struct stat dst;
+	int e;
+
+	if (fstat(cur, &dst) < 0) {
+		e = errno;
+		log_error("state directory %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (others_control(&dst)) {
+		log_error("state directory %s: a directory on its way is %s (uid %u, mode %04o): that "
+			  "user could replace the state directory with a link to another; not used "
+			  "(choose a --state-dir whose parents belong to root or to you)", path,
+			  dst.st_uid != 0 && dst.st_uid != geteuid() ? "owned by another user"
+			  : "writable by other users", (unsigned)dst.st_uid, (unsigned)(dst.st_mode & 07777));
+		return -EPERM;
+	}
+	if (fstatat(cur, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT || (mkdirat(cur, name, 0755) < 0 && errno != EEXIST) ||
+		    fstatat(cur, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+			e = errno;
+			log_error("state directory %s: cannot create it: %s", path, strerror(e));
+			return -e;
+		}
+	}
+	/* in a sticky directory others write to, only entries of root or the
+	 * running user */
+	if ((dst.st_mode & (S_IWGRP | S_IWOTH)) && !owner_ok(st)) {
+		log_error("state directory %s: %s on its way belongs to uid %u, in a directory others "
+			  "can write to; not used", path, name, (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if (!S_ISLNK(st->st_mode) && !S_ISDIR(st->st_mode)) {
+		log_error("state directory %s: cannot create it: %s", path, strerror(ENOTDIR));
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* The way to the state directory: each directory and link on it must be
+ * one only root or the running user controls, or that user could send the
+ * state (written, moved aside, pruned as root) into another directory by
+ * replacing a part of the path with a link.  Walked one component at a
+ * time from "/" without following links by the kernel; missing
+ * directories are created (mode 0755).  Returns an open directory or
+ * -errno (logged). */
+static int open_state_path(const char *path)
+{
+	char *names[PATH_MAX_DEPTH], *rest = NULL, *p, name[NAME_MAX + 1], cwd[PATH_MAX], target[PATH_MAX];
+	int n = 0, links = 0, r = 0, cur = -1, fd = -1;
+	struct stat st;
+
+	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+		r = -errno;
+		log_error("state directory %s: cannot find the current directory: %s", path, strerror(-r));
+		return r;
+	}
+	if (asprintf(&rest, "%s%s%s", path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/", path) < 0)
+		return -ENOMEM;
+	cur = reopen_path(names, 0);
+	if (cur < 0) {
+		r = cur;
+		goto fail;
+	}
+	for (p = rest;;) {
+		size_t len;
+		char *np;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			r = -ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			if (n > 0) {
+				free(names[--n]);
+				close(cur);
+				if ((cur = reopen_path(names, n)) < 0) {
+					r = cur;
+					goto fail;
+				}
+			}
+			continue;
+		}
+		r = path_step(cur, name, path, &st);
+		if (r < 0)
+			goto out;
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t k = ++links > PATH_MAX_LINKS ? -1 : readlinkat(cur, name, target, sizeof(target) - 1);
+
+			if (k < 0) {
+				r = links > PATH_MAX_LINKS ? -ELOOP : -errno;
+				goto fail;
+			}
+			target[k] = '\0';
+			if (asprintf(&np, "%s/%s", target, p) < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			free(rest);
+			rest = p = np;
+			if (target[0] == '/' && n > 0) {
+				while (n > 0)
+					free(names[--n]);
+				close(cur);
+				if ((cur = reopen_path(names, 0)) < 0) {
+					r = cur;
+					goto fail;
+				}
+			}
+			continue;
+		}
+		if (n == PATH_MAX_DEPTH) {
+			r = -ENAMETOOLONG;
+			goto fail;
+		}
+		fd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || !(names[n] = strdup(name))) {
+			r = fd < 0 ? -errno : -ENOMEM;
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+			goto fail;
+		}
+		n++;
+		close(cur);
+		cur = fd;
+		fd = -1;
+	}
+	fd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	goto out;
+fail:
+	log_error("state directory %s: %s", path, strerror(-r));
+out:
+	if (cur >= 0)
+		close(cur);
+	while (n > 0)
+		free(names[--n]);
+	free(rest);
+	return fd >= 0 ? fd : r;
 }
 
 /* A name other modules may keep in the state directory. */
@@ -205,18 +378,13 @@ int state_open(struct state_dir *sd, const char *path, double wait_s)
 	sd->path = NULL;
 	sd->dirfd = -1;
 	sd->lockfd = -1;
-	r = make_dirs(path, 0755);
-	if (r < 0) {
-		log_error("state directory %s: cannot create it: %s", path, strerror(-r));
-		return r;
-	}
 	sd->path = strdup(path);
 	if (!sd->path)
 		return -ENOMEM;
-	sd->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	sd->dirfd = open_state_path(path);
 	if (sd->dirfd < 0) {
-		r = -errno;
-		log_error("state directory %s: %s", path, strerror(-r));
+		r = sd->dirfd;
+		sd->dirfd = -1;
 		return r;
 	}
 	r = check_trusted(sd->dirfd, path);
@@ -311,11 +479,20 @@ int state_read_json(const struct state_dir *sd, const char *name, json_t **out, 
 	close(fd);
 	if (*out)
 		return 0;
+	if (json_error_code(&jerr) == json_error_out_of_memory) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (jerr.line > 0)
 		snprintf(err, errlen, "%d:%d: %s", jerr.line, jerr.column, jerr.text);
 	else
 		snprintf(err, errlen, "%s", jerr.text);
 	return -EINVAL;
+}
+
+bool state_file_at_fault(int err)
+{
+	return err == -EINVAL || err == -ELOOP || err == -FILEIO_ENOTREG || err == -EISDIR || err == -EFBIG;
 }
 
 /* The text of a JSON document as written: indented, one trailing newline. */
@@ -467,6 +644,12 @@ int state_load(struct state_dir *sd, json_t **out, char **why)
 	r = state_read_json(sd, LATEST, &doc, err, sizeof(err));
 	if (r == 0 && !doc)
 		return 0;      /* the first run */
+	if (r < 0 && !state_file_at_fault(r)) {
+		/* not the file's fault (no descriptors or memory left, an I/O
+		 * error): it stays as it is for the next run */
+		log_error("%s/" LATEST ": cannot read: %s; left as it is", sd->path, err);
+		return r;
+	}
 	if (doc && state_validate(doc, err, sizeof(err)) == 0) {
 		*out = doc;
 		return 0;

@@ -68,6 +68,13 @@ int state_write_file(const struct state_dir *sd, const char *name, const void *d
  * ("not a regular file", "3:5: invalid token" ...). */
 int state_read_json(const struct state_dir *sd, const char *name, json_t **out, char *err, size_t errlen);
 
+/* Was a read of state_read_json() refused for the file itself (not JSON,
+ * not a regular file, a link, too large: -EINVAL, -FILEIO_ENOTREG, -ELOOP,
+ * -EISDIR, -EFBIG)?  Such a file is moved aside.  Any other error is of
+ * the moment (no descriptors or memory left, an I/O error): the file is
+ * left as it is. */
+bool state_file_at_fault(int err);
+
 /* Write a JSON document to the file name (indented, a trailing newline).
  * Returns 0 or -errno (logged). */
 int state_write_json(const struct state_dir *sd, const char *name, const json_t *doc);
@@ -78,10 +85,13 @@ int state_write_json(const struct state_dir *sd, const char *name, const json_t 
 int state_move_aside(const struct state_dir *sd, const char *name, char **to);
 
 /* Read latest.json.  Returns 0 with *out the document, or NULL when there is
- * none.  A file that cannot be read or parsed, is not a valid state or has a
- * state_version this netknobs does not know is reported (warning naming the
- * file), moved aside as latest.json.corrupt-TIME so that nothing is lost,
- * and *out is NULL with *why saying what was wrong (free it). */
+ * none.  A file that cannot be parsed, is no regular file or too large, is
+ * not a valid state or has a state_version this netknobs does not know is
+ * reported (warning naming the file), moved aside as
+ * latest.json.corrupt-TIME so that nothing is lost, and *out is NULL with
+ * *why saying what was wrong (free it).  When it could not be read for a
+ * reason of the moment (no descriptors or memory left, an I/O error) it is
+ * left as it is and -errno returned (logged). */
 int state_load(struct state_dir *sd, json_t **out, char **why);
 
 /* Write the state as history/TIME.json and latest.json, then remove the

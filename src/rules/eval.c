@@ -23,9 +23,9 @@
  *
  * With one thread each rule goes through phase 2 right after phase 1.
  * Threads (one per CPU online, at most MAX_THREADS) are used when there is
- * enough work to pay for starting them (MIN_PARALLEL_WORK); the environment
- * variable NETKNOBS_THREADS=N asks for N threads whatever the work (1:
- * none). */
+ * enough work to pay for starting them (MIN_PARALLEL_WORK); the settings
+ * (NETKNOBS_THREADS=N, read by main()) may ask for N threads whatever the
+ * work (1: none). */
 #include "config.h"
 
 #include <errno.h>
@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 #include "facts/sysctl.h"
+#include "rules/audit.h"
+#include "rules/load-int.h"
 #include "rules/rules.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -44,31 +46,12 @@
 #define AUDIT_SCHEMA_VERSION 1
 
 #define MAX_THREADS 8
-#define MAX_THREADS_ASKED 64     /* NETKNOBS_THREADS */
 /* Rules plus foreach items below which one thread does it all: an item
  * costs a quarter of a microsecond or so, but another thread pays about a
  * millisecond before it gains (starting, filling its own cache with the
  * lists it goes through, memory first touched): measured with the rules of
  * bench/rules over 2,000 listeners on 2 CPUs, 20,000 items break even. */
 #define MIN_PARALLEL_WORK 30000
-
-struct merged {
-	const char *key;
-	enum rec_mode mode;
-	struct value best;       /* owned */
-	json_t *rules;           /* ids of the rules that asked */
-	json_t *notes;           /* their notes, each once */
-	json_t *values;          /* what each asked, for conflicts */
-	bool conflict;
-};
-
-/* JSON of the rule being evaluated that its results and findings share,
- * made when the first needs it: strings and these lists are never modified
- * once built, so that one reference serves every finding of a foreach. */
-struct rule_json {
-	json_t *id;              /* NULL: not made */
-	json_t *ruleset, *source, *severity, *title, *rationale, *risk, *refs, *tags;
-};
 
 /* A recommendation a failing rule made, merged in phase 2 unless waived. */
 struct rec_use {
@@ -92,8 +75,7 @@ struct rule_out {
 /* Phase 2: everything merged, in rule order. */
 struct merge {
 	json_t *results, *findings;
-	struct merged *recs;
-	size_t nrecs;
+	struct rec_merge recs;
 };
 
 /* The rules to evaluate, shared by the workers. */
@@ -123,89 +105,6 @@ struct run {
 	pthread_t thread;
 	bool started;
 } __attribute__((aligned(64)));
-
-static char *origin_str(const struct origin *o)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "%s:%u:%u", o->file, o->line, o->col) < 0)
-		return NULL;
-	return s;
-}
-
-static void set_str(json_t *o, const char *k, const char *v)
-{
-	char *esc;
-
-	if (!v)
-		return;
-	esc = escape_untrusted_str(v);
-	if (esc)
-		json_object_set_new(o, k, json_string(esc));
-	free(esc);
-}
-
-/* v escaped as set_str() stores it; NULL when v is NULL (or out of memory). */
-static json_t *escaped_string(const char *v)
-{
-	char *esc;
-	json_t *j;
-
-	if (!v)
-		return NULL;
-	esc = escape_untrusted_str(v);
-	j = esc ? json_string(esc) : NULL;
-	free(esc);
-	return j;
-}
-
-/* Store a new reference to v, when there is one. */
-static void set_shared(json_t *o, const char *k, json_t *v)
-{
-	if (v)
-		json_object_set(o, k, v);
-}
-
-/* The id only (every result has it), or everything for a finding. */
-static const struct rule_json *rule_json(struct run *R, const struct rule *r, bool finding)
-{
-	struct rule_json *j = &R->rj;
-	char *src;
-
-	if (!j->id)
-		j->id = json_string(r->id);
-	if (!finding || j->ruleset)
-		return j;
-	j->ruleset = json_string(r->ruleset);
-	src = origin_str(&r->where);
-	j->source = escaped_string(src);
-	free(src);
-	j->severity = json_string(severity_name(r->severity));
-	j->title = escaped_string(r->title);
-	j->rationale = escaped_string(r->rationale);
-	j->risk = escaped_string(r->risk);
-	j->refs = json_array();
-	for (size_t i = 0; i < r->nrefs; i++)
-		json_array_append_new(j->refs, json_string(r->refs[i]));
-	j->tags = json_array();
-	for (size_t i = 0; i < r->ntags; i++)
-		json_array_append_new(j->tags, json_string(r->tags[i]));
-	return j;
-}
-
-static void rule_json_clear(struct rule_json *j)
-{
-	json_decref(j->id);
-	json_decref(j->ruleset);
-	json_decref(j->source);
-	json_decref(j->severity);
-	json_decref(j->title);
-	json_decref(j->rationale);
-	json_decref(j->risk);
-	json_decref(j->refs);
-	json_decref(j->tags);
-	memset(j, 0, sizeof(*j));
-}
 
 /* An error to report for the rule being evaluated: kept with its results
  * and logged in phase 2, so that messages come in rule order. */
@@ -281,53 +180,6 @@ static char *render(struct run *R, const struct rule *r, const struct template *
 	return out;
 }
 
-static json_t *current_sysctl(const json_t *facts, const char *key)
-{
-	return (json_t *)json_object_get(json_object_get(facts, "sysctl"), key);
-}
-
-/* Compare two recommendation values of the same kind: ints, or lists of
- * ints element-wise (max of each for at-least). Returns <0, 0, >0, or 2
- * when they cannot be compared. */
-static int rec_cmp(const struct value *a, const struct value *b)
-{
-	if (a->type == VALUE_INT && b->type == VALUE_INT)
-		return (a->i > b->i) - (a->i < b->i);
-	return 2;
-}
-
-/* Does the current value already meet a recommendation?  Integers compare
- * by the mode; lists element by element (every element at least, at most,
- * or equal).  -1 when it cannot be told (no current value, other types). */
-static int rec_satisfied(const json_t *cur, const struct value *want, enum rec_mode mode)
-{
-	if (json_is_integer(cur) && want->type == VALUE_INT) {
-		long long c = json_integer_value(cur);
-
-		return (mode == REC_AT_LEAST && c >= want->i) || (mode == REC_AT_MOST && c <= want->i) ||
-		       (mode == REC_EXACT && c == want->i);
-	}
-	if (json_is_array(cur) && want->type == VALUE_LIST &&
-	    json_array_size(cur) == json_array_size(want->json)) {
-		for (size_t i = 0; i < json_array_size(cur); i++) {
-			const json_t *c = json_array_get(cur, i), *w = json_array_get(want->json, i);
-			long long a, b;
-
-			if (!json_is_integer(c) || !json_is_integer(w))
-				return -1;
-			a = json_integer_value(c);
-			b = json_integer_value(w);
-			if ((mode == REC_AT_LEAST && a < b) || (mode == REC_AT_MOST && a > b) ||
-			    (mode == REC_EXACT && a != b))
-				return 0;
-		}
-		return 1;
-	}
-	if (json_is_string(cur) && want->type == VALUE_STRING && mode == REC_EXACT)
-		return strcmp(json_string_value(cur), want->s.ptr) == 0;
-	return -1;
-}
-
 /* Phase 1: remember that rule R->out->r recommends v for rec. */
 static void rec_use_add(struct run *R, const struct recommend *rec, const struct value *v)
 {
@@ -342,104 +194,6 @@ static void rec_use_add(struct run *R, const struct recommend *rec, const struct
 	n[o->nuses++].rec = rec;
 }
 
-/* Phase 2: merge what rule r recommends for rec->key into M->recs. */
-static void merge_rec(struct merge *M, const struct rule *r, const struct recommend *rec,
-		      const struct value *v)
-{
-	struct merged *m = NULL;
-	char *txt = value_format(v, VALUE_FORMAT_SYSCTL);
-
-	for (size_t i = 0; i < M->nrecs; i++)
-		if (!strcmp(M->recs[i].key, rec->key))
-			m = &M->recs[i];
-	if (!m) {
-		struct merged *n = realloc(M->recs, (M->nrecs + 1) * sizeof(*n));
-
-		if (!n) {
-			free(txt);
-			return;
-		}
-		M->recs = n;
-		m = &M->recs[M->nrecs++];
-		memset(m, 0, sizeof(*m));
-		m->key = rec->key;
-		m->mode = rec->mode;
-		m->rules = json_array();
-		m->notes = json_array();
-		m->values = json_object();
-		value_dup(v, &m->best);
-	} else {
-		int c = rec_cmp(v, &m->best);
-
-		if (m->mode != rec->mode)
-			m->conflict = true;
-		else if (rec->mode == REC_EXACT && c != 0)
-			m->conflict = true;
-		else if (c == 2)
-			m->conflict = true;
-		else if ((rec->mode == REC_AT_LEAST && c > 0) || (rec->mode == REC_AT_MOST && c < 0)) {
-			value_free(&m->best);
-			value_dup(v, &m->best);
-		}
-	}
-	{
-		bool seen = false;
-		size_t i;
-		json_t *x;
-
-		json_array_foreach(m->rules, i, x)
-			if (!strcmp(json_string_value(x), r->id))
-				seen = true;
-		if (!seen)
-			json_array_append_new(m->rules, json_string(r->id));
-		if (txt && !json_object_get(m->values, r->id))
-			json_object_set_new(m->values, r->id, json_string(txt));
-		if (rec->note) {
-			bool have = false;
-
-			json_array_foreach(m->notes, i, x)
-				if (!strcmp(json_string_value(x), rec->note))
-					have = true;
-			if (!have)
-				json_array_append_new(m->notes, json_string(rec->note));
-		}
-	}
-	free(txt);
-}
-
-static json_t *rec_lines(const char *key, const char *val)
-{
-	json_t *o = json_object();
-	char *w = NULL, *d = NULL;
-	bool spaces = strchr(val, ' ') != NULL;
-
-	if (asprintf(&w, spaces ? "sysctl -w %s=\"%s\"" : "sysctl -w %s=%s", key, val) >= 0)
-		set_str(o, "sysctl_w", w);
-	if (asprintf(&d, "%s = %s", key, val) >= 0)
-		set_str(o, "sysctl_d", d);
-	free(w);
-	free(d);
-	return o;
-}
-
-static const struct waiver *find_waiver(const struct rulebook *rb, const char *id, const char *subject)
-{
-	const struct waiver *best = NULL;
-
-	for (size_t i = 0; i < rb->nwaivers; i++) {
-		const struct waiver *w = &rb->waivers[i];
-
-		if (strcmp(w->rule_id, id) != 0)
-			continue;
-		if (w->subject && strcmp(w->subject, subject) != 0)
-			continue;
-		/* an unexpired waiver wins over an expired one */
-		if (!best || (best->expired && !w->expired))
-			best = w;
-	}
-	return best;
-}
-
 static int first_key(const char *key, void *data)
 {
 	if (key && !strpbrk(key, "*?[")) {
@@ -447,21 +201,6 @@ static int first_key(const char *key, void *data)
 		return 1;
 	}
 	return 0;
-}
-
-/* Two findings of one rule that say the same: same subject, message,
- * observed value, recommendations and status. */
-static bool same_finding(const json_t *a, const json_t *b)
-{
-	static const char *const keys[] = { "subject", "message", "observed", "recommend", "status" };
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const json_t *x = json_object_get(a, keys[i]), *y = json_object_get(b, keys[i]);
-
-		if ((x || y) && (!x || !y || !json_equal(x, y)))
-			return false;
-	}
-	return true;
 }
 
 /* Add finding f of the rule being evaluated, unless an earlier item of the
@@ -484,7 +223,7 @@ static bool add_finding(struct run *R, json_t *f)
 		json_t *g = json_array_get(o->findings, (size_t)json_integer_value(x));
 		json_int_t n = json_integer_value(json_object_get(g, "merged"));
 
-		if (g && same_finding(g, f)) {
+		if (g && finding_same(g, f)) {
 			json_object_set_new(g, "merged", json_integer(n ? n + 1 : 2));
 			return true;
 		}
@@ -497,6 +236,66 @@ static bool add_finding(struct run *R, json_t *f)
 		json_array_append_new(idx, json_integer((json_int_t)json_array_size(o->findings)));
 	json_array_append(o->findings, f);
 	return false;
+}
+
+/* A failing item of rule r: its finding (unless an earlier item gave the
+ * same), the recommendations it makes (unless waived), its status in res,
+ * its counts. */
+static void add_failure(struct run *R, const struct rule *r, const struct rule_json *rj,
+			const char *subject, const json_t *observed, json_t *res, unsigned *counts,
+			int *terr)
+{
+	const struct waiver *w = waiver_find(R->rb, r->id, subject ? subject : "");
+	struct finding fd = { .rj = rj, .subject = subject, .observed = observed, .waiver = w,
+			      .waived = w && !w->expired };
+	struct finding_rec *recs = calloc(r->nrecs + 1, sizeof(*recs));
+	char *msg = render(R, r, &r->message, terr);
+	json_t *f;
+
+	for (size_t i = 0; recs && i < r->nrecs; i++) {
+		struct value v = VALUE_ABSENT_INIT;
+		struct expr_error re = { 0 };
+
+		if (expr_eval(r->recs[i].value, &R->env, &v, &re) < 0) {
+			rule_error(R, "rule %s: recommend %s: %s", r->id, r->recs[i].key, re.msg);
+			*terr = 1;
+			continue;
+		}
+		if (v.type == VALUE_ABSENT)
+			continue;
+		recs[fd.nrecs].rec = &r->recs[i];
+		recs[fd.nrecs++].v = v;
+	}
+	fd.recs = recs;
+	fd.message = msg;
+	f = recs && msg ? finding_json(&fd, R->facts) : NULL;
+	for (size_t i = 0; i < fd.nrecs; i++) {
+		if (!fd.waived)
+			rec_use_add(R, recs[i].rec, &recs[i].v);
+		value_free(&recs[i].v);
+	}
+	if (w)
+		R->waiver_used[w - R->rb->waivers] = true;
+	json_object_set_new(res, "status", json_string(fd.waived ? "waived" : "fail"));
+	if (fd.waived) {
+		R->waived++;
+		counts[2]--;
+		counts[4]++;
+	} else {
+		R->counts[r->severity]++;
+	}
+	if (!f) {
+		R->out->oom = true;
+	} else if (add_finding(R, f)) {
+		/* the same finding once: counted once */
+		if (fd.waived)
+			R->waived--;
+		else
+			R->counts[r->severity]--;
+	}
+	json_decref(f);
+	free(msg);
+	free(recs);
 }
 
 /* The rule's lets, bound lazily after the item (base: 1 with a foreach,
@@ -566,9 +365,10 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 			return NULL;
 	}
 
-	rj = rule_json(R, r, st == ST_FAIL);
+	rj = rule_json_get(&R->rj, r, st == ST_FAIL);
 	res = json_object();
-	set_shared(res, "rule", rj->id);
+	if (rj->id)
+		json_object_set(res, "rule", rj->id);
 	if (r->subject.n) {
 		subject = render(R, r, &r->subject, &terr);
 	} else {
@@ -580,7 +380,7 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 			expr_sysctl_keys(r->check, first_key, &key);
 		subject = strdup(key ? key : "host");
 	}
-	set_str(res, "subject", subject ? subject : "?");
+	json_set_escaped(res, "subject", subject ? subject : "?");
 	if (r->observed && st != ST_ERROR) {
 		struct value v = VALUE_ABSENT_INIT;
 		struct expr_error oe = { 0 };
@@ -600,103 +400,14 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 		goto out;
 	}
 	counts[2]++;
-
-	/* failed: a finding */
-	{
-		const struct waiver *w = find_waiver(R->rb, r->id, subject ? subject : "");
-		char *msg = render(R, r, &r->message, &terr);
-		json_t *f = json_object(), *recs = json_array();
-
-		set_shared(f, "rule", rj->id);
-		set_shared(f, "ruleset", rj->ruleset);
-		set_shared(f, "source", rj->source);
-		set_shared(f, "severity", rj->severity);
-		set_shared(f, "title", rj->title);
-		set_str(f, "subject", subject ? subject : "?");
-		set_str(f, "message", msg ? msg : "?");
-		if (observed)
-			json_object_set_new(f, "observed", value_json_ref(observed));
-		for (size_t i = 0; i < r->nrecs; i++) {
-			struct value v = VALUE_ABSENT_INIT;
-			struct expr_error re = { 0 };
-			json_t *one;
-			char *txt;
-
-			if (expr_eval(r->recs[i].value, &R->env, &v, &re) < 0) {
-				rule_error(R, "rule %s: recommend %s: %s", r->id, r->recs[i].key, re.msg);
-				terr = 1;
-				continue;
-			}
-			if (v.type == VALUE_ABSENT) {
-				value_free(&v);
-				continue;
-			}
-			txt = value_format(&v, VALUE_FORMAT_SYSCTL);
-			one = rec_lines(r->recs[i].key, txt ? txt : "?");
-			json_object_set_new(one, "key", json_string(r->recs[i].key));
-			json_object_set_new(one, "value", value_to_json(&v));
-			json_object_set_new(one, "mode", json_string(r->recs[i].mode == REC_AT_LEAST ? "at-least"
-								     : r->recs[i].mode == REC_AT_MOST ? "at-most"
-								     : "exact"));
-			if (current_sysctl(R->facts, r->recs[i].key))
-				json_object_set_new(one, "current",
-						    value_json_ref(current_sysctl(R->facts, r->recs[i].key)));
-			set_str(one, "note", r->recs[i].note);
-			json_array_append_new(recs, one);
-			if (!w || w->expired)
-				rec_use_add(R, &r->recs[i], &v);
-			free(txt);
-			value_free(&v);
-		}
-		json_object_set_new(f, "recommend", recs);
-		set_shared(f, "rationale", rj->rationale);
-		set_shared(f, "risk", rj->risk);
-		set_shared(f, "references", rj->refs);
-		set_shared(f, "tags", rj->tags);
-		if (w) {
-			json_t *wj = json_object();
-
-			set_str(wj, "reason", w->reason);
-			if (w->expires[0])
-				json_object_set_new(wj, "expires", json_string(w->expires));
-			json_object_set_new(wj, "expired", json_boolean(w->expired));
-			{
-				char *ws = origin_str(&w->where);
-
-				set_str(wj, "source", ws);
-				free(ws);
-			}
-			json_object_set_new(f, "waiver", wj);
-			R->waiver_used[w - R->rb->waivers] = true;
-		}
-		if (w && !w->expired) {
-			json_object_set_new(res, "status", json_string("waived"));
-			json_object_set_new(f, "status", json_string("waived"));
-			R->waived++;
-			counts[2]--;
-			counts[4]++;
-		} else {
-			json_object_set_new(res, "status", json_string("fail"));
-			json_object_set_new(f, "status", json_string("fail"));
-			R->counts[r->severity]++;
-		}
-		if (add_finding(R, f)) {
-			/* the same finding once: counted once */
-			if (w && !w->expired)
-				R->waived--;
-			else
-				R->counts[r->severity]--;
-		}
-		json_decref(f);
-		free(msg);
-	}
+	add_failure(R, r, rj, subject, observed, res, counts, &terr);
 	goto out;
 
 error:
 	src = origin_str(&r->where);
 	rule_error(R, "rule %s (%s): %s", r->id, src ? src : "?", e.msg);
 	json_object_set_new(res, "status", json_string("error"));
-	set_str(res, "error", e.msg);
+	json_set_escaped(res, "error", e.msg);
 	R->errors++;
 	counts[3]++;
 out:
@@ -770,7 +481,7 @@ static json_t *eval_rule(struct run *R, const struct rule *r)
 	if (expr_eval(r->foreach, &R->env, &coll, &e) < 0) {
 		rule_error(R, "rule %s: foreach: %s", r->id, e.msg);
 		res = rule_result(r, "error");
-		set_str(res, "error", e.msg);
+		json_set_escaped(res, "error", e.msg);
 		R->errors++;
 		return res;
 	}
@@ -840,7 +551,7 @@ static void merge_slot(struct merge *M, struct rule_out *o)
 		json_decref(o->findings);
 	}
 	for (size_t i = 0; i < o->nuses; i++) {
-		merge_rec(M, o->r, o->uses[i].rec, &o->uses[i].v);
+		rec_merge_add(&M->recs, o->r, o->uses[i].rec, &o->uses[i].v);
 		value_free(&o->uses[i].v);
 	}
 	free(o->uses);
@@ -881,26 +592,6 @@ static void run_free(struct run *R)
 	free(R->waiver_used);
 }
 
-/* NETKNOBS_THREADS: a number of threads from 1 to MAX_THREADS_ASKED, or 0
- * when unset (or wrong, after a warning). */
-static unsigned threads_asked(void)
-{
-	const char *s = getenv("NETKNOBS_THREADS");
-	char *end;
-	long v;
-
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 1 || v > MAX_THREADS_ASKED) {
-		log_warn("NETKNOBS_THREADS=%s: not a number from 1 to %d, ignored", s,
-			 MAX_THREADS_ASKED);
-		return 0;
-	}
-	return (unsigned)v;
-}
-
 /* How many workers for these rules: one unless there is enough work (each
  * rule, and each item of a foreach) and more than one CPU. */
 static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
@@ -912,7 +603,7 @@ static unsigned worker_count(const struct rulebook *rb, const json_t *facts,
 	(void)rb, (void)facts, (void)slots, (void)n;
 	return 1;
 #else
-	unsigned nw = threads_asked();
+	unsigned nw = rules_config.threads;
 	size_t work = 0;
 	long cpus;
 
@@ -1005,39 +696,66 @@ static int evaluate_slots(const struct rulebook *rb, const json_t *facts,
 	return nw ? (int)used : -ENOMEM;
 }
 
-static int sev_rank(const json_t *f)
+/* A sampled audit says over which window: what of facts.sample tells it
+ * (NULL: not sampled, or out of memory). */
+static json_t *window_json(const json_t *facts)
 {
-	enum severity s = SEV_INFO;
+	static const char *const keys[] = { "started_at", "ended_at", "duration_ms", "requested_ms",
+					    "interval_ms", "ticks", "cut_short", "stopped_by" };
+	const json_t *sample = json_object_get(facts, "sample");
+	json_t *w;
 
-	severity_parse(json_string_value(json_object_get(f, "severity")), &s);
-	return (int)s;
+	if (!json_is_object(sample) || !(w = json_object()))
+		return NULL;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_get(sample, keys[i]) &&
+		    json_object_set(w, keys[i], json_object_get(sample, keys[i])) < 0) {
+			json_decref(w);
+			return NULL;
+		}
+	return w;
 }
 
-static int finding_cmp(const void *a, const void *b)
+/* The audit document of a run whose rules are all merged into M (its
+ * parts are taken), R holding the counts. */
+static json_t *audit_json(const struct rulebook *rb, const json_t *facts, struct merge *M,
+			  const struct run *R)
 {
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = sev_rank(y) - sev_rank(x);
+	json_t *window = window_json(facts);
+	json_t *out = json_pack("{s:i,s:{s:s,s:s}}", "schema_version", AUDIT_SCHEMA_VERSION,
+				"generator", "name", PACKAGE_NAME, "version", PACKAGE_VERSION);
+	const json_t *at = json_object_get(facts, "collected_at"), *origin = json_object_get(facts, "origin");
+	json_t *summary = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
+				    "critical", R->counts[SEV_CRITICAL], "warning", R->counts[SEV_WARNING],
+				    "notice", R->counts[SEV_NOTICE], "info", R->counts[SEV_INFO],
+				    "passed", R->passed, "not_applicable", R->na, "waived", R->waived,
+				    "disabled", R->disabled, "errors", R->errors);
+	json_t *findings = findings_sorted(M->findings);
+	json_t *recs = rec_merge_json(&M->recs, facts);
+	json_t *waivers = waivers_json(rb, R->waiver_used);
+	int r = !out;
 
-	if (c)
-		return c;
-	c = strcmp(json_string_value(json_object_get(x, "rule")), json_string_value(json_object_get(y, "rule")));
-	if (c)
-		return c;
-	return strcmp(json_string_value(json_object_get(x, "subject")) ?: "",
-		      json_string_value(json_object_get(y, "subject")) ?: "");
-}
-
-static json_t *sorted_findings(json_t *arr)
-{
-	size_t n = json_array_size(arr);
-	json_t **v = malloc((n ? n : 1) * sizeof(*v)), *out = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_array_get(arr, i);
-	qsort(v, n, sizeof(*v), finding_cmp);
-	for (size_t i = 0; i < n; i++)
-		json_array_append(out, v[i]);
-	free(v);
+	/* every value is handed over, whatever became of the others */
+	if (at)
+		r |= json_object_set(out, "collected_at", (json_t *)at) < 0;
+	if (origin)
+		r |= json_object_set(out, "origin", (json_t *)origin) < 0;
+	if (window)
+		r |= json_object_set_new(out, "window", window) < 0;
+	/* the verdict is a sentence of the text renderer
+	 * (report_audit_verdict()): the command writes it in this place */
+	r |= json_object_set_new(out, "verdict", json_null()) < 0;
+	r |= json_object_set_new(out, "summary", summary) < 0;
+	r |= json_object_set_new(out, "findings", findings) < 0;
+	r |= json_object_set_new(out, "recommendations", recs) < 0;
+	r |= json_object_set_new(out, "waivers", waivers) < 0;
+	r |= json_object_set(out, "results", M->results) < 0;
+	if (r) {
+		json_decref(out);
+		out = NULL;
+	}
+	json_decref(M->results);
+	json_decref(M->findings);
 	return out;
 }
 
@@ -1048,9 +766,7 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 	struct rule_out *slots;
 	size_t n = 0;
 	int nw;
-	json_t *out, *summary, *recs, *waivers;
-	char verdict[256];
-	size_t off = 0;
+	json_t *out;
 
 	slots = calloc(rb->nrules + 1, sizeof(*slots));
 	if (!slots || run_init(&R, rb, facts, filter, NULL) < 0) {
@@ -1062,134 +778,18 @@ json_t *rules_evaluate(const struct rulebook *rb, const json_t *facts, const str
 			slots[n++].r = &rb->rules[i];
 	M.results = json_array();
 	M.findings = json_array();
-	nw = evaluate_slots(rb, facts, filter, slots, n, &M, &R);
+	nw = M.results && M.findings ? evaluate_slots(rb, facts, filter, slots, n, &M, &R) : -ENOMEM;
+	free(slots);
 	if (nw < 0) {
 		json_decref(M.results);
 		json_decref(M.findings);
-		free(slots);
+		json_decref(rec_merge_json(&M.recs, facts));
 		run_free(&R);
 		return NULL;
 	}
-	free(slots);
 	if (filter && filter->threads)
 		*filter->threads = (unsigned)nw;
-
-	out = json_object();
-	summary = json_object();
-	recs = json_array();
-	waivers = json_array();
-	for (size_t i = 0; i < M.nrecs; i++) {
-		struct merged *m = &M.recs[i];
-		char *txt = value_format(&m->best, VALUE_FORMAT_SYSCTL);
-		json_t *o = rec_lines(m->key, txt ? txt : "?");
-		json_t *cur = current_sysctl(facts, m->key);
-
-		json_object_set_new(o, "key", json_string(m->key));
-		json_object_set_new(o, "value", value_to_json(&m->best));
-		json_object_set_new(o, "mode", json_string(m->mode == REC_AT_LEAST ? "at-least"
-							   : m->mode == REC_AT_MOST ? "at-most" : "exact"));
-		if (cur)
-			json_object_set(o, "current", cur);
-		/* never lower a value that is already higher (or raise one
-		 * already lower, for at-most) */
-		{
-			int sat = rec_satisfied(cur, &m->best, m->mode);
-
-			if (sat >= 0)
-				json_object_set_new(o, "satisfied", json_boolean(sat));
-		}
-		json_object_set_new(o, "rules", m->rules);
-		if (json_array_size(m->notes))
-			json_object_set(o, "notes", m->notes);
-		json_decref(m->notes);
-		if (m->conflict) {
-			json_object_set_new(o, "conflict", json_true());
-			json_object_set(o, "asked", m->values);
-		}
-		json_decref(m->values);
-		json_array_append_new(recs, o);
-		value_free(&m->best);
-		free(txt);
-	}
-	free(M.recs);
-
-	for (size_t i = 0; i < rb->nwaivers; i++) {
-		const struct waiver *w = &rb->waivers[i];
-		json_t *o = json_object();
-		char *ws = origin_str(&w->where);
-
-		json_object_set_new(o, "rule", json_string(w->rule_id));
-		set_str(o, "subject", w->subject);
-		set_str(o, "reason", w->reason);
-		if (w->expires[0])
-			json_object_set_new(o, "expires", json_string(w->expires));
-		json_object_set_new(o, "expired", json_boolean(w->expired));
-		json_object_set_new(o, "used", json_boolean(R.waiver_used && R.waiver_used[i]));
-		set_str(o, "source", ws);
-		free(ws);
-		json_array_append_new(waivers, o);
-	}
+	out = audit_json(rb, facts, &M, &R);
 	run_free(&R);
-
-	json_object_set_new(summary, "critical", json_integer(R.counts[SEV_CRITICAL]));
-	json_object_set_new(summary, "warning", json_integer(R.counts[SEV_WARNING]));
-	json_object_set_new(summary, "notice", json_integer(R.counts[SEV_NOTICE]));
-	json_object_set_new(summary, "info", json_integer(R.counts[SEV_INFO]));
-	json_object_set_new(summary, "passed", json_integer(R.passed));
-	json_object_set_new(summary, "not_applicable", json_integer(R.na));
-	json_object_set_new(summary, "waived", json_integer(R.waived));
-	json_object_set_new(summary, "disabled", json_integer(R.disabled));
-	json_object_set_new(summary, "errors", json_integer(R.errors));
-
-	{
-		static const char *const names[][2] = {
-			{ "critical", "critical" }, { "warning", "warnings" },
-			{ "notice", "notices" }, { "info", "info" },
-		};
-		const unsigned cnt[] = { R.counts[SEV_CRITICAL], R.counts[SEV_WARNING], R.counts[SEV_NOTICE],
-					 R.counts[SEV_INFO] };
-
-		verdict[0] = '\0';
-		for (int i = 0; i < 4; i++)
-			if (cnt[i] || i < 2)
-				off += (size_t)snprintf(verdict + off, sizeof(verdict) - off, "%s%u %s",
-							off ? ", " : "", cnt[i], names[i][cnt[i] == 1 ? 0 : 1]);
-		off += (size_t)snprintf(verdict + off, sizeof(verdict) - off, ", %u passed, %u not applicable",
-					R.passed, R.na);
-		if (R.waived)
-			off += (size_t)snprintf(verdict + off, sizeof(verdict) - off, ", %u waived", R.waived);
-		if (R.errors)
-			snprintf(verdict + off, sizeof(verdict) - off, ", %u rule error%s", R.errors,
-				 R.errors == 1 ? "" : "s");
-	}
-
-	json_object_set_new(out, "schema_version", json_integer(AUDIT_SCHEMA_VERSION));
-	json_object_set_new(out, "generator", json_pack("{s:s,s:s}", "name", PACKAGE_NAME, "version",
-							PACKAGE_VERSION));
-	json_object_set(out, "collected_at", json_object_get(facts, "collected_at"));
-	json_object_set(out, "origin", json_object_get(facts, "origin"));
-	{
-		/* a sampled audit says over which window */
-		static const char *const keys[] = { "started_at", "ended_at", "duration_ms", "requested_ms",
-						    "interval_ms", "ticks", "cut_short", "stopped_by" };
-		const json_t *sample = json_object_get(facts, "sample");
-
-		if (json_is_object(sample)) {
-			json_t *w = json_object();
-
-			for (size_t i = 0; w && i < sizeof(keys) / sizeof(keys[0]); i++)
-				if (json_object_get(sample, keys[i]))
-					json_object_set(w, keys[i], json_object_get(sample, keys[i]));
-			if (w)
-				json_object_set_new(out, "window", w);
-		}
-	}
-	json_object_set_new(out, "verdict", json_string(verdict));
-	json_object_set_new(out, "summary", summary);
-	json_object_set_new(out, "findings", sorted_findings(M.findings));
-	json_object_set_new(out, "recommendations", recs);
-	json_object_set_new(out, "waivers", waivers);
-	json_object_set_new(out, "results", M.results);
-	json_decref(M.findings);
 	return out;
 }

@@ -1,9 +1,12 @@
-/* Internals of the expression language shared by the parser
- * (expr-parse.c), the evaluator (expr-eval.c) and the values (value.c). */
+/* Internals of the expression language shared by the lexer (expr-lex.c),
+ * the parser (expr-parse.c), the builtins (expr-builtins.c), the evaluator
+ * (expr-eval.c, expr-cache.c) and the values (value.c). */
 #ifndef NK_EXPR_INT_H
 #define NK_EXPR_INT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rules/expr.h"
@@ -29,6 +32,7 @@ enum node_kind {
 	N_CALL,         /* u.call */
 };
 
+/* The builtins, in the order of their table (expr_builtins[]). */
 enum expr_func {
 	F_SYSCTL,
 	F_COUNTER,
@@ -110,6 +114,114 @@ struct expr {
 	json_t *consts;         /* holds the JSON of N_CONST nodes (NULL: none) */
 	struct arena_block *arena;
 };
+
+/* A literal: its value is known at parse time. */
+static inline bool expr_is_constant(const struct node *n)
+{
+	return n->kind == N_INT || n->kind == N_STR || n->kind == N_BOOL || n->kind == N_NULL ||
+	       n->kind == N_CONST;
+}
+
+/* A new expression for a text of len bytes, in its own arena (the struct
+ * itself in its first block); NULL when out of memory. */
+struct expr *expr_alloc(size_t len);
+
+/* Mark the subexpressions the evaluator memoises (struct node's memo). */
+void expr_mark_invariants(struct expr *e);
+
+static inline void value_set_int(struct value *v, int64_t i)
+{
+	v->type = VALUE_INT;
+	v->owned = false;
+	v->i = i;
+}
+
+static inline void value_set_bool(struct value *v, bool b)
+{
+	v->type = VALUE_BOOL;
+	v->owned = false;
+	v->b = b;
+}
+
+static inline void value_set_absent(struct value *v)
+{
+	*v = VALUE_ABSENT_INIT;
+}
+
+/* A value owning the string s (malloc), len bytes. */
+static inline void value_set_string(struct value *v, char *s, size_t len)
+{
+	v->type = VALUE_STRING;
+	v->owned = true;
+	v->s.ptr = s;
+	v->s.len = len;
+}
+
+/* A value owning the list (a new reference, consumed). */
+static inline void value_set_list(struct value *v, json_t *list)
+{
+	v->type = VALUE_LIST;
+	v->owned = true;
+	v->json = list;
+}
+
+/* ------------------------------------------------------------- builtins */
+
+struct parser;
+struct expr_ctx;
+
+/* What a builtin accepts as an argument: the types (a bit per enum
+ * value_type; 0: any, or checked by the builtin itself), and how an error
+ * names them, "NAME() needs WHAT, not TYPE", WHAT being one in a call with
+ * one argument and many otherwise.  The parser checks literal arguments
+ * against it; the evaluator checks the values of a builtin with apply. */
+struct expr_arg {
+	unsigned accept;
+	const char *one, *many;
+};
+
+/* Specs of a builtin's first arguments; an argument without one has the
+ * spec of the last argument that has one (expr_builtin_arg()). */
+#define EXPR_ARG_SPECS 3
+
+/* A function of the language: one row of expr_builtins[] (expr-builtins.c). */
+struct expr_builtin {
+	const char *name;
+	unsigned min, max;      /* arguments; EXPR_MAX_LIST: any number */
+	bool comp;              /* takes a comprehension: f(x in list [where c] : body) */
+	struct expr_arg args[EXPR_ARG_SPECS];
+	/* Checks at parse time beyond the types of literal arguments (a
+	 * literal sysctl key, a table's name): 0, or -1 with the error set
+	 * by expr_parse_error().  NULL: none. */
+	int (*check)(struct parser *p, struct node *call);
+	/* Evaluation, one of: eval gets the call and evaluates its arguments
+	 * itself (in the order and as often as it wants); apply gets them
+	 * evaluated and checked against args (at most EXPR_ARG_SPECS), and is
+	 * not called when one is absent (the result is absent then). */
+	int (*eval)(struct expr_ctx *c, const struct node *call, struct value *out);
+	int (*apply)(struct expr_ctx *c, const struct node *call, const struct value *args,
+		     struct value *out);
+};
+
+extern const struct expr_builtin expr_builtins[F_COUNT_FUNCS];
+
+/* What b accepts as argument i. */
+const struct expr_arg *expr_builtin_arg(const struct expr_builtin *b, unsigned i);
+
+/* The builtin called name (len bytes): its index, or -1. */
+int expr_builtin_find(const char *name, size_t len);
+
+/* Allocate n bytes in e's arena (freed with e); NULL when out of memory. */
+void *expr_arena_alloc(struct expr *e, size_t n);
+
+/* Services of the parser for the builtins' checks: an error at byte offset
+ * pos of the text (returns -1), and the sysctl keys an expression reads
+ * (expr_sysctl_keys()): add key (a canonical key or pattern; NULL: a key not
+ * known before evaluation), or keep it in the call too (call->u.call.key). */
+int expr_parse_error(struct parser *p, size_t pos, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int expr_parse_add_key(struct parser *p, const char *key);
+int expr_parse_keep_key(struct parser *p, struct node *call, const char *key);
 
 /* "5.4", "6.1.0": numbers (at most 9 digits each) separated by dots; with
  * !strict anything that starts with a number ("5.10.0-27-amd64"). */

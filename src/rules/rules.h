@@ -39,6 +39,11 @@ enum rec_mode {
 	REC_EXACT,             /* all must agree */
 };
 
+/* "at-least", "at-most", "exact": the modes as rule files and the audit
+ * document write them. */
+const char *rec_mode_name(enum rec_mode m);
+int rec_mode_parse(const char *s, enum rec_mode *out);   /* 0 or -EINVAL */
+
 struct recommend {
 	char *key;             /* canonical dotted sysctl key */
 	struct expr *value;
@@ -200,6 +205,16 @@ struct rulebook {
 };
 
 void rulebook_init(struct rulebook *rb);
+
+/* What main() takes from the environment for the engine, before any rule
+ * book is made: the threads evaluating rules (NETKNOBS_THREADS; 0: as many
+ * as pay, one per CPU online up to 8), and the date waivers expire against
+ * (NETKNOBS_TODAY, YYYY-MM-DD, for tests; NULL: today's). */
+struct rules_settings {
+	unsigned threads;
+	const char *today;
+};
+void rules_configure(const struct rules_settings *s);
 void rulebook_free(struct rulebook *rb);
 
 /* Load a rule or override file.  Errors are printed as
@@ -230,8 +245,9 @@ void rulebook_check_profiles(struct rulebook *rb);
 
 /* Load the standard sources in order: the installed data directory when it
  * holds rule sets, else the embedded ones; then sysconfdir/netknobs/rules.d;
- * then each extra path.  root prefixes the two directories (tests).
- * no_defaults skips the first two sources. */
+ * then each extra path.  Below a root other than "/" (--root), the two
+ * directories and their files are those of the root, links resolved inside
+ * it.  no_defaults skips the first two sources. */
 void rulebook_load_standard(struct rulebook *rb, const char *root, const char *const *extra,
 			    size_t nextra, bool no_defaults);
 

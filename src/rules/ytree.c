@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "rules/ytree.h"
+#include "util/array.h"
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -103,16 +104,9 @@ static struct ynode *node_new(struct loader *L, enum ynode_type t, const yaml_ma
 
 static int push_kid(struct loader *L, struct ynode *k)
 {
-	if (L->top == L->cap) {
-		size_t cap = L->cap ? L->cap * 2 : 64;
-		struct ynode **st = realloc(L->stack, cap * sizeof(*st));
-
-		if (!st) {
-			log_error("%s: out of memory", L->name);
-			return -ENOMEM;
-		}
-		L->stack = st;
-		L->cap = cap;
+	if (ARRAY_GROW(L->stack, L->cap, L->top, 64) < 0) {
+		log_error("%s: out of memory", L->name);
+		return -ENOMEM;
 	}
 	L->stack[L->top++] = k;
 	return 0;

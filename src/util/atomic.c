@@ -173,6 +173,21 @@ static bool same_name(const char *name, void *arg)
 	return !strcmp(name, arg);
 }
 
+/* The mode of the new file fd: o->mode, or that of the file o->like,
+ * whose owner it then takes too. */
+static mode_t new_mode(int dirfd, int fd, const struct atomic_opts *o)
+{
+	struct stat st;
+	mode_t mode;
+
+	if (!o->like || fstatat(dirfd, o->like, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return o->mode;
+	mode = st.st_mode & 0777;
+	if ((st.st_uid != geteuid() || st.st_gid != getegid()) && fchown(fd, st.st_uid, st.st_gid) < 0)
+		mode &= S_IRWXU;
+	return mode;
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
@@ -206,7 +221,7 @@ int atomic_write_opts(int dirfd, const char *name, const void *data, size_t len,
 		return fd;
 	}
 	r = write_all(fd, data, len);
-	if (r == 0 && (fchmod(fd, o->mode) < 0 || fsync(fd) < 0))
+	if (r == 0 && (fchmod(fd, new_mode(dirfd, fd, o)) < 0 || fsync(fd) < 0))
 		r = -errno;
 	if (r < 0) {
 		log_error("%s: write failed: %s", display, strerror(-r));
@@ -258,14 +273,18 @@ int atomic_write_file(const char *path, const void *data, size_t len, mode_t mod
 		return -ENOMEM;
 	}
 	base = basename(bcopy);
-	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/")) {
+	/* "DIR/" names a directory, never the file DIR */
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !strcmp(base, "/") ||
+	    (*path && path[strlen(path) - 1] == '/')) {
 		log_error("%s: not a file name", path);
 		r = -EISDIR;
 	} else if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		r = -errno;
 		log_error("%s: cannot create a temporary file: %s", path, strerror(-r));
 	} else {
-		r = atomic_write_at(dfd, base, path, data, len, mode);
+		struct atomic_opts o = { .display = path, .mode = mode, .like = base };
+
+		r = atomic_write_opts(dfd, base, data, len, &o);
 		close(dfd);
 	}
 	free(dcopy);

@@ -28,6 +28,13 @@
 struct atomic_opts {
 	const char *display;    /* the target in messages (its path) */
 	mode_t mode;            /* of the new file */
+	/* a file name in the directory (the target itself, or the file a
+	 * backup is made of) whose permission bits and owner the new file
+	 * takes when it is a regular file: a file replaced keeps them, so a
+	 * file of mode 0600 is never rewritten readable by all (when its
+	 * owner cannot be given, only the running user may read it); NULL:
+	 * mode */
+	const char *like;
 	unsigned flags;         /* ATOMIC_* */
 	/* called once the data is on disk, right before the rename; a
 	 * negative return aborts the write (nothing is logged then) and is
@@ -46,7 +53,8 @@ int atomic_write_opts(int dirfd, const char *name, const void *data, size_t len,
 int atomic_write_at(int dirfd, const char *name, const char *display, const void *data, size_t len,
 		    mode_t mode);
 
-/* The same for a path (its directory opened as given). */
+/* The same for a path (its directory opened as given); a file replaced
+ * keeps its mode and owner (like). */
 int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Remove the temporary files a killed writer left in dirfd: those of our

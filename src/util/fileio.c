@@ -18,6 +18,7 @@
 #include <linux/openat2.h>
 #endif
 
+#include "util/array.h"
 #include "util/fileio.h"
 
 /* Links followed in one path at most, as the kernel's MAXSYMLINKS. */
@@ -130,16 +131,9 @@ static void walk_free(struct walk *w)
 /* Enter the directory fd (ours now), reached through name. */
 static int walk_down(struct walk *w, int fd, const char *name)
 {
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 8;
-		char **nn = cap > WALK_MAX_DEPTH ? NULL : realloc(w->names, cap * sizeof(*nn));
-
-		if (!nn) {
-			close(fd);
-			return cap > WALK_MAX_DEPTH ? -ENAMETOOLONG : -ENOMEM;
-		}
-		w->names = nn;
-		w->cap = cap;
+	if (w->n >= WALK_MAX_DEPTH || ARRAY_GROW(w->names, w->cap, w->n, 8) < 0) {
+		close(fd);
+		return w->n >= WALK_MAX_DEPTH ? -ENAMETOOLONG : -ENOMEM;
 	}
 	w->names[w->n] = strdup(name);
 	if (!w->names[w->n]) {

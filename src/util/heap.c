@@ -35,15 +35,14 @@
 #define GLIBC_TOP_PAD (128 << 10)            /* glibc's default M_TOP_PAD */
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
-void heap_init(void)
+void heap_init(bool huge)
 {
 #if defined(MADV_HUGEPAGE) && defined(M_TOP_PAD) && defined(M_MMAP_THRESHOLD) && \
 	defined(M_TRIM_THRESHOLD)
-	const char *env = getenv("NETKNOBS_HUGEPAGES");
 	uintptr_t b0, p, brk_end, lo, hi;
 	void *block;
 
-	if (env && !strcmp(env, "0"))
+	if (!huge)
 		return;
 	b0 = (uintptr_t)sbrk(0);
 	if (b0 == (uintptr_t)-1)

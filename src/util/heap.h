@@ -3,15 +3,17 @@
 #ifndef NK_HEAP_H
 #define NK_HEAP_H
 
-/* Call first thing in main(), before anything allocates.  Makes the C
+#include <stdbool.h>
+
+/* Call first thing in main(), before anything allocates (huge: false when
+ * NETKNOBS_HUGEPAGES is 0, and then nothing is done).  Makes the C
  * library's first growth of the heap 16 MiB larger than needed and asks the
  * kernel to back that piece, past the heap's first MiB, with transparent
  * huge pages (madvise MADV_HUGEPAGE), so that parsing a large facts
  * document or rule set takes far fewer page faults.  Does nothing when the
- * environment variable NETKNOBS_HUGEPAGES is 0 or the C library has no
- * mallopt() parameters for it; when the heap is not the C library's brk
+ * C library has no mallopt() parameters for it; when the heap is not the C library's brk
  * heap (sanitizers, valgrind) or the madvise fails, only that first growth
  * was larger.  Failures are ignored: the heap then works as usual. */
-void heap_init(void);
+void heap_init(bool huge);
 
 #endif

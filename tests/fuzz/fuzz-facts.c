@@ -68,7 +68,7 @@ static void setup(void)
 
 	log_quiet(1);
 	/* one thread: the same path for the same input */
-	setenv("NETKNOBS_THREADS", "1", 1);
+	rules_configure(&(struct rules_settings){ .threads = 1 });
 	rulebook_init(&rb);
 	rulebook_load_embedded(&rb);
 	rulebook_finish(&rb);

@@ -134,9 +134,10 @@ static bool about_key(const char *l, size_t n)
 	*e = '\0';
 	while (*s == ' ' || *s == '\t')
 		s++;
+	/* the comment lines compared as they are (copy was cut above) */
 	r = (sysctl_key_parse(s, NULL, key, NULL) == 0 && !strcmp(key, KEY)) ||
-	    !strncmp(copy, "# recommended: ", 15) || !strncmp(copy, "# note: ", 8) ||
-	    !strcmp(copy, "# fz.somaxconn: Accept queues are capped too low");
+	    (n >= 15 && !memcmp(l, "# recommended: ", 15)) || (n >= 8 && !memcmp(l, "# note: ", 8)) ||
+	    (n == 48 && !memcmp(l, "# fz.somaxconn: Accept queues are capped too low", 48));
 	free(copy);
 	return r;
 }

@@ -3,10 +3,8 @@
 # localhost, against a copy of a fixture root (the drop-in in its /etc):
 # --check reports the change and writes nothing; the first run writes the
 # drop-in; the second changes nothing; a netknobs error fails the play.
-# Skipped until the binary under test has 'netknobs fix'.
 . "$TESTLIB"
 command -v ansible-playbook >/dev/null 2>&1 || skip "needs ansible-playbook (ansible-core)"
-"$NETKNOBS" fix --help >/dev/null 2>&1 || skip "netknobs fix is not in this binary yet"
 
 PLAY=$TOP_SRCDIR/packaging/contrib/ansible/netknobs.yml
 export HOME="$T/home" ANSIBLE_LOCAL_TEMP="$T/ansible-tmp" ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3

@@ -93,7 +93,7 @@ check_eq "drop-in line" "net.core.somaxconn = 8192" "$(grep '^net.core.somaxconn
 check_eq "the admin's lines kept" "2" "$(grep -c '= 2$' "$T/90-netknobs.conf")"
 check_match "backup of the admin's file" "rp_filter" "$(cat "$T/90-netknobs.conf.bak")"
 check_match "the capped listener is named for a restart, with its process" \
-	"127.0.0.1:$port +limit 4096 +listen-hold \\(pid $lpid\\) +\\[capped by the old somaxconn\\]" "$out"
+	"127.0.0.1:$port +limit 4096 +listen-hold \\(pid $lpid\\) +\\[at the old somaxconn\\]" "$out"
 case $out in
 *":$sport "*) fail "the listener that asked for 16 is named, although somaxconn does not limit it" ;;
 *) pass "the listener that asked for 16 is not named (its limit does not change)" ;;

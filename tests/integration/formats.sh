@@ -34,7 +34,7 @@ check_match "nagios: perfdata values" '\| critical=0;;;0 warning=4;;;0 notice=2;
 check_eq "nagios: long text, one line per finding" "6" "$(tail -n +2 "$T/out" | grep -Ec '^(WARNING|NOTICE) ')"
 check_match "nagios: long text names subject, title, rule" '^WARNING 0\.0\.0\.0:80: Accept queue nearly full \[backlog\.queue-high\]$' "$(cat "$T/out")"
 nagios_checks "critical" 2 CRITICAL audit --from "$T/crit.json"
-check_match "nagios: the critical title first" '^NETKNOBS CRITICAL - 1 critical, 5 warnings, 1 notice: Accept queue full; ' "$line"
+check_match "nagios: the critical title first" '^NETKNOBS CRITICAL - 1 critical, 6 warnings, 1 notice: Accept queue full; ' "$line"
 check_match "nagios: overflowing listeners" 'listeners_overflowing=1;;;0' "$line"
 check_match "nagios: critical first in the long text" '^CRITICAL \[::\]:443: Accept queue full' "$(sed -n 2p "$T/out")"
 nagios_checks "below --fail-on" 0 OK audit --from "$BASIC" --fail-on critical

@@ -256,4 +256,18 @@ check_exit "16: --version extra" 3 "$NK" --version extra
 check_exit "16: --version alone" 0 "$NK" --version
 check_exit "16: facts --from with --sysctl" 3 "$NK" facts --from "$FIXTURES/facts/basic.json" --sysctl net.core.somaxconn
 check_match "16: says why" "cannot be combined with --from" "$(cat "$T/err")"
+
+# ------------------------------------------------------------------ rules that would run commands
+# A rule recommending a key through which the kernel runs a program
+# (kernel.core_pattern "|/path", kernel.modprobe, fs.binfmt_misc.register)
+# would make fix --write/--apply run commands as root: refused where the
+# rule is loaded.
+for key in kernel.core_pattern kernel.modprobe fs.binfmt_misc.register kernel/hotplug; do
+	printf 'ruleset: run\nversion: 1\nrules:\n  - id: run.x\n    title: x\n    severity: warning\n    check: sysctl("net.core.somaxconn") > 999999\n    message: x\n    recommend:\n      %s:\n        value: %s\n        mode: exact\n    rationale: x\n' \
+		"$key" "'\"|/tmp/evil %p\"'" >"$T/run.yaml"
+	check_exit "rules: lint refuses recommending $key" 3 "$NK" lint "$T/run.yaml"
+	check_match "rules: $key named at FILE:LINE:COL" "run\.yaml:10:7: error: invalid sysctl key .* in recommend: .*programs?" "$(cat "$T/err")"
+	check_exit "rules: fix refuses the rule file ($key)" 3 "$NK" fix --rules "$T/run.yaml" --from "$FIXTURES/facts/basic.json" --output -
+	if grep -q evil "$T/out"; then fail "rules: $key written to the drop-in"; else pass "rules: $key not in the drop-in"; fi
+done
 finish

@@ -54,6 +54,8 @@ if $root; then
 else
 	echo "not root: facts -o on a device node not tested"
 fi
+run "facts -o DIR/ (a directory that does not exist): refused" 3 "$NETKNOBS" facts --from "$BASIC" -o "$T/nodir/"
+[ -e "$T/nodir" ] && fail "facts -o DIR/ wrote the file DIR" || pass "facts -o DIR/: no file DIR"
 run "facts -o regular file: written" 0 "$NETKNOBS" facts --from "$BASIC" -o "$T/facts.json"
 check_eq "facts -o: the document" "1" "$(jq '.schema_version' "$T/facts.json")"
 
@@ -153,6 +155,27 @@ cp "$D4" "$T/d4-again"
 run "a second run changes nothing" 0 "$NETKNOBS" fix --no-default-rules --rules "$RULES" \
 	--rules "$T/site4.yaml" --from "$BASIC" --output "$D4" --check
 
+# the file replaced keeps its mode (and, as root, its owner); the backup
+# too: a drop-in of mode 0600 must not come back readable by all
+mkdir -p "$T/f4m"
+printf '# private\nnet.ipv4.tcp_fin_timeout = 30\n' >"$T/f4m/90.conf"
+chmod 600 "$T/f4m/90.conf"
+$root && chown nobody "$T/f4m/90.conf"
+run "fix --write over a file of mode 0600" 0 "$NETKNOBS" fix --no-default-rules --rules "$RULES" --from "$BASIC" \
+	--output "$T/f4m/90.conf" --write
+check_eq "the drop-in keeps mode 0600" "600" "$(stat -c %a "$T/f4m/90.conf")"
+check_eq "the backup has mode 0600" "600" "$(stat -c %a "$T/f4m/90.conf.bak")"
+if $root; then
+	check_eq "the drop-in keeps its owner" "nobody" "$(stat -c %U "$T/f4m/90.conf")"
+	check_eq "the backup has its owner" "nobody" "$(stat -c %U "$T/f4m/90.conf.bak")"
+fi
+: >"$T/f4m/facts.json" && chmod 600 "$T/f4m/facts.json"
+run "facts -o over a file of mode 0600" 0 "$NETKNOBS" facts --from "$BASIC" -o "$T/f4m/facts.json"
+check_eq "facts -o keeps mode 0600" "600" "$(stat -c %a "$T/f4m/facts.json")"
+run "fix --write of a new drop-in" 0 "$NETKNOBS" fix --no-default-rules --rules "$RULES" --from "$BASIC" \
+	--output "$T/f4m/new.conf" --write
+check_eq "a new drop-in has mode 0644" "644" "$(stat -c %a "$T/f4m/new.conf")"
+
 # ---------------------------------------------------------------- 5. writes under --root stay inside
 mkdir -p "$T/outside"
 for how in abs rel; do
@@ -171,6 +194,13 @@ for how in abs rel; do
 		check_eq "nothing written outside the root ($how, ${m:-openat2})" "" "$(ls -A "$T/outside")"
 	done
 done
+# '..' in --output stops at the root: refused rather than written below
+# the root and reported as written above it
+rm -rf "$T/img5" && cp -r "$FIXTURES/roots/basic" "$T/img5" && mkdir -p "$T/img5/etc"
+run "fix --write --root IMG --output IMG/../x.conf: refused" 3 "$NETKNOBS" --root "$T/img5" fix --no-default-rules \
+	--rules "$RULES" --write --output "$T/img5/../x.conf"
+check_match "says why" "without '\.' or '\.\.'" "$(cat "$T/err")"
+[ -e "$T/img5/x.conf" ] || [ -e "$T/x.conf" ] && fail "written somewhere for IMG/../x.conf" || pass "nothing written for IMG/../x.conf"
 # a link that stays inside the root is followed
 rm -rf "$T/img5" && cp -r "$FIXTURES/roots/basic" "$T/img5"
 mkdir -p "$T/img5/etc/real.d"
@@ -214,6 +244,37 @@ for m in "" $MODES; do
 		$W "$NETKNOBS" --root "$T/img6" facts --json
 	check_eq "the host's counters not read (${m:-openat2})" "null" "$(jq '.counters.TcpExt' "$T/out")"
 done
+# the rule files of the image (rules.d, the installed rule sets) are read
+# inside it too: a link out of the root must not feed this host's files to
+# the YAML parser, whose errors echo what they read
+printf 'SECRET-4711: x\n' >"$T/secret.yaml"
+mkdir -p "$T/secret.d" && cp "$T/secret.yaml" "$T/secret.d/s.yaml"
+rdir=$("$NETKNOBS" audit --help | sed -n 's|.*; \(/[^ ]*\)/netknobs/rules.d/\*\.yaml;|\1|p')/netknobs/rules.d
+ddir=$("$NETKNOBS" audit --help | sed -n 's|.*(\(/[^ ]*\)/netknobs/rules).*|\1|p')/netknobs/rules
+for how in file dir data; do
+	rm -rf "$T/img6r" && cp -r "$FIXTURES/roots/basic" "$T/img6r"
+	case $how in
+	file) mkdir -p "$T/img6r$rdir" && ln -s "$T/secret.yaml" "$T/img6r$rdir/10-x.yaml" ;;
+	dir) mkdir -p "$(dirname "$T/img6r$rdir")" && ln -s "$T/secret.d" "$T/img6r$rdir" ;;
+	data) mkdir -p "$(dirname "$T/img6r$ddir")" && ln -s "$T/secret.d" "$T/img6r$ddir" ;;
+	esac
+	for m in "" $MODES; do
+		set_openat2 "$m"
+		set +e; $W "$NETKNOBS" --root "$T/img6r" audit >"$T/out" 2>"$T/err"; set -e
+		if grep -q SECRET-4711 "$T/out" "$T/err"; then fail "rules ($how link) read out of the root (${m:-openat2})"
+		else pass "rules ($how link) not read out of the root (${m:-openat2})"; fi
+	done
+done
+# a link inside the root is followed
+rm -rf "$T/img6r" && cp -r "$FIXTURES/roots/basic" "$T/img6r"
+mkdir -p "$T/img6r/site" "$(dirname "$T/img6r$rdir")"
+printf 'override:\n  - rule: backlog.somaxconn-low\n    enabled: false\n' >"$T/img6r/site/10-off.yaml"
+ln -s /site "$T/img6r$rdir"
+for m in "" $MODES; do
+	set_openat2 "$m"
+	run "rules.d through a link inside the root, openat2 ${m:-available}" 0 $W "$NETKNOBS" --root "$T/img6r" rules
+	check_match "rules.d inside the root is loaded (${m:-openat2})" '^backlog\.somaxconn-low +[a-z]+ +disabled' "$(cat "$T/out")"
+done
 # links inside the root are followed (sysctl.conf through 99-sysctl.conf, lib -> usr/lib)
 for m in "" $MODES; do
 	set_openat2 "$m"
@@ -248,6 +309,27 @@ if $root; then
 	run "report with a state directory of another user: refused" 3 "$NETKNOBS" report --state-dir "$S7" --from "$BASIC"
 	check_match "says why" 's7c.*owned by' "$(cat "$T/err")"
 	check_eq "nothing written there" "" "$(ls -A "$S7")"
+	# the way to it: a user who owns a parent directory replaces the state
+	# directory (root's own) with a link to a directory of root's
+	mkdir -p "$T/home7/alice/nk" "$T/victim7" && chown nobody "$T/home7/alice"
+	run "report with a state directory below another user's directory: refused" 3 \
+		"$NETKNOBS" report --state-dir "$T/home7/alice/nk" --from "$BASIC"
+	check_match "says why" 'home7/alice/nk.*owned by another user' "$(cat "$T/err")"
+	rmdir "$T/home7/alice/nk" && ln -s "$T/victim7" "$T/home7/alice/nk" && chown -h nobody "$T/home7/alice/nk"
+	run "report with the state directory replaced by that user's link: refused" 3 \
+		"$NETKNOBS" report --state-dir "$T/home7/alice/nk" --from "$BASIC"
+	check_eq "nothing written where the link points" "" "$(ls -A "$T/victim7")"
+	# a link of another user in a sticky directory others write to
+	mkdir -p "$T/sticky7" && chmod 1777 "$T/sticky7"
+	ln -s "$T/victim7" "$T/sticky7/nk" && chown -h nobody "$T/sticky7/nk"
+	run "report through another user's link in a sticky directory: refused" 3 \
+		"$NETKNOBS" report --state-dir "$T/sticky7/nk" --from "$BASIC"
+	check_eq "nothing written where that link points" "" "$(ls -A "$T/victim7")"
+	# links and directories of root's own are followed and created
+	ln -s "$T/s7ok" "$T/sticky7/mine"
+	run "report through root's own link, creating the directory" 1 \
+		"$NETKNOBS" report --state-dir "$T/sticky7/mine/a/../b" --from "$BASIC"
+	[ -f "$T/s7ok/b/latest.json" ] && pass "the state is where root's link points" || fail "no state at $T/s7ok/b"
 fi
 
 # ---------------------------------------------------------------- 8. FIFOs where netknobs reads
@@ -270,6 +352,10 @@ for m in "" $MODES; do
 	check_eq "a FIFO at a sysctl: unreadable, said why (${m:-openat2})" "not a regular file" \
 		"$(jq -r '.sysctl_unavailable["net.core.somaxconn"].error' "$T/out")"
 done
+if $root; then
+	run "--netns FIFO: refused, not a hang" 3 "$NETKNOBS" --netns "$T/rules.d/x.yaml" facts
+	check_match "says why" 'not a network namespace' "$(cat "$T/err")"
+fi
 mkfifo "$T/s8/lock.new" && rm "$T/s8/lock" && mv "$T/s8/lock.new" "$T/s8/lock"
 run "report with a FIFO as its lock file: refused" 3 "$NETKNOBS" report --state-dir "$T/s8" --from "$BASIC"
 check_match "says why" 'lock.*not a regular file' "$(cat "$T/err")"
@@ -320,5 +406,37 @@ run "json: output cannot be written" 3 sh -c '"$1" report --state-dir "$2" --fro
 	"$NETKNOBS" "$T/s16j" "$BASIC"
 [ -e "$T/s16j/latest.json" ] && fail "json: the state was saved although the report was not delivered" \
 	|| pass "json: the state not saved"
+
+# the previous state that could not be read for a reason of the moment
+# (the system's file table full): not moved aside as corrupt, no "new"
+# findings claimed with a normal status, exit 3, and the next run compares
+if command -v strace >/dev/null 2>&1; then
+	S17=$T/s17
+	run "a first report" 1 "$NETKNOBS" report --state-dir "$S17" --from "$BASIC"
+	export ASAN_OPTIONS=detect_leaks=0
+	strace -f -o "$T/trace17" -e trace=openat "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" >/dev/null 2>&1 || true
+	p=$(grep '"latest.json"' "$T/trace17" | head -1 | awk '{ print $1 }')
+	n=$(awk -v p="$p" '$1 == p' "$T/trace17" | grep -E 'openat\(' | grep -n '"latest.json"' | head -1 | cut -d: -f1)
+	run "latest.json unreadable (ENFILE): exit 3" 3 strace -f -o /dev/null -e trace=openat \
+		-e inject=openat:error=ENFILE:when="$n" "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" --format nagios
+	check_match "says UNKNOWN" '^NETKNOBS UNKNOWN' "$(head -1 "$T/out")"
+	check_match "says why" 'latest\.json: cannot read: Too many open files in system; left as it is' "$(cat "$T/err")"
+	check_eq "latest.json not moved aside" "$(ls "$S17")" "$(ls "$S17" | grep -v corrupt)"
+	# the same for the history of somaxconn kept beside it
+	n=$(awk -v p="$p" '$1 == p' "$T/trace17" | grep -E 'openat\(' | grep -n '"sysctl-history.json"' | head -1 | cut -d: -f1)
+	if [ -n "$n" ]; then
+		before=$(cksum <"$S17/latest.json")
+		run "the history unreadable (ENFILE): exit 3" 3 strace -f -o /dev/null -e trace=openat \
+			-e inject=openat:error=ENFILE:when="$n" "$NETKNOBS" report --state-dir "$S17" --from "$BASIC"
+		check_match "says why" 'sysctl-history\.json: cannot read: Too many open files in system; left as it is' "$(cat "$T/err")"
+		check_eq "the history not moved aside" "" "$(ls "$S17" | grep corrupt || true)"
+		check_eq "this run's state not kept" "$before" "$(cksum <"$S17/latest.json")"
+	fi
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+	run "the next report compares with it" 1 "$NETKNOBS" report --state-dir "$S17" --from "$BASIC" --always
+	check_match "nothing new" '^New findings: none$' "$(cat "$T/out")"
+else
+	echo "no strace: an unreadable previous state not tested"
+fi
 
 finish

@@ -1,11 +1,9 @@
 #!/bin/sh
 # The report service's command (ExecStart of netknobs-report.service) and
 # the cron script, run for real with a private state directory: exit 0-2,
-# state kept.  Skipped until the binary has
-# 'netknobs report'.
+# state kept.
 . "$TESTLIB"
 : "${TOP_BUILDDIR:?run through make check}"
-"$NETKNOBS" report --help >/dev/null 2>&1 || skip "netknobs report is not in this binary yet"
 
 svc=$TOP_BUILDDIR/packaging/systemd/netknobs-report.service
 cmd=$(sed -n 's/^ExecStart=//p' "$svc")

@@ -220,7 +220,13 @@ S=$T/state-lock
 report --from "$T/day1.json" >/dev/null || true
 flock "$S/lock" sleep 3 &
 NK_PIDS="$NK_PIDS $!"
-sleep 0.3
+# until flock holds it
+i=0
+while flock -n "$S/lock" true; do
+	i=$((i + 1))
+	[ "$i" -lt 200 ] || { fail "lock: flock did not take the lock"; break; }
+	sleep 0.02
+done
 start=$(date +%s)
 check_exit "lock held elsewhere: bounded wait, then exit 3" 3 report --from "$T/day1.json" --wait 0.5
 check_match "lock: clear message" 'another netknobs report is running \(waited 0.5 s\)' "$(cat "$T/err")"

@@ -57,6 +57,8 @@ for f in $(awk '{ print $2 }' "$T/rows" | sort -u); do
 	for id in $(awk -v f="$f" '$2 == f { print $1 }' "$T/rows" | sort -u); do
 		set -- "$@" --rule "$id"
 	done
+	# FIXTURE.vars.yaml: the site variables of that fixture's audit
+	[ -f "$D/$f.vars.yaml" ] && set -- "$@" --rules "$D/$f.vars.yaml"
 	set +e
 	nk_audit --from "$D/$f.json" --format json "$@" >"$T/$f.out" 2>"$T/$f.err"
 	rc=$?
@@ -95,6 +97,8 @@ check_eq "listeners without details: no finding" 0 "$(jq '.findings | length' "$
 check_exit "healthy: exit 0 at --fail-on info" 0 nk_audit --from "$D/healthy.json" --fail-on info --format json
 check_eq "healthy: no finding" 0 "$(jq '.findings | length' "$T/out")"
 check_eq "healthy: no recommendation" 0 "$(jq '.recommendations | length' "$T/out")"
+check_exit "healthy UDP servers: exit 0 at --fail-on info" 0 nk_audit --from "$D/udp-healthy.json" --fail-on info --format json
+check_eq "healthy UDP servers: no finding" 0 "$(jq '.findings | length' "$T/out")"
 
 # the whole audit of a loaded host follows the schema
 check_exit "overloaded: critical -> exit 2" 2 nk_audit --from "$D/overloaded.json" --format json
@@ -114,6 +118,15 @@ check_match "app-backlog message: 511 is nginx's default, its setting named" \
 	"$(msg "$T/over.json" backlog.app-backlog 0.0.0.0:80)"
 check_match "clamped message: value and restart" 'exactly net.core.somaxconn.*at least 8192 and restart' \
 	"$(msg "$T/over.json" backlog.listener-clamped '[::]:8080')"
+# a known server whose default is its limit and somaxconn (Redis 511 under
+# somaxconn 511): not "asked for more", both settings named
+nk_audit --from "$D/srv-redis-overflow-at-somaxconn-sampled.json" --format json >"$T/redis511.json" || true
+check_match "clamped at the server's default: somaxconn and its own setting" \
+	'asks for 511 unless configured otherwise, the same number.*at least 4096 and tcp-backlog in redis.conf to match' \
+	"$(msg "$T/redis511.json" backlog.listener-clamped 127.0.0.1:6379)"
+check_match "window-overflow at the server's default: both settings" \
+	'also what redis-server asks for unless configured otherwise: raise somaxconn .* and tcp-backlog in redis.conf to match' \
+	"$(msg "$T/redis511.json" backlog.window-overflow 127.0.0.1:6379)"
 check_match "fd message names the fullest process" 'PID 1203, has 1010 descriptors open and a limit of 1024' \
 	"$(msg "$T/over.json" backlog.process-fd-limit 0.0.0.0:443)"
 
@@ -324,6 +337,8 @@ absent "no history: no guess stated as a fact" 'It is the default of|The limit i
 check_match "no history, idle: a notice with both possibilities and the restart" \
 	'^0\.0\.0\.0:80 \(nginx\) is limited to 64 connections, although nginx asks for 511 .*Either it is configured so .*or it started while net.core.somaxconn was 64 .*A restart tells them apart' \
 	"$(msg "$T/sc2.json" backlog.limit-below-default 0.0.0.0:80)"
+check_eq "no history, short of room: the possibilities said once, by app-backlog" "backlog.app-backlog" \
+	"$(jq -r '[.findings[] | select(.subject == "127.0.0.1:8080" and (.message | test("Either"))) | .rule] | join(" ")' "$T/sc2.json")"
 check_eq "no history, idle: only a notice" notice \
 	"$(jq -r '[.findings[] | select(.subject == "0.0.0.0:80") | .severity] | unique | join(",")' "$T/sc2.json")"
 nk_audit --from "$D/app-backlog-known.json" --format json >"$T/sc3.json" || true
@@ -331,6 +346,34 @@ check_match "history: started while somaxconn was 4096, so its own" \
 	'The limit is most likely its application.s own backlog: netknobs saw net.core.somaxconn at 4096 both before it started and after.*Raise the backlog= parameter .* and restart it\.' \
 	"$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
 absent "history: no 'either' once it is known" 'Either|second is likely' "$(msg "$T/sc3.json" backlog.app-backlog 127.0.0.1:8080)"
+
+# a worker held by a debugger does not run again on SIGCONT
+nk_audit --from "$D/srv-nginx-traced.json" --format json >"$T/traced.json" || true
+check_match "owner-stopped: a debugger's tracee is named with what resumes it" \
+	'PID [0-9]+ is stopped by a debugger, which kill -CONT does not undo: let the debugger, gdb or strace, continue or detach' \
+	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
+absent "owner-stopped: no kill -CONT for a debugger's tracee" 'kill -CONT PID' \
+	"$(msg "$T/traced.json" backlog.owner-stopped 127.0.0.1:8080)"
+
+# a worker out of descriptors (nginx worker_rlimit_nofile 16): far from 90 %
+# of its limit, but with fewer left than connections waiting
+nk_audit --from "$D/srv-nginx-nofile-sampled.json" --format json >"$T/nofile.json" || true
+check_match "process-fd-limit: fewer descriptors left than connections waiting" \
+	'17 connections wait for accept\(\) on 127\.0\.0\.1:8080, more than PID [0-9]+ \(nginx\) has descriptors left \(10 open of a limit of 16\)' \
+	"$(msg "$T/nofile.json" backlog.process-fd-limit 127.0.0.1:8080)"
+check_match "window-overflow: the open-file limit before a longer queue" \
+	'PID [0-9]+ has 10 descriptors open of a limit of 16, fewer left than the 17 connections waiting: .*raise its open-file limit first' \
+	"$(msg "$T/nofile.json" backlog.window-overflow 127.0.0.1:8080)"
+
+# a reuseport group of 16, the socket of a stopped worker full: the clamp is
+# said once for the group, and says nothing of one socket's room
+nk_audit --from "$D/srv-reuseport16-stopped.json" --format json >"$T/rp16.json" || true
+check_eq "reuseport 16: one listener-clamped finding" 1 \
+	"$(jq '[.findings[] | select(.rule == "backlog.listener-clamped")] | length' "$T/rp16.json")"
+absent "reuseport 16: no 'not short of room' next to a full socket" 'not short of room' \
+	"$(msg "$T/rp16.json" backlog.listener-clamped 127.0.0.1:8080)"
+check_eq "reuseport 16: no finding printed twice" 0 \
+	"$(jq -r '.findings[] | "\(.rule) \(.subject) \(.message)"' "$T/rp16.json" | sort | uniq -d | grep -c . || true)"
 
 # an idle clamp at a low somaxconn: Redis tcp-backlog 511 under 128 is a
 # warning that names redis and its port
@@ -390,8 +433,68 @@ for k in $(grep -oh 'sysctl("[^"*]*")' "$RULES"/*.yaml | sed 's/sysctl("\(.*\)")
 done
 check_eq "every key the rules read is documented" "" "$undoc"
 
+# UDP sockets: the cause of each full buffer decides the advice
+nk_audit --from "$D/udp-dropping.json" --format json >"$T/udp.json" || true
+check_match "UDP cut down by rmem_max: raise it, restart" \
+	'exactly twice net.core.rmem_max \(212992\).*rsyslogd asked for more.*Raise net.core.rmem_max to at least 8388608, then restart rsyslogd' \
+	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:514)"
+check_match "UDP with the default buffer and no setting of its own: rmem_default" \
+	'net.core.rmem_default \(212992\): dnsmasq never set one\. It has no setting of its own: raise net.core.rmem_default to at least 1048576' \
+	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:53)"
+check_match "UDP with the default buffer: the server's own setting named" \
+	'unbound never set one\. Raise so-rcvbuf in the server section of unbound.conf' \
+	"$(msg "$T/udp.json" buffers.udp-full '[::]:853')"
+check_match "UDP with its own buffer, running: too slow" "statsd_exporter's own choice.*does not read fast enough.*it is running" \
+	"$(msg "$T/udp.json" buffers.udp-full 127.0.0.1:8125)"
+check_match "UDP whose reader is stopped: no buffer helps" 'Nobody reads it.*kill -CONT 930' \
+	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:5353)"
+check_eq "UDP: rmem_max for the cut-down socket, rmem_default for the one without a setting" \
+	"net.core.rmem_default=1048576 net.core.rmem_max=8388608" \
+	"$(jq -r '[.recommendations[] | "\(.key)=\(.value)"] | sort | join(" ")' "$T/udp.json")"
+nk_audit --from "$D/udp-container-old.json" --format json >"$T/udpc.json" || true
+check_match "UDP in an older kernel's container: the cause cannot be told here" \
+	'net.core.rmem_max and rmem_default cannot be read in this network namespace' \
+	"$(msg "$T/udpc.json" buffers.udp-full 0.0.0.0:514)"
+check_eq "UDP in an older kernel's container: nothing recommended" 0 "$(jq '.recommendations | length' "$T/udpc.json")"
+check_match "UDP drops without evidence of now: a notice that says how to find out" \
+	'has dropped 12 datagrams since the socket was opened, but nothing shows that it drops now' \
+	"$(msg "$T/udp.json" buffers.udp-drops 0.0.0.0:123)"
+check_exit "UDP drops only since boot: notices only, exit 0" 0 nk_audit --from "$D/udp-counters-old.json" --format json
+nk_audit --from "$D/udp-counters-sampled.json" --format json >"$T/udps.json" || true
+check_match "UDP drops during the window: the rate" 'and it is happening now: 1500 during the 30000 ms sampling window \(about 50 a second\)' \
+	"$(msg "$T/udps.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors)"
+check_match "TCP drops under memory pressure: the memory's" 'TCP memory is under pressure' \
+	"$(msg "$T/udps.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
+nk_audit --from "$D/udp-counters-report.json" --format json >"$T/udpr.json" || true
+check_match "TCP drops without memory pressure: the applications'" 'not under pressure, so the drops come from connections whose receive buffer was full' \
+	"$(msg "$T/udpr.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
+
+# buffers lowered: the origin named, the kernel's values restored
+nk_audit --from "$D/tcp-buffers-lowered.json" --format json >"$T/low.json" || true
+check_match "tcp_rmem lowered: the sysctl.d file named" \
+	'start with a receive buffer of 87380 bytes instead of 131072.*at most 16777216 bytes instead of 33554432.*It is set by /etc/sysctl.d/99-throughput.conf:3' \
+	"$(msg "$T/low.json" buffers.tcp-rmem-lowered net.ipv4.tcp_rmem)"
+check_match "tcp_wmem lowered at runtime: its file and the difference" \
+	'/etc/sysctl.d/99-throughput.conf:4 sets 4096 16384 16777216, but the value now differs' \
+	"$(msg "$T/low.json" buffers.tcp-wmem-lowered net.ipv4.tcp_wmem)"
+check_exit "lowered buffers: audit JSON valid against the schema (a list observed)" 0 \
+	python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/low.json"
+check_eq "tcp_rmem lowered: the kernel's values recommended" "4096 131072 33554432" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | .value | map(tostring) | join(" ")' "$T/low.json")"
+# lowered on a long fat network: one recommendation per key, no conflict
+nk_audit --from "$D/tcp-lfn-lowered.json" --rules "$D/tcp-lfn-lowered.vars.yaml" --format json >"$T/lfn.json" || true
+check_eq "long fat network and lowered buffers: one tcp_rmem recommendation, no conflict" \
+	"buffers.tcp-rmem-lowered false" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | "\(.rules | join(",")) \(.conflict // false)"' "$T/lfn.json")"
+check_eq "long fat network: tcp_wmem at least twice the BDP" "4096 16384 25000000" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_wmem") | .value | map(tostring) | join(" ")' "$T/lfn.json")"
+check_exit "the long-fat-network profile asks for 2 x BDP" 1 nk_audit --profile long-fat-network --from "$D/tcp-lfn.json" --format json
+check_eq "long-fat-network profile: 1 Gbit/s at 100 ms gives tcp_rmem's maximum 25000000" "25000000" \
+	"$(jq -r '.recommendations[] | select(.key == "net.ipv4.tcp_rmem") | .value[2]' "$T/out")"
+check_exit "without a bandwidth-delay product no rule raises TCP buffers" 0 nk_audit --from "$D/tcp-lfn.json" --format json
+
 # each shipped profile runs
-for p in default web-frontend database container-host hardening; do
+for p in default web-frontend database container-host long-fat-network hardening; do
 	set +e
 	nk_audit --profile "$p" --from "$D/healthy.json" --format json >"$T/p.json" 2>"$T/p.err"
 	rc=$?

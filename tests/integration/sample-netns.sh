@@ -52,6 +52,43 @@ window() {
 	done
 }
 
+# wait_caught PID: until the process catches SIGINT and SIGTERM (SigCgt in
+# /proc/PID/status), which netknobs does from the start of a window
+wait_caught() {
+	_i=0
+	while :; do
+		_m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null || true)
+		if [ -n "$_m" ] && [ $((0x$_m & 0x4002)) -eq $((0x4002)) ]; then
+			return 0
+		fi
+		_i=$((_i + 1))
+		if [ "$_i" -gt 600 ] || ! kill -0 "$1" 2>/dev/null; then
+			fail "the window of process $1 did not start"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# readings OUT: the count of listener readings the progress bar of window()
+# shows last
+readings() {
+	tr '\r' '\n' <"$1.tty" | sed -n 's/.*, \([0-9][0-9]*\) readings,.*/\1/p' | tail -n 1
+}
+
+# wait_readings OUT N: until the progress bar shows N readings or more
+wait_readings() {
+	_i=0
+	while [ "$(readings "$1")" -lt "$2" ] 2>/dev/null || [ -z "$(readings "$1")" ]; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 500 ] || ! kill -0 "$NKW" 2>/dev/null; then
+			fail "no reading $2 in the window"
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
 now_ms() { date +%s%3N; }
 # ms since the epoch of an RFC 3339 time with milliseconds
 epoch_ms() { date -u -d "$1" +%s%3N; }
@@ -115,7 +152,7 @@ set +e
 "$NETKNOBS" --netns "$ns1" facts --sample 1500ms --interval 100ms --json >"$T/f2" 2>"$T/f2.err" &
 p=$!
 set -e
-sleep 0.3
+wait_caught "$p" || true
 ip netns exec "$ns1" "$HELPERS/connect-burst" -x -w 300 127.0.0.1 9 50 >/dev/null || true
 set +e
 wait "$p"
@@ -159,7 +196,10 @@ spawn "$T/lc2" "$ns1" "$HELPERS/listen-hold" -a 127.0.0.1 0 1
 pc2=$(wait_port "$T/lc2") || fail "1: short-lived listener started"
 pc2pid=$LAST_PID
 burst "$ns1" 127.0.0.1 "$pc2" 10
-sleep 0.5
+# the readings of the next 1.2 s (100 ms apart) see it overflow, and look
+# up its owner (at most once a second) before it closes
+r0=$(readings "$T/f2")
+wait_readings "$T/f2" $((${r0:-0} + 12)) || true
 kill "$pc2pid"
 b1=$(now_ms)
 set +e
@@ -261,6 +301,8 @@ signal_test() {
 	"$NETKNOBS" --netns "$ns1" facts --sample 30s --interval 50ms --json >"$T/s.json" 2>"$T/s.err" &
 	p=$!
 	set -e
+	wait_caught "$p" || true
+	# a window of about 1.5 s: what the checks below measure
 	sleep 1.5
 	t0=$(now_ms)
 	kill -"$1" "$p"
@@ -290,7 +332,7 @@ set +e
 "$NETKNOBS" --netns "$ns1" facts --sample 30s --json >"$T/s2.json" 2>"$T/s2.err" &
 p=$!
 set -e
-sleep 1
+wait_caught "$p" || true
 kill -TERM "$p"
 kill -INT "$p"
 set +e

@@ -7,6 +7,7 @@
 #      window, then a snapshot after the load: exit 0 and no warning. The
 #      limits are the servers' own settings (HAProxy's backlog, memcached's
 #      -b, nginx's 511), as the kernel shows them.
+#   j. HAProxy at its frontend's maxconn (below)
 # SERVERS_CAPTURE=DIR saves the facts and audits (tests/servers.sh).
 . "$TESTLIB"
 . "$TOP_SRCDIR/tests/servers.sh"
@@ -54,9 +55,33 @@ scen_f() {
 		"$(jq -r '[.sockets.listeners | sort_by(.port)[] | .limit] | map(tostring) | join(" ")' "$CAP.facts.json")"
 }
 
-for s in ${SERVERS_ONLY:-f}; do
+# ---------------------------------------------------------------- j
+# j. HAProxy at its frontend's maxconn: a frontend with maxconn 50 and
+#    backlog 64 before nginx; wrk keeps 300 connections open (keep-alive).
+#    HAProxy holds 50 and stops accepting, the kernel queues 65 and drops the
+#    rest: the advice names maxconn, not only a longer backlog.
+full_8081() { [ "$(srv_ss "$ns" 8081 | awk '{ print $1 }')" = 65 ]; }
+scen_j() {
+	make_ns ns j
+	srv_nginx "$ns" 127.0.0.1 8080 workers=1 || return 0
+	srv_haproxy "$ns" 127.0.0.1 8081 64 50 127.0.0.1:8080 || return 0
+	ip netns exec "$ns" wrk -t1 -c 300 -d 4s --timeout 4s http://127.0.0.1:8081/ >"$T/j.wrk" 2>&1 &
+	jw=$!
+	NK_PIDS="$NK_PIDS $jw"
+	srv_until 10 full_8081 || fail "j: HAProxy's queue filled: $(srv_ss "$ns" 8081)"
+	srv_capture j "$ns"
+	a=$CAP.audit.json
+	check_eq "j: the queue is full" critical "$(finding "$a" backlog.queue-full 127.0.0.1:8081)"
+	check_match "j: a finding on the frontend says HAProxy stopped accepting at its maxconn" \
+		'stops accepting .*maxconn' \
+		"$(jq -r '.findings[] | select(.subject == "127.0.0.1:8081" and .severity != "notice") | .message' "$a")"
+	kill "$jw" 2>/dev/null || true
+	wait "$jw" 2>/dev/null || true
+}
+
+for s in ${SERVERS_ONLY:-f j}; do
 	case $s in
-	f) "scen_$s" ;;
+	f | j) "scen_$s" ;;
 	*) ;;
 	esac
 	srv_cleanup

@@ -54,14 +54,24 @@ scen_b() {
 		set -e
 		[ -z "${SERVERS_CAPTURE:-}" ] || cp "$T/fix$1.out" "$SERVERS_CAPTURE/b-fix$1.txt"
 	}
+	# and a reuseport group of two sockets, also at 128
+	srv_nginx "$ns" 127.0.0.1 8443 workers=2 reuseport || return 0
 	fixit 1
 	check_eq "b: fix --apply: exit 0" 0 "$(cat "$T/fix1.rc")"
 	check_match "b: fix --apply: somaxconn set" '^set net.core.somaxconn = 4096 \(was 128\)$' "$(cat "$T/fix1.out")"
 	check_eq "b: fix --apply: set in the namespace" 4096 "$(ip netns exec "$ns" cat /proc/sys/net/core/somaxconn)"
 	for sp in "127.0.0.1:6379 redis-server" "127.0.0.1:8080 nginx" "127.0.0.1:11211 memcached"; do
 		check_match "b: fix --apply names ${sp#* } to restart" \
-			"^  ${sp% *} +limit 128 +${sp#* } \\(pid [0-9]+\\).*\\[capped by the old somaxconn\\]" "$(cat "$T/fix1.out")"
+			"^  ${sp% *} +limit 128 +${sp#* } \\(pid [0-9]+\\).*\\[at the old somaxconn\\]" "$(cat "$T/fix1.out")"
 	done
+	check_eq "b: fix --apply names the reuseport group once, with its sockets" \
+		"  127.0.0.1:8443 (2 sockets)  limit 128" "$(grep -E '^  127\.0\.0\.1:8443' "$T/fix1.out" | sed 's/  nginx.*//')"
+	# an application that asked for exactly 128 looks the same: not said
+	# to be capped as a fact
+	check_eq "b: fix --apply: the old somaxconn is not stated as the cause" "" \
+		"$(grep -F 'capped by the old somaxconn' "$T/fix1.out" || true)"
+	check_match "b: fix --apply: says that one asking for exactly 128 keeps it" \
+		"one that asks for exactly 128 keeps it" "$(cat "$T/fix1.out")"
 	check_eq "b: the kernel: the listeners keep 128 until they listen again" "128 128 128" \
 		"$(for p in 6379 8080 11211; do srv_ss "$ns" "$p" | awk '{ printf "%s ", $2 }'; done | sed 's/ $//')"
 	# again: nothing changes

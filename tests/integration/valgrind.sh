@@ -35,6 +35,12 @@ vg 1 audit --from "$FIXTURES/rules/stale-clamp.json"
 vg 1 audit --from "$FIXTURES/rules/reuseport-clamped.json" --format json
 vg 2 audit --from "$FIXTURES/rules/sampled-stalled.json"
 vg 0 audit --fail-on critical
+# UDP sockets: the listed ones with their owners, the view, the buffers rules
+vg 0 listeners --udp
+vg 0 listeners --udp --json --from "$FIXTURES/rules/udp-dropping.json"
+vg 0 listeners --udp -v --from "$FIXTURES/rules/udp-counters-sampled.json"
+vg 2 audit --from "$FIXTURES/rules/udp-dropping.json" --only buffers
+vg 1 audit --from "$FIXTURES/rules/tcp-lfn-lowered.json" --profile long-fat-network
 vg 0 --root "$R/basic" facts --json
 vg 0 --root "$R/broken" facts --json
 # counters since boot with nothing showing they happen now: notices only (exit 0)
@@ -64,6 +70,12 @@ vg 1 --root "$T/root" fix --no-default-rules --rules "$FIXR" --check -v
 vg 0 --root "$T/root" fix --no-default-rules --rules "$FIXR" --write
 vg 0 --root "$T/root" fix --no-default-rules --rules "$FIXR" --write --format json
 vg 0 fix --output -
+printf '%s\n' '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops' \
+	' 1: 00000000:0035 00000000:0000 07 00000000:00034000 00:00000000 00000000 0 0 1501 2 0000000000000000 1744' \
+	' 2: 0100007F:D3B2 0100007F:0035 01 00000000:00000000 00:00000000 00000000 0 0 1502 2 0000000000000000 0' \
+	>"$T/root/proc/net/udp"
+vg 0 --root "$T/root" listeners --udp
+vg 0 --root "$T/root" facts --json
 if [ "$(id -u)" = 0 ] && ip netns add "nk-vg-$$" 2>/dev/null; then
 	echo "nk-vg-$$" >>"$T/.netns"
 	vg 3 --netns "nk-vg-$$" fix --no-default-rules --rules "$FIXR" --rules "$FIXTURES/fix/bad-value.yaml" \

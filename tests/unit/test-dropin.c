@@ -175,6 +175,21 @@ static const struct rewrite_case rewrites[] = {
 	{ "a note of the admin's with no recommended line above stays",
 	  "# note: keep this\nnet.core.somaxconn = 1\n",
 	  "\n# note: keep this\n" REC },
+	{ "the admin's own 'recommended:' and 'note:' lines stay (not as netknobs writes them)",
+	  "# recommended: by our DBA, do not lower\n# note: see ticket 7\nnet.core.somaxconn = 1\n",
+	  "\n# recommended: by our DBA, do not lower\n# note: see ticket 7\n" REC },
+	{ "an admin's 'recommended: at least' line with words after the value stays",
+	  "# recommended: at least 1024 per the vendor\nnet.core.somaxconn = 1\n",
+	  "\n# recommended: at least 1024 per the vendor\n" REC },
+	{ "our recommended line with a kept value, and a list value, are ours",
+	  HDR "\n# t.s: Queues\n# recommended: at least 8192; the higher value already in use is kept\n"
+	  "net.core.somaxconn = 1\n\n# recommended: exactly 4096 87380 6291456\n# note: x\nnet.core.somaxconn = 2\n",
+	  "\n" REC },
+	{ "after our header, an admin's comment that starts as the header does stays",
+	  HDR "\n# Written by `netknobs fix` once, then edited by hand\nvm.swappiness = 1\n"
+	  "\n# Written by `netknobs fix` too\n\n" REC,
+	  "\n# Written by `netknobs fix` once, then edited by hand\nvm.swappiness = 1\n"
+	  "\n# Written by `netknobs fix` too\n\n" REC },
 	{ "an older header's first line goes, the admin's lines after it stay",
 	  "# Written by `netknobs fix --write`: older words\n# mine\n\nvm.swappiness = 1\n",
 	  "\n# mine\n\nvm.swappiness = 1\n\n" REC },

@@ -1,11 +1,15 @@
 /* Parsing SOCK_DIAG_BY_FAMILY answers: well-formed, short and garbled
- * messages, errors, NLM_F_DUMP_INTR.  The messages are built here as the
- * kernel lays them out; the live kernel is exercised by
+ * messages, errors, NLM_F_DUMP_INTR, built here as the kernel lays them
+ * out; and a dump of a real kernel replayed (tests/fixtures/sockdiag/:
+ * listeners of both families with full queues and drops, request
+ * sockets).  The live kernel is exercised by
  * tests/integration/listeners-netns.sh. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -198,9 +202,85 @@ static void test_states(void)
 	socktab_free(&t);
 }
 
+/* The listener of t on port, NULL when none. */
+static const struct listener *on_port(const struct socktab *t, unsigned port)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->l[i].ep.port == port)
+			return &t->l[i];
+	return NULL;
+}
+
+/* tests/fixtures/sockdiag/listeners.dump, captured by capture.sh there:
+ * the answers of the listener dumps (IPv4, IPv6) and of the request
+ * socket dumps (IPv4, IPv6) of a namespace, each ending with NLMSG_DONE,
+ * as the kernel sent them. */
+static void test_captured(void)
+{
+	const char *top = getenv("TOP_SRCDIR");
+	char path[4096];
+	static char dump[65536];
+	size_t len, off = 0;
+	unsigned long bad = 0;
+	int seg = 0, r = 1;
+	struct socktab t;
+	const struct listener *l;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/fixtures/sockdiag/listeners.dump", top ? top : ".");
+	f = fopen(path, "rb");
+	ok(f != NULL, "captured dump: %s opened", path);
+	if (!f)
+		return;
+	len = fread(dump, 1, sizeof(dump), f);
+	fclose(f);
+	socktab_init(&t);
+	/* one call per dump, up to its NLMSG_DONE: listeners, then requests */
+	while (off < len && r >= 0) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(dump + off);
+		size_t end = off;
+		int left = (int)(len - off);
+
+		while (mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_type != NLMSG_DONE)
+			nlh = mnl_nlmsg_next(nlh, &left);
+		if (!mnl_nlmsg_ok(nlh, left))
+			break;
+		end = (size_t)((const char *)nlh - dump) + NLMSG_ALIGN(nlh->nlmsg_len);
+		r = sockdiag_parse(&t, seg < 2, dump + off, end - off, &bad);
+		is_int(r, 0, "captured dump %d parsed to its NLMSG_DONE", seg + 1);
+		off = end;
+		seg++;
+	}
+	is_int(seg, 4, "four dumps: listeners and request sockets of IPv4 and IPv6");
+	is_int(off, len, "nothing left over");
+	is_int(bad, 0, "no message skipped");
+	is_int(socktab_finish(&t), 0, "socktab_finish");
+	is_int(t.n, 6, "six listeners");
+	l = on_port(&t, 8080);
+	ok(l && l->ep.family == AF_INET && l->queue == 2 && l->limit == 1 && l->has_drops &&
+	   l->drops == 3 && l->v6only == -1, "IPv4 127.0.0.1:8080: a full queue of 2 over 1, 3 drops");
+	l = on_port(&t, 8443);
+	ok(l && l->ep.family == AF_INET6 && l->queue == 2 && l->limit == 1 && l->v6only == 1 &&
+	   l->ep.addr[15] == 1, "IPv6 [::1]:8443: a full queue, IPv6 only");
+	l = on_port(&t, 9000);
+	ok(l && l->ep.family == AF_INET6 && l->v6only == 0 && l->limit == 128 && l->queue == 0,
+	   "[::]:9000 dual-stack, idle");
+	l = on_port(&t, 9001);
+	ok(l && l->ep.family == AF_INET && l->limit == 16 && !l->ep.addr[0], "0.0.0.0:9001");
+	l = on_port(&t, 8081);
+	ok(l && l->syn_recv == 4 && l->queue == 0, "127.0.0.1:8081: 4 request sockets");
+	l = on_port(&t, 8444);
+	ok(l && l->syn_recv == 3, "[::1]:8444: 3 request sockets");
+	is_int(t.states[3], 7, "7 SYN_RECV counted");
+	for (size_t i = 0; i < t.n; i++)
+		ok(t.l[i].inode != 0 && t.l[i].has_limit, "listener %zu: inode and limit", i);
+	socktab_free(&t);
+}
+
 int main(void)
 {
 	test_listeners();
 	test_states();
+	test_captured();
 	return tap_done();
 }

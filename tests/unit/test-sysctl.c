@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "facts/sysctl.h"
@@ -33,6 +34,28 @@ static const struct {
 	{ "net.core.caf\xc3\xa9", NULL, NULL },
 	{ "net.core.a\tb", NULL, NULL },
 	{ "net//core", NULL, NULL },
+};
+
+/* keys through which the kernel runs programs: never recommended */
+static const struct {
+	const char *key;
+	bool runs;
+} programs[] = {
+	{ "kernel.core_pattern", true },
+	{ "kernel.modprobe", true },
+	{ "kernel.hotplug", true },
+	{ "kernel.poweroff_cmd", true },
+	{ "kernel.reboot_cmd", true },
+	{ "fs.binfmt_misc", true },
+	{ "fs.binfmt_misc.register", true },
+	{ "fs.binfmt_misc.status", true },
+	{ "kernel.usermodehelper.bset", true },
+	{ "net.core.somaxconn", false },
+	{ "kernel.core_pattern_x", false },
+	{ "kernel.core_uses_pid", false },
+	{ "fs.binfmt_miscx", false },
+	{ "fs.nr_open", false },
+	{ "kernel.pid_max", false },
 };
 
 static const struct {
@@ -77,6 +100,10 @@ int main(void)
 	memset(long_key, 'a', sizeof(long_key) - 1);
 	long_key[sizeof(long_key) - 1] = '\0';
 	ok(sysctl_key_parse(long_key, NULL, NULL, NULL) == -EINVAL, "overlong key rejected");
+
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+		ok(!sysctl_key_runs_program(programs[i].key) == !programs[i].runs, "%s: %s", programs[i].key,
+		   programs[i].runs ? "runs programs" : "an ordinary key");
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		json_t *v = sysctl_value_parse(values[i].text);

@@ -1,0 +1,143 @@
+/* udp-hold [-4|-6|-d] [-a ADDR] [-b BYTES] [-r MS] [-n COMM] PORT
+ *
+ * Open a UDP socket and keep it without reading, so that its receive
+ * buffer fills and it drops what arrives next.  -4 IPv4 (default), -6 IPv6
+ * only, -d dual-stack [::]; -a bind address (default: the wildcard); -b
+ * ask for a receive buffer of BYTES with SO_RCVBUF (the kernel doubles it
+ * and caps it at twice net.core.rmem_max); -r read one datagram every MS
+ * milliseconds (a reader too slow for its traffic); -n process name
+ * (prctl PR_SET_NAME).  Prints "ready PORT rcvbuf BYTES" once bound (PORT 0
+ * picks one) and runs until killed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: udp-hold [-4|-6|-d] [-a ADDR] [-b BYTES] [-r MS] [-n COMM] PORT\n");
+	exit(2);
+}
+
+static long number(const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		usage();
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	int family = AF_INET, dual = 0, opt, fd, v6only, rcvbuf = -1, got;
+	long port, read_ms = -1;
+	const char *addr = NULL, *comm = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	while ((opt = getopt(argc, argv, "46da:b:r:n:")) != -1) {
+		switch (opt) {
+		case '4': family = AF_INET; dual = 0; break;
+		case '6': family = AF_INET6; dual = 0; break;
+		case 'd': family = AF_INET6; dual = 1; break;
+		case 'a': addr = optarg; break;
+		case 'b': rcvbuf = (int)number(optarg, 0, 0x7fffffff); break;
+		case 'r': read_ms = number(optarg, 1, 3600000); break;
+		case 'n': comm = optarg; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 1)
+		usage();
+	port = number(argv[optind], 0, 65535);
+	if (comm && prctl(PR_SET_NAME, comm, 0, 0, 0) < 0) {
+		perror("prctl(PR_SET_NAME)");
+		return 1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
+			fprintf(stderr, "udp-hold: bad IPv4 address %s\n", addr);
+			return 2;
+		}
+		sl = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_any;
+		if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
+			fprintf(stderr, "udp-hold: bad IPv6 address %s\n", addr);
+			return 2;
+		}
+		sl = sizeof(*sin6);
+	}
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("socket");
+		return 1;
+	}
+	if (rcvbuf >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+		perror("setsockopt(SO_RCVBUF)");
+		return 1;
+	}
+	if (family == AF_INET6) {
+		v6only = !dual;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
+			perror("setsockopt(IPV6_V6ONLY)");
+			return 1;
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		perror("bind");
+		return 1;
+	}
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		perror("getsockname");
+		return 1;
+	}
+	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	sl = sizeof(got);
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &sl) < 0) {
+		perror("getsockopt(SO_RCVBUF)");
+		return 1;
+	}
+	printf("ready %ld rcvbuf %d\n", port, got);
+	fflush(stdout);
+	for (;;) {
+		char buf[65536];
+
+		if (read_ms < 0) {
+			pause();
+			continue;
+		}
+		/* one datagram, then a pause: a reader too slow for its traffic */
+		if (recv(fd, buf, sizeof(buf), 0) < 0 && errno != EINTR) {
+			perror("recv");
+			return 1;
+		}
+		{
+			struct timespec ts = { read_ms / 1000, (read_ms % 1000) * 1000000L };
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+	}
+}
