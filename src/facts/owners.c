@@ -1007,7 +1007,7 @@ static bool some_unowned(struct socktab **tabs, size_t n, const struct worker *w
 		return true;    /* out of memory: read them all, as without a scope */
 	for (size_t k = 0; k < n; k++) {
 		off[k] = total;
-		total += tabs[k]->n;
+		total += tabs[k]->n + tabs[k]->nmore;
 	}
 	owned = calloc(total ? total : 1, 1);
 	if (!owned) {
@@ -1019,8 +1019,9 @@ static bool some_unowned(struct socktab **tabs, size_t n, const struct worker *w
 			if (w[k].hits[i].listener != NO_LISTENER)
 				owned[off[w[k].hits[i].table] + w[k].hits[i].listener] = 1;
 	for (size_t k = 0; k < n && !any; k++)
-		for (size_t i = 0; i < tabs[k]->n && !any; i++)
-			any = tabs[k]->l[i].inode && !owned[off[k] + i];
+		for (size_t i = 0; i < tabs[k]->n + tabs[k]->nmore && !any; i++)
+			any = (i < tabs[k]->n ? tabs[k]->l[i].inode : tabs[k]->more_inodes[i - tabs[k]->n]) &&
+			      !owned[off[k] + i];
 	free(owned);
 	free(off);
 	return any;
