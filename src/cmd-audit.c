@@ -81,16 +81,25 @@ static int audit_opt(int c, const char *arg, void *data)
 }
 
 /* The history that report and fix --apply keep in the state directory, read
- * without changing anything, into the facts of a live audit. */
+ * once without changing anything, into the facts of a live audit (of each
+ * namespace with --all-netns: the history is kept per namespace). */
+struct audit_hist {
+	const char *dir;
+	bool read;
+	json_t *hist, *prev;
+};
+
 static int audit_history(json_t *facts, void *data)
 {
-	json_t *hist, *prev;
-	int r = history_read_dir(data, &hist, &prev);
+	struct audit_hist *h = data;
+	int r = 0;
 
+	if (!h->read) {
+		h->read = true;
+		r = history_read_dir(h->dir, &h->hist, &h->prev);
+	}
 	if (r == 0)
-		r = history_add_to_facts(facts, hist, prev);
-	json_decref(hist);
-	json_decref(prev);
+		r = history_add_to_facts(facts, h->hist, h->prev);
 	if (r < 0)
 		log_error("out of memory");
 	return r < 0 ? -1 : 0;
@@ -261,44 +270,81 @@ static int set_verdict(json_t *audit)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
-		   size_t n_extra, struct audit_result *res)
+/* The facts were collected in the namespace found before: --netns NAME
+ * may have been pointed elsewhere in between. */
+static int where_check(const json_t *facts, struct netns_entry *e)
 {
-	struct eval_filter filter;
+	const char *id = json_string_value(json_object_get(json_object_get(json_object_get(facts, "host"),
+									  "netns"), "id"));
+	char want[40];
 
-	memset(res, 0, sizeof(*res));
-	res->t_start = audit_now_ms();
-	/* rules first: a broken rule file stops before touching the system */
-	res->rb_loaded = true;
-	if (cmd_load_rules(g, &a->ro, &res->rb) < 0)
+	snprintf(want, sizeof(want), "net:[%llu]", (unsigned long long)e->id.ino);
+	if (id && strcmp(id, want) != 0) {
+		log_error("--netns: the namespace changed while netknobs entered it (%s, then %s); try again",
+			  want, id);
 		return -1;
-	if (check_ids(&res->rb, &a->ids) < 0 || check_tags(&res->rb, &a->only) < 0)
+	}
+	e->state = NETNS_ENTERED;
+	return 0;
+}
+
+int audit_rules_setup(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
+		      size_t n_extra, struct rulebook *rb)
+{
+	if (cmd_load_rules(g, &a->ro, rb) < 0)
 		return -1;
-	if (a->profile && rulebook_use_profile(&res->rb, a->profile) < 0)
+	if (check_ids(rb, &a->ids) < 0 || check_tags(rb, &a->only) < 0)
 		return -1;
-	if (rulebook_sysctl_keys(&res->rb, collect_key, &a->keys) < 0)
+	if (a->profile && rulebook_use_profile(rb, a->profile) < 0)
+		return -1;
+	if (rulebook_sysctl_keys(rb, collect_key, &a->keys) < 0)
 		return -1;
 	for (size_t i = 0; i < n_extra; i++)
 		if (collect_key(extra_keys[i], &a->keys) < 0)
 			return -1;
+	return 0;
+}
+
+json_t *audit_judge(const struct rulebook *rb, const json_t *facts, const struct audit_args *a,
+		    const struct netns_entry *where, unsigned *threads)
+{
+	struct eval_filter filter = { a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose, threads };
+	json_t *audit = rules_evaluate(rb, facts, &filter);
+
+	if (!audit || mark_core_unavailable(audit, facts) < 0 || (where && cmd_netns_advise(audit, where) < 0) ||
+	    set_verdict(audit) < 0) {
+		json_decref(audit);
+		log_error("out of memory");
+		return NULL;
+	}
+	return audit;
+}
+
+int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
+		   size_t n_extra, struct audit_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->t_start = audit_now_ms();
+	/* rules first: a broken rule file stops before touching the system */
+	res->rb_loaded = true;
+	if (audit_rules_setup(g, a, extra_keys, n_extra, &res->rb) < 0)
+		return -1;
 	res->t_rules = audit_now_ms();
 
+	/* what the namespace is, seen from where netknobs was started */
+	if (g->netns && !a->from && !g->root && cmd_where_locate(g->netns, &res->where) < 0)
+		return -1;
 	res->facts = cmd_get_facts_sampled(g, a->from, a->keys.v, a->keys.n, FACTS_SOCKETS, &a->sample);
 	if (!res->facts)
+		return -1;
+	if (res->where.e && where_check(res->facts, res->where.e) < 0)
 		return -1;
 	if (a->facts_hook && a->facts_hook(res->facts, a->facts_hook_data) < 0)
 		return -1;
 	res->t_facts = audit_now_ms();
-	filter = (struct eval_filter){ a->only.v, a->only.n, a->ids.v, a->ids.n, a->verbose,
-				       &res->threads };
-	res->audit = rules_evaluate(&res->rb, res->facts, &filter);
+	res->audit = audit_judge(&res->rb, res->facts, a, res->where.e, &res->threads);
 	res->t_eval = audit_now_ms();
-	if (!res->audit || mark_core_unavailable(res->audit, res->facts) < 0 ||
-	    set_verdict(res->audit) < 0) {
-		log_error("out of memory");
-		return -1;
-	}
-	return 0;
+	return res->audit ? 0 : -1;
 }
 
 void audit_result_free(struct audit_result *res)
@@ -307,6 +353,7 @@ void audit_result_free(struct audit_result *res)
 	json_decref(res->facts);
 	if (res->rb_loaded)
 		rulebook_free(&res->rb);
+	cmd_where_free(&res->where);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -340,6 +387,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	};
 	static const char *const extra[] = { STATE_BOOT_ID_KEY };
 	struct audit_run_args ra = { .a = { .fail_on = SEV_WARNING } };
+	struct audit_hist hist = { NULL, false, NULL, NULL };
 	struct audit_args a;
 	struct audit_result res;
 	int r, ret = EXIT_NK_ERROR;
@@ -350,8 +398,9 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	/* the state directory's history belongs to the system netknobs runs
 	 * on: read for a live audit, or when asked for by name */
 	if ((!a.from && !g->root) || ra.state_dir) {
+		hist.dir = ra.state_dir ? ra.state_dir : cmd_state_dir();
 		a.facts_hook = audit_history;
-		a.facts_hook_data = (void *)(ra.state_dir ? ra.state_dir : cmd_state_dir());
+		a.facts_hook_data = &hist;
 	}
 	if (r < 0) {
 		audit_args_free(&a);
@@ -363,6 +412,10 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		return EXIT_NK_ERROR;
 	}
 
+	if (g->all_netns) {
+		ret = audit_run_all(g, &a);
+		goto out_args;
+	}
 	if (audit_pipeline(g, &a, extra, a.facts_hook ? 1 : 0, &res) < 0) {
 		if (g->format == FORMAT_NAGIOS)
 			report_nagios_unknown(stdout);
@@ -401,6 +454,9 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	ret = audit_exit_status(res.audit, a.fail_on);
 out:
 	audit_result_free(&res);
+out_args:
+	json_decref(hist.hist);
+	json_decref(hist.prev);
 	audit_args_free(&a);
 	return ret;
 }
@@ -436,5 +492,6 @@ const struct cmd cmd_audit = {
 		"or the core facts (sysctls, counters, sockets, sysctl.d) could not be read;\n"
 		"the verdict then starts with UNKNOWN and says which and why.\n",
 	.run = audit_run,
+	.all_netns = true,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

@@ -8,6 +8,8 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "cmd-allns.h"
+#include "cmd-netns.h"
 #include "rules/rules.h"
 
 struct audit_strv {
@@ -26,6 +28,8 @@ struct audit_args {
 	/* called with the facts before the rules judge them (to add their
 	 * history); 0, or -1 (logged) to stop */
 	int (*facts_hook)(json_t *facts, void *data);
+	/* with --all-netns, when set, called instead with the namespace */
+	int (*facts_hook_ns)(const struct netns_entry *e, json_t *facts, void *data);
 	void *facts_hook_data;
 };
 
@@ -77,14 +81,30 @@ struct audit_result {
 	json_t *audit;          /* rules_evaluate()'s document */
 	double t_start, t_rules, t_facts, t_eval;  /* CLOCK_MONOTONIC, ms */
 	unsigned threads;       /* that evaluated the rules */
+	struct cmd_where where; /* --netns: the namespace (where.e), else empty */
 };
 
 /* Load the rules (a broken rule file stops before the system is read),
  * collect or load the facts (with the rules' sysctl keys and the extra
- * ones), evaluate.  Returns 0, or -1 (logged); res must be freed either way. */
+ * ones), evaluate.  With --netns, the recommendations say where they apply
+ * (cmd_netns_advise()).  Returns 0, or -1 (logged); res must be freed
+ * either way. */
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res);
 void audit_result_free(struct audit_result *res);
+
+/* The first half of audit_pipeline(): load the rules (rb is initialised
+ * here and must be freed either way), check --rule, --only and --profile,
+ * and gather in a->keys the sysctl keys they read and the extra ones.
+ * 0, or -1 (logged). */
+int audit_rules_setup(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
+		      size_t n_extra, struct rulebook *rb);
+
+/* The rules' judgement of one facts document: the audit document, marked
+ * when the core facts are missing, its advice for the namespace where
+ * (when not NULL: cmd_netns_advise()).  NULL when out of memory (logged). */
+json_t *audit_judge(const struct rulebook *rb, const json_t *facts, const struct audit_args *a,
+		    const struct netns_entry *where, unsigned *threads);
 
 /* The core facts an audit document could not use (the facts'
  * "core_unavailable": part -> why), or NULL when there were all there. */
@@ -97,5 +117,43 @@ int audit_exit_status(const json_t *audit, enum severity fail_on);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 double audit_now_ms(void);
+
+/* ---- every network namespace (--all-netns, cmd-audit-all.c) ---- */
+
+struct audit_all {
+	struct rulebook rb;
+	bool rb_loaded;
+	struct allns ns;        /* the namespaces and what became of them */
+	double t_start, t_rules, t_facts, t_eval;       /* ms; t_eval: end of the judging */
+	unsigned threads;
+};
+
+/* Called for each namespace entered, in the list's order, with its facts
+ * and audit document (both freed after the call) and the exit status its
+ * findings give.  0, or -1 (logged) to stop. */
+typedef int (*audit_each_fn)(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status,
+			     void *arg);
+
+/* audit_pipeline() over every network namespace: the rules loaded once,
+ * the facts of all namespaces collected (allns_collect()), then each
+ * judged in turn, its advice for where it applies, and handed to fn.
+ * Returns 0, or -1 (logged); res must be freed either way. */
+int audit_pipeline_all(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
+		       size_t n_extra, struct audit_all *res, audit_each_fn fn, void *arg);
+void audit_all_free(struct audit_all *res);
+
+/* How bad a namespace's audit is, for ordering: 0 could not be judged
+ * (core facts, rule errors), 1 critical, 2 warning, 3 notice, 4 info,
+ * 5 nothing. */
+int audit_rank(const json_t *audit);
+
+/* The parts of an audit and its facts that the Prometheus and Nagios
+ * renderers read (new references; NULL when out of memory): a run over
+ * many namespaces keeps these instead of the whole documents. */
+json_t *audit_small_audit(const json_t *audit);
+json_t *audit_small_facts(const json_t *facts);
+
+/* netknobs audit --all-netns, after the options: the exit status. */
+int audit_run_all(const struct globals *g, struct audit_args *a);
 
 #endif

@@ -38,6 +38,9 @@ int globals_option(struct globals *g, int c, const char *arg)
 	case OPT_NETNS:
 		g->netns = arg;
 		return 1;
+	case OPT_ALL_NETNS:
+		g->all_netns = true;
+		return 1;
 	case OPT_JSON:
 		g->format = FORMAT_JSON;
 		return 1;
@@ -187,6 +190,11 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			continue;
 		if (!handle || handle(c, optarg, data) < 0)
 			return -1;
+	}
+	if (g->all_netns && !cmd->all_netns) {
+		log_error("%s: --all-netns is not supported by this command (audit, facts, listeners, report)",
+			  cmd->name);
+		return -1;
 	}
 	if (g->format > FORMAT_JSON && !(cmd->formats & (1u << g->format))) {
 		log_error("%s: --format %s is not supported by this command (text, json%s%s)", cmd->name,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-allns.h"
 #include "facts/facts.h"
 #include "facts/sysctl.h"
 #include "report/report.h"
@@ -50,6 +51,71 @@ static int facts_opt(int c, const char *arg, void *data)
 	return -1;
 }
 
+/* facts --all-netns: one document per namespace under a top-level object
+ * (JSON, -o), or a summary of each (text). */
+static int facts_all(const struct globals *g, const struct facts_args *fa)
+{
+	struct allns_opts o = { .from = fa->from, .keys = fa->keys, .nkeys = fa->nkeys, .sample = &fa->sample };
+	bool json = fa->output || g->format == FORMAT_JSON, first = true, oom = false;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = NULL;
+	struct allns a;
+	int ret = EXIT_NK_ERROR, r = 0;
+
+	if (allns_collect(g, &o, &a) < 0)
+		goto done;
+	out = fa->output ? open_memstream(&buf, &len) : stdout;
+	if (!out)
+		goto done;
+	if (json)
+		r = allns_json_begin(out, &a);
+	for (size_t i = 0; i < a.n && r == 0; i++) {
+		json_t *doc = allns_facts(&a, i, &oom);
+
+		if (oom)
+			break;
+		if (json) {
+			json_t *el = allns_element(a.ns[i].e, "facts", doc);
+
+			r = el ? allns_json_element(out, el, first) : -ENOMEM;
+			first = false;
+			json_decref(el);
+		} else if (doc) {
+			fputs("== ", out);
+			allns_print_title(out, a.ns[i].e);
+			fputs(" ==\n", out);
+			report_facts_text(doc, out);
+			fputc('\n', out);
+			json_decref(doc);
+		}
+	}
+	if (oom || r < 0)
+		goto done;
+	if (json) {
+		json_t *sum = allns_summary_json(&a);
+
+		r = allns_json_end(out, sum);
+		json_decref(sum);
+	} else {
+		allns_text_tail(out, &a);
+	}
+	if (fa->output) {
+		r = fclose(out) != 0 ? -EIO : r;
+		out = NULL;
+		if (r == 0 && atomic_write_file(fa->output, buf, len, 0644) < 0)
+			goto done;
+	}
+	if (r == 0)
+		ret = allns_status(&a);
+done:
+	if (out && out != stdout)
+		fclose(out);
+	free(buf);
+	allns_free(&a);
+	return ret;
+}
+
 static int facts_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -92,6 +158,11 @@ static int facts_run(struct globals *g, int argc, char **argv)
 			return EXIT_NK_ERROR;
 		}
 	}
+	if (g->all_netns) {
+		ret = facts_all(g, &a);
+		free(a.keys);
+		return ret;
+	}
 	doc = cmd_get_facts_sampled(g, a.from, a.keys, a.nkeys, FACTS_SOCKETS, &a.sample);
 	free(a.keys);
 	if (!doc)
@@ -132,4 +203,5 @@ const struct cmd cmd_facts = {
 		"                         component: net.ipv4.conf.*.rp_filter); repeatable\n"
 		"  -o, --output FILE      write the JSON document to FILE atomically\n",
 	.run = facts_run,
+	.all_netns = true,
 };

@@ -311,6 +311,26 @@ static const char *str_of(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* A sysctl value of the audit (an integer, a string, a list) as text. */
+static void print_value(FILE *out, const json_t *v)
+{
+	size_t i;
+	const json_t *e;
+
+	if (json_is_integer(v))
+		fprintf(out, "%lld", (long long)json_integer_value(v));
+	else if (json_is_string(v))
+		fputs_safe(json_string_value(v), out);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, e) {
+			if (i)
+				fputc(' ', out);
+			print_value(out, e);
+		}
+	else
+		fputs("?", out);
+}
+
 /* The entry of out for the SO_REUSEPORT group of l (same address and
  * port), or NULL: a group is named once, with its number of sockets. */
 static json_t *restart_group(json_t *out, const json_t *l)
@@ -618,6 +638,7 @@ static void fix_note_history(const json_t *facts, const struct apply_item *items
 struct fix_input {
 	const json_t *audit, *facts;
 	const struct rulebook *rb;
+	const struct netns_entry *where;        /* --netns, or NULL */
 };
 
 /* Drop-ins replaced by one built again (the items of --apply point into
@@ -634,12 +655,21 @@ static int build(struct dropin *d, const struct fix_input *in, const struct targ
 {
 	if (dropin_build(d, in->audit, in->facts, in->rb, t->sys, old) < 0)
 		goto oom;
-	if (json_is_false(json_object_get(json_object_get(json_object_get(in->facts, "host"), "netns"), "initial")) &&
-	    json_array_append_new(d->warnings, json_string(
-		    "this is not the host's initial network namespace: boot does not apply sysctl.d files to "
-		    "it; its values are set by whatever creates it (a container runtime: docker run --sysctl, "
-		    "Kubernetes securityContext.sysctls)")) < 0)
+	if (in->where && !cmd_where_is_home(in->where)) {
+		if (json_array_append_new(d->warnings, json_sprintf(
+			    "%s (%s) is not the host's initial network namespace: boot does not apply sysctl.d "
+			    "files to it; its values are set by whatever creates it (without --output, "
+			    "netknobs fix says what, for each setting)", in->where->name,
+			    netns_kind_name(in->where->kind))) < 0)
+			goto oom;
+	} else if (json_is_false(json_object_get(json_object_get(json_object_get(in->facts, "host"), "netns"),
+					       "initial")) &&
+		   json_array_append_new(d->warnings, json_string(
+			   "this is not the host's initial network namespace: boot does not apply sysctl.d files to "
+			   "it; its values are set by whatever creates it (a container runtime: docker run --sysctl, "
+			   "Kubernetes securityContext.sysctls)")) < 0) {
 		goto oom;
+	}
 	if (old && !d->len) {
 		/* a file holding nothing but our header stays as it is */
 		free(d->content);
@@ -701,6 +731,85 @@ static int write_dropin(const struct target *t, char **old, struct dropin *d, st
 	return -1;
 }
 
+/* fix --netns NS without --output: the host's sysctl.d does not apply to
+ * the namespace.  Say so, and for each recommendation the command that
+ * sets it there now and what keeps it (cmd_netns_advise() put both in the
+ * audit).  Returns the exit status. */
+static int fix_show_netns(const struct globals *g, const json_t *audit, const struct netns_entry *e)
+{
+	const json_t *recs = json_object_get(audit, "recommendations"), *r;
+	json_t *settings = json_array(), *o;
+	char *why = NULL;
+	size_t i;
+	int ret = EXIT_NK_OK;
+
+	if (!settings || asprintf(&why, "%s is a network namespace of its own (%s, net:[%llu]): at boot the "
+				 "sysctl.d files, %s among them, are applied to the host's initial namespace "
+				 "only, and a new namespace starts at the kernel's defaults; its values are set "
+				 "by whatever creates it", e->name, netns_kind_name(e->kind), (unsigned long long)e->id.ino,
+				 DEFAULT_TARGET) < 0) {
+		json_decref(settings);
+		log_error("out of memory");
+		return EXIT_NK_ERROR;
+	}
+	json_array_foreach(recs, i, r) {
+		if (json_is_true(json_object_get(r, "satisfied")))
+			continue;
+		o = json_pack("{s:O?, s:O?, s:O*, s:O?, s:O?, s:O?}", "key", json_object_get(r, "key"), "value",
+			      json_object_get(r, "value"), "current", json_object_get(r, "current"), "rules",
+			      json_object_get(r, "rules"), "now", json_object_get(r, "sysctl_w"), "persist",
+			      json_object_get(r, "persist"));
+		if (!o || json_array_append_new(settings, o) < 0) {
+			json_decref(settings);
+			free(why);
+			log_error("out of memory");
+			return EXIT_NK_ERROR;
+		}
+	}
+	if (g->format == FORMAT_JSON) {
+		o = json_pack("{s:b, s:O, s:b, s:s, s:O, s:b}", "ok", 1, "netns", json_object_get(audit, "netns"),
+			      "sysctl_d_applies", 0, "why", why, "settings", settings, "written", 0);
+		ret = !o || print_json(o) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+		json_decref(o);
+	} else {
+		print_wrapped(stdout, "", "", why);
+		fputc('\n', stdout);
+		if (!json_array_size(settings))
+			fputs("Nothing to set: every recommendation is met there.\n", stdout);
+		json_array_foreach(settings, i, o) {
+			const json_t *id;
+			size_t j;
+
+			fputs_safe(str_of(o, "key"), stdout);
+			fputs(" = ", stdout);
+			print_value(stdout, json_object_get(o, "value"));
+			if (json_object_get(o, "current")) {
+				fputs("    (now ", stdout);
+				print_value(stdout, json_object_get(o, "current"));
+				fputc(')', stdout);
+			}
+			fputs("\n  asked by:", stdout);
+			json_array_foreach(json_object_get(o, "rules"), j, id) {
+				fputc(' ', stdout);
+				fputs_safe(json_string_value(id), stdout);
+			}
+			fputs("\n  now: ", stdout);
+			fputs_safe(str_of(o, "now"), stdout);
+			fputc('\n', stdout);
+			print_wrapped(stdout, "  ", "lasting: ", str_of(o, "persist"));
+		}
+		if (json_array_size(settings))
+			fputc('\n', stdout);
+		if (json_array_size(settings))
+			print_wrapped(stdout, "", "", "--output FILE writes these settings as a sysctl.d-style "
+				      "file for the script that sets the namespace up (sysctl -p FILE inside it); "
+				      "--apply --output FILE also sets them now.");
+	}
+	json_decref(settings);
+	free(why);
+	return ret;
+}
+
 static int fix_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -756,10 +865,15 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			  a.au.from ? "--from" : "--root");
 		goto out_args;
 	}
-	if (g->netns && (a.write || a.apply) && !a.output) {
-		log_error("fix: boot applies %s to the host's initial network namespace, not to %s; "
-			  "give --output FILE for the file that sets the namespace up (or --output -)",
-			  DEFAULT_TARGET, g->netns);
+	if (g->netns && (a.write || a.apply || a.check) && !a.output) {
+		char *ns = escape_untrusted_str(g->netns);
+
+		log_error("fix: boot applies %s to the host's initial network namespace, not to %s, so "
+			  "there is nothing to %s; `netknobs --netns %s fix` says for each setting the "
+			  "command that sets it there now and what keeps it; give --output FILE for the "
+			  "file that sets the namespace up (or --output -)", DEFAULT_TARGET, ns ? ns : "?",
+			  a.check ? "check" : "write", ns ? ns : "?");
+		free(ns);
 		goto out_args;
 	}
 
@@ -781,7 +895,13 @@ static int fix_run(struct globals *g, int argc, char **argv)
 			  "nothing was done");
 		goto out;
 	}
-	in = (struct fix_input){ audit, facts, &res.rb };
+	if (res.where.e && !cmd_where_is_home(res.where.e) && !a.output) {
+		/* no drop-in of the host's for a namespace: where each applies */
+		ret = fix_show_netns(g, audit, res.where.e);
+		json_done = true;
+		goto out;
+	}
+	in = (struct fix_input){ audit, facts, &res.rb, res.where.e };
 	if (build(&d, &in, &t, old, &changed) < 0)
 		goto out;
 	if ((a.write || a.apply) && !to_stdout) {

@@ -4,9 +4,13 @@
  * report_listeners_json() (src/report/listeners-text.c). */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-allns.h"
 #include "report/report.h"
 #include "util/log.h"
 
@@ -39,6 +43,83 @@ static int listeners_opt(int c, const char *arg, void *data)
 	return -1;
 }
 
+/* The NAMESPACE column's width: the longest name of a namespace with
+ * listeners, at most 24 columns on a terminal (longer ones are cut). */
+static int ns_width(const struct allns *a, bool tty)
+{
+	size_t w = strlen("NAMESPACE");
+
+	for (size_t i = 0; i < a->n; i++) {
+		const char *name = a->ns[i].e->name;
+		size_t cols = 0;
+
+		if (!a->ns[i].facts || !a->ns[i].tab.n || !name)
+			continue;
+		for (const char *p = name; *p; p++)
+			cols += ((unsigned char)*p & 0xc0) != 0x80;
+		if (cols > w)
+			w = cols;
+	}
+	return (int)(tty && w > 24 ? 24 : w);
+}
+
+/* listeners --all-netns: one table with a NAMESPACE column, the rows of
+ * each namespace together (text), or one list per namespace (JSON). */
+static int listeners_all(const struct globals *g, const struct listeners_args *la)
+{
+	struct allns_opts o = { .from = la->from, .listeners_only = true, .sample = &la->sample };
+	bool json = g->format == FORMAT_JSON, first = true, oom = false, tty = isatty(STDOUT_FILENO);
+	struct listeners_opts lo = { .color = color_enabled(g, stdout), .verbose = la->verbose,
+				     .cut_netns = tty, .rows_only = true };
+	unsigned seen = 0;
+	struct allns a;
+	int r = 0, ret = EXIT_NK_ERROR;
+
+	if (allns_collect(g, &o, &a) < 0)
+		goto out;
+	if (json) {
+		r = allns_json_begin(stdout, &a);
+	} else {
+		lo.netns_width = ns_width(&a, tty);
+		report_listeners_header(stdout, false, &lo);
+	}
+	for (size_t i = 0; i < a.n && r == 0; i++) {
+		json_t *doc = allns_facts(&a, i, &oom);
+
+		if (oom)
+			break;
+		if (json) {
+			json_t *el = allns_element(a.ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL);
+
+			r = el ? allns_json_element(stdout, el, first) : -ENOMEM;
+			first = false;
+			json_decref(el);
+		} else if (doc) {
+			lo.netns = a.ns[i].e->name;
+			seen |= report_listeners_text(doc, stdout, &lo);
+		}
+		json_decref(doc);
+	}
+	if (oom || r < 0)
+		goto out;
+	if (json) {
+		json_t *sum = allns_summary_json(&a);
+
+		r = allns_json_end(stdout, sum);
+		json_decref(sum);
+	} else {
+		if (!(seen & LISTENERS_ROWS))
+			fputs("(no listening TCP sockets in any network namespace)\n", stdout);
+		report_listeners_footer(stdout, seen, &lo);
+		allns_text_tail(stdout, &a);
+	}
+	if (r == 0)
+		ret = allns_status(&a);
+out:
+	allns_free(&a);
+	return ret;
+}
+
 static int listeners_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -59,6 +140,8 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		log_error("listeners: unexpected argument '%s'", argv[r]);
 		return EXIT_NK_ERROR;
 	}
+	if (g->all_netns)
+		return listeners_all(g, &a);
 	doc = cmd_get_facts_sampled(g, a.from, NULL, 0, FACTS_SOCKETS | FACTS_LISTENERS_ONLY, &a.sample);
 	if (!doc)
 		return EXIT_NK_ERROR;
@@ -122,4 +205,5 @@ const struct cmd cmd_listeners = {
 		"those that drop come first.  With --sample, the namespace's UDP drop\n"
 		"counters over the window are shown above.\n",
 	.run = listeners_run,
+	.all_netns = true,
 };

@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
+#include "cmd-report.h"
 #include "report/history.h"
 #include "report/report.h"
 #include "report/state.h"
@@ -19,22 +20,6 @@
 #include "util/atomic.h"
 #include "util/log.h"
 
-
-enum {
-	OPT_STATE_DIR = OPT_AUDIT_END,
-	OPT_ALWAYS,
-	OPT_KEEP,
-	OPT_WAIT,
-	OPT_PROM_DIR,
-};
-
-struct report_args {
-	struct audit_args a;
-	const char *state_dir, *prom_dir;
-	bool always;
-	unsigned keep;
-	double wait_s;
-};
 
 static int report_opt(int c, const char *arg, void *data)
 {
@@ -113,40 +98,45 @@ static int report_history_save(const struct state_dir *sd, struct report_history
 	return r < 0 ? -1 : 0;
 }
 
-/* DIR/netknobs.prom through the writer: only that name is replaced (and
- * the temporary files a killed run left for it removed). */
+int report_write_prom(const char *dir, const char *text, size_t len)
+{
+	struct atomic_opts o = { .mode = 0644, .flags = ATOMIC_SWEEP_LEGACY };
+	char *path = NULL;
+	int r = 0, dfd = -1;
+
+	if (asprintf(&path, "%s/netknobs.prom", dir) < 0)
+		return -ENOMEM;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		log_error("%s: cannot write: %s", path, strerror(-r));
+	}
+	if (r == 0) {
+		o.display = path;
+		r = atomic_write_opts(dfd, "netknobs.prom", text, len, &o);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(path);
+	return r;
+}
+
+/* DIR/netknobs.prom of this run. */
 static int write_prom(const char *dir, const struct audit_result *res, const json_t *rep,
 		      const struct prom_opts *po)
 {
-	struct atomic_opts o = { .mode = 0644, .flags = ATOMIC_SWEEP_LEGACY };
-	char *buf = NULL, *path = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
-	int r, dfd = -1;
+	int r;
 
 	if (!m)
 		return -ENOMEM;
 	r = report_prom(res->audit, res->facts, rep, po, m);
 	if (fclose(m) != 0 && r == 0)
 		r = -EIO;
-	if (r == 0 && asprintf(&path, "%s/netknobs.prom", dir) < 0) {
-		path = NULL;
-		r = -ENOMEM;
-	}
-	if (r == 0) {
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0) {
-			r = -errno;
-			log_error("%s: cannot write: %s", path, strerror(-r));
-		}
-	}
-	if (r == 0) {
-		o.display = path;
-		r = atomic_write_opts(dfd, "netknobs.prom", buf, len, &o);
-	}
-	if (dfd >= 0)
-		close(dfd);
-	free(path);
+	if (r == 0)
+		r = report_write_prom(dir, buf, len);
 	free(buf);
 	return r;
 }
@@ -230,6 +220,10 @@ static int report_run(struct globals *g, int argc, char **argv)
 		state_ok = true;
 	}
 
+	if (g->all_netns) {
+		ret = report_run_all(g, &ra, &sd, state_ok, why);
+		goto out;
+	}
 	/* the previous state and the history first: the rules judge this
 	 * run's facts with them (evidence of now, an older somaxconn) */
 	if (state_ok && state_load(&sd, &prev, &why) < 0) {
@@ -347,5 +341,6 @@ const struct cmd cmd_report = {
 		"cannot be written, the state is not saved and the next run brings the same\n"
 		"news (exit 3).\n",
 	.run = report_run,
+	.all_netns = true,
 	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
 };

@@ -26,6 +26,7 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROM, FORMAT_NAGIOS };
 struct globals {
 	const char *root;       /* --root DIR, default "/" */
 	const char *netns;      /* --netns NAME|PATH|PID */
+	bool all_netns;         /* --all-netns (audit, facts, listeners, report) */
 	enum output_format format;
 	int color;              /* -1 auto, 0 never, 1 always */
 };
@@ -33,6 +34,7 @@ struct globals {
 enum {
 	OPT_ROOT = 0x1000,
 	OPT_NETNS,
+	OPT_ALL_NETNS,
 	OPT_FORMAT,
 	OPT_JSON,
 	OPT_COLOR,
@@ -83,6 +85,7 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
 #define GLOBAL_LONG_OPTIONS                                         \
 	{ "root", required_argument, NULL, OPT_ROOT },              \
 	{ "netns", required_argument, NULL, OPT_NETNS },            \
+	{ "all-netns", no_argument, NULL, OPT_ALL_NETNS },          \
 	{ "format", required_argument, NULL, OPT_FORMAT },          \
 	{ "json", no_argument, NULL, OPT_JSON },                    \
 	{ "color", required_argument, NULL, OPT_COLOR },            \
@@ -94,6 +97,8 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
 	"  --root DIR          read /proc and /etc below DIR instead of /\n"            \
 	"  --netns NS          collect inside a network namespace: a name from\n"      \
 	"                      `ip netns list`, a path to a namespace file, or a PID\n" \
+	"  --all-netns         every network namespace of the host, one after another\n" \
+	"                      (audit, facts, listeners, report)\n"                   \
 	"  --format FORMAT     output format: text, json (--json for short); audit and\n" \
 	"                      report also prom (Prometheus) and nagios\n"             \
 	"  --color WHEN        auto (default; off when NO_COLOR is set), always, never\n" \
@@ -109,6 +114,7 @@ struct cmd {
 	const char *usage;     /* full --help text of the command */
 	int (*run)(struct globals *g, int argc, char **argv);
 	unsigned formats;      /* CMD_FORMAT_* it takes besides text and json */
+	bool all_netns;        /* takes --all-netns */
 };
 
 extern const struct cmd cmd_audit;

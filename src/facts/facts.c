@@ -614,6 +614,12 @@ static json_t *facts_checked(const char *path, json_t *doc, const json_error_t *
 			log_syntax(path, 0, 0, "cannot load facts: %s", jerr->text);
 		return NULL;
 	}
+	if (json_object_get(doc, "all_netns_version") && !json_object_get(doc, "schema_version")) {
+		log_syntax(path, 0, 0, "holds the facts of every network namespace (facts --all-netns): read it "
+			   "with --all-netns, or take one: jq '.namespaces[N].facts'");
+		json_decref(doc);
+		return NULL;
+	}
 	if (facts_validate(doc, err, sizeof(err)) < 0) {
 		log_syntax(path, 0, 0, "not a valid facts document: %s", err);
 		json_decref(doc);

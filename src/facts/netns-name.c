@@ -522,7 +522,8 @@ static int remedy_now(const struct netns_entry *e, const char *kv, char **now)
 	char *q = NULL;
 	int r;
 
-	if (e->self && e->kind == NETNS_KIND_HOST)
+	/* the namespace netknobs runs in: the command as it is */
+	if (e->self)
 		return asprintf(now, "sysctl -w %s", kv) < 0 ? -ENOMEM : 0;
 	if (e->netns_name) {
 		if (!(q = shell_quote(e->netns_name)))
@@ -541,7 +542,8 @@ static int remedy_now(const struct netns_entry *e, const char *kv, char **now)
 	return r < 0 ? -ENOMEM : 0;
 }
 
-static int remedy_persist(const struct netns_entry *e, const char *key, const char *value, char **out)
+static int remedy_persist(const struct netns_entry *e, const char *key, const char *value,
+			  const char *kv, char **out)
 {
 	char *q = NULL;
 	int r;
@@ -551,16 +553,16 @@ static int remedy_persist(const struct netns_entry *e, const char *key, const ch
 		r = asprintf(out, "a file in /etc/sysctl.d: %s = %s", key, value);
 		break;
 	case NETNS_KIND_DOCKER:
-		r = asprintf(out, "the container's options: `docker run --sysctl %s=%s` (compose: `sysctls:` `%s: %s`)",
-			     key, value, key, value);
+		r = asprintf(out, "the container's options: `docker run --sysctl %s` (compose: `sysctls:` `%s: %s`)",
+			     kv, key, value);
 		break;
 	case NETNS_KIND_PODMAN:
-		r = asprintf(out, "the container's options: `podman run --sysctl %s=%s` (compose: `sysctls:` `%s: %s`)",
-			     key, value, key, value);
+		r = asprintf(out, "the container's options: `podman run --sysctl %s` (compose: `sysctls:` `%s: %s`)",
+			     kv, key, value);
 		break;
 	case NETNS_KIND_CONTAINERD:
-		r = asprintf(out, "the container's options: `nerdctl run --sysctl %s=%s` (its OCI spec: linux.sysctl)",
-			     key, value);
+		r = asprintf(out, "the container's options: `nerdctl run --sysctl %s` (its OCI spec: linux.sysctl)",
+			     kv);
 		break;
 	case NETNS_KIND_KUBE_POD:
 	case NETNS_KIND_CRIO: {
@@ -595,16 +597,21 @@ static int remedy_persist(const struct netns_entry *e, const char *key, const ch
 int netns_remedy(const struct netns_entry *e, const char *key, const char *value,
 		 char **now, char **persist)
 {
-	char *kv = NULL;
+	char *kv = NULL, *q;
 	int r;
 
 	*now = *persist = NULL;
 	if (asprintf(&kv, "%s=%s", key, value) < 0)
 		return -ENOMEM;
-	r = remedy_now(e, kv, now);
-	if (r == 0)
-		r = remedy_persist(e, key, value, persist);
+	/* a value with blanks (net.ipv4.tcp_rmem) is one word for the shell */
+	q = shell_quote(kv);
 	free(kv);
+	if (!q)
+		return -ENOMEM;
+	r = remedy_now(e, q, now);
+	if (r == 0)
+		r = remedy_persist(e, key, value, q, persist);
+	free(q);
 	if (r < 0) {
 		free(*now);
 		*now = NULL;
@@ -688,4 +695,106 @@ json_t *netns_list_to_json(const struct netns_list *l)
 	json_object_set_new(o, "nsfs_mounts", json_integer((json_int_t)l->mounts));
 	json_object_set_new(o, "netns_names", json_integer((json_int_t)l->names));
 	return o;
+}
+
+/* ---- a saved list ---- */
+
+static enum netns_kind kind_parse(const char *s)
+{
+	for (int k = NETNS_KIND_HOST; k <= NETNS_KIND_UNKNOWN; k++)
+		if (s && !strcmp(s, netns_kind_name((enum netns_kind)k)))
+			return (enum netns_kind)k;
+	return (enum netns_kind)-1;
+}
+
+/* A string member of o as a new string made safe to print: 0, -EINVAL
+ * when it is there and not a string, -ENOMEM. */
+static int take_str(const json_t *o, const char *key, char **out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return -EINVAL;
+	*out = escape_display(json_string_value(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int entry_from_json(const json_t *o, struct netns_entry *e)
+{
+	const json_t *c = json_object_get(o, "container"), *pod = json_object_get(o, "pod");
+	const json_t *procs = json_object_get(o, "processes"), *old = json_object_get(procs, "oldest");
+	const char *st = json_string_value(json_object_get(o, "state"));
+	int r = 0;
+
+	e->kind = kind_parse(json_string_value(json_object_get(o, "kind")));
+	if ((int)e->kind < 0 || !json_is_string(json_object_get(o, "name")))
+		return -EINVAL;
+	e->self = json_is_true(json_object_get(o, "self"));
+	e->initial = json_is_true(json_object_get(o, "initial"));
+	r |= take_str(o, "name", &e->name);
+	r |= take_str(o, "netns_name", &e->netns_name);
+	r |= take_str(o, "mount", &e->mount);
+	r |= take_str(c, "id", &e->container_id);
+	r |= take_str(c, "name", &e->docker_name);
+	r |= take_str(pod, "uid", &e->pod_uid);
+	r |= take_str(pod, "namespace", &e->pod_namespace);
+	r |= take_str(pod, "name", &e->pod_name);
+	r |= take_str(old, "comm", &e->comm);
+	r |= take_str(o, "reason", &e->why);
+	if (r)
+		return r == -ENOMEM ? -ENOMEM : -EINVAL;
+	e->runtime = c ? kind_parse(json_string_value(json_object_get(c, "runtime"))) : NETNS_KIND_UNKNOWN;
+	if ((int)e->runtime < 0)
+		e->runtime = NETNS_KIND_UNKNOWN;
+	e->nprocs = (unsigned long)json_integer_value(json_object_get(procs, "count"));
+	if (json_integer_value(json_object_get(old, "pid")) > 0 && json_integer_value(json_object_get(old, "pid")) < (1 << 30))
+		e->pid = (int)json_integer_value(json_object_get(old, "pid"));
+	e->state = !st || !strcmp(st, "entered") ? NETNS_ENTERED : !strcmp(st, "gone") ? NETNS_GONE
+		 : !strcmp(st, "denied") ? NETNS_DENIED : NETNS_FOUND;
+	return 0;
+}
+
+struct netns_list *netns_list_from_json(const json_t *namespaces, char *err, size_t errlen)
+{
+	struct netns_list *l = calloc(1, sizeof(*l));
+	const json_t *o;
+	size_t i;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_array_foreach(namespaces, i, o) {
+		json_int_t ino = json_integer_value(json_object_get(o, "inode"));
+		struct netns_id id = { 0, (uint64_t)ino };
+		struct netns_entry *e;
+		int r;
+
+		if (!json_is_object(o) || !json_is_integer(json_object_get(o, "inode")) || ino <= 0) {
+			snprintf(err, errlen, "namespaces[%zu].netns: \"inode\" must be a positive integer", i);
+			goto fail;
+		}
+		if (netns_list_find(l, id)) {
+			snprintf(err, errlen, "namespaces[%zu].netns: net:[%lld] is listed twice", i, (long long)ino);
+			goto fail;
+		}
+		if (!(e = netns_list_add(l, id))) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		r = entry_from_json(o, e);
+		if (r < 0) {
+			snprintf(err, errlen, r == -ENOMEM ? "out of memory"
+				 : "namespaces[%zu].netns: \"kind\", \"name\" or another member is missing or of the wrong type", i);
+			goto fail;
+		}
+	}
+	l->live = false;
+	return l;
+fail:
+	netns_list_free(l);
+	return NULL;
 }

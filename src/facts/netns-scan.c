@@ -112,6 +112,11 @@ static struct netns_entry *list_get(struct netns_list *l, struct netns_id id)
 	return e;
 }
 
+struct netns_entry *netns_list_add(struct netns_list *l, struct netns_id id)
+{
+	return list_get(l, id);
+}
+
 /* "net:[4026532281]" → 4026532281; 0 for anything else. */
 static uint64_t parse_ns_link(const char *s)
 {

@@ -6,7 +6,8 @@
  *   netns-name.c   names and kinds (cgroup paths of Docker, containerd,
  *                  CRI-O, Podman, Kubernetes), remediation wording, JSON
  *   netns-visit.c  running a function inside each namespace (setns)
- *   netns-owners.c one /proc/PID/fd scan for the listeners of all of them
+ * (owners_collect_many() in sockets.h finds the owners of the listeners of
+ * all of them with one /proc/PID/fd scan)
  *
  * Identity.  A namespace is the nsfs inode that stat(2) gives for any file
  * naming it (/proc/PID/ns/net, a bind mount of one) together with the nsfs
@@ -140,6 +141,10 @@ void netns_list_free(struct netns_list *l);
 /* The entry for an identity, NULL when not in the list. */
 struct netns_entry *netns_list_find(const struct netns_list *l, struct netns_id id);
 
+/* The entry for an identity, added (empty, kind UNKNOWN) when new; NULL
+ * when out of memory.  Pointers into the list move when it grows. */
+struct netns_entry *netns_list_add(struct netns_list *l, struct netns_id id);
+
 /* ---- naming (netns-name.c) ---- */
 
 /* What a cgroup path says about the container of a process. */
@@ -179,6 +184,13 @@ int netns_remedy(const struct netns_entry *e, const char *key, const char *value
  * references. */
 json_t *netns_entry_to_json(const struct netns_entry *e);
 json_t *netns_list_to_json(const struct netns_list *l);
+
+/* The list of namespaces a saved document describes: an array of objects
+ * as netns_entry_to_json() makes them, in the array's order (each must
+ * have "inode", "kind" and "name"; strings from it are made safe to print
+ * with escape_display).  Returns the list, or NULL with the reason in err
+ * (a malformed or repeated entry, out of memory). */
+struct netns_list *netns_list_from_json(const json_t *namespaces, char *err, size_t errlen);
 
 /* ---- entering (netns-visit.c) ----
  *

@@ -43,9 +43,11 @@ struct dirent64 {
 /* its d_type values (<dirent.h> would clash with the struct above) */
 enum { NK_DT_UNKNOWN = 0, NK_DT_LNK = 10 };
 
+/* Listener inodes of all tables: inode -> (table, listener). */
 struct inode_set {
 	uint64_t *inode;        /* 0: empty slot */
 	uint32_t *listener;
+	uint32_t *table;
 	size_t mask;
 };
 
@@ -56,49 +58,65 @@ static uint64_t inode_hash(uint64_t v)
 	return v ^ (v >> 29);
 }
 
-/* The inodes of the listeners, then of t->more_inodes (index n + k). */
-static int inode_set_build(struct inode_set *s, const struct socktab *t)
+/* The inodes of the listeners of every table, then of its more_inodes
+ * (index t->n + k): inode -> (table, index). */
+static int inode_set_build(struct inode_set *s, struct socktab *const *tabs, size_t n)
 {
-	size_t cap = 64;
+	size_t cap = 64, total = 0;
 
-	while (cap < (t->n + t->nmore) * 2)
+	for (size_t k = 0; k < n; k++)
+		total += tabs[k]->n + tabs[k]->nmore;
+	while (cap < total * 2)
 		cap *= 2;
 	s->inode = calloc(cap, sizeof(*s->inode));
 	s->listener = calloc(cap, sizeof(*s->listener));
-	if (!s->inode || !s->listener)
+	s->table = calloc(cap, sizeof(*s->table));
+	if (!s->inode || !s->listener || !s->table)
 		return -ENOMEM;
 	s->mask = cap - 1;
-	for (size_t i = 0; i < t->n + t->nmore; i++) {
-		uint64_t ino = i < t->n ? t->l[i].inode : t->more_inodes[i - t->n];
-		size_t j;
+	for (size_t k = 0; k < n; k++) {
+		const struct socktab *t = tabs[k];
 
-		if (ino == 0)
-			continue;
-		j = inode_hash(ino) & s->mask;
-		while (s->inode[j] && s->inode[j] != ino)
-			j = (j + 1) & s->mask;
-		s->inode[j] = ino;
-		s->listener[j] = (uint32_t)i;
+		for (size_t i = 0; i < t->n + t->nmore; i++) {
+			uint64_t ino = i < t->n ? t->l[i].inode : t->more_inodes[i - t->n];
+			size_t j;
+
+			if (ino == 0)
+				continue;
+			j = inode_hash(ino) & s->mask;
+			while (s->inode[j] && s->inode[j] != ino)
+				j = (j + 1) & s->mask;
+			if (s->inode[j])
+				continue;       /* one socket is in one namespace: the first wins */
+			s->inode[j] = ino;
+			s->listener[j] = (uint32_t)i;
+			s->table[j] = (uint32_t)k;
+		}
 	}
 	return 0;
 }
 
-static long inode_set_find(const struct inode_set *s, uint64_t ino)
+/* The listener of inode ino: true and *table, *listener set. */
+static bool inode_set_find(const struct inode_set *s, uint64_t ino, uint32_t *table, uint32_t *listener)
 {
 	size_t j = inode_hash(ino) & s->mask;
 
 	while (s->inode[j]) {
-		if (s->inode[j] == ino)
-			return (long)s->listener[j];
+		if (s->inode[j] == ino) {
+			*table = s->table[j];
+			*listener = s->listener[j];
+			return true;
+		}
 		j = (j + 1) & s->mask;
 	}
-	return -1;
+	return false;
 }
 
 static void inode_set_free(struct inode_set *s)
 {
 	free(s->inode);
 	free(s->listener);
+	free(s->table);
 }
 
 /* "socket:[12345]" → 12345; 0 for anything else. */
@@ -426,12 +444,21 @@ static int new_proc(struct socktab *t, int pid, uint32_t *idx)
  *
  * The list of processes is read first; workers then take processes one at
  * a time (their descriptor counts differ by orders of magnitude) and record
- * each (listener, process) hit.  Only the calling thread touches the
- * socktab, after the workers are done. */
+ * each (table, listener, process) hit.  Only the calling thread touches the
+ * socktabs, after the workers are done.
+ *
+ * With a scope (the listeners of one network namespace), a process whose
+ * /proc/PID/ns/net is another namespace is skipped after one stat(2)
+ * instead of a readlink per descriptor: a socket belongs to the namespace
+ * it was created in, and the processes holding it nearly always live there
+ * too.  When a listener is left without an owner, the skipped processes
+ * are read as well (a second pass), so that a socket passed to, or kept
+ * by, a process in another namespace is still found. */
 
 #define MAX_WORKERS 4
 
 struct hit {
+	uint32_t table;
 	uint32_t listener;      /* NO_LISTENER: an epoll descriptor */
 	uint32_t slot;          /* index in scan.pids */
 	int epfd;               /* the epoll descriptor, or -1 */
@@ -441,10 +468,13 @@ struct hit {
 
 struct scan {
 	const struct inode_set *set;
+	const struct owners_scope *scope;
 	int procfd;
 	int *pids;
 	size_t npids;
 	long long *nfds;        /* per slot: entries of its fd directory */
+	uint8_t *skipped;       /* per slot, with a scope: in another namespace, not read */
+	bool second;            /* the second pass: only the skipped ones */
 	size_t next;            /* next slot to take (atomic) */
 };
 
@@ -466,7 +496,7 @@ static bool is_denied(int err)
 	return err == EACCES || err == EPERM;
 }
 
-static int add_hit(struct worker *w, uint32_t listener, uint32_t slot, int epfd)
+static int add_hit(struct worker *w, uint32_t table, uint32_t listener, uint32_t slot, int epfd)
 {
 	if (w->nhits == w->caphits) {
 		size_t cap = w->caphits ? w->caphits * 2 : 16;
@@ -477,6 +507,7 @@ static int add_hit(struct worker *w, uint32_t listener, uint32_t slot, int epfd)
 		w->hits = nh;
 		w->caphits = cap;
 	}
+	w->hits[w->nhits].table = table;
 	w->hits[w->nhits].listener = listener;
 	w->hits[w->nhits].slot = slot;
 	w->hits[w->nhits].epfd = epfd;
@@ -506,6 +537,20 @@ static bool is_epoll(const char *link, ssize_t n)
 	return n == (ssize_t)sizeof(ep) - 1 && memcmp(link, ep, sizeof(ep) - 1) == 0;
 }
 
+/* With a scope: is the process in another network namespace?  When that
+ * cannot be told (no permission, gone), it is read as before. */
+static bool other_netns(const struct scan *sc, size_t slot)
+{
+	char path[40];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%d/ns/net", sc->pids[slot]);
+	/* following the link: the namespace's nsfs inode */
+	if (fstatat(sc->procfd, path, &st, 0) < 0)
+		return false;
+	return (uint64_t)st.st_dev != sc->scope->dev || (uint64_t)st.st_ino != sc->scope->ino;
+}
+
 /* Scan one process.  Returns 0 or -ENOMEM; vanished or unreadable
  * processes are skipped. */
 static int scan_proc(struct worker *w, size_t slot)
@@ -517,6 +562,10 @@ static int scan_proc(struct worker *w, size_t slot)
 	size_t hits0 = w->nhits;
 	int fdfd, r = 0;
 
+	if (sc->scope && !sc->second && other_netns(sc, slot)) {
+		sc->skipped[slot] = 1;
+		return 0;
+	}
 	snprintf(path, sizeof(path), "%d/fd", sc->pids[slot]);
 	fdfd = openat(sc->procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fdfd < 0) {
@@ -533,9 +582,9 @@ static int scan_proc(struct worker *w, size_t slot)
 			break;          /* end, or the process went away */
 		for (long off = 0; off < n;) {
 			const struct dirent64 *d = (const struct dirent64 *)(w->dents + off);
+			uint32_t table, li;
 			ssize_t k;
 			uint64_t ino;
-			long li;
 
 			off += d->d_reclen;
 			if (d->d_name[0] == '.')
@@ -554,9 +603,9 @@ static int scan_proc(struct worker *w, size_t slot)
 				continue;
 			}
 			ino = socket_inode(link, k);
-			if (!ino || (li = inode_set_find(sc->set, ino)) < 0)
+			if (!ino || !inode_set_find(sc->set, ino, &table, &li))
 				continue;
-			r = add_hit(w, (uint32_t)li, (uint32_t)slot, -1);
+			r = add_hit(w, table, li, (uint32_t)slot, -1);
 			if (r < 0)
 				goto out;
 		}
@@ -566,7 +615,7 @@ static int scan_proc(struct worker *w, size_t slot)
 	sc->nfds[slot] = nfds;
 	/* the epoll sets matter only for processes that hold a listener */
 	for (size_t i = 0; w->nhits > hits0 && i < w->neps && r == 0; i++)
-		r = add_hit(w, NO_LISTENER, (uint32_t)slot, w->eps[i]);
+		r = add_hit(w, 0, NO_LISTENER, (uint32_t)slot, w->eps[i]);
 out:
 	close(fdfd);
 	return r;
@@ -581,6 +630,8 @@ static void *worker_run(void *arg)
 
 		if (slot >= w->sc->npids)
 			break;
+		if (w->sc->second && !w->sc->skipped[slot])
+			continue;
 		w->err = scan_proc(w, slot);
 		if (w->err < 0) {
 			/* stop the others too */
@@ -589,6 +640,25 @@ static void *worker_run(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* One pass over the processes: workers 1.. in threads, worker 0 here; a
+ * thread that cannot be started just leaves more work to the others. */
+static int run_workers(struct scan *sc, struct worker *w, unsigned nw)
+{
+	int r = 0;
+
+	sc->next = 0;
+	for (unsigned k = 1; k < nw; k++)
+		w[k].started = pthread_create(&w[k].thread, NULL, worker_run, &w[k]) == 0;
+	worker_run(&w[0]);
+	for (unsigned k = 1; k < nw; k++)
+		if (w[k].started)
+			pthread_join(w[k].thread, NULL);
+	for (unsigned k = 0; k < nw; k++)
+		if (w[k].err < 0)
+			r = w[k].err;
+	return r;
 }
 
 static bool is_dir_nofollow(int dirfd, const char *name)
@@ -689,13 +759,28 @@ static struct sock_owner_link *find_link(struct socktab *t, uint32_t listener, u
 	return NULL;
 }
 
+/* A process holding listeners of a table: its index there.  Sorted by
+ * slot, then table. */
+struct slot_proc {
+	uint32_t slot, table, proc;
+};
+
+/* The owners found, per process and table (record_owners). */
+struct owned {
+	struct slot_proc *sp;
+	size_t n;
+	uint32_t *first;        /* per slot: index in sp + 1, 0 when it holds none */
+};
+
 struct ep_ctx {
-	struct socktab *t;
+	struct socktab **tabs;
 	const struct inode_set *set;
+	const struct owned *ow;
 	int procfd;
 	int fddir;              /* PID/fd, opened when first needed, or -1 */
 	int pid;
-	uint32_t proc;
+	uint32_t slot;
+	bool read;              /* some of the epoll set was read */
 };
 
 /* PID/SUB of procfd as a directory: no link followed (in a copied tree a
@@ -712,8 +797,7 @@ static int proc_subdir(int procfd, int pid, const char *sub)
 static void ep_target(uint64_t ino, int tfd, void *data)
 {
 	struct ep_ctx *c = data;
-	struct sock_owner_link *k;
-	long li;
+	uint32_t table, li;
 
 	if (ino == 0) {
 		/* kernels that print no "ino:": the target descriptor's link */
@@ -727,9 +811,14 @@ static void ep_target(uint64_t ino, int tfd, void *data)
 		if (n <= 0 || !(ino = socket_inode(link, n)))
 			return;
 	}
-	li = inode_set_find(c->set, ino);
-	if (li >= 0 && (k = find_link(c->t, (uint32_t)li, c->proc)))
-		k->polls = true;
+	if (!inode_set_find(c->set, ino, &table, &li))
+		return;
+	for (size_t k = c->ow->first[c->slot] - 1; k < c->ow->n && c->ow->sp[k].slot == c->slot; k++) {
+		struct sock_owner_link *ln;
+
+		if (c->ow->sp[k].table == table && (ln = find_link(c->tabs[table], li, c->ow->sp[k].proc)))
+			ln->polls = true;
+	}
 }
 
 /* The most of an epoll descriptor's fdinfo read: about 90 bytes a watched
@@ -773,48 +862,96 @@ static void read_epoll(struct ep_ctx *c, int epfd, char *buf, size_t size)
 			used = have;    /* a line longer than the buffer: not ours */
 		memmove(buf, buf + used, have - used);
 		have -= used;
-		c->t->procs[c->proc].has_epoll = true;
+		c->read = true;
 	}
 	close(fd);
 }
 
-/* Turn the workers' hits into processes (comm, limits, state) and links,
- * then mark the links whose listener the process polls. */
-static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, unsigned nw,
-			 long long btime)
+static int hit_cmp(const void *a, const void *b)
 {
-	uint32_t *proc_of = malloc(sc->npids * sizeof(*proc_of));
+	const struct hit *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	if (x->table != y->table)
+		return x->table < y->table ? -1 : 1;
+	return x->listener < y->listener ? -1 : x->listener > y->listener;
+}
+
+/* Process slot as a process of tabs[table]: described once (comm, limits,
+ * state), copied into the other tables that it holds listeners of. */
+static int take_proc(struct socktab **tabs, struct owned *ow, struct scan *sc, uint32_t slot,
+		     uint32_t table, long long btime)
+{
+	struct slot_proc *sp = &ow->sp[ow->n];
+	uint32_t idx;
+	int r = new_proc(tabs[table], sc->pids[slot], &idx);
+
+	if (r < 0)
+		return r;
+	if (ow->first[slot]) {
+		const struct slot_proc *f = &ow->sp[ow->first[slot] - 1];
+		struct sock_proc *p = &tabs[table]->procs[idx];
+
+		*p = tabs[f->table]->procs[f->proc];
+		if (p->comm && !(p->comm = strdup(p->comm)))
+			return -ENOMEM;
+	} else {
+		char pidstr[16];
+
+		ow->first[slot] = (uint32_t)ow->n + 1;
+		tabs[table]->procs[idx].fds = sc->nfds[slot];
+		snprintf(pidstr, sizeof(pidstr), "%d", sc->pids[slot]);
+		r = describe_proc(sc->procfd, pidstr, btime, &tabs[table]->procs[idx]);
+		if (r < 0)
+			return r;
+	}
+	sp->slot = slot;
+	sp->table = table;
+	sp->proc = idx;
+	ow->n++;
+	return 0;
+}
+
+/* Turn the workers' hits into processes (comm, limits, state) and links
+ * of each table, then mark the links whose listener the process polls. */
+static int record_owners(struct socktab **tabs, size_t ntabs, struct scan *sc, struct worker *w,
+			 unsigned nw, long long btime)
+{
+	struct owned ow = { NULL, 0, NULL };
+	struct hit *all;
+	size_t nall = 0;
 	int r = 0;
 
-	if (!proc_of)
-		return -ENOMEM;
-	memset(proc_of, 0xff, sc->npids * sizeof(*proc_of));
-	for (unsigned k = 0; k < nw && r == 0; k++) {
-		for (size_t i = 0; i < w[k].nhits && r == 0; i++) {
-			const struct hit *h = &w[k].hits[i];
-
-			if (h->listener == NO_LISTENER)
-				continue;
-			if (proc_of[h->slot] == UINT32_MAX) {
-				char pidstr[16];
-				uint32_t pidx;
-
-				r = new_proc(t, sc->pids[h->slot], &pidx);
-				if (r < 0)
-					break;
-				proc_of[h->slot] = pidx;
-				t->procs[pidx].fds = sc->nfds[h->slot];
-				snprintf(pidstr, sizeof(pidstr), "%d", sc->pids[h->slot]);
-				r = describe_proc(sc->procfd, pidstr, btime, &t->procs[pidx]);
-				if (r < 0)
-					break;
-			}
-			r = add_link(t, h->listener, proc_of[h->slot]);
-		}
+	for (unsigned k = 0; k < nw; k++)
+		nall += w[k].nhits;
+	all = malloc((nall ? nall : 1) * sizeof(*all));
+	ow.sp = malloc((nall ? nall : 1) * sizeof(*ow.sp));
+	ow.first = calloc(sc->npids ? sc->npids : 1, sizeof(*ow.first));
+	if (!all || !ow.sp || !ow.first) {
+		r = -ENOMEM;
+		goto out;
 	}
-	if (r == 0 && t->nlinks) {
+	nall = 0;
+	for (unsigned k = 0; k < nw; k++)
+		for (size_t i = 0; i < w[k].nhits; i++)
+			if (w[k].hits[i].listener != NO_LISTENER)
+				all[nall++] = w[k].hits[i];
+	qsort(all, nall, sizeof(*all), hit_cmp);
+	for (size_t i = 0; i < nall && r == 0; i++) {
+		const struct hit *h = &all[i];
+
+		if (i == 0 || h->slot != all[i - 1].slot || h->table != all[i - 1].table)
+			r = take_proc(tabs, &ow, sc, h->slot, h->table, btime);
+		if (r == 0)
+			r = add_link(tabs[h->table], h->listener, ow.sp[ow.n - 1].proc);
+	}
+	for (size_t k = 0; k < ntabs && r == 0; k++) {
+		struct socktab *t = tabs[k];
 		size_t n = 0;
 
+		if (!t->nlinks)
+			continue;
 		qsort_r(t->links, t->nlinks, sizeof(*t->links), link_cmp_t, t);
 		/* one process holding a listener twice (dup) is listed once */
 		for (size_t i = 0; i < t->nlinks; i++)
@@ -825,18 +962,23 @@ static int record_owners(struct socktab *t, struct scan *sc, struct worker *w, u
 	for (unsigned k = 0; k < nw && r == 0; k++) {
 		for (size_t i = 0; i < w[k].nhits; i++) {
 			const struct hit *h = &w[k].hits[i];
-			struct ep_ctx c = { .t = t, .set = sc->set, .procfd = sc->procfd, .fddir = -1 };
+			struct ep_ctx c = { .tabs = tabs, .set = sc->set, .ow = &ow, .procfd = sc->procfd,
+					    .fddir = -1, .slot = h->slot };
 
-			if (h->listener != NO_LISTENER || proc_of[h->slot] == UINT32_MAX)
+			if (h->listener != NO_LISTENER || !ow.first[h->slot])
 				continue;
 			c.pid = sc->pids[h->slot];
-			c.proc = proc_of[h->slot];
 			read_epoll(&c, h->epfd, w[0].dents, DENTS_BUF_SIZE);
 			if (c.fddir >= 0)
 				close(c.fddir);
+			for (size_t j = ow.first[h->slot] - 1; c.read && j < ow.n && ow.sp[j].slot == h->slot; j++)
+				tabs[ow.sp[j].table]->procs[ow.sp[j].proc].has_epoll = true;
 		}
 	}
-	free(proc_of);
+out:
+	free(all);
+	free(ow.sp);
+	free(ow.first);
 	return r;
 }
 
@@ -853,27 +995,64 @@ static long long boot_time(const struct nk_root *root)
 	return btime;
 }
 
-int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st)
+/* After a first pass with a scope: is a listener (one the scan could
+ * find) left without a process? */
+static bool some_unowned(struct socktab **tabs, size_t n, const struct worker *w, unsigned nw)
+{
+	size_t total = 0, *off = malloc((n + 1) * sizeof(*off));
+	uint8_t *owned;
+	bool any = false;
+
+	if (!off)
+		return true;    /* out of memory: read them all, as without a scope */
+	for (size_t k = 0; k < n; k++) {
+		off[k] = total;
+		total += tabs[k]->n + tabs[k]->nmore;
+	}
+	owned = calloc(total ? total : 1, 1);
+	if (!owned) {
+		free(off);
+		return true;
+	}
+	for (unsigned k = 0; k < nw; k++)
+		for (size_t i = 0; i < w[k].nhits; i++)
+			if (w[k].hits[i].listener != NO_LISTENER)
+				owned[off[w[k].hits[i].table] + w[k].hits[i].listener] = 1;
+	for (size_t k = 0; k < n && !any; k++)
+		for (size_t i = 0; i < tabs[k]->n + tabs[k]->nmore && !any; i++)
+			any = (i < tabs[k]->n ? tabs[k]->l[i].inode : tabs[k]->more_inodes[i - tabs[k]->n]) &&
+			      !owned[off[k] + i];
+	free(owned);
+	free(off);
+	return any;
+}
+
+int owners_collect_many(const struct nk_root *root, struct socktab **tabs, size_t n,
+			const struct owners_scope *scope, struct owners_stats *st)
 {
 	struct inode_set set = { 0 };
-	struct scan sc = { .set = &set, .procfd = -1 };
+	struct scan sc = { .set = &set, .scope = scope, .procfd = -1 };
 	struct worker w[MAX_WORKERS];
+	size_t total = 0;
 	unsigned nw = 0;
 	int r;
 
 	memset(w, 0, sizeof(w));
-	if (t->n + t->nmore == 0)
+	for (size_t k = 0; k < n; k++)
+		total += tabs[k]->n + tabs[k]->nmore;
+	if (total == 0)
 		return 0;
 	sc.procfd = root_open_dir(root, "proc");
 	if (sc.procfd < 0)
 		return sc.procfd;
-	r = inode_set_build(&set, t);
+	r = inode_set_build(&set, tabs, n);
 	if (r == 0)
 		r = list_pids(&sc);
 	if (r < 0)
 		goto out;
 	sc.nfds = calloc(sc.npids ? sc.npids : 1, sizeof(*sc.nfds));
-	if (!sc.nfds) {
+	sc.skipped = calloc(sc.npids ? sc.npids : 1, 1);
+	if (!sc.nfds || !sc.skipped) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -890,29 +1069,32 @@ int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_
 		r = -ENOMEM;
 		goto out;
 	}
-	/* workers 1.. in threads, worker 0 here; a thread that cannot be
-	 * started just leaves more work to the others */
-	for (unsigned k = 1; k < nw; k++)
-		w[k].started = pthread_create(&w[k].thread, NULL, worker_run, &w[k]) == 0;
-	worker_run(&w[0]);
-	for (unsigned k = 1; k < nw; k++)
-		if (w[k].started)
-			pthread_join(w[k].thread, NULL);
+	r = run_workers(&sc, w, nw);
+	if (r == 0 && scope) {
+		size_t skipped = 0;
+
+		for (size_t i = 0; i < sc.npids; i++)
+			skipped += sc.skipped[i];
+		if (skipped && some_unowned(tabs, n, w, nw)) {
+			sc.second = true;
+			r = run_workers(&sc, w, nw);
+		} else {
+			st->procs_other_netns += skipped;
+		}
+	}
 	for (unsigned k = 0; k < nw; k++) {
 		st->procs_scanned += w[k].scanned;
 		st->procs_denied += w[k].denied;
-		if (w[k].err < 0)
-			r = w[k].err;
 	}
 	if (r == 0)
-		r = record_owners(t, &sc, w, nw, boot_time(root));
-	if (r == 0) {
-		size_t k = 0;
+		r = record_owners(tabs, n, &sc, w, nw, boot_time(root));
+	for (size_t k = 0; k < n && r == 0; k++) {
+		size_t j = 0;
 
-		for (size_t i = 0; i < t->n; i++) {
-			while (k < t->nlinks && t->links[k].listener < i)
-				k++;
-			if (k == t->nlinks || t->links[k].listener != i)
+		for (size_t i = 0; i < tabs[k]->n; i++) {
+			while (j < tabs[k]->nlinks && tabs[k]->links[j].listener < i)
+				j++;
+			if (j == tabs[k]->nlinks || tabs[k]->links[j].listener != i)
 				st->ownerless++;
 		}
 	}
@@ -925,6 +1107,22 @@ out:
 	inode_set_free(&set);
 	free(sc.pids);
 	free(sc.nfds);
+	free(sc.skipped);
 	close(sc.procfd);
 	return r;
+}
+
+int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st)
+{
+	struct owners_scope scope;
+	struct stat ns;
+
+	/* on the running system, the listeners are those of the calling
+	 * thread's network namespace */
+	if (root->live && stat("/proc/thread-self/ns/net", &ns) == 0) {
+		scope.dev = (uint64_t)ns.st_dev;
+		scope.ino = (uint64_t)ns.st_ino;
+		return owners_collect_many(root, &t, 1, &scope, st);
+	}
+	return owners_collect_many(root, &t, 1, NULL, st);
 }

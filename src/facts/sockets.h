@@ -319,12 +319,31 @@ struct owners_stats {
 	unsigned long procs_scanned;
 	unsigned long procs_denied;     /* fd directory or links unreadable (EACCES/EPERM) */
 	unsigned long ownerless;        /* listeners left without a process */
+	unsigned long procs_other_netns;        /* in another network namespace: not read */
 };
 
 /* Scan ROOT/proc/[0-9]* /fd for the listeners' inodes (after
- * socktab_finish) and record the owning processes in t.  Returns 0,
- * -ENOMEM, or -errno when ROOT/proc cannot be opened. */
+ * socktab_finish) and record the owning processes in t.  On the running
+ * system (a live root) the listeners are taken to be those of the calling
+ * thread's network namespace: owners_collect_many() with that scope.
+ * Returns 0, -ENOMEM, or -errno when ROOT/proc cannot be opened. */
 int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st);
+
+/* A network namespace (nsfs device and inode of /proc/PID/ns/net). */
+struct owners_scope {
+	uint64_t dev, ino;
+};
+
+/* The owners of the listeners of tabs[0..n) (each after socktab_finish(),
+ * without owners yet: the listeners of several network namespaces; socket
+ * inodes are unique on the host) from one scan of ROOT/proc, recorded in
+ * each table.  With a scope, processes in another network namespace are
+ * skipped after one stat(2) of their ns/net, and read only when a listener
+ * is left without an owner by the others (then counted in procs_scanned,
+ * else in procs_other_netns).  The stats add up over all tables.  Returns
+ * 0, -ENOMEM, or -errno when ROOT/proc cannot be opened. */
+int owners_collect_many(const struct nk_root *root, struct socktab **tabs, size_t n,
+			const struct owners_scope *scope, struct owners_stats *st);
 
 /* Parse "Max open files" of a /proc/PID/limits text; -1 for "unlimited".
  * Returns 0 or -EINVAL (line missing or malformed). */

@@ -346,6 +346,44 @@ static void format_endpoint(const json_t *l, char *buf, size_t len)
 	free(esc);
 }
 
+/* The NAMESPACE column (--all-netns): the name, padded to the column's
+ * width, or cut there with "..." on a terminal (at a character's start). */
+static void ns_cell(FILE *out, const struct listeners_opts *o)
+{
+	char *d;
+	size_t len, w = o->netns_width > 0 ? (size_t)o->netns_width : 0, cols = 0, i;
+
+	if (!o->netns)
+		return;
+	d = escape_display(o->netns);
+	if (!d) {
+		fputs("? ", out);
+		return;
+	}
+	len = strlen(d);
+	for (i = 0; i < len; i++)
+		cols += ((unsigned char)d[i] & 0xc0) != 0x80;
+	if (o->cut_netns && cols > w && w > 3) {
+		size_t keep = 0, c = 0;
+
+		/* w - 3 characters, then "..." */
+		for (i = 0; i < len && c < w - 3; i++) {
+			if (((unsigned char)d[i] & 0xc0) != 0x80)
+				c++;
+			keep = i + 1;
+		}
+		while (keep < len && ((unsigned char)d[keep] & 0xc0) == 0x80)
+			keep++;
+		fprintf(out, "%.*s... ", (int)keep, d);
+	} else {
+		fputs(d, out);
+		for (; cols < w; cols++)
+			fputc(' ', out);
+		fputc(' ', out);
+	}
+	free(d);
+}
+
 static void print_row(FILE *out, const char *ep, const struct vals *v, bool shared, bool sampled,
 		      bool color)
 {
@@ -380,7 +418,10 @@ static void print_row(FILE *out, const char *ep, const struct vals *v, bool shar
 		fprintf(out, "%s%-28s %13s %5s %8s %7s%s  ", on, ep, ql, fill, syn, drops, off);
 }
 
-static void print_header(const json_t *doc, bool sampled, FILE *out)
+static void print_header(const json_t *doc, bool sampled, FILE *out);
+
+/* The note of a document whose sockets came from /proc/net/tcp. */
+static void print_source(const json_t *doc, const struct listeners_opts *o, FILE *out)
 {
 	const json_t *sockets = json_object_get(doc, "sockets");
 	const char *src = gets(sockets, "source");
@@ -388,10 +429,25 @@ static void print_header(const json_t *doc, bool sampled, FILE *out)
 	if (src && !strcmp(src, "proc")) {
 		const char *why = gets(sockets, "fallback_reason");
 
+		if (o->netns) {
+			fputs_safe(o->netns, out);
+			fputs(": ", out);
+		}
 		fputs("note: socket details from /proc/net/tcp (", out);
 		fputs_safe(why ? why : "netlink unavailable", out);
 		fputs("): no limits or drops\n", out);
 	}
+}
+
+void report_listeners_header(FILE *out, bool sampled, const struct listeners_opts *o)
+{
+	if (o->netns_width > 0)
+		fprintf(out, "%-*s ", o->netns_width, "NAMESPACE");
+	print_header(NULL, sampled, out);
+}
+
+static void print_header(const json_t *doc, bool sampled, FILE *out)
+{
 	if (sampled) {
 		const json_t *smp = json_object_get(doc, "sample");
 		long long ms = geti(smp, "duration_ms", 0);
@@ -426,6 +482,7 @@ static void print_members(const struct row *r, bool sampled, const struct listen
 		len = strlen(ep);
 		snprintf(ep + len, sizeof(ep) - len, " #%lld/%lld", geti(rp, "index", 0),
 			 geti(rp, "members", 0));
+		ns_cell(out, o);
 		print_row(out, ep, &v, json_is_true(json_object_get(r->m[k], "syn_recv_shared")), sampled,
 			  o->color);
 		print_procs(&r->m[k], 1, true, o->color, out);
@@ -457,21 +514,33 @@ static void print_vanished(const json_t *doc, const struct listeners_opts *o, FI
 	}
 }
 
-void report_listeners_text(const json_t *doc, FILE *out, const struct listeners_opts *o)
+void report_listeners_footer(FILE *out, unsigned seen, const struct listeners_opts *o)
+{
+	if ((seen & LISTENERS_GROUPS) && o->verbose)
+		fputs("#I/N: socket I of a SO_REUSEPORT group of N, with the worker that polls it.\n", out);
+	else if (seen & LISTENERS_GROUPS)
+		fputs("(N sockets): a SO_REUSEPORT group, shown with the queue of its fullest socket and the "
+		      "drops of all;\n--verbose lists each socket with the worker that polls it.\n", out);
+}
+
+unsigned report_listeners_text(const json_t *doc, FILE *out, const struct listeners_opts *o)
 {
 	const json_t *listeners = json_object_get(json_object_get(doc, "sockets"), "listeners");
 	bool sampled = json_is_true(json_object_get(json_object_get(doc, "sample"), "listeners_sampled"));
 	const json_t **members = NULL;
 	struct row *rows = NULL;
 	long nr = build_rows(listeners, sampled, &rows, &members);
-	bool groups = false;
+	unsigned seen = 0;
 
-	print_header(doc, sampled, out);
+	print_source(doc, o, out);
+	if (!o->rows_only)
+		print_header(doc, sampled, out);
 	for (long i = 0; i < nr; i++) {
 		const struct row *r = &rows[i];
 		char ep[128];
 
-		groups |= r->n > 1;
+		if (r->n > 1)
+			seen |= LISTENERS_GROUPS;
 		if (r->n > 1 && o->verbose) {
 			print_members(r, sampled, o, out);
 			continue;
@@ -482,22 +551,23 @@ void report_listeners_text(const json_t *doc, FILE *out, const struct listeners_
 
 			snprintf(ep + len, sizeof(ep) - len, " (%zu sockets)", r->n);
 		}
+		ns_cell(out, o);
 		print_row(out, ep, &r->v, r->n == 1 && json_is_true(json_object_get(r->m[0], "syn_recv_shared")),
 			  sampled, o->color);
 		print_procs(r->m, r->n, false, o->color, out);
 		fputc('\n', out);
 	}
-	if (nr == 0)
+	if (nr > 0)
+		seen |= LISTENERS_ROWS;
+	if (nr == 0 && !o->rows_only)
 		fputs("(no listening TCP sockets)\n", out);
-	if (groups && o->verbose)
-		fputs("#I/N: socket I of a SO_REUSEPORT group of N, with the worker that polls it.\n", out);
-	else if (groups)
-		fputs("(N sockets): a SO_REUSEPORT group, shown with the queue of its fullest socket and the "
-		      "drops of all;\n--verbose lists each socket with the worker that polls it.\n", out);
+	if (!o->rows_only)
+		report_listeners_footer(out, seen, o);
 	if (sampled)
 		print_vanished(doc, o, out);
 	free(rows);
 	free(members);
+	return seen;
 }
 
 /* ---- JSON ---- */

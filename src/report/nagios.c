@@ -165,6 +165,89 @@ void report_nagios(const json_t *audit, const json_t *facts, const json_t *repor
 		}
 }
 
+/* The worst severity rank of a namespace's findings; 4 when none. */
+static int worst_rank(const json_t *audit)
+{
+	const json_t *f;
+	int best = 4;
+	size_t i;
+
+	json_array_foreach(json_object_get(audit, "findings"), i, f)
+		if (!strcmp(str(f, "status"), "fail") && sev_rank(str(f, "severity")) < best)
+			best = sev_rank(str(f, "severity"));
+	return best;
+}
+
+void report_nagios_all(const struct report_ns *v, size_t n, int status, FILE *out)
+{
+	static const char *const sevs[] = { "critical", "warning", "notice", "info" };
+	long long tot[4] = { 0 }, full = 0, nlisteners = 0;
+	size_t with = 0, unknown = 0, shown = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const json_t *summary = json_object_get(v[k].audit, "summary"), *l;
+		size_t i;
+
+		for (int s = 0; s < 4; s++)
+			tot[s] += count(summary, sevs[s]);
+		with += worst_rank(v[k].audit) < 4;
+		unknown += json_object_size(json_object_get(v[k].audit, "core_unavailable")) != 0;
+		json_array_foreach(json_object_get(json_object_get(v[k].facts, "sockets"), "listeners"), i, l) {
+			const json_t *q = json_object_get(l, "queue"), *lim = json_object_get(l, "limit");
+
+			nlisteners++;
+			if (json_is_integer(q) && json_is_integer(lim) && json_integer_value(q) > json_integer_value(lim))
+				full++;
+		}
+	}
+	if (status < 0 || status > 3 || unknown)
+		status = 3;
+	fprintf(out, "NETKNOBS %s - %zu of %zu network namespaces with findings", state_names[status], with, n);
+	if (unknown)
+		fprintf(out, ", %zu could not be judged (core facts unreadable)", unknown);
+	/* the namespaces, most severe first, at most three */
+	for (int rank = 0; rank < 4; rank++)
+		for (size_t k = 0; k < n; k++) {
+			if (worst_rank(v[k].audit) != rank)
+				continue;
+			if (shown++ < 3) {
+				fputs(shown == 1 ? ": " : "; ", out);
+				plugin_text(out, v[k].netns ? v[k].netns : "?");
+				fprintf(out, " %lld %s", count(json_object_get(v[k].audit, "summary"), sevs[rank]),
+					sevs[rank]);
+			}
+		}
+	if (shown > 3)
+		fprintf(out, "; and %zu more", shown - 3);
+	fprintf(out, " | critical=%lld;;;0 warning=%lld;;;0 notice=%lld;;;0 info=%lld;;;0", tot[0], tot[1],
+		tot[2], tot[3]);
+	fprintf(out, " namespaces=%zu;;;0 namespaces_with_findings=%zu;;;0 listeners=%lld;;;0 "
+		"listeners_overflowing=%lld;;;0\n", n, with, nlisteners, full);
+	for (int rank = 0; rank < 4; rank++)
+		for (size_t k = 0; k < n; k++) {
+			const json_t *f;
+			size_t i;
+
+			json_array_foreach(json_object_get(v[k].audit, "findings"), i, f) {
+				const char *sev = str(f, "severity");
+
+				if (strcmp(str(f, "status"), "fail") != 0 || sev_rank(sev) != rank)
+					continue;
+				for (const char *p = sev; *p; p++)
+					fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
+				fputc(' ', out);
+				plugin_text(out, v[k].netns ? v[k].netns : "?");
+				fputs(": ", out);
+				plugin_text(out, str(f, "subject"));
+				fputs(": ", out);
+				plugin_text(out, str(f, "title"));
+				fputs(" [", out);
+				plugin_text(out, str(f, "rule"));
+				fputs("]\n", out);
+			}
+		}
+}
+
 void report_nagios_unknown(FILE *out)
 {
 	const char *e = log_last_error();

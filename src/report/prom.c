@@ -66,78 +66,136 @@ static bool number(const json_t *v, FILE *out)
 	return true;
 }
 
-static void findings(FILE *out, const json_t *audit)
+/* A series' name and labels: the namespace's first (--all-netns), then
+ * the series' own. */
+struct series {
+	FILE *out;
+	bool open;
+};
+
+static void series_begin(struct series *s, FILE *out, const char *metric, const struct report_ns *ns)
 {
-	const json_t *summary = json_object_get(audit, "summary");
-	const json_t *list = json_object_get(audit, "findings"), *f;
-	json_t *by_rule = json_object();
-	const char *rule;
-	json_t *sevs;
-	size_t i;
-
-	family(out, "netknobs_findings", "gauge",
-	       "Findings of the audit by severity (waived ones are not counted).");
-	for (i = 0; i < sizeof(severities) / sizeof(severities[0]); i++)
-		fprintf(out, "netknobs_findings{severity=\"%s\"} %lld\n", severities[i],
-			(long long)json_integer_value(json_object_get(summary, severities[i])));
-
-	/* rule -> severity -> count, in the order of the findings */
-	json_array_foreach(list, i, f) {
-		json_t *s;
-
-		if (strcmp(str(f, "status"), "fail") != 0 || !by_rule)
-			continue;
-		s = json_object_get(by_rule, str(f, "rule"));
-		if (!s) {
-			s = json_object();
-			json_object_set_new(by_rule, str(f, "rule"), s);
-		}
-		json_object_set_new(s, str(f, "severity"),
-				    json_integer(json_integer_value(json_object_get(s, str(f, "severity"))) + 1));
-	}
-	family(out, "netknobs_rule_findings", "gauge",
-	       "Findings of the audit by rule and severity; rules without findings are not listed.");
-	json_object_foreach(by_rule, rule, sevs) {
-		const char *sev;
-		json_t *n;
-
-		json_object_foreach(sevs, sev, n) {
-			fputs("netknobs_rule_findings{", out);
-			label(out, "rule", rule, true);
-			label(out, "severity", sev, false);
-			fprintf(out, "} %lld\n", (long long)json_integer_value(n));
-		}
-	}
-	json_decref(by_rule);
-
-	family(out, "netknobs_rule_results", "gauge",
-	       "Rule results of the audit that are not findings, by status.");
-	{
-		static const char *const st[] = { "passed", "not_applicable", "waived", "disabled", "errors" };
-
-		for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
-			fprintf(out, "netknobs_rule_results{status=\"%s\"} %lld\n", st[i],
-				(long long)json_integer_value(json_object_get(summary, st[i])));
+	s->out = out;
+	s->open = false;
+	fputs(metric, out);
+	if (ns->netns) {
+		fputc('{', out);
+		label(out, "netns", ns->netns, true);
+		label(out, "netns_kind", ns->kind, false);
+		s->open = true;
 	}
 }
 
-static void listener_labels(FILE *out, const json_t *l)
+static void series_label(struct series *s, const char *name, const char *value)
+{
+	if (!s->open)
+		fputc('{', s->out);
+	label(s->out, name, value, !s->open);
+	s->open = true;
+}
+
+static void series_end(struct series *s)
+{
+	if (s->open)
+		fputc('}', s->out);
+}
+
+static void findings(FILE *out, const struct report_ns *v, size_t n)
+{
+	family(out, "netknobs_findings", "gauge",
+	       "Findings of the audit by severity (waived ones are not counted).");
+	for (size_t k = 0; k < n; k++) {
+		const json_t *summary = json_object_get(v[k].audit, "summary");
+
+		for (size_t i = 0; i < sizeof(severities) / sizeof(severities[0]); i++) {
+			struct series s;
+
+			series_begin(&s, out, "netknobs_findings", &v[k]);
+			series_label(&s, "severity", severities[i]);
+			series_end(&s);
+			fprintf(out, " %lld\n", (long long)json_integer_value(json_object_get(summary, severities[i])));
+		}
+	}
+
+	family(out, "netknobs_rule_findings", "gauge",
+	       "Findings of the audit by rule and severity; rules without findings are not listed.");
+	for (size_t k = 0; k < n; k++) {
+		const json_t *list = json_object_get(v[k].audit, "findings"), *f;
+		json_t *by_rule = json_object(), *sevs;
+		const char *rule;
+		size_t i;
+
+		/* rule -> severity -> count, in the order of the findings */
+		json_array_foreach(list, i, f) {
+			json_t *c;
+
+			if (strcmp(str(f, "status"), "fail") != 0 || !by_rule)
+				continue;
+			c = json_object_get(by_rule, str(f, "rule"));
+			if (!c) {
+				c = json_object();
+				json_object_set_new(by_rule, str(f, "rule"), c);
+			}
+			json_object_set_new(c, str(f, "severity"),
+					    json_integer(json_integer_value(json_object_get(c, str(f, "severity"))) + 1));
+		}
+		json_object_foreach(by_rule, rule, sevs) {
+			const char *sev;
+			json_t *cnt;
+
+			json_object_foreach(sevs, sev, cnt) {
+				struct series s;
+
+				series_begin(&s, out, "netknobs_rule_findings", &v[k]);
+				series_label(&s, "rule", rule);
+				series_label(&s, "severity", sev);
+				series_end(&s);
+				fprintf(out, " %lld\n", (long long)json_integer_value(cnt));
+			}
+		}
+		json_decref(by_rule);
+	}
+
+	family(out, "netknobs_rule_results", "gauge",
+	       "Rule results of the audit that are not findings, by status.");
+	for (size_t k = 0; k < n; k++) {
+		static const char *const st[] = { "passed", "not_applicable", "waived", "disabled", "errors" };
+		const json_t *summary = json_object_get(v[k].audit, "summary");
+
+		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+			struct series s;
+
+			series_begin(&s, out, "netknobs_rule_results", &v[k]);
+			series_label(&s, "status", st[i]);
+			series_end(&s);
+			fprintf(out, " %lld\n", (long long)json_integer_value(json_object_get(summary, st[i])));
+		}
+	}
+}
+
+static void listener_series(struct series *s, FILE *out, const char *metric, const struct report_ns *ns,
+			    const json_t *l)
 {
 	const json_t *procs = json_object_get(l, "processes");
 	char port[16], inode[24];
 
 	snprintf(port, sizeof(port), "%lld", (long long)json_integer_value(json_object_get(l, "port")));
 	snprintf(inode, sizeof(inode), "%lld", (long long)json_integer_value(json_object_get(l, "inode")));
-	fputc('{', out);
-	label(out, "family", str(l, "family"), true);
-	label(out, "address", str(l, "address"), false);
-	label(out, "port", port, false);
-	label(out, "inode", inode, false);
-	label(out, "process", str(json_array_get(procs, 0), "comm"), false);
-	fputc('}', out);
+	series_begin(s, out, metric, ns);
+	series_label(s, "family", str(l, "family"));
+	series_label(s, "address", str(l, "address"));
+	series_label(s, "port", port);
+	series_label(s, "inode", inode);
+	series_label(s, "process", str(json_array_get(procs, 0), "comm"));
+	series_end(s);
 }
 
-static void listeners(FILE *out, const json_t *facts)
+static const json_t *listeners_of(const json_t *facts)
+{
+	return json_object_get(json_object_get(facts, "sockets"), "listeners");
+}
+
+static void listeners(FILE *out, const struct report_ns *v, size_t n)
 {
 	static const struct {
 		const char *key, *name, *type, *help;
@@ -151,46 +209,43 @@ static void listeners(FILE *out, const json_t *facts)
 		{ "drops", "netknobs_listener_drops_total", "counter",
 		  "Packets dropped by a listening TCP socket since it was opened." },
 	};
-	const json_t *list = json_object_get(json_object_get(facts, "sockets"), "listeners"), *l;
+	const json_t *l;
 	size_t i, j;
 
 	for (j = 0; j < sizeof(m) / sizeof(m[0]); j++) {
 		bool any = false;
 
-		json_array_foreach(list, i, l)
-			if (json_is_integer(json_object_get(l, m[j].key)))
-				any = true;
+		for (size_t k = 0; k < n; k++)
+			json_array_foreach(listeners_of(v[k].facts), i, l)
+				if (json_is_integer(json_object_get(l, m[j].key)))
+					any = true;
 		if (!any)
 			continue;
 		family(out, m[j].name, m[j].type, m[j].help);
-		json_array_foreach(list, i, l) {
-			if (!json_is_integer(json_object_get(l, m[j].key)))
-				continue;
-			fputs(m[j].name, out);
-			listener_labels(out, l);
-			number(json_object_get(l, m[j].key), out);
-		}
+		for (size_t k = 0; k < n; k++)
+			json_array_foreach(listeners_of(v[k].facts), i, l) {
+				struct series s;
+
+				if (!json_is_integer(json_object_get(l, m[j].key)))
+					continue;
+				listener_series(&s, out, m[j].name, &v[k], l);
+				number(json_object_get(l, m[j].key), out);
+			}
 	}
 }
 
-static void sysctls(FILE *out, const json_t *facts)
+static void sysctls_of(FILE *out, const struct report_ns *ns)
 {
-	const json_t *sys = json_object_get(facts, "sysctl"), *v;
+	const json_t *sys = json_object_get(ns->facts, "sysctl"), *v;
 	const char *key;
-	bool any = false;
 
-	json_object_foreach((json_t *)sys, key, v)
-		if (json_is_integer(v) || json_is_array(v))
-			any = true;
-	if (!any)
-		return;
-	family(out, "netknobs_sysctl", "gauge",
-	       "Numeric sysctl values the audit read; lists have one sample per position (index).");
 	json_object_foreach((json_t *)sys, key, v) {
+		struct series s;
+
 		if (json_is_integer(v)) {
-			fputs("netknobs_sysctl{", out);
-			label(out, "key", key, true);
-			fputc('}', out);
+			series_begin(&s, out, "netknobs_sysctl", ns);
+			series_label(&s, "key", key);
+			series_end(&s);
 			number(v, out);
 		} else if (json_is_array(v)) {
 			const json_t *e;
@@ -202,72 +257,133 @@ static void sysctls(FILE *out, const json_t *facts)
 				if (!json_is_integer(e))
 					continue;
 				snprintf(idx, sizeof(idx), "%zu", i);
-				fputs("netknobs_sysctl{", out);
-				label(out, "key", key, true);
-				label(out, "index", idx, false);
-				fputc('}', out);
+				series_begin(&s, out, "netknobs_sysctl", ns);
+				series_label(&s, "key", key);
+				series_label(&s, "index", idx);
+				series_end(&s);
 				number(e, out);
 			}
 		}
 	}
 }
 
-static void report_metrics(FILE *out, const json_t *report)
+static void sysctls(FILE *out, const struct report_ns *v, size_t n)
 {
-	const json_t *counters = json_object_get(report, "counters"), *c;
-	size_t i;
+	const json_t *x;
+	const char *key;
 	bool any = false;
 
+	for (size_t k = 0; k < n; k++)
+		json_object_foreach((json_t *)json_object_get(v[k].facts, "sysctl"), key, x)
+			if (json_is_integer(x) || json_is_array(x))
+				any = true;
+	if (!any)
+		return;
+	family(out, "netknobs_sysctl", "gauge",
+	       "Numeric sysctl values the audit read; lists have one sample per position (index).");
+	for (size_t k = 0; k < n; k++)
+		sysctls_of(out, &v[k]);
+}
+
+/* A gauge with one sample per namespace and no label of its own. */
+static void per_ns(FILE *out, const char *metric, const struct report_ns *ns, long long value)
+{
+	struct series s;
+
+	series_begin(&s, out, metric, ns);
+	series_end(&s);
+	fprintf(out, " %lld\n", value);
+}
+
+static void report_metrics(FILE *out, const struct report_ns *v, size_t n)
+{
+	const json_t *c;
+	size_t i;
+	bool any = false, reports = false;
+
+	for (size_t k = 0; k < n; k++)
+		reports |= v[k].report != NULL;
+	if (!reports)
+		return;
 	family(out, "netknobs_report_new_findings", "gauge", "Findings that were not there at the previous report.");
-	fprintf(out, "netknobs_report_new_findings %zu\n", json_array_size(json_object_get(report, "new")));
+	for (size_t k = 0; k < n; k++)
+		if (v[k].report)
+			per_ns(out, "netknobs_report_new_findings", &v[k],
+			       (long long)json_array_size(json_object_get(v[k].report, "new")));
 	family(out, "netknobs_report_resolved_findings", "gauge",
 	       "Findings of the previous report that are gone.");
-	fprintf(out, "netknobs_report_resolved_findings %zu\n",
-		json_array_size(json_object_get(report, "resolved")));
+	for (size_t k = 0; k < n; k++)
+		if (v[k].report)
+			per_ns(out, "netknobs_report_resolved_findings", &v[k],
+			       (long long)json_array_size(json_object_get(v[k].report, "resolved")));
 	family(out, "netknobs_report_baseline_reset", "gauge",
 	       "1 when the counters started a new baseline (first run, reboot, counters went backwards).");
-	fprintf(out, "netknobs_report_baseline_reset %d\n",
-		json_is_true(json_object_get(json_object_get(report, "baseline"), "reset")) ? 1 : 0);
+	for (size_t k = 0; k < n; k++)
+		if (v[k].report)
+			per_ns(out, "netknobs_report_baseline_reset", &v[k],
+			       json_is_true(json_object_get(json_object_get(v[k].report, "baseline"), "reset")));
 
-	json_array_foreach(counters, i, c)
-		if (json_is_number(json_object_get(c, "per_day")))
-			any = true;
+	for (size_t k = 0; k < n; k++)
+		json_array_foreach(json_object_get(v[k].report, "counters"), i, c)
+			if (json_is_number(json_object_get(c, "per_day")))
+				any = true;
 	if (!any)
 		return;
 	family(out, "netknobs_report_increase_per_day", "gauge",
 	       "Increase of a kernel trouble counter since the previous report, per day.");
-	json_array_foreach(counters, i, c) {
-		if (!json_is_number(json_object_get(c, "per_day")))
-			continue;
-		fputs("netknobs_report_increase_per_day{", out);
-		label(out, "counter", str(c, "name"), true);
-		fputc('}', out);
-		number(json_object_get(c, "per_day"), out);
-	}
+	for (size_t k = 0; k < n; k++)
+		json_array_foreach(json_object_get(v[k].report, "counters"), i, c) {
+			struct series s;
+
+			if (!json_is_number(json_object_get(c, "per_day")))
+				continue;
+			series_begin(&s, out, "netknobs_report_increase_per_day", &v[k]);
+			series_label(&s, "counter", str(c, "name"));
+			series_end(&s);
+			number(json_object_get(c, "per_day"), out);
+		}
 }
 
 /* 1 for each core part of the facts that could not be read: without it the
  * findings above say nothing (alert on netknobs_facts_unavailable == 1). */
-static void core(FILE *out, const json_t *audit)
+static void core(FILE *out, const struct report_ns *v, size_t n)
 {
-	const json_t *c = json_object_get(audit, "core_unavailable");
-
 	family(out, "netknobs_facts_unavailable", "gauge",
 	       "1 when these core facts could not be read (the audit then cannot judge; exit status 3).");
-	for (size_t i = 0; facts_core_parts[i]; i++)
-		fprintf(out, "netknobs_facts_unavailable{part=\"%s\"} %d\n", facts_core_parts[i],
-			json_object_get(c, facts_core_parts[i]) != NULL);
+	for (size_t k = 0; k < n; k++) {
+		const json_t *c = json_object_get(v[k].audit, "core_unavailable");
+
+		for (size_t i = 0; facts_core_parts[i]; i++) {
+			struct series s;
+
+			series_begin(&s, out, "netknobs_facts_unavailable", &v[k]);
+			series_label(&s, "part", facts_core_parts[i]);
+			series_end(&s);
+			fprintf(out, " %d\n", json_object_get(c, facts_core_parts[i]) != NULL);
+		}
+	}
 }
 
-int report_prom(const json_t *audit, const json_t *facts, const json_t *report,
-		const struct prom_opts *o, FILE *out)
+/* --all-netns: how many namespaces were entered, gone, denied, not entered. */
+static void namespaces(FILE *out, const unsigned long *states)
 {
-	findings(out, audit);
-	core(out, audit);
-	listeners(out, facts);
-	sysctls(out, facts);
-	if (report)
-		report_metrics(out, report);
+	static const char *const names[] = { "entered", "gone", "denied", "not_entered" };
+
+	family(out, "netknobs_network_namespaces", "gauge",
+	       "Network namespaces of the run (--all-netns) by what became of them.");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		fprintf(out, "netknobs_network_namespaces{state=\"%s\"} %lu\n", names[i], states[i]);
+}
+
+int report_prom_all(const struct report_ns *v, size_t n, const struct prom_opts *o, FILE *out)
+{
+	findings(out, v, n);
+	core(out, v, n);
+	listeners(out, v, n);
+	sysctls(out, v, n);
+	report_metrics(out, v, n);
+	if (o->netns_states)
+		namespaces(out, o->netns_states);
 	family(out, "netknobs_audit_duration_seconds", "gauge",
 	       "How long the audit took: rules, facts and evaluation.");
 	fprintf(out, "netknobs_audit_duration_seconds %.6f\n", o->duration_s);
@@ -275,4 +391,12 @@ int report_prom(const json_t *audit, const json_t *facts, const json_t *report,
 	fprintf(out, "netknobs_audit_timestamp_seconds %lld\n", o->timestamp);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
+}
+
+int report_prom(const json_t *audit, const json_t *facts, const json_t *report,
+		const struct prom_opts *o, FILE *out)
+{
+	struct report_ns one = { NULL, NULL, audit, facts, report };
+
+	return report_prom_all(&one, 1, o, out);
 }

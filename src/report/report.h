@@ -10,6 +10,10 @@
 struct text_opts {
 	bool color;
 	bool verbose;      /* list passes and not-applicable results too */
+	bool section;      /* one namespace's part of a longer report: the
+			      verdict without "netknobs audit: ", no line for
+			      nothing to report, the findings without their
+			      rationale and risk (netknobs explain RULE) */
 };
 
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
@@ -28,12 +32,28 @@ void report_facts_text(const json_t *facts, FILE *out);
 struct listeners_opts {
 	bool color;
 	bool verbose;      /* each member of a SO_REUSEPORT group on a row of its own */
+	/* --all-netns: a NAMESPACE column first, holding netns, netns_width
+	 * wide (longer names cut with "..." when cut_netns: a terminal) */
+	const char *netns;
+	int netns_width;
+	bool cut_netns;
+	bool rows_only;    /* one namespace's rows of a longer table: no header,
+			      no footnotes, nothing for no listener */
 };
+
+/* What the rows of report_listeners_text() held. */
+#define LISTENERS_ROWS   0x1u   /* at least one */
+#define LISTENERS_GROUPS 0x2u   /* a SO_REUSEPORT group */
 
 /* netknobs listeners: every listening socket of a facts document, fullest
  * accept queue first (with a sampling window, its peaks), a SO_REUSEPORT
- * group as one row, each owner with its state. */
-void report_listeners_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+ * group as one row, each owner with its state.  Returns LISTENERS_*. */
+unsigned report_listeners_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+/* The header line, with NAMESPACE when o->netns_width > 0 (without a
+ * sampling window), and the footnotes for what the rows held: for a table
+ * made of several report_listeners_text(rows_only) calls. */
+void report_listeners_header(FILE *out, bool sampled, const struct listeners_opts *o);
+void report_listeners_footer(FILE *out, unsigned seen, const struct listeners_opts *o);
 /* The same as JSON (one object per socket, with fill_percent; the window
  * without the counters' rates).  A new reference, NULL when out of memory. */
 json_t *report_listeners_json(const json_t *facts);
@@ -59,18 +79,34 @@ void report_changes_text(const json_t *report, FILE *out, bool always);
 struct prom_opts {
 	double duration_s;       /* how long the audit took */
 	long long timestamp;     /* when it ran, Unix time */
+	/* --all-netns: the namespaces entered, gone, denied and not entered
+	 * (netknobs_network_namespaces), or NULL */
+	const unsigned long *netns_states;
+};
+
+/* One network namespace's documents for the renderers of --all-netns:
+ * netns NULL for a run on one namespace (no namespace labels). */
+struct report_ns {
+	const char *netns, *kind;       /* display name and kind */
+	const json_t *audit, *facts, *report;
 };
 
 /* Prometheus text exposition (format 0.0.4) of an audit, the facts it was
  * made from and, when not NULL, a report's changes.  Returns 0 or -EIO. */
 int report_prom(const json_t *audit, const json_t *facts, const json_t *report,
 		const struct prom_opts *o, FILE *out);
+/* The same for several namespaces: each family's series of all of them
+ * together, each with the labels netns="NAME" and netns_kind="KIND". */
+int report_prom_all(const struct report_ns *v, size_t n, const struct prom_opts *o, FILE *out);
 
 /* A Nagios/Icinga plugin's output: one status line with performance data,
  * then one line per finding.  status is the exit status (0 OK, 1 WARNING,
  * 2 CRITICAL, 3 UNKNOWN); report, when not NULL, adds its changes. */
 void report_nagios(const json_t *audit, const json_t *facts, const json_t *report, int status,
 		   FILE *out);
+/* The same over several namespaces (--all-netns): how many have findings,
+ * the most severe named, every finding with its namespace. */
+void report_nagios_all(const struct report_ns *v, size_t n, int status, FILE *out);
 /* "NETKNOBS UNKNOWN - " and the last error logged, for when there is no
  * audit. */
 void report_nagios_unknown(FILE *out);

@@ -97,9 +97,11 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 		if (*str(r, "note"))
 			print_wrapped(out, "    ", "note: ", str(r, "note"));
 	}
-	if (*str(f, "rationale"))
+	/* many namespaces repeat the same rules: their reasons once, by
+	 * `netknobs explain RULE` */
+	if (*str(f, "rationale") && !o->section)
 		print_wrapped(out, "  ", "why: ", str(f, "rationale"));
-	if (*str(f, "risk"))
+	if (*str(f, "risk") && !o->section)
 		print_wrapped(out, "  ", "risk: ", str(f, "risk"));
 	if (w) {
 		char line[512];
@@ -185,6 +187,32 @@ static void core_lines(FILE *out, const json_t *core, const struct text_opts *o)
 	fputc('\n', out);
 }
 
+/* The heading of the recommendations of a namespace other than the one
+ * netknobs runs in: neither a bare sysctl -w nor the host's sysctl.d
+ * reach it. */
+static void recs_heading(FILE *out, const json_t *ns)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+
+	if (!m)
+		return;
+	fputs("Recommended settings for ", m);
+	fputs(str(ns, "name"), m);
+	fprintf(m, " (%s, %s)", str(ns, "kind"), str(ns, "id"));
+	if (json_is_true(json_object_get(ns, "initial")))
+		fputs(": the first line applies a value now; \"lasting\" says where it is kept", m);
+	else
+		fputs(", a network namespace of its own: the host's sysctl.d does not apply to it, and a "
+		      "bare sysctl -w on the host would change the host.  The first line applies a value "
+		      "there now; \"lasting\" says what keeps it", m);
+	fputc(':', m);
+	fclose(m);
+	print_wrapped(out, "", "", line ? line : "Recommended settings:");
+	free(line);
+}
+
 char *report_audit_verdict(const json_t *audit)
 {
 	static const char *const names[][3] = {
@@ -243,7 +271,8 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 
 	char *verdict = report_audit_verdict(audit);
 
-	fputs("netknobs audit: ", out);
+	if (!o->section)
+		fputs("netknobs audit: ", out);
 	fputs_safe(verdict ? verdict : "?", out);
 	fputc('\n', out);
 	free(verdict);
@@ -258,12 +287,16 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 	}
 
 	if (json_array_size(recs)) {
+		const json_t *ns = json_object_get(audit, "netns");
+		bool away = ns && !(json_is_true(json_object_get(ns, "self")) && !strcmp(str(ns, "kind"), "host"));
 		size_t todo = 0;
 
 		json_array_foreach(recs, i, r)
 			if (!json_is_true(json_object_get(r, "satisfied")))
 				todo++;
-		if (todo) {
+		if (todo && away) {
+			recs_heading(out, ns);
+		} else if (todo) {
 			fputs("Recommended settings", out);
 			fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines;\n"
 			      "`netknobs fix` shows the drop-in, `netknobs fix --apply` does both):\n", out);
@@ -275,7 +308,14 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 			if (json_is_true(json_object_get(r, "satisfied")))
 				continue;
 			fputs("  ", out);
-			fputs_safe(str(r, "sysctl_d"), out);
+			if (away) {
+				/* "KEY = VALUE": not a line for the host's sysctl.d */
+				fputs_safe(str(r, "key"), out);
+				fputs(" = ", out);
+				value_text(out, json_object_get(r, "value"));
+			} else {
+				fputs_safe(str(r, "sysctl_d"), out);
+			}
 			if (json_object_get(r, "current")) {
 				fputs("    (now ", out);
 				value_text(out, json_object_get(r, "current"));
@@ -289,6 +329,8 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 			fputs("\n    ", out);
 			fputs_safe(str(r, "sysctl_w"), out);
 			fputc('\n', out);
+			if (away && *str(r, "persist"))
+				print_wrapped(out, "    ", "lasting: ", str(r, "persist"));
 			{
 				const json_t *notes = json_object_get(r, "notes"), *nt;
 
@@ -326,7 +368,7 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 				result_line(out, res, "  ");
 			}
 		}
-	} else if (!shown && !json_object_size(json_object_get(audit, "core_unavailable"))) {
+	} else if (!shown && !o->section && !json_object_size(json_object_get(audit, "core_unavailable"))) {
 		fputs("Nothing to report.  --verbose lists every rule's result.\n", out);
 	}
 }

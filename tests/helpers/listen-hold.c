@@ -1,13 +1,19 @@
-/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] PORT BACKLOG
+/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] PORT BACKLOG
  *
  * Open a TCP listener and keep it, never calling accept(), so that its
  * accept queue fills.  -4 IPv4 (default), -6 IPv6 only, -d dual-stack [::]
  * (IPV6_V6ONLY off); -a bind address (default: the wildcard); -r
  * SO_REUSEPORT; -n process name (prctl PR_SET_NAME) with C escapes
- * (\xNN, \e, \n, \t, \\) decoded.  Prints "ready PORT" once listening
+ * (\xNN, \e, \n, \t, \\) decoded; -N: once listening, move into the
+ * network namespace of NSFILE (/proc/PID/ns/net), keeping the listener of
+ * the namespace it was started in.  Prints "ready PORT" once listening
  * (PORT 0 picks one) and waits until killed. */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +24,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] PORT BACKLOG\n");
+	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] PORT BACKLOG\n");
 	exit(2);
 }
 
@@ -84,13 +90,13 @@ static long number(const char *s, long min, long max)
 int main(int argc, char **argv)
 {
 	int family = AF_INET, dual = 0, reuse = 0, opt, fd, one = 1, v6only;
-	const char *addr = NULL;
+	const char *addr = NULL, *nsfile = NULL;
 	char *comm = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	long port, backlog;
 
-	while ((opt = getopt(argc, argv, "46da:rn:")) != -1) {
+	while ((opt = getopt(argc, argv, "46da:rn:N:")) != -1) {
 		switch (opt) {
 		case '4': family = AF_INET; dual = 0; break;
 		case '6': family = AF_INET6; dual = 0; break;
@@ -98,6 +104,7 @@ int main(int argc, char **argv)
 		case 'a': addr = optarg; break;
 		case 'r': reuse = 1; break;
 		case 'n': comm = optarg; break;
+		case 'N': nsfile = optarg; break;
 		default: usage();
 		}
 	}
@@ -174,6 +181,15 @@ int main(int argc, char **argv)
 	}
 	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (nsfile) {
+		int nfd = open(nsfile, O_RDONLY | O_CLOEXEC);
+
+		if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0) {
+			perror(nsfile);
+			return 1;
+		}
+		close(nfd);
+	}
 	printf("ready %ld\n", port);
 	fflush(stdout);
 	for (;;)

@@ -35,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "facts/netns-owners.h"
 #include "facts/netns-scan.h"
 #include "facts/sockets.h"
 #include "util/fileio.h"
@@ -109,12 +108,12 @@ static json_t *owners(const struct nk_root *root, struct ctx *c, size_t n, bool 
 	for (size_t i = 0; i < n; i++)
 		tabs[i] = &c->tabs[i];
 	if (shared) {
-		r = netns_owners_collect(root, tabs, n, &st);
+		r = owners_collect_many(root, tabs, n, NULL, &st);
 		scans = 1;
 	} else {
 		for (size_t i = 0; i < n && r == 0; i++)
 			if (tabs[i]->n) {
-				r = owners_collect(root, tabs[i], &st);
+				r = owners_collect_many(root, &tabs[i], 1, NULL, &st);
 				scans++;
 			}
 	}

@@ -41,8 +41,41 @@ check_eq "somaxconn restored after the failed write" "4096" "$(sc net/core/somax
 check_eq "tcp_max_syn_backlog restored after the failed write" "256" "$(sc net/ipv4/tcp_max_syn_backlog)"
 
 check_exit "--netns with --apply needs --output" 3 fix --apply
-check_match "says why" "not to $ns; give --output" "$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
+check_match "says why" "not to $ns, so there is nothing to write; .*give --output" "$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
 check_eq "nothing set without --output" "4096" "$(sc net/core/somaxconn)"
+check_exit "--netns with --check needs --output: no file of the host's to check" 3 fix --check
+check_match "says why" "not to $ns, so there is nothing to check" "$(tr '\n' ' ' <"$T/err" | tr -s ' ')"
+
+# ---- 0. where the advice applies: not the host's sysctl.d, not a bare
+# sysctl -w pasted on the host, but the namespace
+check_exit "fix in a namespace without --output" 0 fix
+out=$(tr '\n' ' ' <"$T/out" | tr -s ' ')
+check_match "says the host's sysctl.d does not apply" \
+	"$ns is a network namespace of its own \\(named, net:\\[[0-9]+\\]\\): at boot the sysctl.d files.* are applied to the host's initial namespace only" "$out"
+check_match "the command that sets a value there now" "now: ip netns exec $ns sysctl -w net.core.somaxconn=8192 " "$out"
+check_match "what keeps it" "lasting: whatever runs .ip netns add $ns., after it" "$out"
+case $out in
+*"net.core.somaxconn = 8192 # "* | *"90-netknobs.conf (netknobs fix --write"*) fail "a drop-in for the host is offered" ;;
+*) pass "no drop-in for the host's sysctl.d is offered" ;;
+esac
+check_exit "fix --json in a namespace" 0 fix --json
+check_eq "JSON: sysctl.d does not apply, the namespace, the commands" \
+	"[false,\"named\",\"$ns\",\"ip netns exec $ns sysctl -w net.core.somaxconn=8192\",false]" \
+	"$(jq -c '[.sysctl_d_applies, .netns.kind, .netns.name, (.settings[] | select(.key == "net.core.somaxconn") | .now), .written]' "$T/out")"
+check_eq "nothing set by fix without --apply" "4096" "$(sc net/core/somaxconn)"
+# the audit says the same: text and JSON
+"$NETKNOBS" --netns "$ns" audit --no-default-rules --rules "$RULES" >"$T/audit.txt" || true
+check_match "audit: the recommendation applies in the namespace" \
+	"^    ip netns exec $ns sysctl -w net.ipv4.tcp_max_syn_backlog=2048\$" "$(cat "$T/audit.txt")"
+check_eq "audit: no bare sysctl -w line" 0 "$(grep -c '^    sysctl -w ' "$T/audit.txt" || true)"
+check_match "audit: heading names the namespace and why" \
+	"Recommended settings for $ns \\(named, net:\\[[0-9]+\\]\\), a network namespace of its own: the host's sysctl.d does not apply to it" \
+	"$(tr '\n' ' ' <"$T/audit.txt" | tr -s ' ')"
+"$NETKNOBS" --netns "$ns" audit --no-default-rules --rules "$RULES" --json >"$T/audit.json" || true
+check_eq "audit JSON: sysctl_w and persist of the namespace, the finding's own recommendation too" \
+	"[\"ip netns exec $ns sysctl -w net.core.somaxconn=8192\",true,\"ip netns exec $ns sysctl -w net.core.somaxconn=8192\",\"$ns\"]" \
+	"$(jq -c '[(.recommendations[] | select(.key == "net.core.somaxconn") | .sysctl_w, (.persist | test("ip netns add"))),
+		(.findings[] | select(.rule == "fixtest.somaxconn") | .recommend[0].sysctl_w), .netns.name]' "$T/audit.json")"
 
 # ---- 1. apply; lines of the admin in the file (a glob, a '-' line for a
 # key that does not exist) are kept and left to `sysctl --system`

@@ -95,6 +95,10 @@ static void docker_host(const char *fx)
 	}
 	remedy(e, "net.core.somaxconn", "4096", "nsenter --net=/proc/1002/ns/net sysctl -w net.core.somaxconn=4096",
 	       "docker run --sysctl net.core.somaxconn=4096");
+	/* a value with blanks is one word for the shell, in both lines */
+	remedy(e, "net.ipv4.tcp_rmem", "4096 131072 6291456",
+	       "nsenter --net=/proc/1002/ns/net sysctl -w 'net.ipv4.tcp_rmem=4096 131072 6291456'",
+	       "docker run --sysctl 'net.ipv4.tcp_rmem=4096 131072 6291456'");
 	e = expect(l, 4026532302ULL, "docker", "docker fedcba987654", 1, 1100);
 	remedy(e, "net.core.somaxconn", "4096", "nsenter --net=/proc/1100/ns/net sysctl -w net.core.somaxconn=4096",
 	       "sysctls:");
@@ -189,6 +193,15 @@ int main(void)
 		is_int(l->n, 1, "basic: the own namespace alone");
 		is_int(l->ns[0].self, 1, "basic: marked as the own one");
 		netns_list_free(l);
+	}
+	/* netknobs running inside a container: the change now is the plain
+	 * command there, where it lasts is still the container's */
+	{
+		struct netns_entry in = { .self = true, .kind = NETNS_KIND_DOCKER, .pid = 7,
+					  .name = (char *)"docker web" };
+
+		remedy(&in, "net.core.somaxconn", "4096", "sysctl -w net.core.somaxconn=4096",
+		       "docker run --sysctl net.core.somaxconn=4096");
 	}
 	/* no proc at all */
 	if (root_open(&root, "/nonexistent-root-dir") == 0)
