@@ -169,7 +169,8 @@ int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result 
 
 /* The listeners only, and with with_requests the request sockets (SYN_RECV)
  * too, as sockdiag_collect(t, false, res) does.  Asking for request sockets
- * makes the kernel walk its whole established hash table, for each family:
+ * makes the kernel walk its whole established hash table (once for both
+ * families, or once for each where the kernel refuses the older request):
  * the sampling window does it less often than it reads the listeners. */
 int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res);
 
