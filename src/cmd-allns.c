@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd-allns.h"
 #include "facts/facts.h"
@@ -47,7 +48,38 @@ struct visit_ctx {
 	struct allns *a;
 	const struct nk_root *root;
 	const struct allns_opts *o;
+	struct netns_ahead *ahead;      /* the TCP dumps, by helper threads */
 };
+
+/* In a helper thread inside e's namespace: its TCP dumps, which make the
+ * kernel walk the established hash of the whole host. */
+static int tcp_ahead(const struct netns_entry *e, void *slot, void *arg)
+{
+	struct sockdiag_ahead *pre = slot;
+	const struct allns_opts *o = arg;
+
+	(void)e;
+	socktab_init(&pre->t);
+	pre->r = sockdiag_collect(&pre->t, !o->listeners_only, &pre->res);
+	if (pre->r < 0) {
+		/* the visit does it again, and says why it failed */
+		socktab_free(&pre->t);
+		return pre->r;
+	}
+	return 0;
+}
+
+static void tcp_drop(void *slot)
+{
+	socktab_free(&((struct sockdiag_ahead *)slot)->t);
+}
+
+static unsigned helper_threads(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+}
 
 /* The listeners of doc by inode, in the document's order, into t. */
 static int tab_from_doc(struct socktab *t, const json_t *doc)
@@ -79,12 +111,14 @@ static int visit_one(struct netns_entry *e, void *arg)
 		.want_sockets = true,
 		.want_owners = false,
 		.listeners_only = c->o->listeners_only,
+		.tcp_ahead = netns_ahead_take(c->ahead, (size_t)(e - c->a->list->ns)),
 	};
 	json_t *doc = facts_collect(&co);
 	int r;
 
 	if (!doc)
 		return -ENOMEM;
+	c->a->ahead += co.tcp_ahead != NULL;
 	r = tab_from_doc(&ns->tab, doc);
 	if (r == 0 && !(ns->facts = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))))
 		r = -ENOMEM;
@@ -139,7 +173,7 @@ static int find_owners(struct allns *a, const struct nk_root *root)
 static int collect_live(const struct globals *g, const struct allns_opts *o, struct allns *a)
 {
 	struct nk_root root;
-	struct visit_ctx c = { a, &root, o };
+	struct visit_ctx c = { a, &root, o, NULL };
 	double t0 = now_ms();
 	int r = root_open(&root, g->root ? g->root : "/");
 
@@ -164,7 +198,11 @@ static int collect_live(const struct globals *g, const struct allns_opts *o, str
 	t0 = now_ms();
 	/* back in the own namespace after each (or stopped): nothing is
 	 * written before that */
+	if (root.live)
+		c.ahead = netns_ahead_start(a->list, &root, helper_threads(), tcp_ahead, (void *)o, tcp_drop,
+					    sizeof(struct sockdiag_ahead));
 	r = root.live ? netns_visit(a->list, &root, visit_one, &c, &a->vs) : visit_tree(a, &c);
+	netns_ahead_stop(c.ahead);
 	a->ms_visit = now_ms() - t0;
 	if (r == -ENOMEM)
 		goto oom;
@@ -490,6 +528,7 @@ static json_t *discovery_json(const struct allns *a)
 							   (json_int_t)a->os.procs_scanned, "processes_denied",
 							   (json_int_t)a->os.procs_denied, "scans",
 							   (json_int_t)(a->owners_done ? 1 : 0)));
+		json_object_set_new(d, "tcp_dumps_ahead", json_integer((json_int_t)a->ahead));
 	}
 	return d;
 }

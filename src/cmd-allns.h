@@ -42,6 +42,7 @@ struct allns {
 	struct allns_ns *ns;    /* ns[i] is list->ns[i] */
 	size_t n;
 	struct netns_visit_stats vs;
+	unsigned long ahead;    /* namespaces whose TCP dumps a helper thread made */
 	unsigned long not_entered;      /* below --root: all but the own one */
 	struct owners_stats os;
 	int owners_err;         /* the owner scan's -errno, 0 */

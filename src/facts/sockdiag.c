@@ -213,10 +213,11 @@ int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t le
 static int dump_request(uint16_t type, const void *req, size_t len, void *buf, sockdiag_cb cb,
 			void *data, const int *cb_err)
 {
+	/* helper threads dump too (netns_ahead_start()) */
 	static unsigned int seq;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	unsigned int portid;
+	unsigned int portid, s;
 	int r = 0;
 
 	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
@@ -227,12 +228,13 @@ static int dump_request(uint16_t type, const void *req, size_t len, void *buf, s
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
-	if (!seq)
-		seq = (unsigned int)time(NULL);
+	s = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+	if (s == 1) /* the first: start from the time */
+		__atomic_store_n(&seq, s = (unsigned int)time(NULL), __ATOMIC_RELAXED);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = ++seq;
+	nlh->nlmsg_seq = s;
 	memcpy(mnl_nlmsg_put_extra_header(nlh, len), req, len);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		r = -errno;
@@ -252,7 +254,7 @@ static int dump_request(uint16_t type, const void *req, size_t len, void *buf, s
 			r = -EPROTO;
 			break;
 		}
-		ret = parse_batch(buf, (size_t)n, seq, portid, cb, data, cb_err);
+		ret = parse_batch(buf, (size_t)n, s, portid, cb, data, cb_err);
 		if (ret <= 0) {
 			r = ret;
 			break;
@@ -301,16 +303,16 @@ bool sockdiag_ipv6_unavailable(int err)
  * request (then nothing was counted), else 0 or -errno. */
 static int others_at_once(struct dump_ctx *c, uint32_t states, char *buf)
 {
-	static bool refused;
+	static bool refused;    /* by this kernel; helper threads dump too */
 	int r;
 
-	if (refused)
+	if (__atomic_load_n(&refused, __ATOMIC_RELAXED))
 		return 1;
 	r = dump_tcp_any(states, buf, data_cb, c, &c->err);
 	if (r < 0 && r != -EINTR && r != -ENOMEM && !c->err) {
 		/* an older request type this kernel does not serve: the
 		 * dumps per family say what is wrong, if anything */
-		refused = true;
+		__atomic_store_n(&refused, true, __ATOMIC_RELAXED);
 		socktab_reset_counts(c->t);
 		c->bad = 0;
 		return 1;

@@ -163,6 +163,11 @@ check_eq "the summary counts them" true "$(jq '.summary.gone >= 2 and .summary.w
 check_eq "the host first, then the worst" "host critical" \
 	"$(jq -r '[.namespaces[0].netns.kind, (.namespaces[1].audit.summary | if .critical > 0 then "critical" else "not critical" end)] | join(" ")' "$J")"
 check_eq "one scan of /proc for the owners of all" 1 "$(jq '.discovery.owners.scans' "$J")"
+# helper threads dump the TCP sockets of each namespace inside it (the
+# listeners above are where they belong); the visit does it only where they
+# could not
+check_eq "the TCP dumps made ahead by helper threads (on more than one CPU)" true \
+	"$(jq --argjson cpus "$(nproc)" '.discovery.tcp_dumps_ahead >= (if $cpus > 1 then 29 else 0 end)' "$J")"
 # ---- text: the worst first, the quiet ones on a line, nothing of the
 # healthy ones, the commands of each namespace
 check_exit "audit --all-netns (text)" 2 NK audit --all-netns
