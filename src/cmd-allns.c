@@ -11,6 +11,7 @@
 #include "facts/facts.h"
 #include "util/escape.h"
 #include "util/log.h"
+#include "util/memout.h"
 
 static double now_ms(void)
 {
@@ -433,6 +434,35 @@ void allns_print_title(FILE *out, const struct netns_entry *e)
 	fprintf(out, " (%s, net:[%llu])", netns_kind_name(e->kind), (unsigned long long)e->id.ino);
 }
 
+void allns_print_heading(FILE *out, const struct netns_entry *e)
+{
+	fputs("== ", out);
+	allns_print_title(out, e);
+	fputs(" ==\n", out);
+}
+
+struct section {
+	const struct netns_entry *e;
+	memout_fn body;
+	const void *arg;
+};
+
+static int print_section(FILE *out, const void *arg)
+{
+	const struct section *s = arg;
+
+	allns_print_heading(out, s->e);
+	return s->body(out, s->arg);
+}
+
+char *allns_section(const struct netns_entry *e, memout_fn body, const void *arg)
+{
+	struct section s = { e, body, arg };
+	char *text;
+
+	return memout(print_section, &s, &text, NULL) == 0 ? text : NULL;
+}
+
 void allns_text_tail(FILE *out, const struct allns *a)
 {
 	size_t gone = 0;
@@ -553,9 +583,23 @@ int allns_json_element_text(FILE *out, const char *text, bool first)
 	return ferror(out) ? -EIO : 0;
 }
 
+static char *element_dump(const json_t *el)
+{
+	return json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+}
+
+char *allns_element_text(const struct netns_entry *e, const char *key, const json_t *doc)
+{
+	json_t *el = allns_element(e, key, json_incref((json_t *)doc));
+	char *text = el ? element_dump(el) : NULL;
+
+	json_decref(el);
+	return text;
+}
+
 int allns_json_element(FILE *out, const json_t *el, bool first)
 {
-	char *s = json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	char *s = element_dump(el);
 	int r;
 
 	if (!s)
@@ -572,6 +616,26 @@ int allns_json_end(FILE *out, const json_t *summary)
 		return -ENOMEM;
 	fputs("}\n", out);
 	return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}
+
+int allns_json_write(FILE *out, const struct allns *a, const char *const *texts, size_t n, const json_t *summary)
+{
+	int r = allns_json_begin(out, a);
+	size_t k = 0;
+
+	for (size_t j = 0; j < n && r == 0; j++)
+		r = allns_json_element_text(out, texts[j], k++ == 0);
+	/* the namespaces not read: their netns object only */
+	for (size_t i = 0; i < a->n && r == 0; i++) {
+		json_t *el;
+
+		if (a->ns[i].e->state == NETNS_ENTERED)
+			continue;
+		el = allns_element(a->ns[i].e, NULL, NULL);
+		r = el ? allns_json_element(out, el, k++ == 0) : -ENOMEM;
+		json_decref(el);
+	}
+	return r == 0 ? allns_json_end(out, summary) : r;
 }
 
 json_t *allns_element(const struct netns_entry *e, const char *key, json_t *doc)

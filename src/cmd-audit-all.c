@@ -153,24 +153,25 @@ struct all_out {
 	int status;             /* the worst */
 };
 
+struct section_args {
+	const json_t *audit;
+	const struct text_opts *to;
+};
+
+static int audit_body(FILE *out, const void *arg)
+{
+	const struct section_args *s = arg;
+
+	report_audit_text(s->audit, out, s->to);
+	return 0;
+}
+
 static char *section_text(const struct netns_entry *e, const json_t *audit, const struct all_out *o)
 {
 	struct text_opts to = { .color = color_enabled(o->g, stdout), .verbose = o->a->verbose, .section = true };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	struct section_args s = { audit, &to };
 
-	if (!m)
-		return NULL;
-	fputs("== ", m);
-	allns_print_title(m, e);
-	fputs(" ==\n", m);
-	report_audit_text(audit, m, &to);
-	if (fclose(m) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return allns_section(e, audit_body, &s);
 }
 
 static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status, void *arg)
@@ -178,7 +179,6 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 	struct all_out *o = arg;
 	struct ns_out *x = &o->v[o->n];
 	const struct netns_entry *e = all->ns.ns[i].e;
-	json_t *el;
 
 	if (!o->v && !(x = o->v = calloc(all->ns.n ? all->ns.n : 1, sizeof(*o->v)))) {
 		log_error("out of memory");
@@ -191,10 +191,7 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 		o->status = status;
 	switch (o->g->format) {
 	case FORMAT_JSON:
-		el = allns_element(e, "audit", json_incref(audit));
-		x->text = el ? json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
-		json_decref(el);
-		if (!x->text)
+		if (!(x->text = allns_element_text(e, "audit", audit)))
 			goto oom;
 		break;
 	case FORMAT_PROM:
@@ -294,7 +291,8 @@ static int json_output(const struct audit_all *all, const struct all_out *o)
 {
 	json_t *sum = allns_summary_json(&all->ns);
 	size_t with = 0;
-	int worst = 5, r, k = 0;
+	const char **texts;
+	int worst = 5, r;
 
 	for (size_t j = 0; j < o->n; j++) {
 		with += o->v[j].rank < 5;
@@ -306,21 +304,11 @@ static int json_output(const struct audit_all *all, const struct all_out *o)
 		json_decref(sum);
 		return -ENOMEM;
 	}
-	r = allns_json_begin(stdout, &all->ns);
-	for (size_t j = 0; j < o->n && r == 0; j++)
-		r = allns_json_element_text(stdout, o->v[j].text, k++ == 0);
-	/* the namespaces not read: their netns object only */
-	for (size_t i = 0; i < all->ns.n && r == 0; i++) {
-		json_t *el;
-
-		if (all->ns.ns[i].e->state == NETNS_ENTERED)
-			continue;
-		el = allns_element(all->ns.ns[i].e, NULL, NULL);
-		r = el ? allns_json_element(stdout, el, k++ == 0) : -ENOMEM;
-		json_decref(el);
-	}
-	if (r == 0)
-		r = allns_json_end(stdout, sum);
+	texts = calloc(o->n ? o->n : 1, sizeof(*texts));
+	for (size_t j = 0; texts && j < o->n; j++)
+		texts[j] = o->v[j].text;
+	r = texts ? allns_json_write(stdout, &all->ns, texts, o->n, sum) : -ENOMEM;
+	free(texts);
 	json_decref(sum);
 	return r;
 }

@@ -82,9 +82,7 @@ static int facts_all(const struct globals *g, const struct facts_args *fa)
 			first = false;
 			json_decref(el);
 		} else if (doc) {
-			fputs("== ", out);
-			allns_print_title(out, a.ns[i].e);
-			fputs(" ==\n", out);
+			allns_print_heading(out, a.ns[i].e);
 			report_facts_text(doc, out);
 			fputc('\n', out);
 			json_decref(doc);

@@ -27,6 +27,7 @@
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/memout.h"
 
 #define NETNS_STATE_VERSION 1
 #define NETNS_STATES_MAX (64u << 20)
@@ -133,6 +134,23 @@ static char *ns_key(const struct netns_entry *e)
 	return k;
 }
 
+/* The previous line of e, NULL when none. */
+static struct prev_line *prev_of(struct prev *p, const struct netns_entry *e)
+{
+	char *key = ns_key(e);
+	struct prev_line *pl = key ? prev_find(p, key) : NULL;
+
+	free(key);
+	return pl;
+}
+
+/* The previous line of e when e is still there but was not entered (it
+ * keeps its line), else NULL. */
+static struct prev_line *kept_line(struct prev *p, const struct netns_entry *e)
+{
+	return e->state == NETNS_ENTERED || e->state == NETNS_GONE ? NULL : prev_of(p, e);
+}
+
 /* ---- one namespace ---- */
 
 struct ns_rep {
@@ -204,23 +222,24 @@ static char *state_line(const struct netns_entry *e, json_t *state, json_t *hist
 	return line;
 }
 
+struct part_args {
+	const json_t *rep;
+	bool always;
+};
+
+static int report_body(FILE *out, const void *arg)
+{
+	const struct part_args *p = arg;
+
+	report_changes_text(p->rep, out, p->always);
+	return 0;
+}
+
 static char *part_text(const struct netns_entry *e, const json_t *rep, bool always)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+	struct part_args p = { rep, always };
 
-	if (!m)
-		return NULL;
-	fputs("== ", m);
-	allns_print_title(m, e);
-	fputs(" ==\n", m);
-	report_changes_text(rep, m, always);
-	if (fclose(m) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return allns_section(e, report_body, &p);
 }
 
 static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status, void *arg)
@@ -264,15 +283,10 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 		}
 	}
 	switch (run->g->format) {
-	case FORMAT_JSON: {
-		json_t *el = allns_element(e, "report", json_incref(rep));
-
-		x->text = el ? json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
-		json_decref(el);
-		if (!x->text)
+	case FORMAT_JSON:
+		if (!(x->text = allns_element_text(e, "report", rep)))
 			goto oom;
 		break;
-	}
 	case FORMAT_PROM:
 	case FORMAT_NAGIOS:
 		x->audit = audit_small_audit(audit);
@@ -324,16 +338,10 @@ static json_t *went_away(struct run *run, const struct audit_all *all)
 
 	/* namespaces still there but not entered keep their line */
 	for (size_t i = 0; i < all->ns.n; i++) {
-		const struct netns_entry *e = all->ns.ns[i].e;
-		char *key;
-		struct prev_line *pl;
+		struct prev_line *pl = kept_line(&run->prev, all->ns.ns[i].e);
 
-		if (e->state == NETNS_ENTERED || e->state == NETNS_GONE)
-			continue;
-		key = ns_key(e);
-		if (key && (pl = prev_find(&run->prev, key)))
+		if (pl)
 			pl->matched = true;
-		free(key);
 	}
 	for (size_t k = 0; a && k < run->prev.n; k++) {
 		json_t *o;
@@ -404,7 +412,8 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 		       bool quiet)
 {
 	json_t *sum = allns_summary_json(&all->ns);
-	int r, k = 0;
+	const char **texts;
+	int r;
 
 	if (!sum || json_object_set_new(sum, "quiet", json_boolean(quiet)) < 0 ||
 	    json_object_set(sum, "appeared", app) < 0 || json_object_set(sum, "went_away", away) < 0 ||
@@ -412,20 +421,11 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 		json_decref(sum);
 		return -ENOMEM;
 	}
-	r = allns_json_begin(stdout, &all->ns);
-	for (size_t j = 0; j < run->n && r == 0; j++)
-		r = allns_json_element_text(stdout, run->v[j].text, k++ == 0);
-	for (size_t i = 0; i < all->ns.n && r == 0; i++) {
-		json_t *el;
-
-		if (all->ns.ns[i].e->state == NETNS_ENTERED)
-			continue;
-		el = allns_element(all->ns.ns[i].e, NULL, NULL);
-		r = el ? allns_json_element(stdout, el, k++ == 0) : -ENOMEM;
-		json_decref(el);
-	}
-	if (r == 0)
-		r = allns_json_end(stdout, sum);
+	texts = calloc(run->n ? run->n : 1, sizeof(*texts));
+	for (size_t j = 0; texts && j < run->n; j++)
+		texts[j] = run->v[j].text;
+	r = texts ? allns_json_write(stdout, &all->ns, texts, run->n, sum) : -ENOMEM;
+	free(texts);
 	json_decref(sum);
 	return r;
 }
@@ -455,64 +455,58 @@ static int many_output(const struct audit_all *all, const struct run *run, FILE 
 	return r;
 }
 
-static int write_prom_dir(const char *dir, const struct audit_all *all, const struct run *run)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
+/* DIR/netknobs.prom (memout_fn). */
+struct prom_all {
+	const struct audit_all *all;
+	const struct run *run;
+};
 
-	if (!m)
-		return -ENOMEM;
-	r = many_output(all, run, m, false, 0);
-	if (fclose(m) != 0 && r == 0)
-		r = -EIO;
-	if (r == 0)
-		r = report_write_prom(dir, buf, len);
-	free(buf);
-	return r;
+static int render_prom(FILE *out, const void *arg)
+{
+	const struct prom_all *p = arg;
+
+	return many_output(p->all, p->run, out, false, 0);
+}
+
+struct save_args {
+	const struct audit_all *all;
+	const struct run *run;
+};
+
+static int save_lines(FILE *m, const void *arg)
+{
+	const struct save_args *a = arg;
+	struct prev *prev = (struct prev *)&a->run->prev;
+
+	for (size_t k = 0; k < a->run->n; k++) {
+		/* judged nothing (core facts): the previous line stays */
+		struct prev_line *pl = a->run->v[k].line ? NULL : prev_of(prev, a->all->ns.ns[a->run->v[k].i].e);
+
+		if (a->run->v[k].line)
+			fputs(a->run->v[k].line, m);
+		else if (pl)
+			fprintf(m, "%s\n", pl->text);
+	}
+	for (size_t i = 0; i < a->all->ns.n; i++) {
+		struct prev_line *pl = kept_line(prev, a->all->ns.ns[i].e);
+
+		if (pl)
+			fprintf(m, "%s\n", pl->text);
+	}
+	return 0;
 }
 
 /* The lines to keep: this run's, and those of namespaces still there but
  * not entered. */
 static int save(struct state_dir *sd, const struct audit_all *all, const struct run *run)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
+	struct save_args a = { all, run };
+	char *buf;
+	size_t len;
+	int r = memout(save_lines, &a, &buf, &len);
 
-	if (!m)
-		return -ENOMEM;
-	for (size_t k = 0; k < run->n; k++)
-		if (run->v[k].line)
-			fputs(run->v[k].line, m);
-		else {
-			/* judged nothing (core facts): the previous line stays */
-			char *key = ns_key(all->ns.ns[run->v[k].i].e);
-			struct prev_line *pl = key ? prev_find((struct prev *)&run->prev, key) : NULL;
-
-			if (pl)
-				fprintf(m, "%s\n", pl->text);
-			free(key);
-		}
-	for (size_t i = 0; i < all->ns.n; i++) {
-		const struct netns_entry *e = all->ns.ns[i].e;
-		char *key;
-		struct prev_line *pl;
-
-		if (e->state == NETNS_ENTERED || e->state == NETNS_GONE)
-			continue;
-		key = ns_key(e);
-		if (key && (pl = prev_find((struct prev *)&run->prev, key)))
-			fprintf(m, "%s\n", pl->text);
-		free(key);
-	}
-	if (fclose(m) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	r = state_write_file(sd, REPORT_NETNS_STATES, buf, len);
+	if (r == 0)
+		r = state_write_file(sd, REPORT_NETNS_STATES, buf, len);
 	if (r == 0 && run->hist)
 		r = history_save(sd, run->hist);
 	free(buf);
@@ -552,7 +546,7 @@ int report_run_all(const struct globals *g, struct report_args *ra, struct state
 	ret = allns_status(&all.ns);
 	if (run.status > ret)
 		ret = run.status;
-	if (ra->prom_dir && write_prom_dir(ra->prom_dir, &all, &run) < 0)
+	if (ra->prom_dir && report_write_prom(ra->prom_dir, render_prom, &(struct prom_all){ &all, &run }) < 0)
 		failed = true;
 	if (g->format == FORMAT_NAGIOS) {
 		/* the line says the final status: the state first */

@@ -98,7 +98,7 @@ static int report_history_save(const struct state_dir *sd, struct report_history
 	return r < 0 ? -1 : 0;
 }
 
-int report_write_prom(const char *dir, const char *text, size_t len)
+static int write_prom_text(const char *dir, const char *text, size_t len)
 {
 	struct atomic_opts o = { .mode = 0644, .flags = ATOMIC_SWEEP_LEGACY };
 	char *path = NULL;
@@ -121,24 +121,30 @@ int report_write_prom(const char *dir, const char *text, size_t len)
 	return r;
 }
 
-/* DIR/netknobs.prom of this run. */
-static int write_prom(const char *dir, const struct audit_result *res, const json_t *rep,
-		      const struct prom_opts *po)
+int report_write_prom(const char *dir, memout_fn render, const void *arg)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
+	char *buf;
+	size_t len;
+	int r = memout(render, arg, &buf, &len);
 
-	if (!m)
-		return -ENOMEM;
-	r = report_prom(res->audit, res->facts, rep, po, m);
-	if (fclose(m) != 0 && r == 0)
-		r = -EIO;
 	if (r == 0)
-		r = report_write_prom(dir, buf, len);
+		r = write_prom_text(dir, buf, len);
 	free(buf);
 	return r;
+}
+
+/* This run's Prometheus text (memout_fn). */
+struct prom_run {
+	const struct audit_result *res;
+	const json_t *rep;
+	const struct prom_opts *po;
+};
+
+static int render_prom(FILE *out, const void *arg)
+{
+	const struct prom_run *p = arg;
+
+	return report_prom(p->res->audit, p->res->facts, p->rep, p->po, out);
 }
 
 /* Print the report in the chosen format (not Nagios).  Returns 0 when it
@@ -257,8 +263,9 @@ static int run_deliver(const struct globals *g, struct report_run *x)
 {
 	struct prom_opts po = { .duration_s = (audit_now_ms() - x->res.t_start) / 1e3, .timestamp = time(NULL) };
 	int status = audit_exit_status(x->res.audit, x->ra.a.fail_on), r;
+	struct prom_run pr = { &x->res, x->rep, &po };
 
-	if (x->ra.prom_dir && write_prom(x->ra.prom_dir, &x->res, x->rep, &po) < 0)
+	if (x->ra.prom_dir && report_write_prom(x->ra.prom_dir, render_prom, &pr) < 0)
 		x->failed = true;
 	if (g->format == FORMAT_NAGIOS) {
 		/* the line says the final status: the state first */

@@ -88,6 +88,18 @@ wait_port() {
 	sed -n 's/^ready //p' "$1"
 }
 
+# wait_unshared PID: wait until PID has a network namespace of its own
+# (unshare -n has run)
+wait_unshared() {
+	_own=$(readlink /proc/self/ns/net)
+	_i=0
+	while [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$_own" ] || [ ! -e "/proc/$1/ns/net" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -le 400 ] || { echo "unshare -n did not start" >&2; return 1; }
+		sleep 0.01
+	done
+}
+
 # mutate IN OUT PYTHON: a JSON document changed by the PYTHON code (on d);
 # python keeps the 64-bit integers that jq 1.6 would round (needs python3)
 mutate() {

@@ -55,15 +55,6 @@ for k in 9 10 11; do
 done
 
 # ---- 5 unnamed namespaces, held only by a process
-own=$(readlink /proc/self/ns/net)
-wait_unshared() {
-	_i=0
-	while [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$own" ] || [ ! -e "/proc/$1/ns/net" ]; do
-		_i=$((_i + 1))
-		[ "$_i" -le 400 ] || { echo "unshare -n did not start" >&2; return 1; }
-		sleep 0.01
-	done
-}
 # (servers.sh ends the processes of the named namespaces; these are ended
 # here, before it waits for them)
 stop_unnamed() { for p in $u1 $(cat "$T/unnamed" 2>/dev/null); do kill "$p" 2>/dev/null || true; done; }

@@ -36,16 +36,6 @@ for k in 1 2 3; do
 	wait_port "$T/lh$k" >/dev/null
 done
 
-own=$(readlink /proc/self/ns/net)
-# wait until PID has its own network namespace (unshare has run)
-wait_unshared() {
-	_i=0
-	while [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$own" ] || [ ! -e "/proc/$1/ns/net" ]; do
-		_i=$((_i + 1))
-		[ "$_i" -le 400 ] || { echo "unshare -n did not start" >&2; return 1; }
-		sleep 0.01
-	done
-}
 
 # ---- 5 unnamed ones held only by a process, somaxconn 2000 + k
 : >"$T/unnamed"
