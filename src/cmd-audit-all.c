@@ -138,17 +138,10 @@ json_t *audit_small_facts(const json_t *facts)
 
 /* ---- the audit command ---- */
 
-struct ns_out {
-	size_t i;               /* the namespace */
-	int rank;               /* audit_rank() */
-	char *text;             /* text: its section (not for quiet ones); JSON: its element */
-	json_t *audit, *facts;  /* prom, nagios: their parts of the documents */
-};
-
 struct all_out {
 	const struct globals *g;
 	const struct audit_args *a;
-	struct ns_out *v;
+	struct audit_kept *v;
 	size_t n;
 	int status;             /* the worst */
 };
@@ -166,53 +159,79 @@ static int audit_body(FILE *out, const void *arg)
 	return 0;
 }
 
-static char *section_text(const struct netns_entry *e, const json_t *audit, const struct all_out *o)
+struct keep_args {
+	const struct all_out *o;
+	const json_t *audit;
+};
+
+static char *section_text(const struct netns_entry *e, const void *arg)
 {
-	struct text_opts to = { .color = color_enabled(o->g, stdout), .verbose = o->a->verbose, .section = true };
-	struct section_args s = { audit, &to };
+	const struct keep_args *k = arg;
+	struct text_opts to = { .color = color_enabled(k->o->g, stdout), .verbose = k->o->a->verbose,
+				.section = true };
+	struct section_args s = { k->audit, &to };
 
 	return allns_section(e, audit_body, &s);
+}
+
+int audit_keep(struct audit_kept *k, enum output_format format, const struct audit_all *all, size_t i,
+	       const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
+	       audit_section_fn section, const void *arg)
+{
+	const struct netns_entry *e = all->ns.ns[i].e;
+
+	*k = (struct audit_kept){ .i = i, .rank = audit_rank(audit) };
+	switch (format) {
+	case FORMAT_JSON:
+		k->text = allns_element_text(e, key, doc);
+		return k->text ? 0 : -ENOMEM;
+	case FORMAT_PROM:
+	case FORMAT_NAGIOS:
+		k->audit = audit_small_audit(audit);
+		k->facts = audit_small_facts(facts);
+		break;
+	default:
+		if (section)
+			k->text = section(e, arg);
+		if (section && !k->text) {
+			audit_kept_free(k);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	if (!k->audit || !k->facts) {
+		audit_kept_free(k);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void audit_kept_free(struct audit_kept *k)
+{
+	free(k->text);
+	json_decref(k->audit);
+	json_decref(k->facts);
+	memset(k, 0, sizeof(*k));
 }
 
 static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status, void *arg)
 {
 	struct all_out *o = arg;
-	struct ns_out *x = &o->v[o->n];
-	const struct netns_entry *e = all->ns.ns[i].e;
+	struct keep_args ka = { o, audit };
 
-	if (!o->v && !(x = o->v = calloc(all->ns.n ? all->ns.n : 1, sizeof(*o->v)))) {
+	if (!o->v && !(o->v = calloc(all->ns.n ? all->ns.n : 1, sizeof(*o->v)))) {
 		log_error("out of memory");
 		return -1;
 	}
-	memset(x, 0, sizeof(*x));
-	x->i = i;
-	x->rank = audit_rank(audit);
 	if (status > o->status)
 		o->status = status;
-	switch (o->g->format) {
-	case FORMAT_JSON:
-		if (!(x->text = allns_element_text(e, "audit", audit)))
-			goto oom;
-		break;
-	case FORMAT_PROM:
-	case FORMAT_NAGIOS:
-		x->audit = audit_small_audit(audit);
-		x->facts = audit_small_facts(facts);
-		if (!x->audit || !x->facts)
-			goto oom;
-		break;
-	default:
-		if (x->rank < 5 && !(x->text = section_text(e, audit, o)))
-			goto oom;
+	if (audit_keep(&o->v[o->n], o->g->format, all, i, facts, audit, "audit", audit,
+		       audit_rank(audit) < 5 ? section_text : NULL, &ka) < 0) {
+		log_error("out of memory");
+		return -1;
 	}
 	o->n++;
 	return 0;
-oom:
-	json_decref(x->audit);
-	json_decref(x->facts);
-	free(x->text);
-	log_error("out of memory");
-	return -1;
 }
 
 /* The order of the output: the host first when it has findings (in JSON
@@ -224,7 +243,7 @@ struct order {
 
 static int out_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct ns_out *a = pa, *b = pb;
+	const struct audit_kept *a = pa, *b = pb;
 	const struct order *ord = arg;
 	const struct netns_entry *x = ord->ns->ns[a->i].e, *y = ord->ns->ns[b->i].e;
 	bool hx = x->kind == NETNS_KIND_HOST && (ord->host_always || a->rank < 5);
@@ -380,11 +399,8 @@ int audit_run_all(const struct globals *g, struct audit_args *a)
 	if (o.status > ret)
 		ret = o.status;
 out:
-	for (size_t k = 0; k < o.n; k++) {
-		free(o.v[k].text);
-		json_decref(o.v[k].audit);
-		json_decref(o.v[k].facts);
-	}
+	for (size_t k = 0; k < o.n; k++)
+		audit_kept_free(&o.v[k]);
 	free(o.v);
 	audit_all_free(&all);
 	return ret;

@@ -154,11 +154,9 @@ static struct prev_line *kept_line(struct prev *p, const struct netns_entry *e)
 /* ---- one namespace ---- */
 
 struct ns_rep {
-	size_t i;
-	int rank;
+	struct audit_kept k;    /* text: its part (not quiet, or --always) */
 	bool quiet;
-	char *text;             /* text: its part (not quiet, or --always); JSON: its element */
-	json_t *audit, *facts, *report;         /* prom, nagios */
+	json_t *report;         /* prom, nagios */
 	char *line;             /* its state line to keep */
 };
 
@@ -235,18 +233,17 @@ static int report_body(FILE *out, const void *arg)
 	return 0;
 }
 
-static char *part_text(const struct netns_entry *e, const json_t *rep, bool always)
+static char *part_text(const struct netns_entry *e, const void *arg)
 {
-	struct part_args p = { rep, always };
-
-	return allns_section(e, report_body, &p);
+	return allns_section(e, report_body, arg);
 }
 
 static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status, void *arg)
 {
 	struct run *run = arg;
 	const struct netns_entry *e = all->ns.ns[i].e;
-	struct ns_rep *x;
+	struct ns_rep *x = NULL;
+	struct part_args pa;
 	json_t *cur = NULL, *rep = NULL, *hist = NULL;
 	const char *why = run->why;
 	bool core = audit_core_unavailable(audit) != NULL;
@@ -255,8 +252,6 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 		goto oom;
 	x = &run->v[run->n];
 	memset(x, 0, sizeof(*x));
-	x->i = i;
-	x->rank = audit_rank(audit);
 	if (status > run->status)
 		run->status = status;
 	cur = state_build(facts, audit);
@@ -282,29 +277,22 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 			run->hist = json_incref(hist);
 		}
 	}
-	switch (run->g->format) {
-	case FORMAT_JSON:
-		if (!(x->text = allns_element_text(e, "report", rep)))
-			goto oom;
-		break;
-	case FORMAT_PROM:
-	case FORMAT_NAGIOS:
-		x->audit = audit_small_audit(audit);
-		x->facts = audit_small_facts(facts);
+	pa = (struct part_args){ rep, run->ra->always };
+	if (audit_keep(&x->k, run->g->format, all, i, facts, audit, "report", rep,
+		       !x->quiet || run->ra->always ? part_text : NULL, &pa) < 0)
+		goto oom;
+	if (run->g->format == FORMAT_PROM || run->g->format == FORMAT_NAGIOS)
 		x->report = json_incref(rep);
-		if (!x->audit || !x->facts)
-			goto oom;
-		break;
-	default:
-		if ((!x->quiet || run->ra->always) && !(x->text = part_text(e, rep, run->ra->always)))
-			goto oom;
-	}
 	run->n++;
 	json_decref(cur);
 	json_decref(rep);
 	json_decref(hist);
 	return 0;
 oom:
+	if (x) {
+		free(x->line);
+		x->line = NULL;
+	}
 	json_decref(cur);
 	json_decref(rep);
 	json_decref(hist);
@@ -321,7 +309,7 @@ static json_t *appeared(const struct audit_all *all, const struct run *run)
 	json_t *a = json_array();
 
 	for (size_t k = 0; a && run->prev.usable && k < run->n; k++) {
-		const struct netns_entry *e = all->ns.ns[run->v[k].i].e;
+		const struct netns_entry *e = all->ns.ns[run->v[k].k.i].e;
 		char *key = ns_key(e);
 
 		if (key && !prev_find((struct prev *)&run->prev, key))
@@ -401,8 +389,8 @@ static void text_output(const struct audit_all *all, const struct run *run, cons
 	name_list(stdout, "Went away since the previous report:", away);
 	fputc('\n', stdout);
 	for (size_t k = 0; k < run->n; k++)
-		if (run->v[k].text) {
-			fputs(run->v[k].text, stdout);
+		if (run->v[k].k.text) {
+			fputs(run->v[k].k.text, stdout);
 			fputc('\n', stdout);
 		}
 	allns_text_tail(stdout, &all->ns);
@@ -423,7 +411,7 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 	}
 	texts = calloc(run->n ? run->n : 1, sizeof(*texts));
 	for (size_t j = 0; texts && j < run->n; j++)
-		texts[j] = run->v[j].text;
+		texts[j] = run->v[j].k.text;
 	r = texts ? allns_json_write(stdout, &all->ns, texts, run->n, sum) : -ENOMEM;
 	free(texts);
 	json_decref(sum);
@@ -442,9 +430,9 @@ static int many_output(const struct audit_all *all, const struct run *run, FILE 
 	if (!v)
 		return -ENOMEM;
 	for (size_t k = 0; k < run->n; k++) {
-		const struct netns_entry *e = all->ns.ns[run->v[k].i].e;
+		const struct netns_entry *e = all->ns.ns[run->v[k].k.i].e;
 
-		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), run->v[k].audit, run->v[k].facts,
+		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), run->v[k].k.audit, run->v[k].k.facts,
 					   run->v[k].report };
 	}
 	if (nagios)
@@ -480,7 +468,7 @@ static int save_lines(FILE *m, const void *arg)
 
 	for (size_t k = 0; k < a->run->n; k++) {
 		/* judged nothing (core facts): the previous line stays */
-		struct prev_line *pl = a->run->v[k].line ? NULL : prev_of(prev, a->all->ns.ns[a->run->v[k].i].e);
+		struct prev_line *pl = a->run->v[k].line ? NULL : prev_of(prev, a->all->ns.ns[a->run->v[k].k.i].e);
 
 		if (a->run->v[k].line)
 			fputs(a->run->v[k].line, m);
@@ -572,10 +560,8 @@ int report_run_all(const struct globals *g, struct report_args *ra, struct state
 		ret = EXIT_NK_ERROR;
 out:
 	for (size_t k = 0; k < run.n; k++) {
-		free(run.v[k].text);
+		audit_kept_free(&run.v[k].k);
 		free(run.v[k].line);
-		json_decref(run.v[k].audit);
-		json_decref(run.v[k].facts);
 		json_decref(run.v[k].report);
 	}
 	free(run.v);
