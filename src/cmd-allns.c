@@ -618,23 +618,36 @@ int allns_json_end(FILE *out, const json_t *summary)
 	return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
 }
 
+int allns_json_put(FILE *out, const struct netns_entry *e, const char *key, json_t *doc, bool *first)
+{
+	json_t *el = allns_element(e, key, doc);
+	int r = el ? allns_json_element(out, el, *first) : -ENOMEM;
+
+	*first = false;
+	json_decref(el);
+	return r;
+}
+
+int allns_json_finish(FILE *out, const struct allns *a)
+{
+	json_t *sum = allns_summary_json(a);
+	int r = allns_json_end(out, sum);
+
+	json_decref(sum);
+	return r;
+}
+
 int allns_json_write(FILE *out, const struct allns *a, const char *const *texts, size_t n, const json_t *summary)
 {
 	int r = allns_json_begin(out, a);
-	size_t k = 0;
+	bool first = true;
 
-	for (size_t j = 0; j < n && r == 0; j++)
-		r = allns_json_element_text(out, texts[j], k++ == 0);
+	for (size_t j = 0; j < n && r == 0; j++, first = false)
+		r = allns_json_element_text(out, texts[j], first);
 	/* the namespaces not read: their netns object only */
-	for (size_t i = 0; i < a->n && r == 0; i++) {
-		json_t *el;
-
-		if (a->ns[i].e->state == NETNS_ENTERED)
-			continue;
-		el = allns_element(a->ns[i].e, NULL, NULL);
-		r = el ? allns_json_element(out, el, k++ == 0) : -ENOMEM;
-		json_decref(el);
-	}
+	for (size_t i = 0; i < a->n && r == 0; i++)
+		if (a->ns[i].e->state != NETNS_ENTERED)
+			r = allns_json_put(out, a->ns[i].e, NULL, NULL, &first);
 	return r == 0 ? allns_json_end(out, summary) : r;
 }
 

@@ -105,6 +105,11 @@ int allns_json_begin(FILE *out, const struct allns *a);
 int allns_json_element(FILE *out, const json_t *el, bool first);
 int allns_json_element_text(FILE *out, const char *text, bool first);
 int allns_json_end(FILE *out, const json_t *summary);
+/* The element {"netns": {...}, key: doc} of e (doc taken; key NULL: netns
+ * only), with *first as allns_json_element() takes it, then cleared. */
+int allns_json_put(FILE *out, const struct netns_entry *e, const char *key, json_t *doc, bool *first);
+/* The summary (allns_summary_json()) and the end. */
+int allns_json_finish(FILE *out, const struct allns *a);
 /* The whole wrapper of a run in an order of its own: the elements' texts
  * (of the namespaces entered), then an element for each namespace not
  * entered (its netns only), then the summary.  0 or -errno. */

@@ -27,11 +27,8 @@ int audit_pipeline_all(const struct globals *g, struct audit_args *a, const char
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
-	res->t_start = audit_now_ms();
-	res->rb_loaded = true;
-	if (audit_rules_setup(g, a, extra_keys, n_extra, &res->rb) < 0)
+	if (audit_begin(g, a, extra_keys, n_extra, &res->rb, &res->rb_loaded, &res->t_start, &res->t_rules) < 0)
 		return -1;
-	res->t_rules = audit_now_ms();
 	o = (struct allns_opts){ .from = a->from, .keys = a->keys.v, .nkeys = a->keys.n, .sample = &a->sample };
 	if (allns_collect(g, &o, &res->ns) < 0)
 		return -1;
@@ -332,9 +329,10 @@ static int json_output(const struct audit_all *all, const struct all_out *o)
 	return r;
 }
 
-static int many_output(const struct audit_all *all, const struct all_out *o)
+int audit_all_render(const struct audit_all *all, size_t n, audit_kept_at_fn at, const void *arg, FILE *out,
+		     bool nagios, int status)
 {
-	struct report_ns *v = calloc(o->n ? o->n : 1, sizeof(*v));
+	struct report_ns *v = calloc(n ? n : 1, sizeof(*v));
 	const struct allns *ns = &all->ns;
 	unsigned long states[4] = { ns->vs.entered, ns->vs.gone, ns->vs.denied, ns->not_entered };
 	struct prom_opts po = { .duration_s = (audit_now_ms() - all->t_start) / 1e3, .timestamp = time(NULL),
@@ -343,17 +341,30 @@ static int many_output(const struct audit_all *all, const struct all_out *o)
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t k = 0; k < o->n; k++) {
-		const struct netns_entry *e = ns->ns[o->v[k].i].e;
+	for (size_t k = 0; k < n; k++) {
+		const json_t *report = NULL;
+		const struct audit_kept *x = at(arg, k, &report);
+		const struct netns_entry *e = ns->ns[x->i].e;
 
-		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), o->v[k].audit, o->v[k].facts, NULL };
+		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), x->audit, x->facts, report };
 	}
-	if (o->g->format == FORMAT_PROM)
-		r = report_prom_all(v, o->n, &po, stdout);
+	if (nagios)
+		report_nagios_all(v, n, status, out);
 	else
-		report_nagios_all(v, o->n, o->status, stdout);
+		r = report_prom_all(v, n, &po, out);
 	free(v);
 	return r;
+}
+
+static const struct audit_kept *kept_at(const void *arg, size_t k, const json_t **report)
+{
+	(void)report;
+	return &((const struct all_out *)arg)->v[k];
+}
+
+static int many_output(const struct audit_all *all, const struct all_out *o)
+{
+	return audit_all_render(all, o->n, kept_at, o, stdout, o->g->format == FORMAT_NAGIOS, o->status);
 }
 
 int audit_run_all(const struct globals *g, struct audit_args *a)

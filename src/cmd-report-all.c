@@ -419,28 +419,17 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 }
 
 /* Prometheus (to standard output or DIR/netknobs.prom) and Nagios. */
+static const struct audit_kept *kept_at(const void *arg, size_t k, const json_t **report)
+{
+	const struct run *run = arg;
+
+	*report = run->v[k].report;
+	return &run->v[k].k;
+}
+
 static int many_output(const struct audit_all *all, const struct run *run, FILE *out, bool nagios, int status)
 {
-	struct report_ns *v = calloc(run->n ? run->n : 1, sizeof(*v));
-	unsigned long states[4] = { all->ns.vs.entered, all->ns.vs.gone, all->ns.vs.denied, all->ns.not_entered };
-	struct prom_opts po = { .duration_s = (audit_now_ms() - all->t_start) / 1e3, .timestamp = time(NULL),
-				.netns_states = states };
-	int r = 0;
-
-	if (!v)
-		return -ENOMEM;
-	for (size_t k = 0; k < run->n; k++) {
-		const struct netns_entry *e = all->ns.ns[run->v[k].k.i].e;
-
-		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), run->v[k].k.audit, run->v[k].k.facts,
-					   run->v[k].report };
-	}
-	if (nagios)
-		report_nagios_all(v, run->n, status, out);
-	else
-		r = report_prom_all(v, run->n, &po, out);
-	free(v);
-	return r;
+	return audit_all_render(all, run->n, kept_at, run, out, nagios, status);
 }
 
 /* DIR/netknobs.prom (memout_fn). */

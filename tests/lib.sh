@@ -88,6 +88,19 @@ wait_port() {
 	sed -n 's/^ready //p' "$1"
 }
 
+# wait_grep PATTERN FILE PID: poll until FILE has a line matching PATTERN
+# (grep -E); 1 when PID ended first or after 20 s
+wait_grep() {
+	_i=0
+	while ! grep -Eq "$1" "$2" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 2000 ] || ! kill -0 "$3" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
 # wait_unshared PID: wait until PID has a network namespace of its own
 # (unshare -n has run)
 wait_unshared() {

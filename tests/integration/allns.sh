@@ -82,15 +82,10 @@ ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/strace" -e trace=setns \
 	-e inject=setns:delay_enter=3s:when=1 "$NETKNOBS" audit --all-netns --json \
 	>"$T/audit.json" 2>"$T/audit.err" &
 spid=$!
-i=0
-while ! grep -q 'setns(' "$T/strace" 2>/dev/null; do
-	i=$((i + 1))
-	if [ "$i" -gt 2000 ] || ! kill -0 "$spid" 2>/dev/null; then
-		fail "netknobs did not reach its first namespace: $(cat "$T/audit.err")"
-		finish
-	fi
-	sleep 0.01
-done
+if ! wait_grep 'setns\(' "$T/strace" "$spid"; then
+	fail "netknobs did not reach its first namespace: $(cat "$T/audit.err")"
+	finish
+fi
 ip netns del "$victim"
 kill "$uvictim"
 wait "$uvictim" 2>/dev/null || true

@@ -73,15 +73,10 @@ exec "$H" -e -p "$T/go" -o shared -s net.core.somaxconn=4096
 EOF
 unshare -m --propagation slave sh "$T/inner.sh" >"$T/scan.json" 2>"$T/scan.err" &
 hpid=$!
-i=0
-while ! grep -q '^discovered' "$T/scan.err" 2>/dev/null; do
-	i=$((i + 1))
-	if [ "$i" -gt 1000 ] || ! kill -0 "$hpid" 2>/dev/null; then
-		fail "discovery did not finish: $(cat "$T/scan.err")"
-		finish
-	fi
-	sleep 0.01
-done
+if ! wait_grep '^discovered' "$T/scan.err" "$hpid"; then
+	fail "discovery did not finish: $(cat "$T/scan.err")"
+	finish
+fi
 # removed between discovery and entry
 ip netns del "$victim"
 sed -i '$d' "$T/.netns"
