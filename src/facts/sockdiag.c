@@ -213,8 +213,9 @@ int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t le
 static int dump_request(uint16_t type, const void *req, size_t len, void *buf, sockdiag_cb cb,
 			void *data, const int *cb_err)
 {
-	/* helper threads dump too (netns_ahead_start()) */
-	static unsigned int seq;
+	/* helper threads dump too (netns_ahead_start()): a sequence of each
+	 * thread's own, as the answers are matched per socket anyway */
+	static __thread unsigned int seq;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	unsigned int portid, s;
@@ -228,9 +229,9 @@ static int dump_request(uint16_t type, const void *req, size_t len, void *buf, s
 		goto out;
 	}
 	portid = mnl_socket_get_portid(nl);
-	s = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
-	if (s == 1) /* the first: start from the time */
-		__atomic_store_n(&seq, s = (unsigned int)time(NULL), __ATOMIC_RELAXED);
+	if (!seq)
+		seq = (unsigned int)time(NULL);
+	s = ++seq;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
