@@ -27,9 +27,11 @@
 enum { OPT_SORT = OPT_CMD_BASE, OPT_FILTER };
 
 /* readings of the listeners per refresh (one refresh, the rest peeks),
- * never closer than TOP_PEEK_MIN_MS */
+ * never closer than TOP_PEEK_MIN_MS, and the peeks at most 1/TOP_PEEK_SHARE
+ * of a CPU by what a dump of the listeners costs */
 #define TOP_READINGS 4
 #define TOP_PEEK_MIN_MS 100
+#define TOP_PEEK_SHARE 200
 #define TOP_DELAY_MIN_MS 100
 #define TOP_FILTER_MAX 64
 
@@ -110,11 +112,20 @@ static int top_opt(int c, const char *arg, void *data)
 
 /* ---- the pace ---- */
 
-/* The next refresh on the grid start + k * delay that is still ahead. */
+/* The next refresh on the grid start + k * delay that is still ahead, and
+ * the peeks' pace until then. */
 static void plan_next(struct top_run *t)
 {
-	uint64_t now = top_now_ms();
+	uint64_t now = top_now_ms(), d = t->a->delay_ms;
+	uint64_t rationed = watch_frame(t->w)->dump_us * TOP_PEEK_SHARE / 1000;
 
+	t->peek_ms = d / TOP_READINGS;
+	if (t->peek_ms < TOP_PEEK_MIN_MS)
+		t->peek_ms = TOP_PEEK_MIN_MS;
+	if (t->peek_ms < rationed)
+		t->peek_ms = rationed;
+	if (t->peek_ms * 3 / 2 >= d)
+		t->peek_ms = 0;
 	do {
 		t->k++;
 		t->next_refresh = t->start_ms + t->k * t->a->delay_ms;
@@ -364,9 +375,6 @@ static int top_go(struct top_args *a, struct watch *w, const char *netns)
 
 	t.st = (struct top_status){ .netns = netns, .delay_ms = a->delay_ms, .sort = a->sort,
 				    .filter = a->filter, .frames = a->batch ? a->frames : 0 };
-	t.peek_ms = a->delay_ms / TOP_READINGS;
-	if (t.peek_ms < TOP_PEEK_MIN_MS)
-		t.peek_ms = a->delay_ms >= 2 * TOP_PEEK_MIN_MS ? TOP_PEEK_MIN_MS : 0;
 	/* the first reading: the baseline of the rates and drops */
 	r = watch_refresh(w);
 	if (r < 0) {

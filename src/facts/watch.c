@@ -32,8 +32,8 @@ struct watch {
 	unsigned long long *starts;     /* per f.procs: starttime at the first look, 0 unknown */
 	uint64_t *scanned;              /* socket inodes the last owner scan looked for, sorted */
 	size_t nscanned;
-	uint64_t last_ms, last_syn_ms, syn_cost_ms, last_sysctl_ms;
-	uint64_t next_owner_ms, owner_cost_ms;
+	uint64_t last_ms, last_syn_ms, syn_cost_us, last_sysctl_ms;
+	uint64_t next_owner_ms;
 	unsigned long long prev[WATCH_NCOUNTERS - 1];
 	bool has_prev[WATCH_NCOUNTERS - 1];
 	struct softnet_prev *softnet;
@@ -47,6 +47,24 @@ static uint64_t watch_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* CPU time of this thread, in the kernel too (microseconds): what a
+ * reading costs, whatever else the machine does meanwhile. */
+static uint64_t watch_cpu_us(void)
+{
+	struct timespec t;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) < 0)
+		return 0;
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/* The pause (ms) after something that cost cost_us for it to take at most
+ * 1/share of a CPU. */
+static uint64_t rationed_ms(uint64_t cost_us, unsigned share)
+{
+	return (cost_us ? cost_us : 1) * share / 1000;
 }
 
 struct watch *watch_new(const struct nk_root *root)
@@ -379,7 +397,7 @@ static int update_owners(struct watch *w, uint64_t now)
 		want = !scanned_has(w, w->f.s[i].inode);
 	if (!want || now < w->next_owner_ms)
 		return 0;
-	t0 = watch_mono_ms();
+	t0 = watch_cpu_us();
 	r = owners_collect(w->root, &w->t, &st);
 	if (r == -ENOMEM)
 		return r;
@@ -387,8 +405,7 @@ static int update_owners(struct watch *w, uint64_t now)
 	if (r == 0 && (r = take_owners(w, &w->t)) < 0)
 		return r;
 	w->f.owner_scans++;
-	w->owner_cost_ms = watch_mono_ms() - t0;
-	w->next_owner_ms = watch_mono_ms() + (w->owner_cost_ms ? w->owner_cost_ms : 1) * WATCH_OWNER_SHARE;
+	w->next_owner_ms = watch_mono_ms() + rationed_ms(watch_cpu_us() - t0, WATCH_OWNER_SHARE);
 	return 0;
 }
 
@@ -412,9 +429,9 @@ static bool syn_due(const struct watch *w, const struct socktab *t, uint64_t now
 
 	if (w->f.syn_unknown)
 		return true;
-	if (since >= w->syn_cost_ms * WATCH_SYN_SHARE)
+	if (since >= rationed_ms(w->syn_cost_us, WATCH_SYN_SHARE))
 		return true;
-	return since >= w->syn_cost_ms * WATCH_SYN_BUSY_SHARE && drops_rose(w, t);
+	return since >= rationed_ms(w->syn_cost_us, WATCH_SYN_BUSY_SHARE) && drops_rose(w, t);
 }
 
 /* The new sockets from the reading in t, with what the last refresh and
@@ -467,6 +484,7 @@ static int build_socks(struct watch *w, bool syn)
 static int read_listeners(struct watch *w, uint64_t now)
 {
 	struct sockdiag_result res = { 0 };
+	uint64_t t0 = watch_cpu_us();
 	bool syn;
 	int r;
 
@@ -474,19 +492,17 @@ static int read_listeners(struct watch *w, uint64_t now)
 	r = sockdiag_collect_listeners(&w->t, false, &res);
 	if (r < 0)
 		return r;
+	w->f.dump_us = watch_cpu_us() - t0;
 	syn = syn_due(w, &w->t, now);
 	w->f.syn_counted = false;
 	if (syn) {
-		uint64_t t0 = watch_mono_ms();
-
+		t0 = watch_cpu_us();
 		r = sockdiag_collect_requests(&w->t, &res);
 		if (r == -ENOMEM)
 			return r;
 		syn = r == 0;
 		if (syn) {
-			w->syn_cost_ms = watch_mono_ms() - t0;
-			if (!w->syn_cost_ms)
-				w->syn_cost_ms = 1;
+			w->syn_cost_us = watch_cpu_us() - t0;
 			w->last_syn_ms = now;
 			w->f.syn_unknown = false;
 			w->f.syn_counted = true;
@@ -515,7 +531,7 @@ int watch_refresh(struct watch *w)
 		return r;
 	w->f.interval_ms = dt;
 	w->f.syn_age_ms = now - w->last_syn_ms;
-	w->f.syn_every_ms = w->syn_cost_ms * WATCH_SYN_SHARE;
+	w->f.syn_every_ms = rationed_ms(w->syn_cost_us, WATCH_SYN_SHARE);
 	w->last_ms = now;
 	w->f.refreshes++;
 	return 0;

@@ -10,14 +10,14 @@
  *     its whole established hash table (a few ms to tens of ms on a large
  *     host, whatever the namespace holds), so they are counted at the first
  *     refresh and then at most once per WATCH_SYN_SHARE times the walk's
- *     own cost (1 % of a CPU), sooner (WATCH_SYN_BUSY_SHARE) while a
- *     listener drops;
+ *     own CPU time (0.5 % of a CPU), sooner (WATCH_SYN_BUSY_SHARE, 5 %)
+ *     while a listener drops;
  *   - the sysctls (somaxconn, tcp_syncookies, tcp_max_syn_backlog): at the
  *     first refresh and every WATCH_SYSCTL_MS;
  *   - the owning processes: one scan of /proc (every descriptor of every
  *     process on the host) at the first refresh and when a listener
  *     appears that the last scan did not see, at most once per
- *     WATCH_OWNER_SHARE times the scan's cost; each refresh only rereads
+ *     WATCH_OWNER_SHARE times the scan's CPU time; each refresh only rereads
  *     /proc/PID/stat of the owners found, for their state.
  *
  * Memory is flat in time: the sockets of the last reading, the owners of
@@ -33,7 +33,8 @@
 #include "util/fileio.h"
 
 #define WATCH_SYSCTL_MS 10000
-#define WATCH_SYN_SHARE 100
+/* each at most 1/SHARE of a CPU, by the CPU time it took last */
+#define WATCH_SYN_SHARE 200
 #define WATCH_SYN_BUSY_SHARE 20
 #define WATCH_OWNER_SHARE 50
 
@@ -100,6 +101,7 @@ struct watch_frame {
 	bool syn_counted;               /* at this refresh */
 	bool syn_unknown;               /* never counted (the dump failed) */
 	bool owners_unknown;            /* the owner scan failed */
+	uint64_t dump_us;               /* CPU time of the last dump of the listeners */
 	unsigned long refreshes, peeks, owner_scans, syn_counts;
 };
 
