@@ -347,9 +347,9 @@ void top_header(const struct watch_frame *f, const struct top_rows *rows,
 	if (st->filter && *st->filter)
 		flt = escape_display(st->filter);
 	snprintf(hdr[0], TOP_LINE_MAX,
-		 "netknobs top - %s  netns %s  every %s%s  listeners %zu, rows %zu of %zu  sort %s%s%s%s%s",
-		 when, ns ? ns : "(own)", d, frame, f->n, rows->n, rows->total, top_sort_name(st->sort),
-		 flt ? "  filter " : "", flt ? flt : "", st->paused ? "  PAUSED" : "",
+		 "netknobs top - %s%s  netns %s  every %s%s  listeners %zu, rows %zu of %zu  sort %s%s%s%s",
+		 when, st->paused ? "  PAUSED" : "", ns ? ns : "(own)", d, frame, f->n, rows->n,
+		 rows->total, top_sort_name(st->sort), flt ? "  filter " : "", flt ? flt : "",
 		 f->owners_unknown ? "  owners unknown" : "");
 	snprintf(hdr[1], TOP_LINE_MAX,
 		 "ListenOverflows/s %s  ListenDrops/s %s  TCPReqQFullDrop/s %s  SyncookiesSent/s %s  "

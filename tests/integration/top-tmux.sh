@@ -4,7 +4,8 @@
 # listeners that never accept,
 #   1. the view appears, with both rows and no overflow
 #   2. it updates when one starts to overflow: its row marked '!', first
-#   3. s sorts (the header says by what), / filters (by port)
+#   3. s sorts (the header says by what), / filters (by port), p pauses,
+#      the view follows a resize
 #   4. q quits with status 0 and the terminal's modes are as before (stty -a)
 #   5. SIGTERM ends it the same way, terminal restored; h shows the help
 . "$TESTLIB"
@@ -83,6 +84,14 @@ await "3: and says so" v "sorted by fill"
 $TM send-keys -t v / 7 0 7 0 Enter
 await "3: / filters by port" v "rows 1 of 2  sort fill  filter 7070"
 if shows v ":8080 "; then fail "3: the filtered-out row is gone"; else pass "3: the filtered-out row is gone"; fi
+$TM send-keys -t v p
+await "3: p pauses" v "^netknobs top - [0-9:]+  PAUSED  netns"
+$TM send-keys -t v p
+await "3: p again goes on" v "^netknobs top - [0-9:]+  netns"
+$TM resize-window -t v -x 80 -y 20
+await "3: the view follows a resize (lines cut at 80 columns)" v "^  ADDRESS +QUEUE/LIMIT   PEAK  FILL SYN-RECV  DROPS/S  PRO$"
+$TM resize-window -t v -x 120 -y 40
+await "3: and back" v "^  ADDRESS +QUEUE/LIMIT   PEAK  FILL SYN-RECV  DROPS/S  PROCESS$"
 $TM send-keys -t v h
 await "5: h shows the help" v "^  q +quit"
 $TM send-keys -t v x
