@@ -238,7 +238,7 @@ static int collect_saved(const char *path, struct allns *a)
 	if (!a->ns)
 		return load_fail(path, "out of memory");
 	json_array_foreach(nss, i, el) {
-		const json_t *facts = json_object_get(el, "facts");
+		json_t *facts = json_object_get(el, "facts");
 		struct allns_ns *ns = &a->ns[i];
 
 		ns->e = &a->list->ns[i];
@@ -266,6 +266,8 @@ static int collect_saved(const char *path, struct allns *a)
 			snprintf(where, sizeof(where), "not a valid facts document: namespaces[%zu].facts: %s", i, err);
 			return load_fail(path, where);
 		}
+		if (facts_core_check_loaded(facts) < 0)
+			return load_fail(path, "out of memory");
 		a->vs.entered++;
 		if (!(ns->facts = json_dumps(facts, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))))
 			return load_fail(path, "out of memory");
