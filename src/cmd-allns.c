@@ -238,7 +238,7 @@ static int collect_saved(const char *path, struct allns *a)
 	if (!a->ns)
 		return load_fail(path, "out of memory");
 	json_array_foreach(nss, i, el) {
-		json_t *facts = json_object_get(el, "facts");
+		const json_t *facts = json_object_get(el, "facts");
 		struct allns_ns *ns = &a->ns[i];
 
 		ns->e = &a->list->ns[i];
@@ -266,8 +266,6 @@ static int collect_saved(const char *path, struct allns *a)
 			snprintf(where, sizeof(where), "not a valid facts document: namespaces[%zu].facts: %s", i, err);
 			return load_fail(path, where);
 		}
-		if (facts_core_check_loaded(facts) < 0)
-			return load_fail(path, "out of memory");
 		a->vs.entered++;
 		if (!(ns->facts = json_dumps(facts, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))))
 			return load_fail(path, "out of memory");
@@ -359,7 +357,6 @@ json_t *allns_facts(const struct allns *a, size_t i, bool *oom)
 	const struct allns_ns *ns = &a->ns[i];
 	json_error_t jerr;
 	json_t *doc;
-	unsigned long lone;
 
 	*oom = false;
 	if (!ns->facts)
@@ -371,11 +368,8 @@ json_t *allns_facts(const struct allns *a, size_t i, bool *oom)
 		log_error("out of memory");
 		return NULL;
 	}
-	if (a->owners_err)
-		facts_note(doc, "/proc: %s: owning processes of listeners not found", strerror(-a->owners_err));
-	else if (a->owners_done && (lone = ownerless(&ns->tab)) && a->os.procs_denied)
-		facts_note(doc, "sockets: %lu listener(s) without owning process: the descriptors of %lu "
-			   "process(es) were not readable (Permission denied)", lone, a->os.procs_denied);
+	if (a->owners_err || a->owners_done)
+		sockets_owner_notes(doc, a->owners_err, &a->os, a->owners_err ? 0 : ownerless(&ns->tab));
 	return doc;
 }
 

@@ -598,25 +598,14 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
-/* A saved document without the core facts (hand-made, cut, or from a
- * collector that left a section out) judges nothing, like a collection
- * that could not read them: the missing parts go into "core_unavailable",
- * so the audit says UNKNOWN and exits 3 instead of "OK".  Parts the
- * document already marks keep its own reason.  Returns 0 or -ENOMEM. */
-int facts_core_check_loaded(json_t *doc)
+int facts_core_missing(const json_t *facts, json_t *core)
 {
-	const json_t *sysctl = json_object_get(doc, "sysctl");
-	const json_t *counters = json_object_get(doc, "counters");
-	json_t *core = json_object_get(doc, "core_unavailable");
+	const json_t *sysctl = json_object_get(facts, "sysctl");
+	const json_t *counters = json_object_get(facts, "counters");
 	const char *first = NULL;
 	size_t missing = 0;
 	int r = 0;
 
-	if (!core) {
-		if (json_object_set_new(doc, "core_unavailable", json_object()) < 0)
-			return -ENOMEM;
-		core = json_object_get(doc, "core_unavailable");
-	}
 	for (size_t i = 0; i < sizeof(core_sysctl_keys) / sizeof(core_sysctl_keys[0]); i++)
 		if (!json_object_get(sysctl, core_sysctl_keys[i]) && !missing++)
 			first = core_sysctl_keys[i];
@@ -627,8 +616,6 @@ int facts_core_check_loaded(json_t *doc)
 	    (!json_object_get(counters, "TcpExt") || !json_object_get(counters, "Tcp")))
 		r |= core_set(core, "counters", "the document has no %s counters",
 			      !json_object_get(counters, "TcpExt") ? "TcpExt" : "Tcp");
-	if (r == 0 && json_object_size(core) == 0)
-		json_object_del(doc, "core_unavailable");
 	return r < 0 ? -ENOMEM : 0;
 }
 
@@ -656,11 +643,6 @@ static json_t *facts_checked(const char *path, json_t *doc, const json_error_t *
 	}
 	if (facts_validate(doc, err, sizeof(err)) < 0) {
 		log_syntax(path, 0, 0, "not a valid facts document: %s", err);
-		json_decref(doc);
-		return NULL;
-	}
-	if (facts_core_check_loaded(doc) < 0) {
-		log_syntax(path, 0, 0, "cannot load facts: out of memory");
 		json_decref(doc);
 		return NULL;
 	}
