@@ -285,7 +285,8 @@ int top_rows_build(struct top_rows *rows, const struct watch_frame *f, enum top_
 		}
 		rows->n++;
 	}
-	qsort_r(rows->r, rows->n, sizeof(*rows->r), row_cmp, &sort);
+	if (rows->n > 1)
+		qsort_r(rows->r, rows->n, sizeof(*rows->r), row_cmp, &sort);
 	return 0;
 }
 
