@@ -5,17 +5,15 @@
       the metric and label names of real netknobs output (text exposition
       format 0.0.4), one "metric NAME" or "label NAME" per line
 
-  promql.py series FILE.prom --instance I [--job J] [--labels 'k="v",...']
-                   [--no-global|--bare-global] --steps N [--runs S,S,...] [--until S]
+  promql.py series FILE.prom --instance I [--job J] [--netns NAME]...
+                   --steps N [--runs S,S,...] [--until S]
       promtool test rules input_series made from real netknobs output, as a
       textfile collector exposes it: every sample of FILE from the first
       run on (one step is the test's interval), the same value at every
       step, netknobs_audit_timestamp_seconds the time of the latest run
       (step x 300 s); no sample after step --until (the textfile gone).
-      --labels adds labels to every series (the netns labels of
-      --all-netns); --no-global leaves out the series of the whole run
-      (timestamp, duration, namespaces), for a second namespace of a host;
-      --bare-global writes those without the --labels.
+      --netns keeps, of a run over every namespace (--all-netns), the
+      series of these namespaces and those without a netns label.
 
   promql.py check --metrics FILE.prom [--metrics ...] [--labels NAME,...] FILE...
       every PromQL expression of Prometheus rule files (.yml) and Grafana
@@ -34,8 +32,6 @@ import re
 import sys
 
 STEP_SECONDS = 300
-GLOBAL = ("netknobs_audit_timestamp_seconds", "netknobs_audit_duration_seconds",
-          "netknobs_network_namespaces")
 
 # ---------------------------------------------------------------- exposition
 
@@ -123,16 +119,13 @@ def series(args):
     samples, _ = read_exposition(args.file)
     runs = sorted(int(r) for r in args.runs.split(",")) if args.runs else [0]
     until = args.until if args.until is not None else args.steps
-    extra = args.labels
-    if extra and not re.fullmatch(r'([a-zA-Z_][a-zA-Z0-9_]*="[^"\\]*",?)+', extra):
-        sys.exit("promql.py: --labels: not NAME=\"VALUE\",...: %s" % extra)
-    extra = extra.rstrip(",")
+    kept = 0
     for name, labels, value in samples:
-        if args.no_global and name in GLOBAL:
+        ns = [v for k, v in labels if k == "netns"]
+        if args.netns and ns and ns[0] not in args.netns:
             continue
+        kept += 1
         lab = ['%s="%s"' % (k, v) for k, v in labels]
-        if extra and not (args.bare_global and name in GLOBAL):
-            lab.append(extra)
         lab.append('instance="%s"' % args.instance)
         if args.job:
             lab.append('job="%s"' % args.job)
@@ -148,6 +141,8 @@ def series(args):
         sel = "%s{%s}" % (name, ",".join(lab))
         print("      - series: '%s'" % sel.replace("'", "''"))
         print("        values: '%s'" % _rle(vals))
+    if not kept:
+        raise ValueError("%s: no series kept" % args.file)
 
 # ---------------------------------------------------------------- PromQL
 
@@ -274,7 +269,7 @@ def rule_exprs(path):
                 labels = " ".join("{{%s}}" % n for n in re.findall(r"\$labels\.(\w+)", text))
                 out.append(("%s %s" % (name, key), None, labels))
                 # queries run by the templates: printf "QUERY" ... | query
-                for q in re.findall(r'printf\s+"((?:[^"\\]|\\.)*)"', text):
+                for q in re.findall(r'printf\s+"((?:[^"\\]|\\.)*)"[^}]*\|\s*query\b', text):
                     out.append(("%s %s query" % (name, key), _unquote('"%s"' % q).replace("%q", '"x"'), ""))
     return out
 
@@ -334,9 +329,7 @@ def main():
     s.add_argument("file")
     s.add_argument("--instance", required=True)
     s.add_argument("--job", default="node")
-    s.add_argument("--labels", default="")
-    s.add_argument("--no-global", action="store_true")
-    s.add_argument("--bare-global", action="store_true")
+    s.add_argument("--netns", action="append", default=[])
     s.add_argument("--steps", type=int, required=True)
     s.add_argument("--runs", default="")
     s.add_argument("--until", type=int)
