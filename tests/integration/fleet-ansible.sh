@@ -13,6 +13,8 @@ command -v ansible-playbook >/dev/null 2>&1 || skip "needs ansible-playbook (ans
 
 PLAY=$TOP_SRCDIR/packaging/contrib/ansible/netknobs-fleet.yml
 export HOME="$T/home" ANSIBLE_LOCAL_TEMP="$T/ansible-tmp" ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+# no __pycache__ next to the playbook's filters in the source tree
+export PYTHONDONTWRITEBYTECODE=1
 export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_HOST_KEY_CHECKING=0 LC_ALL=C.UTF-8
 mkdir -p "$HOME"
 
