@@ -171,36 +171,31 @@ static char *section_text(const struct netns_entry *e, const void *arg)
 	return allns_section(e, audit_body, &s);
 }
 
-int audit_keep(struct audit_kept *k, enum output_format format, const struct audit_all *all, size_t i,
-	       const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
+int audit_keep(struct audit_kept *k, enum output_format format, bool parts, const struct audit_all *all,
+	       size_t i, const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
 	       audit_section_fn section, const void *arg)
 {
 	const struct netns_entry *e = all->ns.ns[i].e;
+	bool renderers = format == FORMAT_PROM || format == FORMAT_NAGIOS;
 
 	*k = (struct audit_kept){ .i = i, .rank = audit_rank(audit) };
-	switch (format) {
-	case FORMAT_JSON:
-		k->text = allns_element_text(e, key, doc);
-		return k->text ? 0 : -ENOMEM;
-	case FORMAT_PROM:
-	case FORMAT_NAGIOS:
+	if (parts || renderers) {
 		k->audit = audit_small_audit(audit);
 		k->facts = audit_small_facts(facts);
-		break;
-	default:
-		if (section)
-			k->text = section(e, arg);
-		if (section && !k->text) {
-			audit_kept_free(k);
-			return -ENOMEM;
-		}
+		if (!k->audit || !k->facts)
+			goto oom;
+	}
+	if (format == FORMAT_JSON)
+		k->text = allns_element_text(e, key, doc);
+	else if (!renderers && section)
+		k->text = section(e, arg);
+	else
 		return 0;
-	}
-	if (!k->audit || !k->facts) {
-		audit_kept_free(k);
-		return -ENOMEM;
-	}
-	return 0;
+	if (k->text)
+		return 0;
+oom:
+	audit_kept_free(k);
+	return -ENOMEM;
 }
 
 void audit_kept_free(struct audit_kept *k)
@@ -222,7 +217,7 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 	}
 	if (status > o->status)
 		o->status = status;
-	if (audit_keep(&o->v[o->n], o->g->format, all, i, facts, audit, "audit", audit,
+	if (audit_keep(&o->v[o->n], o->g->format, false, all, i, facts, audit, "audit", audit,
 		       audit_rank(audit) < 5 ? section_text : NULL, &ka) < 0) {
 		log_error("out of memory");
 		return -1;

@@ -161,8 +161,9 @@ json_t *audit_small_facts(const json_t *facts);
 
 /* What the output of one namespace keeps (audit and report --all-netns),
  * by format: JSON the text of its element {"netns", KEY: DOC}; Prometheus
- * and Nagios the parts of its audit and facts the renderers read; text its
- * section, made by section(e, arg) when that is given. */
+ * and Nagios (and any format with parts: a textfile besides) the parts of
+ * its audit and facts the renderers read; text its section, made by
+ * section(e, arg) when that is given. */
 struct audit_kept {
 	size_t i;               /* the namespace */
 	int rank;               /* audit_rank() */
@@ -171,8 +172,8 @@ struct audit_kept {
 };
 typedef char *(*audit_section_fn)(const struct netns_entry *e, const void *arg);
 /* Fill k for namespace i of all.  0, or -ENOMEM (k freed). */
-int audit_keep(struct audit_kept *k, enum output_format format, const struct audit_all *all, size_t i,
-	       const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
+int audit_keep(struct audit_kept *k, enum output_format format, bool parts, const struct audit_all *all,
+	       size_t i, const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
 	       audit_section_fn section, const void *arg);
 void audit_kept_free(struct audit_kept *k);
 

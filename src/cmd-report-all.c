@@ -277,11 +277,13 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 			run->hist = json_incref(hist);
 		}
 	}
+	/* the parts the Prometheus and Nagios renderers read: for --format
+	 * prom and nagios, and for the textfile of --prom-dir whatever --format */
 	pa = (struct part_args){ rep, run->ra->always };
-	if (audit_keep(&x->k, run->g->format, all, i, facts, audit, "report", rep,
+	if (audit_keep(&x->k, run->g->format, run->ra->prom_dir != NULL, all, i, facts, audit, "report", rep,
 		       !x->quiet || run->ra->always ? part_text : NULL, &pa) < 0)
 		goto oom;
-	if (run->g->format == FORMAT_PROM || run->g->format == FORMAT_NAGIOS)
+	if (x->k.audit)
 		x->report = json_incref(rep);
 	run->n++;
 	json_decref(cur);

@@ -7,9 +7,10 @@ check_match "--version prints name and version" '^netknobs [0-9]+\.[0-9]+' "$(ca
 check_exit "--help" 0 "$NETKNOBS" --help
 check_match "--help lists facts" 'facts' "$(cat "$T/out")"
 check_match "--help lists listeners" 'listeners' "$(cat "$T/out")"
+check_match "--help lists top" '^  top  ' "$(cat "$T/out")"
 check_exit "no command is a usage error" 3 "$NETKNOBS"
 
-for c in audit facts listeners lint report rules; do
+for c in audit facts listeners lint report rules top; do
 	check_exit "$c --help" 0 "$NETKNOBS" "$c" --help
 	check_match "$c --help has a usage line" "^Usage: netknobs $c" "$(cat "$T/out")"
 	check_match "$c --help shows global options" '--netns' "$(cat "$T/out")"
@@ -66,6 +67,10 @@ check_eq "round trip is lossless" "$(jq -S . "$T/live.json")" "$(jq -S . "$T/out
 check_exit "facts -o writes a file" 0 "$NETKNOBS" facts -o "$T/saved.json"
 check_eq "written file is the document" 1 "$(jq .schema_version "$T/saved.json")"
 check_eq "no temporary file left" "" "$(ls "$T" | grep 'saved.json.' || true)"
+mkdir "$T/dash"
+check_exit "facts -o - prints the document" 0 sh -c 'cd "$1" && exec "$2" facts --from "$3" -o -' sh "$T/dash" "$NETKNOBS" "$T/live.json"
+check_eq "facts -o -: the JSON document on standard output" "$(jq -S . "$T/live.json")" "$(jq -S . "$T/out")"
+check_eq "facts -o -: no file named '-'" "" "$(ls "$T/dash")"
 check_exit "facts -o into a missing directory" 3 "$NETKNOBS" facts -o "$T/nodir/x.json"
 check_eq "nothing left behind" "" "$(ls "$T/nodir" 2>/dev/null || true)"
 
