@@ -357,7 +357,6 @@ json_t *allns_facts(const struct allns *a, size_t i, bool *oom)
 	const struct allns_ns *ns = &a->ns[i];
 	json_error_t jerr;
 	json_t *doc;
-	unsigned long lone;
 
 	*oom = false;
 	if (!ns->facts)
@@ -369,11 +368,8 @@ json_t *allns_facts(const struct allns *a, size_t i, bool *oom)
 		log_error("out of memory");
 		return NULL;
 	}
-	if (a->owners_err)
-		facts_note(doc, "/proc: %s: owning processes of listeners not found", strerror(-a->owners_err));
-	else if (a->owners_done && (lone = ownerless(&ns->tab)) && a->os.procs_denied)
-		facts_note(doc, "sockets: %lu listener(s) without owning process: the descriptors of %lu "
-			   "process(es) were not readable (Permission denied)", lone, a->os.procs_denied);
+	if (a->owners_err || a->owners_done)
+		sockets_owner_notes(doc, a->owners_err, &a->os, a->owners_err ? 0 : ownerless(&ns->tab));
 	return doc;
 }
 

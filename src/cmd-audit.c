@@ -237,17 +237,28 @@ const json_t *audit_core_unavailable(const json_t *audit)
  * and its exit status is 3 (audit_exit_status).  Returns 0 or -ENOMEM. */
 static int mark_core_unavailable(json_t *audit, const json_t *facts)
 {
-	const json_t *core = json_object_get(facts, "core_unavailable");
+	json_t *core = json_deep_copy(json_object_get(facts, "core_unavailable"));
 	char *why = NULL;
 	size_t wlen = 0;
 	FILE *w;
 	int n = 0;
 
-	if (!json_object_size(core))
-		return 0;
-	w = open_memstream(&why, &wlen);
-	if (!w)
+	/* a saved document may lack them without saying so */
+	if (!core)
+		core = json_object();
+	if (!core || facts_core_missing(facts, core) < 0) {
+		json_decref(core);
 		return -ENOMEM;
+	}
+	if (!json_object_size(core)) {
+		json_decref(core);
+		return 0;
+	}
+	w = open_memstream(&why, &wlen);
+	if (!w) {
+		json_decref(core);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; facts_core_parts[i]; i++) {
 		const char *r = json_string_value(json_object_get(core, facts_core_parts[i]));
 
@@ -257,7 +268,7 @@ static int mark_core_unavailable(json_t *audit, const json_t *facts)
 	fclose(w);
 	log_error("could not read the core facts, so nothing can be judged: %s", why ? why : "?");
 	free(why);
-	return json_object_set_new(audit, "core_unavailable", json_deep_copy(core)) < 0 ? -ENOMEM : 0;
+	return json_object_set_new(audit, "core_unavailable", core) < 0 ? -ENOMEM : 0;
 }
 
 /* The verdict sentence of the text renderer, in the audit document. */

@@ -19,6 +19,7 @@ enum { OPT_FROM = OPT_CMD_BASE, OPT_SYSCTL, OPT_OUTPUT };
 struct facts_args {
 	const char *from;
 	const char *output;
+	bool json;      /* -o -: the JSON document on standard output */
 	const char **keys;
 	size_t nkeys;
 	struct sample_args sample;
@@ -36,7 +37,9 @@ static int facts_opt(int c, const char *arg, void *data)
 		return 0;
 	case OPT_OUTPUT:
 	case 'o':
-		a->output = arg;
+		/* "-" is standard output, as for --from */
+		a->json = strcmp(arg, "-") == 0;
+		a->output = a->json ? NULL : arg;
 		return 0;
 	case OPT_SYSCTL: {
 		const char **k = realloc(a->keys, (a->nkeys + 1) * sizeof(*k));
@@ -56,7 +59,7 @@ static int facts_opt(int c, const char *arg, void *data)
 static int facts_all(const struct globals *g, const struct facts_args *fa)
 {
 	struct allns_opts o = { .from = fa->from, .keys = fa->keys, .nkeys = fa->nkeys, .sample = &fa->sample };
-	bool json = fa->output || g->format == FORMAT_JSON, first = true, oom = false;
+	bool json = fa->output || fa->json || g->format == FORMAT_JSON, first = true, oom = false;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = NULL;
@@ -173,7 +176,7 @@ static int facts_run(struct globals *g, int argc, char **argv)
 		if (!text || atomic_write_file(a.output, text, strlen(text), 0644) < 0)
 			ret = EXIT_NK_ERROR;
 		free(text);
-	} else if (g->format == FORMAT_JSON) {
+	} else if (g->format == FORMAT_JSON || a.json) {
 		if (print_json(doc) < 0)
 			ret = EXIT_NK_ERROR;
 	} else {
@@ -201,7 +204,8 @@ const struct cmd cmd_facts = {
 		SAMPLE_OPTIONS_HELP
 		"  --sysctl KEY           also read KEY (dotted or slashed; '*' matches one\n"
 		"                         component: net.ipv4.conf.*.rp_filter); repeatable\n"
-		"  -o, --output FILE      write the JSON document to FILE atomically\n",
+		"  -o, --output FILE      write the JSON document to FILE atomically\n"
+		"                         ('-' prints it on standard output)\n",
 	.run = facts_run,
 	.all_netns = true,
 };

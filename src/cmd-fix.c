@@ -181,7 +181,7 @@ static json_t *restarts(const json_t *facts, const struct apply_item *items, siz
 		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I, s:I, s:b}", "address", json_object_get(l, "address"),
 			      "port", json_object_get(l, "port"), "limit", lim, "processes",
 			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now, "old_somaxconn",
-			      (json_int_t)oldv, "capped_by_old_somaxconn", 1);
+			      (json_int_t)oldv, "limit_equals_old_somaxconn", 1);
 		if (o && json_is_object(json_object_get(l, "reuseport")) &&
 		    json_object_set_new(o, "sockets", json_integer(1)) < 0) {
 			json_decref(o);

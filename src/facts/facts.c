@@ -598,6 +598,27 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	return 0;
 }
 
+int facts_core_missing(const json_t *facts, json_t *core)
+{
+	const json_t *sysctl = json_object_get(facts, "sysctl");
+	const json_t *counters = json_object_get(facts, "counters");
+	const char *first = NULL;
+	size_t missing = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(core_sysctl_keys) / sizeof(core_sysctl_keys[0]); i++)
+		if (!json_object_get(sysctl, core_sysctl_keys[i]) && !missing++)
+			first = core_sysctl_keys[i];
+	if (missing && !json_object_get(core, "sysctl"))
+		r |= core_set(core, "sysctl", "the document has no %s%s", first,
+			      missing > 1 ? ", nor other keys of the accept and SYN queues" : "");
+	if (!json_object_get(core, "counters") &&
+	    (!json_object_get(counters, "TcpExt") || !json_object_get(counters, "Tcp")))
+		r |= core_set(core, "counters", "the document has no %s counters",
+			      !json_object_get(counters, "TcpExt") ? "TcpExt" : "Tcp");
+	return r < 0 ? -ENOMEM : 0;
+}
+
 /* A parsed document (or NULL and what jansson said), checked: every message
  * names path, with line:column where jansson knows them. */
 static json_t *facts_checked(const char *path, json_t *doc, const json_error_t *jerr)

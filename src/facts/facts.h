@@ -58,6 +58,12 @@ const char *facts_core_part_text(const char *part);
  * returns -EINVAL and writes a message into err (size errlen). */
 int facts_validate(const json_t *doc, char *err, size_t errlen);
 
+/* The core facts a document lacks (the queues' sysctls, the TCP counters),
+ * added to core (part -> why) unless core already names that part: a
+ * saved, cut or hand-made document without them judges nothing, as a
+ * collection that could not read them.  0 or -ENOMEM. */
+int facts_core_missing(const json_t *facts, json_t *core);
+
 /* Append a human-readable note ("/proc/net/snmp: Permission denied") to the
  * document's "notes" array.  printf-style. */
 void facts_note(json_t *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,9 +1,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "facts/facts.h"
 #include "util/escape.h"
@@ -12,6 +15,29 @@
 /* The initial network namespace has had a fixed inode number since the
  * kernel gave init_net a static ns_common (PROC_NET_INIT_INO). */
 #define NET_INIT_INODE_ID "net:[4026531833]"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71      /* Linux 5.14 */
+#endif
+
+/* The namespace's cookie: unique for the boot, never reused, unlike the
+ * inode number, which the kernel hands to the next namespace as soon as
+ * one is deleted.  A socket belongs to the namespace of the thread that
+ * creates it, so after setns() this is the entered namespace's.  0 when
+ * the kernel has no SO_NETNS_COOKIE. */
+static unsigned long long netns_cookie(void)
+{
+	unsigned long long cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0 || len != sizeof(cookie))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
 
 static void host_netns(json_t *host, const struct nk_root *root)
 {
@@ -49,6 +75,12 @@ static void host_netns(json_t *host, const struct nk_root *root)
 			json_object_set_new(ns, "initial", json_boolean(r == 0));
 			json_object_set_new(ns, "method", json_string("host-only-sysctl"));
 		}
+	}
+	if (root->live) {
+		unsigned long long cookie = netns_cookie();
+
+		if (cookie && cookie <= (unsigned long long)LLONG_MAX)
+			json_object_set_new(ns, "cookie", json_integer((json_int_t)cookie));
 	}
 	json_object_set_new(host, "netns", ns);
 }

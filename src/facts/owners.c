@@ -486,6 +486,8 @@ struct worker {
 	int *eps;               /* epoll descriptors of the process being scanned */
 	size_t neps, capeps;
 	unsigned long scanned, denied;
+	unsigned long failed;   /* fd directory not opened for another reason */
+	int failed_errno;       /* the first such errno (EMFILE: netknobs out of descriptors) */
 	int err;                /* -ENOMEM */
 };
 
@@ -567,8 +569,13 @@ static int scan_proc(struct worker *w, size_t slot)
 	snprintf(path, sizeof(path), "%d/fd", sc->pids[slot]);
 	fdfd = openat(sc->procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fdfd < 0) {
-		if (is_denied(errno))
+		if (is_denied(errno)) {
 			w->denied++;
+		} else if (errno != ENOENT && errno != ESRCH) {
+			/* not gone, not denied: EMFILE, ENFILE, ENOMEM ... */
+			if (!w->failed++)
+				w->failed_errno = errno;
+		}
 		return 0;
 	}
 	w->scanned++;
@@ -1083,6 +1090,9 @@ int owners_collect_many(const struct nk_root *root, struct socktab **tabs, size_
 	for (unsigned k = 0; k < nw; k++) {
 		st->procs_scanned += w[k].scanned;
 		st->procs_denied += w[k].denied;
+		if (w[k].failed && !st->procs_failed)
+			st->failed_errno = w[k].failed_errno;
+		st->procs_failed += w[k].failed;
 	}
 	if (r == 0)
 		r = record_owners(tabs, n, &sc, w, nw, boot_time(root));

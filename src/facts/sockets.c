@@ -532,6 +532,20 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct socktab 
 	return 0;
 }
 
+void sockets_owner_notes(json_t *doc, int err, const struct owners_stats *st, unsigned long ownerless)
+{
+	if (err < 0)
+		facts_note(doc, "/proc: %s: owning processes of listeners not found", strerror(-err));
+	else if (ownerless && st->procs_failed)
+		facts_note(doc, "sockets: %lu listener(s) without owning process: the descriptors "
+			   "of %lu process(es) could not be read (%s)",
+			   ownerless, st->procs_failed, strerror(st->failed_errno));
+	else if (ownerless && st->procs_denied)
+		facts_note(doc, "sockets: %lu listener(s) without owning process: the descriptors "
+			   "of %lu process(es) were not readable (Permission denied)",
+			   ownerless, st->procs_denied);
+}
+
 int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 {
 	return sockets_collect_flags(doc, root, want_owners ? SOCKETS_OWNERS : 0);
@@ -602,12 +616,7 @@ int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flag
 		r = owners_collect(root, &t, &st);
 		if (r == -ENOMEM)
 			goto oom;
-		if (r < 0)
-			facts_note(doc, "/proc: %s: owning processes of listeners not found", strerror(-r));
-		else if (st.ownerless && st.procs_denied)
-			facts_note(doc, "sockets: %lu listener(s) without owning process: the descriptors "
-				   "of %lu process(es) were not readable (Permission denied)",
-				   st.ownerless, st.procs_denied);
+		sockets_owner_notes(doc, r, &st, st.ownerless);
 	}
 	if (want_owners && sock_procs_json_init(&po, &t) < 0)
 		goto oom;

@@ -320,6 +320,8 @@ struct owners_stats {
 	unsigned long procs_denied;     /* fd directory or links unreadable (EACCES/EPERM) */
 	unsigned long ownerless;        /* listeners left without a process */
 	unsigned long procs_other_netns;        /* in another network namespace: not read */
+	unsigned long procs_failed;     /* fd directory not opened for another reason */
+	int failed_errno;               /* the first of those errors (EMFILE ...) */
 };
 
 /* Scan ROOT/proc/[0-9]* /fd for the listeners' inodes (after
@@ -328,6 +330,11 @@ struct owners_stats {
  * thread's network namespace: owners_collect_many() with that scope.
  * Returns 0, -ENOMEM, or -errno when ROOT/proc cannot be opened. */
 int owners_collect(const struct nk_root *root, struct socktab *t, struct owners_stats *st);
+
+/* The notes of an owner scan in a facts document: the scan failed (err <
+ * 0), or ownerless listeners were left because process descriptors could
+ * not be read (out of descriptors, denied). */
+void sockets_owner_notes(json_t *doc, int err, const struct owners_stats *st, unsigned long ownerless);
 
 /* A network namespace (nsfs device and inode of /proc/PID/ns/net). */
 struct owners_scope {

@@ -174,15 +174,23 @@ json_t *state_build(const json_t *facts, const json_t *audit)
 
 	if (!tok)
 		now = time(NULL);
+	const json_t *cookie = json_object_get(json_object_get(json_object_get(facts, "host"), "netns"), "cookie");
+	json_t *st;
+
 	json_object_foreach(fm, k, v)
 		json_array_append(list, v);
 	json_decref(fm);
-	return json_pack("{s:i,s:{s:s,s:s},s:o,s:O?,s:O?,s:o,s:o}", "state_version", STATE_VERSION,
-			 "generator", "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
-			 "time", time_string(now),
-			 "boot_id", json_is_string(boot) ? boot : NULL,
-			 "netns", json_is_string(ns) ? ns : NULL,
-			 "counters", flat_counters(facts), "findings", list);
+	st = json_pack("{s:i,s:{s:s,s:s},s:o,s:O?,s:O?,s:o,s:o}", "state_version", STATE_VERSION,
+		       "generator", "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
+		       "time", time_string(now),
+		       "boot_id", json_is_string(boot) ? boot : NULL,
+		       "netns", json_is_string(ns) ? ns : NULL,
+		       "counters", flat_counters(facts), "findings", list);
+	if (st && json_is_integer(cookie) && json_object_set(st, "netns_cookie", (json_t *)cookie) < 0) {
+		json_decref(st);
+		return NULL;
+	}
+	return st;
 }
 
 /* ------------------------------------------------------------ comparing */
@@ -233,6 +241,12 @@ json_t *state_compare(const json_t *prev, const json_t *cur, const json_t *audit
 		reset = true;
 		snprintf(reason, sizeof(reason), "the network namespace changed (%s, was %s)", str(cur, "netns"),
 			 str(prev, "netns"));
+	} else if (json_is_integer(json_object_get(prev, "netns_cookie")) &&
+		   json_is_integer(json_object_get(cur, "netns_cookie")) &&
+		   !json_equal(json_object_get(prev, "netns_cookie"), json_object_get(cur, "netns_cookie"))) {
+		reset = true;
+		snprintf(reason, sizeof(reason), "the network namespace was created again (%s, a new namespace "
+			 "with the inode number of the old one)", str(cur, "netns"));
 	} else {
 		json_object_foreach((json_t *)cc, k, v) {
 			const json_t *o = json_object_get(pc, k);

@@ -48,6 +48,8 @@ int history_validate(const json_t *doc, char *err, size_t errlen)
 		    !(json_is_string(ns) || json_is_null(ns)) ||
 		    !(json_is_string(boot) || json_is_null(boot)) || !json_is_array(ps))
 			return bad(err, errlen, "a record needs key, netns, boot_id and periods");
+		if (json_object_get(r, "netns_cookie") && !json_is_integer(json_object_get(r, "netns_cookie")))
+			return bad(err, errlen, "a record's netns_cookie is not an integer");
 		json_array_foreach(ps, j, p) {
 			const json_t *since = json_object_get(p, "since"), *until = json_object_get(p, "until");
 
@@ -61,9 +63,17 @@ int history_validate(const json_t *doc, char *err, size_t errlen)
 
 /* ------------------------------------------------------------- noting */
 
+json_t *history_netns_cookie(const json_t *facts)
+{
+	const json_t *c = json_object_get(json_object_get(json_object_get(facts, "host"), "netns"), "cookie");
+
+	return json_is_integer(c) ? json_incref((json_t *)c) : json_null();
+}
+
 /* The namespace and boot of the facts, and when they were collected. */
 struct who {
 	json_t *netns, *boot;   /* strings, or JSON null */
+	json_t *cookie;         /* the namespace's cookie (integer), or JSON null */
 	time_t when;
 };
 
@@ -74,6 +84,7 @@ static void who_of(const json_t *facts, struct who *w)
 
 	w->netns = json_is_string(ns) ? json_incref((json_t *)ns) : json_null();
 	w->boot = json_is_string(boot) ? json_incref((json_t *)boot) : json_null();
+	w->cookie = history_netns_cookie(facts);
 	if (!timestamp_parse(json_string_value(json_object_get(facts, "collected_at")), &w->when))
 		w->when = time(NULL);
 }
@@ -82,12 +93,19 @@ static void who_free(struct who *w)
 {
 	json_decref(w->netns);
 	json_decref(w->boot);
+	json_decref(w->cookie);
 }
 
+/* Same namespace: the inode number names a namespace only while it lives
+ * (the next one gets it when it is deleted); the cookie, where both sides
+ * know it, tells a namespace created again from the one that was. */
 static bool same_who(const json_t *r, const struct who *w)
 {
+	const json_t *c = json_object_get(r, "netns_cookie");
+
 	return json_equal(json_object_get(r, "netns"), w->netns) &&
-	       json_equal(json_object_get(r, "boot_id"), w->boot);
+	       json_equal(json_object_get(r, "boot_id"), w->boot) &&
+	       (!json_is_integer(c) || !json_is_integer(w->cookie) || json_equal(c, w->cookie));
 }
 
 static json_t *find_record(const json_t *doc, const struct who *w, const char *key)
@@ -141,6 +159,9 @@ static int sight(json_t *doc, const struct who *w, const char *key, const json_t
 		if (!rec || json_array_append_new(json_object_get(doc, "records"), rec) < 0)
 			return -ENOMEM;
 	}
+	if (json_is_integer(w->cookie) && !json_object_get(rec, "netns_cookie") &&
+	    json_object_set(rec, "netns_cookie", w->cookie) < 0)
+		return -ENOMEM;
 	ps = json_object_get(rec, "periods");
 	last = json_array_get(ps, json_array_size(ps) - 1);
 	if (last && json_equal(json_object_get(last, "value"), value)) {
@@ -298,10 +319,8 @@ static json_t *previous(const json_t *prev, const struct who *w, const json_t *f
 	bool reset;
 	time_t t;
 
-	if (!prev || !json_is_string(w->netns) || !json_is_string(w->boot) ||
-	    !json_equal(json_object_get(prev, "netns"), w->netns) ||
-	    !json_equal(json_object_get(prev, "boot_id"), w->boot) || !timestamp_parse(pt, &t) ||
-	    t > w->when)
+	if (!prev || !json_is_string(w->netns) || !json_is_string(w->boot) || !same_who(prev, w) ||
+	    !timestamp_parse(pt, &t) || t > w->when)
 		return NULL;
 	reset = counters_reset(pc, facts);
 	counters = json_object();

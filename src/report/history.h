@@ -25,6 +25,10 @@
 /* The sysctl keys whose history is kept (NULL-terminated). */
 extern const char *const history_keys[];
 
+/* The cookie of the facts' network namespace (host.netns.cookie, an
+ * integer unique for the boot), or JSON null when unknown.  New reference. */
+json_t *history_netns_cookie(const json_t *facts);
+
 /* Structural check of a history document: 0, or -EINVAL with the reason in
  * err. */
 int history_validate(const json_t *doc, char *err, size_t errlen);

@@ -559,6 +559,10 @@ int state_validate(const json_t *st, char *err, size_t errlen)
 		snprintf(err, errlen, "time, boot_id or netns missing or of the wrong type");
 		return -EINVAL;
 	}
+	if (json_object_get(st, "netns_cookie") && !json_is_integer(json_object_get(st, "netns_cookie"))) {
+		snprintf(err, errlen, "netns_cookie is not an integer");
+		return -EINVAL;
+	}
 	v = json_object_get(st, "counters");
 	if (!json_is_object(v)) {
 		snprintf(err, errlen, "counters is not an object");

@@ -66,6 +66,10 @@ check_eq "round trip is lossless" "$(jq -S . "$T/live.json")" "$(jq -S . "$T/out
 check_exit "facts -o writes a file" 0 "$NETKNOBS" facts -o "$T/saved.json"
 check_eq "written file is the document" 1 "$(jq .schema_version "$T/saved.json")"
 check_eq "no temporary file left" "" "$(ls "$T" | grep 'saved.json.' || true)"
+mkdir "$T/dash"
+check_exit "facts -o - prints the document" 0 sh -c 'cd "$1" && exec "$2" facts --from "$3" -o -' sh "$T/dash" "$NETKNOBS" "$T/live.json"
+check_eq "facts -o -: the JSON document on standard output" "$(jq -S . "$T/live.json")" "$(jq -S . "$T/out")"
+check_eq "facts -o -: no file named '-'" "" "$(ls "$T/dash")"
 check_exit "facts -o into a missing directory" 3 "$NETKNOBS" facts -o "$T/nodir/x.json"
 check_eq "nothing left behind" "" "$(ls "$T/nodir" 2>/dev/null || true)"
 

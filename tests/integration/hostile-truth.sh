@@ -173,6 +173,8 @@ if is_root && command -v unshare >/dev/null 2>&1 && [ -x "$HELPERS/listen-hold" 
 	fx() { "$NK" --netns "$ns" fix --no-default-rules --rules "$FIXTURES/fix/rules.yaml" --output "$T/rw.conf" "$@"; }
 	check_exit "12: fix --apply raising somaxconn" 0 fx --apply --format json
 	check_eq "12: only the listener capped by the old somaxconn" "$p1" "$(jq -r '[.restart[].port] | join(" ")' "$T/out")"
+	check_eq "12: the JSON states what is known (the limit is the old value), not the cause" "true null" \
+		"$(jq -r '.restart[0] | "\(.limit_equals_old_somaxconn) \(.capped_by_old_somaxconn)"' "$T/out")"
 	check_exit "12: fix --apply when somaxconn does not change" 0 fx --apply --format json
 	check_eq "12: then no listener is named" "[]" "$(jq -c .restart "$T/out")"
 	check_exit "12: text, somaxconn unchanged" 0 fx --apply

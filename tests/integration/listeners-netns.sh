@@ -172,6 +172,27 @@ check_eq "5: queue still right" "$(ss_listen "$ns1" "$p1" | cut -d' ' -f1)" \
 check_eq "5: limit and drops absent" "null null" "$(printf '%s' "$l" | jq -r '"\(.limit) \(.drops)"')"
 check_eq "5: same inode as over netlink" "$(listener "$T/f1" "$p1" | jq .inode)" \
 	"$(printf '%s' "$l" | jq .inode)"
+# out of descriptors during the owner scan: a listener left without its
+# process says why (a few limits, one of which runs out there)
+reached=0
+for n in 4 5 6 7 8 9; do
+	prlimit --nofile=$n "$NETKNOBS" --netns "$ns1" facts --json >"$T/f6" 2>/dev/null || continue
+	lone=$(jq --argjson p "$p1" '[.sockets.listeners[] | select(.port == $p and (.processes | length) == 0)] | length' "$T/f6" 2>/dev/null || echo 0)
+	[ "$lone" = 1 ] || continue
+	reached=$((reached + 1))
+	check_match "6: nofile $n: the listener without its process says why" \
+		'listener\(s\) without owning process: the descriptors of [0-9]+ process\(es\) could not be read \(Too many open files\)' \
+		"$(jq -r '.notes[]' "$T/f6")"
+done
+check_eq "6: a limit that runs out during the owner scan was among them" true "$([ "$reached" -gt 0 ] && echo true || echo false)"
+"$NETKNOBS" audit --from "$T/f5" --format json >"$T/a5.json" 2>/dev/null || true
+check_eq "5: the audit says the listeners were read without netlink" fail \
+	"$(jq -r '.results[] | select(.rule == "backlog.sockets-without-netlink") | .status' "$T/a5.json")"
+check_eq "5: and does not judge listeners by limits it does not have" not-applicable \
+	"$(jq -r '.results[] | select(.rule == "backlog.queue-full") | .status' "$T/a5.json")"
+"$NETKNOBS" audit --from "$T/f1" --format json >"$T/a1.json" 2>/dev/null || true
+check_eq "5: over netlink, no such notice" pass \
+	"$(jq -r '.results[] | select(.rule == "backlog.sockets-without-netlink") | .status' "$T/a1.json")"
 "$HELPERS/deny-netlink" "$NETKNOBS" --netns "$ns4" --color never listeners >"$T/t5" 2>&1 || true
 check_match "5: listeners text names the fallback" 'netlink refused' "$(cat "$T/t5")"
 check_match "5: owner still found" "plainname\[$pid4b\]" "$(cat "$T/t5")"

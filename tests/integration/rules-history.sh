@@ -60,6 +60,33 @@ check_match "1: counters that went backwards: all of them since the previous rep
 	"$(jq -r '.findings[] | select(.rule == "backlog.listen-overflows") | .message' "$T/a4.json")"
 check_eq "1: counters that went backwards: not called old" "" \
 	"$(jq -r '.findings[] | select(.rule == "backlog.counters-past") | .message' "$T/a4.json" | grep 'did not grow' || true)"
+# the inode number names a namespace only while it lives; its cookie
+# (SO_NETNS_COOKIE) is never reused: a namespace created again with the
+# same inode and counters that happen to be higher is not the old one
+cookie_day() {
+	mutate "$D/counters-old.json" "$T/c$1.json" "
+d['collected_at'] = '$2'
+d['sysctl']['kernel.random.boot_id'] = 'b0f1c6d4-0000-4000-8000-000000000002'
+d['host']['netns']['cookie'] = $3
+d['counters']['TcpExt']['ListenOverflows'] = $4
+d['counters']['TcpExt']['ListenDrops'] = $4 + 3"
+}
+cookie_day 1 2026-11-25T12:00:00Z 100 30
+cookie_day 2 2026-11-26T12:00:00Z 100 41
+cookie_day 3 2026-11-26T12:00:00Z 200 41
+check_exit "1c: a report of the namespace with cookie 100" 0 "$NETKNOBS" report --state-dir "$T/sc" --format json --from "$T/c1.json"
+check_eq "1c: the state keeps the cookie" 100 "$(jq .netns_cookie "$T/sc/latest.json")"
+"$NETKNOBS" audit --from "$T/c2.json" --state-dir "$T/sc" --format json >"$T/c2a.json" || true
+check_match "1c: the same namespace: grown since the previous report" 'grew by 11 since the previous netknobs report' \
+	"$(jq -r '.findings[] | select(.rule == "backlog.listen-overflows") | .message' "$T/c2a.json")"
+"$NETKNOBS" audit --from "$T/c3.json" --state-dir "$T/sc" --format json >"$T/c3a.json" || true
+check_eq "1c: a new namespace with the old inode: the old one's report not used" "" \
+	"$(jq -r '.findings[] | .message' "$T/c3a.json" | grep 'since the previous netknobs report' || true)"
+check_exit "1c: its report" 0 "$NETKNOBS" report --state-dir "$T/sc" --format json --from "$T/c3.json"
+check_match "1c: the report says the namespace was created again" 'created again' \
+	"$(jq -r '.. | strings' "$T/out" | grep 'created again' || true)"
+check_eq "1c: the history keeps the two namespaces apart" "100 200" \
+	"$(jq -r '[.records[].netns_cookie] | sort | map(tostring) | join(" ")' "$T/sc/sysctl-history.json")"
 # the text report says it in words
 report --from "$T/day3.json" >/dev/null || true
 "$NETKNOBS" report --state-dir "$S" --from "$T/day3.json" --always >"$T/r3.txt" || true

@@ -275,4 +275,19 @@ done
 "$NETKNOBS" --netns "$ns5" facts -o "$T/f5" >/dev/null 2>&1 || true
 check_eq "5: the namespace has no netdev_max_backlog" missing \
 	"$(jq -r '.sysctl_unavailable["net.core.netdev_max_backlog"].reason' "$T/f5")"
+# ---------------------------------------------------------------- 6
+# listen(fd, 0): a limit of 0, and the kernel still queues one connection
+make_ns ns6 zero
+spawn "$T/l6" "$ns6" "$HELPERS/listen-hold" -a 127.0.0.1 0 0
+p6=$(wait_port "$T/l6") || fail "6: listener started"
+s6="127.0.0.1:$p6"
+burst "$ns6" 127.0.0.1 "$p6" 3
+check_eq "6: the kernel queues one connection at a limit of 0" "1 0" \
+	"$(ip netns exec "$ns6" ss -Hltn "sport = :$p6" | awk '{ print $2, $3 }')"
+audit "$T/a6" "$ns6" >/dev/null
+check_eq "6: backlog 0: the queue is full" fail "$(status "$T/a6" backlog.queue-full "$s6")"
+check_eq "6: and the setting to raise is named" fail "$(status "$T/a6" backlog.app-backlog "$s6")"
+check_match "6: a backlog of 0 said as such, with an example" \
+	"limited to 0 connections \\(a backlog of 0: the kernel queues one connection, no more\\).*for example to 128" \
+	"$(msg "$T/a6" backlog.app-backlog "$s6")"
 finish

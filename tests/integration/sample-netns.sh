@@ -318,11 +318,11 @@ signal_test() {
 	"$NETKNOBS" facts --from "$T/s.json" --json >/dev/null 2>&1 &&
 		pass "2: SIG$1: the document loads again" || fail "2: SIG$1: the document loads again"
 	check_eq "2: SIG$1: a window of what was seen" true \
-		"$(jq '.sample.duration_ms >= 1000 and .sample.duration_ms < 4000 and .sample.ticks >= 15
+		"$(jq '.sample.duration_ms >= 1000 and .sample.duration_ms < 30000 and .sample.ticks >= 2
 			and .sample.requested_ms == 30000' "$T/s.json")"
 	check_eq "2: SIG$1: listeners have their peaks" 3 \
 		"$(jq --argjson p "$pd" '.sockets.listeners[] | select(.port == $p) | .peak.queue' "$T/s.json")"
-	check_match "2: SIG$1: said on stderr" "sampling ended early by SIG$1 after 1\\.[0-9]+s" "$(cat "$T/s.err")"
+	check_match "2: SIG$1: said on stderr" "sampling ended early by SIG$1 after [0-9]+\\.[0-9]+s" "$(cat "$T/s.err")"
 }
 signal_test INT
 signal_test TERM
