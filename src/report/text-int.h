@@ -19,7 +19,7 @@ const char *text_str(const json_t *o, const char *k);
 void text_value(FILE *out, const json_t *v);
 
 /* o's "observed" value with what it counts (o's "observed_unit"): "97%",
- * "511 connections", "1532 (count)", "1 (setting)". */
+ * "511 connections", "1532 (count)", "1 (setting)"; a text as it is. */
 void text_observed(FILE *out, const json_t *o);
 
 /* The escape sequence that colors a severity. */

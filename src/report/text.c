@@ -68,6 +68,8 @@ void text_observed(FILE *out, const json_t *o)
 	text_value(out, v);
 	if (!v || json_is_null(v) || !*u)
 		return;
+	if (!strcmp(u, "text"))
+		return;
 	if (!strcmp(u, "percent"))
 		fputc('%', out);
 	else if (!strcmp(u, "count") || !strcmp(u, "setting"))

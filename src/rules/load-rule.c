@@ -39,7 +39,7 @@ static const char *const unit_names[UNIT_COUNT_] = {
 	[UNIT_COUNT] = "count", [UNIT_SETTING] = "setting", [UNIT_PERCENT] = "percent",
 	[UNIT_BYTES] = "bytes", [UNIT_PAGES] = "pages", [UNIT_MS] = "ms", [UNIT_SECONDS] = "seconds",
 	[UNIT_PACKETS] = "packets", [UNIT_DATAGRAMS] = "datagrams", [UNIT_CONNECTIONS] = "connections",
-	[UNIT_SOCKETS] = "sockets", [UNIT_DESCRIPTORS] = "descriptors",
+	[UNIT_SOCKETS] = "sockets", [UNIT_DESCRIPTORS] = "descriptors", [UNIT_TEXT] = "text",
 };
 
 const char *unit_name(enum unit u)
@@ -73,7 +73,7 @@ static void parse_unit(struct load_ctx *c, const struct ynode *n, struct rule *r
 		char *esc = escape_untrusted_str(v->value);
 
 		load_err(c, v, "unknown unit '%s'%s%s%s (count, setting, percent, bytes, pages, ms, seconds, "
-			 "packets, datagrams, connections, sockets, descriptors)",
+			 "packets, datagrams, connections, sockets, descriptors, text)",
 			 esc ? esc : "?", s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
 		free(esc);
 	}

@@ -17,10 +17,11 @@ const char *severity_name(enum severity s);
 int severity_parse(const char *s, enum severity *out);
 
 /* What an observed value counts (a rule's "unit"): the text says it next
- * to the number ("97%", "511 connections", "1 (setting)"). */
+ * to the number ("97%", "511 connections", "1 (setting)"); "text": a word
+ * or a name, shown as it is. */
 enum unit {
 	UNIT_COUNT, UNIT_SETTING, UNIT_PERCENT, UNIT_BYTES, UNIT_PAGES, UNIT_MS, UNIT_SECONDS,
-	UNIT_PACKETS, UNIT_DATAGRAMS, UNIT_CONNECTIONS, UNIT_SOCKETS, UNIT_DESCRIPTORS, UNIT_COUNT_
+	UNIT_PACKETS, UNIT_DATAGRAMS, UNIT_CONNECTIONS, UNIT_SOCKETS, UNIT_DESCRIPTORS, UNIT_TEXT, UNIT_COUNT_
 };
 
 const char *unit_name(enum unit u);
