@@ -165,7 +165,7 @@ static char *section_text(const struct netns_entry *e, const void *arg)
 {
 	const struct keep_args *k = arg;
 	struct text_opts to = { .color = color_enabled(k->o->g, stdout), .verbose = k->o->a->verbose,
-				.section = true };
+				.section = true, .width = terminal_width(stdout) };
 	struct section_args s = { k->audit, &to };
 
 	return allns_section(e, audit_body, &s);
