@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd-allns.h"
 #include "facts/facts.h"
 #include "util/escape.h"
 #include "util/log.h"
+#include "util/memout.h"
 
 static double now_ms(void)
 {
@@ -47,7 +49,38 @@ struct visit_ctx {
 	struct allns *a;
 	const struct nk_root *root;
 	const struct allns_opts *o;
+	struct netns_ahead *ahead;      /* the TCP dumps, by helper threads */
 };
+
+/* In a helper thread inside e's namespace: its TCP dumps, which make the
+ * kernel walk the established hash of the whole host. */
+static int tcp_ahead(const struct netns_entry *e, void *slot, void *arg)
+{
+	struct sockdiag_ahead *pre = slot;
+	const struct allns_opts *o = arg;
+
+	(void)e;
+	socktab_init(&pre->t);
+	pre->r = sockdiag_collect(&pre->t, !o->listeners_only, &pre->res);
+	if (pre->r < 0) {
+		/* the visit does it again, and says why it failed */
+		socktab_free(&pre->t);
+		return pre->r;
+	}
+	return 0;
+}
+
+static void tcp_drop(void *slot)
+{
+	socktab_free(&((struct sockdiag_ahead *)slot)->t);
+}
+
+static unsigned helper_threads(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
+}
 
 /* The listeners of doc by inode, in the document's order, into t. */
 static int tab_from_doc(struct socktab *t, const json_t *doc)
@@ -79,12 +112,14 @@ static int visit_one(struct netns_entry *e, void *arg)
 		.want_sockets = true,
 		.want_owners = false,
 		.listeners_only = c->o->listeners_only,
+		.tcp_ahead = netns_ahead_take(c->ahead, (size_t)(e - c->a->list->ns)),
 	};
 	json_t *doc = facts_collect(&co);
 	int r;
 
 	if (!doc)
 		return -ENOMEM;
+	c->a->ahead += co.tcp_ahead != NULL;
 	r = tab_from_doc(&ns->tab, doc);
 	if (r == 0 && !(ns->facts = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))))
 		r = -ENOMEM;
@@ -139,7 +174,7 @@ static int find_owners(struct allns *a, const struct nk_root *root)
 static int collect_live(const struct globals *g, const struct allns_opts *o, struct allns *a)
 {
 	struct nk_root root;
-	struct visit_ctx c = { a, &root, o };
+	struct visit_ctx c = { a, &root, o, NULL };
 	double t0 = now_ms();
 	int r = root_open(&root, g->root ? g->root : "/");
 
@@ -164,7 +199,11 @@ static int collect_live(const struct globals *g, const struct allns_opts *o, str
 	t0 = now_ms();
 	/* back in the own namespace after each (or stopped): nothing is
 	 * written before that */
+	if (root.live)
+		c.ahead = netns_ahead_start(a->list, &root, helper_threads(), tcp_ahead, (void *)o, tcp_drop,
+					    sizeof(struct sockdiag_ahead));
 	r = root.live ? netns_visit(a->list, &root, visit_one, &c, &a->vs) : visit_tree(a, &c);
+	netns_ahead_stop(c.ahead);
 	a->ms_visit = now_ms() - t0;
 	if (r == -ENOMEM)
 		goto oom;
@@ -391,6 +430,35 @@ void allns_print_title(FILE *out, const struct netns_entry *e)
 	fprintf(out, " (%s, net:[%llu])", netns_kind_name(e->kind), (unsigned long long)e->id.ino);
 }
 
+void allns_print_heading(FILE *out, const struct netns_entry *e)
+{
+	fputs("== ", out);
+	allns_print_title(out, e);
+	fputs(" ==\n", out);
+}
+
+struct section {
+	const struct netns_entry *e;
+	memout_fn body;
+	const void *arg;
+};
+
+static int print_section(FILE *out, const void *arg)
+{
+	const struct section *s = arg;
+
+	allns_print_heading(out, s->e);
+	return s->body(out, s->arg);
+}
+
+char *allns_section(const struct netns_entry *e, memout_fn body, const void *arg)
+{
+	struct section s = { e, body, arg };
+	char *text;
+
+	return memout(print_section, &s, &text, NULL) == 0 ? text : NULL;
+}
+
 void allns_text_tail(FILE *out, const struct allns *a)
 {
 	size_t gone = 0;
@@ -486,6 +554,7 @@ static json_t *discovery_json(const struct allns *a)
 							   (json_int_t)a->os.procs_scanned, "processes_denied",
 							   (json_int_t)a->os.procs_denied, "scans",
 							   (json_int_t)(a->owners_done ? 1 : 0)));
+		json_object_set_new(d, "tcp_dumps_ahead", json_integer((json_int_t)a->ahead));
 	}
 	return d;
 }
@@ -510,9 +579,23 @@ int allns_json_element_text(FILE *out, const char *text, bool first)
 	return ferror(out) ? -EIO : 0;
 }
 
+static char *element_dump(const json_t *el)
+{
+	return json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+}
+
+char *allns_element_text(const struct netns_entry *e, const char *key, const json_t *doc)
+{
+	json_t *el = allns_element(e, key, json_incref((json_t *)doc));
+	char *text = el ? element_dump(el) : NULL;
+
+	json_decref(el);
+	return text;
+}
+
 int allns_json_element(FILE *out, const json_t *el, bool first)
 {
-	char *s = json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	char *s = element_dump(el);
 	int r;
 
 	if (!s)
@@ -529,6 +612,39 @@ int allns_json_end(FILE *out, const json_t *summary)
 		return -ENOMEM;
 	fputs("}\n", out);
 	return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
+}
+
+int allns_json_put(FILE *out, const struct netns_entry *e, const char *key, json_t *doc, bool *first)
+{
+	json_t *el = allns_element(e, key, doc);
+	int r = el ? allns_json_element(out, el, *first) : -ENOMEM;
+
+	*first = false;
+	json_decref(el);
+	return r;
+}
+
+int allns_json_finish(FILE *out, const struct allns *a)
+{
+	json_t *sum = allns_summary_json(a);
+	int r = allns_json_end(out, sum);
+
+	json_decref(sum);
+	return r;
+}
+
+int allns_json_write(FILE *out, const struct allns *a, const char *const *texts, size_t n, const json_t *summary)
+{
+	int r = allns_json_begin(out, a);
+	bool first = true;
+
+	for (size_t j = 0; j < n && r == 0; j++, first = false)
+		r = allns_json_element_text(out, texts[j], first);
+	/* the namespaces not read: their netns object only */
+	for (size_t i = 0; i < a->n && r == 0; i++)
+		if (a->ns[i].e->state != NETNS_ENTERED)
+			r = allns_json_put(out, a->ns[i].e, NULL, NULL, &first);
+	return r == 0 ? allns_json_end(out, summary) : r;
 }
 
 json_t *allns_element(const struct netns_entry *e, const char *key, json_t *doc)

@@ -29,6 +29,7 @@
 #include "cmd.h"
 #include "facts/netns-scan.h"
 #include "facts/sockets.h"
+#include "util/memout.h"
 
 struct allns_ns {
 	struct netns_entry *e;  /* the namespace, in allns.list */
@@ -42,6 +43,7 @@ struct allns {
 	struct allns_ns *ns;    /* ns[i] is list->ns[i] */
 	size_t n;
 	struct netns_visit_stats vs;
+	unsigned long ahead;    /* namespaces whose TCP dumps a helper thread made */
 	unsigned long not_entered;      /* below --root: all but the own one */
 	struct owners_stats os;
 	int owners_err;         /* the owner scan's -errno, 0 */
@@ -79,6 +81,11 @@ int allns_status(const struct allns *a);
 
 /* "name (kind, net:[INODE])" */
 void allns_print_title(FILE *out, const struct netns_entry *e);
+/* "== TITLE ==" and a line break. */
+void allns_print_heading(FILE *out, const struct netns_entry *e);
+/* A namespace's section of text: its heading, then what body(out, arg)
+ * prints.  NULL when out of memory (or body failed). */
+char *allns_section(const struct netns_entry *e, memout_fn body, const void *arg);
 
 /* The lines for the namespaces not read: "Gone during the run: ...",
  * "Not entered: NAME (kind): why", one each. */
@@ -98,6 +105,15 @@ int allns_json_begin(FILE *out, const struct allns *a);
 int allns_json_element(FILE *out, const json_t *el, bool first);
 int allns_json_element_text(FILE *out, const char *text, bool first);
 int allns_json_end(FILE *out, const json_t *summary);
+/* The element {"netns": {...}, key: doc} of e (doc taken; key NULL: netns
+ * only), with *first as allns_json_element() takes it, then cleared. */
+int allns_json_put(FILE *out, const struct netns_entry *e, const char *key, json_t *doc, bool *first);
+/* The summary (allns_summary_json()) and the end. */
+int allns_json_finish(FILE *out, const struct allns *a);
+/* The whole wrapper of a run in an order of its own: the elements' texts
+ * (of the namespaces entered), then an element for each namespace not
+ * entered (its netns only), then the summary.  0 or -errno. */
+int allns_json_write(FILE *out, const struct allns *a, const char *const *texts, size_t n, const json_t *summary);
 
 /* {"namespaces", "entered", "gone", "denied", "not_entered"}: a new
  * reference, NULL when out of memory. */
@@ -105,5 +121,8 @@ json_t *allns_summary_json(const struct allns *a);
 
 /* An element for a namespace not read: {"netns": {...}}.  New reference. */
 json_t *allns_element(const struct netns_entry *e, const char *key, json_t *doc);
+/* The element {"netns": {...}, key: doc} as allns_json_element_text()
+ * prints it (doc is not taken); NULL when out of memory. */
+char *allns_element_text(const struct netns_entry *e, const char *key, const json_t *doc);
 
 #endif

@@ -27,11 +27,8 @@ int audit_pipeline_all(const struct globals *g, struct audit_args *a, const char
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
-	res->t_start = audit_now_ms();
-	res->rb_loaded = true;
-	if (audit_rules_setup(g, a, extra_keys, n_extra, &res->rb) < 0)
+	if (audit_begin(g, a, extra_keys, n_extra, &res->rb, &res->rb_loaded, &res->t_start, &res->t_rules) < 0)
 		return -1;
-	res->t_rules = audit_now_ms();
 	o = (struct allns_opts){ .from = a->from, .keys = a->keys.v, .nkeys = a->keys.n, .sample = &a->sample };
 	if (allns_collect(g, &o, &res->ns) < 0)
 		return -1;
@@ -138,85 +135,95 @@ json_t *audit_small_facts(const json_t *facts)
 
 /* ---- the audit command ---- */
 
-struct ns_out {
-	size_t i;               /* the namespace */
-	int rank;               /* audit_rank() */
-	char *text;             /* text: its section (not for quiet ones); JSON: its element */
-	json_t *audit, *facts;  /* prom, nagios: their parts of the documents */
-};
-
 struct all_out {
 	const struct globals *g;
 	const struct audit_args *a;
-	struct ns_out *v;
+	struct audit_kept *v;
 	size_t n;
 	int status;             /* the worst */
 };
 
-static char *section_text(const struct netns_entry *e, const json_t *audit, const struct all_out *o)
-{
-	struct text_opts to = { .color = color_enabled(o->g, stdout), .verbose = o->a->verbose, .section = true,
-				.width = terminal_width(stdout) };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+struct section_args {
+	const json_t *audit;
+	const struct text_opts *to;
+};
 
-	if (!m)
-		return NULL;
-	fputs("== ", m);
-	allns_print_title(m, e);
-	fputs(" ==\n", m);
-	report_audit_text(audit, m, &to);
-	if (fclose(m) != 0) {
-		free(buf);
-		return NULL;
+static int audit_body(FILE *out, const void *arg)
+{
+	const struct section_args *s = arg;
+
+	report_audit_text(s->audit, out, s->to);
+	return 0;
+}
+
+struct keep_args {
+	const struct all_out *o;
+	const json_t *audit;
+};
+
+static char *section_text(const struct netns_entry *e, const void *arg)
+{
+	const struct keep_args *k = arg;
+	struct text_opts to = { .color = color_enabled(k->o->g, stdout), .verbose = k->o->a->verbose,
+				.section = true, .width = terminal_width(stdout) };
+	struct section_args s = { k->audit, &to };
+
+	return allns_section(e, audit_body, &s);
+}
+
+int audit_keep(struct audit_kept *k, enum output_format format, bool parts, const struct audit_all *all,
+	       size_t i, const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
+	       audit_section_fn section, const void *arg)
+{
+	const struct netns_entry *e = all->ns.ns[i].e;
+	bool renderers = format == FORMAT_PROM || format == FORMAT_NAGIOS;
+
+	*k = (struct audit_kept){ .i = i, .rank = audit_rank(audit) };
+	if (parts || renderers) {
+		k->audit = audit_small_audit(audit);
+		k->facts = audit_small_facts(facts);
+		if (!k->audit || !k->facts)
+			goto oom;
 	}
-	return buf;
+	if (format == FORMAT_JSON)
+		k->text = allns_element_text(e, key, doc);
+	else if (!renderers && section)
+		k->text = section(e, arg);
+	else
+		return 0;
+	if (k->text)
+		return 0;
+oom:
+	audit_kept_free(k);
+	return -ENOMEM;
+}
+
+void audit_kept_free(struct audit_kept *k)
+{
+	free(k->text);
+	json_decref(k->audit);
+	json_decref(k->facts);
+	memset(k, 0, sizeof(*k));
 }
 
 static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status, void *arg)
 {
 	struct all_out *o = arg;
-	struct ns_out *x = &o->v[o->n];
-	const struct netns_entry *e = all->ns.ns[i].e;
-	json_t *el;
+	struct keep_args ka = { o, audit };
 
-	if (!o->v && !(x = o->v = calloc(all->ns.n ? all->ns.n : 1, sizeof(*o->v)))) {
+	if (!o->v && !(o->v = calloc(all->ns.n ? all->ns.n : 1, sizeof(*o->v)))) {
 		log_error("out of memory");
 		return -1;
 	}
-	memset(x, 0, sizeof(*x));
-	x->i = i;
-	x->rank = audit_rank(audit);
 	if (status > o->status)
 		o->status = status;
-	switch (o->g->format) {
-	case FORMAT_JSON:
-		el = allns_element(e, "audit", json_incref(audit));
-		x->text = el ? json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
-		json_decref(el);
-		if (!x->text)
-			goto oom;
-		break;
-	case FORMAT_PROM:
-	case FORMAT_NAGIOS:
-		x->audit = audit_small_audit(audit);
-		x->facts = audit_small_facts(facts);
-		if (!x->audit || !x->facts)
-			goto oom;
-		break;
-	default:
-		if (x->rank < 5 && !(x->text = section_text(e, audit, o)))
-			goto oom;
+	if (audit_keep(&o->v[o->n], o->g->format, false, all, i, facts, audit, "audit", audit,
+		       audit_rank(audit) < 5 ? section_text : NULL, &ka) < 0) {
+		log_error("out of memory");
+		return -1;
 	}
 	o->n++;
 	return 0;
-oom:
-	json_decref(x->audit);
-	json_decref(x->facts);
-	free(x->text);
-	log_error("out of memory");
-	return -1;
 }
 
 /* The order of the output: the host first when it has findings (in JSON
@@ -228,7 +235,7 @@ struct order {
 
 static int out_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct ns_out *a = pa, *b = pb;
+	const struct audit_kept *a = pa, *b = pb;
 	const struct order *ord = arg;
 	const struct netns_entry *x = ord->ns->ns[a->i].e, *y = ord->ns->ns[b->i].e;
 	bool hx = x->kind == NETNS_KIND_HOST && (ord->host_always || a->rank < 5);
@@ -295,7 +302,8 @@ static int json_output(const struct audit_all *all, const struct all_out *o)
 {
 	json_t *sum = allns_summary_json(&all->ns);
 	size_t with = 0;
-	int worst = 5, r, k = 0;
+	const char **texts;
+	int worst = 5, r;
 
 	for (size_t j = 0; j < o->n; j++) {
 		with += o->v[j].rank < 5;
@@ -307,28 +315,19 @@ static int json_output(const struct audit_all *all, const struct all_out *o)
 		json_decref(sum);
 		return -ENOMEM;
 	}
-	r = allns_json_begin(stdout, &all->ns);
-	for (size_t j = 0; j < o->n && r == 0; j++)
-		r = allns_json_element_text(stdout, o->v[j].text, k++ == 0);
-	/* the namespaces not read: their netns object only */
-	for (size_t i = 0; i < all->ns.n && r == 0; i++) {
-		json_t *el;
-
-		if (all->ns.ns[i].e->state == NETNS_ENTERED)
-			continue;
-		el = allns_element(all->ns.ns[i].e, NULL, NULL);
-		r = el ? allns_json_element(stdout, el, k++ == 0) : -ENOMEM;
-		json_decref(el);
-	}
-	if (r == 0)
-		r = allns_json_end(stdout, sum);
+	texts = calloc(o->n ? o->n : 1, sizeof(*texts));
+	for (size_t j = 0; texts && j < o->n; j++)
+		texts[j] = o->v[j].text;
+	r = texts ? allns_json_write(stdout, &all->ns, texts, o->n, sum) : -ENOMEM;
+	free(texts);
 	json_decref(sum);
 	return r;
 }
 
-static int many_output(const struct audit_all *all, const struct all_out *o)
+int audit_all_render(const struct audit_all *all, size_t n, audit_kept_at_fn at, const void *arg, FILE *out,
+		     bool nagios, int status)
 {
-	struct report_ns *v = calloc(o->n ? o->n : 1, sizeof(*v));
+	struct report_ns *v = calloc(n ? n : 1, sizeof(*v));
 	const struct allns *ns = &all->ns;
 	unsigned long states[4] = { ns->vs.entered, ns->vs.gone, ns->vs.denied, ns->not_entered };
 	struct prom_opts po = { .duration_s = (audit_now_ms() - all->t_start) / 1e3, .timestamp = time(NULL),
@@ -337,17 +336,30 @@ static int many_output(const struct audit_all *all, const struct all_out *o)
 
 	if (!v)
 		return -ENOMEM;
-	for (size_t k = 0; k < o->n; k++) {
-		const struct netns_entry *e = ns->ns[o->v[k].i].e;
+	for (size_t k = 0; k < n; k++) {
+		const json_t *report = NULL;
+		const struct audit_kept *x = at(arg, k, &report);
+		const struct netns_entry *e = ns->ns[x->i].e;
 
-		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), o->v[k].audit, o->v[k].facts, NULL };
+		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), x->audit, x->facts, report };
 	}
-	if (o->g->format == FORMAT_PROM)
-		r = report_prom_all(v, o->n, &po, stdout);
+	if (nagios)
+		report_nagios_all(v, n, status, out);
 	else
-		report_nagios_all(v, o->n, o->status, stdout);
+		r = report_prom_all(v, n, &po, out);
 	free(v);
 	return r;
+}
+
+static const struct audit_kept *kept_at(const void *arg, size_t k, const json_t **report)
+{
+	(void)report;
+	return &((const struct all_out *)arg)->v[k];
+}
+
+static int many_output(const struct audit_all *all, const struct all_out *o)
+{
+	return audit_all_render(all, o->n, kept_at, o, stdout, o->g->format == FORMAT_NAGIOS, o->status);
 }
 
 int audit_run_all(const struct globals *g, struct audit_args *a)
@@ -393,11 +405,8 @@ int audit_run_all(const struct globals *g, struct audit_args *a)
 	if (o.status > ret)
 		ret = o.status;
 out:
-	for (size_t k = 0; k < o.n; k++) {
-		free(o.v[k].text);
-		json_decref(o.v[k].audit);
-		json_decref(o.v[k].facts);
-	}
+	for (size_t k = 0; k < o.n; k++)
+		audit_kept_free(&o.v[k]);
 	free(o.v);
 	audit_all_free(&all);
 	return ret;

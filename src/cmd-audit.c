@@ -331,16 +331,24 @@ json_t *audit_judge(const struct rulebook *rb, const json_t *facts, const struct
 	return audit;
 }
 
+int audit_begin(const struct globals *g, struct audit_args *a, const char *const *extra_keys, size_t n_extra,
+		struct rulebook *rb, bool *rb_loaded, double *t_start, double *t_rules)
+{
+	*t_start = audit_now_ms();
+	/* rules first: a broken rule file stops before touching the system */
+	*rb_loaded = true;
+	if (audit_rules_setup(g, a, extra_keys, n_extra, rb) < 0)
+		return -1;
+	*t_rules = audit_now_ms();
+	return 0;
+}
+
 int audit_pipeline(const struct globals *g, struct audit_args *a, const char *const *extra_keys,
 		   size_t n_extra, struct audit_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	res->t_start = audit_now_ms();
-	/* rules first: a broken rule file stops before touching the system */
-	res->rb_loaded = true;
-	if (audit_rules_setup(g, a, extra_keys, n_extra, &res->rb) < 0)
+	if (audit_begin(g, a, extra_keys, n_extra, &res->rb, &res->rb_loaded, &res->t_start, &res->t_rules) < 0)
 		return -1;
-	res->t_rules = audit_now_ms();
 
 	/* what the namespace is, seen from where netknobs was started */
 	if (g->netns && !a->from && !g->root && cmd_where_locate(g->netns, &res->where) < 0)

@@ -84,6 +84,12 @@ struct audit_result {
 	struct cmd_where where; /* --netns: the namespace (where.e), else empty */
 };
 
+/* The start of a pipeline: the clock, then the rules (a broken rule file
+ * stops before the system is read).  0, or -1 (logged); the rule book
+ * must be freed either way (*rb_loaded). */
+int audit_begin(const struct globals *g, struct audit_args *a, const char *const *extra_keys, size_t n_extra,
+		struct rulebook *rb, bool *rb_loaded, double *t_start, double *t_rules);
+
 /* Load the rules (a broken rule file stops before the system is read),
  * collect or load the facts (with the rules' sysctl keys and the extra
  * ones), evaluate.  With --netns, the recommendations say where they apply
@@ -152,6 +158,31 @@ int audit_rank(const json_t *audit);
  * many namespaces keeps these instead of the whole documents. */
 json_t *audit_small_audit(const json_t *audit);
 json_t *audit_small_facts(const json_t *facts);
+
+/* What the output of one namespace keeps (audit and report --all-netns),
+ * by format: JSON the text of its element {"netns", KEY: DOC}; Prometheus
+ * and Nagios (and any format with parts: a textfile besides) the parts of
+ * its audit and facts the renderers read; text its section, made by
+ * section(e, arg) when that is given. */
+struct audit_kept {
+	size_t i;               /* the namespace */
+	int rank;               /* audit_rank() */
+	char *text;
+	json_t *audit, *facts;
+};
+typedef char *(*audit_section_fn)(const struct netns_entry *e, const void *arg);
+/* Fill k for namespace i of all.  0, or -ENOMEM (k freed). */
+int audit_keep(struct audit_kept *k, enum output_format format, bool parts, const struct audit_all *all,
+	       size_t i, const json_t *facts, const json_t *audit, const char *key, const json_t *doc,
+	       audit_section_fn section, const void *arg);
+void audit_kept_free(struct audit_kept *k);
+
+/* Prometheus (nagios false) or Nagios over n kept namespaces, the k-th
+ * given by at(arg, k, &report) with its report document (report
+ * --all-netns) or none; status: Nagios's.  0 or -errno. */
+typedef const struct audit_kept *(*audit_kept_at_fn)(const void *arg, size_t k, const json_t **report);
+int audit_all_render(const struct audit_all *all, size_t n, audit_kept_at_fn at, const void *arg, FILE *out,
+		     bool nagios, int status);
 
 /* netknobs audit --all-netns, after the options: the exit status. */
 int audit_run_all(const struct globals *g, struct audit_args *a);

@@ -79,15 +79,9 @@ static int facts_all(const struct globals *g, const struct facts_args *fa)
 		if (oom)
 			break;
 		if (json) {
-			json_t *el = allns_element(a.ns[i].e, "facts", doc);
-
-			r = el ? allns_json_element(out, el, first) : -ENOMEM;
-			first = false;
-			json_decref(el);
+			r = allns_json_put(out, a.ns[i].e, "facts", doc, &first);
 		} else if (doc) {
-			fputs("== ", out);
-			allns_print_title(out, a.ns[i].e);
-			fputs(" ==\n", out);
+			allns_print_heading(out, a.ns[i].e);
 			report_facts_text(doc, out);
 			fputc('\n', out);
 			json_decref(doc);
@@ -95,14 +89,10 @@ static int facts_all(const struct globals *g, const struct facts_args *fa)
 	}
 	if (oom || r < 0)
 		goto done;
-	if (json) {
-		json_t *sum = allns_summary_json(&a);
-
-		r = allns_json_end(out, sum);
-		json_decref(sum);
-	} else {
+	if (json)
+		r = allns_json_finish(out, &a);
+	else
 		allns_text_tail(out, &a);
-	}
 	if (fa->output) {
 		r = fclose(out) != 0 ? -EIO : r;
 		out = NULL;

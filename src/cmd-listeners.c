@@ -89,11 +89,8 @@ static int listeners_all(const struct globals *g, const struct listeners_args *l
 		if (oom)
 			break;
 		if (json) {
-			json_t *el = allns_element(a.ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL);
-
-			r = el ? allns_json_element(stdout, el, first) : -ENOMEM;
-			first = false;
-			json_decref(el);
+			r = allns_json_put(stdout, a.ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL,
+					   &first);
 		} else if (doc) {
 			lo.netns = a.ns[i].e->name;
 			seen |= report_listeners_text(doc, stdout, &lo);
@@ -103,10 +100,7 @@ static int listeners_all(const struct globals *g, const struct listeners_args *l
 	if (oom || r < 0)
 		goto out;
 	if (json) {
-		json_t *sum = allns_summary_json(&a);
-
-		r = allns_json_end(stdout, sum);
-		json_decref(sum);
+		r = allns_json_finish(stdout, &a);
 	} else {
 		if (!(seen & LISTENERS_ROWS))
 			fputs("(no listening TCP sockets in any network namespace)\n", stdout);

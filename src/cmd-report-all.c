@@ -27,6 +27,7 @@
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
+#include "util/memout.h"
 
 #define NETNS_STATE_VERSION 1
 #define NETNS_STATES_MAX (64u << 20)
@@ -133,14 +134,29 @@ static char *ns_key(const struct netns_entry *e)
 	return k;
 }
 
+/* The previous line of e, NULL when none. */
+static struct prev_line *prev_of(struct prev *p, const struct netns_entry *e)
+{
+	char *key = ns_key(e);
+	struct prev_line *pl = key ? prev_find(p, key) : NULL;
+
+	free(key);
+	return pl;
+}
+
+/* The previous line of e when e is still there but was not entered (it
+ * keeps its line), else NULL. */
+static struct prev_line *kept_line(struct prev *p, const struct netns_entry *e)
+{
+	return e->state == NETNS_ENTERED || e->state == NETNS_GONE ? NULL : prev_of(p, e);
+}
+
 /* ---- one namespace ---- */
 
 struct ns_rep {
-	size_t i;
-	int rank;
+	struct audit_kept k;    /* text: its part (not quiet, or --always) */
 	bool quiet;
-	char *text;             /* text: its part (not quiet, or --always); JSON: its element */
-	json_t *audit, *facts, *report;         /* prom, nagios */
+	json_t *report;         /* prom, nagios */
 	char *line;             /* its state line to keep */
 };
 
@@ -204,30 +220,30 @@ static char *state_line(const struct netns_entry *e, json_t *state, json_t *hist
 	return line;
 }
 
-static char *part_text(const struct netns_entry *e, const json_t *rep, bool always)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
+struct part_args {
+	const json_t *rep;
+	bool always;
+};
 
-	if (!m)
-		return NULL;
-	fputs("== ", m);
-	allns_print_title(m, e);
-	fputs(" ==\n", m);
-	report_changes_text(rep, m, always);
-	if (fclose(m) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+static int report_body(FILE *out, const void *arg)
+{
+	const struct part_args *p = arg;
+
+	report_changes_text(p->rep, out, p->always);
+	return 0;
+}
+
+static char *part_text(const struct netns_entry *e, const void *arg)
+{
+	return allns_section(e, report_body, arg);
 }
 
 static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audit, int status, void *arg)
 {
 	struct run *run = arg;
 	const struct netns_entry *e = all->ns.ns[i].e;
-	struct ns_rep *x;
+	struct ns_rep *x = NULL;
+	struct part_args pa;
 	json_t *cur = NULL, *rep = NULL, *hist = NULL;
 	const char *why = run->why;
 	bool core = audit_core_unavailable(audit) != NULL;
@@ -236,8 +252,6 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 		goto oom;
 	x = &run->v[run->n];
 	memset(x, 0, sizeof(*x));
-	x->i = i;
-	x->rank = audit_rank(audit);
 	if (status > run->status)
 		run->status = status;
 	cur = state_build(facts, audit);
@@ -263,38 +277,24 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 			run->hist = json_incref(hist);
 		}
 	}
-	/* what the Prometheus and Nagios renderers need: for --format prom
-	 * and nagios, and for the textfile of --prom-dir whatever --format */
-	if (run->g->format == FORMAT_PROM || run->g->format == FORMAT_NAGIOS || run->ra->prom_dir) {
-		x->audit = audit_small_audit(audit);
-		x->facts = audit_small_facts(facts);
+	/* the parts the Prometheus and Nagios renderers read: for --format
+	 * prom and nagios, and for the textfile of --prom-dir whatever --format */
+	pa = (struct part_args){ rep, run->ra->always };
+	if (audit_keep(&x->k, run->g->format, run->ra->prom_dir != NULL, all, i, facts, audit, "report", rep,
+		       !x->quiet || run->ra->always ? part_text : NULL, &pa) < 0)
+		goto oom;
+	if (x->k.audit)
 		x->report = json_incref(rep);
-		if (!x->audit || !x->facts)
-			goto oom;
-	}
-	switch (run->g->format) {
-	case FORMAT_JSON: {
-		json_t *el = allns_element(e, "report", json_incref(rep));
-
-		x->text = el ? json_dumps(el, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
-		json_decref(el);
-		if (!x->text)
-			goto oom;
-		break;
-	}
-	case FORMAT_PROM:
-	case FORMAT_NAGIOS:
-		break;
-	default:
-		if ((!x->quiet || run->ra->always) && !(x->text = part_text(e, rep, run->ra->always)))
-			goto oom;
-	}
 	run->n++;
 	json_decref(cur);
 	json_decref(rep);
 	json_decref(hist);
 	return 0;
 oom:
+	if (x) {
+		free(x->line);
+		x->line = NULL;
+	}
 	json_decref(cur);
 	json_decref(rep);
 	json_decref(hist);
@@ -311,7 +311,7 @@ static json_t *appeared(const struct audit_all *all, const struct run *run)
 	json_t *a = json_array();
 
 	for (size_t k = 0; a && run->prev.usable && k < run->n; k++) {
-		const struct netns_entry *e = all->ns.ns[run->v[k].i].e;
+		const struct netns_entry *e = all->ns.ns[run->v[k].k.i].e;
 		char *key = ns_key(e);
 
 		if (key && !prev_find((struct prev *)&run->prev, key))
@@ -328,16 +328,10 @@ static json_t *went_away(struct run *run, const struct audit_all *all)
 
 	/* namespaces still there but not entered keep their line */
 	for (size_t i = 0; i < all->ns.n; i++) {
-		const struct netns_entry *e = all->ns.ns[i].e;
-		char *key;
-		struct prev_line *pl;
+		struct prev_line *pl = kept_line(&run->prev, all->ns.ns[i].e);
 
-		if (e->state == NETNS_ENTERED || e->state == NETNS_GONE)
-			continue;
-		key = ns_key(e);
-		if (key && (pl = prev_find(&run->prev, key)))
+		if (pl)
 			pl->matched = true;
-		free(key);
 	}
 	for (size_t k = 0; a && k < run->prev.n; k++) {
 		json_t *o;
@@ -397,8 +391,8 @@ static void text_output(const struct audit_all *all, const struct run *run, cons
 	name_list(stdout, "Went away since the previous report:", away);
 	fputc('\n', stdout);
 	for (size_t k = 0; k < run->n; k++)
-		if (run->v[k].text) {
-			fputs(run->v[k].text, stdout);
+		if (run->v[k].k.text) {
+			fputs(run->v[k].k.text, stdout);
 			fputc('\n', stdout);
 		}
 	allns_text_tail(stdout, &all->ns);
@@ -408,7 +402,8 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 		       bool quiet)
 {
 	json_t *sum = allns_summary_json(&all->ns);
-	int r, k = 0;
+	const char **texts;
+	int r;
 
 	if (!sum || json_object_set_new(sum, "quiet", json_boolean(quiet)) < 0 ||
 	    json_object_set(sum, "appeared", app) < 0 || json_object_set(sum, "went_away", away) < 0 ||
@@ -416,107 +411,81 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 		json_decref(sum);
 		return -ENOMEM;
 	}
-	r = allns_json_begin(stdout, &all->ns);
-	for (size_t j = 0; j < run->n && r == 0; j++)
-		r = allns_json_element_text(stdout, run->v[j].text, k++ == 0);
-	for (size_t i = 0; i < all->ns.n && r == 0; i++) {
-		json_t *el;
-
-		if (all->ns.ns[i].e->state == NETNS_ENTERED)
-			continue;
-		el = allns_element(all->ns.ns[i].e, NULL, NULL);
-		r = el ? allns_json_element(stdout, el, k++ == 0) : -ENOMEM;
-		json_decref(el);
-	}
-	if (r == 0)
-		r = allns_json_end(stdout, sum);
+	texts = calloc(run->n ? run->n : 1, sizeof(*texts));
+	for (size_t j = 0; texts && j < run->n; j++)
+		texts[j] = run->v[j].k.text;
+	r = texts ? allns_json_write(stdout, &all->ns, texts, run->n, sum) : -ENOMEM;
+	free(texts);
 	json_decref(sum);
 	return r;
 }
 
 /* Prometheus (to standard output or DIR/netknobs.prom) and Nagios. */
-static int many_output(const struct audit_all *all, const struct run *run, FILE *out, bool nagios, int status)
+static const struct audit_kept *kept_at(const void *arg, size_t k, const json_t **report)
 {
-	struct report_ns *v = calloc(run->n ? run->n : 1, sizeof(*v));
-	unsigned long states[4] = { all->ns.vs.entered, all->ns.vs.gone, all->ns.vs.denied, all->ns.not_entered };
-	struct prom_opts po = { .duration_s = (audit_now_ms() - all->t_start) / 1e3, .timestamp = time(NULL),
-				.netns_states = states };
-	int r = 0;
+	const struct run *run = arg;
 
-	if (!v)
-		return -ENOMEM;
-	for (size_t k = 0; k < run->n; k++) {
-		const struct netns_entry *e = all->ns.ns[run->v[k].i].e;
-
-		v[k] = (struct report_ns){ e->name, netns_kind_name(e->kind), run->v[k].audit, run->v[k].facts,
-					   run->v[k].report };
-	}
-	if (nagios)
-		report_nagios_all(v, run->n, status, out);
-	else
-		r = report_prom_all(v, run->n, &po, out);
-	free(v);
-	return r;
+	*report = run->v[k].report;
+	return &run->v[k].k;
 }
 
-static int write_prom_dir(const char *dir, const struct audit_all *all, const struct run *run)
+static int many_output(const struct audit_all *all, const struct run *run, FILE *out, bool nagios, int status)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
+	return audit_all_render(all, run->n, kept_at, run, out, nagios, status);
+}
 
-	if (!m)
-		return -ENOMEM;
-	r = many_output(all, run, m, false, 0);
-	if (fclose(m) != 0 && r == 0)
-		r = -EIO;
-	if (r == 0)
-		r = report_write_prom(dir, buf, len);
-	free(buf);
-	return r;
+/* DIR/netknobs.prom (memout_fn). */
+struct prom_all {
+	const struct audit_all *all;
+	const struct run *run;
+};
+
+static int render_prom(FILE *out, const void *arg)
+{
+	const struct prom_all *p = arg;
+
+	return many_output(p->all, p->run, out, false, 0);
+}
+
+struct save_args {
+	const struct audit_all *all;
+	const struct run *run;
+};
+
+static int save_lines(FILE *m, const void *arg)
+{
+	const struct save_args *a = arg;
+	struct prev *prev = (struct prev *)&a->run->prev;
+
+	for (size_t k = 0; k < a->run->n; k++) {
+		/* judged nothing (core facts): the previous line stays */
+		struct prev_line *pl = a->run->v[k].line ? NULL : prev_of(prev, a->all->ns.ns[a->run->v[k].k.i].e);
+
+		if (a->run->v[k].line)
+			fputs(a->run->v[k].line, m);
+		else if (pl)
+			fprintf(m, "%s\n", pl->text);
+	}
+	for (size_t i = 0; i < a->all->ns.n; i++) {
+		struct prev_line *pl = kept_line(prev, a->all->ns.ns[i].e);
+
+		if (pl)
+			fprintf(m, "%s\n", pl->text);
+	}
+	return 0;
 }
 
 /* The lines to keep: this run's, and those of namespaces still there but
  * not entered. */
 static int save(struct state_dir *sd, const struct audit_all *all, const struct run *run)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
+	struct save_args a = { all, run };
+	char *buf;
+	size_t len;
+	int r = memout(save_lines, &a, &buf, &len);
 
-	if (!m)
-		return -ENOMEM;
-	for (size_t k = 0; k < run->n; k++)
-		if (run->v[k].line)
-			fputs(run->v[k].line, m);
-		else {
-			/* judged nothing (core facts): the previous line stays */
-			char *key = ns_key(all->ns.ns[run->v[k].i].e);
-			struct prev_line *pl = key ? prev_find((struct prev *)&run->prev, key) : NULL;
-
-			if (pl)
-				fprintf(m, "%s\n", pl->text);
-			free(key);
-		}
-	for (size_t i = 0; i < all->ns.n; i++) {
-		const struct netns_entry *e = all->ns.ns[i].e;
-		char *key;
-		struct prev_line *pl;
-
-		if (e->state == NETNS_ENTERED || e->state == NETNS_GONE)
-			continue;
-		key = ns_key(e);
-		if (key && (pl = prev_find((struct prev *)&run->prev, key)))
-			fprintf(m, "%s\n", pl->text);
-		free(key);
-	}
-	if (fclose(m) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	r = state_write_file(sd, REPORT_NETNS_STATES, buf, len);
+	if (r == 0)
+		r = state_write_file(sd, REPORT_NETNS_STATES, buf, len);
 	if (r == 0 && run->hist)
 		r = history_save(sd, run->hist);
 	free(buf);
@@ -556,7 +525,7 @@ int report_run_all(const struct globals *g, struct report_args *ra, struct state
 	ret = allns_status(&all.ns);
 	if (run.status > ret)
 		ret = run.status;
-	if (ra->prom_dir && write_prom_dir(ra->prom_dir, &all, &run) < 0)
+	if (ra->prom_dir && report_write_prom(ra->prom_dir, render_prom, &(struct prom_all){ &all, &run }) < 0)
 		failed = true;
 	if (g->format == FORMAT_NAGIOS) {
 		/* the line says the final status: the state first */
@@ -582,10 +551,8 @@ int report_run_all(const struct globals *g, struct report_args *ra, struct state
 		ret = EXIT_NK_ERROR;
 out:
 	for (size_t k = 0; k < run.n; k++) {
-		free(run.v[k].text);
+		audit_kept_free(&run.v[k].k);
 		free(run.v[k].line);
-		json_decref(run.v[k].audit);
-		json_decref(run.v[k].facts);
 		json_decref(run.v[k].report);
 	}
 	free(run.v);

@@ -98,7 +98,7 @@ static int report_history_save(const struct state_dir *sd, struct report_history
 	return r < 0 ? -1 : 0;
 }
 
-int report_write_prom(const char *dir, const char *text, size_t len)
+static int write_prom_text(const char *dir, const char *text, size_t len)
 {
 	struct atomic_opts o = { .mode = 0644, .flags = ATOMIC_SWEEP_LEGACY };
 	char *path = NULL;
@@ -121,24 +121,30 @@ int report_write_prom(const char *dir, const char *text, size_t len)
 	return r;
 }
 
-/* DIR/netknobs.prom of this run. */
-static int write_prom(const char *dir, const struct audit_result *res, const json_t *rep,
-		      const struct prom_opts *po)
+int report_write_prom(const char *dir, memout_fn render, const void *arg)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int r;
+	char *buf;
+	size_t len;
+	int r = memout(render, arg, &buf, &len);
 
-	if (!m)
-		return -ENOMEM;
-	r = report_prom(res->audit, res->facts, rep, po, m);
-	if (fclose(m) != 0 && r == 0)
-		r = -EIO;
 	if (r == 0)
-		r = report_write_prom(dir, buf, len);
+		r = write_prom_text(dir, buf, len);
 	free(buf);
 	return r;
+}
+
+/* This run's Prometheus text (memout_fn). */
+struct prom_run {
+	const struct audit_result *res;
+	const json_t *rep;
+	const struct prom_opts *po;
+};
+
+static int render_prom(FILE *out, const void *arg)
+{
+	const struct prom_run *p = arg;
+
+	return report_prom(p->res->audit, p->res->facts, p->rep, p->po, out);
 }
 
 /* Print the report in the chosen format (not Nagios).  Returns 0 when it
@@ -164,6 +170,135 @@ static int print_report(const struct globals *g, const struct report_args *ra, c
 	return r;
 }
 
+/* One run of report, step by step. */
+struct report_run {
+	struct report_args ra;
+	struct state_dir sd;
+	struct audit_result res;
+	struct report_history rh;
+	json_t *prev, *cur, *rep;
+	char *why;              /* why this run is not compared, or NULL */
+	bool state_ok;          /* the previous state is usable and this run's is kept */
+	bool failed;            /* the job was not done whole: exit 3 */
+};
+
+/* The state directory, locked: -1 when another run holds it (said). */
+static int run_open_state(const struct globals *g, struct report_run *x)
+{
+	/* the lock first: the previous state must be the previous run's */
+	int r = state_open(&x->sd, x->ra.state_dir, x->ra.wait_s);
+
+	if (r == -EWOULDBLOCK) {
+		if (g->format == FORMAT_NAGIOS)
+			report_nagios_unknown(stdout);
+		return -1;
+	}
+	if (r < 0) {
+		/* the report is still made, as a first run, and the status says
+		 * the job was not done */
+		log_error("the report is made without the previous state and this run's is not kept");
+		if (asprintf(&x->why, "state directory %s unusable", x->ra.state_dir) < 0)
+			x->why = NULL;
+		x->failed = true;
+	} else {
+		x->state_ok = true;
+	}
+	return 0;
+}
+
+/* The previous state and the history: the rules judge this run's facts
+ * with them (evidence of now, an older somaxconn). */
+static void run_load_previous(struct report_run *x)
+{
+	if (x->state_ok && state_load(&x->sd, &x->prev, &x->why) < 0) {
+		/* the previous state is there but could not be read now: no
+		 * comparison, and this run's must not replace it */
+		free(x->why);
+		x->why = strdup("the previous state could not be read; not compared, and this run's is not kept");
+		x->state_ok = false;
+		x->failed = true;
+	}
+	if (x->state_ok && history_load(&x->sd, &x->rh.hist) < 0) {
+		/* the same for the history: this run's state is not kept */
+		x->state_ok = false;
+		x->failed = true;
+	}
+	x->rh.prev = x->prev;
+	x->ra.a.facts_hook = report_history_hook;
+	x->ra.a.facts_hook_data = &x->rh;
+}
+
+/* This run's state and the report of what changed: 0, or -1 (out of
+ * memory, said). */
+static int run_compare(struct report_run *x)
+{
+	const json_t *core = audit_core_unavailable(x->res.audit);
+
+	x->cur = state_build(x->res.facts, x->res.audit);
+	if (core) {
+		/* nothing was judged: no comparison (every finding would look
+		 * resolved), and no baseline for the next run */
+		free(x->why);
+		x->why = strdup("the core facts could not be read; not compared with the previous report");
+		json_decref(x->prev);
+		x->prev = NULL;
+		x->state_ok = false;
+	}
+	x->rep = state_compare(x->prev, x->cur, x->res.audit, x->why);
+	if (!x->cur || !x->rep) {
+		log_error("out of memory");
+		return -1;
+	}
+	json_object_set_new(x->rep, "state_dir", json_string(x->ra.state_dir));
+	if (core) {
+		json_object_set_new(x->rep, "core_unavailable", json_deep_copy(core));
+		json_object_set_new(x->rep, "quiet", json_false());
+	}
+	return 0;
+}
+
+/* The report out, then this run's state kept (for Nagios the other way
+ * round); the exit status. */
+static int run_deliver(const struct globals *g, struct report_run *x)
+{
+	struct prom_opts po = { .duration_s = (audit_now_ms() - x->res.t_start) / 1e3, .timestamp = time(NULL) };
+	int status = audit_exit_status(x->res.audit, x->ra.a.fail_on), r;
+	struct prom_run pr = { &x->res, x->rep, &po };
+
+	if (x->ra.prom_dir && report_write_prom(x->ra.prom_dir, render_prom, &pr) < 0)
+		x->failed = true;
+	if (g->format == FORMAT_NAGIOS) {
+		/* the line says the final status: the state first */
+		if (x->state_ok && state_save(&x->sd, x->cur, x->ra.keep) < 0)
+			x->failed = true;
+		report_nagios(x->res.audit, x->res.facts, x->rep, x->failed ? EXIT_NK_ERROR : status, stdout);
+		fflush(stdout);
+	} else if ((r = print_report(g, &x->ra, &x->res, x->rep, &po)) < 0) {
+		/* the news were not delivered: they must come again */
+		log_error("the report could not be written (%s); this run's state is not kept, so that "
+			  "the next run reports the same news", strerror(-r));
+		x->failed = true;
+	} else if (x->state_ok && state_save(&x->sd, x->cur, x->ra.keep) < 0) {
+		x->failed = true;
+	}
+	/* what this run saw of somaxconn, whatever became of the report */
+	if (x->state_ok && report_history_save(&x->sd, &x->rh, x->res.facts) < 0)
+		x->failed = true;
+	return x->failed ? EXIT_NK_ERROR : status;
+}
+
+static void run_free(struct report_run *x)
+{
+	state_close(&x->sd);
+	json_decref(x->rh.hist);
+	json_decref(x->prev);
+	json_decref(x->cur);
+	json_decref(x->rep);
+	free(x->why);
+	audit_result_free(&x->res);
+	audit_args_free(&x->ra.a);
+}
+
 static int report_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -176,132 +311,38 @@ static int report_run(struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const extra[] = { STATE_BOOT_ID_KEY };
-	struct report_args ra = {
-		.a = { .fail_on = SEV_WARNING },
-		.state_dir = NULL,
-		.keep = 30,
-		.wait_s = 10,
+	struct report_run x = {
+		.ra = { .a = { .fail_on = SEV_WARNING }, .keep = 30, .wait_s = 10 },
+		.sd = { NULL, -1, -1 },
+		.rh = { NULL, NULL },
 	};
-	struct state_dir sd = { NULL, -1, -1 };
-	struct audit_result res = { 0 };
-	struct report_history rh = { NULL, NULL };
-	json_t *prev = NULL, *cur = NULL, *rep = NULL;
-	char *why = NULL;
-	bool state_ok = false, failed = false;
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_report, g, argc, argv, NULL, own, report_opt, &ra);
+	r = cmd_parse(&cmd_report, g, argc, argv, NULL, own, report_opt, &x.ra);
 	if (r < 0 || r < argc) {
 		if (r >= 0)
 			log_error("report: unexpected argument '%s'", argv[r]);
-		audit_args_free(&ra.a);
+		audit_args_free(&x.ra.a);
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
-
-	if (!ra.state_dir)
-		ra.state_dir = cmd_state_dir();
-	/* the lock first: the previous state must be the previous run's */
-	r = state_open(&sd, ra.state_dir, ra.wait_s);
-	if (r == -EWOULDBLOCK) {
-		if (g->format == FORMAT_NAGIOS)
-			report_nagios_unknown(stdout);
-		state_close(&sd);
-		audit_args_free(&ra.a);
-		return EXIT_NK_ERROR;
-	}
-	if (r < 0) {
-		/* the report is still made, as a first run, and the status says
-		 * the job was not done */
-		log_error("the report is made without the previous state and this run's is not kept");
-		if (asprintf(&why, "state directory %s unusable", ra.state_dir) < 0)
-			why = NULL;
-		failed = true;
-	} else {
-		state_ok = true;
-	}
-
+	if (!x.ra.state_dir)
+		x.ra.state_dir = cmd_state_dir();
+	if (run_open_state(g, &x) < 0)
+		goto out;
 	if (g->all_netns) {
-		ret = report_run_all(g, &ra, &sd, state_ok, why);
+		ret = report_run_all(g, &x.ra, &x.sd, x.state_ok, x.why);
 		goto out;
 	}
-	/* the previous state and the history first: the rules judge this
-	 * run's facts with them (evidence of now, an older somaxconn) */
-	if (state_ok && state_load(&sd, &prev, &why) < 0) {
-		/* the previous state is there but could not be read now: no
-		 * comparison, and this run's must not replace it */
-		free(why);
-		why = strdup("the previous state could not be read; not compared, and this run's is not kept");
-		state_ok = false;
-		failed = true;
-	}
-	if (state_ok && history_load(&sd, &rh.hist) < 0) {
-		/* the same for the history: this run's state is not kept */
-		state_ok = false;
-		failed = true;
-	}
-	rh.prev = prev;
-	ra.a.facts_hook = report_history_hook;
-	ra.a.facts_hook_data = &rh;
-	if (audit_pipeline(g, &ra.a, extra, 1, &res) < 0) {
+	run_load_previous(&x);
+	if (audit_pipeline(g, &x.ra.a, extra, 1, &x.res) < 0) {
 		if (g->format == FORMAT_NAGIOS)
 			report_nagios_unknown(stdout);
 		goto out;
 	}
-	cur = state_build(res.facts, res.audit);
-	if (audit_core_unavailable(res.audit)) {
-		/* nothing was judged: no comparison (every finding would look
-		 * resolved), and no baseline for the next run */
-		free(why);
-		why = strdup("the core facts could not be read; not compared with the previous report");
-		json_decref(prev);
-		prev = NULL;
-		state_ok = false;
-	}
-	rep = state_compare(prev, cur, res.audit, why);
-	if (!cur || !rep) {
-		log_error("out of memory");
-		goto out;
-	}
-	json_object_set_new(rep, "state_dir", json_string(ra.state_dir));
-	if (audit_core_unavailable(res.audit)) {
-		json_object_set_new(rep, "core_unavailable", json_deep_copy(audit_core_unavailable(res.audit)));
-		json_object_set_new(rep, "quiet", json_false());
-	}
-
-	{
-		struct prom_opts po = { .duration_s = (audit_now_ms() - res.t_start) / 1e3, .timestamp = time(NULL) };
-		int status = audit_exit_status(res.audit, ra.a.fail_on);
-
-		if (ra.prom_dir && write_prom(ra.prom_dir, &res, rep, &po) < 0)
-			failed = true;
-		if (g->format == FORMAT_NAGIOS) {
-			/* the line says the final status: the state first */
-			if (state_ok && state_save(&sd, cur, ra.keep) < 0)
-				failed = true;
-			report_nagios(res.audit, res.facts, rep, failed ? EXIT_NK_ERROR : status, stdout);
-			fflush(stdout);
-		} else if ((r = print_report(g, &ra, &res, rep, &po)) < 0) {
-			/* the news were not delivered: they must come again */
-			log_error("the report could not be written (%s); this run's state is not kept, so that "
-				  "the next run reports the same news", strerror(-r));
-			failed = true;
-		} else if (state_ok && state_save(&sd, cur, ra.keep) < 0) {
-			failed = true;
-		}
-		/* what this run saw of somaxconn, whatever became of the report */
-		if (state_ok && report_history_save(&sd, &rh, res.facts) < 0)
-			failed = true;
-		ret = failed ? EXIT_NK_ERROR : status;
-	}
+	if (run_compare(&x) == 0)
+		ret = run_deliver(g, &x);
 out:
-	state_close(&sd);
-	json_decref(rh.hist);
-	json_decref(prev);
-	json_decref(cur);
-	json_decref(rep);
-	free(why);
-	audit_result_free(&res);
-	audit_args_free(&ra.a);
+	run_free(&x);
 	return ret;
 }
 

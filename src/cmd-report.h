@@ -8,6 +8,7 @@
 
 #include "cmd-audit.h"
 #include "report/state.h"
+#include "util/memout.h"
 
 enum {
 	OPT_STATE_DIR = OPT_AUDIT_END,
@@ -25,10 +26,11 @@ struct report_args {
 	double wait_s;
 };
 
-/* Write DIR/netknobs.prom through the writer: only that name is replaced
- * (and the temporary files a killed run left for it removed).  0 or
- * -errno (logged). */
-int report_write_prom(const char *dir, const char *text, size_t len);
+/* Write DIR/netknobs.prom through the writer, with what render(out, arg)
+ * prints (0 or -errno): only that name is replaced (and the temporary files
+ * a killed run left for it removed), and nothing when render fails.  0 or
+ * -errno (logged when writing fails). */
+int report_write_prom(const char *dir, memout_fn render, const void *arg);
 
 /* The file of the state directory in which report --all-netns keeps the
  * state of each namespace: one JSON object a line (doc/formats.md). */

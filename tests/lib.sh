@@ -88,6 +88,31 @@ wait_port() {
 	sed -n 's/^ready //p' "$1"
 }
 
+# wait_grep PATTERN FILE PID: poll until FILE has a line matching PATTERN
+# (grep -E); 1 when PID ended first or after 20 s
+wait_grep() {
+	_i=0
+	while ! grep -Eq "$1" "$2" 2>/dev/null; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 2000 ] || ! kill -0 "$3" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# wait_unshared PID: wait until PID has a network namespace of its own
+# (unshare -n has run)
+wait_unshared() {
+	_own=$(readlink /proc/self/ns/net)
+	_i=0
+	while [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$_own" ] || [ ! -e "/proc/$1/ns/net" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -le 400 ] || { echo "unshare -n did not start" >&2; return 1; }
+		sleep 0.01
+	done
+}
+
 # mutate IN OUT PYTHON: a JSON document changed by the PYTHON code (on d);
 # python keeps the 64-bit integers that jq 1.6 would round (needs python3)
 mutate() {

@@ -240,9 +240,10 @@ json_t *facts_collect(const struct collect_opts *o)
 			goto oom;
 		marks.sockets = json_array_size(json_object_get(doc, "notes"));
 		if (o->want_sockets &&
-		    (r = sockets_collect_flags(doc, o->root,
+		    (r = sockets_collect_ahead(doc, o->root,
 					       (o->want_owners ? SOCKETS_OWNERS : 0) |
-					       (o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0))) == -ENOMEM)
+					       (o->listeners_only ? SOCKETS_LISTENERS_ONLY : 0),
+					       o->tcp_ahead)) == -ENOMEM)
 			goto oom;
 		if (core_status(doc, o->want_sockets, &marks) < 0)
 			goto oom;

@@ -18,6 +18,8 @@
 
 struct sample;
 
+struct sockdiag_ahead;
+
 struct collect_opts {
 	const struct nk_root *root;     /* where /proc is read */
 	const char *netns;              /* as given by --netns, or NULL */
@@ -29,6 +31,8 @@ struct collect_opts {
 					   SYN_RECV: much cheaper on busy hosts */
 	struct sample *sample;          /* a sampling window before the collection
 					   (facts/sample.h), or NULL */
+	struct sockdiag_ahead *tcp_ahead; /* the TCP dumps, done by a helper thread
+					   in this namespace (facts/sockets.h), or NULL */
 };
 
 /* Collect everything into a new document.  Returns NULL only on a fatal

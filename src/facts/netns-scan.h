@@ -214,7 +214,11 @@ struct netns_list *netns_list_from_json(const json_t *namespaces, char *err, siz
  * Cost (bench/netns-scan, 200 namespaces with 5 listeners and 50
  * connections each, 2 CPUs): discovery and naming 3 ms, 2.3 MiB peak RSS;
  * open + setns + return about 12 us a namespace; entering all 200 and
- * dumping their listeners 35 ms.  Helper threads would not pay off. */
+ * dumping their listeners 35 ms.  Dumping the other TCP states is what
+ * costs: the kernel walks its established hash, shared by every namespace
+ * created without tcp_child_ehash_entries, over every connection of the
+ * host, for each namespace (10 ms a namespace with 20,000 connections on the
+ * host).  Helper threads do that ahead of the visit (netns_ahead_start()). */
 
 /* Called inside e's namespace (or in the own one, for e->self).  Return 0
  * to go on, or -errno to stop the visit (it is returned by netns_visit()). */
@@ -238,5 +242,35 @@ struct netns_visit_stats {
  * Returns 0, fn's error, or -errno. */
 int netns_visit(struct netns_list *l, const struct nk_root *root, netns_visit_fn fn, void *arg,
 		struct netns_visit_stats *st);
+
+/* Open e as netns_visit() does (by its enter_path, else its processes) and
+ * check its identity, without changing e.  Returns an fd, -ENOENT when it
+ * is gone, or -errno. */
+int netns_entry_open(const struct nk_root *root, const struct netns_entry *e);
+
+/* ---- work ahead of the visit (netns-ahead.c) ----
+ *
+ * Helper threads go through l in order, a few namespaces ahead of the
+ * consumer: each enters the namespace itself (setns() moves only the calling
+ * thread) and runs fn(e, slot, arg) there with a slot of size bytes
+ * (zeroed) to fill.  fn
+ * may only use what follows the thread: netlink sockets it creates, files
+ * below /proc/sys/net it opens, /proc/thread-self/net, never /proc/net.  The
+ * consumer, typically netns_visit()'s callback, takes namespace i's slot:
+ * it waits for it, and gets NULL when it could not be done (gone, not
+ * entered, fn failed) or there are no helpers; it then does the work itself.
+ * Slots below a taken one that were never taken are dropped with drop at
+ * netns_ahead_stop(), which joins the threads.  The helpers leave the main
+ * thread's namespace alone.  Returns NULL (no helpers: not live, fewer than
+ * two namespaces, threads 0, no thread could start, out of memory). */
+#define NETNS_AHEAD_MAX_THREADS 8
+typedef int (*netns_ahead_fn)(const struct netns_entry *e, void *slot, void *arg);
+typedef void (*netns_ahead_drop_fn)(void *slot);
+struct netns_ahead;
+struct netns_ahead *netns_ahead_start(const struct netns_list *l, const struct nk_root *root,
+				      unsigned threads, netns_ahead_fn fn, void *arg,
+				      netns_ahead_drop_fn drop, size_t size);
+void *netns_ahead_take(struct netns_ahead *a, size_t i);
+void netns_ahead_stop(struct netns_ahead *a);
 
 #endif

@@ -41,22 +41,22 @@ static void set_denied(struct netns_entry *e, int err, const char *what, const c
 }
 
 /* Open e by one of the files naming it and check that it still names e.
- * Returns an fd; or -ENOENT (gone: e->state GONE), -EACCES and the like
- * (e->state DENIED, e->why). */
-static int open_entry(const struct nk_root *root, struct netns_entry *e)
+ * Returns an fd, -ENOENT (gone) or the first other -errno, with *failed
+ * (if not NULL) pointing to the path that gave it; e is not changed. */
+static int open_by_names(const struct nk_root *root, const struct netns_entry *e, char rel[3][48],
+			 const char **failed)
 {
-	char rel[3][48];
 	const char *cand[3];
-	int nc = 0, denied = 0;
+	int nc = 0, err = 0;
 
 	if (e->enter_path)
 		cand[nc++] = e->enter_path;
 	if (e->pid) {
-		snprintf(rel[1], sizeof(rel[1]), "proc/%d/ns/net", e->pid);
+		snprintf(rel[1], 48, "proc/%d/ns/net", e->pid);
 		cand[nc++] = rel[1];
 	}
 	if (e->pid_alt) {
-		snprintf(rel[2], sizeof(rel[2]), "proc/%d/ns/net", e->pid_alt);
+		snprintf(rel[2], 48, "proc/%d/ns/net", e->pid_alt);
 		cand[nc++] = rel[2];
 	}
 	for (int i = 0; i < nc; i++) {
@@ -65,22 +65,41 @@ static int open_entry(const struct nk_root *root, struct netns_entry *e)
 		struct stat st;
 
 		if (fd < 0) {
-			int err = errno;
-
-			if (err == ENOENT || err == ESRCH || err == ENOTDIR)
+			if (errno == ENOENT || errno == ESRCH || errno == ENOTDIR)
 				continue;       /* this way is gone */
-			if (!denied++)
-				set_denied(e, err, "cannot open", cand[i]);
+			if (!err) {
+				err = -errno;
+				if (failed)
+					*failed = cand[i];
+			}
 			continue;
 		}
 		if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == e->id.dev && (uint64_t)st.st_ino == e->id.ino)
 			return fd;
 		close(fd);      /* the name or PID now stands for another one */
 	}
-	if (denied)
-		return e->err;
-	e->state = NETNS_GONE;
-	return -ENOENT;
+	return err ? err : -ENOENT;
+}
+
+int netns_entry_open(const struct nk_root *root, const struct netns_entry *e)
+{
+	char rel[3][48];
+
+	return open_by_names(root, e, rel, NULL);
+}
+
+/* open_by_names(), marking e GONE or DENIED (with e->why) when it fails. */
+static int open_entry(const struct nk_root *root, struct netns_entry *e)
+{
+	char rel[3][48];
+	const char *failed = "?";
+	int fd = open_by_names(root, e, rel, &failed);
+
+	if (fd == -ENOENT)
+		e->state = NETNS_GONE;
+	else if (fd < 0)
+		set_denied(e, -fd, "cannot open", failed);
+	return fd;
 }
 
 /* Is the calling thread in the namespace of *home? */

@@ -1,14 +1,23 @@
 /* TCP sockets of the current network namespace via NETLINK_SOCK_DIAG.
  *
- * Two dumps per family (AF_INET, then AF_INET6), each filtered by state in
- * the kernel:
+ * Two phases, each filtered by state in the kernel:
  *   1. listeners (1 << TCP_LISTEN) with INET_DIAG_SKMEMINFO, for the queue
- *      (idiag_rqueue), the limit (idiag_wqueue), drops and v6only;
+ *      (idiag_rqueue), the limit (idiag_wqueue), drops and v6only: one dump
+ *      per family (AF_INET, then AF_INET6), which walk the small listening
+ *      hash and tell whether IPv6 is there;
  *   2. every other state (or only SYN_RECV, when the caller needs no
  *      per-state counts), no extensions: only counted, and request sockets
  *      (SYN_RECV, inode 0) aggregated by local endpoint.  An IPv4 client's
- *      request to a dual-stack [::] listener comes in the AF_INET6 dump,
- *      with the local address IPv4-mapped (::ffff:a.b.c.d).
+ *      request to a dual-stack [::] listener comes as AF_INET6, with the
+ *      local address IPv4-mapped (::ffff:a.b.c.d).
+ * Phase 2 makes the kernel walk its established hash table, which every
+ * network namespace shares unless created with tcp_child_ehash_entries: the
+ * walk visits every connection of the host, whatever its namespace.  A
+ * SOCK_DIAG_BY_FAMILY request names one family and so walks it once per
+ * family; the older TCPDIAG_GETSOCK request (struct inet_diag_req, answered
+ * with the same messages) asks for both families in one walk, which halves
+ * the cost on a host with many connections.  Phase 2 uses it, and falls back
+ * to a dump per family when the kernel refuses it.
  * Nothing is stored per connection.  A dump answered with NLM_F_DUMP_INTR
  * (libmnl reports it as EINTR) is restarted from scratch. */
 #include "config.h"
@@ -100,7 +109,7 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	const struct inet_diag_msg *m;
 	int r;
 
-	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	if ((nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK) ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m)) {
 		c->bad++;
 		return MNL_CB_OK;
@@ -199,14 +208,17 @@ int sockdiag_parse(struct socktab *t, bool listeners, const void *buf, size_t le
 	return r;
 }
 
-int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *buf,
-		  sockdiag_cb cb, void *data, const int *cb_err)
+/* Send the request of type with its header req (len bytes) and run cb over
+ * the answers until NLMSG_DONE. */
+static int dump_request(uint16_t type, const void *req, size_t len, void *buf, sockdiag_cb cb,
+			void *data, const int *cb_err)
 {
-	static unsigned int seq;
+	/* helper threads dump too (netns_ahead_start()): a sequence of each
+	 * thread's own, as the answers are matched per socket anyway */
+	static __thread unsigned int seq;
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
-	struct inet_diag_req_v2 *req;
-	unsigned int portid;
+	unsigned int portid, s;
 	int r = 0;
 
 	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
@@ -219,15 +231,12 @@ int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *
 	portid = mnl_socket_get_portid(nl);
 	if (!seq)
 		seq = (unsigned int)time(NULL);
+	s = ++seq;
 	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = ++seq;
-	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = (uint8_t)family;
-	req->sdiag_protocol = (uint8_t)protocol;
-	req->idiag_states = states;
-	req->idiag_ext = ext;
+	nlh->nlmsg_seq = s;
+	memcpy(mnl_nlmsg_put_extra_header(nlh, len), req, len);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		r = -errno;
 		goto out;
@@ -246,7 +255,7 @@ int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *
 			r = -EPROTO;
 			break;
 		}
-		ret = parse_batch(buf, (size_t)n, seq, portid, cb, data, cb_err);
+		ret = parse_batch(buf, (size_t)n, s, portid, cb, data, cb_err);
 		if (ret <= 0) {
 			r = ret;
 			break;
@@ -255,6 +264,28 @@ int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *
 out:
 	mnl_socket_close(nl);
 	return r;
+}
+
+int sockdiag_dump(int family, int protocol, uint32_t states, uint8_t ext, void *buf,
+		  sockdiag_cb cb, void *data, const int *cb_err)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = (uint8_t)family,
+		.sdiag_protocol = (uint8_t)protocol,
+		.idiag_states = states,
+		.idiag_ext = ext,
+	};
+
+	return dump_request(SOCK_DIAG_BY_FAMILY, &req, sizeof(req), buf, cb, data, cb_err);
+}
+
+/* Both families' TCP sockets in states in one walk (TCPDIAG_GETSOCK: the
+ * kernel ignores the family of this request and asks for any). */
+static int dump_tcp_any(uint32_t states, void *buf, sockdiag_cb cb, void *data, const int *cb_err)
+{
+	struct inet_diag_req req = { .idiag_family = AF_INET, .idiag_states = states };
+
+	return dump_request(TCPDIAG_GETSOCK, &req, sizeof(req), buf, cb, data, cb_err);
 }
 
 bool sockdiag_refused(int err)
@@ -269,36 +300,67 @@ bool sockdiag_ipv6_unavailable(int err)
 	       err == -EOPNOTSUPP || err == -EINVAL;
 }
 
+/* Phase 2 in one walk for both families; 1 when the kernel refused the
+ * request (then nothing was counted), else 0 or -errno. */
+static int others_at_once(struct dump_ctx *c, uint32_t states, char *buf)
+{
+	static bool refused;    /* by this kernel; helper threads dump too */
+	int r;
+
+	if (__atomic_load_n(&refused, __ATOMIC_RELAXED))
+		return 1;
+	r = dump_tcp_any(states, buf, data_cb, c, &c->err);
+	if (r < 0 && r != -EINTR && r != -ENOMEM && !c->err) {
+		/* an older request type this kernel does not serve: the
+		 * dumps per family say what is wrong, if anything */
+		__atomic_store_n(&refused, true, __ATOMIC_RELAXED);
+		socktab_reset_counts(c->t);
+		c->bad = 0;
+		return 1;
+	}
+	return r;
+}
+
+/* One dump per family into c. */
+static int per_family(struct dump_ctx *c, uint32_t states, char *buf, struct sockdiag_result *res)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	int r = 0;
+
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		int fam = families[i];
+
+		if (fam == AF_INET6 && res->ipv6_skipped)
+			continue;
+		r = sockdiag_dump(fam, IPPROTO_TCP, states,
+				  c->listeners ? 1u << (INET_DIAG_SKMEMINFO - 1) : 0, buf, data_cb, c,
+				  &c->err);
+		if (r < 0 && fam == AF_INET6 && r != -EINTR && r != -ENOMEM &&
+		    sockdiag_ipv6_unavailable(r)) {
+			res->ipv6_skipped = true;
+			res->ipv6_error = r;
+			r = 0;
+		}
+	}
+	return r;
+}
+
 /* One phase (listeners, or the other states) over both families, restarted
  * as a whole when a dump is interrupted. */
 static int run_phase(struct socktab *t, bool listeners, uint32_t states, char *buf,
 		     struct sockdiag_result *res)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-
 	for (unsigned attempt = 0;; attempt++) {
 		struct dump_ctx c = { .t = t, .listeners = listeners };
-		int r = 0;
+		int r;
 
 		if (listeners)
 			t->n = 0;
 		else
 			socktab_reset_counts(t);
-		for (size_t i = 0; i < 2 && r == 0; i++) {
-			int fam = families[i];
-
-			if (fam == AF_INET6 && res->ipv6_skipped)
-				continue;
-			r = sockdiag_dump(fam, IPPROTO_TCP, states,
-					  listeners ? 1u << (INET_DIAG_SKMEMINFO - 1) : 0, buf, data_cb,
-					  &c, &c.err);
-			if (r < 0 && fam == AF_INET6 && r != -EINTR && r != -ENOMEM &&
-			    sockdiag_ipv6_unavailable(r)) {
-				res->ipv6_skipped = true;
-				res->ipv6_error = r;
-				r = 0;
-			}
-		}
+		r = listeners ? 1 : others_at_once(&c, states, buf);
+		if (r == 1)
+			r = per_family(&c, states, buf, res);
 		res->bad_msgs += c.bad;
 		if (r != -EINTR)
 			return r;

@@ -553,6 +553,12 @@ int sockets_collect(json_t *doc, const struct nk_root *root, bool want_owners)
 
 int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flags)
 {
+	return sockets_collect_ahead(doc, root, flags, NULL);
+}
+
+int sockets_collect_ahead(json_t *doc, const struct nk_root *root, unsigned flags,
+			  struct sockdiag_ahead *pre)
+{
 	bool want_owners = flags & SOCKETS_OWNERS;
 	struct sock_procs_json po = { NULL };
 	struct socktab t;
@@ -568,7 +574,14 @@ int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flag
 	} else {
 		struct sockdiag_result res = { 0 };
 
-		r = sockdiag_collect(&t, !(flags & SOCKETS_LISTENERS_ONLY), &res);
+		if (pre) {
+			t = pre->t;
+			res = pre->res;
+			r = pre->r;
+			socktab_init(&pre->t);
+		} else {
+			r = sockdiag_collect(&t, !(flags & SOCKETS_LISTENERS_ONLY), &res);
+		}
 		if (r == -ENOMEM)
 			goto oom;
 		if (r == -EINTR) {

@@ -149,6 +149,12 @@ json_t *socktab_to_json(const struct socktab *t, const char *source,
 #define SOCKETS_LISTENERS_ONLY  0x2u
 int sockets_collect_flags(json_t *doc, const struct nk_root *root, unsigned flags);
 
+struct sockdiag_ahead;
+/* sockets_collect_flags() with the TCP dumps in pre (taken over and reset)
+ * instead of its own; pre NULL: its own. */
+int sockets_collect_ahead(json_t *doc, const struct nk_root *root, unsigned flags,
+			  struct sockdiag_ahead *pre);
+
 /* ---- NETLINK_SOCK_DIAG (sockdiag.c) ---- */
 
 struct sockdiag_result {
@@ -156,6 +162,15 @@ struct sockdiag_result {
 	int ipv6_error;         /* their -errno */
 	unsigned restarts;      /* dumps restarted after NLM_F_DUMP_INTR */
 	unsigned long bad_msgs; /* messages too short to use, skipped */
+};
+
+/* The TCP dumps of sockets_collect_flags(), done ahead by another thread
+ * inside the same namespace (netns_ahead_start()): sockdiag_collect()'s
+ * table, result and return value. */
+struct sockdiag_ahead {
+	struct socktab t;
+	struct sockdiag_result res;
+	int r;
 };
 
 /* Dump the TCP sockets of the current network namespace into t (both
@@ -169,7 +184,8 @@ int sockdiag_collect(struct socktab *t, bool all_states, struct sockdiag_result 
 
 /* The listeners only, and with with_requests the request sockets (SYN_RECV)
  * too, as sockdiag_collect(t, false, res) does.  Asking for request sockets
- * makes the kernel walk its whole established hash table, for each family:
+ * makes the kernel walk its whole established hash table (once for both
+ * families, or once for each where the kernel refuses the older request):
  * the sampling window does it less often than it reads the listeners. */
 int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct sockdiag_result *res);
 

@@ -79,6 +79,24 @@ static void core_text(FILE *out, const json_t *core)
 		fputs("; ", out);
 }
 
+/* A finding's line of the long text: "SEVERITY [NETNS: ]SUBJECT: TITLE [RULE]". */
+static void finding_line(FILE *out, const json_t *f, const char *netns)
+{
+	for (const char *p = str(f, "severity"); *p; p++)
+		fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
+	fputc(' ', out);
+	if (netns) {
+		plugin_text(out, netns);
+		fputs(": ", out);
+	}
+	plugin_text(out, str(f, "subject"));
+	fputs(": ", out);
+	plugin_text(out, str(f, "title"));
+	fputs(" [", out);
+	plugin_text(out, str(f, "rule"));
+	fputs("]\n", out);
+}
+
 void report_nagios(const json_t *audit, const json_t *facts, const json_t *report, int status,
 		   FILE *out)
 {
@@ -151,17 +169,8 @@ void report_nagios(const json_t *audit, const json_t *facts, const json_t *repor
 		json_array_foreach(findings, i, f) {
 			const char *sev = str(f, "severity");
 
-			if (strcmp(str(f, "status"), "fail") != 0 || sev_rank(sev) != rank)
-				continue;
-			for (const char *p = sev; *p; p++)
-				fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
-			fputc(' ', out);
-			plugin_text(out, str(f, "subject"));
-			fputs(": ", out);
-			plugin_text(out, str(f, "title"));
-			fputs(" [", out);
-			plugin_text(out, str(f, "rule"));
-			fputs("]\n", out);
+			if (strcmp(str(f, "status"), "fail") == 0 && sev_rank(sev) == rank)
+				finding_line(out, f, NULL);
 		}
 }
 
@@ -231,19 +240,8 @@ void report_nagios_all(const struct report_ns *v, size_t n, int status, FILE *ou
 			json_array_foreach(json_object_get(v[k].audit, "findings"), i, f) {
 				const char *sev = str(f, "severity");
 
-				if (strcmp(str(f, "status"), "fail") != 0 || sev_rank(sev) != rank)
-					continue;
-				for (const char *p = sev; *p; p++)
-					fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
-				fputc(' ', out);
-				plugin_text(out, v[k].netns ? v[k].netns : "?");
-				fputs(": ", out);
-				plugin_text(out, str(f, "subject"));
-				fputs(": ", out);
-				plugin_text(out, str(f, "title"));
-				fputs(" [", out);
-				plugin_text(out, str(f, "rule"));
-				fputs("]\n", out);
+				if (strcmp(str(f, "status"), "fail") == 0 && sev_rank(sev) == rank)
+					finding_line(out, f, v[k].netns ? v[k].netns : "?");
 			}
 		}
 }

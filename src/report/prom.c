@@ -100,22 +100,29 @@ static void series_end(struct series *s)
 		fputc('}', s->out);
 }
 
+/* One series per key of the audit's summary, labelled name=KEY. */
+static void summary_series(FILE *out, const char *metric, const struct report_ns *ns, const char *name,
+			   const char *const *keys, size_t nkeys)
+{
+	const json_t *summary = json_object_get(ns->audit, "summary");
+
+	for (size_t i = 0; i < nkeys; i++) {
+		struct series s;
+
+		series_begin(&s, out, metric, ns);
+		series_label(&s, name, keys[i]);
+		series_end(&s);
+		fprintf(out, " %lld\n", (long long)json_integer_value(json_object_get(summary, keys[i])));
+	}
+}
+
 static void findings(FILE *out, const struct report_ns *v, size_t n)
 {
 	family(out, "netknobs_findings", "gauge",
 	       "Findings of the audit by severity (waived ones are not counted).");
-	for (size_t k = 0; k < n; k++) {
-		const json_t *summary = json_object_get(v[k].audit, "summary");
-
-		for (size_t i = 0; i < sizeof(severities) / sizeof(severities[0]); i++) {
-			struct series s;
-
-			series_begin(&s, out, "netknobs_findings", &v[k]);
-			series_label(&s, "severity", severities[i]);
-			series_end(&s);
-			fprintf(out, " %lld\n", (long long)json_integer_value(json_object_get(summary, severities[i])));
-		}
-	}
+	for (size_t k = 0; k < n; k++)
+		summary_series(out, "netknobs_findings", &v[k], "severity", severities,
+			       sizeof(severities) / sizeof(severities[0]));
 
 	family(out, "netknobs_rule_findings", "gauge",
 	       "Findings of the audit by rule and severity; rules without findings are not listed.");
@@ -160,16 +167,8 @@ static void findings(FILE *out, const struct report_ns *v, size_t n)
 	       "Rule results of the audit that are not findings, by status.");
 	for (size_t k = 0; k < n; k++) {
 		static const char *const st[] = { "passed", "not_applicable", "waived", "disabled", "errors" };
-		const json_t *summary = json_object_get(v[k].audit, "summary");
 
-		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
-			struct series s;
-
-			series_begin(&s, out, "netknobs_rule_results", &v[k]);
-			series_label(&s, "status", st[i]);
-			series_end(&s);
-			fprintf(out, " %lld\n", (long long)json_integer_value(json_object_get(summary, st[i])));
-		}
+		summary_series(out, "netknobs_rule_results", &v[k], "status", st, sizeof(st) / sizeof(st[0]));
 	}
 }
 

@@ -55,6 +55,18 @@ for x in d["namespaces"]:
 }
 enter "$T/docker.json" "$T/dw.json" "docker web (0123456789ab)"
 check_exit "audit --all-netns --from a saved document (notices only: exit 0)" 0 NK audit --all-netns --from "$T/dw.json" --json
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	cp "$T/out" "$T/dw-audit.json"
+	check_exit "the document of every namespace follows doc/audit-schema.json's all_netns" 0 \
+		python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/dw-audit.json" all_netns
+	jq '.namespaces[] | select(.netns.kind == "docker" and .audit) | .audit' "$T/dw-audit.json" >"$T/dw-one.json"
+	check_exit "a container's audit in it follows the audit schema, netns and persist included" 0 \
+		python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/dw-one.json"
+	jq '.namespaces[1].netns.kind = "lxc"' "$T/dw-audit.json" >"$T/dw-bad.json"
+	check_exit "a kind the schema does not know is refused by it" 1 \
+		python3 "$TOP_SRCDIR/tests/schema-check.py" "$TOP_SRCDIR/doc/audit-schema.json" "$T/dw-bad.json" all_netns
+	cp "$T/dw-audit.json" "$T/out"
+fi
 check_eq "a Docker container: nsenter by its process now, docker run --sysctl to keep it" \
 	'["nsenter --net=/proc/1002/ns/net sysctl -w net.core.somaxconn=4096",true]' \
 	"$(jq -c '.namespaces[] | select(.netns.container.name == "web") | .audit.recommendations[] | select(.key == "net.core.somaxconn") |

@@ -55,15 +55,6 @@ for k in 9 10 11; do
 done
 
 # ---- 5 unnamed namespaces, held only by a process
-own=$(readlink /proc/self/ns/net)
-wait_unshared() {
-	_i=0
-	while [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$own" ] || [ ! -e "/proc/$1/ns/net" ]; do
-		_i=$((_i + 1))
-		[ "$_i" -le 400 ] || { echo "unshare -n did not start" >&2; return 1; }
-		sleep 0.01
-	done
-}
 # (servers.sh ends the processes of the named namespaces; these are ended
 # here, before it waits for them)
 stop_unnamed() { for p in $u1 $(cat "$T/unnamed" 2>/dev/null); do kill "$p" 2>/dev/null || true; done; }
@@ -91,15 +82,10 @@ ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$T/strace" -e trace=setns \
 	-e inject=setns:delay_enter=3s:when=1 "$NETKNOBS" audit --all-netns --json \
 	>"$T/audit.json" 2>"$T/audit.err" &
 spid=$!
-i=0
-while ! grep -q 'setns(' "$T/strace" 2>/dev/null; do
-	i=$((i + 1))
-	if [ "$i" -gt 2000 ] || ! kill -0 "$spid" 2>/dev/null; then
-		fail "netknobs did not reach its first namespace: $(cat "$T/audit.err")"
-		finish
-	fi
-	sleep 0.01
-done
+if ! wait_grep 'setns\(' "$T/strace" "$spid"; then
+	fail "netknobs did not reach its first namespace: $(cat "$T/audit.err")"
+	finish
+fi
 ip netns del "$victim"
 kill "$uvictim"
 wait "$uvictim" 2>/dev/null || true
@@ -163,6 +149,11 @@ check_eq "the summary counts them" true "$(jq '.summary.gone >= 2 and .summary.w
 check_eq "the host first, then the worst" "host critical" \
 	"$(jq -r '[.namespaces[0].netns.kind, (.namespaces[1].audit.summary | if .critical > 0 then "critical" else "not critical" end)] | join(" ")' "$J")"
 check_eq "one scan of /proc for the owners of all" 1 "$(jq '.discovery.owners.scans' "$J")"
+# helper threads dump the TCP sockets of each namespace inside it (the
+# listeners above are where they belong); the visit does it only where they
+# could not
+check_eq "the TCP dumps made ahead by helper threads (on more than one CPU)" true \
+	"$(jq --argjson cpus "$(nproc)" '.discovery.tcp_dumps_ahead >= (if $cpus > 1 then 29 else 0 end)' "$J")"
 # ---- text: the worst first, the quiet ones on a line, nothing of the
 # healthy ones, the commands of each namespace
 check_exit "audit --all-netns (text)" 2 NK audit --all-netns

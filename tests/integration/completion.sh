@@ -28,6 +28,14 @@ run_cases() {
 		check_match "$mode: audit option $o" "(^| )$o( |$)" "$out"
 	done
 	check_eq "$mode: facts --fa has nothing" "" "$(complete_words facts --fa)"
+	for c in audit facts listeners report; do
+		check_eq "$mode: $c --all-netns" "--all-netns" "$(complete_words $c --all)"
+	done
+	check_eq "$mode: --all-netns before the command" "--all-netns" "$(complete_words --all)"
+	check_eq "$mode: not for fix" "" "$(complete_words fix --all)"
+	check_eq "$mode: not for explain" "" "$(complete_words explain --all)"
+	check_eq "$mode: not with --netns" "" "$(complete_words --netns web1 audit --all)"
+	check_eq "$mode: no --netns with --all-netns" "" "$(complete_words audit --all-netns --netn)"
 	check_eq "$mode: option prefix" "--fail-on" "$(complete_words audit --fai)"
 	check_eq "$mode: fix --undo" "--undo" "$(complete_words fix --un)"
 	check_eq "$mode: --fail-on values" "critical info notice warning" "$(complete_words audit --fail-on '')"

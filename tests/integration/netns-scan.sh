@@ -46,16 +46,6 @@ for k in 1 2 3; do
 	wait_port "$T/lh$k" >/dev/null
 done
 
-own=$(readlink /proc/self/ns/net)
-# wait until PID has its own network namespace (unshare has run)
-wait_unshared() {
-	_i=0
-	while [ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" = "$own" ] || [ ! -e "/proc/$1/ns/net" ]; do
-		_i=$((_i + 1))
-		[ "$_i" -le 400 ] || { echo "unshare -n did not start" >&2; return 1; }
-		sleep 0.01
-	done
-}
 
 # ---- 5 unnamed ones held only by a process, somaxconn 2000 + k
 : >"$T/unnamed"
@@ -93,15 +83,10 @@ exec "$H" -e -p "$T/go" -o shared -s net.core.somaxconn=4096
 EOF
 unshare -m --propagation slave sh "$T/inner.sh" >"$T/scan.json" 2>"$T/scan.err" &
 hpid=$!
-i=0
-while ! grep -q '^discovered' "$T/scan.err" 2>/dev/null; do
-	i=$((i + 1))
-	if [ "$i" -gt 1000 ] || ! kill -0 "$hpid" 2>/dev/null; then
-		fail "discovery did not finish: $(cat "$T/scan.err")"
-		finish
-	fi
-	sleep 0.01
-done
+if ! wait_grep '^discovered' "$T/scan.err" "$hpid"; then
+	fail "discovery did not finish: $(cat "$T/scan.err")"
+	finish
+fi
 # removed between discovery and entry
 ip netns del "$victim"
 sed -i '$d' "$T/.netns"
