@@ -18,6 +18,7 @@
 #include "fix/target.h"
 #include "fix/undo.h"
 #include "report/history.h"
+#include "report/report.h"
 #include "report/state.h"
 #include "rules/rules.h"
 #include "util/atomic.h"
@@ -98,26 +99,6 @@ static const char *str_of(const json_t *o, const char *k)
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s ? s : "";
-}
-
-/* A sysctl value of the audit (an integer, a string, a list) as text. */
-static void print_value(FILE *out, const json_t *v)
-{
-	size_t i;
-	const json_t *e;
-
-	if (json_is_integer(v))
-		fprintf(out, "%lld", (long long)json_integer_value(v));
-	else if (json_is_string(v))
-		fputs_safe(json_string_value(v), out);
-	else if (json_is_array(v))
-		json_array_foreach(v, i, e) {
-			if (i)
-				fputc(' ', out);
-			print_value(out, e);
-		}
-	else
-		fputs("?", out);
 }
 
 /* The entry of out for the SO_REUSEPORT group of l (same address and
@@ -571,10 +552,10 @@ static int fix_show_netns(const struct globals *g, const json_t *audit, const st
 
 			fputs_safe(str_of(o, "key"), stdout);
 			fputs(" = ", stdout);
-			print_value(stdout, json_object_get(o, "value"));
+			report_value_text(stdout, json_object_get(o, "value"));
 			if (json_object_get(o, "current")) {
 				fputs("    (now ", stdout);
-				print_value(stdout, json_object_get(o, "current"));
+				report_value_text(stdout, json_object_get(o, "current"));
 				fputc(')', stdout);
 			}
 			fputs("\n  asked by:", stdout);

@@ -26,6 +26,10 @@ struct text_opts {
  * line per finding, and what to set) or, verbose, everything. */
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
 
+/* A sysctl value of an audit (an integer, a string escaped, a list of them
+ * blank-separated as sysctl(8) prints it; "n/a" for none) on out. */
+void report_value_text(FILE *out, const json_t *v);
+
 /* The one-line verdict the text starts with, from the audit's summary
  * ("0 critical, 2 warnings, 1 notice, 40 passed, 3 not applicable"),
  * after "UNKNOWN: could not read ..." when core facts are missing.  The

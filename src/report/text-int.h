@@ -14,10 +14,6 @@
 /* o[k] as a string, "" when absent. */
 const char *text_str(const json_t *o, const char *k);
 
-/* A value as the text shows it: integers, strings (escaped), lists with
- * blanks between, "n/a" for none. */
-void text_value(FILE *out, const json_t *v);
-
 /* o's "observed" value with what it counts (o's "observed_unit"): "97%",
  * "511 connections", "1532 (count)", "1 (setting)"; a text as it is. */
 void text_observed(FILE *out, const json_t *o);

@@ -368,7 +368,7 @@ static char *rec_line(const json_t *r, bool away)
 	if (away) {
 		fputs_safe(text_str(r, "key"), m);
 		fputs(" = ", m);
-		text_value(m, json_object_get(r, "value"));
+		report_value_text(m, json_object_get(r, "value"));
 	} else {
 		fputs_safe(text_str(r, "sysctl_d"), m);
 	}
@@ -414,7 +414,7 @@ static bool short_recs(const json_t *audit, FILE *out, const struct text_opts *o
 			size_t l = strlen(lines[i]);
 
 			fprintf(out, "%*s    (now ", l < width ? (int)(width - l) : 0, "");
-			text_value(out, json_object_get(r, "current"));
+			report_value_text(out, json_object_get(r, "current"));
 			fputc(')', out);
 		}
 		fputc('\n', out);

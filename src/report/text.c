@@ -33,7 +33,7 @@ const char *text_str(const json_t *o, const char *k)
 	return s ? s : "";
 }
 
-void text_value(FILE *out, const json_t *v)
+void report_value_text(FILE *out, const json_t *v)
 {
 	size_t i;
 	const json_t *e;
@@ -48,7 +48,7 @@ void text_value(FILE *out, const json_t *v)
 		json_array_foreach(v, i, e) {
 			if (i)
 				fputc(' ', out);
-			text_value(out, e);
+			report_value_text(out, e);
 		}
 	else if (!v || json_is_null(v))
 		fputs("n/a", out);
@@ -65,7 +65,7 @@ void text_observed(FILE *out, const json_t *o)
 	const json_t *v = json_object_get(o, "observed");
 	const char *u = text_str(o, "observed_unit");
 
-	text_value(out, v);
+	report_value_text(out, v);
 	if (!v || json_is_null(v) || !*u)
 		return;
 	if (!strcmp(u, "text"))
@@ -116,10 +116,10 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 		fputs_safe(text_str(r, "key"), out);
 		fputs(!strcmp(text_str(r, "mode"), "at-least") ? " >= " : !strcmp(text_str(r, "mode"), "at-most") ? " <= " : " = ",
 		      out);
-		text_value(out, json_object_get(r, "value"));
+		report_value_text(out, json_object_get(r, "value"));
 		if (json_object_get(r, "current")) {
 			fputs(" (now ", out);
-			text_value(out, json_object_get(r, "current"));
+			report_value_text(out, json_object_get(r, "current"));
 			fputc(')', out);
 		}
 		fputc('\n', out);
@@ -348,13 +348,13 @@ static void full_recs(const json_t *audit, FILE *out)
 			/* "KEY = VALUE": not a line for the host's sysctl.d */
 			fputs_safe(text_str(r, "key"), out);
 			fputs(" = ", out);
-			text_value(out, json_object_get(r, "value"));
+			report_value_text(out, json_object_get(r, "value"));
 		} else {
 			fputs_safe(text_str(r, "sysctl_d"), out);
 		}
 		if (json_object_get(r, "current")) {
 			fputs("    (now ", out);
-			text_value(out, json_object_get(r, "current"));
+			report_value_text(out, json_object_get(r, "current"));
 			fputc(')', out);
 		}
 		fputs("\n    asked by:", out);
