@@ -88,6 +88,19 @@ wait_port() {
 	sed -n 's/^ready //p' "$1"
 }
 
+# poll_until SECONDS CMD...: run CMD every 20 ms until it succeeds; 1 when
+# it has not after SECONDS
+poll_until() {
+	_lim=$(($1 * 50))
+	shift
+	_i=0
+	until "$@"; do
+		_i=$((_i + 1))
+		[ "$_i" -le "$_lim" ] || return 1
+		sleep 0.02
+	done
+}
+
 # wait_grep PATTERN FILE PID: poll until FILE has a line matching PATTERN
 # (grep -E); 1 when PID ended first or after 20 s
 wait_grep() {

@@ -41,8 +41,12 @@ srv_alive() {
 srv_cleanup() {
 	[ -f "$T/.netns" ] || return 0
 	_pids=""
+	# netknobs --all-netns of another test may be visiting the namespace
+	# (its main thread enters each in turn): not ours to end
 	while read -r _n; do
-		_pids="$_pids $(ip netns pids "$_n" 2>/dev/null | tr '\n' ' ')"
+		for _p in $(ip netns pids "$_n" 2>/dev/null); do
+			[ "$(cat "/proc/$_p/comm" 2>/dev/null)" = netknobs ] || _pids="$_pids $_p"
+		done
 	done <"$T/.netns"
 	[ -n "${_pids# }" ] || return 0
 	for _p in $_pids; do kill -CONT "$_p" 2>/dev/null || true; done
@@ -142,18 +146,6 @@ srv_polled() {
 	done | while read -r _h; do printf '%d\n' "0x$_h"; done | sort -n
 }
 
-# srv_until SECONDS CMD...: poll CMD (every 20 ms) until it succeeds; 1 when
-# it has not after SECONDS
-srv_until() {
-	_lim=$(($1 * 50))
-	shift
-	_i=0
-	until "$@"; do
-		_i=$((_i + 1))
-		[ "$_i" -le "$_lim" ] || return 1
-		sleep 0.02
-	done
-}
 
 # srv_window OUT NETKNOBS-ARGS...: run netknobs with a --sample window in the
 # background on a terminal (script(1)), its standard output in OUT, and
@@ -166,7 +158,7 @@ srv_window() {
 	script -qfec "\"$NETKNOBS\" $* >$_o" "$_tty" >/dev/null 2>&1 </dev/null &
 	NKW=$!
 	NK_PIDS="$NK_PIDS $NKW"
-	srv_until 30 grep -q 'sampling \[' "$_tty" 2>/dev/null
+	poll_until 30 grep -q 'sampling \[' "$_tty" 2>/dev/null
 }
 
 # srv_dir NAME: a fresh directory under $T for one server, printed
@@ -287,7 +279,7 @@ srv_dnsmasq() {
 		--no-hosts --bind-interfaces --listen-address="$2" --port="$3" --user=root --group=root \
 		--pid-file="$SRV_DIR/dnsmasq.pid" --log-facility="$SRV_DIR/dnsmasq.log"
 	SRV_PID=$LAST_PID
-	if ! srv_until 10 srv_udp_bound "$1" "$3" || ! kill -0 "$SRV_PID" 2>/dev/null; then
+	if ! poll_until 10 srv_udp_bound "$1" "$3" || ! kill -0 "$SRV_PID" 2>/dev/null; then
 		fail "dnsmasq did not start in $1: $(cat "$SRV_DIR"/*.err "$SRV_DIR"/*.log 2>/dev/null | tail -n 5)"
 		return 1
 	fi

@@ -30,7 +30,7 @@ srv_nginx "$WEB" 127.0.0.1 "$P" workers=1 backlog=16 || finish
 srv_stop "$(srv_children "$SRV_PID")"
 ip netns exec "$WEB" "$HELPERS/connect-burst" -x -w 500 127.0.0.1 "$P" 40 >"$T/burst"
 full() { [ "$(ip netns exec "$WEB" ss -Hltn "sport = :$P" | awk '{ print $2 "/" $3 }')" = 17/16 ]; }
-srv_until 10 full || fail "web's queue did not fill: $(ip netns exec "$WEB" ss -Hltn)"
+poll_until 10 full || fail "web's queue did not fill: $(ip netns exec "$WEB" ss -Hltn)"
 srv_sysctl "$DB" net.ipv4.tcp_syncookies=0
 srv_sysctl "$CACHE" net.ipv4.tcp_syncookies=0 net.core.somaxconn=64
 

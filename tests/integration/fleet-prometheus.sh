@@ -69,11 +69,11 @@ check_eq "first report: no rates yet" "" "$(grep '^netknobs_report_increase_per_
 srv_stop "$WEB_W"
 ip netns exec "$WEB" "$HELPERS/connect-burst" -x -w 500 127.0.0.1 "$P" 40 >"$T/burst"
 full() { [ "$(ip netns exec "$WEB" ss -Hltn "sport = :$P" | awk '{ print $2 "/" $3 }')" = 17/16 ]; }
-srv_until 10 full || fail "web's queue did not fill: $(ip netns exec "$WEB" ss -Hltn)"
+poll_until 10 full || fail "web's queue did not fill: $(ip netns exec "$WEB" ss -Hltn)"
 INO=$(ip netns exec "$WEB" ss -Hltne "sport = :$P" | sed -n 's/.* ino:\([0-9]*\) .*/\1/p')
 # a rate needs the clock to move on from the first report
 clock_past() { [ "$(date +%s)" -gt "$1" ]; }
-srv_until 5 clock_past "$t0" || fail "the clock moved on"
+poll_until 5 clock_past "$t0" || fail "the clock moved on"
 
 report web --netns "$WEB"
 report calm --netns "$CALM"

@@ -156,7 +156,7 @@ check_eq "4: a listener that waits: sleeping, no epoll set, no polls" "sleeping 
 srv_stop "$LH"
 check_eq "4: SIGSTOP: stopped" "stopped" "$(st .state)"
 srv_cont "$LH"
-srv_until 5 sleeping "$LH" || true
+poll_until 5 sleeping "$LH" || true
 check_eq "4: SIGCONT: sleeping again" "sleeping" "$(st .state)"
 s=$(st .start_time)
 if [ "$s" -ge $((before - 1)) ] && [ "$s" -le $((after + 1)) ]; then

@@ -36,7 +36,7 @@ check_eq "a quiet dnsmasq: no finding about its socket" "" \
 # flooded while it runs: whatever it drops, once it has caught up nothing
 # is full
 ip netns exec "$ns" "$HELPERS/udp-flood" 127.0.0.1 53 20000 >/dev/null
-srv_until 20 drained || fail "dnsmasq did not drain its queue"
+poll_until 20 drained || fail "dnsmasq did not drain its queue"
 audit "$T/a2.json"
 check_eq "flooded while running, caught up: nothing critical" "" \
 	"$(jq -r '.findings[] | select(.severity == "critical") | .rule' "$T/a2.json")"
@@ -60,7 +60,7 @@ check_match "listeners --udp: dnsmasq stopped, its socket full" '^127\.0\.0\.1:5
 
 # running again: it drains; the drops since opened are a notice
 srv_cont "$DNS"
-srv_until 20 drained || fail "dnsmasq did not drain its queue"
+poll_until 20 drained || fail "dnsmasq did not drain its queue"
 audit "$T/a4.json"
 # (a new namespace copies the host's tcp_rmem: only UDP and counters judged)
 check_eq "running again: about UDP, notices only" "" \

@@ -68,7 +68,7 @@ scen_j() {
 	ip netns exec "$ns" wrk -t1 -c 300 -d 4s --timeout 4s http://127.0.0.1:8081/ >"$T/j.wrk" 2>&1 &
 	jw=$!
 	NK_PIDS="$NK_PIDS $jw"
-	srv_until 10 full_8081 || fail "j: HAProxy's queue filled: $(srv_ss "$ns" 8081)"
+	poll_until 10 full_8081 || fail "j: HAProxy's queue filled: $(srv_ss "$ns" 8081)"
 	srv_capture j "$ns"
 	a=$CAP.audit.json
 	check_eq "j: the queue is full" critical "$(finding "$a" backlog.queue-full 127.0.0.1:8081)"

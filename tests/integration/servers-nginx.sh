@@ -95,7 +95,7 @@ scen_c() {
 	C_START=$("$NETKNOBS" --netns "$ns" listeners --json |
 		jq --argjson p "$P" '[.listeners[] | select(.port == $p) | .processes[]?.start_time] | min')
 	if [ "$C_START" != null ]; then
-		srv_until 10 clock_past $((C_START + 1)) || fail "c: the clock moved on"
+		poll_until 10 clock_past $((C_START + 1)) || fail "c: the clock moved on"
 	fi
 	"$NETKNOBS" --netns "$ns" report --state-dir "$T/c-state" --always >"$T/c-report1.txt" 2>&1 || true
 	srv_sysctl "$ns" net.core.somaxconn=4096
@@ -105,7 +105,7 @@ scen_c() {
 	srv_stop "$w"
 	srv_wrk "$T/c.wrk" "$ns" "$URL" 100 1s || true
 	srv_cont "$w"
-	srv_until 10 queue_is "$ns" 0 || fail "c: the worker drained its queue"
+	poll_until 10 queue_is "$ns" 0 || fail "c: the worker drained its queue"
 	srv_capture c "$ns"
 	f=$CAP.facts.json
 	check_eq "c: facts: limit 64 under somaxconn 4096" "64 4096" \
@@ -122,10 +122,10 @@ scen_c() {
 	pending_c
 	# a reload keeps the listening socket and its limit; a restart lifts it
 	kill -HUP "$m"
-	srv_until 10 new_workers "$m" "$w" || fail "c: nginx reloaded (new worker)"
+	poll_until 10 new_workers "$m" "$w" || fail "c: nginx reloaded (new worker)"
 	check_eq "c: after a reload: still 64" 64 "$(srv_ss "$ns" "$P" | awk '{ print $2 }')"
 	kill -TERM "$m"
-	srv_until 10 gone "$m" || fail "c: nginx stopped"
+	poll_until 10 gone "$m" || fail "c: nginx stopped"
 	srv_nginx "$ns" 127.0.0.1 "$P" workers=1 || return 0
 	check_eq "c: after a restart: nginx's own 511" 511 "$(srv_ss "$ns" "$P" | awk '{ print $2 }')"
 	srv_capture c-restarted "$ns"
@@ -229,7 +229,7 @@ scen_h() {
 	srv_wrk "$T/h.wrk" "$ns" "$URL" 50 1s || true
 	srv_cont "$w"
 	# quiet: the queue drained, no handshake pending, the drop counter still
-	srv_until 10 quiet "$ns" || fail "h: the overflow is over"
+	poll_until 10 quiet "$ns" || fail "h: the overflow is over"
 	d0=$(srv_ss "$ns" "$P" | awk '{ print $4 }')
 	check_match "h: the socket dropped during the overflow" '^[1-9][0-9]*$' "$d0"
 	"$NETKNOBS" --netns "$ns" report --state-dir "$T/h-state" --always >/dev/null 2>&1 || true
@@ -301,7 +301,7 @@ scen_i() {
 	srv_wrk "$T/i.wrk" "$ns" "$URL" 50 1s || true
 	kill -CONT "$w"
 	kill -TERM "$m"
-	srv_until 10 gone "$m" || fail "i: nginx stopped"
+	poll_until 10 gone "$m" || fail "i: nginx stopped"
 	check_eq "i: nothing listens any more" "" "$(srv_ss "$ns" "$P")"
 	srv_window_end i-sample
 	check_eq "i: the closed listener is reported with its window" "$P 17 true" \

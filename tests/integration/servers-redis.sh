@@ -122,7 +122,7 @@ scen_g() {
 	# B: a stopped worker, wrk's connections overflow its queue of 32
 	srv_stop "$w"
 	srv_wrk "$T/g.wrk" "$cli" "http://$B/" 100 1s || true
-	srv_until 10 harmless_drops 5 || fail "g: Redis's socket counted the retransmitted SYNs"
+	poll_until 10 harmless_drops 5 || fail "g: Redis's socket counted the retransmitted SYNs"
 	srv_capture g "$ns"
 	f=$CAP.facts.json
 	check_eq "g: facts: A (Redis) has 5 half-open handshakes, an empty queue and drops" "0 511 5 true" \

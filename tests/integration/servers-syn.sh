@@ -49,8 +49,8 @@ scen_d() {
 	# are retransmitted
 	srv_window_start d-sample "$ns" 3s
 	burst d
-	srv_until 10 synrecv_is 97 || fail "d: the SYN queue stops at 97: $(srv_synrecv "$ns" "$P")"
-	srv_until 10 dropped "$ns" 203 || fail "d: 203 SYNs dropped"
+	poll_until 10 synrecv_is 97 || fail "d: the SYN queue stops at 97: $(srv_synrecv "$ns" "$P")"
+	poll_until 10 dropped "$ns" 203 || fail "d: 203 SYNs dropped"
 	srv_window_end d-sample
 	f=$CAP.facts.json
 	check_eq "d: window: the accept queue stayed empty, the SYN queue peaked at 97" "0 97" \
@@ -109,8 +109,8 @@ scen_d2() {
 	syn_scenario d2 4096 backlog=64 || return 0
 	srv_window_start d2-sample "$ns" 3s
 	burst d2
-	srv_until 10 synrecv_is 65 || fail "d2: the SYN queue fills at 65: $(srv_synrecv "$ns" "$P")"
-	srv_until 10 dropped "$ns" 235 || fail "d2: 235 SYNs dropped"
+	poll_until 10 synrecv_is 65 || fail "d2: the SYN queue fills at 65: $(srv_synrecv "$ns" "$P")"
+	poll_until 10 dropped "$ns" 235 || fail "d2: 235 SYNs dropped"
 	srv_window_end d2-sample
 	f=$CAP.facts.json
 	check_eq "d2: window: accept queue 0, SYN queue 65" "0 65" \

@@ -48,7 +48,7 @@ srv_stop "$w"
 "$NETKNOBS" --netns "$ns" top -b -n 8 -d 500ms >"$T/a.out" 2>"$T/a.err" &
 TOP=$!
 NK_PIDS="$NK_PIDS $TOP"
-srv_until 20 frames_done "$T/a.out" 1 || fail "a: no first frame: $(cat "$T/a.err")"
+poll_until 20 frames_done "$T/a.out" 1 || fail "a: no first frame: $(cat "$T/a.err")"
 ip netns exec "$ns" wrk -t1 -c 200 -d 4s --timeout 2s "http://127.0.0.1:$P/" >"$T/a.wrk" 2>&1 &
 NK_PIDS="$NK_PIDS $!"
 set +e

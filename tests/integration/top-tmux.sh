@@ -42,22 +42,12 @@ screen() { $TM capture-pane -p -t "$1"; }
 shows() { screen "$1" | grep -Eq -- "$2"; }
 # await DESCRIPTION NAME REGEX: poll (10 s at most) until it does
 await() {
-	if srv_until 10 shows "$2" "$3"; then
+	if poll_until 10 shows "$2" "$3"; then
 		pass "$1"
 	else
 		fail "$1: /$3/ not on the screen:
 $(screen "$2")"
 	fi
-}
-srv_until() {
-	_lim=$(($1 * 50))
-	shift
-	_i=0
-	until "$@"; do
-		_i=$((_i + 1))
-		[ "$_i" -le "$_lim" ] || return 1
-		sleep 0.02
-	done
 }
 rc_written() { [ -s "$T/$1.rc" ]; }
 first_row() { screen "$1" | awk '/^  ADDRESS/ { getline; print; exit }'; }
@@ -99,9 +89,9 @@ await "5: a key goes back" v "^  ADDRESS"
 
 # 4: q
 $TM send-keys -t v q
-if srv_until 10 rc_written v; then
+if poll_until 10 rc_written v; then
 	check_eq "4: q quits with status 0" 0 "$(cat "$T/v.rc")"
-	srv_until 5 test -s "$T/v.after" || true
+	poll_until 5 test -s "$T/v.after" || true
 	if cmp -s "$T/v.before" "$T/v.after"; then
 		pass "4: stty -a unchanged"
 	else
@@ -122,9 +112,9 @@ if [ -z "$pid" ]; then
 	fail "5: the second view's process not found"
 else
 	kill -TERM "$pid"
-	if srv_until 10 rc_written s; then
+	if poll_until 10 rc_written s; then
 		check_eq "5: SIGTERM ends it with status 0" 0 "$(cat "$T/s.rc")"
-		srv_until 5 test -s "$T/s.after" || true
+		poll_until 5 test -s "$T/s.after" || true
 		if cmp -s "$T/s.before" "$T/s.after"; then
 			pass "5: stty -a unchanged after SIGTERM"
 		else
