@@ -5,6 +5,13 @@
 #      network namespace): the socket cut down by net.core.rmem_max is told
 #      to raise it on the host, and nothing recommends writing the key there,
 #      where it is read-only
+#   b. a receiver that asks for exactly net.core.rmem_max: its buffer is
+#      twice rmem_max without being cut down, which the socket cannot tell
+#      apart from a larger request: not stated as a cut
+#   c. a receiver in uninterruptible sleep (D, a vfork() parent): no
+#      "kill -CONT", which does not wake it, and the advice of its buffer
+#   d. a connected (client) socket of a program named like a server: the
+#      server's setting for its listening sockets is not named for it
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -22,6 +29,8 @@ wait_udp() {
 }
 # flood NS ADDR PORT RCVBUF: enough 1000-byte datagrams to fill RCVBUF twice
 flood() { in_ns "$1" "$H/udp-flood" -s 1000 "$2" "$3" $(($4 * 2 / 1000 + 200)) >/dev/null; }
+# state PID: the state letter of /proc/PID/stat
+state() { sed -n 's/^.*) \(.\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
 # finding FILE RULE SUBJECT FIELD
 finding() {
 	jq -r --arg r "$2" --arg s "$3" \
@@ -61,4 +70,65 @@ else
 fi
 check_eq "a: no recommendation to write the host's key in the container" "" \
 	"$(jq -r '.recommendations[]? | select(.key | startswith("net.core.")) | .key' "$T/a.json")"
+# ---------------------------------------------------------------- b
+make_ns nb b
+spawn "$T/exact" "$nb" "$H/udp-hold" -n exact -b "$rmax" 0
+P_EX=$LAST_PID
+ex=$(wait_udp "$T/exact")
+flood "$nb" 127.0.0.1 "$ex" $((rmax * 2))
+in_ns "$nb" "$NETKNOBS" audit --only udp --format json >"$T/b.json" || true
+m=$(finding "$T/b.json" buffers.udp-full "0.0.0.0:$ex" message)
+check_match "b: asked for exactly rmem_max: twice rmem_max, named with its process" \
+	"\\(exact, PID $P_EX\\).*exactly twice net.core.rmem_max \\($rmax\\)" "$m"
+check_match "b: either asked for more or for exactly that" \
+	"exact asked for at least $rmax bytes, and either asked for more and the kernel cut it down, or asked for exactly that" "$m"
+check_eq "b: no cut stated as a fact" "" "$(printf '%s' "$m" | grep -o 'asked for more and the kernel cut it down\.' || true)"
+if [ "$rmax" -lt 67108864 ]; then
+	check_match "b: a restart tells them apart" "If its buffer is the same afterwards, exact asks for exactly this much" "$m"
+else
+	pass "b: rmem_max is already $rmax: nothing to raise"
+fi
+
+# ---------------------------------------------------------------- c
+make_ns nc c
+rdef=$(in_ns "$nc" cat /proc/sys/net/core/rmem_default)
+spawn "$T/stuck" "$nc" "$H/udp-hold" -n stuckd -D 0
+P_D=$LAST_PID
+d=$(wait_udp "$T/stuck")
+i=0
+until [ "$(state "$P_D")" = D ]; do i=$((i + 1)); [ "$i" -le 500 ] || break; sleep 0.01; done
+flood "$nc" 127.0.0.1 "$d" "$rdef"
+in_ns "$nc" "$NETKNOBS" facts --json >"$T/c-facts.json"
+check_eq "c: the receiver in uninterruptible sleep" "stuckd disk-sleep" \
+	"$(jq -r --argjson p "$d" '.sockets.udp[] | select(.port == $p) | "\(.processes[0].comm) \(.processes[0].state)"' "$T/c-facts.json")"
+in_ns "$nc" "$NETKNOBS" audit --only udp --format json >"$T/c.json" || true
+m=$(finding "$T/c.json" buffers.udp-full "0.0.0.0:$d" message)
+check_match "c: full, named" "\\(stuckd, PID $P_D\\).*its buffer is full" "$m"
+check_eq "c: not called stopped, no kill -CONT to wake it" "" \
+	"$(printf '%s' "$m" | grep -o -e 'Nobody reads it' -e 'kill -CONT [0-9]' || true)"
+check_match "c: uninterruptible sleep said, with how to look again" \
+	"stuckd was in uninterruptible sleep \\(D\\) when looked at.*ps -o stat,wchan -p $P_D.*kill -CONT does not wake it" "$m"
+check_match "c: the advice of its buffer" "net.core.rmem_default \\($rdef\\): stuckd never set one" "$m"
+
+# ---------------------------------------------------------------- d
+# a new namespace has every port free: the client's socket is connected to
+# a peer's fixed port, and the peer sends from it (python: udp-flood sends
+# from a port of its own)
+command -v python3 >/dev/null 2>&1 || skip "needs python3"
+make_ns nd d
+rdef=$(in_ns "$nd" cat /proc/sys/net/core/rmem_default)
+spawn "$T/client" "$nd" "$H/udp-hold" -n nginx -c 5300 5301
+P_C=$LAST_PID
+wait_udp "$T/client" >/dev/null
+in_ns "$nd" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 5300))
+for _ in range(int(sys.argv[1])):
+    s.sendto(b"x" * 1000, ("127.0.0.1", 5301))' $((rdef * 2 / 1000 + 200))
+in_ns "$nd" "$NETKNOBS" audit --only udp --format json >"$T/d.json" || true
+m=$(finding "$T/d.json" buffers.udp-full "127.0.0.1:5301" message)
+check_match "d: the connected socket, full, named with its peer" \
+	"\\(nginx, PID $P_C, connected to 127\\.0\\.0\\.1:5300\\).*net.core.rmem_default \\($rdef\\): nginx never set one" "$m"
+check_eq "d: nginx's listen directive is not named for its client socket" "" \
+	"$(printf '%s' "$m" | grep -o 'listen directive' || true)"
 finish
