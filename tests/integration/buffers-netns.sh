@@ -12,6 +12,9 @@
 #      "kill -CONT", which does not wake it, and the advice of its buffer
 #   d. a connected (client) socket of a program named like a server: the
 #      server's setting for its listening sockets is not named for it
+#   e. more sockets dropping than the facts list (1024): the namespace's
+#      finding does not give the listed ones as all that are full, and says
+#      how many more dropped
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -131,4 +134,33 @@ check_match "d: the connected socket, full, named with its peer" \
 	"\\(nginx, PID $P_C, connected to 127\\.0\\.0\\.1:5300\\).*net.core.rmem_default \\($rdef\\): nginx never set one" "$m"
 check_eq "d: nginx's listen directive is not named for its client socket" "" \
 	"$(printf '%s' "$m" | grep -o 'listen directive' || true)"
+# ---------------------------------------------------------------- e
+make_ns ne e
+cat >"$T/many.py" <<'PY'
+import resource, socket, sys, time
+n = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_NOFILE, (n + 64, max(n + 64, resource.getrlimit(resource.RLIMIT_NOFILE)[1])))
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)     # the least buffer
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for s in socks:
+    for _ in range(6):
+        tx.sendto(b"x" * 1000, s.getsockname())
+print("ready", flush=True)
+time.sleep(3600)
+PY
+spawn "$T/many" "$ne" python3 "$T/many.py" 1100
+i=0
+until grep -q ready "$T/many" 2>/dev/null; do i=$((i + 1)); [ "$i" -le 600 ] || break; sleep 0.05; done
+in_ns "$ne" "$NETKNOBS" facts --json >"$T/e-facts.json"
+check_eq "e: 1100 dropping, 1024 listed, 76 unlisted" "1100 1024 76" \
+	"$(jq -r '.sockets.udp_stats | "\(.dropping) \(.listed) \(.unlisted_dropping)"' "$T/e-facts.json")"
+in_ns "$ne" "$NETKNOBS" audit --from "$T/e-facts.json" --only buffers --format json >"$T/e.json" || true
+m=$(finding "$T/e.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors message)
+check_match "e: the listed ones are not all that are full" \
+	'1024 listed socket\(s\) are full and dropping now: see buffers.udp-full for which and why\. 76 more sockets that dropped datagrams are not listed \(the facts keep the 1024 that need looking at most, of 1101\)' "$m"
 finish
