@@ -300,7 +300,9 @@ struct proctcp_stats {
 /* Stream the lines of a /proc/net table (tcp, udp ...) from fd, read in
  * chunks (bounded memory): fn gets each line but a first-line header and
  * blank lines, with its number; a line longer than a chunk is counted bad
- * and skipped.  Returns 0, -errno on a read error, or fn's -errno. */
+ * and skipped.  Returns 0, -errno on a read error (-FILEIO_ENOTREG or
+ * -EISDIR for what is not a regular file, -EFBIG past 1 GiB), or fn's
+ * -errno. */
 typedef int (*proctable_line_fn)(const char *line, size_t len, unsigned long lineno, void *data,
 				 struct proctcp_stats *st);
 int proctable_read_fd(int fd, proctable_line_fn fn, void *data, struct proctcp_stats *st);

@@ -28,6 +28,7 @@
 
 #include "facts/facts.h"
 #include "facts/sockets.h"
+#include "util/fileio.h"
 
 #define UDP_STATE_ESTABLISHED 1     /* connect()ed: a peer */
 #define UDP_STATES_ALL 0xfffu
@@ -430,7 +431,7 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct udptab *
 			facts_note(doc, "/%s: %lu malformed line(s) skipped (first: line %lu)", files[i].path,
 				   st.bad, st.first_bad_line);
 		if (r < 0) {
-			facts_note(doc, "/%s: %s", files[i].path, strerror(-r));
+			facts_note(doc, "/%s: %s", files[i].path, fileio_strerror(-r));
 			if (files[i].family == AF_INET)
 				return r;
 		}
