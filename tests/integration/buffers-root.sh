@@ -81,6 +81,14 @@ for f in udp tcp; do
 		"$(jq -r '.notes[]' "$T/out")"
 	if [ "$f" = udp ]; then
 		check_eq "a FIFO as /proc/net/udp: no UDP sockets claimed" null "$(jq -c '.sockets.udp' "$T/out")"
+		check_exit "a FIFO as /proc/net/udp: listeners --udp cannot list, exit 3" 3 \
+			"$NETKNOBS" --root "$R" listeners --udp
+		check_match "a FIFO as /proc/net/udp: listeners --udp says so" 'no UDP sockets in these facts: they could not be read' \
+			"$(cat "$T/err")"
+	else
+		check_exit "a FIFO as /proc/net/tcp: listeners cannot list, exit 3" 3 "$NETKNOBS" --root "$R" listeners
+		check_match "a FIFO as /proc/net/tcp: listeners says why, not 'no listening TCP sockets'" \
+			'the listening sockets could not be read: .*/proc/net/tcp: not a regular file' "$(cat "$T/err") $(cat "$T/out")"
 	fi
 	rm "$R/proc/net/$f"
 	if [ "$(id -u)" = 0 ]; then
