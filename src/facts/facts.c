@@ -486,6 +486,7 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 {
 	static const char *const ints[] = { "rcvbuf", "drops", "inode", "uid", "interface" };
+	static const char *const u32s[] = { "queue", "rcvbuf", "drops" };
 	char where[64];
 	const char *fam;
 
@@ -517,7 +518,32 @@ static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 		if (v && json_integer_value(v) < 0)
 			FAIL("%s: \"%s\" must not be negative", where, ints[j]);
 	}
+	/* the kernel's 32-bit fields (idiag_rqueue, SK_MEMINFO_RCVBUF, _DROPS) */
+	for (size_t j = 0; j < sizeof(u32s) / sizeof(u32s[0]); j++)
+		if (json_integer_value(json_object_get(u, u32s[j])) > (json_int_t)UINT32_MAX)
+			FAIL("%s: \"%s\" must be at most %lu", where, u32s[j], (unsigned long)UINT32_MAX);
 	return validate_procs(json_object_get(u, "processes"), where, err, errlen);
+}
+
+/* "sockets.udp_stats": counts, never negative. */
+static int validate_udp_stats(const json_t *st, char *err, size_t errlen)
+{
+	static const char *const ints[] = { "sockets", "listed", "connected", "queued", "dropping",
+					     "unlisted_dropping", "drops" };
+
+	if (!st)
+		return 0;
+	if (want_type(st, "source", JSON_STRING, 0, "sockets.udp_stats", err, errlen))
+		return -EINVAL;
+	for (size_t j = 0; j < sizeof(ints) / sizeof(ints[0]); j++) {
+		const json_t *v = json_object_get(st, ints[j]);
+
+		if (want_type(st, ints[j], JSON_INTEGER, 0, "sockets.udp_stats", err, errlen))
+			return -EINVAL;
+		if (v && json_integer_value(v) < 0)
+			FAIL("sockets.udp_stats: \"%s\" must not be negative", ints[j]);
+	}
+	return 0;
 }
 
 int facts_validate(const json_t *doc, char *err, size_t errlen)
@@ -595,7 +621,7 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	json_array_foreach(json_object_get(sockets, "udp"), i, l)
 		if (validate_udp(l, i, err, errlen) < 0)
 			return -EINVAL;
-	return 0;
+	return validate_udp_stats(json_object_get(sockets, "udp_stats"), err, errlen);
 }
 
 int facts_core_missing(const json_t *facts, json_t *core)
