@@ -15,6 +15,9 @@
 #   e. more sockets dropping than the facts list (1024): the namespace's
 #      finding does not give the listed ones as all that are full, and says
 #      how many more dropped
+#   f. tcp_rmem lowered in a namespace to the value a sysctl.d file sets:
+#      the file is not said to set it there (sysctl.d applies to the host's
+#      namespace at boot), it is named as the host's
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -163,4 +166,17 @@ in_ns "$ne" "$NETKNOBS" audit --from "$T/e-facts.json" --only buffers --format j
 m=$(finding "$T/e.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors message)
 check_match "e: the listed ones are not all that are full" \
 	'1024 listed socket\(s\) are full and dropping now: see buffers.udp-full for which and why\. 76 more sockets that dropped datagrams are not listed \(the facts keep the 1024 that need looking at most, of 1101\)' "$m"
+# ---------------------------------------------------------------- f
+make_ns nf f
+in_ns "$nf" sysctl -qw "net.ipv4.tcp_rmem=4096 87380 16777216"
+mkdir "$T/sysctl.d"
+printf '# tuned throughput-performance, copied by hand\nnet.ipv4.tcp_rmem = 4096 87380 16777216\n' \
+	>"$T/sysctl.d/99-throughput.conf"
+in_ns "$nf" unshare -m sh -c 'mount --bind "$1" /etc/sysctl.d && "$2" audit --only buffers --format json' sh \
+	"$T/sysctl.d" "$NETKNOBS" >"$T/f.json" || true
+m=$(finding "$T/f.json" buffers.tcp-rmem-lowered net.ipv4.tcp_rmem message)
+check_match "f: tcp_rmem lowered in a namespace: this namespace's value" "This network namespace's value" "$m"
+check_match "f: the file named as the host's" \
+	'/etc/sysctl.d/99-throughput.conf:2 sets 4096 87380 16777216 on the host: sysctl.d files apply to the host.s namespace at boot, not to this one' "$m"
+check_eq "f: the file not said to set it here" "" "$(printf '%s' "$m" | grep -o 'It is set by' || true)"
 finish
