@@ -488,7 +488,7 @@ static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 	static const char *const ints[] = { "rcvbuf", "drops", "inode", "uid", "interface" };
 	static const char *const u32s[] = { "queue", "rcvbuf", "drops" };
 	char where[64];
-	const char *fam;
+	const char *fam, *proto;
 
 	snprintf(where, sizeof(where), "sockets.udp[%zu]", i);
 	if (!json_is_object(u))
@@ -500,8 +500,12 @@ static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 	    want_type(u, "connected", JSON_TRUE, 0, where, err, errlen) ||
 	    want_type(u, "v6only", JSON_TRUE, 0, where, err, errlen) ||
 	    want_type(u, "peer", JSON_STRING, 0, where, err, errlen) ||
+	    want_type(u, "protocol", JSON_STRING, 0, where, err, errlen) ||
 	    want_type(u, "processes", JSON_ARRAY, 0, where, err, errlen))
 		return -EINVAL;
+	proto = json_string_value(json_object_get(u, "protocol"));
+	if (proto && strcmp(proto, "udp") != 0 && strcmp(proto, "udplite") != 0)
+		FAIL("%s: \"protocol\" must be \"udp\" or \"udplite\"", where);
 	fam = json_string_value(json_object_get(u, "family"));
 	if (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0)
 		FAIL("%s: \"family\" must be \"ipv4\" or \"ipv6\"", where);

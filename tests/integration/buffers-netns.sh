@@ -18,6 +18,9 @@
 #   f. tcp_rmem lowered in a namespace to the value a sysctl.d file sets:
 #      the file is not said to set it there (sysctl.d applies to the host's
 #      namespace at boot), it is named as the host's
+#   g. a UDP-Lite receiver full and dropping (next to a UDP socket on the
+#      same port): listed, judged and named as UDP-Lite, not "no UDP socket
+#      is full now"
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -179,4 +182,35 @@ check_match "f: tcp_rmem lowered in a namespace: this namespace's value" "This n
 check_match "f: the file named as the host's" \
 	'/etc/sysctl.d/99-throughput.conf:2 sets 4096 87380 16777216 on the host: sysctl.d files apply to the host.s namespace at boot, not to this one' "$m"
 check_eq "f: the file not said to set it here" "" "$(printf '%s' "$m" | grep -o 'It is set by' || true)"
+# ---------------------------------------------------------------- g
+[ -e /proc/net/udplite ] || { pass "g: no UDP-Lite in this kernel"; finish; }
+make_ns ng g
+cat >"$T/lite.py" <<'PY'
+import socket, time
+lite = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)      # IPPROTO_UDPLITE
+lite.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)           # the least buffer
+lite.bind(("127.0.0.1", 7000))
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 7000))
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, 136)
+for _ in range(50):
+    tx.sendto(b"x" * 1000, ("127.0.0.1", 7000))
+print("ready", flush=True)
+time.sleep(3600)
+PY
+spawn "$T/lite" "$ng" python3 "$T/lite.py"
+i=0
+until grep -q ready "$T/lite" 2>/dev/null; do i=$((i + 1)); [ "$i" -le 200 ] || break; sleep 0.05; done
+in_ns "$ng" "$NETKNOBS" facts --json >"$T/g-facts.json"
+check_eq "g: the UDP-Lite socket listed with its drops, the UDP one apart" "udplite:true udp:false" \
+	"$(jq -r '[.sockets.udp[] | select(.port == 7000) | "\(.protocol // "udp"):\(.drops > 0)"] | sort | reverse | join(" ")' "$T/g-facts.json")"
+in_ns "$ng" "$NETKNOBS" audit --from "$T/g-facts.json" --only buffers --format json >"$T/g.json" || true
+check_eq "g: the UDP-Lite socket full and dropping, critical" critical \
+	"$(finding "$T/g.json" buffers.udp-full "127.0.0.1:7000 (UDP-Lite)" severity)"
+check_eq "g: not 'no UDP socket is full now'" "" \
+	"$(jq -r '.findings[] | select(.rule == "buffers.counters-past") | .rule' "$T/g.json")"
+check_match "g: the namespace's UDP-Lite counter named" 'UdpLite.RcvbufErrors [0-9]+ \(UDP-Lite\)' \
+	"$(finding "$T/g.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors message)"
+check_exit "g: listeners --udp" 0 "$NETKNOBS" listeners --udp --from "$T/g-facts.json"
+check_match "g: listeners --udp marks it" '^127\.0\.0\.1:7000 \(UDP-Lite\) +[0-9]+/' "$(cat "$T/out")"
 finish

@@ -69,6 +69,15 @@ check_eq "without a buffer size: the drops a notice, nothing critical" "buffers.
 	"$(jq -r '.findings[] | select(.subject == "0.0.0.0:53") | "\(.rule) \(.severity)"' "$T/out")"
 check_match "the notice says the buffer size is unknown" 'receive buffer size is unknown \(the facts come from /proc/net/udp\)' \
 	"$(jq -r '.findings[] | select(.subject == "0.0.0.0:53") | .message' "$T/out")"
+# a UDP-Lite socket from /proc/net/udplite: listed as such
+printf '%s\n' \
+	'   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops' \
+	' 7001: 0100007F:1B58 00000000:0000 07 00000000:00000900 00:00000000 00000000     0        0 1601 2 0000000000000000 49' \
+	>"$R/proc/net/udplite"
+check_exit "facts with /proc/net/udplite" 0 "$NETKNOBS" --root "$R" facts --json
+check_eq "the UDP-Lite socket from /proc/net/udplite, with its drops" "udplite 7000 49" \
+	"$(jq -r '.sockets.udp[] | select(.inode == 1601) | "\(.protocol) \(.port) \(.drops)"' "$T/out")"
+rm "$R/proc/net/udplite"
 check_exit "listeners --udp from /proc/net/udp" 0 "$NETKNOBS" --root "$R" listeners --udp
 check_match "listeners --udp says the buffer sizes are unknown" 'no receive buffer sizes' "$(cat "$T/out")"
 # not a regular file in place of a /proc/net table: a FIFO reads as empty
