@@ -485,8 +485,8 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 /* A UDP socket of "sockets.udp". */
 static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 {
-	static const char *const ints[] = { "rcvbuf", "drops", "inode", "uid", "interface" };
-	static const char *const u32s[] = { "queue", "rcvbuf", "drops" };
+	static const char *const ints[] = { "rcvbuf", "drops", "window_drops", "inode", "uid", "interface" };
+	static const char *const u32s[] = { "queue", "rcvbuf", "drops", "window_drops" };
 	char where[64];
 	const char *fam, *proto;
 

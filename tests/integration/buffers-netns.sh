@@ -21,6 +21,10 @@
 #   g. a UDP-Lite receiver full and dropping (next to a UDP socket on the
 #      same port): listed, judged and named as UDP-Lite, not "no UDP socket
 #      is full now"
+#   h. a sampling window: a reader that keeps up between bursts but drops
+#      during them (not full at the window's end) dropped during the window:
+#      a warning; one that dropped only before the window: the notice, with
+#      none dropped during it
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -182,6 +186,31 @@ check_match "f: tcp_rmem lowered in a namespace: this namespace's value" "This n
 check_match "f: the file named as the host's" \
 	'/etc/sysctl.d/99-throughput.conf:2 sets 4096 87380 16777216 on the host: sysctl.d files apply to the host.s namespace at boot, not to this one' "$m"
 check_eq "f: the file not said to set it here" "" "$(printf '%s' "$m" | grep -o 'It is set by' || true)"
+# ---------------------------------------------------------------- h
+make_ns nh h
+spawn "$T/burst" "$nh" "$H/udp-hold" -n bursty -b 4096 -r 1 0
+bp=$(wait_udp "$T/burst")
+spawn "$T/past" "$nh" "$H/udp-hold" -n pastdrops -b 4096 0
+pp=$(wait_udp "$T/past")
+in_ns "$nh" "$H/udp-flood" -s 1000 127.0.0.1 "$pp" 50 >/dev/null
+# bursts of 300 datagrams every 50 ms for 2 s, from the start of a 4 s
+# window: over before its end, when the reader has emptied its buffer
+( for _ in $(seq 40); do in_ns "$nh" "$H/udp-flood" -s 1000 127.0.0.1 "$bp" 300 >/dev/null || exit 0; sleep 0.05; done ) &
+NK_PIDS="$NK_PIDS $!"
+in_ns "$nh" "$NETKNOBS" facts --sample 4s --json >"$T/h-facts.json"
+check_eq "h: the bursty reader dropped during the window, its buffer not full at the end" true \
+	"$(jq --argjson p "$bp" '.sockets.udp[] | select(.port == $p) | .window_drops > 0 and .queue * 100 < .rcvbuf * 90' "$T/h-facts.json")"
+check_eq "h: the socket that dropped before the window: none during it" "true 0" \
+	"$(jq -r --argjson p "$pp" '.sockets.udp[] | select(.port == $p) | "\(.drops > 0) \(.window_drops)"' "$T/h-facts.json")"
+in_ns "$nh" "$NETKNOBS" audit --from "$T/h-facts.json" --only udp --format json >"$T/h.json" || true
+check_eq "h: dropping during the window: a warning" warning \
+	"$(finding "$T/h.json" buffers.udp-drops-window "0.0.0.0:$bp" severity)"
+check_match "h: the window's drops named" "\\(bursty\\) dropped [0-9]+ datagrams during the [0-9]+ ms sampling window.*it drops now, in bursts" \
+	"$(finding "$T/h.json" buffers.udp-drops-window "0.0.0.0:$bp" message)"
+check_eq "h: dropped before the window only: the notice" notice "$(finding "$T/h.json" buffers.udp-drops "0.0.0.0:$pp" severity)"
+check_match "h: and it says none were dropped during the window" "and it dropped none during the [0-9]+ ms sampling window" \
+	"$(finding "$T/h.json" buffers.udp-drops "0.0.0.0:$pp" message)"
+
 # ---------------------------------------------------------------- g
 [ -e /proc/net/udplite ] || { pass "g: no UDP-Lite in this kernel"; finish; }
 make_ns ng g

@@ -504,6 +504,16 @@ check_match "UDP drops during the window: the rate" 'and it is happening now: 15
 	"$(msg "$T/udps.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors)"
 check_match "TCP drops under memory pressure: the memory's" 'TCP memory is under pressure' \
 	"$(msg "$T/udps.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
+check_match "UDP drops during the window, not full at its end: happening now, in bursts" \
+	'0.0.0.0:123 \(chronyd\) dropped 1500 datagrams during the 30000 ms sampling window \(5210 since it was opened\): it drops now, in bursts' \
+	"$(msg "$T/udps.json" buffers.udp-drops-window 0.0.0.0:123)"
+check_match "UDP drops during the window: the namespace's finding points to the socket" \
+	'see buffers.udp-drops-window for the sockets that dropped during the window' \
+	"$(msg "$T/udps.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors)"
+nk_audit --from "$D/udp-window-quiet.json" --format json >"$T/udpq.json" || true
+check_match "UDP drops since opened, none during the window: the notice says so" \
+	'has dropped 5210 datagrams since the socket was opened, but nothing shows that it drops now: 0 of its 212992 bytes are in use \(0%\), and it dropped none during the 30000 ms sampling window\.' \
+	"$(msg "$T/udpq.json" buffers.udp-drops 0.0.0.0:123)"
 nk_audit --from "$D/udp-counters-report.json" --format json >"$T/udpr.json" || true
 check_match "TCP drops without memory pressure: the applications'" 'not under pressure, so the drops come from connections whose receive buffer was full' \
 	"$(msg "$T/udpr.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
