@@ -4,7 +4,7 @@
 #   a. a container (its own network and PID namespaces, so PID 1 shares its
 #      network namespace): the socket cut down by net.core.rmem_max is told
 #      to raise it on the host, and nothing recommends writing the key there,
-#      where it is read-only
+#      where it is read-only; --all-netns does not call it the host
 #   b. a receiver that asks for exactly net.core.rmem_max: its buffer is
 #      twice rmem_max without being cut down, which the socket cannot tell
 #      apart from a larger request: not stated as a cut
@@ -66,12 +66,15 @@ port=\$(sed -n 's/^ready \([0-9]*\) .*/\1/p' "$T/capped")
 echo "\$port" >"$T/a.port"
 "$NETKNOBS" facts --json >"$T/a-facts.json"
 "$NETKNOBS" audit --only udp --format json >"$T/a.json"
+"$NETKNOBS" facts --all-netns --json >"$T/a-all.json"
 kill %1
 EOF
 in_ns "$ns" unshare --pid --fork --mount-proc sh "$T/container.sh" || true
 port=$(cat "$T/a.port")
 check_eq "a: in a container PID 1 shares the namespace, but it is not the host's" "false host-only-sysctl" \
 	"$(jq -r '"\(.host.netns.initial) \(.host.netns.method)"' "$T/a-facts.json")"
+check_eq "a: --all-netns in the container: its namespace is not the host's" "false named" \
+	"$(jq -r '.namespaces[] | .netns | select(.self) | "\(.initial) \(.kind)"' "$T/a-all.json")"
 check_eq "a: the receiver is found in the container" capped \
 	"$(jq -r --argjson p "$port" '.sockets.udp[] | select(.port == $p) | .processes[0].comm' "$T/a-facts.json")"
 if [ "$rmax" -lt 67108864 ]; then
