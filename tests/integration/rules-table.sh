@@ -471,6 +471,12 @@ check_match "UDP cut down by rmem_max: raise it, restart" \
 check_match "UDP connected socket: a server's listening setting is not named for it, the kernel's default is" \
 	'connected to 10.0.0.53:53.*myagent never set one. Raise its own receive buffer setting \(SO_RCVBUF\) if it has one' \
 	"$(msg "$T/udp.json" buffers.udp-full 10.0.0.5:40312)"
+# rmem_default set to twice rmem_max: a buffer of that size may be either
+mutate "$D/udp-dropping.json" "$T/udp-rdef2.json" 'd["sysctl"]["net.core.rmem_default"] = 425984'
+nk_audit --from "$T/udp-rdef2.json" --format json >"$T/udpd2.json" || true
+check_match "UDP at twice rmem_max that is also rmem_default: both said" \
+	'exactly twice net.core.rmem_max \(212992\).*It is also net.core.rmem_default: rsyslogd may never have set one' \
+	"$(msg "$T/udpd2.json" buffers.udp-full 0.0.0.0:514)"
 nk_audit --from "$D/udp-rmem-large.json" --format json >"$T/udpl.json" || true
 check_match "UDP at twice an rmem_max of 128 MiB: not called the application's own size, no larger cap" \
 	'exactly twice net.core.rmem_max \(134217728\), the most SO_RCVBUF gives, but rmem_max is already at least the 67108864 bytes these rules would ask for: a larger cap is no answer, rsyslogd does not read fast enough' \
