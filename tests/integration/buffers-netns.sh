@@ -25,6 +25,9 @@
 #      during them (not full at the window's end) dropped during the window:
 #      a warning; one that dropped only before the window: the notice, with
 #      none dropped during it
+#   i. a small buffer (8 KiB) holding three 1000-byte datagrams, 84% full:
+#      no fourth fits, so it is full and dropping now, not "nothing shows
+#      that it drops now"
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -193,9 +196,14 @@ check_eq "f: the file not said to set it here" "" "$(printf '%s' "$m" | grep -o 
 make_ns nh h
 spawn "$T/burst" "$nh" "$H/udp-hold" -n bursty -b 4096 -r 1 0
 bp=$(wait_udp "$T/burst")
-spawn "$T/past" "$nh" "$H/udp-hold" -n pastdrops -b 4096 0
+spawn "$T/past" "$nh" "$H/udp-hold" -n pastdrops -b 4096 -r 1 0
 pp=$(wait_udp "$T/past")
 in_ns "$nh" "$H/udp-flood" -s 1000 127.0.0.1 "$pp" 50 >/dev/null
+# it reads one datagram a millisecond: empty again before the window
+i=0
+until [ "$(in_ns "$nh" ss -Huan "sport = :$pp" | awk '{ print $2 }')" = 0 ]; do
+	i=$((i + 1)); [ "$i" -le 200 ] || break; sleep 0.01
+done
 # bursts of 300 datagrams every 50 ms for 2 s, from the start of a 4 s
 # window: over before its end, when the reader has emptied its buffer
 ( for _ in $(seq 40); do in_ns "$nh" "$H/udp-flood" -s 1000 127.0.0.1 "$bp" 300 >/dev/null || exit 0; sleep 0.05; done ) &
@@ -213,6 +221,20 @@ check_match "h: the window's drops named" "\\(bursty\\) dropped [0-9]+ datagrams
 check_eq "h: dropped before the window only: the notice" notice "$(finding "$T/h.json" buffers.udp-drops "0.0.0.0:$pp" severity)"
 check_match "h: and it says none were dropped during the window" "and it dropped none during the [0-9]+ ms sampling window" \
 	"$(finding "$T/h.json" buffers.udp-drops "0.0.0.0:$pp" message)"
+
+# ---------------------------------------------------------------- i
+make_ns ni i
+spawn "$T/small" "$ni" "$H/udp-hold" -n smallbuf -b 4096 0
+sp=$(wait_udp "$T/small")
+in_ns "$ni" "$H/udp-flood" -s 1000 127.0.0.1 "$sp" 20 >/dev/null
+in_ns "$ni" "$NETKNOBS" facts --json >"$T/i-facts.json"
+check_eq "i: 8 KiB holding three datagrams, less than 4 KiB free, below 90%" true \
+	"$(jq --argjson p "$sp" '.sockets.udp[] | select(.port == $p) | .drops > 0 and .rcvbuf - .queue < 4096 and .queue * 100 < .rcvbuf * 90' "$T/i-facts.json")"
+in_ns "$ni" "$NETKNOBS" audit --from "$T/i-facts.json" --only udp --format json >"$T/i.json" || true
+check_eq "i: full and dropping now: critical" critical "$(finding "$T/i.json" buffers.udp-full "0.0.0.0:$sp" severity)"
+check_match "i: the room left said" "its buffer is full \\([0-9]+ bytes free" \
+	"$(finding "$T/i.json" buffers.udp-full "0.0.0.0:$sp" message)"
+check_eq "i: not the notice of drops long ago" "" "$(finding "$T/i.json" buffers.udp-drops "0.0.0.0:$sp" rule)"
 
 # ---------------------------------------------------------------- g
 [ -e /proc/net/udplite ] || { pass "g: no UDP-Lite in this kernel"; finish; }
