@@ -28,6 +28,8 @@
 #   i. a small buffer (8 KiB) holding three 1000-byte datagrams, 84% full:
 #      no fourth fits, so it is full and dropping now, not "nothing shows
 #      that it drops now"
+#   j. forked workers sharing one socket, the one that reads it stopped,
+#      the parent sleeping: not all stopped, but the stopped one is named
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -235,6 +237,36 @@ check_eq "i: full and dropping now: critical" critical "$(finding "$T/i.json" bu
 check_match "i: the room left said" "its buffer is full \\([0-9]+ bytes free" \
 	"$(finding "$T/i.json" buffers.udp-full "0.0.0.0:$sp" message)"
 check_eq "i: not the notice of drops long ago" "" "$(finding "$T/i.json" buffers.udp-drops "0.0.0.0:$sp" rule)"
+
+# ---------------------------------------------------------------- j
+make_ns nj j
+cat >"$T/fork.py" <<'PY'
+import ctypes, os, signal, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print("ready %d" % s.getsockname()[1], flush=True)
+if os.fork() == 0:
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG: ends with its parent
+    os.kill(os.getpid(), signal.SIGSTOP)    # the worker that would read
+    os._exit(0)
+time.sleep(3600)
+PY
+spawn "$T/fork" "$nj" python3 "$T/fork.py"
+i=0
+until grep -q '^ready' "$T/fork" 2>/dev/null; do i=$((i + 1)); [ "$i" -le 200 ] || break; sleep 0.05; done
+fp=$(sed -n 's/^ready //p' "$T/fork")
+# the worker has stopped itself
+i=0
+until [ "$(in_ns "$nj" "$NETKNOBS" facts --json |
+	jq --argjson p "$fp" '[.sockets.udp[] | select(.port == $p) | .processes[] | select(.state == "stopped")] | length')" = 1 ]; do
+	i=$((i + 1)); [ "$i" -le 100 ] || break; sleep 0.05
+done
+rdef=$(in_ns "$nj" cat /proc/sys/net/core/rmem_default)
+flood "$nj" 127.0.0.1 "$fp" "$rdef"
+in_ns "$nj" "$NETKNOBS" audit --only udp --format json >"$T/j.json" || true
+m=$(finding "$T/j.json" buffers.udp-full "127.0.0.1:$fp" message)
+check_match "j: full, the buffer's advice" "net.core.rmem_default \\($rdef\\): python3 never set one" "$m"
+check_match "j: the stopped worker named" "1 of the 2 processes that hold it is stopped \\(PID [0-9]+\\): if it is the one that reads the socket, nobody does, and kill -CONT is the fix" "$m"
 
 # ---------------------------------------------------------------- g
 [ -e /proc/net/udplite ] || { pass "g: no UDP-Lite in this kernel"; finish; }
