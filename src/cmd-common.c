@@ -26,6 +26,7 @@ const struct cmd *const commands[] = {
 	&cmd_profiles,
 	&cmd_report,
 	&cmd_rules,
+	&cmd_top,
 	NULL,
 };
 

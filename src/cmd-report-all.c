@@ -263,6 +263,15 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 			run->hist = json_incref(hist);
 		}
 	}
+	/* what the Prometheus and Nagios renderers need: for --format prom
+	 * and nagios, and for the textfile of --prom-dir whatever --format */
+	if (run->g->format == FORMAT_PROM || run->g->format == FORMAT_NAGIOS || run->ra->prom_dir) {
+		x->audit = audit_small_audit(audit);
+		x->facts = audit_small_facts(facts);
+		x->report = json_incref(rep);
+		if (!x->audit || !x->facts)
+			goto oom;
+	}
 	switch (run->g->format) {
 	case FORMAT_JSON: {
 		json_t *el = allns_element(e, "report", json_incref(rep));
@@ -275,11 +284,6 @@ static int keep_one(struct audit_all *all, size_t i, json_t *facts, json_t *audi
 	}
 	case FORMAT_PROM:
 	case FORMAT_NAGIOS:
-		x->audit = audit_small_audit(audit);
-		x->facts = audit_small_facts(facts);
-		x->report = json_incref(rep);
-		if (!x->audit || !x->facts)
-			goto oom;
 		break;
 	default:
 		if ((!x->quiet || run->ra->always) && !(x->text = part_text(e, rep, run->ra->always)))

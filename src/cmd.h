@@ -126,6 +126,7 @@ extern const struct cmd cmd_lint;
 extern const struct cmd cmd_profiles;
 extern const struct cmd cmd_report;
 extern const struct cmd cmd_rules;
+extern const struct cmd cmd_top;
 
 extern const struct cmd *const commands[];
 

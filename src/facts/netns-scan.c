@@ -134,8 +134,11 @@ static uint64_t parse_ns_link(const char *s)
 }
 
 /* The identity of the namespace named by dirfd/rel: 0, -ENOENT (gone),
- * -EACCES, -EINVAL (not a namespace file), ... */
-static int read_id(const struct scan *sc, int dirfd, const char *rel, struct netns_id *id)
+ * -EACCES, -EINVAL (not a namespace file), ...  under: the directory of
+ * dirfd relative to the root, for a tree below --root, where a link on the
+ * way must resolve inside the tree (root_readlink); NULL when rel is a
+ * name in dirfd itself. */
+static int read_id(const struct scan *sc, int dirfd, const char *under, const char *rel, struct netns_id *id)
 {
 	if (sc->l->live) {
 		struct stat st;
@@ -147,12 +150,20 @@ static int read_id(const struct scan *sc, int dirfd, const char *rel, struct net
 		id->dev = (uint64_t)st.st_dev;
 		id->ino = (uint64_t)st.st_ino;
 	} else {
-		char buf[64];
-		ssize_t n = readlinkat(dirfd, rel, buf, sizeof(buf) - 1);
+		char buf[64], path[96];
+		ssize_t n;
 
-		if (n < 0)
-			return errno == ESRCH ? -ENOENT : -errno;
-		buf[n] = '\0';
+		if (under) {
+			snprintf(path, sizeof(path), "%s%s%s", under, *under ? "/" : "", rel);
+			n = root_readlink(sc->root, path, buf, sizeof(buf));
+			if (n <= 0)
+				return n == 0 || n == -ESRCH ? -ENOENT : (int)n;
+		} else {
+			n = readlinkat(dirfd, rel, buf, sizeof(buf) - 1);
+			if (n < 0)
+				return errno == ESRCH ? -ENOENT : -errno;
+			buf[n] = '\0';
+		}
 		id->dev = 0;
 		id->ino = parse_ns_link(buf);
 		if (!id->ino)
@@ -164,7 +175,10 @@ static int read_id(const struct scan *sc, int dirfd, const char *rel, struct net
 /* Live or fake: is ROOT/proc/self/ns/net on nsfs? */
 static int scan_mode(struct scan *sc)
 {
-	int fd = openat(sc->root->dirfd, "proc/self/ns/net", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/* a tree below --root is never the running system: nothing in it is
+	 * opened through links that could lead out of it */
+	int fd = sc->root->live ? openat(sc->root->dirfd, "proc/self/ns/net",
+					 O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) : -1;
 	struct statfs sf;
 	struct stat st;
 
@@ -176,7 +190,7 @@ static int scan_mode(struct scan *sc)
 		}
 		close(fd);
 	}
-	return read_id(sc, sc->root->dirfd, "proc/self/ns/net", &sc->self);
+	return read_id(sc, sc->root->dirfd, "", "proc/self/ns/net", &sc->self);
 }
 
 /* Field 9 (flags) and 22 (starttime) of a /proc/PID/stat text. */
@@ -229,10 +243,10 @@ static void find_initial(struct scan *sc)
 
 	sc->initial.ino = 0;
 	if (read_proc_stat(sc, 2, &flags, &start) == 0 && (flags & PF_KTHREAD) &&
-	    read_id(sc, sc->procfd, "2/ns/net", &id) == 0) {
+	    read_id(sc, sc->procfd, "proc", "2/ns/net", &id) == 0) {
 		sc->initial = id;
 		sc->l->initial_method = "kthread";
-	} else if (read_id(sc, sc->procfd, "1/ns/net", &id) == 0 &&
+	} else if (read_id(sc, sc->procfd, "proc", "1/ns/net", &id) == 0 &&
 		   (!sc->l->live || id.ino == PROC_NET_INIT_INO)) {
 		/* live, PID 1 elsewhere than init_net is a container's init
 		 * (its own PID namespace): the static inode is the host's */
@@ -304,7 +318,7 @@ static int scan_procs(struct scan *sc)
 			continue;
 		pid = atoi(d->d_name);
 		snprintf(rel, sizeof(rel), "%d/ns/net", pid);
-		r = read_id(sc, sc->procfd, rel, &id);
+		r = read_id(sc, sc->procfd, "proc", rel, &id);
 		if (r == -EACCES || r == -EPERM) {
 			if (!sc->l->procs_denied++)
 				sc->l->first_denied_pid = pid;
@@ -463,7 +477,7 @@ static int scan_names(struct scan *sc)
 		if (d->d_name[0] == '.')
 			continue;
 		sc->l->names++;
-		if (read_id(sc, dirfd(dir), d->d_name, &id) < 0) {
+		if (read_id(sc, dirfd(dir), NULL, d->d_name, &id) < 0) {
 			char abs[4096];
 
 			/* deleted meanwhile, a stale file, or a fake root's

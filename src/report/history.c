@@ -445,11 +445,10 @@ int history_read_dir(const char *path, json_t **hist, json_t **prev)
 	char err[256];
 
 	*hist = *prev = NULL;
-	sd.dirfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	sd.dirfd = state_open_existing(path);
 	if (sd.dirfd < 0) {
-		if (errno != ENOENT)
-			log_warn("state directory %s: %s: its history is not used", path,
-				 errno == ELOOP || errno == ENOTDIR ? "not a directory" : strerror(errno));
+		if (sd.dirfd != -ENOENT)
+			log_warn("state directory %s: its history is not used", path);
 		return 0;
 	}
 	if (!trusted(sd.dirfd, path)) {

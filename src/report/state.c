@@ -62,18 +62,20 @@ static int reopen_path(char **names, int n)
  * missing) only when it is root's or the running user's in a sticky
  * directory others write to.  st gets name's status.  Returns 0 or -errno
  * (logged). */
-static int path_step(int cur, const char *name, const char *path, struct stat *st)
+typedef void (*say_fn)(const char *fmt, ...) NK_PRINTF(1, 2);
+
+static int path_step(int cur, const char *name, const char *path, struct stat *st, bool create, say_fn say)
 {
 	struct stat dst;
 	int e;
 
 	if (fstat(cur, &dst) < 0) {
 		e = errno;
-		log_error("state directory %s: %s", path, strerror(e));
+		say("state directory %s: %s", path, strerror(e));
 		return -e;
 	}
 	if (others_control(&dst)) {
-		log_error("state directory %s: a directory on its way is %s (uid %u, mode %04o): that "
+		say("state directory %s: a directory on its way is %s (uid %u, mode %04o): that "
 			  "user could replace the state directory with a link to another; not used "
 			  "(choose a --state-dir whose parents belong to root or to you)", path,
 			  dst.st_uid != 0 && dst.st_uid != geteuid() ? "owned by another user"
@@ -81,22 +83,24 @@ static int path_step(int cur, const char *name, const char *path, struct stat *s
 		return -EPERM;
 	}
 	if (fstatat(cur, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT && !create)
+			return -ENOENT;
 		if (errno != ENOENT || (mkdirat(cur, name, 0755) < 0 && errno != EEXIST) ||
 		    fstatat(cur, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
 			e = errno;
-			log_error("state directory %s: cannot create it: %s", path, strerror(e));
+			say("state directory %s: cannot create it: %s", path, strerror(e));
 			return -e;
 		}
 	}
 	/* in a sticky directory others write to, only entries of root or the
 	 * running user */
 	if ((dst.st_mode & (S_IWGRP | S_IWOTH)) && !owner_ok(st)) {
-		log_error("state directory %s: %s on its way belongs to uid %u, in a directory others "
+		say("state directory %s: %s on its way belongs to uid %u, in a directory others "
 			  "can write to; not used", path, name, (unsigned)st->st_uid);
 		return -EPERM;
 	}
 	if (!S_ISLNK(st->st_mode) && !S_ISDIR(st->st_mode)) {
-		log_error("state directory %s: cannot create it: %s", path, strerror(ENOTDIR));
+		say("state directory %s: cannot create it: %s", path, strerror(ENOTDIR));
 		return -ENOTDIR;
 	}
 	return 0;
@@ -109,7 +113,7 @@ static int path_step(int cur, const char *name, const char *path, struct stat *s
  * time from "/" without following links by the kernel; missing
  * directories are created (mode 0755).  Returns an open directory or
  * -errno (logged). */
-static int open_state_path(const char *path)
+static int open_state_path(const char *path, bool create, say_fn say)
 {
 	char *names[PATH_MAX_DEPTH], *rest = NULL, *p, name[NAME_MAX + 1], cwd[PATH_MAX], target[PATH_MAX];
 	int n = 0, links = 0, r = 0, cur = -1, fd = -1;
@@ -117,7 +121,7 @@ static int open_state_path(const char *path)
 
 	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
 		r = -errno;
-		log_error("state directory %s: cannot find the current directory: %s", path, strerror(-r));
+		say("state directory %s: cannot find the current directory: %s", path, strerror(-r));
 		return r;
 	}
 	if (asprintf(&rest, "%s%s%s", path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/", path) < 0)
@@ -156,7 +160,7 @@ static int open_state_path(const char *path)
 			}
 			continue;
 		}
-		r = path_step(cur, name, path, &st);
+		r = path_step(cur, name, path, &st, create, say);
 		if (r < 0)
 			goto out;
 		if (S_ISLNK(st.st_mode)) {
@@ -208,7 +212,8 @@ static int open_state_path(const char *path)
 	}
 	goto out;
 fail:
-	log_error("state directory %s: %s", path, strerror(-r));
+	if (r != -ENOENT || create)
+		say("state directory %s: %s", path, strerror(-r));
 out:
 	if (cur >= 0)
 		close(cur);
@@ -381,7 +386,7 @@ int state_open(struct state_dir *sd, const char *path, double wait_s)
 	sd->path = strdup(path);
 	if (!sd->path)
 		return -ENOMEM;
-	sd->dirfd = open_state_path(path);
+	sd->dirfd = open_state_path(path, true, log_error);
 	if (sd->dirfd < 0) {
 		r = sd->dirfd;
 		sd->dirfd = -1;
@@ -403,6 +408,11 @@ int state_open(struct state_dir *sd, const char *path, double wait_s)
 		close(hfd);
 	}
 	return 0;
+}
+
+int state_open_existing(const char *path)
+{
+	return open_state_path(path, false, log_warn);
 }
 
 void state_close(struct state_dir *sd)

@@ -50,6 +50,12 @@ struct state_dir {
  * taken, -EPERM for a directory not to be trusted, or another -errno;
  * logged, with the reason, either way.  sd is to be closed either way. */
 int state_open(struct state_dir *sd, const char *path, double wait_s);
+
+/* The state directory at path for reading, without its lock: walked as
+ * state_open() walks it (no part of the way controlled by another user;
+ * warnings, not errors, say why not), but never created.  Returns an open
+ * directory, -ENOENT (quietly) when there is none, or another -errno. */
+int state_open_existing(const char *path);
 /* Release the lock and the directory (NULL-safe, idempotent). */
 void state_close(struct state_dir *sd);
 

@@ -4,6 +4,7 @@
  * as it is built: out of memory gives NULL, never a partial finding. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,14 +308,55 @@ json_t *waivers_json(const struct rulebook *rb, const bool *used)
 	return list;
 }
 
-/* Compare two recommendation values of the same kind: ints, or lists of
- * ints element-wise (max of each for at-least). Returns <0, 0, >0, or 2
- * when they cannot be compared. */
-static int rec_cmp(const struct value *a, const struct value *b)
+/* The value that meets both recommendations best (the merged one so far)
+ * and v under mode: for at-least the larger, for at-most the smaller, for
+ * exact the same value; lists of integers of one length element by element
+ * (tcp_rmem 4096 131072 33554432 and 4096 262144 16777216 at least: 4096
+ * 262144 33554432).  Returns 0 (best stays), 1 (*out is the new best, to
+ * be owned), -1 when they cannot be merged (exact values that differ,
+ * other types, lists of other lengths), or -ENOMEM. */
+static int rec_combine(const struct value *best, const struct value *v, enum rec_mode mode, struct value *out)
 {
-	if (a->type == VALUE_INT && b->type == VALUE_INT)
-		return (a->i > b->i) - (a->i < b->i);
-	return 2;
+	json_t *list;
+	bool changed = false;
+
+	if (best->type == VALUE_INT && v->type == VALUE_INT) {
+		if (mode == REC_EXACT)
+			return best->i == v->i ? 0 : -1;
+		if ((mode == REC_AT_LEAST && v->i > best->i) || (mode == REC_AT_MOST && v->i < best->i))
+			return value_dup(v, out) < 0 ? -ENOMEM : 1;
+		return 0;
+	}
+	if (best->type != VALUE_LIST || v->type != VALUE_LIST ||
+	    json_array_size(best->json) != json_array_size(v->json))
+		return -1;
+	if (mode == REC_EXACT)
+		return json_equal(best->json, v->json) ? 0 : -1;
+	list = json_array();
+	for (size_t i = 0; list && i < json_array_size(v->json); i++) {
+		const json_t *a = json_array_get(best->json, i), *b = json_array_get(v->json, i);
+		bool take;
+
+		if (!json_is_integer(a) || !json_is_integer(b)) {
+			json_decref(list);
+			return -1;
+		}
+		take = mode == REC_AT_LEAST ? json_integer_value(b) > json_integer_value(a)
+					    : json_integer_value(b) < json_integer_value(a);
+		changed |= take;
+		if (json_array_append(list, (json_t *)(take ? b : a)) < 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	if (!list)
+		return -ENOMEM;
+	if (!changed) {
+		json_decref(list);
+		return 0;
+	}
+	*out = (struct value){ .type = VALUE_LIST, .owned = true, .json = list };
+	return 1;
 }
 
 /* Does the current value already meet a recommendation?  Integers compare
@@ -374,18 +416,17 @@ void rec_merge_add(struct rec_merge *M, const struct rule *r, const struct recom
 		m->notes = json_array();
 		m->values = json_object();
 		value_dup(v, &m->best);
+	} else if (m->mode != rec->mode) {
+		m->conflict = true;
 	} else {
-		int c = rec_cmp(v, &m->best);
+		struct value nb = VALUE_ABSENT_INIT;
+		int c = rec_combine(&m->best, v, rec->mode, &nb);
 
-		if (m->mode != rec->mode)
+		if (c == -1)
 			m->conflict = true;
-		else if (rec->mode == REC_EXACT && c != 0)
-			m->conflict = true;
-		else if (c == 2)
-			m->conflict = true;
-		else if ((rec->mode == REC_AT_LEAST && c > 0) || (rec->mode == REC_AT_MOST && c < 0)) {
+		else if (c == 1) {
 			value_free(&m->best);
-			value_dup(v, &m->best);
+			m->best = nb;
 		}
 	}
 	{

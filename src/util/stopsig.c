@@ -9,11 +9,14 @@
 static volatile sig_atomic_t stop_signal;
 static struct sigaction old_int, old_term;
 static bool held;               /* the handler below is installed */
+static void (*volatile last_words)(void);
 
 static void on_signal(int sig)
 {
 	if (stop_signal) {
 		/* the second one: give up at once, as the signal means */
+		if (last_words)
+			last_words();
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return;
@@ -47,6 +50,11 @@ void stopsig_release(void)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	held = false;
+}
+
+void stopsig_last_words(void (*fn)(void))
+{
+	last_words = fn;
 }
 
 int stopsig_caught(void)

@@ -16,6 +16,12 @@ void stopsig_hold(bool restart);
 /* Restore the handlers stopsig_hold() found; nothing when none is held. */
 void stopsig_release(void);
 
+/* A function the handler calls before a second signal ends the program
+ * (NULL: none), to put back what must not stay behind (a terminal's
+ * modes).  It runs inside the signal handler: async-signal-safe calls
+ * only. */
+void stopsig_last_words(void (*fn)(void));
+
 /* The signal that asked to stop since stopsig_hold(), or 0. */
 int stopsig_caught(void);
 

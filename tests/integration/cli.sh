@@ -7,9 +7,10 @@ check_match "--version prints name and version" '^netknobs [0-9]+\.[0-9]+' "$(ca
 check_exit "--help" 0 "$NETKNOBS" --help
 check_match "--help lists facts" 'facts' "$(cat "$T/out")"
 check_match "--help lists listeners" 'listeners' "$(cat "$T/out")"
+check_match "--help lists top" '^  top  ' "$(cat "$T/out")"
 check_exit "no command is a usage error" 3 "$NETKNOBS"
 
-for c in audit facts listeners lint report rules; do
+for c in audit facts listeners lint report rules top; do
 	check_exit "$c --help" 0 "$NETKNOBS" "$c" --help
 	check_match "$c --help has a usage line" "^Usage: netknobs $c" "$(cat "$T/out")"
 	check_match "$c --help shows global options" '--netns' "$(cat "$T/out")"

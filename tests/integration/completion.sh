@@ -33,6 +33,12 @@ run_cases() {
 	check_match "$mode: --format values" '(^| )json( .*)? text( |$)' "$(complete_words --format '')"
 	check_match "$mode: audit --format: its own formats" '(^| )nagios( |$)' "$(complete_words audit --format '')"
 	check_eq "$mode: --color values" "always auto never" "$(complete_words facts --color '')"
+	check_eq "$mode: top --sort values" "drops fill port process syn-recv" "$(complete_words top --sort '')"
+	check_eq "$mode: top -s takes them too" "port process" "$(complete_words top -s p)"
+	out=$(complete_words top --)
+	for o in --delay --batch --frames --sort --filter --netns; do
+		check_match "$mode: top option $o" "(^| )$o( |$)" "$out"
+	done
 
 	ids=$("$NETKNOBS" rules --json | jq -r '.rules[].id' | sort | tr '\n' ' ' | sed 's/ $//')
 	check_eq "$mode: --rule offers every rule id" "$ids" "$(complete_words audit --rule '')"

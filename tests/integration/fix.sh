@@ -205,6 +205,16 @@ check_eq "nothing written for a conflict" "" "$(grep -v '^#' "$T/out" | grep . |
 check_match "the conflict is explained" "net.ipv4.tcp_syncookies: the rules ask for values that cannot be merged" \
 	"$(flat "$T/err")"
 
+# ---- list values of one key from several rules
+"$NETKNOBS" audit --no-default-rules --rules "$FIXTURES/fix/lists.yaml" --format json \
+	--from "$FIXTURES/rules/tcp-lfn-lowered.json" >"$T/lists.json" 2>/dev/null || true
+check_eq "two lists at least: merged element by element, no conflict" '[[4096,262144,33554432],null]' \
+	"$(jq -c '[.recommendations[] | select(.key == "net.ipv4.tcp_rmem")][0] | [.value, .conflict]' "$T/lists.json")"
+check_eq "both rules named" "fixlists.a fixlists.b" \
+	"$(jq -r '[.recommendations[] | select(.key == "net.ipv4.tcp_rmem")][0].rules | join(" ")' "$T/lists.json")"
+check_eq "lists of other lengths: the rules disagree" true \
+	"$(jq -c '[.recommendations[] | select(.key == "net.ipv4.tcp_wmem")][0].conflict' "$T/lists.json")"
+
 # ---- --output -, errors
 newroot
 check_exit "--output -" 0 fix --output -

@@ -17,6 +17,16 @@ LH="$HELPERS/listen-hold"
 check_exit "what follows setns() holds on this kernel" 0 "$H" -K
 [ "$rc" = 0 ] || cat "$T/out"
 
+# ---- a tree below --root whose links point out of it: proc/1 -> /proc/self
+# must resolve inside the tree (its own proc/self), never to the running
+# system's namespace
+mkdir -p "$T/tree/proc/self/ns"
+ln -s 'net:[4026531840]' "$T/tree/proc/self/ns/net"
+ln -s /proc/self "$T/tree/proc/1"
+check_exit "a tree with links out of it: scanned" 0 "$H" -r "$T/tree"
+check_eq "its links resolve inside it: only the tree's namespace" 'net:[4026531840] true' \
+	"$(jq -r '[.scan.namespaces[] | "\(.id) \(.initial)"] | join(",")' "$T/out")"
+
 # ---- 30 named namespaces, each with its own somaxconn (1000 + i)
 : >"$T/named"
 i=1

@@ -42,6 +42,18 @@ check_match "1: the growth since the previous report, in words" \
 	"$(jq -r '.findings[] | select(.rule == "backlog.listen-overflows") | .message' "$T/a3.json")"
 check_eq "1: the overflows no longer called old" "" \
 	"$(jq -r '.findings[] | select(.rule == "backlog.counters-past") | .message' "$T/a3.json" | grep 'full accept queue' || true)"
+# the way to the state directory counts too: a parent others may write to
+# could have swapped in a history of their own
+mkdir -p "$T/pub"
+chmod 777 "$T/pub"
+cp -a "$S" "$T/pub/state"
+"$NETKNOBS" audit --from "$T/day3.json" --state-dir "$T/pub/state" --format json >"$T/a3p.json" 2>"$T/a3p.err" || true
+check_eq "1: a state directory below a directory others can write to: its history not used" "" \
+	"$(jq -r '.findings[] | .message' "$T/a3p.json" | grep 'since the previous netknobs report' || true)"
+check_match "1: and the warning says why" 'state directory .*/pub/state: a directory on its way is writable by other users' \
+	"$(cat "$T/a3p.err")"
+check_eq "1: a missing state directory is not created by an audit" false \
+	"$("$NETKNOBS" audit --from "$T/day3.json" --state-dir "$T/none/state" >/dev/null 2>&1; [ -e "$T/none" ] && echo true || echo false)"
 check_exit "1: without the state directory the same document is old news (exit 0)" 0 \
 	"$NETKNOBS" audit --from "$T/day3.json" --format json
 check_exit "1: third report, ListenOverflows grew by 7: a warning (exit 1)" 1 report --from "$T/day3.json"

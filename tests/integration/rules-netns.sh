@@ -238,8 +238,17 @@ if [ -n "${srv3:-}" ]; then
 	left=$(syn_recv "$srv3" "$p3b")
 	drops0=$(counter "$srv3" TCPReqQFullDrop)
 	burst "$cli3" 10.213.0.1 "$p3b" 350 0
+	# the most it held while the SYNs arrived (on a loaded machine the
+	# kernel may already prune it by the time it has settled)
+	peak3=0 _i=0
+	while [ "$_i" -lt 30 ]; do
+		_n=$(syn_recv "$srv3" "$p3b")
+		[ "$_n" -gt "$peak3" ] && peak3=$_n
+		_i=$((_i + 1))
+		sleep 0.05
+	done
 	settle "$srv3" queues3
-	check_eq "3: B: with 400 the SYN queue reaches 300 + 1" 301 "$(syn_recv "$srv3" "$p3b")"
+	check_eq "3: B: with 400 the SYN queue reaches 300 + 1" 301 "$peak3"
 	check_eq "3: TCPReqQFullDrop: the SYNs beyond 301 ($left left + 350 sent)" $((left + 350 - 301)) \
 		$(($(counter "$srv3" TCPReqQFullDrop) - drops0))
 

@@ -339,7 +339,12 @@ set +e
 wait "$p"
 rc=$?
 set -e
-check_eq "2: a second signal aborts (killed by SIGINT)" 130 "$rc"
+# both may be pending when it runs again: the kernel delivers the lower
+# number (SIGINT) first, and then SIGTERM is the second
+case $rc in
+130|143) pass "2: a second signal aborts (killed by the second: exit $rc)" ;;
+*) fail "2: a second signal aborts: exit $rc, expected 130 or 143" ;;
+esac
 check_eq "2: a second signal: no document" 0 "$(wc -c <"$T/s2.json")"
 
 # a signal after the window, during the last reading (held up by strace

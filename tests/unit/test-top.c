@@ -1,0 +1,165 @@
+/* netknobs top's rows (src/top-rows.c) over a frame made here: a
+ * SO_REUSEPORT group as one row, the sorts, the filter, the marks, the
+ * numbers of a line, escaped process names, the header. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "top.h"
+#include "tap.h"
+
+static struct watch_sock socks[6];
+static struct watch_proc procs[3];
+static struct watch_link links[6];
+static struct watch_frame frame;
+
+static void sock(size_t i, const char *addr, uint16_t port, uint32_t queue, uint32_t limit,
+		 uint32_t peak, uint32_t drops_delta, uint64_t syn, uint32_t members, uint32_t index)
+{
+	struct watch_sock *s = &socks[i];
+
+	s->ep.family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	inet_pton(s->ep.family, addr, s->ep.addr);
+	s->ep.port = port;
+	s->inode = 1000 + i;
+	s->queue = queue;
+	s->limit = limit;
+	s->has_limit = true;
+	s->peak = peak;
+	s->has_drops = true;
+	s->drops_delta = drops_delta;
+	s->syn_recv = syn;
+	s->reuseport_members = members;
+	s->reuseport_index = index;
+}
+
+/* sockets in endpoint order, as socktab_finish() leaves them */
+static void make_frame(void)
+{
+	static char c0[] = "nginx", c1[] = "redis-server", c2[] = "evil\x1b[31m\xe2\x80\xae";
+
+	memset(&frame, 0, sizeof(frame));
+	sock(0, "127.0.0.1", 80, 17, 16, 17, 40, 0, 0, 0);     /* full and dropping */
+	sock(1, "0.0.0.0", 443, 3, 511, 9, 0, 2, 2, 1);        /* a group of two */
+	sock(2, "0.0.0.0", 443, 1, 511, 4, 5, 2, 2, 2);
+	sock(3, "127.0.0.1", 6379, 512, 511, 512, 0, 7, 0, 0); /* full, no drop */
+	sock(4, "::", 8080, 0, 4096, 0, 0, 0, 0, 0);           /* quiet */
+	procs[0] = (struct watch_proc){ .pid = 10, .comm = c0, .state = 'S' };
+	procs[1] = (struct watch_proc){ .pid = 11, .comm = c1, .state = 'T' };
+	procs[2] = (struct watch_proc){ .pid = 12, .comm = c2, .state = 'S' };
+	/* sorted by inode */
+	links[0] = (struct watch_link){ 1000, 0, true };
+	links[1] = (struct watch_link){ 1001, 0, true };
+	links[2] = (struct watch_link){ 1002, 2, true };
+	links[3] = (struct watch_link){ 1003, 1, true };
+	frame.s = socks;
+	frame.n = 5;
+	frame.procs = procs;
+	frame.nprocs = 3;
+	frame.links = links;
+	frame.nlinks = 4;
+	frame.interval_ms = 500;
+	frame.has_rate[WATCH_LISTEN_OVERFLOWS] = true;
+	frame.rate[WATCH_LISTEN_OVERFLOWS] = 80;
+	for (int i = 0; i < WATCH_NSYSCTLS; i++)
+		frame.sysctl[i] = -1;
+	frame.sysctl[WATCH_SOMAXCONN] = 4096;
+}
+
+/* The rows' ports in order, "80 443 6379" */
+static const char *order(enum top_sort sort, const char *filter)
+{
+	static char buf[128];
+	struct top_rows rows = { 0 };
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (top_rows_build(&rows, &frame, sort, filter) < 0)
+		return "ENOMEM";
+	for (size_t i = 0; i < rows.n; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u", i ? " " : "",
+				      frame.s[rows.r[i].first].ep.port);
+	top_rows_free(&rows);
+	return buf;
+}
+
+static const struct {
+	enum top_sort sort;
+	const char *filter, *want;
+} cases[] = {
+	/* drops (80: 40, 443: 5 of a member), then fill (6379 over 100 %) */
+	{ TOP_SORT_DROPS, NULL, "80 443 6379 8080" },
+	{ TOP_SORT_FILL, NULL, "80 6379 443 8080" },
+	{ TOP_SORT_SYN, NULL, "6379 443 80 8080" },
+	{ TOP_SORT_PORT, NULL, "80 443 6379 8080" },
+	/* by the owners' text; rows without owners last */
+	{ TOP_SORT_PROCESS, NULL, "80 443 6379 8080" },
+	{ TOP_SORT_DROPS, "", "80 443 6379 8080" },
+	{ TOP_SORT_DROPS, "443", "443" },
+	{ TOP_SORT_DROPS, "44", "" },
+	{ TOP_SORT_DROPS, "NGINX", "80 443" },
+	{ TOP_SORT_DROPS, "redis", "6379" },
+	{ TOP_SORT_DROPS, "[::]", "8080" },
+	{ TOP_SORT_DROPS, "evil", "443" },
+};
+
+static const char *line_of(uint16_t port)
+{
+	static char buf[TOP_LINE_MAX + 128];
+	struct top_rows rows = { 0 };
+
+	buf[0] = '\0';
+	if (top_rows_build(&rows, &frame, TOP_SORT_PORT, NULL) == 0)
+		for (size_t i = 0; i < rows.n; i++)
+			if (frame.s[rows.r[i].first].ep.port == port)
+				top_row_line(&rows.r[i], buf, sizeof(buf));
+	top_rows_free(&rows);
+	return buf;
+}
+
+int main(void)
+{
+	struct top_rows rows = { 0 };
+	struct top_status st = { .delay_ms = 500, .sort = TOP_SORT_DROPS };
+	char hdr[TOP_HEADER_LINES][TOP_LINE_MAX];
+
+	make_frame();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_str(order(cases[i].sort, cases[i].filter), cases[i].want, "sort %s, filter '%s'",
+		       top_sort_name(cases[i].sort), cases[i].filter ? cases[i].filter : "(none)");
+
+	is_str(line_of(80), "! 127.0.0.1:80                         17/16     17  106%        0     80.0  nginx[10] sleeping",
+	       "a dropping row: marked, queue over its limit, 40 drops in 500 ms");
+	is_str(line_of(443), "! 0.0.0.0:443 (2)                      3/511      9    0%        2     10.0  "
+	       "nginx[10] sleeping, evil\\x1b[31m\\u202e[12] sleeping",
+	       "a group: one row, the fullest member's queue, the highest peak, the drops of all, "
+	       "escaped names");
+	is_str(line_of(6379), "+ 127.0.0.1:6379                     512/511    512  100%        7      0.0  redis-server[11] stopped",
+	       "a full queue without a drop: '+'");
+	is_str(line_of(8080), "  [::]:8080                           0/4096      0    0%        0      0.0  -",
+	       "a quiet row without owners");
+
+	ok(top_rows_build(&rows, &frame, TOP_SORT_DROPS, "80") == 0 && rows.n == 1 && rows.total == 4,
+	   "the filter keeps the count of all rows");
+	st.filter = "80";
+	top_header(&frame, &rows, &st, hdr);
+	ok(strstr(hdr[0], "listeners 5, rows 1 of 4  sort drops  filter 80") != NULL, "header: counts, sort, filter");
+	ok(strstr(hdr[1], "ListenOverflows/s 80.0  ListenDrops/s -  ") != NULL, "header: a rate, and one unknown");
+	ok(strstr(hdr[1], "softnet drops/s - (host)") != NULL, "header: softnet is the host's");
+	ok(strstr(hdr[2], "somaxconn 4096  tcp_syncookies ?  tcp_max_syn_backlog ?") != NULL,
+	   "header: sysctls, unknown ones as ?");
+	top_rows_free(&rows);
+
+	frame.interval_ms = 0;
+	ok(strstr(line_of(80), "      -  nginx") != NULL, "no rate before a second refresh");
+	frame.n = 0;
+	ok(top_rows_build(&rows, &frame, TOP_SORT_DROPS, NULL) == 0 && rows.n == 0 && rows.total == 0,
+	   "no listeners, no rows");
+	top_rows_free(&rows);
+
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
