@@ -155,7 +155,8 @@ struct all_out {
 
 static char *section_text(const struct netns_entry *e, const json_t *audit, const struct all_out *o)
 {
-	struct text_opts to = { .color = color_enabled(o->g, stdout), .verbose = o->a->verbose, .section = true };
+	struct text_opts to = { .color = color_enabled(o->g, stdout), .verbose = o->a->verbose, .section = true,
+				.width = terminal_width(stdout) };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);

@@ -450,7 +450,8 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		report_nagios(res.audit, res.facts, NULL, audit_exit_status(res.audit, a.fail_on), stdout);
 		break;
 	default: {
-		struct text_opts to = { .color = color_enabled(g, stdout), .verbose = a.verbose };
+		struct text_opts to = { .color = color_enabled(g, stdout), .verbose = a.verbose,
+					.width = terminal_width(stdout) };
 
 		report_audit_text(res.audit, stdout, &to);
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -388,6 +389,15 @@ bool color_enabled(const struct globals *g, FILE *f)
 	if (term && !strcmp(term, "dumb"))
 		return false;
 	return isatty(fileno(f));
+}
+
+int terminal_width(FILE *f)
+{
+	struct winsize ws;
+
+	if (!isatty(fileno(f)) || ioctl(fileno(f), TIOCGWINSZ, &ws) < 0)
+		return 0;
+	return ws.ws_col;
 }
 
 int rule_opts_option(struct rule_opts *o, int c, const char *arg)

@@ -87,6 +87,43 @@ static json_t *counter_value(const json_t *facts, const char *name)
 	return json_object_get(json_object_get(json_object_get(facts, "counters"), prefix), dot + 1);
 }
 
+/* The closest rule id or documented key to a mistyped name, or NULL:
+ * "net.core.somaxcon" -> "net.core.somaxconn", and a key's last part
+ * alone ("somaxconn") -> the documented key that ends with it. */
+static const char *closest_name(const struct rulebook *rb, const char *word)
+{
+	size_t n = rb->nrules + rb->nkeys, wl = strlen(word);
+	const char **names = malloc((n + 1) * sizeof(*names));
+	const char *s = NULL;
+
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < rb->nrules; i++)
+		names[i] = rb->rules[i].id;
+	for (size_t i = 0; i < rb->nkeys; i++)
+		names[rb->nrules + i] = rb->keys[i].key;
+	s = suggest_closest(word, names, n);
+	for (size_t i = 0; !s && i < rb->nkeys; i++) {
+		size_t kl = strlen(rb->keys[i].key);
+
+		if (kl > wl && rb->keys[i].key[kl - wl - 1] == '.' && !strcmp(rb->keys[i].key + kl - wl, word))
+			s = rb->keys[i].key;
+	}
+	free(names);
+	return s;
+}
+
+/* "explain: 'X' WHAT; did you mean 'Y'?" */
+static void unknown_name(const struct rulebook *rb, const char *word, const char *what)
+{
+	const char *s = closest_name(rb, word);
+	char *esc = escape_untrusted_str(word);
+
+	log_error("explain: '%s' %s%s%s%s", esc ? esc : "?", what, s ? "; did you mean '" : "", s ? s : "",
+		  s ? "'?" : "");
+	free(esc);
+}
+
 static int explain_key(const struct globals *g, const struct explain_args *a, const struct rulebook *rb,
 		       const char *key)
 {
@@ -110,6 +147,15 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 			json_array_append_new(users, json_pack("{s:s,s:s,s:s}", "id", rb->rules[i].id, "severity",
 							       severity_name(rb->rules[i].severity), "title",
 							       rb->rules[i].title));
+	}
+	/* a key nothing knows: not documented, read by no rule, and absent
+	 * from this kernel: most likely a typo, not a key to describe */
+	if (!d && !json_array_size(users) && !v &&
+	    !strcmp(json_string_value(json_object_get(una, "reason")) ?: "", "missing")) {
+		unknown_name(rb, key, "is not a sysctl key of this kernel, nor a documented key or a rule id");
+		json_decref(users);
+		json_decref(facts);
+		return EXIT_NK_ERROR;
 	}
 	if (g->format == FORMAT_JSON) {
 		json_t *counters = json_object();
@@ -307,32 +353,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 		   (rulebook_key_doc(&rb, key) || !strpbrk(key, "*?["))) {
 		ret = explain_key(g, &a, &rb, key);
 	} else {
-		size_t n = rb.nrules + rb.nkeys;
-		const char **names = malloc((n + 1) * sizeof(*names));
-		const char *s = NULL;
-		char *esc = escape_untrusted_str(argv[r]);
-
-		if (names) {
-			size_t wl = strlen(argv[r]);
-
-			for (size_t i = 0; i < rb.nrules; i++)
-				names[i] = rb.rules[i].id;
-			for (size_t i = 0; i < rb.nkeys; i++)
-				names[rb.nrules + i] = rb.keys[i].key;
-			s = suggest_closest(argv[r], names, n);
-			/* "somaxconn" -> "net.core.somaxconn" */
-			for (size_t i = 0; !s && i < rb.nkeys; i++) {
-				size_t kl = strlen(rb.keys[i].key);
-
-				if (kl > wl && rb.keys[i].key[kl - wl - 1] == '.' &&
-				    !strcmp(rb.keys[i].key + kl - wl, argv[r]))
-					s = rb.keys[i].key;
-			}
-		}
-		log_error("explain: '%s' is neither a rule id nor a sysctl key%s%s%s", esc ? esc : "?",
-			  s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
-		free(esc);
-		free(names);
+		unknown_name(&rb, argv[r], "is neither a rule id nor a sysctl key");
 	}
 out:
 	rulebook_free(&rb);

@@ -12,8 +12,11 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
+#include "cmd-fix.h"
 #include "fix/apply.h"
 #include "fix/dropin.h"
+#include "fix/target.h"
+#include "fix/undo.h"
 #include "report/history.h"
 #include "report/state.h"
 #include "rules/rules.h"
@@ -24,19 +27,16 @@
 #include "util/log.h"
 #include "util/wrap.h"
 
-#define DEFAULT_TARGET "/etc/sysctl.d/90-netknobs.conf"
-#define DROPIN_MAX (1 << 20)
-/* seconds to wait for another run writing the drop-in */
-#define FIX_LOCK_WAIT 10
+#define DEFAULT_TARGET FIX_DEFAULT_TARGET
 /* times the drop-in is built again when the file keeps changing */
 #define FIX_ATTEMPTS 5
 
-enum { OPT_WRITE = OPT_AUDIT_END, OPT_CHECK, OPT_APPLY, OPT_OUTPUT };
+enum { OPT_WRITE = OPT_AUDIT_END, OPT_CHECK, OPT_APPLY, OPT_OUTPUT, OPT_UNDO };
 
 struct fix_args {
 	struct audit_args au;   /* the audit's options: rules, profile, --from, --sample ... */
 	const char *output;
-	bool write, check, apply, verbose;
+	bool write, check, apply, undo, verbose;
 };
 
 static int fix_opt(int c, const char *arg, void *data)
@@ -57,6 +57,9 @@ static int fix_opt(int c, const char *arg, void *data)
 	case OPT_APPLY:
 		a->apply = true;
 		return 0;
+	case OPT_UNDO:
+		a->undo = true;
+		return 0;
 	case 'v':
 		/* the notes of the drop-in, not the audit's passed items */
 		a->verbose = true;
@@ -64,220 +67,6 @@ static int fix_opt(int c, const char *arg, void *data)
 	}
 	r = audit_args_option(&a->au, c, arg);
 	return r > 0 ? 0 : -1;
-}
-
-/* Where the drop-in goes.  Below --root, the directory is opened with
- * symbolic links resolved inside the root, so that a link in an image
- * cannot send the write to this host's files. */
-struct target {
-	struct nk_root root;
-	bool root_open;
-	int dirfd;              /* its directory; -1 when that does not exist */
-	int dir_err;
-	char *sys;              /* path on the target system */
-	char *name;             /* file name */
-	char *display;          /* path on this system, for messages */
-};
-
-static void target_close(struct target *t)
-{
-	if (t->dirfd >= 0)
-		close(t->dirfd);
-	if (t->root_open)
-		root_close(&t->root);
-	free(t->sys);
-	free(t->name);
-	free(t->display);
-}
-
-/* Does the path have a component "." or ".."? */
-static bool has_dot_name(const char *p)
-{
-	while (*p) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		n = strcspn(p, "/");
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return true;
-		p += n;
-	}
-	return false;
-}
-
-static int target_open(struct target *t, const struct globals *g, const char *output)
-{
-	const char *root = g->root && strcmp(g->root, "/") ? g->root : NULL;
-	char *dir, *slash;
-	size_t rl = root ? strlen(root) : 0;
-	int fd;
-
-	*t = (struct target){ .dirfd = -1 };
-	while (rl > 1 && root[rl - 1] == '/')
-		rl--;
-	if (!output) {
-		t->sys = strdup(DEFAULT_TARGET);
-	} else if (root) {
-		if (strncmp(output, root, rl) != 0 || output[rl] != '/' || has_dot_name(output + rl)) {
-			/* '..' stops at the root: IMG/../x would be written as
-			 * IMG/x and said to be written as IMG/../x */
-			log_error("fix: with --root %s, --output must be a path below it, without '.' or '..'", root);
-			return -1;
-		}
-		t->sys = strdup(output + rl);
-	} else {
-		t->sys = strdup(output);
-	}
-	if (!t->sys)
-		return -1;
-	if (asprintf(&t->display, "%.*s%s", (int)rl, root ? root : "", t->sys) < 0) {
-		t->display = NULL;
-		return -1;
-	}
-	slash = strrchr(t->sys, '/');
-	t->name = strdup(slash ? slash + 1 : t->sys);
-	if (!t->name)
-		return -1;
-	if (!t->name[0] || !strcmp(t->name, ".") || !strcmp(t->name, "..")) {
-		log_error("%s: not a file name", t->display);
-		return -1;
-	}
-	dir = slash ? strndup(t->sys, (size_t)(slash - t->sys)) : strdup(".");
-	if (!dir)
-		return -1;
-	if (t->sys[0] == '/') {
-		int r = root_open(&t->root, root ? root : "/");
-
-		if (r < 0) {
-			log_error("--root %s: %s", root ? root : "/", strerror(-r));
-			free(dir);
-			return -1;
-		}
-		t->root_open = true;
-		fd = root_open_in(&t->root, dir[0] == '/' && dir[1] ? dir + 1 : ".", O_RDONLY | O_DIRECTORY);
-	} else {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			fd = -errno;
-	}
-	free(dir);
-	if (fd < 0)
-		t->dir_err = -fd;
-	else
-		t->dirfd = fd;
-	return 0;
-}
-
-/* The file there: its text, NULL when there is none.  Only a regular file
- * is read (a FIFO would block, a symbolic link may point anywhere or mask
- * the drop-in).  0 or -errno (logged). */
-static int target_read(const struct target *t, char **out)
-{
-	size_t len;
-	int r;
-
-	*out = NULL;
-	if (t->dirfd < 0)
-		return 0;
-	r = fileio_read_at(t->dirfd, t->name, DROPIN_MAX, out, &len);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -ELOOP) {
-		char link[256];
-		ssize_t n = readlinkat(t->dirfd, t->name, link, sizeof(link) - 1);
-		char *safe;
-
-		link[n < 0 ? 0 : n] = '\0';
-		safe = escape_untrusted_str(link);
-		if (!strcmp(link, "/dev/null"))
-			log_error("%s is a symbolic link to /dev/null: the drop-in is masked; remove the "
-				  "mask first if it should apply", t->display);
-		else
-			log_error("%s is a symbolic link (to %s): netknobs writes regular files only; "
-				  "remove it or choose another --output", t->display, safe ? safe : "?");
-		free(safe);
-		return r;
-	}
-	if (r == 0 && memchr(*out, '\0', len)) {
-		free(*out);
-		*out = NULL;
-		r = -EINVAL;
-	}
-	if (r < 0)
-		log_error("%s: cannot read: %s", t->display, r == -EINVAL ? "not a text file" : fileio_strerror(-r));
-	return r;
-}
-
-/* Before the rename: is the file still the text the drop-in was built
- * from?  -EAGAIN when an edit came in between. */
-struct unchanged {
-	const struct target *t;
-	const char *text;
-};
-
-static int still_unchanged(void *arg)
-{
-	const struct unchanged *u = arg;
-	char *now;
-	int r = target_read(u->t, &now);
-
-	if (r < 0)
-		return r;
-	r = (!now && !u->text) || (now && u->text && !strcmp(now, u->text)) ? 0 : -EAGAIN;
-	free(now);
-	return r;
-}
-
-/* Write the drop-in built from old, the file's text: the backup first
- * (the file as it is replaced), then the drop-in, renamed only when the
- * file is still old.  Returns 0, -EAGAIN when it changed, or -errno
- * (logged). */
-static int target_write(const struct target *t, const struct dropin *d, const char *old, bool *backup)
-{
-	struct unchanged u = { t, old };
-	struct atomic_opts o = { .display = t->display, .mode = 0644, .like = t->name, .before_rename = still_unchanged,
-				 .arg = &u };
-	struct atomic_opts ob = { .mode = 0644, .like = t->name };
-	char *bak = NULL, *bakdisplay = NULL;
-	int r;
-
-	*backup = false;
-	if (t->dirfd < 0) {
-		log_error("%s: cannot write: %s", t->display, strerror(t->dir_err));
-		return -t->dir_err;
-	}
-	if (old) {
-		if (asprintf(&bak, "%s.bak", t->name) < 0 || asprintf(&bakdisplay, "%s.bak", t->display) < 0) {
-			free(bak);
-			return -ENOMEM;
-		}
-		ob.display = bakdisplay;
-		r = atomic_write_opts(t->dirfd, bak, old, strlen(old), &ob);
-		free(bak);
-		free(bakdisplay);
-		if (r < 0)
-			return r;
-		*backup = true;
-	}
-	return atomic_write_opts(t->dirfd, t->name, d->content, d->len, &o);
-}
-
-/* Only one netknobs writes the drop-in's directory at a time: its lock
- * (flock on the directory itself; no file of ours there). */
-static int target_lock(const struct target *t)
-{
-	int r;
-
-	if (t->dirfd < 0)
-		return 0;      /* nothing can be written there anyway */
-	r = fileio_lock(t->dirfd, FIX_LOCK_WAIT);
-	if (r == -EWOULDBLOCK)
-		log_error("%s: another netknobs fix is writing there (waited %d s); try again later",
-			  t->display, FIX_LOCK_WAIT);
-	else if (r < 0)
-		log_error("%s: cannot lock its directory: %s", t->display, strerror(-r));
-	return r;
 }
 
 /* Text that holds lines of a file on this system, for the terminal. */
@@ -472,7 +261,7 @@ fail:
 	return a;
 }
 
-static json_t *apply_json(const struct apply_item *items, size_t n)
+json_t *fix_apply_json(const struct apply_item *items, size_t n)
 {
 	json_t *a = json_array();
 
@@ -512,7 +301,7 @@ static struct apply_item *apply_plan(const struct dropin *d, size_t *n)
 
 /* What a failed --apply left, from what was read back; NULL when nothing
  * failed. */
-static const char *apply_summary(const struct apply_item *items, size_t n)
+const char *fix_apply_summary(const struct apply_item *items, size_t n)
 {
 	bool failed = false, unrestored = false, restored = false;
 
@@ -532,7 +321,7 @@ static const char *apply_summary(const struct apply_item *items, size_t n)
 
 /* What --apply did, each line from what was read back; the values that
  * failed as errors. */
-static void print_apply(FILE *out, const struct apply_item *items, size_t n)
+void fix_print_apply(FILE *out, const struct apply_item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct apply_item *it = &items[i];
@@ -559,7 +348,7 @@ static void print_apply(FILE *out, const struct apply_item *items, size_t n)
 
 /* The JSON result of a fix that failed: why (the last error), and with
  * --apply what was done to each value, read back. */
-static void print_failure_json(const struct target *t, const struct apply_item *items, size_t n)
+static void print_failure_json(const struct fix_target *t, const struct apply_item *items, size_t n)
 {
 	json_t *o = json_pack("{s:b, s:s, s:b}", "ok", 0, "error",
 			      *log_last_error() ? log_last_error() : "failed", "written", 0);
@@ -573,7 +362,7 @@ static void print_failure_json(const struct target *t, const struct apply_item *
 
 		for (size_t i = 0; i < n; i++)
 			changed |= items[i].status == APPLY_SET || items[i].status == APPLY_ROLLBACK_FAILED;
-		json_object_set_new(o, "applied", apply_json(items, n));
+		json_object_set_new(o, "applied", fix_apply_json(items, n));
 		/* true only when a value could not be put back */
 		json_object_set_new(o, "running_values_changed", json_boolean(changed));
 	}
@@ -593,7 +382,7 @@ static json_t *sysctl_json(const char *text)
  * --apply changed, so that later audits can tell a listener cut down by the
  * older value (report/history.h).  A failure is a warning: the values are
  * set. */
-static void fix_note_history(const json_t *facts, const struct apply_item *items, size_t n)
+void fix_note_history(const json_t *facts, const struct apply_item *items, size_t n)
 {
 	struct state_dir sd = { NULL, -1, -1 };
 	const char *dir = cmd_state_dir();
@@ -650,7 +439,7 @@ struct retired {
 
 /* Build the drop-in from old, the text of the file there (NULL when there
  * is none); *changed: would writing it change the file?  0 or -1 (logged). */
-static int build(struct dropin *d, const struct fix_input *in, const struct target *t, const char *old,
+static int build(struct dropin *d, const struct fix_input *in, const struct fix_target *t, const char *old,
 		 bool *changed)
 {
 	if (dropin_build(d, in->audit, in->facts, in->rb, t->sys, old) < 0)
@@ -687,12 +476,12 @@ oom:
 
 /* Read the file again: when it is no longer *old, build the drop-in again
  * from what it holds now.  0 or -1 (logged). */
-static int refresh(const struct target *t, char **old, struct dropin *d, struct retired *keep,
+static int refresh(const struct fix_target *t, char **old, struct dropin *d, struct retired *keep,
 		   const struct fix_input *in, bool *changed)
 {
 	char *now;
 
-	if (target_read(t, &now) < 0)
+	if (fix_target_read(t, &now) < 0)
 		return -1;
 	if ((!now && !*old) || (now && *old && !strcmp(now, *old))) {
 		free(now);
@@ -713,7 +502,7 @@ static int refresh(const struct target *t, char **old, struct dropin *d, struct 
 /* Write the drop-in when it changes the file, never over an edit made
  * since the file was read: when one came in, the drop-in is built again
  * from the file as it is and written then.  0 or -1 (logged). */
-static int write_dropin(const struct target *t, char **old, struct dropin *d, struct retired *keep,
+static int write_dropin(const struct fix_target *t, char **old, struct dropin *d, struct retired *keep,
 			const struct fix_input *in, bool *changed, bool *backup)
 {
 	for (int i = 0; i < FIX_ATTEMPTS; i++) {
@@ -721,7 +510,7 @@ static int write_dropin(const struct target *t, char **old, struct dropin *d, st
 
 		if (!*changed)
 			return 0;
-		r = target_write(t, d, *old, backup);
+		r = fix_target_write(t, d, *old, backup);
 		if (r != -EAGAIN)
 			return r < 0 ? -1 : 0;
 		if (refresh(t, old, d, keep, in, changed) < 0)
@@ -810,12 +599,267 @@ static int fix_show_netns(const struct globals *g, const json_t *audit, const st
 	return ret;
 }
 
+/* One run's state, across its steps. */
+struct fix_run {
+	struct globals *g;
+	struct fix_args a;
+	struct audit_result res;
+	struct dropin d;
+	struct retired keep;
+	struct fix_input in;
+	struct apply_item *items;
+	size_t nitems;
+	json_t *restart;
+	struct fix_target t;
+	char *old;              /* the file's text before (NULL: none) */
+	bool to_stdout, changed, backup, json_done;
+};
+
+/* Options that do not go together.  0 or -1 (logged). */
+static int fix_check_args(const struct fix_run *f)
+{
+	const struct fix_args *a = &f->a;
+	const struct globals *g = f->g;
+
+	if (a->undo && (a->write || a->apply || a->check)) {
+		log_error("fix: --undo puts back what the last --apply replaced; it cannot be combined with "
+			  "--write, --check or --apply");
+		return -1;
+	}
+	if (a->check && (a->write || a->apply)) {
+		log_error("fix: --check only looks; it cannot be combined with --write or --apply");
+		return -1;
+	}
+	if (f->to_stdout && (a->check || a->undo)) {
+		log_error("fix: --%s works on a file; --output - has none", a->check ? "check" : "undo");
+		return -1;
+	}
+	if ((a->apply || a->undo) && (a->au.from || g->root)) {
+		log_error("fix: --%s sets the values of the running kernel; it cannot be used with %s",
+			  a->undo ? "undo" : "apply", a->au.from ? "--from" : "--root");
+		return -1;
+	}
+	if (g->netns && (a->write || a->apply || a->check) && !a->output) {
+		char *ns = escape_untrusted_str(g->netns);
+
+		log_error("fix: boot applies %s to the host's initial network namespace, not to %s, so "
+			  "there is nothing to %s; `netknobs --netns %s fix` says for each setting the "
+			  "command that sets it there now and what keeps it; give --output FILE for the "
+			  "file that sets the namespace up (or --output -)", DEFAULT_TARGET, ns ? ns : "?",
+			  a->check ? "check" : "write", ns ? ns : "?");
+		free(ns);
+		return -1;
+	}
+	return 0;
+}
+
+/* Audit, and build the drop-in from the file there (read again under the
+ * lock when it is to be written).  0, 1 when done (fix --netns without
+ * --output: *ret is the exit status), or -1 (logged). */
+static int fix_prepare(struct fix_run *f, int *ret)
+{
+	static const char *const boot_key[] = { STATE_BOOT_ID_KEY };  /* for the history */
+	const json_t *audit;
+
+	if (fix_target_open(&f->t, f->g, f->a.output && !f->to_stdout ? f->a.output : NULL) < 0)
+		return -1;
+	if (!f->to_stdout && fix_target_read(&f->t, &f->old) < 0)
+		return -1;
+	if (audit_pipeline(f->g, &f->a.au, boot_key, 1, &f->res) < 0)
+		return -1;
+	audit = f->res.audit;
+	if (audit_core_unavailable(audit)) {
+		log_error("fix: without the core facts there is nothing to recommend; nothing was done");
+		return -1;
+	}
+	if (json_integer_value(json_object_get(json_object_get(audit, "summary"), "errors"))) {
+		log_error("fix: some rules could not be evaluated (netknobs audit shows which); "
+			  "nothing was done");
+		return -1;
+	}
+	if (f->res.where.e && !cmd_where_is_home(f->res.where.e) && !f->a.output) {
+		/* no drop-in of the host's for a namespace: where each applies */
+		*ret = fix_show_netns(f->g, audit, f->res.where.e);
+		f->json_done = true;
+		return 1;
+	}
+	f->in = (struct fix_input){ audit, f->res.facts, &f->res.rb, f->res.where.e };
+	if (build(&f->d, &f->in, &f->t, f->old, &f->changed) < 0)
+		return -1;
+	/* from here on the file is ours: read it again, an admin may have
+	 * edited it while the audit ran */
+	if ((f->a.write || f->a.apply) && !f->to_stdout &&
+	    (fix_target_lock(&f->t) < 0 || refresh(&f->t, &f->old, &f->d, &f->keep, &f->in, &f->changed) < 0))
+		return -1;
+	return 0;
+}
+
+/* Record what --apply replaced, for --undo (fix/undo.h).  A failure is a
+ * warning: the values are set. */
+static void fix_note_undo(const struct fix_run *f)
+{
+	struct state_dir sd = { NULL, -1, -1 };
+	const char *dir = cmd_state_dir();
+	bool wrote = f->changed && !f->to_stdout, oom;
+	json_t *rec = fix_undo_record(f->res.facts, f->t.sys, f->old, wrote ? f->d.content : NULL, f->items,
+				      f->nitems, &oom);
+
+	if (!rec && !oom)
+		return;        /* nothing changed: the last record stays */
+	if (!rec || state_open(&sd, dir, 10) < 0 || fix_undo_save(&sd, rec) < 0)
+		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back", dir);
+	state_close(&sd);
+	json_decref(rec);
+}
+
+/* --apply: set the values now (all or nothing); --write, --apply: write
+ * the drop-in, and with --apply put the values back when that fails.
+ * 0 or -1 (logged). */
+static int fix_apply_write(struct fix_run *f)
+{
+	if (f->a.apply) {
+		if (!(f->items = apply_plan(&f->d, &f->nitems)))
+			return -1;
+		if (apply_sysctl(f->items, f->nitems) < 0) {
+			fix_print_apply(stderr, f->items, f->nitems);
+			log_error("%s; the drop-in was not written", fix_apply_summary(f->items, f->nitems) ?: "failed");
+			return -1;
+		}
+		f->restart = restarts(f->res.facts, f->items, f->nitems);
+	}
+	if ((f->a.write || f->a.apply) && !f->to_stdout &&
+	    write_dropin(&f->t, &f->old, &f->d, &f->keep, &f->in, &f->changed, &f->backup) < 0) {
+		if (f->a.apply) {
+			/* all or nothing: the running values go back too */
+			apply_restore(f->items, f->nitems);
+			fix_print_apply(stderr, f->items, f->nitems);
+			if (fix_apply_summary(f->items, f->nitems))
+				log_error("%s", fix_apply_summary(f->items, f->nitems));
+		}
+		return -1;
+	}
+	if (f->a.apply) {
+		fix_note_history(f->res.facts, f->items, f->nitems);
+		fix_note_undo(f);
+	}
+	return 0;
+}
+
+static int fix_print_json(struct fix_run *f)
+{
+	const struct dropin *d = &f->d;
+	json_t *o = json_pack("{s:b, s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "ok", 1, "target", f->t.sys, "exists",
+			      f->old != NULL, "changed", f->changed, "content", d->content, "entries",
+			      entries_json(d), "warnings", d->warnings, "notes", d->notes);
+	int r;
+
+	if (!o)
+		return EXIT_NK_ERROR;
+	if (f->a.write || f->a.apply)
+		json_object_set_new(o, "written", json_boolean(f->changed && !f->to_stdout));
+	if (f->backup)
+		json_object_set_new(o, "backup", json_sprintf("%s.bak", f->t.sys));
+	if (f->a.apply) {
+		json_object_set_new(o, "applied", fix_apply_json(f->items, f->nitems));
+		json_object_set(o, "restart", f->restart);
+	}
+	r = print_json(o);
+	json_decref(o);
+	f->json_done = true;
+	return r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+}
+
+/* The text of --write and --apply, and of --output -. */
+static void fix_print_done(const struct fix_run *f, FILE *out)
+{
+	const struct dropin *d = &f->d;
+
+	if (f->to_stdout) {
+		fputs(d->content, stdout);
+		print_msgs(stderr, "warning: ", d->warnings);
+		if (f->a.verbose)
+			print_msgs(stderr, "note: ", d->notes);
+		if (f->a.apply) {
+			fix_print_apply(stderr, f->items, f->nitems);
+			print_restarts(stderr, f->restart);
+		}
+		return;
+	}
+	if (f->a.apply)
+		fix_print_apply(out, f->items, f->nitems);
+	if (!f->old && !d->len)
+		fprintf(out, "nothing to write: no recommendation is missing from the sysctl.d "
+			"configuration (%s not created)\n", f->t.display);
+	else if (!f->changed)
+		fprintf(out, "%s is up to date\n", f->t.display);
+	else
+		fprintf(out, "wrote %s%s%s%s\n", f->t.display, f->backup ? " (the previous version is in " : "",
+			f->backup ? f->t.display : "", f->backup ? ".bak)" : "");
+	print_msgs(stderr, "warning: ", d->warnings);
+	if (f->a.verbose)
+		print_msgs(stderr, "note: ", d->notes);
+	if (f->a.apply) {
+		print_restarts(out, f->restart);
+		bool set = f->changed;
+
+		for (size_t i = 0; i < f->nitems; i++)
+			set |= f->items[i].status == APPLY_SET;
+		if (set)
+			fputs("`netknobs fix --undo` puts back what this replaced.\n", out);
+	}
+}
+
+/* Without --write, --check or --apply: what would be written. */
+static void fix_print_show(const struct fix_run *f, FILE *out)
+{
+	const struct dropin *d = &f->d;
+
+	if (!d->len) {
+		fputs("Nothing to persist: every recommendation is met by the running values and the "
+		      "sysctl.d files.\n", out);
+	} else if (!f->changed) {
+		fprintf(out, "%s is up to date:\n\n", f->t.display);
+		print_text_safe(out, d->content);
+	} else {
+		fprintf(out, "%s (netknobs fix --write writes it; --apply also sets the values now):\n\n",
+			f->t.display);
+		print_text_safe(out, d->content);
+		if (f->old) {
+			fputc('\n', out);
+			diff_unified(out, f->old, f->t.sys, d->content, f->t.sys);
+		}
+	}
+	if (json_array_size(d->warnings)) {
+		fputc('\n', out);
+		print_msgs(out, "warning: ", d->warnings);
+	}
+	if (json_array_size(d->notes)) {
+		fputc('\n', out);
+		print_msgs(out, "note: ", d->notes);
+	}
+}
+
+static void fix_free(struct fix_run *f)
+{
+	if (f->items)
+		apply_items_free(f->items, f->nitems);
+	json_decref(f->restart);
+	dropin_free(&f->d);
+	while (f->keep.n)
+		dropin_free(&f->keep.d[--f->keep.n]);
+	audit_result_free(&f->res);
+	free(f->old);
+	fix_target_close(&f->t);
+	audit_args_free(&f->a.au);
+}
+
 static int fix_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
 		{ "write", no_argument, NULL, OPT_WRITE },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "apply", no_argument, NULL, OPT_APPLY },
+		{ "undo", no_argument, NULL, OPT_UNDO },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		/* the audit's options but --fail-on: the exit status says what fix did */
 		{ "from", required_argument, NULL, OPT_AUDIT_FROM },
@@ -827,221 +871,54 @@ static int fix_run(struct globals *g, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const boot_key[] = { STATE_BOOT_ID_KEY };  /* for the history */
-	struct fix_args a = { .au.fail_on = SEV_WARNING };
-	struct audit_result res = { 0 };
-	struct dropin d = { 0 };
-	struct retired keep = { .n = 0 };
-	struct fix_input in;
-	struct apply_item *items = NULL;
-	size_t nitems = 0;
-	json_t *facts, *audit, *restart = NULL;
-	struct target t = { .dirfd = -1 };
-	char *old = NULL;
-	bool to_stdout, changed, backup = false, json_done = false;
+	struct fix_run f = { .g = g, .a.au.fail_on = SEV_WARNING, .t.dirfd = -1 };
 	int r, ret = EXIT_NK_ERROR;
-	FILE *out = stdout;
 
-	r = cmd_parse(&cmd_fix, g, argc, argv, "v", own, fix_opt, &a);
+	r = cmd_parse(&cmd_fix, g, argc, argv, "v", own, fix_opt, &f.a);
 	if (r < 0) {
-		audit_args_free(&a.au);
+		audit_args_free(&f.a.au);
 		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
 	}
+	f.to_stdout = f.a.output && !strcmp(f.a.output, "-");
 	if (r < argc) {
 		log_error("fix: unexpected argument '%s'", argv[r]);
 		goto out_args;
 	}
-	if (a.check && (a.write || a.apply)) {
-		log_error("fix: --check only looks; it cannot be combined with --write or --apply");
+	if (fix_check_args(&f) < 0)
+		goto out_args;
+	if (f.a.undo) {
+		ret = fix_undo(g, f.a.output, &f.json_done);
 		goto out_args;
 	}
-	to_stdout = a.output && !strcmp(a.output, "-");
-	if (to_stdout && a.check) {
-		log_error("fix: --check compares with a file; --output - has none");
-		goto out_args;
-	}
-	if (a.apply && (a.au.from || g->root)) {
-		log_error("fix: --apply sets the values of the running kernel; it cannot be used with %s",
-			  a.au.from ? "--from" : "--root");
-		goto out_args;
-	}
-	if (g->netns && (a.write || a.apply || a.check) && !a.output) {
-		char *ns = escape_untrusted_str(g->netns);
-
-		log_error("fix: boot applies %s to the host's initial network namespace, not to %s, so "
-			  "there is nothing to %s; `netknobs --netns %s fix` says for each setting the "
-			  "command that sets it there now and what keeps it; give --output FILE for the "
-			  "file that sets the namespace up (or --output -)", DEFAULT_TARGET, ns ? ns : "?",
-			  a.check ? "check" : "write", ns ? ns : "?");
-		free(ns);
-		goto out_args;
-	}
-
-	if (target_open(&t, g, a.output && !to_stdout ? a.output : NULL) < 0)
-		goto out_args;
-
-	if (!to_stdout && target_read(&t, &old) < 0)
+	r = fix_prepare(&f, &ret);
+	if (r != 0)
 		goto out;
-	if (audit_pipeline(g, &a.au, boot_key, 1, &res) < 0)
-		goto out;
-	facts = res.facts;
-	audit = res.audit;
-	if (audit_core_unavailable(audit)) {
-		log_error("fix: without the core facts there is nothing to recommend; nothing was done");
-		goto out;
-	}
-	if (json_integer_value(json_object_get(json_object_get(audit, "summary"), "errors"))) {
-		log_error("fix: some rules could not be evaluated (netknobs audit shows which); "
-			  "nothing was done");
-		goto out;
-	}
-	if (res.where.e && !cmd_where_is_home(res.where.e) && !a.output) {
-		/* no drop-in of the host's for a namespace: where each applies */
-		ret = fix_show_netns(g, audit, res.where.e);
-		json_done = true;
-		goto out;
-	}
-	in = (struct fix_input){ audit, facts, &res.rb, res.where.e };
-	if (build(&d, &in, &t, old, &changed) < 0)
-		goto out;
-	if ((a.write || a.apply) && !to_stdout) {
-		/* from here on the file is ours: read it again, an admin may
-		 * have edited it while the audit ran */
-		if (target_lock(&t) < 0 || refresh(&t, &old, &d, &keep, &in, &changed) < 0)
-			goto out;
-	}
-
-	if (a.check) {
-		if (a.verbose) {
-			if (changed)
-				diff_unified(stdout, old ? old : "", t.sys, d.content, t.sys);
-			print_msgs(stderr, "warning: ", d.warnings);
+	if (f.a.check) {
+		if (f.a.verbose) {
+			if (f.changed)
+				diff_unified(stdout, f.old ? f.old : "", f.t.sys, f.d.content, f.t.sys);
+			print_msgs(stderr, "warning: ", f.d.warnings);
 		}
-		ret = changed ? EXIT_NK_WARNING : EXIT_NK_OK;
+		ret = f.changed ? EXIT_NK_WARNING : EXIT_NK_OK;
 		goto out;
 	}
-
-	if (a.apply) {
-		items = apply_plan(&d, &nitems);
-		if (!items)
-			goto out;
-		if (apply_sysctl(items, nitems) < 0) {
-			print_apply(stderr, items, nitems);
-			log_error("%s; the drop-in was not written", apply_summary(items, nitems) ?: "failed");
-			goto out;
-		}
-		restart = restarts(facts, items, nitems);
-	}
-
-	if ((a.write || a.apply) && !to_stdout && write_dropin(&t, &old, &d, &keep, &in, &changed, &backup) < 0) {
-		if (a.apply) {
-			/* all or nothing: the running values go back too */
-			apply_restore(items, nitems);
-			print_apply(stderr, items, nitems);
-			if (apply_summary(items, nitems))
-				log_error("%s", apply_summary(items, nitems));
-		}
+	if (fix_apply_write(&f) < 0)
 		goto out;
-	}
-	if (a.apply)
-		fix_note_history(facts, items, nitems);
-
-	if (g->format == FORMAT_JSON) {
-		json_t *o = json_pack("{s:b, s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "ok", 1, "target", t.sys, "exists",
-				      old != NULL, "changed", changed, "content", d.content, "entries",
-				      entries_json(&d), "warnings", d.warnings, "notes", d.notes);
-
-		if (!o)
-			goto out;
-		if (a.write || a.apply)
-			json_object_set_new(o, "written", json_boolean(changed && !to_stdout));
-		if (backup)
-			json_object_set_new(o, "backup", json_sprintf("%s.bak", t.sys));
-		if (a.apply) {
-			json_object_set_new(o, "applied", apply_json(items, nitems));
-			json_object_set(o, "restart", restart);
-		}
-		r = print_json(o);
-		json_decref(o);
-		json_done = true;
-		ret = r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		goto out;
-	}
-
-	if (to_stdout) {
-		fputs(d.content, stdout);
-		print_msgs(stderr, "warning: ", d.warnings);
-		if (a.verbose)
-			print_msgs(stderr, "note: ", d.notes);
-		if (a.apply) {
-			print_apply(stderr, items, nitems);
-			print_restarts(stderr, restart);
-		}
+	if (g->format == FORMAT_JSON)
+		ret = fix_print_json(&f);
+	else if (f.a.write || f.a.apply || f.to_stdout)
+		fix_print_done(&f, stdout);
+	else
+		fix_print_show(&f, stdout);
+	if (g->format != FORMAT_JSON)
 		ret = EXIT_NK_OK;
-		goto out;
-	}
-
-	if (a.write || a.apply) {
-		if (a.apply)
-			print_apply(out, items, nitems);
-		if (!old && !d.len)
-			fprintf(out, "nothing to write: no recommendation is missing from the sysctl.d "
-				"configuration (%s not created)\n", t.display);
-		else if (!changed)
-			fprintf(out, "%s is up to date\n", t.display);
-		else
-			fprintf(out, "wrote %s%s%s%s\n", t.display, backup ? " (the previous version is in " : "",
-				backup ? t.display : "", backup ? ".bak)" : "");
-		print_msgs(stderr, "warning: ", d.warnings);
-		if (a.verbose)
-			print_msgs(stderr, "note: ", d.notes);
-		if (a.apply)
-			print_restarts(out, restart);
-		ret = EXIT_NK_OK;
-		goto out;
-	}
-
-	/* show what would be written */
-	if (!d.len) {
-		fputs("Nothing to persist: every recommendation is met by the running values and the "
-		      "sysctl.d files.\n", out);
-	} else if (!changed) {
-		fprintf(out, "%s is up to date:\n\n", t.display);
-		print_text_safe(out, d.content);
-	} else {
-		fprintf(out, "%s (netknobs fix --write writes it; --apply also sets the values now):\n\n",
-			t.display);
-		print_text_safe(out, d.content);
-		if (old) {
-			fputc('\n', out);
-			diff_unified(out, old, t.sys, d.content, t.sys);
-		}
-	}
-	if (json_array_size(d.warnings)) {
-		fputc('\n', out);
-		print_msgs(out, "warning: ", d.warnings);
-	}
-	if (json_array_size(d.notes)) {
-		fputc('\n', out);
-		print_msgs(out, "note: ", d.notes);
-	}
-	ret = EXIT_NK_OK;
 out:
 	fflush(stdout);
 out_args:
 	/* --format json: a JSON result on every exit path, failures included */
-	if (ret == EXIT_NK_ERROR && g->format == FORMAT_JSON && !json_done)
-		print_failure_json(&t, items, nitems);
-	if (items)
-		apply_items_free(items, nitems);
-	json_decref(restart);
-	dropin_free(&d);
-	while (keep.n)
-		dropin_free(&keep.d[--keep.n]);
-	audit_result_free(&res);
-	free(old);
-	target_close(&t);
-	audit_args_free(&a.au);
+	if (ret == EXIT_NK_ERROR && g->format == FORMAT_JSON && !f.json_done)
+		print_failure_json(&f.t, f.items, f.nitems);
+	fix_free(&f);
 	return ret;
 }
 
@@ -1049,7 +926,7 @@ const struct cmd cmd_fix = {
 	.name = "fix",
 	.summary = "persist the recommendations in a sysctl.d drop-in, check it, apply it",
 	.usage =
-		"Usage: netknobs fix [--write | --check | --apply] [OPTIONS]\n"
+		"Usage: netknobs fix [--write | --check | --apply | --undo] [OPTIONS]\n"
 		"\n"
 		"Audit, then turn every recommendation into a sysctl.d drop-in (default\n"
 		DEFAULT_TARGET "), one line per key with a comment naming the\n"
@@ -1076,7 +953,13 @@ const struct cmd cmd_fix = {
 		"                         they must listen() again to use it; a change of\n"
 		"                         somaxconn is recorded in the state directory\n"
 		"                         (" DEFAULT_STATE_DIR ", NETKNOBS_STATE_DIR) for later\n"
-		"                         audits (backlog.stale-clamp)\n"
+		"                         audits (backlog.stale-clamp), and what it replaced\n"
+		"                         (the values before, the drop-in before) for --undo\n"
+		"  --undo                 put back what the last --apply replaced: the values\n"
+		"                         (read back; all set again when one fails) and the\n"
+		"                         drop-in as it was (removed when there was none);\n"
+		"                         refused when there is nothing to undo, or when a\n"
+		"                         value or the drop-in changed since that --apply\n"
 		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
 		"                         (with --root, a path below DIR, without '..'); -\n"
 		"                         prints it on standard output\n"

@@ -70,13 +70,19 @@ static int rules_run(struct globals *g, int argc, char **argv)
 		r = print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 		json_decref(out);
 	} else {
-		printf("%-36s %-9s %s\n", "RULE", "SEVERITY", "STATE (SOURCE)");
+		/* the RULE column as wide as the longest id (at most 64) */
+		int w = 36;
+
+		for (size_t i = 0; i < rb.nrules; i++)
+			if ((int)strlen(rb.rules[i].id) > w)
+				w = (int)strlen(rb.rules[i].id);
+		printf("%-*s %-9s %s\n", w, "RULE", "SEVERITY", "STATE (SOURCE)");
 		for (size_t i = 0; i < rb.nrules; i++) {
 			const struct rule *ru = &rb.rules[i];
 			char state[1024];
 
 			state_of(&rb, ru, state, sizeof(state));
-			printf("%-36s %-9s ", ru->id, severity_name(ru->severity));
+			printf("%-*s %-9s ", w, ru->id, severity_name(ru->severity));
 			fputs_safe(state, stdout);
 			fputs(" (", stdout);
 			fputs_safe(ru->where.file, stdout);

@@ -198,4 +198,7 @@ int print_json(const json_t *v);
 /* Colors for text output. */
 bool color_enabled(const struct globals *g, FILE *f);
 
+/* The columns of the terminal f is, or 0 when it is none. */
+int terminal_width(FILE *f);
+
 #endif

@@ -341,8 +341,7 @@ static int read_proc(const struct nk_root *root, int pid, char **cgroup, char **
 	if (root_read_file(root, rel, 64, comm, &len) < 0) {
 		*comm = NULL;
 	} else {
-		while (len > 0 && (*comm)[len - 1] == '\n')
-			(*comm)[--len] = '\0';
+		(*comm)[escape_line_len(*comm, len)] = '\0';
 	}
 	return 0;
 }

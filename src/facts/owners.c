@@ -379,9 +379,7 @@ static int describe_proc(int procfd, const char *pidstr, long long btime, struct
 	snprintf(path, sizeof(path), "%s/comm", pidstr);
 	n = read_small(procfd, path, buf, 64);
 	if (n >= 0) {
-		while (n > 0 && buf[n - 1] == '\n')
-			n--;
-		p->comm = escape_untrusted(buf, (size_t)n);
+		p->comm = escape_untrusted_line(buf, (size_t)n);
 		if (!p->comm)
 			return -ENOMEM;
 	}

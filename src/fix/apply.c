@@ -155,6 +155,19 @@ static int live_root(struct nk_root *root)
 	return root_open(root, "/");
 }
 
+int apply_read_value(const char *key, char **out)
+{
+	struct nk_root root;
+	int r = live_root(&root);
+
+	*out = NULL;
+	if (r < 0)
+		return r;
+	r = sysctl_read_text(&root, key, out);
+	root_close(&root);
+	return r;
+}
+
 int apply_sysctl(struct apply_item *items, size_t n)
 {
 	struct nk_root root;

@@ -33,6 +33,9 @@ int apply_sysctl(struct apply_item *items, size_t n);
 int apply_restore(struct apply_item *items, size_t n);
 void apply_items_free(struct apply_item *items, size_t n);
 
+/* The running value of key (trimmed), newly allocated: 0 or -errno. */
+int apply_read_value(const char *key, char **out);
+
 /* Are two values of a /proc/sys file the same: the same blank-separated
  * words, numbers compared as numbers? */
 bool apply_same_value(const char *a, const char *b);

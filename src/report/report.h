@@ -9,13 +9,21 @@
 
 struct text_opts {
 	bool color;
-	bool verbose;      /* list passes and not-applicable results too */
+	bool verbose;      /* the full text: each finding with its message,
+			      observed and recommended values, why and risk,
+			      each recommendation with the rules that asked,
+			      and every rule's result; otherwise a summary: one
+			      line per finding, the recommendations' lines */
+	int width;         /* of the summary's lines: a terminal's columns;
+			      0: 100 */
 	bool section;      /* one namespace's part of a longer report: the
 			      verdict without "netknobs audit: ", no line for
 			      nothing to report, the findings without their
 			      rationale and risk (netknobs explain RULE) */
 };
 
+/* netknobs audit's text: the verdict, then a summary (what is wrong, one
+ * line per finding, and what to set) or, verbose, everything. */
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o);
 
 /* The one-line verdict the text starts with, from the audit's summary

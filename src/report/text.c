@@ -11,10 +11,11 @@
 #include "util/duration.h"
 #include "util/escape.h"
 #include "util/wrap.h"
+#include "report/text-int.h"
 
-#define C_RESET "\033[0m"
+#define C_RESET TEXT_RESET
 
-static const char *sev_color(const char *sev)
+const char *text_sev_color(const char *sev)
 {
 	if (!strcmp(sev, "critical"))
 		return "\033[1;31m";
@@ -25,14 +26,14 @@ static const char *sev_color(const char *sev)
 	return "\033[1m";
 }
 
-static const char *str(const json_t *o, const char *k)
+const char *text_str(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s ? s : "";
 }
 
-static void value_text(FILE *out, const json_t *v)
+void text_value(FILE *out, const json_t *v)
 {
 	size_t i;
 	const json_t *e;
@@ -47,7 +48,7 @@ static void value_text(FILE *out, const json_t *v)
 		json_array_foreach(v, i, e) {
 			if (i)
 				fputc(' ', out);
-			value_text(out, e);
+			text_value(out, e);
 		}
 	else if (!v || json_is_null(v))
 		fputs("n/a", out);
@@ -59,55 +60,83 @@ static void value_text(FILE *out, const json_t *v)
 	}
 }
 
+void text_observed(FILE *out, const json_t *o)
+{
+	const json_t *v = json_object_get(o, "observed");
+	const char *u = text_str(o, "observed_unit");
+
+	text_value(out, v);
+	if (!v || json_is_null(v) || !*u)
+		return;
+	if (!strcmp(u, "text"))
+		return;
+	if (!strcmp(u, "percent"))
+		fputc('%', out);
+	else if (!strcmp(u, "count") || !strcmp(u, "setting"))
+		fprintf(out, " (%s)", u);
+	else
+		fprintf(out, " %s", u);
+}
+
+void text_label(const json_t *f, char *buf, size_t len)
+{
+	const char *sev = text_str(f, "severity");
+	size_t i;
+
+	if (!len)
+		return;
+	for (i = 0; sev[i] && i < len - 1; i++)
+		buf[i] = (char)(sev[i] >= 'a' && sev[i] <= 'z' ? sev[i] - 32 : sev[i]);
+	buf[i] = '\0';
+	if (!strcmp(text_str(f, "status"), "waived"))
+		snprintf(buf, len, "WAIVED");
+}
+
 static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 {
-	const char *sev = str(f, "severity");
+	const char *sev = text_str(f, "severity");
 	const json_t *recs = json_object_get(f, "recommend"), *r, *w = json_object_get(f, "waiver");
 	char upper[16];
 	size_t i;
 
-	for (i = 0; sev[i] && i < sizeof(upper) - 1; i++)
-		upper[i] = (char)(sev[i] >= 'a' && sev[i] <= 'z' ? sev[i] - 32 : sev[i]);
-	upper[i] = '\0';
-	if (!strcmp(str(f, "status"), "waived"))
-		snprintf(upper, sizeof(upper), "WAIVED");
-	fprintf(out, "%s%-8s%s ", o->color ? sev_color(sev) : "", upper, o->color ? C_RESET : "");
-	fputs_safe(str(f, "subject"), out);
+	text_label(f, upper, sizeof(upper));
+	fprintf(out, "%s%-8s%s ", o->color ? text_sev_color(sev) : "", upper, o->color ? C_RESET : "");
+	fputs_safe(text_str(f, "subject"), out);
 	fputs("  [", out);
-	fputs_safe(str(f, "rule"), out);
+	fputs_safe(text_str(f, "rule"), out);
 	fputs("]\n", out);
-	print_wrapped(out, "  ", "", str(f, "message"));
+	print_wrapped(out, "  ", "", text_str(f, "message"));
 	if (json_object_get(f, "observed")) {
 		fputs("  observed: ", out);
-		value_text(out, json_object_get(f, "observed"));
+		text_observed(out, f);
 		fputc('\n', out);
 	}
 	json_array_foreach(recs, i, r) {
 		fputs("  recommended: ", out);
-		fputs_safe(str(r, "key"), out);
-		fputs(!strcmp(str(r, "mode"), "at-least") ? " >= " : !strcmp(str(r, "mode"), "at-most") ? " <= " : " = ",
+		fputs_safe(text_str(r, "key"), out);
+		fputs(!strcmp(text_str(r, "mode"), "at-least") ? " >= " : !strcmp(text_str(r, "mode"), "at-most") ? " <= " : " = ",
 		      out);
-		value_text(out, json_object_get(r, "value"));
+		text_value(out, json_object_get(r, "value"));
 		if (json_object_get(r, "current")) {
 			fputs(" (now ", out);
-			value_text(out, json_object_get(r, "current"));
+			text_value(out, json_object_get(r, "current"));
 			fputc(')', out);
 		}
 		fputc('\n', out);
-		if (*str(r, "note"))
-			print_wrapped(out, "    ", "note: ", str(r, "note"));
+		if (*text_str(r, "note"))
+			print_wrapped(out, "    ", "note: ", text_str(r, "note"));
 	}
 	/* many namespaces repeat the same rules: their reasons once, by
 	 * `netknobs explain RULE` */
-	if (*str(f, "rationale") && !o->section)
-		print_wrapped(out, "  ", "why: ", str(f, "rationale"));
-	if (*str(f, "risk") && !o->section)
-		print_wrapped(out, "  ", "risk: ", str(f, "risk"));
+	if (*text_str(f, "rationale") && !o->section)
+		print_wrapped(out, "  ", "why: ", text_str(f, "rationale"));
+	if (*text_str(f, "risk") && !o->section)
+		print_wrapped(out, "  ", "risk: ", text_str(f, "risk"));
 	if (w) {
 		char line[512];
 
-		snprintf(line, sizeof(line), "%s%s%s", str(w, "reason"),
-			 json_object_get(w, "expires") ? ", until " : "", str(w, "expires"));
+		snprintf(line, sizeof(line), "%s%s%s", text_str(w, "reason"),
+			 json_object_get(w, "expires") ? ", until " : "", text_str(w, "expires"));
 		print_wrapped(out, "  ", json_is_true(json_object_get(w, "expired")) ? "waiver EXPIRED: " : "waived: ", line);
 	}
 	fputc('\n', out);
@@ -115,24 +144,24 @@ static void finding(FILE *out, const json_t *f, const struct text_opts *o)
 
 static void result_line(FILE *out, const json_t *res, const char *indent)
 {
-	fprintf(out, "%s%-15s ", indent, str(res, "status"));
-	fputs_safe(str(res, "rule"), out);
-	if (*str(res, "subject")) {
+	fprintf(out, "%s%-15s ", indent, text_str(res, "status"));
+	fputs_safe(text_str(res, "rule"), out);
+	if (*text_str(res, "subject")) {
 		fputs("  ", out);
-		fputs_safe(str(res, "subject"), out);
+		fputs_safe(text_str(res, "subject"), out);
 	}
 	if (json_object_get(res, "observed")) {
 		fputs("  observed ", out);
-		value_text(out, json_object_get(res, "observed"));
+		text_observed(out, res);
 	}
-	if (*str(res, "reason")) {
+	if (*text_str(res, "reason")) {
 		fputs("  (", out);
-		fputs_safe(str(res, "reason"), out);
+		fputs_safe(text_str(res, "reason"), out);
 		fputc(')', out);
 	}
-	if (*str(res, "error")) {
+	if (*text_str(res, "error")) {
 		fputs("  error: ", out);
-		fputs_safe(str(res, "error"), out);
+		fputs_safe(text_str(res, "error"), out);
 	}
 	fputc('\n', out);
 }
@@ -153,15 +182,15 @@ static void window_line(FILE *out, const json_t *w)
 	fprintf(out, "Sampled over %s", d);
 	if (json_is_true(json_object_get(w, "cut_short"))) {
 		fprintf(out, " of the %s asked (cut short", a);
-		if (*str(w, "stopped_by")) {
+		if (*text_str(w, "stopped_by")) {
 			fputs(" by ", out);
-			fputs_safe(str(w, "stopped_by"), out);
+			fputs_safe(text_str(w, "stopped_by"), out);
 		}
 		fputc(')', out);
 	}
-	if (*str(w, "started_at")) {
+	if (*text_str(w, "started_at")) {
 		fputs(" from ", out);
-		fputs_safe(str(w, "started_at"), out);
+		fputs_safe(text_str(w, "started_at"), out);
 	}
 	fprintf(out, ": %lld listener reading%s, every %s.\n", (long long)ticks, ticks == 1 ? "" : "s", e);
 }
@@ -190,7 +219,19 @@ static void core_lines(FILE *out, const json_t *core, const struct text_opts *o)
 /* The heading of the recommendations of a namespace other than the one
  * netknobs runs in: neither a bare sysctl -w nor the host's sysctl.d
  * reach it. */
-static void recs_heading(FILE *out, const json_t *ns)
+bool text_recs_away(const json_t *audit)
+{
+	const json_t *ns = json_object_get(audit, "netns");
+
+	return ns && !(json_is_true(json_object_get(ns, "self")) && !strcmp(text_str(ns, "kind"), "host"));
+}
+
+bool text_rec_satisfied(const json_t *r)
+{
+	return json_is_true(json_object_get(r, "satisfied"));
+}
+
+void text_recs_heading(FILE *out, const json_t *ns, bool summary)
 {
 	char *line = NULL;
 	size_t len = 0;
@@ -199,14 +240,16 @@ static void recs_heading(FILE *out, const json_t *ns)
 	if (!m)
 		return;
 	fputs("Recommended settings for ", m);
-	fputs(str(ns, "name"), m);
-	fprintf(m, " (%s, %s)", str(ns, "kind"), str(ns, "id"));
+	fputs(text_str(ns, "name"), m);
+	fprintf(m, " (%s, %s)", text_str(ns, "kind"), text_str(ns, "id"));
 	if (json_is_true(json_object_get(ns, "initial")))
-		fputs(": the first line applies a value now; \"lasting\" says where it is kept", m);
+		fputs(summary ? ": the command after them applies them now; \"lasting\" says where they are kept"
+			      : ": the first line applies a value now; \"lasting\" says where it is kept", m);
 	else
-		fputs(", a network namespace of its own: the host's sysctl.d does not apply to it, and a "
-		      "bare sysctl -w on the host would change the host.  The first line applies a value "
-		      "there now; \"lasting\" says what keeps it", m);
+		fprintf(m, ", a network namespace of its own: the host's sysctl.d does not apply to it, and a "
+			"bare sysctl -w on the host would change the host.  %s",
+			summary ? "The command after them applies them there now; \"lasting\" says what keeps them"
+				: "The first line applies a value there now; \"lasting\" says what keeps it");
 	fputc(':', m);
 	fclose(m);
 	print_wrapped(out, "", "", line ? line : "Recommended settings:");
@@ -262,13 +305,107 @@ char *report_audit_verdict(const json_t *audit)
 	return v;
 }
 
+/* The findings in full (message, observed, recommended, why, risk,
+ * waiver), one after the other. */
+static void full_findings(const json_t *audit, FILE *out, const struct text_opts *o)
+{
+	const json_t *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(audit, "findings"), i, f)
+		finding(out, f, o);
+}
+
+/* The merged recommendations, each with the rules that asked, its sysctl -w
+ * and sysctl.d lines (or, for another namespace, the forms that reach it)
+ * and its notes. */
+static void full_recs(const json_t *audit, FILE *out)
+{
+	const json_t *recs = json_object_get(audit, "recommendations"), *r;
+	bool away = text_recs_away(audit);
+	size_t i, todo = 0;
+
+	json_array_foreach(recs, i, r)
+		if (!text_rec_satisfied(r))
+			todo++;
+	if (!todo)
+		return;
+	if (away) {
+		text_recs_heading(out, json_object_get(audit, "netns"), false);
+	} else {
+		fputs("Recommended settings", out);
+		fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines;\n"
+		      "`netknobs fix` shows the drop-in, `netknobs fix --apply` does both):\n", out);
+	}
+	json_array_foreach(recs, i, r) {
+		const json_t *rules = json_object_get(r, "rules"), *id, *nt;
+		size_t j;
+
+		if (text_rec_satisfied(r))
+			continue;
+		fputs("  ", out);
+		if (away) {
+			/* "KEY = VALUE": not a line for the host's sysctl.d */
+			fputs_safe(text_str(r, "key"), out);
+			fputs(" = ", out);
+			text_value(out, json_object_get(r, "value"));
+		} else {
+			fputs_safe(text_str(r, "sysctl_d"), out);
+		}
+		if (json_object_get(r, "current")) {
+			fputs("    (now ", out);
+			text_value(out, json_object_get(r, "current"));
+			fputc(')', out);
+		}
+		fputs("\n    asked by:", out);
+		json_array_foreach(rules, j, id) {
+			fputc(' ', out);
+			fputs_safe(json_string_value(id), out);
+		}
+		fputs("\n    ", out);
+		fputs_safe(text_str(r, "sysctl_w"), out);
+		fputc('\n', out);
+		if (away && *text_str(r, "persist"))
+			print_wrapped(out, "    ", "lasting: ", text_str(r, "persist"));
+		json_array_foreach(json_object_get(r, "notes"), j, nt)
+			print_wrapped(out, "    ", "note: ", json_string_value(nt));
+		if (json_is_true(json_object_get(r, "conflict")))
+			fputs("    note: the rules asking disagree; see --format json\n", out);
+	}
+	fputc('\n', out);
+}
+
+/* Every rule's result but the failures (the findings above). */
+static void all_results(const json_t *audit, FILE *out)
+{
+	const json_t *res;
+	size_t i;
+
+	fputs("Results:\n", out);
+	json_array_foreach(json_object_get(audit, "results"), i, res) {
+		const json_t *items = json_object_get(res, "items"), *it;
+		size_t j;
+
+		if (items) {
+			const json_t *c = json_object_get(res, "counts");
+
+			fprintf(out, "  %-15s ", text_str(res, "status"));
+			fputs_safe(text_str(res, "rule"), out);
+			fprintf(out, "  (%lld passed, %lld not applicable, %lld failed)\n",
+				(long long)json_integer_value(json_object_get(c, "pass")),
+				(long long)json_integer_value(json_object_get(c, "not-applicable")),
+				(long long)json_integer_value(json_object_get(c, "fail")));
+			json_array_foreach(items, j, it)
+				if (strcmp(text_str(it, "status"), "fail") != 0)
+					result_line(out, it, "    ");
+		} else if (strcmp(text_str(res, "status"), "fail") != 0) {
+			result_line(out, res, "  ");
+		}
+	}
+}
+
 void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o)
 {
-	const json_t *findings = json_object_get(audit, "findings"), *f;
-	const json_t *recs = json_object_get(audit, "recommendations"), *r;
-	const json_t *results = json_object_get(audit, "results");
-	size_t i, shown = 0;
-
 	char *verdict = report_audit_verdict(audit);
 
 	if (!o->section)
@@ -281,94 +418,11 @@ void report_audit_text(const json_t *audit, FILE *out, const struct text_opts *o
 	fputc('\n', out);
 	core_lines(out, json_object_get(audit, "core_unavailable"), o);
 
-	json_array_foreach(findings, i, f) {
-		finding(out, f, o);
-		shown++;
+	if (!o->verbose) {
+		text_short_body(audit, out, o);
+		return;
 	}
-
-	if (json_array_size(recs)) {
-		const json_t *ns = json_object_get(audit, "netns");
-		bool away = ns && !(json_is_true(json_object_get(ns, "self")) && !strcmp(str(ns, "kind"), "host"));
-		size_t todo = 0;
-
-		json_array_foreach(recs, i, r)
-			if (!json_is_true(json_object_get(r, "satisfied")))
-				todo++;
-		if (todo && away) {
-			recs_heading(out, ns);
-		} else if (todo) {
-			fputs("Recommended settings", out);
-			fputs(" (apply now with the sysctl -w lines; persist with the sysctl.d lines;\n"
-			      "`netknobs fix` shows the drop-in, `netknobs fix --apply` does both):\n", out);
-		}
-		json_array_foreach(recs, i, r) {
-			const json_t *rules = json_object_get(r, "rules"), *id;
-			size_t j;
-
-			if (json_is_true(json_object_get(r, "satisfied")))
-				continue;
-			fputs("  ", out);
-			if (away) {
-				/* "KEY = VALUE": not a line for the host's sysctl.d */
-				fputs_safe(str(r, "key"), out);
-				fputs(" = ", out);
-				value_text(out, json_object_get(r, "value"));
-			} else {
-				fputs_safe(str(r, "sysctl_d"), out);
-			}
-			if (json_object_get(r, "current")) {
-				fputs("    (now ", out);
-				value_text(out, json_object_get(r, "current"));
-				fputc(')', out);
-			}
-			fputs("\n    asked by:", out);
-			json_array_foreach(rules, j, id) {
-				fputc(' ', out);
-				fputs_safe(json_string_value(id), out);
-			}
-			fputs("\n    ", out);
-			fputs_safe(str(r, "sysctl_w"), out);
-			fputc('\n', out);
-			if (away && *str(r, "persist"))
-				print_wrapped(out, "    ", "lasting: ", str(r, "persist"));
-			{
-				const json_t *notes = json_object_get(r, "notes"), *nt;
-
-				json_array_foreach(notes, j, nt)
-					print_wrapped(out, "    ", "note: ", json_string_value(nt));
-			}
-			if (json_is_true(json_object_get(r, "conflict")))
-				fputs("    note: the rules asking disagree; see --format json\n", out);
-		}
-		if (todo)
-			fputc('\n', out);
-	}
-
-	if (o->verbose) {
-		const json_t *res;
-
-		fputs("Results:\n", out);
-		json_array_foreach(results, i, res) {
-			const json_t *items = json_object_get(res, "items"), *it;
-			size_t j;
-
-			if (items) {
-				const json_t *c = json_object_get(res, "counts");
-
-				fprintf(out, "  %-15s ", str(res, "status"));
-				fputs_safe(str(res, "rule"), out);
-				fprintf(out, "  (%lld passed, %lld not applicable, %lld failed)\n",
-					(long long)json_integer_value(json_object_get(c, "pass")),
-					(long long)json_integer_value(json_object_get(c, "not-applicable")),
-					(long long)json_integer_value(json_object_get(c, "fail")));
-				json_array_foreach(items, j, it)
-					if (strcmp(str(it, "status"), "fail") != 0)
-						result_line(out, it, "    ");
-			} else if (strcmp(str(res, "status"), "fail") != 0) {
-				result_line(out, res, "  ");
-			}
-		}
-	} else if (!shown && !o->section && !json_object_size(json_object_get(audit, "core_unavailable"))) {
-		fputs("Nothing to report.  --verbose lists every rule's result.\n", out);
-	}
+	full_findings(audit, out, o);
+	full_recs(audit, out);
+	all_results(audit, out);
 }

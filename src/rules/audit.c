@@ -82,8 +82,11 @@ const struct rule_json *rule_json_get(struct rule_json *j, const struct rule *r,
 {
 	char *src;
 
-	if (!j->id)
+	if (!j->id) {
 		j->id = json_string(r->id);
+		if (r->observed)
+			j->unit = json_string(unit_name(r->unit));
+	}
 	if (!finding || j->ruleset)
 		return j;
 	j->ruleset = json_string(r->ruleset);
@@ -116,6 +119,7 @@ void rule_json_clear(struct rule_json *j)
 	json_decref(j->risk);
 	json_decref(j->refs);
 	json_decref(j->tags);
+	json_decref(j->unit);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -193,6 +197,7 @@ json_t *finding_json(const struct finding *f, const json_t *facts)
 	    json_set_escaped(o, "subject", f->subject ? f->subject : "?") < 0 ||
 	    json_set_escaped(o, "message", f->message ? f->message : "?") < 0 ||
 	    set_fact(o, "observed", f->observed) < 0 ||
+	    (f->observed && set_shared(o, "observed_unit", rj->unit) < 0) ||
 	    set_shared(o, "recommend", recs) < 0 ||
 	    set_shared(o, "rationale", rj->rationale) < 0 || set_shared(o, "risk", rj->risk) < 0 ||
 	    set_shared(o, "references", rj->refs) < 0 || set_shared(o, "tags", rj->tags) < 0 ||

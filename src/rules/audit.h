@@ -19,6 +19,7 @@
 struct rule_json {
 	json_t *id;              /* NULL: not made */
 	json_t *ruleset, *source, *severity, *title, *rationale, *risk, *refs, *tags;
+	json_t *unit;            /* of the observed value; NULL: the rule has none */
 };
 
 /* The id only (every result has it), or everything for a finding; what

@@ -388,6 +388,8 @@ static json_t *eval_item(struct run *R, const struct rule *r, bool keep, unsigne
 		if (expr_eval(r->observed, &R->env, &v, &oe) == 0) {
 			observed = value_to_json(&v);
 			json_object_set_new(res, "observed", value_json_ref(observed));
+			if (rj->unit)
+				json_object_set(res, "observed_unit", rj->unit);
 			value_free(&v);
 		}
 	}

@@ -221,6 +221,11 @@ int expr_lookup_tables(const struct expr *e,
 	return walk_lookups(e, e->root, fn, data);
 }
 
+bool expr_reads_sysctl(const struct expr *e)
+{
+	return e && e->root && e->root->kind == N_CALL && e->root->func == F_SYSCTL;
+}
+
 int expr_sysctl_keys(const struct expr *e, int (*fn)(const char *key, void *data), void *data)
 {
 	for (size_t i = 0; i < e->n_keys; i++) {

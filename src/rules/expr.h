@@ -156,6 +156,10 @@ bool expr_name_valid(const char *name, const char **why);
  * return of fn; 0 otherwise. */
 int expr_sysctl_keys(const struct expr *e, int (*fn)(const char *key, void *data), void *data);
 
+/* Whether the expression is a sysctl() read as a whole (its value is a
+ * setting's). */
+bool expr_reads_sysctl(const struct expr *e);
+
 /* Call fn for every lookup() of the expression with the table it names and
  * its position (at->line, at->col, at->offset), so that the rule loader can
  * check, once every file is loaded, that the table exists.  Stops at and

@@ -35,6 +35,50 @@ int severity_parse(const char *s, enum severity *out)
 	return -EINVAL;
 }
 
+static const char *const unit_names[UNIT_COUNT_] = {
+	[UNIT_COUNT] = "count", [UNIT_SETTING] = "setting", [UNIT_PERCENT] = "percent",
+	[UNIT_BYTES] = "bytes", [UNIT_PAGES] = "pages", [UNIT_MS] = "ms", [UNIT_SECONDS] = "seconds",
+	[UNIT_PACKETS] = "packets", [UNIT_DATAGRAMS] = "datagrams", [UNIT_CONNECTIONS] = "connections",
+	[UNIT_SOCKETS] = "sockets", [UNIT_DESCRIPTORS] = "descriptors", [UNIT_TEXT] = "text",
+};
+
+const char *unit_name(enum unit u)
+{
+	return u < UNIT_COUNT_ ? unit_names[u] : "?";
+}
+
+int unit_parse(const char *s, enum unit *out)
+{
+	for (int i = 0; i < UNIT_COUNT_; i++)
+		if (!strcmp(s, unit_names[i])) {
+			*out = (enum unit)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* unit: one of unit_names; absent: a setting for an observed value that is
+ * a sysctl() read, a count otherwise. */
+static void parse_unit(struct load_ctx *c, const struct ynode *n, struct rule *r)
+{
+	const struct ynode *v = load_want(c, n, "unit", YNODE_SCALAR, false, "rule");
+
+	r->unit = r->observed && expr_reads_sysctl(r->observed) ? UNIT_SETTING : UNIT_COUNT;
+	if (!v)
+		return;
+	if (!ytree_get(n, "observed")) {
+		load_err(c, v, "'unit' says what the observed value counts: the rule has no 'observed'");
+	} else if (unit_parse(v->value, &r->unit) < 0) {
+		const char *s = suggest_closest(v->value, unit_names, UNIT_COUNT_);
+		char *esc = escape_untrusted_str(v->value);
+
+		load_err(c, v, "unknown unit '%s'%s%s%s (count, setting, percent, bytes, pages, ms, seconds, "
+			 "packets, datagrams, connections, sockets, descriptors, text)",
+			 esc ? esc : "?", s ? "; did you mean '" : "", s ? s : "", s ? "'?" : "");
+		free(esc);
+	}
+}
+
 static const char *const rec_mode_names[] = {
 	[REC_AT_LEAST] = "at-least", [REC_AT_MOST] = "at-most", [REC_EXACT] = "exact",
 };
@@ -478,7 +522,7 @@ void load_rule(struct load_ctx *c, const struct ynode *n, const char *setname)
 {
 	static const char *const fields[] = {
 		"id", "title", "severity", "tags", "foreach", "let", "applies", "check", "observed",
-		"subject", "message", "recommend", "rationale", "risk", "references", NULL,
+		"unit", "subject", "message", "recommend", "rationale", "risk", "references", NULL,
 	};
 	struct rule r = { 0 };
 	const struct ynode *id, *v;
@@ -566,6 +610,7 @@ void load_rule(struct load_ctx *c, const struct ynode *n, const char *setname)
 		r.check = load_expr(c, v, "check", sc);
 	if ((v = ytree_get(n, "observed")))
 		r.observed = load_expr(c, v, "observed", sc);
+	parse_unit(c, n, &r);
 	if ((v = load_want(c, n, "message", YNODE_SCALAR, true, "rule")))
 		parse_template(c, v, "message", sc, &r.message);
 	if ((v = ytree_get(n, "subject")))

@@ -16,6 +16,18 @@ const char *severity_name(enum severity s);
 /* Returns 0 and sets *out, or -EINVAL. */
 int severity_parse(const char *s, enum severity *out);
 
+/* What an observed value counts (a rule's "unit"): the text says it next
+ * to the number ("97%", "511 connections", "1 (setting)"); "text": a word
+ * or a name, shown as it is. */
+enum unit {
+	UNIT_COUNT, UNIT_SETTING, UNIT_PERCENT, UNIT_BYTES, UNIT_PAGES, UNIT_MS, UNIT_SECONDS,
+	UNIT_PACKETS, UNIT_DATAGRAMS, UNIT_CONNECTIONS, UNIT_SOCKETS, UNIT_DESCRIPTORS, UNIT_TEXT, UNIT_COUNT_
+};
+
+const char *unit_name(enum unit u);
+/* Returns 0 and sets *out, or -EINVAL. */
+int unit_parse(const char *s, enum unit *out);
+
 /* Where something was written. */
 struct origin {
 	const char *file;      /* borrowed from the rulebook's file list */
@@ -80,6 +92,7 @@ struct rule {
 	size_t nlets;                    /* item and the lets before it) */
 	struct expr *applies, *check;    /* applies may be NULL */
 	struct expr *observed;           /* may be NULL */
+	enum unit unit;                  /* of observed: as written, or the default */
 	struct template message, subject; /* subject may be empty */
 	struct recommend *recs;
 	size_t nrecs;

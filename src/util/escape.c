@@ -135,6 +135,16 @@ char *escape_untrusted_str(const char *s)
 	return escape_bytes(s, strlen(s), 0);
 }
 
+size_t escape_line_len(const char *s, size_t len)
+{
+	return len > 0 && s[len - 1] == '\n' ? len - 1 : len;
+}
+
+char *escape_untrusted_line(const char *s, size_t len)
+{
+	return escape_bytes(s, escape_line_len(s, len), 0);
+}
+
 char *escape_display(const char *s)
 {
 	return escape_bytes(s, strlen(s), 1);

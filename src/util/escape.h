@@ -19,6 +19,15 @@ char *escape_untrusted(const char *s, size_t len);
 /* The same for a NUL-terminated string. */
 char *escape_untrusted_str(const char *s);
 
+/* The length of a line the kernel ends with one newline (/proc/PID/comm):
+ * that newline is not part of the text and is left out; a newline before
+ * it is (a process may name itself "worker\n") and is kept, for the
+ * functions above to show as \n. */
+size_t escape_line_len(const char *s, size_t len);
+
+/* escape_untrusted() of such a line without its terminating newline. */
+char *escape_untrusted_line(const char *s, size_t len);
+
 /* For display of text already escaped once (facts documents may come from
  * elsewhere): control characters and invalid UTF-8 are escaped, backslashes
  * are left as they are.  NULL only when out of memory. */

@@ -78,6 +78,22 @@ check_exit "rules lists states" 0 "$NETKNOBS" rules --no-default-rules --rules "
 check_match "rules: disabled" '^t.applies-false +critical +disabled \(' "$(cat "$T/out")"
 check_match "rules: source file and line" 'engine.yaml:38\)$' "$(cat "$T/out")"
 check_match "rules: waived and expired waivers" 't.listener-limit +warning +waived for 0.0.0.0:22 until 2099-12-31; waiver for 127.0.0.1:6379 expired 2020-01-01' "$(cat "$T/out")"
+# a rule id longer than the column: every row's SEVERITY still starts in one column
+cat >"$T/long-id.yaml" <<'EOF2'
+ruleset: longid
+version: 1
+rules:
+  - id: t.a-rule-id-much-longer-than-thirty-six-characters
+    title: Long id
+    severity: warning
+    check: "true"
+    message: m
+    rationale: r
+EOF2
+check_exit "rules with a long id" 0 "$NETKNOBS" rules --no-default-rules --rules "$RULES/engine.yaml" --rules "$T/long-id.yaml"
+check_eq "rules: SEVERITY aligned on every row" 1 \
+	"$(sed '/^$/,$d' "$T/out" | awk '{ match($0, /^[^ ]+ +/); print RLENGTH }' | sort -u | wc -l)"
+check_match "rules: the long id and its severity apart" '^t.a-rule-id-much-longer-than-thirty-six-characters warning ' "$(cat "$T/out")"
 check_exit "rules --json" 0 "$NETKNOBS" rules --json
 check_match "built-in rules listed" 'backlog.queue-full' "$(cat "$T/out")"
 
@@ -135,6 +151,16 @@ check_match "explain: no documentation said" 'no documentation for this key' "$(
 check_exit "explain nonsense" 3 $E 'no/such/../thing'
 check_exit "explain a bare key name" 3 $E tcp_fin_timeout
 check_match "explain suggests the full key" "did you mean 'net.ipv4.tcp_fin_timeout'" "$(cat "$T/err")"
+# a mistyped key on the live kernel: not documented, read by no rule and
+# absent here: the closest key is suggested, exit 3 (never "no such key", 0)
+check_exit "explain a mistyped key" 3 "$NETKNOBS" explain net.core.somaxcon
+check_match "explain: the closest key suggested" "'net.core.somaxcon' is not a sysctl key.*did you mean 'net.core.somaxconn'\?" "$(cat "$T/err")"
+check_eq "explain: nothing on standard output for a typo" "" "$(cat "$T/out")"
+check_exit "explain a mistyped rule id" 3 "$NETKNOBS" explain backlog.queue-ful
+check_match "explain: the closest rule suggested" "did you mean 'backlog.queue-full'\?" "$(cat "$T/err")"
+check_exit "explain --json of a mistyped key" 3 "$NETKNOBS" explain net.core.somaxcon --json
+check_exit "explain a real key no rule documents" 0 "$NETKNOBS" explain net.ipv4.tcp_keepalive_time
+check_match "explain: its value here" '^  here: +[0-9]+$' "$(cat "$T/out")"
 check_exit "profiles" 0 "$NETKNOBS" profiles --no-default-rules --rules "$RULES/optin.yaml"
 check_eq "profiles: name, description, rule sets, variables" 'test-profile
   Only the opt-in test rules.

@@ -29,6 +29,7 @@ run_cases() {
 	done
 	check_eq "$mode: facts --fa has nothing" "" "$(complete_words facts --fa)"
 	check_eq "$mode: option prefix" "--fail-on" "$(complete_words audit --fai)"
+	check_eq "$mode: fix --undo" "--undo" "$(complete_words fix --un)"
 	check_eq "$mode: --fail-on values" "critical info notice warning" "$(complete_words audit --fail-on '')"
 	check_match "$mode: --format values" '(^| )json( .*)? text( |$)' "$(complete_words --format '')"
 	check_match "$mode: audit --format: its own formats" '(^| )nagios( |$)' "$(complete_words audit --format '')"

@@ -66,8 +66,12 @@ check_eq "nothing set by fix without --apply" "4096" "$(sc net/core/somaxconn)"
 # the audit says the same: text and JSON
 "$NETKNOBS" --netns "$ns" audit --no-default-rules --rules "$RULES" >"$T/audit.txt" || true
 check_match "audit: the recommendation applies in the namespace" \
-	"^    ip netns exec $ns sysctl -w net.ipv4.tcp_max_syn_backlog=2048\$" "$(cat "$T/audit.txt")"
-check_eq "audit: no bare sysctl -w line" 0 "$(grep -c '^    sysctl -w ' "$T/audit.txt" || true)"
+	"^  ip netns exec $ns sysctl -w (.* )?net.ipv4.tcp_max_syn_backlog=2048( |\$)" \
+	"$(sed -e ':a' -e '/\\$/{N;s/ *\\\n */ /;ta' -e '}' "$T/audit.txt")"
+check_eq "audit: no bare sysctl -w line" 0 "$(grep -cE '^ *sysctl -w [a-z0-9_.]+=' "$T/audit.txt" || true)"
+"$NETKNOBS" --netns "$ns" audit -v --no-default-rules --rules "$RULES" >"$T/audit-v.txt" || true
+check_match "audit -v: the recommendation applies in the namespace" \
+	"^    ip netns exec $ns sysctl -w net.ipv4.tcp_max_syn_backlog=2048\$" "$(cat "$T/audit-v.txt")"
 check_match "audit: heading names the namespace and why" \
 	"Recommended settings for $ns \\(named, net:\\[[0-9]+\\]\\), a network namespace of its own: the host's sysctl.d does not apply to it" \
 	"$(tr '\n' ' ' <"$T/audit.txt" | tr -s ' ')"

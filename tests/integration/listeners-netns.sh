@@ -148,6 +148,16 @@ check_eq "4: second owner: pid and comm" "$pid4b plainname" \
 "$NETKNOBS" --netns "$ns4" --color never listeners >"$T/t4" 2>&1 || true
 check_eq "4: no raw ESC byte in the text output" 0 "$(grep -c "$ESC" "$T/t4" || true)"
 check_match "4: the name shown escaped" 'nk\\x1b\[31mred\['"$pid4"'\]' "$(cat "$T/t4")"
+# a name that ends in a newline: the kernel's own newline after it goes,
+# the name's is kept and shown as \n
+spawn "$T/l4c" "$ns4" "$HELPERS/listen-hold" -n 'nl-name\n' 0 16
+pid4c=$LAST_PID
+p4c=$(wait_port "$T/l4c") || fail "scenario 4: third listener started"
+facts "$ns4" >"$T/f4c"
+check_eq "4: trailing newline of a name kept, escaped" 'nl-name\n' \
+	"$(listener "$T/f4c" "$p4c" | jq -r '.processes[0].comm')"
+"$NETKNOBS" --netns "$ns4" --color never listeners >"$T/t4c" 2>&1 || true
+check_match "4: the trailing newline shown escaped in the text" 'nl-name\\n\['"$pid4c"'\]' "$(cat "$T/t4c")"
 
 # ---------------------------------------------------------------- 5
 # netlink refused (seccomp): /proc/net/tcp of the same namespace as scenario 1

@@ -348,7 +348,7 @@ check_eq "reuseport: one finding, four members" '1 4' \
 	"$(jq -r '[.findings[] | select(.rule == "backlog.listener-clamped" and .subject == "127.0.0.1:8443")] | "\(length) \(.[0].merged)"' "$T/rp.json")"
 check_match "reuseport: the group and its server named" '^127\.0\.0\.1:8443 \(nginx; 4 sockets share the port\) is limited to 64 .*nginx asks for 511' \
 	"$(msg "$T/rp.json" backlog.listener-clamped 127.0.0.1:8443)"
-nk_audit --from "$D/reuseport-clamped.json" >"$T/rp.txt" || true
+nk_audit --from "$D/reuseport-clamped.json" -v >"$T/rp.txt" || true
 check_eq "reuseport: printed once" 1 "$(grep -c '^WARNING  127\.0\.0\.1:8443  \[backlog.listener-clamped\]' "$T/rp.txt")"
 
 # a clamp by an older somaxconn: with the history it is said, and a restart

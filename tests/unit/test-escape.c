@@ -56,8 +56,39 @@ static const struct esc_case cases[] = {
 	  "rules.yaml\\nfake.yaml:1:1: error: x", NULL, 10, -1 },
 };
 
+/* A line the kernel ends with one newline (/proc/PID/comm): that newline
+ * goes, every other one is part of the name and shows as \n. */
+struct line_case {
+	const char *what;
+	const char *in;
+	size_t len;
+	const char *out;        /* escape_untrusted_line() */
+};
+
+static const struct line_case line_cases[] = {
+	{ "the kernel's newline left out", S("nginx\n"), "nginx" },
+	{ "a name ending in a newline keeps it", S("evil\n\n"), "evil\\n" },
+	{ "two newlines of the name kept", S("x\n\n\n"), "x\\n\\n" },
+	{ "a name that is only a newline", S("\n\n"), "\\n" },
+	{ "no newline at all: nothing left out", S("nginx"), "nginx" },
+	{ "empty", S(""), "" },
+	{ "only the kernel's newline", S("\n"), "" },
+	{ "a newline inside the name", S("a\nb\n"), "a\\nb" },
+	{ "a carriage return before the newline", S("w\r\n"), "w\\r" },
+	{ "control characters still escaped", S("\x1b[2J\n"), "\\x1b[2J" },
+};
+
 int main(void)
 {
+	for (size_t i = 0; i < sizeof(line_cases) / sizeof(line_cases[0]); i++) {
+		const struct line_case *c = &line_cases[i];
+		char *u = escape_untrusted_line(c->in, c->len);
+
+		is_str(u, c->out, "escape_untrusted_line: %s", c->what);
+		ok(escape_line_len(c->in, c->len) + (c->len && c->in[c->len - 1] == '\n') == c->len,
+		   "escape_line_len: %s", c->what);
+		free(u);
+	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct esc_case *c = &cases[i];
 		char *u = escape_untrusted(c->in, c->len), *d = NULL;

@@ -1,0 +1,121 @@
+#!/bin/sh
+# netknobs fix --undo on the real kernel, in a private network namespace,
+# with /etc/sysctl.d a directory of the test's in a private mount
+# namespace (unshare -m): --apply records what it replaced, --undo puts the
+# values back (read back) and the drop-in as it was, or removes it when
+# there was none; nothing to undo, an edit of the drop-in or a value
+# changed since --apply are refused and change nothing; when the drop-in
+# cannot be restored, the values go back to what --apply set.
+. "$TESTLIB"
+need_root
+command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
+command -v nsenter >/dev/null 2>&1 || skip "needs nsenter (util-linux)"
+
+RULES="$FIXTURES/fix/rules.yaml"
+D="$T/sysctl.d"
+F="$D/90-netknobs.conf"
+mkdir -p "$D"
+make_ns ns undo
+host_somaxconn=$(cat /proc/sys/net/core/somaxconn)
+host_dropin=$(cat /etc/sysctl.d/90-netknobs.conf 2>/dev/null || echo none)
+
+# a mount namespace in which /etc/sysctl.d is $D, held by a process
+unshare -m sh -c 'mount --make-rprivate / && mount --bind "$0" /etc/sysctl.d && echo ready && exec sleep 600' \
+	"$D" >"$T/mnt" 2>"$T/mnt.err" &
+mpid=$!
+NK_PIDS="$NK_PIDS $mpid"
+i=0
+until grep -q ready "$T/mnt" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -le 200 ] || skip "cannot make a mount namespace: $(cat "$T/mnt.err")"
+	sleep 0.05
+done
+inside() { nsenter --mount="/proc/$mpid/ns/mnt" --net="/run/netns/$ns" "$@"; }
+fix() { inside "$NETKNOBS" fix --no-default-rules --rules "$RULES" "$@"; }
+sc() { ip netns exec "$ns" cat "/proc/sys/$1"; }
+set_values() { ip netns exec "$ns" sh -c "echo $1 >/proc/sys/net/core/somaxconn; echo $2 >/proc/sys/net/ipv4/tcp_max_syn_backlog"; }
+set_values 4096 256
+
+# ---- nothing recorded yet
+check_exit "--undo before any --apply" 3 fix --undo
+check_match "says there is nothing to undo" "nothing to undo: no fix --apply is recorded in $NETKNOBS_STATE_DIR" "$(cat "$T/err")"
+check_exit "--undo with --apply" 3 fix --undo --apply
+check_match "says they do not go together" "cannot be combined with --write, --check or --apply" "$(cat "$T/err")"
+check_exit "--undo with --from" 3 fix --undo --from "$FIXTURES/facts/basic.json"
+
+# ---- apply over an admin's drop-in, then undo
+printf '# kept by the admin\nnet.ipv4.tcp_fin_timeout = 30\n' >"$F"
+cp "$F" "$T/admin.conf"
+check_exit "--apply" 0 fix --apply
+check_eq "somaxconn set" 8192 "$(sc net/core/somaxconn)"
+check_eq "tcp_max_syn_backlog set" 2048 "$(sc net/ipv4/tcp_max_syn_backlog)"
+check_eq "the drop-in written in the namespace's /etc/sysctl.d" "net.core.somaxconn = 8192" "$(grep '^net.core.somaxconn' "$F")"
+check_match "--apply says how to undo it" '^`netknobs fix --undo` puts back what this replaced\.$' "$(cat "$T/out")"
+check_eq "recorded: the values before" '[["net.core.somaxconn","4096","8192"],["net.ipv4.tcp_max_syn_backlog","256","2048"]]' \
+	"$(jq -c '[.values[] | [.key, .before, .after]]' "$NETKNOBS_STATE_DIR/fix-undo.json")"
+check_eq "recorded: the drop-in before" "$(cat "$T/admin.conf")" \
+	"$(jq -r '.dropin.before' "$NETKNOBS_STATE_DIR/fix-undo.json")"
+check_exit "--undo" 0 fix --undo
+out=$(cat "$T/out")
+check_eq "somaxconn put back" 4096 "$(sc net/core/somaxconn)"
+check_eq "tcp_max_syn_backlog put back" 256 "$(sc net/ipv4/tcp_max_syn_backlog)"
+check_match "says each value, read back" "^set net.core.somaxconn = 4096 \\(was 8192\\)$" "$out"
+check_match "says the drop-in is restored" "^restored /etc/sysctl.d/90-netknobs.conf as it was before \\(the version undone is in /etc/sysctl.d/90-netknobs.conf.bak\\)$" "$out"
+check_eq "the admin's drop-in back, byte for byte" "$(cat "$T/admin.conf")" "$(cat "$F")"
+check_match "the version undone kept as .bak" '^net.core.somaxconn = 8192$' "$(cat "$F.bak")"
+check_eq "the host's somaxconn untouched" "$host_somaxconn" "$(cat /proc/sys/net/core/somaxconn)"
+check_eq "the host's /etc/sysctl.d untouched" "$host_dropin" "$(cat /etc/sysctl.d/90-netknobs.conf 2>/dev/null || echo none)"
+check_exit "--undo again" 3 fix --undo
+check_match "says it was undone" "nothing to undo: the last fix --apply \\([0-9TZ:-]+\\) was undone at [0-9TZ:-]+" "$(cat "$T/err")"
+
+# ---- no drop-in before: --undo removes it
+rm -f "$F" "$F.bak"
+check_exit "--apply without a drop-in" 0 fix --apply
+[ -f "$F" ] && pass "drop-in created" || fail "drop-in not created"
+check_exit "--undo --json" 0 fix --undo --json
+check_eq "JSON: removed, the values back" 'true|removed|set set' \
+	"$(jq -r '"\(.ok)|\(.dropin)|\([.applied[].status] | join(" "))"' "$T/out")"
+[ ! -e "$F" ] && pass "the drop-in removed: there was none before" || fail "the drop-in is still there"
+check_eq "somaxconn put back" 4096 "$(sc net/core/somaxconn)"
+
+# ---- an edit of the drop-in since --apply: refused, nothing changed
+check_exit "--apply" 0 fix --apply
+echo "net.ipv4.tcp_fin_timeout = 20" >>"$F"
+cp "$F" "$T/edited.conf"
+check_exit "--undo after the drop-in was edited" 3 fix --undo
+check_match "says why" "90-netknobs.conf changed since fix --apply wrote it .*nothing was undone, so that no edit is lost" "$(tr '\n' ' ' <"$T/err")"
+check_eq "the values left as they are" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+check_eq "the edit kept" "$(cat "$T/edited.conf")" "$(cat "$F")"
+
+# ---- a value changed since --apply: refused, nothing changed
+rm -f "$F"
+set_values 4096 256
+check_exit "--apply" 0 fix --apply
+set_values 1000 2048
+cp "$F" "$T/applied.conf"
+check_exit "--undo after a value changed" 3 fix --undo
+check_match "names the value" "net.core.somaxconn is 1000 now, not the 8192 fix --apply set: it changed since" "$(cat "$T/err")"
+check_eq "the values left as they are" "1000 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+check_eq "the drop-in left as it is" "$(cat "$T/applied.conf")" "$(cat "$F")"
+
+# ---- the drop-in cannot be restored: the values go back to what --apply set
+set_values 8192 2048
+inside mount -o remount,bind,ro /etc/sysctl.d || fail "remount read-only"
+check_exit "--undo when the drop-in cannot be restored" 3 fix --undo
+check_match "says the values were rolled back" "rolled back net.core.somaxconn to 8192" "$(tr '\n' ' ' <"$T/err")"
+check_eq "the values are what --apply set" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+inside mount -o remount,bind,rw /etc/sysctl.d || fail "remount read-write"
+check_exit "--undo once it can" 0 fix --undo
+check_eq "then put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+[ ! -e "$F" ] && pass "and the drop-in removed" || fail "the drop-in is still there"
+
+# ---- another namespace than the one --apply set values in
+set_values 4096 256
+check_exit "--apply" 0 fix --apply
+make_ns other undo2
+check_exit "--undo in another namespace" 3 nsenter --mount="/proc/$mpid/ns/mnt" --net="/run/netns/$other" \
+	"$NETKNOBS" fix --undo
+check_match "says where the values were set" "set values in the network namespace net:\\[[0-9]+\\], this is net:\\[[0-9]+\\]" "$(cat "$T/err")"
+check_eq "nothing changed" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+
+finish
