@@ -114,6 +114,25 @@ out:
 	return ret;
 }
 
+/* The sockets could not be read: said, rather than an empty list that
+ * reads as "none". */
+static bool listeners_unread(const json_t *doc, bool udp)
+{
+	const json_t *sk = json_object_get(doc, "sockets");
+	const char *why = json_string_value(json_object_get(json_object_get(doc, "core_unavailable"), "sockets"));
+
+	if (udp && !json_is_array(json_object_get(sk, "udp"))) {
+		log_error("listeners: no UDP sockets in these facts: they could not be read, or the document "
+			  "is older (netknobs facts --json shows the notes)");
+		return true;
+	}
+	if (!udp && why) {
+		log_error("listeners: the listening sockets could not be read: %s", why);
+		return true;
+	}
+	return false;
+}
+
 static int listeners_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -139,6 +158,10 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 	doc = cmd_get_facts_sampled(g, a.from, NULL, 0, FACTS_SOCKETS | FACTS_LISTENERS_ONLY, &a.sample);
 	if (!doc)
 		return EXIT_NK_ERROR;
+	if (listeners_unread(doc, a.udp)) {
+		json_decref(doc);
+		return EXIT_NK_ERROR;
+	}
 	if (g->format == FORMAT_JSON) {
 		json_t *out = a.udp ? report_udp_json(doc) : report_listeners_json(doc);
 

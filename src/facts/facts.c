@@ -486,9 +486,10 @@ static int validate_listener(const json_t *l, size_t i, char *err, size_t errlen
 /* A UDP socket of "sockets.udp". */
 static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 {
-	static const char *const ints[] = { "rcvbuf", "drops", "inode", "uid", "interface" };
+	static const char *const ints[] = { "rcvbuf", "drops", "window_drops", "inode", "uid", "interface" };
+	static const char *const u32s[] = { "queue", "rcvbuf", "drops", "window_drops" };
 	char where[64];
-	const char *fam;
+	const char *fam, *proto;
 
 	snprintf(where, sizeof(where), "sockets.udp[%zu]", i);
 	if (!json_is_object(u))
@@ -500,8 +501,12 @@ static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 	    want_type(u, "connected", JSON_TRUE, 0, where, err, errlen) ||
 	    want_type(u, "v6only", JSON_TRUE, 0, where, err, errlen) ||
 	    want_type(u, "peer", JSON_STRING, 0, where, err, errlen) ||
+	    want_type(u, "protocol", JSON_STRING, 0, where, err, errlen) ||
 	    want_type(u, "processes", JSON_ARRAY, 0, where, err, errlen))
 		return -EINVAL;
+	proto = json_string_value(json_object_get(u, "protocol"));
+	if (proto && strcmp(proto, "udp") != 0 && strcmp(proto, "udplite") != 0)
+		FAIL("%s: \"protocol\" must be \"udp\" or \"udplite\"", where);
 	fam = json_string_value(json_object_get(u, "family"));
 	if (strcmp(fam, "ipv4") != 0 && strcmp(fam, "ipv6") != 0)
 		FAIL("%s: \"family\" must be \"ipv4\" or \"ipv6\"", where);
@@ -518,7 +523,32 @@ static int validate_udp(const json_t *u, size_t i, char *err, size_t errlen)
 		if (v && json_integer_value(v) < 0)
 			FAIL("%s: \"%s\" must not be negative", where, ints[j]);
 	}
+	/* the kernel's 32-bit fields (idiag_rqueue, SK_MEMINFO_RCVBUF, _DROPS) */
+	for (size_t j = 0; j < sizeof(u32s) / sizeof(u32s[0]); j++)
+		if (json_integer_value(json_object_get(u, u32s[j])) > (json_int_t)UINT32_MAX)
+			FAIL("%s: \"%s\" must be at most %lu", where, u32s[j], (unsigned long)UINT32_MAX);
 	return validate_procs(json_object_get(u, "processes"), where, err, errlen);
+}
+
+/* "sockets.udp_stats": counts, never negative. */
+static int validate_udp_stats(const json_t *st, char *err, size_t errlen)
+{
+	static const char *const ints[] = { "sockets", "listed", "connected", "queued", "dropping",
+					     "unlisted_dropping", "drops" };
+
+	if (!st)
+		return 0;
+	if (want_type(st, "source", JSON_STRING, 0, "sockets.udp_stats", err, errlen))
+		return -EINVAL;
+	for (size_t j = 0; j < sizeof(ints) / sizeof(ints[0]); j++) {
+		const json_t *v = json_object_get(st, ints[j]);
+
+		if (want_type(st, ints[j], JSON_INTEGER, 0, "sockets.udp_stats", err, errlen))
+			return -EINVAL;
+		if (v && json_integer_value(v) < 0)
+			FAIL("sockets.udp_stats: \"%s\" must not be negative", ints[j]);
+	}
+	return 0;
 }
 
 int facts_validate(const json_t *doc, char *err, size_t errlen)
@@ -596,7 +626,7 @@ int facts_validate(const json_t *doc, char *err, size_t errlen)
 	json_array_foreach(json_object_get(sockets, "udp"), i, l)
 		if (validate_udp(l, i, err, errlen) < 0)
 			return -EINVAL;
-	return 0;
+	return validate_udp_stats(json_object_get(sockets, "udp_stats"), err, errlen);
 }
 
 int facts_core_missing(const json_t *facts, json_t *core)

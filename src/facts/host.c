@@ -39,10 +39,30 @@ static unsigned long long netns_cookie(void)
 	return cookie;
 }
 
+/* net.core.netdev_max_backlog is registered for the initial namespace only
+ * (net_core_table vs netns_core_table), while net.core.somaxconn exists in
+ * every namespace: 0 with *initial set, or -ENOENT when they cannot tell. */
+static int host_only_sysctl(const struct nk_root *root, bool *initial)
+{
+	char *text = NULL;
+	int have_core = root_read_file(root, "proc/sys/net/core/somaxconn", 64, &text, NULL) == 0;
+	int r;
+
+	free(text);
+	text = NULL;
+	r = root_read_file(root, "proc/sys/net/core/netdev_max_backlog", 64, &text, NULL);
+	free(text);
+	if (!have_core || (r != 0 && r != -ENOENT))
+		return -ENOENT;
+	*initial = r == 0;
+	return 0;
+}
+
 static void host_netns(json_t *host, const struct nk_root *root)
 {
 	char self[64], init[64];
 	json_t *ns = json_object();
+	bool initial;
 	int rs, ri;
 
 	rs = root_readlink(root, "proc/self/ns/net", self, sizeof(self));
@@ -53,28 +73,20 @@ static void host_netns(json_t *host, const struct nk_root *root)
 		json_object_set_new(ns, "id", json_string(esc ? esc : "?"));
 		free(esc);
 	}
-	if (rs > 0 && ri > 0) {
-		json_object_set_new(ns, "initial", json_boolean(strcmp(self, init) == 0));
-		json_object_set_new(ns, "method", json_string("pid1"));
-	} else if (rs > 0 && strcmp(self, NET_INIT_INODE_ID) == 0) {
+	if (rs > 0 && strcmp(self, NET_INIT_INODE_ID) == 0) {
 		json_object_set_new(ns, "initial", json_true());
 		json_object_set_new(ns, "method", json_string("static-inode"));
-	} else {
-		/* net.core.netdev_max_backlog is registered for the initial
-		 * namespace only (net_core_table vs netns_core_table), while
-		 * net.core.somaxconn exists in every namespace. */
-		char *text = NULL;
-		int have_core = root_read_file(root, "proc/sys/net/core/somaxconn", 64, &text, NULL) == 0;
-		int r;
-
-		free(text);
-		text = NULL;
-		r = root_read_file(root, "proc/sys/net/core/netdev_max_backlog", 64, &text, NULL);
-		free(text);
-		if (have_core && (r == 0 || r == -ENOENT)) {
-			json_object_set_new(ns, "initial", json_boolean(r == 0));
-			json_object_set_new(ns, "method", json_string("host-only-sysctl"));
-		}
+	} else if (rs > 0 && ri > 0 && strcmp(self, init) != 0) {
+		json_object_set_new(ns, "initial", json_false());
+		json_object_set_new(ns, "method", json_string("pid1"));
+	} else if (host_only_sysctl(root, &initial) == 0) {
+		/* PID 1 in the same namespace is no proof: in a container with its
+		 * own PID namespace, PID 1 is the container's init */
+		json_object_set_new(ns, "initial", json_boolean(initial));
+		json_object_set_new(ns, "method", json_string("host-only-sysctl"));
+	} else if (rs > 0 && ri > 0) {
+		json_object_set_new(ns, "initial", json_true());
+		json_object_set_new(ns, "method", json_string("pid1"));
 	}
 	if (root->live) {
 		unsigned long long cookie = netns_cookie();

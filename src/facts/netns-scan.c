@@ -233,7 +233,8 @@ static int read_proc_stat(const struct scan *sc, int pid, unsigned long *flags,
 	return r;
 }
 
-/* The initial namespace: a kernel thread's, PID 1's, or the static inode. */
+/* The initial namespace: a kernel thread's, PID 1's (live: only when it is
+ * the static inode), or the static inode. */
 static void find_initial(struct scan *sc)
 {
 	unsigned long flags = 0;
@@ -245,7 +246,10 @@ static void find_initial(struct scan *sc)
 	    read_id(sc, sc->procfd, "proc", "2/ns/net", &id) == 0) {
 		sc->initial = id;
 		sc->l->initial_method = "kthread";
-	} else if (read_id(sc, sc->procfd, "proc", "1/ns/net", &id) == 0) {
+	} else if (read_id(sc, sc->procfd, "proc", "1/ns/net", &id) == 0 &&
+		   (!sc->l->live || id.ino == PROC_NET_INIT_INO)) {
+		/* live, PID 1 elsewhere than init_net is a container's init
+		 * (its own PID namespace): the static inode is the host's */
 		sc->initial = id;
 		sc->l->initial_method = "pid1";
 	} else {

@@ -16,14 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "facts/sockets.h"
+#include "util/fileio.h"
 
 #define STATE_SYN_RECV 0x03
 #define STATE_LISTEN 0x0a
 
 #define CHUNK_SIZE (64 * 1024)
+/* The most of a table read: about 150 bytes a socket, so 7 million of them
+ * (a copied tree's file may be any size, a sparse one endless in effect) */
+#define PROCTABLE_MAX ((uint64_t)1 << 30)
 
 struct tok {
 	const char *s;
@@ -237,12 +242,21 @@ static int one_line(const char *line, size_t len, unsigned long lineno, proctabl
 
 int proctable_read_fd(int fd, proctable_line_fn fn, void *data, struct proctcp_stats *st)
 {
-	char *buf = malloc(CHUNK_SIZE);
+	char *buf;
 	size_t have = 0;
+	uint64_t total = 0;
 	unsigned long lineno = 0;
 	bool overlong = false, eof = false;
+	struct stat sb;
 	int r = 0;
 
+	/* /proc's tables are regular files; a FIFO reads as empty or blocks,
+	 * a device (a copied tree's /dev/zero) never ends */
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return S_ISDIR(sb.st_mode) ? -EISDIR : -FILEIO_ENOTREG;
+	buf = malloc(CHUNK_SIZE);
 	if (!buf)
 		return -ENOMEM;
 	while (!eof && r == 0) {
@@ -257,6 +271,11 @@ int proctable_read_fd(int fd, proctable_line_fn fn, void *data, struct proctcp_s
 		}
 		if (k == 0)
 			eof = true;
+		total += (uint64_t)k;
+		if (total > PROCTABLE_MAX) {
+			r = -EFBIG;
+			break;
+		}
 		have += (size_t)k;
 		p = buf;
 		while (r == 0 && (nl = memchr(p, '\n', have - (size_t)(p - buf)))) {

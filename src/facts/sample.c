@@ -65,6 +65,7 @@ struct sample {
 	json_t *start_counters; /* the counters at the start (a new reference) */
 	json_t *start_notes;    /* what the start reading could not read */
 	json_t *start_softnet;  /* softnet_stat at the start (a new reference), or NULL */
+	struct sample_udp udp;  /* the UDP sockets' drops at the start */
 	/* listeners */
 	int listeners_error;    /* -errno: netlink could not be used; not sampled */
 	bool listeners_ok;      /* at least one reading succeeded */
@@ -531,6 +532,7 @@ void sample_free(struct sample *s)
 	json_decref(s->start_counters);
 	json_decref(s->start_notes);
 	json_decref(s->start_softnet);
+	sample_udp_free(&s->udp);
 	free(s->ls);
 	free(s->hash);
 	free(s);
@@ -569,6 +571,8 @@ int sample_window(struct sample *s, const struct nk_root *root, bool owners)
 	s->start_counters = json_incref(json_object_get(scratch, "counters"));
 	s->start_notes = json_incref(json_object_get(scratch, "notes"));
 	s->start_softnet = json_incref(json_object_get(scratch, "softnet"));
+	if (root->live && (r = sample_udp_start(&s->udp)) < 0)
+		goto out;
 	end = s->mono_start;
 	add_ms(&end, s->o.duration_ms);
 	for (;;) {
@@ -851,6 +855,8 @@ int sample_attach(struct sample *s, json_t *doc)
 				   "of new listeners not tracked", SAMPLE_MAX_LISTENERS, s->untracked);
 		}
 	}
+	if (sample_udp_attach(&s->udp, doc, o) < 0)
+		goto oom;
 	if (s->ticks_failed) {
 		err |= facts_set(o, "ticks_failed", json_integer(s->ticks_failed));
 		facts_note(doc, "sample: %u listener readings failed (netlink dump interrupted)",

@@ -93,4 +93,24 @@ int sample_attach(struct sample *s, json_t *doc);
 int sample_rates_json(const json_t *start_counters, const json_t *start_softnet, json_t *doc,
 		      json_t *out, uint64_t dur_ms);
 
+/* sample-udp.c: the UDP sockets' drop counters at the start of the window
+ * (netlink only). */
+struct sample_udp {
+	struct start_drops *s;  /* by inode */
+	size_t n;
+	bool complete;          /* every socket that had dropped is in s */
+	bool ok;                /* read at the start */
+	int error;              /* -errno: netlink could not be used */
+};
+
+/* Read them.  Returns 0 (u->ok false when netlink could not be used) or
+ * -ENOMEM. */
+int sample_udp_start(struct sample_udp *u);
+void sample_udp_free(struct sample_udp *u);
+/* Add "window_drops" to each socket of doc.sockets.udp whose drops at the
+ * start are known (not there at the start: every drop is the window's,
+ * when the start kept every socket that had dropped), and "udp_sampled"
+ * to the sample object out.  Returns 0 or -ENOMEM. */
+int sample_udp_attach(const struct sample_udp *u, json_t *doc, json_t *out);
+
 #endif

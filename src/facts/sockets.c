@@ -14,6 +14,7 @@
 
 #include "facts/facts.h"
 #include "facts/sockets.h"
+#include "util/fileio.h"
 #include "util/array.h"
 
 static const char *const state_names[SOCK_STATE_MAX] = {
@@ -524,7 +525,7 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct socktab 
 			facts_note(doc, "/%s: %lu malformed line(s) skipped (first: line %lu)",
 				   files[i].path, st.bad, st.first_bad_line);
 		if (r < 0) {
-			facts_note(doc, "/%s: %s", files[i].path, strerror(-r));
+			facts_note(doc, "/%s: %s", files[i].path, fileio_strerror(-r));
 			if (files[i].family == AF_INET)
 				return r;
 		}

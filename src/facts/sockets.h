@@ -241,6 +241,7 @@ struct udp_sock {
 	uint32_t rcvbuf;        /* SK_MEMINFO_RCVBUF (has_rcvbuf) */
 	uint32_t drops;         /* SK_MEMINFO_DROPS (has_drops) */
 	bool connected, has_rcvbuf, has_drops;
+	bool lite;              /* UDP-Lite (IPPROTO_UDPLITE) */
 	int8_t v6only;          /* -1 unknown */
 	uint32_t uid;
 	uint64_t inode;
@@ -270,9 +271,10 @@ int udptab_add(struct udptab *t, const struct udp_sock *s);
 /* Sort the kept sockets by endpoint and list their inodes.  0 or -ENOMEM. */
 int udptab_finish(struct udptab *t);
 
-/* Dump the UDP sockets of the current network namespace into t (both
- * families, every state), restarted after NLM_F_DUMP_INTR as
- * sockdiag_collect().  Returns 0 or -errno. */
+/* Dump the UDP and UDP-Lite sockets of the current network namespace into
+ * t (both families, every state), restarted after NLM_F_DUMP_INTR as
+ * sockdiag_collect().  A kernel without UDP-Lite (or its diag) only skips
+ * those.  Returns 0 or -errno. */
 int udpdiag_collect(struct udptab *t, struct sockdiag_result *res);
 /* One batch of answers, as sockdiag_parse(). */
 int udpdiag_parse(struct udptab *t, const void *buf, size_t len, unsigned long *bad);
@@ -316,7 +318,9 @@ struct proctcp_stats {
 /* Stream the lines of a /proc/net table (tcp, udp ...) from fd, read in
  * chunks (bounded memory): fn gets each line but a first-line header and
  * blank lines, with its number; a line longer than a chunk is counted bad
- * and skipped.  Returns 0, -errno on a read error, or fn's -errno. */
+ * and skipped.  Returns 0, -errno on a read error (-FILEIO_ENOTREG or
+ * -EISDIR for what is not a regular file, -EFBIG past 1 GiB), or fn's
+ * -errno. */
 typedef int (*proctable_line_fn)(const char *line, size_t len, unsigned long lineno, void *data,
 				 struct proctcp_stats *st);
 int proctable_read_fd(int fd, proctable_line_fn fn, void *data, struct proctcp_stats *st);

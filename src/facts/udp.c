@@ -28,6 +28,7 @@
 
 #include "facts/facts.h"
 #include "facts/sockets.h"
+#include "util/fileio.h"
 
 #define UDP_STATE_ESTABLISHED 1     /* connect()ed: a peer */
 #define UDP_STATES_ALL 0xfffu
@@ -89,6 +90,8 @@ static int sock_cmp(const struct udp_sock *a, const struct udp_sock *b)
 
 	if (c)
 		return c;
+	if (a->lite != b->lite)
+		return a->lite ? 1 : -1;
 	if (a->connected != b->connected)
 		return a->connected ? 1 : -1;
 	if ((c = ep_cmp(&a->peer, &b->peer)))
@@ -206,6 +209,7 @@ struct udp_ctx {
 	struct udptab *t;
 	unsigned long bad;
 	int err;
+	bool lite;              /* the dump is UDP-Lite's */
 };
 
 static int attr_cb(const struct nlattr *attr, void *data)
@@ -249,6 +253,7 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 		s.peer.port = ntohs(m->id.idiag_dport);
 	}
 	s.queue = m->idiag_rqueue;
+	s.lite = c->lite;
 	s.uid = m->idiag_uid;
 	s.inode = m->idiag_inode;
 	s.v6only = -1;
@@ -295,17 +300,23 @@ int udpdiag_collect(struct udptab *t, struct sockdiag_result *res)
 
 		udptab_reset(t);
 		r = 0;
-		for (size_t i = 0; i < 2 && r == 0; i++) {
-			if (families[i] == AF_INET6 && res->ipv6_skipped)
+		for (size_t i = 0; i < 4 && r == 0; i++) {
+			int fam = families[i % 2];
+
+			c.lite = i >= 2;
+			if (fam == AF_INET6 && res->ipv6_skipped)
 				continue;
-			r = sockdiag_dump(families[i], IPPROTO_UDP, UDP_STATES_ALL,
+			r = sockdiag_dump(fam, c.lite ? IPPROTO_UDPLITE : IPPROTO_UDP, UDP_STATES_ALL,
 					  1u << (INET_DIAG_SKMEMINFO - 1), buf, data_cb, &c, &c.err);
-			if (r < 0 && families[i] == AF_INET6 && r != -EINTR && r != -ENOMEM &&
+			if (r < 0 && fam == AF_INET6 && !c.lite && r != -EINTR && r != -ENOMEM &&
 			    sockdiag_ipv6_unavailable(r)) {
 				res->ipv6_skipped = true;
 				res->ipv6_error = r;
 				r = 0;
 			}
+			/* a kernel without UDP-Lite, or without its diag */
+			if (r < 0 && c.lite && r != -EINTR && r != -ENOMEM)
+				r = 0;
 		}
 		res->bad_msgs += c.bad;
 		if (r != -EINTR || attempt == SOCKDIAG_RETRIES)
@@ -377,6 +388,7 @@ int procudp_parse_line(const char *line, size_t len, int family, struct udp_sock
 
 struct proc_ctx {
 	int family;
+	bool lite;
 	struct udptab *t;
 };
 
@@ -390,35 +402,40 @@ static int proc_line(const char *line, size_t len, unsigned long lineno, void *d
 		proctable_bad_line(st, lineno);
 		return 0;
 	}
+	s.lite = c->lite;
 	st->rows++;
 	return udptab_add(c->t, &s);
 }
 
-/* ROOT/proc/net/udp and udp6 into t.  Returns 0, -ENOMEM, or -errno when
- * proc/net/udp cannot be read (noted). */
+/* ROOT/proc/net/udp, udp6, udplite and udplite6 into t.  Returns 0,
+ * -ENOMEM, or -errno when proc/net/udp cannot be read (noted). */
 static int collect_proc(json_t *doc, const struct nk_root *root, struct udptab *t)
 {
 	static const struct {
 		const char *path;
 		int family;
+		bool lite;
 	} files[] = {
-		{ "proc/net/udp", AF_INET },
-		{ "proc/net/udp6", AF_INET6 },
+		{ "proc/net/udp", AF_INET, false },
+		{ "proc/net/udp6", AF_INET6, false },
+		{ "proc/net/udplite", AF_INET, true },
+		{ "proc/net/udplite6", AF_INET6, true },
 	};
 
 	udptab_reset(t);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct proctcp_stats st = { 0 };
-		struct proc_ctx c = { .family = files[i].family, .t = t };
+		struct proc_ctx c = { .family = files[i].family, .lite = files[i].lite, .t = t };
 		int fd = root_open_in(root, files[i].path, O_RDONLY | O_NONBLOCK);
 		int r;
 
 		if (fd < 0) {
-			if (files[i].family == AF_INET6 && fd == -ENOENT)
+			if ((files[i].family == AF_INET6 || files[i].lite) && fd == -ENOENT)
 				continue;
-			facts_note(doc, "/%s: %s: %s", files[i].path, strerror(-fd),
-				   files[i].family == AF_INET ? "no UDP sockets known" : "no IPv6 UDP sockets listed");
-			if (files[i].family == AF_INET)
+			facts_note(doc, "/%s: %s: %s", files[i].path, fileio_strerror(-fd),
+				   files[i].lite ? "no UDP-Lite sockets listed"
+				   : files[i].family == AF_INET ? "no UDP sockets known" : "no IPv6 UDP sockets listed");
+			if (files[i].family == AF_INET && !files[i].lite)
 				return fd;
 			continue;
 		}
@@ -430,8 +447,8 @@ static int collect_proc(json_t *doc, const struct nk_root *root, struct udptab *
 			facts_note(doc, "/%s: %lu malformed line(s) skipped (first: line %lu)", files[i].path,
 				   st.bad, st.first_bad_line);
 		if (r < 0) {
-			facts_note(doc, "/%s: %s", files[i].path, strerror(-r));
-			if (files[i].family == AF_INET)
+			facts_note(doc, "/%s: %s", files[i].path, fileio_strerror(-r));
+			if (files[i].family == AF_INET && !files[i].lite)
 				return r;
 		}
 	}
@@ -505,6 +522,8 @@ static json_t *sock_json(const struct udptab *t, size_t k, const struct socktab 
 		return NULL;
 	if (!inet_ntop(s->ep.family, s->ep.addr, addr, sizeof(addr)))
 		strcpy(addr, "?");
+	if (s->lite)
+		err |= facts_set(o, "protocol", json_string("udplite"));
 	err |= facts_set(o, "family", json_string(s->ep.family == AF_INET ? "ipv4" : "ipv6"));
 	err |= facts_set(o, "address", json_string(addr));
 	err |= facts_set(o, "port", json_integer(s->ep.port));

@@ -112,6 +112,11 @@ static void print_row(const struct row *r, bool color, FILE *out)
 	const char *on = "", *off = "";
 
 	report_sock_endpoint(r->s, ep, sizeof(ep));
+	if (!strcmp(gets(r->s, "protocol") ? gets(r->s, "protocol") : "", "udplite")) {
+		size_t l = strlen(ep);
+
+		snprintf(ep + l, sizeof(ep) - l, " (UDP-Lite)");
+	}
 	if (r->connected) {
 		const char *peer = gets(r->s, "peer");
 		char *esc = escape_display(peer ? peer : "?");

@@ -1,4 +1,4 @@
-/* udp-hold [-4|-6|-d] [-a ADDR] [-b BYTES] [-r MS] [-n COMM] PORT
+/* udp-hold [-4|-6|-d] [-a ADDR] [-b BYTES] [-r MS] [-n COMM] [-c PEERPORT] [-D] PORT
  *
  * Open a UDP socket and keep it without reading, so that its receive
  * buffer fills and it drops what arrives next.  -4 IPv4 (default), -6 IPv6
@@ -6,14 +6,18 @@
  * ask for a receive buffer of BYTES with SO_RCVBUF (the kernel doubles it
  * and caps it at twice net.core.rmem_max); -r read one datagram every MS
  * milliseconds (a reader too slow for its traffic); -n process name
- * (prctl PR_SET_NAME).  Prints "ready PORT rcvbuf BYTES" once bound (PORT 0
- * picks one) and runs until killed. */
+ * (prctl PR_SET_NAME); -c connect to PEERPORT on the loopback address (a
+ * client's connected socket); -D wait in uninterruptible sleep (state D: a
+ * vfork()ed child that holds no socket and never execs, killed with its
+ * parent).  Prints "ready PORT rcvbuf BYTES" once bound (PORT 0 picks one)
+ * and runs until killed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -21,7 +25,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: udp-hold [-4|-6|-d] [-a ADDR] [-b BYTES] [-r MS] [-n COMM] PORT\n");
+	fprintf(stderr, "usage: udp-hold [-4|-6|-d] [-a ADDR] [-b BYTES] [-r MS] [-n COMM] [-c PEERPORT] [-D] PORT\n");
 	exit(2);
 }
 
@@ -37,15 +41,34 @@ static long number(const char *s, long min, long max)
 	return v;
 }
 
+/* Wait in uninterruptible sleep: vfork()'s parent waits (state D) until the
+ * child exits, which it does only when the parent is killed. */
+static __attribute__((noinline)) int stick(int fd)
+{
+	pid_t child = vfork();
+
+	if (child == 0) {
+		close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		for (;;)
+			pause();
+	}
+	if (child < 0) {
+		perror("vfork");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int family = AF_INET, dual = 0, opt, fd, v6only, rcvbuf = -1, got;
-	long port, read_ms = -1;
+	int family = AF_INET, dual = 0, opt, fd, v6only, rcvbuf = -1, got, stuck = 0;
+	long port, read_ms = -1, peer = -1;
 	const char *addr = NULL, *comm = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 
-	while ((opt = getopt(argc, argv, "46da:b:r:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "46da:b:r:n:c:D")) != -1) {
 		switch (opt) {
 		case '4': family = AF_INET; dual = 0; break;
 		case '6': family = AF_INET6; dual = 0; break;
@@ -54,6 +77,8 @@ int main(int argc, char **argv)
 		case 'b': rcvbuf = (int)number(optarg, 0, 0x7fffffff); break;
 		case 'r': read_ms = number(optarg, 1, 3600000); break;
 		case 'n': comm = optarg; break;
+		case 'c': peer = number(optarg, 1, 65535); break;
+		case 'D': stuck = 1; break;
 		default: usage();
 		}
 	}
@@ -114,6 +139,29 @@ int main(int argc, char **argv)
 	}
 	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (peer > 0) {
+		struct sockaddr_storage ps;
+
+		memset(&ps, 0, sizeof(ps));
+		if (family == AF_INET) {
+			struct sockaddr_in *p4 = (struct sockaddr_in *)&ps;
+
+			p4->sin_family = AF_INET;
+			p4->sin_port = htons((uint16_t)peer);
+			p4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else {
+			struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&ps;
+
+			p6->sin6_family = AF_INET6;
+			p6->sin6_port = htons((uint16_t)peer);
+			p6->sin6_addr = in6addr_loopback;
+		}
+		if (connect(fd, (struct sockaddr *)&ps, family == AF_INET ? sizeof(struct sockaddr_in)
+									 : sizeof(struct sockaddr_in6)) < 0) {
+			perror("connect");
+			return 1;
+		}
+	}
 	sl = sizeof(got);
 	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &sl) < 0) {
 		perror("getsockopt(SO_RCVBUF)");
@@ -121,6 +169,8 @@ int main(int argc, char **argv)
 	}
 	printf("ready %ld rcvbuf %d\n", port, got);
 	fflush(stdout);
+	if (stuck && stick(fd) < 0)
+		return 1;
 	for (;;) {
 		char buf[65536];
 

@@ -5,6 +5,8 @@
 #     saying otherwise than the value now, or no file at all, said so
 #   - UDP sockets from /proc/net/udp and udp6 (below --root, the only
 #     source): queue, drops and owner, no buffer size; the drops a notice
+#   - a FIFO or (as root) a device in place of /proc/net/udp or tcp: refused
+#     with a note, never read as an empty table or without end
 . "$TESTLIB"
 R=$T/root
 cp -a "$FIXTURES/roots/basic" "$R"
@@ -67,6 +69,44 @@ check_eq "without a buffer size: the drops a notice, nothing critical" "buffers.
 	"$(jq -r '.findings[] | select(.subject == "0.0.0.0:53") | "\(.rule) \(.severity)"' "$T/out")"
 check_match "the notice says the buffer size is unknown" 'receive buffer size is unknown \(the facts come from /proc/net/udp\)' \
 	"$(jq -r '.findings[] | select(.subject == "0.0.0.0:53") | .message' "$T/out")"
+# a UDP-Lite socket from /proc/net/udplite: listed as such
+printf '%s\n' \
+	'   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops' \
+	' 7001: 0100007F:1B58 00000000:0000 07 00000000:00000900 00:00000000 00000000     0        0 1601 2 0000000000000000 49' \
+	>"$R/proc/net/udplite"
+check_exit "facts with /proc/net/udplite" 0 "$NETKNOBS" --root "$R" facts --json
+check_eq "the UDP-Lite socket from /proc/net/udplite, with its drops" "udplite 7000 49" \
+	"$(jq -r '.sockets.udp[] | select(.inode == 1601) | "\(.protocol) \(.port) \(.drops)"' "$T/out")"
+rm "$R/proc/net/udplite"
 check_exit "listeners --udp from /proc/net/udp" 0 "$NETKNOBS" --root "$R" listeners --udp
 check_match "listeners --udp says the buffer sizes are unknown" 'no receive buffer sizes' "$(cat "$T/out")"
+# not a regular file in place of a /proc/net table: a FIFO reads as empty
+# (no writer), a device such as /dev/zero never ends: refused, said so
+for f in udp tcp; do
+	mv "$R/proc/net/$f" "$T/$f.saved"
+	mkfifo "$R/proc/net/$f"
+	check_exit "a FIFO as /proc/net/$f: facts end" 0 timeout 30 "$NETKNOBS" --root "$R" facts --json
+	check_match "a FIFO as /proc/net/$f: refused, said so" "/proc/net/$f: not a regular file" \
+		"$(jq -r '.notes[]' "$T/out")"
+	if [ "$f" = udp ]; then
+		check_eq "a FIFO as /proc/net/udp: no UDP sockets claimed" null "$(jq -c '.sockets.udp' "$T/out")"
+		check_exit "a FIFO as /proc/net/udp: listeners --udp cannot list, exit 3" 3 \
+			"$NETKNOBS" --root "$R" listeners --udp
+		check_match "a FIFO as /proc/net/udp: listeners --udp says so" 'no UDP sockets in these facts: they could not be read' \
+			"$(cat "$T/err")"
+	else
+		check_exit "a FIFO as /proc/net/tcp: listeners cannot list, exit 3" 3 "$NETKNOBS" --root "$R" listeners
+		check_match "a FIFO as /proc/net/tcp: listeners says why, not 'no listening TCP sockets'" \
+			'the listening sockets could not be read: .*/proc/net/tcp: not a regular file' "$(cat "$T/err") $(cat "$T/out")"
+	fi
+	rm "$R/proc/net/$f"
+	if [ "$(id -u)" = 0 ]; then
+		mknod "$R/proc/net/$f" c 1 5
+		check_exit "/dev/zero as /proc/net/$f: facts end" 0 timeout 30 "$NETKNOBS" --root "$R" facts --json
+		check_match "/dev/zero as /proc/net/$f: refused, said so" "/proc/net/$f: not a regular file" \
+			"$(jq -r '.notes[]' "$T/out")"
+		rm "$R/proc/net/$f"
+	fi
+	mv "$T/$f.saved" "$R/proc/net/$f"
+done
 finish

@@ -466,8 +466,23 @@ check_eq "every key the rules read is documented" "" "$undoc"
 # UDP sockets: the cause of each full buffer decides the advice
 nk_audit --from "$D/udp-dropping.json" --format json >"$T/udp.json" || true
 check_match "UDP cut down by rmem_max: raise it, restart" \
-	'exactly twice net.core.rmem_max \(212992\).*rsyslogd asked for more.*Raise net.core.rmem_max to at least 8388608, then restart rsyslogd' \
+	'exactly twice net.core.rmem_max \(212992\).*rsyslogd asked for at least 212992 bytes, and either asked for more and the kernel cut it down, or asked for exactly that.*Raise net.core.rmem_max to at least 8388608, then restart rsyslogd.*If its buffer is the same afterwards, rsyslogd asks for exactly this much: raise the rcvbufSize parameter of its imudp input instead' \
 	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:514)"
+check_match "UDP connected socket: a server's listening setting is not named for it, the kernel's default is" \
+	'connected to 10.0.0.53:53.*myagent never set one. Raise its own receive buffer setting \(SO_RCVBUF\) if it has one' \
+	"$(msg "$T/udp.json" buffers.udp-full 10.0.0.5:40312)"
+# rmem_default set to twice rmem_max: a buffer of that size may be either
+mutate "$D/udp-dropping.json" "$T/udp-rdef2.json" 'd["sysctl"]["net.core.rmem_default"] = 425984'
+nk_audit --from "$T/udp-rdef2.json" --format json >"$T/udpd2.json" || true
+check_match "UDP at twice rmem_max that is also rmem_default: both said" \
+	'exactly twice net.core.rmem_max \(212992\).*It is also net.core.rmem_default: rsyslogd may never have set one' \
+	"$(msg "$T/udpd2.json" buffers.udp-full 0.0.0.0:514)"
+nk_audit --from "$D/udp-rmem-large.json" --format json >"$T/udpl.json" || true
+check_match "UDP at twice an rmem_max of 128 MiB: not called the application's own size, no larger cap" \
+	'exactly twice net.core.rmem_max \(134217728\), the most SO_RCVBUF gives, but rmem_max is already at least the 67108864 bytes these rules would ask for: a larger cap is no answer, rsyslogd does not read fast enough' \
+	"$(msg "$T/udpl.json" buffers.udp-full 0.0.0.0:514)"
+check_eq "UDP at twice an rmem_max of 128 MiB: rmem_max not recommended" "net.core.rmem_default=1048576" \
+	"$(jq -r '[.recommendations[] | "\(.key)=\(.value)"] | sort | join(" ")' "$T/udpl.json")"
 check_match "UDP with the default buffer and no setting of its own: rmem_default" \
 	'net.core.rmem_default \(212992\): dnsmasq never set one\. It has no setting of its own: raise net.core.rmem_default to at least 1048576' \
 	"$(msg "$T/udp.json" buffers.udp-full 0.0.0.0:53)"
@@ -495,6 +510,16 @@ check_match "UDP drops during the window: the rate" 'and it is happening now: 15
 	"$(msg "$T/udps.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors)"
 check_match "TCP drops under memory pressure: the memory's" 'TCP memory is under pressure' \
 	"$(msg "$T/udps.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"
+check_match "UDP drops during the window, not full at its end: happening now, in bursts" \
+	'0.0.0.0:123 \(chronyd\) dropped 1500 datagrams during the 30000 ms sampling window \(5210 since it was opened\): it drops now, in bursts' \
+	"$(msg "$T/udps.json" buffers.udp-drops-window 0.0.0.0:123)"
+check_match "UDP drops during the window: the namespace's finding points to the socket" \
+	'see buffers.udp-drops-window for the sockets that dropped during the window' \
+	"$(msg "$T/udps.json" buffers.udp-rcvbuf-errors Udp.RcvbufErrors)"
+nk_audit --from "$D/udp-window-quiet.json" --format json >"$T/udpq.json" || true
+check_match "UDP drops since opened, none during the window: the notice says so" \
+	'has dropped 5210 datagrams since the socket was opened, but nothing shows that it drops now: 0 of its 212992 bytes are in use \(0%\), and it dropped none during the 30000 ms sampling window\.' \
+	"$(msg "$T/udpq.json" buffers.udp-drops 0.0.0.0:123)"
 nk_audit --from "$D/udp-counters-report.json" --format json >"$T/udpr.json" || true
 check_match "TCP drops without memory pressure: the applications'" 'not under pressure, so the drops come from connections whose receive buffer was full' \
 	"$(msg "$T/udpr.json" buffers.tcp-rcv-drops TcpExt.TCPRcvQDrop)"

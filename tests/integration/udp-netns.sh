@@ -85,7 +85,7 @@ check_eq "a: every receiver full and dropping" \
 	"$(jq -r '[.findings[] | select(.rule == "buffers.udp-full") | .subject] | sort | join(" ")' "$T/a-audit.json") "
 if [ "$rmax" -lt 67108864 ]; then
 	check_match "a: cut down by rmem_max: raise it and restart" \
-		"\\(capped, PID $P_CAP\\).*exactly twice net.core.rmem_max \\($rmax\\).*capped asked for more.*restart capped" \
+		"\\(capped, PID $P_CAP\\).*exactly twice net.core.rmem_max \\($rmax\\).*capped asked for at least $rmax bytes.*restart capped" \
 		"$(msg "0.0.0.0:$cap")"
 else
 	pass "a: rmem_max is already $rmax: the capped receiver is judged too slow"

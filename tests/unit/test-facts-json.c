@@ -59,6 +59,13 @@ static const struct {
 	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"peak\": {\"queue\": 1, \"queue_min\": -1}}]}}", "\"queue_min\" must not be negative" },
 	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 80, \"queue\": 0, \"peak\": {\"queue\": 1, \"shrank\": 0}}]}}", "\"shrank\" must be a boolean" },
 	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": []}, \"sample\": {\"duration_ms\": 1, \"vanished\": [{\"port\": 1, \"processes\": [{\"comm\": \"x\"}]}]}}", "sample.vanished[0].processes[0]: missing \"pid\"" },
+	/* UDP: the kernel's 32-bit fields, and counts that are never negative */
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [], \"udp\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 53, \"queue\": 9223372036854775807, \"rcvbuf\": 1}]}}", "sockets.udp[0]: \"queue\" must be at most 4294967295" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [], \"udp\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 53, \"queue\": 0, \"rcvbuf\": 4294967296}]}}", "sockets.udp[0]: \"rcvbuf\" must be at most 4294967295" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [], \"udp\": [{\"family\": \"ipv4\", \"address\": \"a\", \"port\": 53, \"queue\": 0, \"drops\": 4294967296}]}}", "sockets.udp[0]: \"drops\" must be at most 4294967295" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [], \"udp_stats\": {\"sockets\": -1}}}", "sockets.udp_stats: \"sockets\" must not be negative" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [], \"udp_stats\": {\"unlisted_dropping\": \"x\"}}}", "\"unlisted_dropping\" must be an integer" },
+	{ "{\"schema_version\": 1, \"host\": {}, \"sysctl\": {}, \"sockets\": {\"source\": \"netlink\", \"listeners\": [], \"udp_stats\": {\"source\": 1}}}", "\"source\" must be a string" },
 };
 
 int main(void)
@@ -67,7 +74,7 @@ int main(void)
 	json_t *doc, *v, *again;
 	const char *keys[] = { "net.core.somaxconn", "net.ipv4.tcp_rmem", "net.core.netdev_max_backlog",
 			       "net.ipv4.conf.*.rp_filter", "net/../../etc/shadow", "net.core.loop" };
-	char err[512], *text;
+	char err[512] = "", *text;
 
 	if (!mkdtemp(tmp))
 		abort();
