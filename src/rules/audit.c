@@ -45,6 +45,20 @@ int json_set_escaped(json_t *o, const char *k, const char *v)
 	return r < 0 ? -1 : 0;
 }
 
+/* A finding's subject and message: the rule's text (checked when it was
+ * loaded) with facts interpolated, which the facts already hold escaped;
+ * control characters that reach it anyway (a saved document from
+ * elsewhere) are escaped here, backslashes are left alone, so a
+ * collector's "\x1b" does not become "\\x1b".  0 or -1. */
+static int json_set_display(json_t *o, const char *k, const char *v)
+{
+	char *esc = escape_display(v);
+	int r = esc ? json_object_set_new(o, k, json_string(esc)) : -1;
+
+	free(esc);
+	return r < 0 ? -1 : 0;
+}
+
 /* v escaped as set_str() stores it; NULL when v is NULL (or out of memory). */
 static json_t *escaped_string(const char *v)
 {
@@ -194,8 +208,8 @@ json_t *finding_json(const struct finding *f, const json_t *facts)
 	r = r || set_shared(o, "rule", rj->id) < 0 || set_shared(o, "ruleset", rj->ruleset) < 0 ||
 	    set_shared(o, "source", rj->source) < 0 || set_shared(o, "severity", rj->severity) < 0 ||
 	    set_shared(o, "title", rj->title) < 0 ||
-	    json_set_escaped(o, "subject", f->subject ? f->subject : "?") < 0 ||
-	    json_set_escaped(o, "message", f->message ? f->message : "?") < 0 ||
+	    json_set_display(o, "subject", f->subject ? f->subject : "?") < 0 ||
+	    json_set_display(o, "message", f->message ? f->message : "?") < 0 ||
 	    set_fact(o, "observed", f->observed) < 0 ||
 	    (f->observed && set_shared(o, "observed_unit", rj->unit) < 0) ||
 	    set_shared(o, "recommend", recs) < 0 ||

@@ -200,6 +200,15 @@ rules:
     message: "m"
     rationale: "r"
 EOF
+# a control character in a sysctl.d file name: escaped once, where the
+# facts escape it, not again in the finding that names the file
+cp -a "$FIXTURES/roots/basic" "$T/escroot"
+mkdir -p "$T/escroot/etc/sysctl.d"
+printf 'net.core.somaxconn = 1024\n' >"$T/escroot/etc/sysctl.d/9$(printf '\033')x.conf"
+"$NK" --root "$T/escroot" audit >"$T/esc.txt" 2>&1 || true
+no_esc "13: a file name with ESC: no raw escape in the audit" "$T/esc.txt"
+check_match "13: the file named escaped once" '/etc/sysctl.d/9\\x1bx\.conf:1 sets 1024' "$(cat "$T/esc.txt")"
+check_eq "13: not escaped twice" "" "$(grep -F '\\x1b' "$T/esc.txt" || true)"
 check_exit "13: a title with an escape sequence" 3 "$NK" lint "$E/title.yaml"
 check_match "13: refused after YAML's unescaping" "title.yaml:5:12: error: 'title' holds a control character \\(\\\\x1b" "$(cat "$T/err")"
 check_exit "13: audit refuses it too" 3 "$NK" audit --format nagios --no-default-rules --rules "$E/title.yaml" --from "$FIXTURES/rules/healthy.json"
