@@ -31,8 +31,27 @@ const struct cmd *const commands[] = {
 	NULL,
 };
 
+const char *const output_format_names[FORMAT_COUNT] = {
+	[FORMAT_TEXT] = "text", [FORMAT_JSON] = "json", [FORMAT_PROM] = "prom", [FORMAT_NAGIOS] = "nagios",
+};
+
+/* "text, json, prom": text and json, which every command takes, and the
+ * formats of mask (CMD_FORMAT_* bits), in buf. */
+static const char *format_list(unsigned mask, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int f = 0; f < FORMAT_COUNT && n < size; f++)
+		if (f <= FORMAT_JSON || (mask & (1u << f)))
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", output_format_names[f]);
+	return buf;
+}
+
 int globals_option(struct globals *g, int c, const char *arg)
 {
+	char buf[64];
+
 	switch (c) {
 	case OPT_ROOT:
 		g->root = arg;
@@ -47,19 +66,13 @@ int globals_option(struct globals *g, int c, const char *arg)
 		g->format = FORMAT_JSON;
 		return 1;
 	case OPT_FORMAT:
-		if (!strcmp(arg, "text")) {
-			g->format = FORMAT_TEXT;
-		} else if (!strcmp(arg, "json")) {
-			g->format = FORMAT_JSON;
-		} else if (!strcmp(arg, "prom")) {
-			g->format = FORMAT_PROM;
-		} else if (!strcmp(arg, "nagios")) {
-			g->format = FORMAT_NAGIOS;
-		} else {
-			log_error("--format %s: unknown format (text, json, prom, nagios)", arg);
-			return -1;
-		}
-		return 1;
+		for (int f = 0; f < FORMAT_COUNT; f++)
+			if (!strcmp(arg, output_format_names[f])) {
+				g->format = (enum output_format)f;
+				return 1;
+			}
+		log_error("--format %s: unknown format (%s)", arg, format_list(~0u, buf, sizeof(buf)));
+		return -1;
 	case OPT_COLOR:
 		if (!strcmp(arg, "auto")) {
 			g->color = -1;
@@ -199,10 +212,10 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 		return -1;
 	}
 	if (g->format > FORMAT_JSON && !(cmd->formats & (1u << g->format))) {
-		log_error("%s: --format %s is not supported by this command (text, json%s%s)", cmd->name,
-			  g->format == FORMAT_PROM ? "prom" : "nagios",
-			  cmd->formats & CMD_FORMAT_PROM ? ", prom" : "",
-			  cmd->formats & CMD_FORMAT_NAGIOS ? ", nagios" : "");
+		char list[64];
+
+		log_error("%s: --format %s is not supported by this command (%s)", cmd->name,
+			  output_format_names[g->format], format_list(cmd->formats, list, sizeof(list)));
 		return -1;
 	}
 	return optind;

@@ -16,7 +16,13 @@ enum {
 	EXIT_NK_ERROR = 3,    /* could not do the job: bad input, usage, system error */
 };
 
-enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROM, FORMAT_NAGIOS };
+enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROM, FORMAT_NAGIOS, FORMAT_COUNT };
+
+/* The output formats by name ("text", "json", "prom", "nagios"), indexed by
+ * enum output_format: --format's parsing and its errors come from it.  A
+ * new format is a name here, a CMD_FORMAT_* bit for the commands that
+ * take it, and its renderer (src/report/). */
+extern const char *const output_format_names[FORMAT_COUNT];
 
 /* struct cmd.formats: the formats a command takes besides text and json. */
 #define CMD_FORMAT_PROM (1u << FORMAT_PROM)
