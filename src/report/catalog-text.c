@@ -1,19 +1,12 @@
 /* The text of netknobs profiles and netknobs rules, from the documents
- * those commands print with --json. */
+ * those commands print with --json, and a rule's source as they show it. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "report/text-int.h"
 #include "util/escape.h"
-
-static const char *catalog_str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
 
 void report_profiles_text(const json_t *doc, FILE *out)
 {
@@ -25,7 +18,7 @@ void report_profiles_text(const json_t *doc, FILE *out)
 		const char *desc = json_string_value(json_object_get(p, "description")), *key;
 		size_t j;
 
-		fprintf(out, "%s\n", catalog_str(p, "name"));
+		fprintf(out, "%s\n", text_str(p, "name"));
 		if (desc) {
 			fputs("  ", out);
 			fputs_safe(desc, out);
@@ -50,8 +43,7 @@ void report_profiles_text(const json_t *doc, FILE *out)
 		fputs("\nUse one with: netknobs audit --profile NAME\n", out);
 }
 
-/* A rule's "source" (FILE:LINE:COL) as FILE (escaped) and ":LINE". */
-static void catalog_source(FILE *out, const char *src)
+void text_source(FILE *out, const char *src)
 {
 	const char *col = strrchr(src, ':'), *line = NULL;
 	char *file;
@@ -78,14 +70,14 @@ void report_rules_text(const json_t *doc, FILE *out)
 	int w = 36;
 
 	json_array_foreach(arr, i, ru)
-		if ((int)strlen(catalog_str(ru, "id")) > w)
-			w = (int)strlen(catalog_str(ru, "id"));
+		if ((int)strlen(text_str(ru, "id")) > w)
+			w = (int)strlen(text_str(ru, "id"));
 	fprintf(out, "%-*s %-9s %s\n", w, "RULE", "SEVERITY", "STATE (SOURCE)");
 	json_array_foreach(arr, i, ru) {
-		fprintf(out, "%-*s %-9s ", w, catalog_str(ru, "id"), catalog_str(ru, "severity"));
-		fputs_safe(catalog_str(ru, "state"), out);
+		fprintf(out, "%-*s %-9s ", w, text_str(ru, "id"), text_str(ru, "severity"));
+		fputs_safe(text_str(ru, "state"), out);
 		fputs(" (", out);
-		catalog_source(out, catalog_str(ru, "source"));
+		text_source(out, text_str(ru, "source"));
 		fputs(")\n", out);
 	}
 	fprintf(out, "\n%zu rule%s in %lld rule set%s\n", nrules, nrules == 1 ? "" : "s",

@@ -50,6 +50,11 @@ void report_profiles_text(const json_t *profiles, FILE *out);
  * longest id, then how many rules in how many rule sets. */
 void report_rules_text(const json_t *rules, FILE *out);
 
+/* netknobs explain: the document explain --json prints, a sysctl key
+ * (kind "key": what it does, its value, counters, the rules using it) or
+ * a rule's full text (kind "rule"), src/report/explain-text.c. */
+void report_explain_text(const json_t *explain, FILE *out);
+
 struct listeners_opts {
 	bool color;
 	bool verbose;      /* each member of a SO_REUSEPORT group on a row of its own */
