@@ -9,11 +9,11 @@
 
 #include "cmd.h"
 #include "facts/sysctl.h"
+#include "report/report.h"
 #include "rules/rules.h"
 #include "util/escape.h"
 #include "util/log.h"
 #include "util/suggest.h"
-#include "util/wrap.h"
 
 enum { OPT_FROM = OPT_CMD_BASE };
 
@@ -45,34 +45,6 @@ static int key_used(const char *k, void *data)
 	if (k && (!strcmp(k, u->key) || fnmatch(k, u->key, 0) == 0))
 		u->hit = true;
 	return 0;
-}
-
-static void print_text(const char *label, const char *text)
-{
-	char lab[16];
-
-	if (!text)
-		return;
-	snprintf(lab, sizeof(lab), "%-11s ", label);
-	print_wrapped(stdout, "  ", lab, text);
-}
-
-static void value_line(const json_t *v)
-{
-	char *t = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-
-	if (json_is_array(v)) {
-		size_t i;
-		const json_t *e;
-
-		json_array_foreach(v, i, e)
-			printf("%s%lld", i ? " " : "", (long long)json_integer_value(e));
-	} else if (json_is_string(v)) {
-		fputs_safe(json_string_value(v), stdout);
-	} else {
-		fputs_safe(t ? t : "?", stdout);
-	}
-	free(t);
 }
 
 static json_t *counter_value(const json_t *facts, const char *name)
@@ -124,22 +96,12 @@ static void unknown_name(const struct rulebook *rb, const char *word, const char
 	free(esc);
 }
 
-static int explain_key(const struct globals *g, const struct explain_args *a, const struct rulebook *rb,
-		       const char *key)
+/* The rules that read or recommend key, as explain --json lists them. */
+static json_t *key_users(const struct rulebook *rb, const char *key)
 {
-	const struct key_doc *d = rulebook_key_doc(rb, key);
-	const char *keys[1] = { key };
-	json_t *facts = cmd_get_facts(g, a->from, keys, 1, 0);
-	const json_t *v = facts ? json_object_get(json_object_get(facts, "sysctl"), key) : NULL;
-	const json_t *una = facts ? json_object_get(json_object_get(facts, "sysctl_unavailable"), key) : NULL;
-	json_t *out = NULL, *users = json_array();
-	int ret = EXIT_NK_OK;
+	json_t *users = json_array();
 
-	if (!facts) {
-		json_decref(users);
-		return EXIT_NK_ERROR;
-	}
-	for (size_t i = 0; i < rb->nrules; i++) {
+	for (size_t i = 0; users && i < rb->nrules; i++) {
 		struct uses u = { key, false };
 
 		rule_sysctl_keys(&rb->rules[i], key_used, &u);
@@ -148,89 +110,85 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 							       severity_name(rb->rules[i].severity), "title",
 							       rb->rules[i].title));
 	}
-	/* a key nothing knows: not documented, read by no rule, and absent
-	 * from this kernel: most likely a typo, not a key to describe */
-	if (!d && !json_array_size(users) && !v &&
-	    !strcmp(json_string_value(json_object_get(una, "reason")) ?: "", "missing")) {
-		unknown_name(rb, key, "is not a sysctl key of this kernel, nor a documented key or a rule id");
-		json_decref(users);
-		json_decref(facts);
+	return users;
+}
+
+/* The document of explain KEY: its documentation, value and counters from
+ * facts, and the rules using it (users, a reference taken). */
+static json_t *key_doc(const struct key_doc *d, const char *key, const json_t *facts, json_t *users)
+{
+	const json_t *v = json_object_get(json_object_get(facts, "sysctl"), key);
+	const json_t *una = json_object_get(json_object_get(facts, "sysctl_unavailable"), key);
+	json_t *out = json_pack("{s:i,s:s,s:s}", "schema_version", 1, "kind", "key", "key", key);
+	json_t *counters = json_object();
+
+	if (!out || !counters) {
+		json_decref(out);
+		json_decref(counters);
+		return NULL;
+	}
+	if (d) {
+		json_object_set_new(out, "summary", json_string(d->summary));
+		if (d->default_text)
+			json_object_set_new(out, "default", json_string(d->default_text));
+		if (d->namespaced != KEY_NS_UNKNOWN)
+			json_object_set_new(out, "scope", json_string(d->namespaced == KEY_NS_PER_NETNS ? "netns"
+								     : d->namespaced == KEY_NS_SHARED ? "host-shared"
+								     : "host-only"));
+		if (d->notes)
+			json_object_set_new(out, "notes", json_string(d->notes));
+		for (size_t i = 0; i < d->ncounters; i++) {
+			json_t *c = counter_value(facts, d->counters[i]);
+
+			json_object_set(counters, d->counters[i], c ? c : json_null());
+		}
+	}
+	json_object_set_new(out, "counters", counters);
+	if (v)
+		json_object_set(out, "value", (json_t *)v);
+	if (una)
+		json_object_set(out, "unavailable", (json_t *)una);
+	json_object_set(out, "rules", users);
+	return out;
+}
+
+static int explain_print(const struct globals *g, json_t *doc)
+{
+	int ret = EXIT_NK_OK;
+
+	if (!doc) {
+		log_error("out of memory");
 		return EXIT_NK_ERROR;
 	}
-	if (g->format == FORMAT_JSON) {
-		json_t *counters = json_object();
+	if (g->format == FORMAT_JSON)
+		ret = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+	else
+		report_explain_text(doc, stdout);
+	json_decref(doc);
+	return ret;
+}
 
-		out = json_pack("{s:i,s:s,s:s}", "schema_version", 1, "kind", "key", "key", key);
-		if (d) {
-			json_object_set_new(out, "summary", json_string(d->summary));
-			if (d->default_text)
-				json_object_set_new(out, "default", json_string(d->default_text));
-			if (d->namespaced != KEY_NS_UNKNOWN)
-				json_object_set_new(out, "scope", json_string(d->namespaced == KEY_NS_PER_NETNS ? "netns"
-									     : d->namespaced == KEY_NS_SHARED ? "host-shared"
-									     : "host-only"));
-			if (d->notes)
-				json_object_set_new(out, "notes", json_string(d->notes));
-			for (size_t i = 0; i < d->ncounters; i++) {
-				json_t *c = counter_value(facts, d->counters[i]);
+static int explain_key(const struct globals *g, const struct explain_args *a, const struct rulebook *rb,
+		       const char *key)
+{
+	const struct key_doc *d = rulebook_key_doc(rb, key);
+	const char *keys[1] = { key };
+	json_t *facts = cmd_get_facts(g, a->from, keys, 1, 0), *users;
+	int ret;
 
-				json_object_set(counters, d->counters[i], c ? c : json_null());
-			}
-		}
-		json_object_set_new(out, "counters", counters);
-		if (v)
-			json_object_set(out, "value", (json_t *)v);
-		if (una)
-			json_object_set(out, "unavailable", (json_t *)una);
-		json_object_set(out, "rules", users);
-		if (print_json(out) < 0)
-			ret = EXIT_NK_ERROR;
-		json_decref(out);
+	if (!facts)
+		return EXIT_NK_ERROR;
+	users = key_users(rb, key);
+	/* a key nothing knows: not documented, read by no rule, and absent
+	 * from this kernel: most likely a typo, not a key to describe */
+	if (!d && !json_array_size(users) && !json_object_get(json_object_get(facts, "sysctl"), key) &&
+	    !strcmp(json_string_value(json_object_get(
+			    json_object_get(json_object_get(facts, "sysctl_unavailable"), key), "reason")) ?: "",
+		    "missing")) {
+		unknown_name(rb, key, "is not a sysctl key of this kernel, nor a documented key or a rule id");
+		ret = EXIT_NK_ERROR;
 	} else {
-		size_t i;
-		const json_t *u;
-
-		printf("%s\n", key);
-		if (d) {
-			print_text("", d->summary);
-			print_text("default:", d->default_text);
-			if (d->namespaced != KEY_NS_UNKNOWN)
-				printf("  %-11s %s\n", "scope:",
-				       d->namespaced == KEY_NS_PER_NETNS
-					       ? "per network namespace (a container has its own value)"
-				       : d->namespaced == KEY_NS_SHARED
-					       ? "host-wide (one value, visible in every network namespace)"
-					       : "host-wide (exists in the initial network namespace only)");
-			print_text("notes:", d->notes);
-		} else {
-			printf("  (no documentation for this key in the loaded rule sets)\n");
-		}
-		printf("  %-11s ", "here:");
-		if (v)
-			value_line(v);
-		else if (una)
-			fputs_safe(json_string_value(json_object_get(una, "error")) ?: "unavailable", stdout);
-		else
-			fputs("unknown", stdout);
-		putchar('\n');
-		for (size_t k = 0; d && k < d->ncounters; k++) {
-			json_t *c = counter_value(facts, d->counters[k]);
-
-			printf("  %-11s %s = ", k ? "" : "counters:", d->counters[k]);
-			if (c)
-				value_line(c);
-			else
-				fputs("n/a", stdout);
-			putchar('\n');
-		}
-		json_array_foreach(users, i, u) {
-			printf("  %-11s %s (%s): ", i ? "" : "rules:", json_string_value(json_object_get(u, "id")),
-			       json_string_value(json_object_get(u, "severity")));
-			fputs_safe(json_string_value(json_object_get(u, "title")) ?: "", stdout);
-			putchar('\n');
-		}
-		if (!json_array_size(users))
-			printf("  %-11s none of the loaded rules reads it\n", "rules:");
+		ret = explain_print(g, users ? key_doc(d, key, facts, users) : NULL);
 	}
 	json_decref(users);
 	json_decref(facts);
@@ -242,82 +200,52 @@ static const char *mode_name(enum rec_mode m)
 	return m == REC_AT_LEAST ? "at least" : m == REC_AT_MOST ? "at most" : "exactly";
 }
 
-static int explain_rule(const struct globals *g, const struct rulebook *rb, const struct rule *r)
+/* The document of explain RULE: the rule's full text. */
+static json_t *rule_doc(const struct rulebook *rb, const struct rule *r)
 {
-	if (g->format == FORMAT_JSON) {
-		json_t *out = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "schema_version", 1, "kind",
-					"rule", "id", r->id, "title", r->title, "severity",
-					severity_name(r->severity), "ruleset", r->ruleset, "check",
-					expr_source(r->check), "rationale", r->rationale, "risk", r->risk);
-		json_t *recs = json_array(), *refs = json_array(), *tags = json_array();
-		char src[4200];
-		int r_out;
+	json_t *out = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:s?}", "schema_version", 1, "kind", "rule",
+				"id", r->id, "title", r->title, "severity", severity_name(r->severity), "ruleset",
+				r->ruleset, "check", expr_source(r->check), "rationale", r->rationale, "risk",
+				r->risk);
+	json_t *recs = json_array(), *refs = json_array(), *tags = json_array();
+	char src[4200];
 
-		snprintf(src, sizeof(src), "%s:%u:%u", r->where.file, r->where.line, r->where.col);
-		json_object_set_new(out, "source", json_string(src));
-		if (r->foreach)
-			json_object_set_new(out, "foreach", json_pack("{s:s,s:s}", "name", r->foreach_name,
-								      "collection", expr_source(r->foreach)));
-		if (r->applies)
-			json_object_set_new(out, "applies", json_string(expr_source(r->applies)));
-		if (r->message.src)
-			json_object_set_new(out, "message", json_string(r->message.src));
-		for (size_t i = 0; i < r->nrecs; i++)
-			json_array_append_new(recs, json_pack("{s:s,s:s,s:s,s:s?}", "key", r->recs[i].key, "mode",
-							      mode_name(r->recs[i].mode), "value",
-							      expr_source(r->recs[i].value), "note", r->recs[i].note));
-		for (size_t i = 0; i < r->nrefs; i++)
-			json_array_append_new(refs, json_string(r->refs[i]));
-		for (size_t i = 0; i < r->ntags; i++)
-			json_array_append_new(tags, json_string(r->tags[i]));
-		json_object_set_new(out, "recommend", recs);
-		json_object_set_new(out, "references", refs);
-		json_object_set_new(out, "tags", tags);
-		json_object_set_new(out, "enabled", json_boolean(r->state == RULE_ENABLED));
-		json_object_set_new(out, "default", json_boolean(rulebook_rule_default(rb, r)));
-		r_out = print_json(out);
+	if (!out || !recs || !refs || !tags) {
 		json_decref(out);
-		return r_out < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+		json_decref(recs);
+		json_decref(refs);
+		json_decref(tags);
+		return NULL;
 	}
-	/* the rule's text and file names are not ours: escaped */
-	printf("%s: ", r->id);
-	fputs_safe(r->title, stdout);
-	printf("\n  %-11s %s", "severity:", severity_name(r->severity));
+	snprintf(src, sizeof(src), "%s:%u:%u", r->where.file, r->where.line, r->where.col);
+	json_object_set_new(out, "source", json_string(src));
+	json_object_set_new(out, "default_severity", json_string(severity_name(r->default_severity)));
 	if (r->severity != r->default_severity) {
-		printf(" (%s in the rule set; changed at ", severity_name(r->default_severity));
-		fputs_safe(r->state_where.file, stdout);
-		printf(":%u)", r->state_where.line);
-	}
-	putchar('\n');
-	printf("  %-11s %s%s\n", "state:", r->state == RULE_ENABLED ? "enabled" : "disabled",
-	       rulebook_rule_default(rb, r) ? "" : " (opt-in: runs with --only, --rule or a profile)");
-	printf("  %-11s %s, ", "rule set:", r->ruleset);
-	fputs_safe(r->where.file, stdout);
-	printf(":%u\n", r->where.line);
-	if (r->ntags) {
-		printf("  %-11s", "tags:");
-		for (size_t i = 0; i < r->ntags; i++)
-			printf(" %s", r->tags[i]);
-		putchar('\n');
+		snprintf(src, sizeof(src), "%s:%u:%u", r->state_where.file, r->state_where.line,
+			 r->state_where.col);
+		json_object_set_new(out, "severity_changed_at", json_string(src));
 	}
 	if (r->foreach)
-		printf("  %-11s %s in %s\n", "for each:", r->foreach_name, expr_source(r->foreach));
+		json_object_set_new(out, "foreach", json_pack("{s:s,s:s}", "name", r->foreach_name, "collection",
+							      expr_source(r->foreach)));
 	if (r->applies)
-		print_text("applies:", expr_source(r->applies));
-	print_text("check:", expr_source(r->check));
-	print_text("message:", r->message.src);
-	for (size_t i = 0; i < r->nrecs; i++) {
-		printf("  %-11s %s %s ", i ? "" : "recommend:", r->recs[i].key, mode_name(r->recs[i].mode));
-		fputs_safe(expr_source(r->recs[i].value), stdout);
-		putchar('\n');
-		if (r->recs[i].note)
-			print_text("", r->recs[i].note);
-	}
-	print_text("why:", r->rationale);
-	print_text("risk:", r->risk);
+		json_object_set_new(out, "applies", json_string(expr_source(r->applies)));
+	if (r->message.src)
+		json_object_set_new(out, "message", json_string(r->message.src));
+	for (size_t i = 0; i < r->nrecs; i++)
+		json_array_append_new(recs, json_pack("{s:s,s:s,s:s,s:s?}", "key", r->recs[i].key, "mode",
+						      mode_name(r->recs[i].mode), "value",
+						      expr_source(r->recs[i].value), "note", r->recs[i].note));
 	for (size_t i = 0; i < r->nrefs; i++)
-		print_text(i ? "" : "see:", r->refs[i]);
-	return EXIT_NK_OK;
+		json_array_append_new(refs, json_string(r->refs[i]));
+	for (size_t i = 0; i < r->ntags; i++)
+		json_array_append_new(tags, json_string(r->tags[i]));
+	json_object_set_new(out, "recommend", recs);
+	json_object_set_new(out, "references", refs);
+	json_object_set_new(out, "tags", tags);
+	json_object_set_new(out, "enabled", json_boolean(r->state == RULE_ENABLED));
+	json_object_set_new(out, "default", json_boolean(rulebook_rule_default(rb, r)));
+	return out;
 }
 
 static int explain_run(struct globals *g, int argc, char **argv)
@@ -348,7 +276,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	if (cmd_load_rules(g, &a.ro, &rb) < 0)
 		goto out;
 	if ((rule = rulebook_rule(&rb, argv[r]))) {
-		ret = explain_rule(g, &rb, rule);
+		ret = explain_print(g, rule_doc(&rb, rule));
 	} else if (sysctl_key_parse(argv[r], NULL, key, &why) == 0 && strchr(key, '.') &&
 		   (rulebook_key_doc(&rb, key) || !strpbrk(key, "*?["))) {
 		ret = explain_key(g, &a, &rb, key);

@@ -5,66 +5,54 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "report/report.h"
 #include "rules/rules.h"
-#include "util/escape.h"
 #include "util/log.h"
+
+/* The document of --json, which the text is rendered from. */
+static json_t *profiles_doc(const struct rulebook *rb)
+{
+	json_t *out = json_object(), *arr = json_array();
+
+	if (!out || !arr || json_object_set_new(out, "schema_version", json_integer(1)) < 0 ||
+	    json_object_set_new(out, "profiles", arr) < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < rb->nprofiles; i++) {
+		const struct profile *p = &rb->profiles[i];
+		json_t *sets = json_array();
+
+		for (size_t j = 0; j < p->nrulesets; j++)
+			json_array_append_new(sets, json_string(p->rulesets[j]));
+		json_array_append_new(arr, json_pack("{s:s,s:s?,s:o,s:O}", "name", p->name, "description",
+						     p->description, "rulesets", sets, "variables", p->vars));
+	}
+	return out;
+}
 
 static int profiles_run(struct globals *g, int argc, char **argv)
 {
 	struct rulebook rb;
 	int r = cmd_rules_command_setup(&cmd_profiles, g, argc, argv, &rb);
+	json_t *doc;
 
 	if (r >= 0)
 		return r;
-	if (g->format == FORMAT_JSON) {
-		json_t *out = json_object(), *arr = json_array();
-
-		json_object_set_new(out, "schema_version", json_integer(1));
-		for (size_t i = 0; i < rb.nprofiles; i++) {
-			const struct profile *p = &rb.profiles[i];
-			json_t *sets = json_array();
-
-			for (size_t j = 0; j < p->nrulesets; j++)
-				json_array_append_new(sets, json_string(p->rulesets[j]));
-			json_array_append_new(arr, json_pack("{s:s,s:s?,s:o,s:O}", "name", p->name, "description",
-							     p->description, "rulesets", sets, "variables", p->vars));
-		}
-		json_object_set_new(out, "profiles", arr);
-		r = print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		json_decref(out);
-		rulebook_free(&rb);
-		return r;
-	}
-	for (size_t i = 0; i < rb.nprofiles; i++) {
-		const struct profile *p = &rb.profiles[i];
-		const char *key;
-		json_t *v;
-
-		printf("%s\n", p->name);
-		if (p->description) {
-			printf("  ");
-			fputs_safe(p->description, stdout);
-			putchar('\n');
-		}
-		printf("  rule sets:");
-		for (size_t j = 0; j < p->nrulesets; j++)
-			printf(" %s", p->rulesets[j]);
-		putchar('\n');
-		json_object_foreach(p->vars, key, v) {
-			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-			printf("  %s = ", key);
-			fputs_safe(t ? t : "?", stdout);
-			putchar('\n');
-			free(t);
-		}
-	}
-	if (!rb.nprofiles)
-		printf("(no profiles defined)\n");
-	else
-		printf("\nUse one with: netknobs audit --profile NAME\n");
+	doc = profiles_doc(&rb);
 	rulebook_free(&rb);
-	return EXIT_NK_OK;
+	if (!doc) {
+		log_error("out of memory");
+		return EXIT_NK_ERROR;
+	}
+	if (g->format == FORMAT_JSON) {
+		r = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+	} else {
+		report_profiles_text(doc, stdout);
+		r = EXIT_NK_OK;
+	}
+	json_decref(doc);
+	return r;
 }
 
 const struct cmd cmd_profiles = {

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "report/report.h"
 #include "rules/rules.h"
-#include "util/escape.h"
 #include "util/log.h"
 
 /* "enabled", "disabled", "waived until 2027-01-31", "waived for SUBJECT",
@@ -41,58 +41,55 @@ static void state_of(const struct rulebook *rb, const struct rule *r, char *buf,
 		snprintf(buf, len, "enabled");
 }
 
+/* The document of --json, which the text is rendered from. */
+static json_t *rules_doc(const struct rulebook *rb)
+{
+	json_t *out = json_object(), *arr = json_array();
+
+	if (!out || !arr || json_object_set_new(out, "schema_version", json_integer(1)) < 0 ||
+	    json_object_set_new(out, "rules", arr) < 0 ||
+	    json_object_set_new(out, "ruleset_count", json_integer((json_int_t)rb->nsets)) < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	for (size_t i = 0; i < rb->nrules; i++) {
+		const struct rule *ru = &rb->rules[i];
+		char state[1024], src[4200];
+		json_t *tags = json_array();
+
+		state_of(rb, ru, state, sizeof(state));
+		snprintf(src, sizeof(src), "%s:%u:%u", ru->where.file, ru->where.line, ru->where.col);
+		for (size_t t = 0; t < ru->ntags; t++)
+			json_array_append_new(tags, json_string(ru->tags[t]));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", ru->id, "ruleset",
+						     ru->ruleset, "severity", severity_name(ru->severity),
+						     "state", state, "title", ru->title, "source", src, "tags",
+						     tags));
+	}
+	return out;
+}
+
 static int rules_run(struct globals *g, int argc, char **argv)
 {
 	struct rulebook rb;
 	int r = cmd_rules_command_setup(&cmd_rules, g, argc, argv, &rb);
+	json_t *doc;
 
 	if (r >= 0)
 		return r;
+	doc = rules_doc(&rb);
+	rulebook_free(&rb);
+	if (!doc) {
+		log_error("out of memory");
+		return EXIT_NK_ERROR;
+	}
 	if (g->format == FORMAT_JSON) {
-		json_t *out = json_object(), *arr = json_array();
-
-		json_object_set_new(out, "schema_version", json_integer(1));
-		for (size_t i = 0; i < rb.nrules; i++) {
-			const struct rule *ru = &rb.rules[i];
-			char state[1024], src[4200];
-			json_t *tags = json_array();
-
-			state_of(&rb, ru, state, sizeof(state));
-			snprintf(src, sizeof(src), "%s:%u:%u", ru->where.file, ru->where.line, ru->where.col);
-			for (size_t t = 0; t < ru->ntags; t++)
-				json_array_append_new(tags, json_string(ru->tags[t]));
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", ru->id,
-							     "ruleset", ru->ruleset, "severity",
-							     severity_name(ru->severity), "state", state,
-							     "title", ru->title, "source", src, "tags", tags));
-		}
-		json_object_set_new(out, "rules", arr);
-		r = print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		json_decref(out);
+		r = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 	} else {
-		/* the RULE column as wide as the longest id (at most 64) */
-		int w = 36;
-
-		for (size_t i = 0; i < rb.nrules; i++)
-			if ((int)strlen(rb.rules[i].id) > w)
-				w = (int)strlen(rb.rules[i].id);
-		printf("%-*s %-9s %s\n", w, "RULE", "SEVERITY", "STATE (SOURCE)");
-		for (size_t i = 0; i < rb.nrules; i++) {
-			const struct rule *ru = &rb.rules[i];
-			char state[1024];
-
-			state_of(&rb, ru, state, sizeof(state));
-			printf("%-*s %-9s ", w, ru->id, severity_name(ru->severity));
-			fputs_safe(state, stdout);
-			fputs(" (", stdout);
-			fputs_safe(ru->where.file, stdout);
-			printf(":%u)\n", ru->where.line);
-		}
-		printf("\n%zu rule%s in %zu rule set%s\n", rb.nrules, rb.nrules == 1 ? "" : "s", rb.nsets,
-		       rb.nsets == 1 ? "" : "s");
+		report_rules_text(doc, stdout);
 		r = EXIT_NK_OK;
 	}
-	rulebook_free(&rb);
+	json_decref(doc);
 	return r;
 }
 

@@ -41,6 +41,20 @@ char *report_audit_verdict(const json_t *audit);
  * sysctls, the main counters, sockets, the sampling window, notes. */
 void report_facts_text(const json_t *facts, FILE *out);
 
+/* netknobs profiles: each profile of the document profiles --json prints
+ * with its description, rule sets and variables. */
+void report_profiles_text(const json_t *profiles, FILE *out);
+
+/* netknobs rules: one row per rule of the document rules --json prints
+ * (id, severity, state, file and line), the RULE column as wide as the
+ * longest id, then how many rules in how many rule sets. */
+void report_rules_text(const json_t *rules, FILE *out);
+
+/* netknobs explain: the document explain --json prints, a sysctl key
+ * (kind "key": what it does, its value, counters, the rules using it) or
+ * a rule's full text (kind "rule"), src/report/explain-text.c. */
+void report_explain_text(const json_t *explain, FILE *out);
+
 struct listeners_opts {
 	bool color;
 	bool verbose;      /* each member of a SO_REUSEPORT group on a row of its own */

@@ -18,6 +18,10 @@ const char *text_str(const json_t *o, const char *k);
  * "511 connections", "1532 (count)", "1 (setting)"; a text as it is. */
 void text_observed(FILE *out, const json_t *o);
 
+/* A rule's "source" (FILE:LINE:COLUMN) as rules and explain show it:
+ * FILE (escaped) and ":LINE" (src/report/catalog-text.c). */
+void text_source(FILE *out, const char *src);
+
 /* The escape sequence that colors a severity. */
 const char *text_sev_color(const char *sev);
 
