@@ -48,6 +48,22 @@ static const char *format_list(unsigned mask, char *buf, size_t size)
 	return buf;
 }
 
+int cmd_print_doc(const struct globals *g, json_t *doc, void (*text)(const json_t *doc, FILE *out))
+{
+	int r = EXIT_NK_OK;
+
+	if (!doc) {
+		log_error("out of memory");
+		return EXIT_NK_ERROR;
+	}
+	if (g->format == FORMAT_JSON)
+		r = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+	else
+		text(doc, stdout);
+	json_decref(doc);
+	return r;
+}
+
 int globals_option(struct globals *g, int c, const char *arg)
 {
 	char buf[64];

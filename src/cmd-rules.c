@@ -79,18 +79,7 @@ static int rules_run(struct globals *g, int argc, char **argv)
 		return r;
 	doc = rules_doc(&rb);
 	rulebook_free(&rb);
-	if (!doc) {
-		log_error("out of memory");
-		return EXIT_NK_ERROR;
-	}
-	if (g->format == FORMAT_JSON) {
-		r = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-	} else {
-		report_rules_text(doc, stdout);
-		r = EXIT_NK_OK;
-	}
-	json_decref(doc);
-	return r;
+	return cmd_print_doc(g, doc, report_rules_text);
 }
 
 const struct cmd cmd_rules = {

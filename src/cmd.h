@@ -201,6 +201,11 @@ const char *cmd_state_dir(void);
  * Returns 0 or -EIO. */
 int print_json(const json_t *v);
 
+/* A command's document, taken over: printed as JSON with --json, else
+ * through its text renderer; out of memory (doc NULL) said.  The exit
+ * status. */
+int cmd_print_doc(const struct globals *g, json_t *doc, void (*text)(const json_t *doc, FILE *out));
+
 /* Colors for text output. */
 bool color_enabled(const struct globals *g, FILE *f);
 
