@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: connect-burst [-w MS] [-x] HOST PORT N\n");
@@ -25,14 +27,7 @@ static void usage(void)
 
 static long number(const char *s, long min, long max)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		usage();
-	return v;
+	return helper_number(s, min, max, usage);
 }
 
 static long long now_ms(void)

@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] PORT BACKLOG\n");
@@ -77,14 +79,7 @@ static size_t unescape(char *s)
 
 static long number(const char *s, long min, long max)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		usage();
-	return v;
+	return helper_number(s, min, max, usage);
 }
 
 int main(int argc, char **argv)
@@ -124,29 +119,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	memset(&ss, 0, sizeof(ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-		if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) != 1) {
-			fprintf(stderr, "listen-hold: bad IPv4 address %s\n", addr);
-			return 2;
-		}
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sin6->sin6_addr = in6addr_any;
-		if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1) {
-			fprintf(stderr, "listen-hold: bad IPv6 address %s\n", addr);
-			return 2;
-		}
-		sl = sizeof(*sin6);
+	sl = helper_sockaddr(family, addr, port, &ss);
+	if (!sl) {
+		fprintf(stderr, "listen-hold: bad %s address %s\n", family == AF_INET ? "IPv4" : "IPv6", addr);
+		return 2;
 	}
 
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "helper.h"
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: udp-flood [-s SIZE] ADDR PORT COUNT\n");
@@ -21,14 +23,7 @@ static void usage(void)
 
 static long number(const char *s, long min, long max)
 {
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		usage();
-	return v;
+	return helper_number(s, min, max, usage);
 }
 
 int main(int argc, char **argv)
