@@ -1,0 +1,52 @@
+/* What the test helpers share: numbers from their command lines and the
+ * socket address they bind or connect to. */
+#ifndef NK_TEST_HELPER_H
+#define NK_TEST_HELPER_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* s as a number in [min, max]; anything else calls usage(), which exits. */
+static inline long helper_number(const char *s, long min, long max, void (*usage)(void))
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		usage();
+	return v;
+}
+
+/* The address addr (NULL: the wildcard) of family (AF_INET or AF_INET6)
+ * with port in *ss: its length, or 0 when addr is not one of family. */
+static inline socklen_t helper_sockaddr(int family, const char *addr, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+			return 0;
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_any;
+		if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+			return 0;
+		return sizeof(*sin6);
+	}
+}
+
+#endif
