@@ -112,6 +112,20 @@ struct watch;
 struct watch *watch_new(const struct nk_root *root);
 void watch_free(struct watch *w);
 
+/* How a watcher shares the work with others, one per network namespace
+ * (watch-all.c): each rations its SYN-RECV counts as one of peers, so that
+ * all of them together keep to WATCH_SYN_SHARE; owners_outside leaves the
+ * owner scan to watch_owners_scan() over all of them (one scan of /proc
+ * instead of one per namespace); softnet reads softnet_stat, which counts
+ * for the whole host (one watcher is enough). */
+struct watch_share {
+	unsigned peers;
+	bool owners_outside;
+	bool softnet;
+};
+/* Default: { 1, false, true }. */
+void watch_set_share(struct watch *w, const struct watch_share *s);
+
 /* A refresh: the listeners (and request sockets when due), the counters'
  * rates since the refresh before, the sysctls and the owners when due.
  * Returns 0, -ENOMEM, or -errno when the listeners cannot be read (netlink
@@ -121,6 +135,17 @@ int watch_refresh(struct watch *w);
 /* A peek between refreshes: the listeners' queues, for their peaks.  0,
  * -ENOMEM; a failed dump is skipped. */
 int watch_peek(struct watch *w);
+
+/* With owners_outside: whether the last refresh wants an owner scan (the
+ * first refresh, a listener that no scan has looked for, an owner gone);
+ * it stays wanted until watch_owners_scan() does it. */
+bool watch_owners_wanted(const struct watch *w);
+
+/* One scan of /proc for the owners of the listeners of every watcher of
+ * ws[0..n) that wants it, each as of its last refresh (socket inodes are
+ * unique on the host, so any namespace may do it).  0 or -ENOMEM; a scan
+ * that fails marks their frames owners_unknown. */
+int watch_owners_scan(const struct nk_root *root, struct watch *const *ws, size_t n);
 
 /* The last refresh. */
 const struct watch_frame *watch_frame(const struct watch *w);
