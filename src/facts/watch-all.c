@@ -17,7 +17,9 @@ struct watch_all {
 	struct watch **w;               /* per list->ns[i]; NULL: not watched (yet) */
 	int *err;                       /* per list->ns[i]: the last refresh's -errno */
 	size_t n;
-	uint64_t next_scan_ms, next_owner_ms;
+	uint64_t next_scan_ms;          /* the periodic scan */
+	uint64_t early_scan_ms;         /* the soonest a change of run/netns brings it */
+	uint64_t next_owner_ms;
 	struct stat dir;                /* ROOT/run/netns at the last scan */
 	bool has_dir;
 	struct watch_all_stats st;
@@ -175,8 +177,8 @@ static int wa_scan(struct watch_all *a, uint64_t now)
 	a->has_dir = has;
 	a->st.scans++;
 	a->st.scan_us = wa_cpu_us() - t0;
-	a->next_scan_ms = now + (a->st.scan_us * WATCH_ALL_SCAN_SHARE / 1000 > WATCH_ALL_SCAN_MS
-				 ? a->st.scan_us * WATCH_ALL_SCAN_SHARE / 1000 : WATCH_ALL_SCAN_MS);
+	a->early_scan_ms = now + a->st.scan_us * WATCH_ALL_SCAN_SHARE / 1000;
+	a->next_scan_ms = a->early_scan_ms > now + WATCH_ALL_SCAN_MS ? a->early_scan_ms : now + WATCH_ALL_SCAN_MS;
 	wa_shares(a);
 	return 0;
 }
@@ -267,7 +269,7 @@ int watch_all_refresh(struct watch_all *a)
 	bool has;
 	int r;
 
-	if (!a->list || now >= a->next_scan_ms || wa_dir_changed(a, &dir, &has)) {
+	if (!a->list || now >= a->next_scan_ms || (now >= a->early_scan_ms && wa_dir_changed(a, &dir, &has))) {
 		if ((r = wa_scan(a, now)) < 0)
 			return r;
 	}

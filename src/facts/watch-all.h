@@ -12,11 +12,12 @@
  * Each refresh visits every namespace of the last scan: its listeners, its
  * counters and, when due, its sysctls and request sockets.  A namespace
  * found gone at a visit loses its watcher (and its rows) at once.  The scan
- * is made again every WATCH_ALL_SCAN_MS, no more often than
- * WATCH_ALL_SCAN_SHARE times its own CPU time allows, and at the next
- * refresh when ROOT/run/netns changed (ip netns add, ip netns del), which
- * one stat(2) per refresh tells.  Between scans, a namespace that appeared
- * is not seen.
+ * is made again every WATCH_ALL_SCAN_MS, and sooner, at the next refresh,
+ * when ROOT/run/netns changed (ip netns add, ip netns del: one stat(2) per
+ * refresh tells), both no more often than 1/WATCH_ALL_SCAN_SHARE of a CPU by
+ * the scan's own CPU time (a host where namespaces come and go all the time
+ * is not scanned at every refresh).  Between scans, a namespace that
+ * appeared is not seen.
  *
  * Shared work: the owners of every namespace's listeners come from one
  * scan of /proc (owners_collect_many()), rationed by its cost as one
