@@ -160,6 +160,8 @@ static int view_update(struct top_run *t)
 		const struct watch_frame *f = watch_all_frame(t->all, i);
 
 		t->st.denied += e->state == NETNS_DENIED;
+		/* gone since the last look: counted in st.gone */
+		t->st.namespaces -= e->state == NETNS_GONE;
 		if (!f)
 			continue;
 		t->st.unread += watch_all_error(t->all, i) != 0;

@@ -14,6 +14,7 @@
 #      it sleeps: its wait channel and context switches unchanged around
 #      the look at /proc/PID/ns/net), and no namespace of the test lists it
 #   d. SIGTERM ends it with status 0 after a whole frame; what is refused
+#      (--netns with it, --sort netns without it, no terminal, not root)
 . "$TESTLIB"
 . "$TOP_SRCDIR/tests/servers.sh"
 need_root
@@ -175,4 +176,11 @@ check_match "d: says so" "cannot be combined" "$(cat "$T/err")"
 check_exit "d: --sort netns without --all-netns" 3 "$NETKNOBS" top -b -n 1 -s netns
 check_match "d: says what it is for" "sort netns sorts the namespaces of --all-netns" "$(cat "$T/err")"
 check_exit "d: no terminal and no -b" 3 "$NETKNOBS" top --all-netns
+if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$NETKNOBS" --help >/dev/null 2>&1; then
+	check_exit "d: not root: the others cannot be entered" 3 \
+		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$NETKNOBS" top --all-netns -b -n 1 -d 200ms
+	check_match "d: says why" "needs CAP_SYS_ADMIN over them \\(run as root\\): [0-9]+ could not be entered" "$(cat "$T/err")"
+else
+	echo "# setpriv cannot run netknobs as nobody here: the check without root is left out"
+fi
 finish
