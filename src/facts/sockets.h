@@ -382,6 +382,17 @@ int owners_parse_limits(const char *text, long long *soft, long long *hard);
  * Returns 0 or -EINVAL. */
 int owners_parse_stat(const char *text, size_t len, char *state, unsigned long long *starttime);
 
+/* A small file below dirfd (no links followed, no blocking open) in buf,
+ * NUL-terminated: its length or -errno. */
+ssize_t owners_read_small(int dirfd, const char *path, char *buf, size_t size);
+
+/* Read again the processes of the tables whose state is stopped, traced or
+ * disk-sleep (src/facts/owners-state.c): a thread of theirs that runs or
+ * sleeps, or a later reading without the stop, replaces it; only a stop
+ * that held over four readings in about 0.14 s stays.  procfd: /proc.
+ * Returns 0 or -ENOMEM. */
+int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs);
+
 /* The word for a state letter of /proc/PID/stat ("running" for 'R',
  * "stopped" for 'T' ... doc/facts.md); NULL for an unknown letter. */
 const char *owners_state_name(char state);

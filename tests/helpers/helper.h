@@ -8,7 +8,11 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* s as a number in [min, max]; anything else calls usage(), which exits. */
 static inline long helper_number(const char *s, long min, long max, void (*usage)(void))
@@ -47,6 +51,27 @@ static inline socklen_t helper_sockaddr(int family, const char *addr, int port, 
 			return 0;
 		return sizeof(*sin6);
 	}
+}
+
+/* Put the calling thread in uninterruptible sleep (state D) for good:
+ * vfork()'s parent waits until the child exits, which it does only when
+ * the parent is killed (the child closes fd, the socket, so that it holds none).
+ * Returns -1 if vfork fails. */
+static __attribute__((noinline, unused)) int helper_stick(int fd)
+{
+	pid_t child = vfork();
+
+	if (child == 0) {
+		close(fd);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		for (;;)
+			pause();
+	}
+	if (child < 0) {
+		perror("vfork");
+		return -1;
+	}
+	return 0;
 }
 
 #endif

@@ -36,25 +36,6 @@ static long number(const char *s, long min, long max)
 	return helper_number(s, min, max, usage);
 }
 
-/* Wait in uninterruptible sleep: vfork()'s parent waits (state D) until the
- * child exits, which it does only when the parent is killed. */
-static __attribute__((noinline)) int stick(int fd)
-{
-	pid_t child = vfork();
-
-	if (child == 0) {
-		close(fd);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		for (;;)
-			pause();
-	}
-	if (child < 0) {
-		perror("vfork");
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	int family = AF_INET, dual = 0, opt, fd, v6only, rcvbuf = -1, got, stuck = 0;
@@ -146,7 +127,7 @@ int main(int argc, char **argv)
 	}
 	printf("ready %ld rcvbuf %d\n", port, got);
 	fflush(stdout);
-	if (stuck && stick(fd) < 0)
+	if (stuck && helper_stick(fd) < 0)
 		return 1;
 	for (;;) {
 		char buf[65536];
