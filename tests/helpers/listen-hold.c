@@ -96,7 +96,7 @@ static void *waiter(void *arg)
 
 int main(int argc, char **argv)
 {
-	int family = AF_INET, dual = 0, reuse = 0, opt, fd, one = 1, v6only, thread = 0, stuck = 0;
+	int family = AF_INET, dual = 0, reuse = 0, opt, fd, one = 1, thread = 0, stuck = 0;
 	const char *addr = NULL, *nsfile = NULL;
 	char *comm = NULL;
 	struct sockaddr_storage ss;
@@ -149,28 +149,12 @@ int main(int argc, char **argv)
 		perror("setsockopt");
 		return 1;
 	}
-	if (family == AF_INET6) {
-		v6only = !dual;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
-			perror("setsockopt(IPV6_V6ONLY)");
-			return 1;
-		}
-	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		perror("bind");
-		return 1;
-	}
+	helper_bind(fd, family, dual, &ss, sl);
 	if (listen(fd, (int)backlog) < 0) {
 		perror("listen");
 		return 1;
 	}
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-		perror("getsockname");
-		return 1;
-	}
-	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	port = helper_bound_port(fd);
 	if (nsfile) {
 		int nfd = open(nsfile, O_RDONLY | O_CLOEXEC);
 

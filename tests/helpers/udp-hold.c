@@ -38,7 +38,7 @@ static long number(const char *s, long min, long max)
 
 int main(int argc, char **argv)
 {
-	int family = AF_INET, dual = 0, opt, fd, v6only, rcvbuf = -1, got, stuck = 0;
+	int family = AF_INET, dual = 0, opt, fd, rcvbuf = -1, got, stuck = 0;
 	long port, read_ms = -1, peer = -1;
 	const char *addr = NULL, *comm = NULL;
 	struct sockaddr_storage ss;
@@ -79,43 +79,13 @@ int main(int argc, char **argv)
 		perror("setsockopt(SO_RCVBUF)");
 		return 1;
 	}
-	if (family == AF_INET6) {
-		v6only = !dual;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
-			perror("setsockopt(IPV6_V6ONLY)");
-			return 1;
-		}
-	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		perror("bind");
-		return 1;
-	}
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-		perror("getsockname");
-		return 1;
-	}
-	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	helper_bind(fd, family, dual, &ss, sl);
+	port = helper_bound_port(fd);
 	if (peer > 0) {
 		struct sockaddr_storage ps;
+		socklen_t psl = helper_sockaddr(family, family == AF_INET ? "127.0.0.1" : "::1", (int)peer, &ps);
 
-		memset(&ps, 0, sizeof(ps));
-		if (family == AF_INET) {
-			struct sockaddr_in *p4 = (struct sockaddr_in *)&ps;
-
-			p4->sin_family = AF_INET;
-			p4->sin_port = htons((uint16_t)peer);
-			p4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		} else {
-			struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&ps;
-
-			p6->sin6_family = AF_INET6;
-			p6->sin6_port = htons((uint16_t)peer);
-			p6->sin6_addr = in6addr_loopback;
-		}
-		if (connect(fd, (struct sockaddr *)&ps, family == AF_INET ? sizeof(struct sockaddr_in)
-									 : sizeof(struct sockaddr_in6)) < 0) {
+		if (connect(fd, (struct sockaddr *)&ps, psl) < 0) {
 			perror("connect");
 			return 1;
 		}

@@ -55,7 +55,6 @@ make_ns c thr
 spawn "$T/c" "$c" "$LH" -t -D -a 127.0.0.1 0 4
 cpid=$LAST_PID
 cport=$(wait_port "$T/c")
-state() { cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null; }
 in_d() { [ "$(state "$1")" = D ]; }
 poll_until 5 in_d "$cpid" || fail "c: the main thread did not enter D: $(state "$cpid")"
 ip netns exec "$c" "$HELPERS/connect-burst" -x -w 500 127.0.0.1 "$cport" 10 >/dev/null
