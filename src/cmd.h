@@ -121,6 +121,8 @@ struct cmd {
 	int (*run)(struct globals *g, int argc, char **argv);
 	unsigned formats;      /* CMD_FORMAT_* it takes besides text and json */
 	bool all_netns;        /* takes --all-netns */
+	bool huge_heap;        /* parses large documents and rule sets: its heap
+				* is backed by huge pages (heap_init()) */
 };
 
 extern const struct cmd cmd_audit;
