@@ -102,13 +102,12 @@ check_eq "a: nothing on standard error" "" "$(cat "$T/a.err")"
 k0=$(nframes "$T/a.out")
 ip netns exec "$A" wrk -t1 -c 200 -d 3s --timeout 2s "http://127.0.0.1:$P/" >"$T/a.wrk" 2>&1 || true
 k1=$(nframes "$T/a.out")
-best=0 bestn=0 named=0
+best=0 bestn=0
 k=$((k0 + 1))
 while [ "$k" -le "$k1" ]; do
 	d=$(row "$T/a.out" "$k" "$A" "$P" | awk '{ print $8 }' | cut -d. -f1)
 	case $d in '' | *[!0-9]*) d=0 ;; esac
 	if [ "$d" -gt "$best" ]; then best=$d bestn=$k; fi
-	if frame "$T/a.out" "$k" | grep -qF "most ListenDrops/s: $A "; then named=$((named + 1)); fi
 	k=$((k + 1))
 done
 if [ "$bestn" = 0 ]; then
@@ -119,9 +118,17 @@ else
 	check_match "a: sorted by drops over every namespace: nginx's first" "^! $A +127\\.0\\.0\\.1:$P " \
 		"$(rows "$T/a.out" "$bestn" | head -n 1)"
 	check_match "a: the header's ListenDrops/s" "ListenDrops/s [1-9][0-9]*\\.[0-9]" "$(frame "$T/a.out" "$bestn")"
+	# the frame where nginx's socket dropped the most: its namespace is
+	# named in the header as the one with the most ListenDrops/s (or
+	# another test's, which may drop more meanwhile; this test's others
+	# drop a retransmitted SYN now and then, far fewer)
+	most=$(frame "$T/a.out" "$bestn" | sed -n 's/.*(sums; most ListenDrops\/s: \(.*\) [0-9.]*)  softnet.*/\1/p')
+	case $most in
+	"$A") pass "a: the header names nginx's namespace as dropping the most" ;;
+	"$B" | "$C" | "pid $SOLO"* | "") fail "a: the header names '$most' as dropping the most, not $A" ;;
+	*) pass "a: the header names a namespace as dropping the most (another test's: $most)" ;;
+	esac
 fi
-if [ "$named" -gt 0 ]; then pass "b: the header names the namespace that drops the most ($named frames)"; else
-	fail "b: no frame names $A as dropping the most"; fi
 srv_cont "$w"
 
 # ---------------------------------------------------------------- b, c
