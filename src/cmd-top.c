@@ -538,7 +538,8 @@ const struct cmd cmd_top = {
 	.name = "top",
 	.summary = "live view of the listeners' queues, drops and owners, and the namespace's drop rates",
 	.usage =
-		"Usage: netknobs top [--all-netns] [-d INTERVAL] [-s SORT] [-f FILTER] [-b [-n COUNT]]\n"
+		"Usage: netknobs top [-d INTERVAL] [-s SORT] [-f FILTER] [-b [-n COUNT]]\n"
+		"                    [--all-netns]\n"
 		"\n"
 		"A live, full-screen view of the listening TCP sockets of the network namespace\n"
 		"(--netns NAME for another), refreshed every INTERVAL.  The header gives the\n"
