@@ -359,7 +359,7 @@ struct top_sum {
 	double rate[WATCH_NCOUNTERS];
 	bool has_rate[WATCH_NCOUNTERS];
 	long long lo[WATCH_NSYSCTLS], hi[WATCH_NSYSCTLS];
-	size_t listeners, frames, syn_unknown;
+	size_t listeners, frames, syn_unknown, syn_waiting;
 	uint64_t syn_age_ms, syn_every_ms;
 	bool syn_counted, owners_unknown;
 	const char *most;               /* the name with the most ListenDrops/s (> 0) */
@@ -400,7 +400,10 @@ static void top_sum(const struct top_ns *ns, size_t nns, struct top_sum *s)
 				s->hi[i] = v;
 		}
 		if (f->syn_unknown) {
-			s->syn_unknown++;
+			if (f->syn_waiting)
+				s->syn_waiting++;
+			else
+				s->syn_unknown++;
 			continue;
 		}
 		s->syn_counted &= f->syn_counted;
@@ -439,13 +442,16 @@ static void syn_note(const struct top_sum *s, bool all, char *buf, size_t len)
 {
 	char a[32], b[32], un[64] = "";
 
-	if (s->syn_unknown == s->frames) {
-		snprintf(buf, len, "SYN-RECV not counted (netlink failed)");
+	if (s->syn_unknown + s->syn_waiting == s->frames) {
+		snprintf(buf, len, "SYN-RECV not counted %s", s->syn_unknown ? "(netlink failed)" : "yet");
 		return;
 	}
 	if (s->syn_unknown)
 		snprintf(un, sizeof(un), "; not in %zu namespace%s (netlink failed)", s->syn_unknown,
 			 s->syn_unknown > 1 ? "s" : "");
+	else if (s->syn_waiting)
+		snprintf(un, sizeof(un), "; not yet in %zu namespace%s", s->syn_waiting,
+			 s->syn_waiting > 1 ? "s" : "");
 	duration_format(s->syn_every_ms > 1000 ? s->syn_every_ms : 1000, b, sizeof(b));
 	if (s->syn_counted) {
 		snprintf(buf, len, "SYN-RECV counted now (at most every %s)%s", b, un);

@@ -20,6 +20,8 @@ struct watch_all {
 	uint64_t next_scan_ms;          /* the periodic scan */
 	uint64_t early_scan_ms;         /* the soonest a change of run/netns brings it */
 	uint64_t next_owner_ms;
+	uint64_t syn_budget_us;         /* watch_share.syn_budget_us of all */
+	uint64_t last_round_ms;
 	struct stat dir;                /* ROOT/run/netns at the last scan */
 	bool has_dir;
 	struct watch_all_stats st;
@@ -118,7 +120,7 @@ static void wa_shares(struct watch_all *a)
 {
 	for (size_t i = 0; i < a->n; i++) {
 		struct watch_share s = { .peers = (unsigned)a->n, .owners_outside = true,
-					 .softnet = a->list->ns[i].self };
+					 .softnet = a->list->ns[i].self, .syn_budget_us = &a->syn_budget_us };
 
 		if (a->w[i])
 			watch_set_share(a->w[i], &s);
@@ -192,7 +194,8 @@ static int visit_refresh(struct netns_entry *e, void *arg)
 	int r;
 
 	if (!a->w[i]) {
-		struct watch_share s = { .peers = (unsigned)a->n, .owners_outside = true, .softnet = e->self };
+		struct watch_share s = { .peers = (unsigned)a->n, .owners_outside = true, .softnet = e->self,
+					 .syn_budget_us = &a->syn_budget_us };
 
 		if (!(a->w[i] = watch_new(a->root)))
 			return -ENOMEM;
@@ -273,6 +276,12 @@ int watch_all_refresh(struct watch_all *a)
 		if ((r = wa_scan(a, now)) < 0)
 			return r;
 	}
+	/* SYN-RECV counts of this round: at most 1/WATCH_SYN_SHARE of a CPU
+	 * over the time since the last round, and one count at least */
+	a->syn_budget_us = (a->last_round_ms ? now - a->last_round_ms : 1000) * 1000 / WATCH_SYN_SHARE;
+	if (!a->syn_budget_us)
+		a->syn_budget_us = 1;
+	a->last_round_ms = now;
 	a->st.round_us = 0;
 	t0 = wa_cpu_us();
 	r = netns_visit(a->list, a->root, visit_refresh, a, &vs);

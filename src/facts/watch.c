@@ -510,14 +510,24 @@ static int read_listeners(struct watch *w, uint64_t now)
 	w->f.dump_us = watch_cpu_us() - t0;
 	syn = syn_due(w, &w->t, now);
 	w->f.syn_counted = false;
+	if (syn && w->share.syn_budget_us && !*w->share.syn_budget_us) {
+		syn = false;
+		w->f.syn_waiting = w->f.syn_unknown;
+	}
 	if (syn) {
+		uint64_t *budget = w->share.syn_budget_us, cost;
+
 		t0 = watch_cpu_us();
 		r = sockdiag_collect_requests(&w->t, &res);
 		if (r == -ENOMEM)
 			return r;
+		cost = watch_cpu_us() - t0;
+		if (budget)
+			*budget = cost >= *budget ? 0 : *budget - cost;
+		w->f.syn_waiting = false;
 		syn = r == 0;
 		if (syn) {
-			w->syn_cost_us = watch_cpu_us() - t0;
+			w->syn_cost_us = cost;
 			w->last_syn_ms = now;
 			w->f.syn_unknown = false;
 			w->f.syn_counted = true;

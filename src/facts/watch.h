@@ -99,7 +99,8 @@ struct watch_frame {
 	uint64_t syn_age_ms;            /* since request sockets were counted */
 	uint64_t syn_every_ms;          /* how often they are counted when quiet */
 	bool syn_counted;               /* at this refresh */
-	bool syn_unknown;               /* never counted (the dump failed) */
+	bool syn_unknown;               /* never counted (the dump failed, or waiting) */
+	bool syn_waiting;               /* never counted: waiting for the shared budget */
 	bool owners_unknown;            /* the owner scan failed */
 	uint64_t dump_us;               /* CPU time of the last dump of the listeners */
 	unsigned long refreshes, peeks, owner_scans, syn_counts;
@@ -122,8 +123,14 @@ struct watch_share {
 	unsigned peers;
 	bool owners_outside;
 	bool softnet;
+	/* CPU time (us) the watchers may still spend on SYN-RECV counts in
+	 * this round of refreshes, shared by them and set by their owner before
+	 * each round (NULL: no such limit).  While it is 0 a count that is due
+	 * waits for a later round, so that many namespaces are not all counted
+	 * at once (each count walks the host's whole established hash). */
+	uint64_t *syn_budget_us;
 };
-/* Default: { 1, false, true }. */
+/* Default: { 1, false, true, NULL }. */
 void watch_set_share(struct watch *w, const struct watch_share *s);
 
 /* A refresh: the listeners (and request sockets when due), the counters'

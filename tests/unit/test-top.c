@@ -177,6 +177,7 @@ static void test_all(void)
 	frame.syn_age_ms = 1000;
 	frame.syn_every_ms = 2000;
 	frame3.sysctl[WATCH_SOMAXCONN] = 4096;
+	frame3.syn_unknown = frame3.syn_waiting = true;        /* its count waits for the shared budget */
 	frame3.sysctl[WATCH_SYNCOOKIES] = frame3.sysctl[WATCH_MAX_SYN_BACKLOG] = -1;
 
 	is_str(order_all(ns, 3, TOP_SORT_DROPS, NULL),
@@ -213,8 +214,8 @@ static void test_all(void)
 	   "header: the namespace that drops the most");
 	ok(strstr(hdr[2], "somaxconn 128-4096  tcp_syncookies ?  tcp_max_syn_backlog ?") != NULL,
 	   "header: a limit's range where the namespaces differ: %s", hdr[2]);
-	ok(strstr(hdr[2], "SYN-RECV counted up to 3s ago (at most every 2s)") != NULL,
-	   "header: the oldest SYN-RECV count: %s", hdr[2]);
+	ok(strstr(hdr[2], "SYN-RECV counted up to 3s ago (at most every 2s); not yet in 1 namespace") != NULL,
+	   "header: the oldest SYN-RECV count, and a namespace not counted yet: %s", hdr[2]);
 	top_rows_free(&rows);
 
 	st.denied = st.gone = 0;
@@ -223,6 +224,10 @@ static void test_all(void)
 	top_header(&ns[2], 1, &rows, &st, hdr);
 	ok(strstr(hdr[0], "netns all (1 of 5 read)") != NULL && strstr(hdr[1], "(sums)  softnet") != NULL,
 	   "header: nothing gone, no namespace dropping: %s / %s", hdr[0], hdr[1]);
+	ok(strstr(hdr[2], "SYN-RECV not counted yet") != NULL, "header: SYN-RECV not counted yet anywhere: %s", hdr[2]);
+	frame3.syn_waiting = false;
+	top_header(&ns[2], 1, &rows, &st, hdr);
+	ok(strstr(hdr[2], "SYN-RECV not counted (netlink failed)") != NULL, "header: nor could it be: %s", hdr[2]);
 	top_rows_free(&rows);
 }
 
