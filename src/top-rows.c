@@ -74,6 +74,7 @@ static void row_numbers(struct top_row *r)
 	double dt = f->interval_ms ? (double)f->interval_ms / 1000.0 : 0;
 
 	r->fill = -1;
+	r->has_syn = !f->syn_unknown;
 	for (size_t k = r->first; k < r->first + r->n; k++) {
 		const struct watch_sock *s = &f->s[k];
 		long fill = s->has_limit ? permille(s->queue, s->limit) : -1;
@@ -580,7 +581,10 @@ void top_row_line(const struct top_row *r, int netns_width, char *buf, size_t le
 		snprintf(fill, sizeof(fill), "%ld%%", r->fill / 10);
 	else
 		snprintf(fill, sizeof(fill), "-");
-	snprintf(syn, sizeof(syn), "%llu", (unsigned long long)r->syn);
+	if (r->has_syn)
+		snprintf(syn, sizeof(syn), "%llu", (unsigned long long)r->syn);
+	else
+		snprintf(syn, sizeof(syn), "-");
 	if (r->has_drops)
 		snprintf(drops, sizeof(drops), "%.1f", r->drops_rate);
 	else

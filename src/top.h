@@ -45,6 +45,7 @@ struct top_row {
 	uint32_t peak;                  /* the longest queue of a member since the refresh before */
 	long fill;                      /* queue * 1000 / limit now; -1 unknown */
 	uint64_t syn;                   /* SYN_RECV (the group's total) */
+	bool has_syn;                   /* its namespace's request sockets were counted */
 	uint64_t drops;                 /* the members' drops in the last interval */
 	double drops_rate;              /* per second */
 	bool has_drops;

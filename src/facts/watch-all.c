@@ -22,6 +22,7 @@ struct watch_all {
 	uint64_t next_owner_ms;
 	uint64_t syn_budget_us;         /* watch_share.syn_budget_us of all */
 	uint64_t last_round_ms;
+	bool syn_pending;               /* a namespace not counted yet */
 	struct stat dir;                /* ROOT/run/netns at the last scan */
 	bool has_dir;
 	struct watch_all_stats st;
@@ -48,8 +49,10 @@ struct watch_all *watch_all_new(const struct nk_root *root)
 {
 	struct watch_all *a = calloc(1, sizeof(*a));
 
-	if (a)
+	if (a) {
 		a->root = root;
+		a->syn_pending = true;
+	}
 	return a;
 }
 
@@ -277,8 +280,10 @@ int watch_all_refresh(struct watch_all *a)
 			return r;
 	}
 	/* SYN-RECV counts of this round: at most 1/WATCH_SYN_SHARE of a CPU
-	 * over the time since the last round, and one count at least */
-	a->syn_budget_us = (a->last_round_ms ? now - a->last_round_ms : 1000) * 1000 / WATCH_SYN_SHARE;
+	 * over the time since the last round (1/WATCH_SYN_BUSY_SHARE while a
+	 * namespace has not been counted yet), and one count at least */
+	a->syn_budget_us = (a->last_round_ms ? now - a->last_round_ms : 1000) * 1000 /
+			   (a->syn_pending ? WATCH_SYN_BUSY_SHARE : WATCH_SYN_SHARE);
 	if (!a->syn_budget_us)
 		a->syn_budget_us = 1;
 	a->last_round_ms = now;
@@ -290,6 +295,9 @@ int watch_all_refresh(struct watch_all *a)
 	/* the dumps, and entering and leaving the namespaces */
 	a->st.round_us = wa_cpu_us() - t0;
 	wa_prune(a);
+	a->syn_pending = false;
+	for (size_t i = 0; i < a->n; i++)
+		a->syn_pending |= a->w[i] && watch_frame(a->w[i])->syn_waiting;
 	return wa_owners(a, wa_mono_ms());
 }
 

@@ -24,9 +24,10 @@
  * watcher's is; softnet_stat counts for the host and is read in the own
  * namespace only; the SYN-RECV counts are rationed as if the namespaces
  * shared one budget (watch_share.peers), and a round of refreshes spends at
- * most 1/WATCH_SYN_SHARE of a CPU on them (watch_share.syn_budget_us: one
- * count at least), so that the namespaces are not all counted at once, at
- * the start or later. */
+ * most 1/WATCH_SYN_SHARE of a CPU on them (1/WATCH_SYN_BUSY_SHARE while a
+ * namespace has not been counted yet; watch_share.syn_budget_us: one count
+ * at least), so that the namespaces are not all counted at once, at the
+ * start or later. */
 #ifndef NK_WATCH_ALL_H
 #define NK_WATCH_ALL_H
 

@@ -229,6 +229,13 @@ static void test_all(void)
 	top_header(&ns[2], 1, &rows, &st, hdr);
 	ok(strstr(hdr[2], "SYN-RECV not counted (netlink failed)") != NULL, "header: nor could it be: %s", hdr[2]);
 	top_rows_free(&rows);
+
+	frame2.syn_unknown = frame2.syn_waiting = true;
+	ok(top_rows_build(&rows, &ns[1], 1, TOP_SORT_DROPS, NULL) == 0 && rows.n == 2, "a namespace not counted yet");
+	top_row_line(&rows.r[0], rows.netns_width, buf, sizeof(buf));
+	is_str(buf, "! pod default/db-0 10.0.0.2:5432                      129/128    129  100%        -    200.0  -",
+	       "its rows' SYN-RECV unknown, not 0");
+	top_rows_free(&rows);
 }
 
 int main(void)
