@@ -55,6 +55,26 @@ void report_rules_text(const json_t *rules, FILE *out);
  * a rule's full text (kind "rule"), src/report/explain-text.c. */
 void report_explain_text(const json_t *explain, FILE *out);
 
+struct fix_text_opts {
+	bool verbose;      /* after --write or --apply: also the notes */
+	bool check;        /* fix --check -v: the diff against the file there,
+			      the warnings on err */
+};
+
+/* netknobs fix, from the document fix --json prints (src/report/fix-text.c):
+ * the drop-in it would write and the diff against the file there (notes
+ * and warnings after it), or what --write and --apply did (the values set,
+ * the file written, the listeners to restart; warnings and notes on err),
+ * or with "stdout" the drop-in itself on out and the rest on err, or for a
+ * namespace the host's sysctl.d does not reach ("sysctl_d_applies": false)
+ * each setting with the command that sets it there. */
+void report_fix_text(FILE *out, FILE *err, const json_t *doc, const struct fix_text_opts *o);
+/* The values of a fix --apply or --undo (the document's "applied": key,
+ * value, old, status, error), from what was read back: "set KEY = V (was
+ * W)", "rolled back KEY to W", and those that failed as the program's
+ * error lines ("netknobs: error: KEY = V: WHY"). */
+void report_fix_applied_text(FILE *out, const json_t *applied);
+
 struct listeners_opts {
 	bool color;
 	bool verbose;      /* each member of a SO_REUSEPORT group on a row of its own */
