@@ -54,6 +54,16 @@ static int facts_opt(int c, const char *arg, void *data)
 	return -1;
 }
 
+static int facts_text(const void *doc, FILE *out)
+{
+	report_facts_text(doc, out);
+	return 0;
+}
+
+static const struct cmd_renderers facts_renderers = { {
+	[FORMAT_TEXT] = facts_text, [FORMAT_JSON] = cmd_render_json,
+} };
+
 /* facts --all-netns: one document per namespace under a top-level object
  * (JSON, -o), or a summary of each (text). */
 static int facts_all(const struct globals *g, const struct facts_args *fa)
@@ -166,11 +176,8 @@ static int facts_run(struct globals *g, int argc, char **argv)
 		if (!text || atomic_write_file(a.output, text, strlen(text), 0644) < 0)
 			ret = EXIT_NK_ERROR;
 		free(text);
-	} else if (g->format == FORMAT_JSON || a.json) {
-		if (print_json(doc) < 0)
-			ret = EXIT_NK_ERROR;
-	} else {
-		report_facts_text(doc, stdout);
+	} else if (cmd_render(&facts_renderers, a.json ? FORMAT_JSON : g->format, doc, stdout) < 0) {
+		ret = EXIT_NK_ERROR;
 	}
 	json_decref(doc);
 	return ret;
@@ -197,5 +204,6 @@ const struct cmd cmd_facts = {
 		"  -o, --output FILE      write the JSON document to FILE atomically\n"
 		"                         ('-' prints it on standard output)\n",
 	.run = facts_run,
+	.renderers = &facts_renderers,
 	.all_netns = true,
 };

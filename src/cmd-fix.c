@@ -2,6 +2,7 @@
  * check whether it is up to date, and apply it now. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,25 +182,53 @@ static int fix_check_args(const struct fix_run *f)
 	return 0;
 }
 
+/* What fix's renderers take: its document, and for the text the options. */
+struct fix_out {
+	const json_t *doc;
+	struct fix_text_opts o;
+};
+
+/* The text: on out, and what goes with it on standard error (warnings,
+ * notes; all of it but the drop-in with --output -). */
+static int fix_text(const void *ctx, FILE *out)
+{
+	const struct fix_out *f = ctx;
+
+	report_fix_text(out, stderr, f->doc, &f->o);
+	return 0;
+}
+
+/* -EILSEQ when the document holds text that is not UTF-8 (a file's). */
+static int fix_json(const void *ctx, FILE *out)
+{
+	const struct fix_out *f = ctx;
+	char *s = json_dumps(f->doc, JSON_COMPACT);
+
+	if (!s)
+		return -EILSEQ;
+	free(s);
+	return print_json_file(f->doc, out);
+}
+
+static const struct cmd_renderers fix_renderers = { {
+	[FORMAT_TEXT] = fix_text, [FORMAT_JSON] = fix_json,
+} };
+
 /* fix --netns NS without --output: no drop-in of the host's for a
  * namespace; where each setting applies instead.  The exit status. */
 static int fix_netns(struct fix_run *f, const struct netns_entry *e)
 {
-	static const struct fix_text_opts o = { 0 };
 	json_t *doc = fix_doc_netns(f->res.audit, e);
-	int ret = EXIT_NK_OK;
+	int r;
 
 	f->json_done = true;
 	if (!doc) {
 		log_error("out of memory");
 		return EXIT_NK_ERROR;
 	}
-	if (f->g->format == FORMAT_JSON)
-		ret = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-	else
-		report_fix_text(stdout, stderr, doc, &o);
+	r = cmd_render(&fix_renderers, f->g->format, &(struct fix_out){ doc, { 0 } }, stdout);
 	json_decref(doc);
-	return ret;
+	return r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 }
 
 /* Audit, and build the drop-in from the file there (read again under the
@@ -299,10 +328,9 @@ static int fix_apply_write(struct fix_run *f)
  * --check only with -v, the diff).  The exit status. */
 static int fix_output(struct fix_run *f)
 {
-	const struct fix_text_opts o = { .verbose = f->a.verbose, .check = f->a.check };
-	int ret = f->a.check && f->b.changed ? EXIT_NK_WARNING : EXIT_NK_OK;
+	struct fix_out o = { .o = { .verbose = f->a.verbose, .check = f->a.check } };
+	int ret = f->a.check && f->b.changed ? EXIT_NK_WARNING : EXIT_NK_OK, r;
 	json_t *doc;
-	char *s;
 
 	if (f->a.check && !f->a.verbose)
 		return ret;
@@ -312,20 +340,16 @@ static int fix_output(struct fix_run *f)
 		log_error("out of memory");
 		return EXIT_NK_ERROR;
 	}
-	if (f->g->format != FORMAT_JSON || f->a.check) {
-		report_fix_text(stdout, stderr, doc, &o);
-	} else if (!(s = json_dumps(doc, JSON_COMPACT))) {
-		/* the file's text holds bytes that are not UTF-8 */
+	o.doc = doc;
+	/* --check -v: the diff, whatever the format */
+	r = cmd_render(&fix_renderers, f->a.check ? FORMAT_TEXT : f->g->format, &o, stdout);
+	json_decref(doc);
+	if (r == -EILSEQ)
 		log_error("%s holds text that is not UTF-8, which JSON cannot carry; netknobs fix without --json "
 			  "shows it escaped", f->t.display);
-		ret = EXIT_NK_ERROR;
-	} else {
-		free(s);
-		ret = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		f->json_done = true;
-	}
-	json_decref(doc);
-	return ret;
+	else
+		f->json_done = f->g->format == FORMAT_JSON && !f->a.check;
+	return r < 0 ? EXIT_NK_ERROR : ret;
 }
 
 static void fix_free(struct fix_run *f)
@@ -455,4 +479,5 @@ const struct cmd cmd_fix = {
 		"Exit status: 0 done (or, with --check, up to date), 1 --check: it would change,\n"
 		"3 could not: bad rules or options, unreadable file, a value the kernel refused.\n",
 	.run = fix_run,
+	.renderers = &fix_renderers,
 };

@@ -114,6 +114,54 @@ out:
 	return ret;
 }
 
+/* What the renderers of one namespace's sockets take. */
+struct listeners_out {
+	const json_t *facts;
+	struct listeners_opts o;
+};
+
+static int listeners_text(const void *ctx, FILE *out)
+{
+	const struct listeners_out *lo = ctx;
+
+	report_listeners_text(lo->facts, out, &lo->o);
+	return 0;
+}
+
+static int udp_text(const void *ctx, FILE *out)
+{
+	const struct listeners_out *lo = ctx;
+
+	report_udp_text(lo->facts, out, &lo->o);
+	return 0;
+}
+
+static int listeners_json_doc(json_t *doc, FILE *out)
+{
+	int r = doc ? print_json_file(doc, out) : -ENOMEM;
+
+	json_decref(doc);
+	return r;
+}
+
+static int listeners_json(const void *ctx, FILE *out)
+{
+	return listeners_json_doc(report_listeners_json(((const struct listeners_out *)ctx)->facts), out);
+}
+
+static int udp_json(const void *ctx, FILE *out)
+{
+	return listeners_json_doc(report_udp_json(((const struct listeners_out *)ctx)->facts), out);
+}
+
+/* The listening TCP sockets, and with --udp the UDP sockets. */
+static const struct cmd_renderers listeners_renderers = { {
+	[FORMAT_TEXT] = listeners_text, [FORMAT_JSON] = listeners_json,
+} };
+static const struct cmd_renderers udp_renderers = { {
+	[FORMAT_TEXT] = udp_text, [FORMAT_JSON] = udp_json,
+} };
+
 /* The sockets could not be read: said, rather than an empty list that
  * reads as "none". */
 static bool listeners_unread(const json_t *doc, bool udp)
@@ -143,6 +191,7 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct listeners_args a = { 0 };
+	struct listeners_out lo;
 	json_t *doc;
 	int r;
 
@@ -162,22 +211,11 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		json_decref(doc);
 		return EXIT_NK_ERROR;
 	}
-	if (g->format == FORMAT_JSON) {
-		json_t *out = a.udp ? report_udp_json(doc) : report_listeners_json(doc);
-
-		r = !out || print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		if (!out)
-			log_error("out of memory");
-		json_decref(out);
-	} else {
-		struct listeners_opts o = { .color = color_enabled(g, stdout), .verbose = a.verbose };
-
-		if (a.udp)
-			report_udp_text(doc, stdout, &o);
-		else
-			report_listeners_text(doc, stdout, &o);
-		r = EXIT_NK_OK;
-	}
+	lo = (struct listeners_out){ doc, { .color = color_enabled(g, stdout), .verbose = a.verbose } };
+	r = cmd_render(a.udp ? &udp_renderers : &listeners_renderers, g->format, &lo, stdout);
+	if (r == -ENOMEM)
+		log_error("out of memory");
+	r = r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 	json_decref(doc);
 	return r;
 }
@@ -222,5 +260,6 @@ const struct cmd cmd_listeners = {
 		"those that drop come first.  With --sample, the namespace's UDP drop\n"
 		"counters over the window are shown above.\n",
 	.run = listeners_run,
+	.renderers = &listeners_renderers,
 	.all_netns = true,
 };
