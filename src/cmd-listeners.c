@@ -63,51 +63,75 @@ static int ns_width(const struct allns *a, bool tty)
 	return (int)(tty && w > 24 ? 24 : w);
 }
 
-/* listeners --all-netns: one table with a NAMESPACE column, the rows of
- * each namespace together (text), or one list per namespace (JSON). */
-static int listeners_all(const struct globals *g, const struct listeners_args *la)
-{
-	struct allns_opts o = { .from = la->from, .listeners_only = true, .sample = &la->sample };
-	bool json = g->format == FORMAT_JSON, first = true, oom = false, tty = isatty(STDOUT_FILENO);
-	struct listeners_opts lo = { .color = color_enabled(g, stdout), .verbose = la->verbose,
-				     .cut_netns = tty, .rows_only = true };
-	unsigned seen = 0;
-	struct allns a;
-	int r = 0, ret = EXIT_NK_ERROR;
+/* What the renderers of listeners --all-netns take. */
+struct listeners_all_out {
+	const struct allns *a;
+	struct listeners_opts o;
+};
 
-	if (allns_collect(g, &o, &a) < 0)
-		goto out;
-	if (json) {
-		r = allns_json_begin(stdout, &a);
-	} else {
-		lo.netns_width = ns_width(&a, tty);
-		report_listeners_header(stdout, false, &lo);
-	}
-	for (size_t i = 0; i < a.n && r == 0; i++) {
-		json_t *doc = allns_facts(&a, i, &oom);
+/* One list per namespace under a top-level object. */
+static int listeners_all_json(const void *ctx, FILE *out)
+{
+	const struct allns *a = ((const struct listeners_all_out *)ctx)->a;
+	bool first = true, oom = false;
+	int r = allns_json_begin(out, a);
+
+	for (size_t i = 0; i < a->n && r == 0; i++) {
+		json_t *doc = allns_facts(a, i, &oom);
 
 		if (oom)
-			break;
-		if (json) {
-			r = allns_json_put(stdout, a.ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL,
-					   &first);
-		} else if (doc) {
-			lo.netns = a.ns[i].e->name;
-			seen |= report_listeners_text(doc, stdout, &lo);
+			return -ENOMEM;
+		r = allns_json_put(out, a->ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL, &first);
+		json_decref(doc);
+	}
+	return r < 0 ? r : allns_json_finish(out, a);
+}
+
+/* One table with a NAMESPACE column, the rows of each namespace together. */
+static int listeners_all_text(const void *ctx, FILE *out)
+{
+	const struct listeners_all_out *x = ctx;
+	struct listeners_opts lo = x->o;
+	unsigned seen = 0;
+	bool oom = false;
+
+	lo.netns_width = ns_width(x->a, lo.cut_netns);
+	report_listeners_header(out, false, &lo);
+	for (size_t i = 0; i < x->a->n; i++) {
+		json_t *doc = allns_facts(x->a, i, &oom);
+
+		if (oom)
+			return -ENOMEM;
+		if (doc) {
+			lo.netns = x->a->ns[i].e->name;
+			seen |= report_listeners_text(doc, out, &lo);
 		}
 		json_decref(doc);
 	}
-	if (oom || r < 0)
+	if (!(seen & LISTENERS_ROWS))
+		fputs("(no listening TCP sockets in any network namespace)\n", out);
+	report_listeners_footer(out, seen, &lo);
+	allns_text_tail(out, x->a);
+	return 0;
+}
+
+static const struct cmd_renderers listeners_all_renderers = { {
+	[FORMAT_TEXT] = listeners_all_text, [FORMAT_JSON] = listeners_all_json,
+} };
+
+static int listeners_all(const struct globals *g, const struct listeners_args *la)
+{
+	struct allns_opts o = { .from = la->from, .listeners_only = true, .sample = &la->sample };
+	bool tty = isatty(STDOUT_FILENO);
+	struct listeners_all_out x = { .o = { .color = color_enabled(g, stdout), .verbose = la->verbose,
+					      .cut_netns = tty, .rows_only = true } };
+	struct allns a;
+	int ret = EXIT_NK_ERROR;
+
+	if (allns_collect(g, &o, &a) < 0)
 		goto out;
-	if (json) {
-		r = allns_json_finish(stdout, &a);
-	} else {
-		if (!(seen & LISTENERS_ROWS))
-			fputs("(no listening TCP sockets in any network namespace)\n", stdout);
-		report_listeners_footer(stdout, seen, &lo);
-		allns_text_tail(stdout, &a);
-	}
-	if (r == 0)
+	x.a = &a;
+	if (cmd_render(&listeners_all_renderers, g->format, &x, stdout) == 0)
 		ret = allns_status(&a);
 out:
 	allns_free(&a);
