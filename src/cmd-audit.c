@@ -505,6 +505,7 @@ out_args:
 
 const struct cmd cmd_audit = {
 	.name = "audit",
+	.huge_heap = true,
 	.summary = "evaluate the rules and say what is wrong and what to set",
 	.usage =
 		"Usage: netknobs audit [OPTIONS]\n"

@@ -379,6 +379,7 @@ out:
 
 const struct cmd cmd_report = {
 	.name = "report",
+	.huge_heap = true,
 	.summary = "what changed since the last run: for cron and systemd timers",
 	.usage =
 		"Usage: netknobs report [OPTIONS]\n"

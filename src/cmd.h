@@ -146,6 +146,8 @@ struct cmd {
 	 * which it prints itself (lint, top) */
 	const struct cmd_renderers *renderers;
 	bool all_netns;        /* takes --all-netns */
+	bool huge_heap;        /* parses large documents and rule sets: its heap
+				* is backed by huge pages (heap_init()) */
 };
 
 extern const struct cmd cmd_audit;
