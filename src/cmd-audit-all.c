@@ -16,7 +16,7 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "report/state.h"
 #include "util/log.h"
 

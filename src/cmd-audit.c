@@ -11,7 +11,7 @@
 #include "facts/facts.h"
 #include "facts/sysctl.h"
 #include "report/history.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "rules/rules.h"
 #include "util/log.h"
 #include "util/suggest.h"

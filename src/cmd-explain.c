@@ -9,7 +9,7 @@
 
 #include "cmd.h"
 #include "facts/sysctl.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "rules/rules.h"
 #include "util/escape.h"
 #include "util/log.h"

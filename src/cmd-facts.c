@@ -9,7 +9,7 @@
 #include "cmd-allns.h"
 #include "facts/facts.h"
 #include "facts/sysctl.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/atomic.h"
 #include "util/escape.h"
 #include "util/log.h"

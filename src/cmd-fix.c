@@ -16,7 +16,7 @@
 #include "fix/target.h"
 #include "fix/undo.h"
 #include "report/history.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "report/state.h"
 #include "rules/rules.h"
 #include "util/escape.h"

@@ -1,7 +1,7 @@
 /* netknobs listeners: the accept queues of every listening TCP socket,
  * fullest first, with the owning processes, their states and descriptor
  * limits.  The output is made by report_listeners_text() and
- * report_listeners_json() (src/report/listeners-text.c). */
+ * report_listeners_json() (src/render/listeners-text.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "cmd.h"
 #include "cmd-allns.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/log.h"
 
 enum { OPT_FROM = OPT_CMD_BASE };

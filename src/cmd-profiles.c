@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "rules/rules.h"
 #include "util/log.h"
 

@@ -23,7 +23,7 @@
 #include "cmd.h"
 #include "cmd-report.h"
 #include "report/history.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"

@@ -14,7 +14,7 @@
 #include "cmd-audit.h"
 #include "cmd-report.h"
 #include "report/history.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "report/state.h"
 #include "rules/rules.h"
 #include "util/atomic.h"

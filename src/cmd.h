@@ -20,7 +20,7 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROM, FORMAT_NAGIOS, FORMA
 
 /* The output formats by name ("text", "json", "prom", "nagios"), indexed by
  * enum output_format: --format's parsing and its errors come from it.  A
- * new format is a name here, its renderer (src/report/), and a row in the
+ * new format is a name here, its renderer (src/render/), and a row in the
  * renderers of each command that takes it (struct cmd_renderers). */
 extern const char *const output_format_names[FORMAT_COUNT];
 

@@ -1,5 +1,5 @@
 /* netknobs fix's document: what fix --json prints, and what its text is
- * rendered from (report_fix_text(), src/report/fix-text.c).  Every
+ * rendered from (report_fix_text(), src/render/fix-text.c).  Every
  * function returns a new reference, NULL when out of memory. */
 #ifndef NK_FIX_DOC_H
 #define NK_FIX_DOC_H

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/text-int.h"
+#include "render/text-int.h"
 #include "util/diff.h"
 #include "util/escape.h"
 #include "util/log.h"
