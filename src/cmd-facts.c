@@ -68,18 +68,7 @@ static const struct cmd_renderers facts_renderers = { {
  * (JSON, -o), or a summary of each (text); ctx is the struct allns. */
 static int facts_all_json(const void *ctx, FILE *out)
 {
-	const struct allns *a = ctx;
-	bool first = true, oom = false;
-	int r = allns_json_begin(out, a);
-
-	for (size_t i = 0; i < a->n && r == 0; i++) {
-		json_t *doc = allns_facts(a, i, &oom);
-
-		if (oom)
-			return -ENOMEM;
-		r = allns_json_put(out, a->ns[i].e, "facts", doc, &first);
-	}
-	return r < 0 ? r : allns_json_finish(out, a);
+	return allns_json_each(out, ctx, "facts", NULL);
 }
 
 static int facts_all_text(const void *ctx, FILE *out)

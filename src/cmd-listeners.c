@@ -72,19 +72,7 @@ struct listeners_all_out {
 /* One list per namespace under a top-level object. */
 static int listeners_all_json(const void *ctx, FILE *out)
 {
-	const struct allns *a = ((const struct listeners_all_out *)ctx)->a;
-	bool first = true, oom = false;
-	int r = allns_json_begin(out, a);
-
-	for (size_t i = 0; i < a->n && r == 0; i++) {
-		json_t *doc = allns_facts(a, i, &oom);
-
-		if (oom)
-			return -ENOMEM;
-		r = allns_json_put(out, a->ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL, &first);
-		json_decref(doc);
-	}
-	return r < 0 ? r : allns_json_finish(out, a);
+	return allns_json_each(out, ((const struct listeners_all_out *)ctx)->a, "listeners", report_listeners_json);
 }
 
 /* One table with a NAMESPACE column, the rows of each namespace together. */

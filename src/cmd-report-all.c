@@ -22,8 +22,8 @@
 
 #include "cmd.h"
 #include "cmd-report.h"
-#include "report/history.h"
 #include "render/render.h"
+#include "report/history.h"
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
