@@ -36,6 +36,7 @@ struct allns_ns {
 	char *facts;            /* its facts as compact JSON, owners not yet attached;
 				   NULL when they were not read */
 	struct socktab tab;     /* its listeners (by inode), then their owners */
+	uint64_t *udp_inodes;   /* its UDP sockets' inodes, tab.more_inodes */
 };
 
 struct allns {

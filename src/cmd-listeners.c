@@ -44,8 +44,9 @@ static int listeners_opt(int c, const char *arg, void *data)
 }
 
 /* The NAMESPACE column's width: the longest name of a namespace with
- * listeners, at most 24 columns on a terminal (longer ones are cut). */
-static int ns_width(const struct allns *a, bool tty)
+ * listeners (with udp: of one read), at most 24 columns on a terminal
+ * (longer ones are cut). */
+static int ns_width(const struct allns *a, bool tty, bool udp)
 {
 	size_t w = strlen("NAMESPACE");
 
@@ -53,7 +54,7 @@ static int ns_width(const struct allns *a, bool tty)
 		const char *name = a->ns[i].e->name;
 		size_t cols = 0;
 
-		if (!a->ns[i].facts || !a->ns[i].tab.n || !name)
+		if (!a->ns[i].facts || (!udp && !a->ns[i].tab.n) || !name)
 			continue;
 		for (const char *p = name; *p; p++)
 			cols += ((unsigned char)*p & 0xc0) != 0x80;
@@ -83,7 +84,7 @@ static int listeners_all_text(const void *ctx, FILE *out)
 	unsigned seen = 0;
 	bool oom = false;
 
-	lo.netns_width = ns_width(x->a, lo.cut_netns);
+	lo.netns_width = ns_width(x->a, lo.cut_netns, false);
 	report_listeners_header(out, false, &lo);
 	for (size_t i = 0; i < x->a->n; i++) {
 		json_t *doc = allns_facts(x->a, i, &oom);
@@ -107,6 +108,43 @@ static const struct cmd_renderers listeners_all_renderers = { {
 	[FORMAT_TEXT] = listeners_all_text, [FORMAT_JSON] = listeners_all_json,
 } };
 
+static int udp_all_json(const void *ctx, FILE *out)
+{
+	return allns_json_each(out, ((const struct listeners_all_out *)ctx)->a, "udp", report_udp_json);
+}
+
+/* The UDP sockets of every namespace in one table with a NAMESPACE column. */
+static int udp_all_text(const void *ctx, FILE *out)
+{
+	const struct listeners_all_out *x = ctx;
+	struct listeners_opts lo = x->o;
+	unsigned seen = 0;
+	bool oom = false;
+
+	lo.netns_width = ns_width(x->a, lo.cut_netns, true);
+	report_udp_header(out, &lo);
+	for (size_t i = 0; i < x->a->n; i++) {
+		json_t *doc = allns_facts(x->a, i, &oom);
+
+		if (oom)
+			return -ENOMEM;
+		if (doc) {
+			lo.netns = x->a->ns[i].e->name;
+			seen |= report_udp_text(doc, out, &lo);
+		}
+		json_decref(doc);
+	}
+	if (!(seen & LISTENERS_ROWS))
+		fputs("(no UDP sockets in any network namespace)\n", out);
+	report_udp_footer(out, seen, &lo);
+	allns_text_tail(out, x->a);
+	return 0;
+}
+
+static const struct cmd_renderers udp_all_renderers = { {
+	[FORMAT_TEXT] = udp_all_text, [FORMAT_JSON] = udp_all_json,
+} };
+
 static int listeners_all(const struct globals *g, const struct listeners_args *la)
 {
 	struct allns_opts o = { .from = la->from, .listeners_only = true, .sample = &la->sample };
@@ -119,7 +157,7 @@ static int listeners_all(const struct globals *g, const struct listeners_args *l
 	if (allns_collect(g, &o, &a) < 0)
 		goto out;
 	x.a = &a;
-	if (cmd_render(&listeners_all_renderers, g->format, &x, stdout) == 0)
+	if (cmd_render(la->udp ? &udp_all_renderers : &listeners_all_renderers, g->format, &x, stdout) == 0)
 		ret = allns_status(&a);
 out:
 	allns_free(&a);

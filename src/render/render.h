@@ -94,6 +94,12 @@ struct listeners_opts {
 /* What the rows of report_listeners_text() held. */
 #define LISTENERS_ROWS   0x1u   /* at least one */
 #define LISTENERS_GROUPS 0x2u   /* a SO_REUSEPORT group */
+#define LISTENERS_HIDDEN 0x4u   /* a quiet connected UDP socket not shown */
+
+/* The NAMESPACE cell of a row (--all-netns): o->netns padded to
+ * o->netns_width, or cut there with "..." when o->cut_netns; nothing
+ * without o->netns. */
+void report_netns_cell(FILE *out, const struct listeners_opts *o);
 
 /* netknobs listeners: every listening socket of a facts document, fullest
  * accept queue first (with a sampling window, its peaks), a SO_REUSEPORT
@@ -116,8 +122,15 @@ void report_sock_procs(const json_t *sock, bool color, FILE *out);
 
 /* netknobs listeners --udp: the UDP sockets of a facts document, fullest
  * and dropping first; verbose also lists connected sockets with nothing
- * queued or dropped (src/render/udp-text.c). */
-void report_udp_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+ * queued or dropped (src/render/udp-text.c).  With o->netns a NAMESPACE
+ * cell starts each row; with o->rows_only only the rows and what is said
+ * of this namespace alone.  Returns LISTENERS_ROWS | LISTENERS_HIDDEN. */
+unsigned report_udp_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+/* The header and the footnotes of a table of UDP sockets made of several
+ * report_udp_text(rows_only) calls (listeners --udp --all-netns); seen:
+ * what they returned, or-ed. */
+void report_udp_header(FILE *out, const struct listeners_opts *o);
+void report_udp_footer(FILE *out, unsigned seen, const struct listeners_opts *o);
 /* The same as JSON: "udp_stats" and the listed sockets in that order, each
  * with fill_percent.  A new reference, NULL when out of memory. */
 json_t *report_udp_json(const json_t *facts);
