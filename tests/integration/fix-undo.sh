@@ -5,7 +5,9 @@
 # values back (read back) and the drop-in as it was, or removes it when
 # there was none; nothing to undo, an edit of the drop-in or a value
 # changed since --apply are refused and change nothing; when the drop-in
-# cannot be restored, the values go back to what --apply set.
+# cannot be restored, the values go back to what --apply set; a drop-in
+# that is not UTF-8 put back byte for byte; an --undo and an --apply at
+# the same time do not wait for each other.
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -108,6 +110,52 @@ inside mount -o remount,bind,rw /etc/sysctl.d || fail "remount read-write"
 check_exit "--undo once it can" 0 fix --undo
 check_eq "then put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
 [ ! -e "$F" ] && pass "and the drop-in removed" || fail "the drop-in is still there"
+
+# ---- a drop-in that is not UTF-8 (a Latin-1 comment of the admin's): recorded
+# and put back byte for byte
+set_values 4096 256
+printf '# R\351glages de la machine\nnet.ipv4.tcp_fin_timeout = 30\n' >"$F"
+cp "$F" "$T/latin1.conf"
+check_exit "--apply over a drop-in that is not UTF-8" 0 fix --apply
+check_eq "what it replaced is recorded" "" "$(grep 'not recorded' "$T/err" || true)"
+check_exit "--undo" 0 fix --undo
+if cmp -s "$T/latin1.conf" "$F"; then pass "the Latin-1 drop-in back, byte for byte"; else fail "the drop-in is not the admin's: $(od -c "$F" | head -n 3)"; fi
+check_eq "the values put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+rm -f "$F" "$F.bak"
+
+# ---- --undo and an --apply at the same time: --undo waits for the drop-in's
+# directory before it takes the state directory, as --apply takes them, so
+# neither waits for the other.  Made certain: the undo is held at the
+# directory's lock and stopped there, an --apply runs up to its record, then
+# the undo goes on: it undoes that --apply at once.
+rm -f "$F" "$F.bak"
+set_values 4096 256
+check_exit "--apply" 0 fix --apply
+sed 's/somaxconn: 8192/somaxconn: 16384/' "$RULES" >"$T/rules2.yaml"
+flock -o "$D" sleep 600 &
+holder=$!
+NK_PIDS="$NK_PIDS $holder"
+locked() { ! flock -n "$D" true; }
+poll_until 10 locked || fail "the directory's lock not taken"
+nsenter --mount="/proc/$mpid/ns/mnt" --net="/run/netns/$ns" "$NETKNOBS" fix --undo >"$T/u.out" 2>"$T/u.err" &
+undo=$!
+# waiting for a lock: it naps between tries
+napping() { grep -q nanosleep "/proc/$undo/wchan" 2>/dev/null; }
+poll_until 10 napping || fail "--undo does not wait for a lock"
+kill -STOP "$undo"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+inside "$NETKNOBS" fix --no-default-rules --rules "$T/rules2.yaml" --apply >"$T/a.out" 2>"$T/a.err" &
+apply=$!
+applied() { grep -q '^net.core.somaxconn = 16384$' "$F"; }
+poll_until 10 applied || fail "the second --apply did not write the drop-in"
+kill -CONT "$undo"
+set +e; wait "$apply"; arc=$?; wait "$undo"; urc=$?; set -e
+check_eq "the --apply succeeds" 0 "$arc"
+check_eq "and records what it replaced" "" "$(grep 'not recorded' "$T/a.err" || true)"
+check_eq "the --undo succeeds" "0 $(head -c 300 "$T/u.err")" "$urc $(head -c 300 "$T/u.err")"
+check_eq "and undid that --apply" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+rm -f "$F" "$F.bak"
 
 # ---- another namespace than the one --apply set values in
 set_values 4096 256
