@@ -178,10 +178,12 @@ static int undo_do(struct undo *u)
 		u->dropin = NULL;
 		return -1;
 	}
-	fix_note_history(u->facts, u->items, u->n);
 	timestamp_format(time(NULL), when, sizeof(when));
 	if (json_object_set_new(u->rec, "undone_at", json_string(when)) < 0 || fix_undo_save(&u->sd, u->rec) < 0)
 		log_warn("%s/%s: not marked as undone", u->sd.path, FIX_UNDO_FILE);
+	/* the history takes the state directory's lock itself */
+	state_close(&u->sd);
+	fix_note_history(u->facts, u->items, u->n);
 	return 0;
 }
 

@@ -59,6 +59,9 @@ check_eq "recorded: the drop-in before" "$(cat "$T/admin.conf")" \
 	"$(jq -r '.dropin.before' "$NETKNOBS_STATE_DIR/fix-undo.json")"
 check_exit "--undo" 0 fix --undo
 out=$(cat "$T/out")
+check_eq "--undo says nothing on stderr" "" "$(cat "$T/err")"
+check_eq "the history has somaxconn back at 4096" 4096 \
+	"$(jq '[.records[] | select(.key == "net.core.somaxconn")][0].periods[-1].value' "$NETKNOBS_STATE_DIR/sysctl-history.json")"
 check_eq "somaxconn put back" 4096 "$(sc net/core/somaxconn)"
 check_eq "tcp_max_syn_backlog put back" 256 "$(sc net/ipv4/tcp_max_syn_backlog)"
 check_match "says each value, read back" "^set net.core.somaxconn = 4096 \\(was 8192\\)$" "$out"
