@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd-fix.h"
 #include "fix/target.h"
@@ -50,7 +51,15 @@ static int undo_load(struct undo *u)
 	const char *dir = cmd_state_dir();
 	const json_t *d;
 	char err[256];
+	int fd = state_open_existing(dir);
 
+	/* nothing to undo is no reason to make the state directory */
+	if (fd == -ENOENT) {
+		log_error("fix --undo: nothing to undo: no fix --apply is recorded in %s", dir);
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (state_open(&u->sd, dir, 10) < 0)
 		return -1;
 	if (fix_undo_load(&u->sd, &u->rec, err, sizeof(err)) < 0) {

@@ -41,6 +41,7 @@ set_values 4096 256
 # ---- nothing recorded yet
 check_exit "--undo before any --apply" 3 fix --undo
 check_match "says there is nothing to undo" "nothing to undo: no fix --apply is recorded in $NETKNOBS_STATE_DIR" "$(cat "$T/err")"
+[ ! -e "$NETKNOBS_STATE_DIR" ] && pass "and makes no state directory" || fail "--undo made the state directory $NETKNOBS_STATE_DIR"
 check_exit "--undo with --apply" 3 fix --undo --apply
 check_match "says they do not go together" "cannot be combined with --write, --check or --apply" "$(cat "$T/err")"
 check_exit "--undo with --from" 3 fix --undo --from "$FIXTURES/facts/basic.json"
