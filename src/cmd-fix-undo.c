@@ -96,12 +96,20 @@ static int undo_lock(struct undo *u, const char *output)
 static int undo_check_dropin(struct undo *u)
 {
 	const char *target = json_string_value(json_object_get(u->rec, "target"));
-	char *now = NULL;
+	char *now = NULL, *path;
 	int r;
 
 	if (!u->after)
 		return 0;
-	if (strcmp(u->t.sys, target) != 0) {
+	/* the same file, given from another directory or as ./FILE too */
+	path = target[0] == '/' ? fix_undo_path(u->t.sys) : strdup(u->t.sys);
+	if (!path) {
+		log_error("out of memory");
+		return -1;
+	}
+	r = strcmp(path, target);
+	free(path);
+	if (r != 0) {
 		char *esc = escape_untrusted_str(target);
 
 		log_error("fix --undo: the last fix --apply wrote %s, not %s: give --output %s", esc ? esc : "?",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "facts/sysctl.h"
 #include "fix/undo.h"
@@ -96,13 +97,39 @@ static bool text_ok(const json_t *v, bool allow_null)
 	return true;
 }
 
+char *fix_undo_path(const char *sys)
+{
+	const char *slash = strrchr(sys, '/');
+	char *dir, *real, *out;
+	int r;
+
+	if (sys[0] == '/')
+		return strdup(sys);
+	dir = slash ? strndup(sys, (size_t)(slash - sys)) : strdup(".");
+	if (!dir)
+		return NULL;
+	real = realpath(dir, NULL);
+	free(dir);
+	if (!real) {
+		/* no such directory (here): the path from this one */
+		char *cwd = getcwd(NULL, 0);
+
+		r = cwd ? asprintf(&out, "%s/%s", cwd, sys) : -1;
+		free(cwd);
+		return r < 0 ? NULL : out;
+	}
+	r = asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : sys);
+	free(real);
+	return r < 0 ? NULL : out;
+}
+
 json_t *fix_undo_record(const json_t *facts, const char *target, const char *before, const char *after,
 			const struct apply_item *items, size_t n, bool *oom)
 {
 	const json_t *ns = json_object_get(json_object_get(json_object_get(facts, "host"), "netns"), "id");
 	const json_t *boot = json_object_get(json_object_get(facts, "sysctl"), STATE_BOOT_ID_KEY);
-	char when[TIMESTAMP_LEN];
-	json_t *rec, *values = json_array();
+	char when[TIMESTAMP_LEN], *path = after ? fix_undo_path(target) : NULL;
+	json_t *rec, *values = after && !path ? NULL : json_array();
 	bool wrote = after && (!before || strcmp(before, after) != 0);
 
 	*oom = false;
@@ -119,17 +146,20 @@ json_t *fix_undo_record(const json_t *facts, const char *target, const char *bef
 		}
 	}
 	if (!values) {
+		free(path);
 		*oom = true;
 		return NULL;
 	}
 	if (!json_array_size(values) && !wrote) {
+		free(path);
 		json_decref(values);
 		return NULL;
 	}
 	timestamp_format(time(NULL), when, sizeof(when));
 	rec = json_pack("{s:i, s:s, s:O?, s:O?, s:o, s:o}", "version", UNDO_VERSION, "applied_at", when, "netns",
 			json_is_string(ns) ? ns : NULL, "boot_id", json_is_string(boot) ? boot : NULL, "target",
-			str_or_null(after ? target : NULL), "values", values);
+			str_or_null(path), "values", values);
+	free(path);
 	if (rec && after &&
 	    json_object_set_new(rec, "dropin", json_pack("{s:o, s:o}", "before", text_json(before), "after",
 							 text_json(after))) < 0) {

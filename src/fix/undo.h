@@ -5,7 +5,7 @@
  *
  *	{ "version": 1, "applied_at": "2026-05-01T10:00:00Z",
  *	  "netns": "net:[4026531840]", "boot_id": "...",
- *	  "target": "/etc/sysctl.d/90-netknobs.conf",    (null: --output -)
+ *	  "target": "/etc/sysctl.d/90-netknobs.conf",    (an absolute path; null: --output -)
  *	  "dropin": { "before": TEXT | null, "after": TEXT },  (absent: not written)
  *	  "values": [ { "key": "net.core.somaxconn", "before": "128", "after": "4096" } ],
  *	  "undone_at": "..." }                           (once undone)
@@ -24,8 +24,16 @@
 
 #define FIX_UNDO_FILE "fix-undo.json"
 
+/* The path of the target sys (a path on the system, relative to the
+ * current directory or absolute) as the record keeps it: relative, made
+ * absolute with its directory's real path, so that an --undo run
+ * elsewhere finds the same file.  Newly allocated; NULL when out of
+ * memory. */
+char *fix_undo_path(const char *sys);
+
 /* What --apply did: the facts it worked from (their namespace and boot),
- * the target's path on the system (NULL: none written), the file before
+ * the target's path on the system (kept as fix_undo_path() gives it;
+ * NULL: none written), the file before
  * (NULL: there was none) and the text written (NULL: nothing written), and
  * the items it applied (only those set are recorded).  A new record, or
  * NULL when nothing changed (or out of memory, *oom then set). */

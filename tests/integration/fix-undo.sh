@@ -7,7 +7,8 @@
 # changed since --apply are refused and change nothing; when the drop-in
 # cannot be restored, the values go back to what --apply set; a drop-in
 # that is not UTF-8 put back byte for byte; an --undo and an --apply at
-# the same time do not wait for each other.
+# the same time do not wait for each other; a relative --output is the
+# same file from another directory.
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -160,6 +161,25 @@ check_eq "and records what it replaced" "" "$(grep 'not recorded' "$T/a.err" || 
 check_eq "the --undo succeeds" "0 $(head -c 300 "$T/u.err")" "$urc $(head -c 300 "$T/u.err")"
 check_eq "and undid that --apply" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
 rm -f "$F" "$F.bak"
+
+# ---- --output a relative path: recorded with its directory's real path, so
+# that --undo from elsewhere finds the same file, and ./FILE is that file
+mkdir -p "$T/rel/d"
+real=$(realpath "$T") here=$PWD
+# fix in the current directory (nsenter --mount would start it in /)
+fix_here() { nsenter --mount="/proc/$mpid/ns/mnt" --net="/run/netns/$ns" --wd="$PWD" "$NETKNOBS" fix --no-default-rules --rules "$RULES" "$@"; }
+set_values 4096 256
+cd "$T/rel"
+check_exit "--apply --output d/x.conf" 0 fix_here --apply --output d/x.conf
+check_eq "recorded with its full path" "$real/rel/d/x.conf" "$(jq -r .target "$NETKNOBS_STATE_DIR/fix-undo.json")"
+cd /
+check_exit "--undo --output d/x.conf elsewhere" 3 fix_here --undo --output d/x.conf
+check_match "names the file by its full path" "the last fix --apply wrote $real/rel/d/x.conf, not d/x.conf: give --output $real/rel/d/x.conf" "$(cat "$T/err")"
+cd "$T/rel"
+check_exit "--undo --output ./d/x.conf" 0 fix_here --undo --output ./d/x.conf
+cd "$here"
+[ ! -e "$T/rel/d/x.conf" ] && pass "the drop-in removed" || fail "the drop-in is still there"
+check_eq "the values put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
 
 # ---- another namespace than the one --apply set values in
 set_values 4096 256
