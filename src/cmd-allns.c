@@ -633,6 +633,27 @@ int allns_json_finish(FILE *out, const struct allns *a)
 	return r;
 }
 
+int allns_json_each(FILE *out, const struct allns *a, const char *key, json_t *(*make)(const json_t *facts))
+{
+	bool first = true, oom = false;
+	int r = allns_json_begin(out, a);
+
+	for (size_t i = 0; i < a->n && r == 0; i++) {
+		json_t *facts = allns_facts(a, i, &oom);
+
+		if (oom)
+			return -ENOMEM;
+		if (make) {
+			json_t *doc = facts ? make(facts) : NULL;
+
+			json_decref(facts);
+			facts = doc;
+		}
+		r = allns_json_put(out, a->ns[i].e, key, facts, &first);
+	}
+	return r < 0 ? r : allns_json_finish(out, a);
+}
+
 int allns_json_write(FILE *out, const struct allns *a, const char *const *texts, size_t n, const json_t *summary)
 {
 	int r = allns_json_begin(out, a);

@@ -120,6 +120,7 @@ static int lint_run(struct globals *g, int argc, char **argv)
 
 const struct cmd cmd_lint = {
 	.name = "lint",
+	.huge_heap = true,
 	.summary = "check rule and override files (for config-management repositories)",
 	.usage =
 		"Usage: netknobs lint FILE|DIR... [--no-default-rules]\n"

@@ -88,7 +88,6 @@ int main(int argc, char **argv)
 	const struct cmd *cmd;
 	int c, r;
 
-	heap_init(!huge || strcmp(huge, "0") != 0);
 	json_set_alloc_funcs(json_alloc, free);
 	environment();
 	opterr = 0;
@@ -125,6 +124,8 @@ int main(int argc, char **argv)
 	cmd = cmd_find(argv[optind]);
 	if (!cmd)
 		return EXIT_NK_ERROR;
+	/* nothing has been allocated yet (getopt and the tables do not) */
+	heap_init(cmd->huge_heap && (!huge || strcmp(huge, "0") != 0));
 	r = cmd->run(&g, argc - optind, argv + optind);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		log_error("writing output failed");

@@ -148,7 +148,7 @@ static bool all_digits(const char *s, size_t maxlen)
 
 /* Read a small file relative to dirfd into buf (NUL-terminated); returns
  * its length or -errno. */
-static ssize_t read_small(int dirfd, const char *path, char *buf, size_t size)
+ssize_t owners_read_small(int dirfd, const char *path, char *buf, size_t size)
 {
 	int fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	size_t n = 0;
@@ -188,18 +188,18 @@ static int describe_proc(int procfd, const char *pidstr, long long btime, struct
 	p->start_time = -1;
 	p->state = 0;
 	snprintf(path, sizeof(path), "%s/comm", pidstr);
-	n = read_small(procfd, path, buf, 64);
+	n = owners_read_small(procfd, path, buf, 64);
 	if (n >= 0) {
 		p->comm = escape_untrusted_line(buf, (size_t)n);
 		if (!p->comm)
 			return -ENOMEM;
 	}
 	snprintf(path, sizeof(path), "%s/limits", pidstr);
-	if (read_small(procfd, path, buf, sizeof(buf)) >= 0 &&
+	if (owners_read_small(procfd, path, buf, sizeof(buf)) >= 0 &&
 	    owners_parse_limits(buf, &p->nofile_soft, &p->nofile_hard) < 0)
 		p->nofile_soft = p->nofile_hard = -1;
 	snprintf(path, sizeof(path), "%s/stat", pidstr);
-	n = read_small(procfd, path, buf, sizeof(buf));
+	n = owners_read_small(procfd, path, buf, sizeof(buf));
 	if (n > 0 && owners_parse_stat(buf, (size_t)n, &p->state, &start) == 0) {
 		if (btime >= 0 && hz > 0 && start / (unsigned long long)hz < (unsigned long long)(INT64_MAX - btime))
 			p->start_time = btime + (long long)(start / (unsigned long long)hz);
@@ -907,6 +907,9 @@ int owners_collect_many(const struct nk_root *root, struct socktab **tabs, size_
 	}
 	if (r == 0)
 		r = record_owners(tabs, n, &sc, w, nw, boot_time(root));
+	/* a saved /proc (--root) does not change when read again */
+	if (r == 0 && root->live)
+		r = owners_settle_states(sc.procfd, tabs, n);
 	for (size_t k = 0; k < n && r == 0; k++) {
 		size_t j = 0;
 

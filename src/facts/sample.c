@@ -138,19 +138,9 @@ static void rfc3339_ms(const struct timespec *t, char *buf, size_t len)
 
 /* ---- the listener table ---- */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t key_hash(uint64_t inode, const struct sock_ep *ep)
 {
-	return mix64(inode ^ ((uint64_t)ep->port << 48) ^ ((uint64_t)ep->family << 40));
+	return sock_hash_mix(inode ^ ((uint64_t)ep->port << 48) ^ ((uint64_t)ep->family << 40));
 }
 
 static bool key_same(const struct lstat *a, uint64_t inode, const struct sock_ep *ep)

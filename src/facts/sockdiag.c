@@ -53,7 +53,7 @@ struct dump_ctx {
 	int err;                /* -errno from a callback (-ENOMEM) */
 };
 
-static int attr_cb(const struct nlattr *attr, void *data)
+int sockdiag_attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
 	uint16_t type = mnl_attr_get_type(attr);
@@ -87,7 +87,7 @@ static int add_listener(struct dump_ctx *c, const struct nlmsghdr *nlh,
 	l.inode = m->idiag_inode;
 	l.v6only = -1;
 	/* attributes are optional: a malformed tail only loses them */
-	mnl_attr_parse(nlh, sizeof(*m), attr_cb, tb);
+	mnl_attr_parse(nlh, sizeof(*m), sockdiag_attr_cb, tb);
 	if (tb[INET_DIAG_SKMEMINFO] &&
 	    mnl_attr_get_payload_len(tb[INET_DIAG_SKMEMINFO]) >=
 		    (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)) {

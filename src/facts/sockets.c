@@ -87,23 +87,13 @@ int socktab_add_listener(struct socktab *t, const struct listener *l)
 
 /* ---- endpoint keys ---- */
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t ep_hash(const struct sock_ep *ep, bool with_if)
 {
 	uint64_t a, b;
 
 	memcpy(&a, ep->addr, 8);
 	memcpy(&b, ep->addr + 8, 8);
-	return mix64(a ^ mix64(b ^ ((uint64_t)ep->port << 8 | ep->family)) ^
+	return sock_hash_mix(a ^ sock_hash_mix(b ^ ((uint64_t)ep->port << 8 | ep->family)) ^
 		     (with_if ? (uint64_t)ep->ifindex << 32 : 0));
 }
 

@@ -194,6 +194,24 @@ int sockdiag_collect_listeners(struct socktab *t, bool with_requests, struct soc
  * for a caller that decides after reading the listeners. */
 int sockdiag_collect_requests(struct socktab *t, struct sockdiag_result *res);
 
+/* The finaliser of MurmurHash3 (fmix64): spreads the bits of h over all
+ * 64, for the hash tables of sockets keyed by inode and endpoint. */
+static inline uint64_t sock_hash_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* mnl_attr_parse() callback of the TCP and UDP dumps: keeps the
+ * INET_DIAG_SKMEMINFO and INET_DIAG_SKV6ONLY attributes in data, a
+ * const struct nlattr *[INET_DIAG_MAX + 1]. */
+struct nlattr;
+int sockdiag_attr_cb(const struct nlattr *attr, void *data);
+
 /* Parse one batch of SOCK_DIAG_BY_FAMILY answers (as received) into t:
  * listeners (dump 1) or the other sockets.  Messages too short to use are
  * skipped and counted in *bad.  Returns 1 (the dump goes on), 0 (NLMSG_DONE
@@ -381,6 +399,17 @@ int owners_parse_limits(const char *text, long long *soft, long long *hard);
  * name in parentheses may hold blanks and ')': the last ')' ends it.
  * Returns 0 or -EINVAL. */
 int owners_parse_stat(const char *text, size_t len, char *state, unsigned long long *starttime);
+
+/* A small file below dirfd (no links followed, no blocking open) in buf,
+ * NUL-terminated: its length or -errno. */
+ssize_t owners_read_small(int dirfd, const char *path, char *buf, size_t size);
+
+/* Read again the processes of the tables whose state is stopped, traced or
+ * disk-sleep (src/facts/owners-state.c): a thread of theirs that runs or
+ * sleeps, or a later reading without the stop, replaces it; only a stop
+ * that held over four readings in about 0.14 s stays.  procfd: /proc.
+ * Returns 0 or -ENOMEM. */
+int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs);
 
 /* The word for a state letter of /proc/PID/stat ("running" for 'R',
  * "stopped" for 'T' ... doc/facts.md); NULL for an unknown letter. */

@@ -212,16 +212,6 @@ struct udp_ctx {
 	bool lite;              /* the dump is UDP-Lite's */
 };
 
-static int attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	uint16_t type = mnl_attr_get_type(attr);
-
-	if (type == INET_DIAG_SKMEMINFO || type == INET_DIAG_SKV6ONLY)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 static int data_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[INET_DIAG_MAX + 1] = { NULL };
@@ -257,7 +247,7 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	s.uid = m->idiag_uid;
 	s.inode = m->idiag_inode;
 	s.v6only = -1;
-	mnl_attr_parse(nlh, sizeof(*m), attr_cb, tb);
+	mnl_attr_parse(nlh, sizeof(*m), sockdiag_attr_cb, tb);
 	if (tb[INET_DIAG_SKMEMINFO] &&
 	    mnl_attr_get_payload_len(tb[INET_DIAG_SKMEMINFO]) >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)) {
 		uint32_t mem[SK_MEMINFO_DROPS + 1];

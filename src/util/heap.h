@@ -5,8 +5,9 @@
 
 #include <stdbool.h>
 
-/* Call first thing in main(), before anything allocates (huge: false when
- * NETKNOBS_HUGEPAGES is 0, and then nothing is done).  Makes the C
+/* Call in main() before anything allocates, once the command is known
+ * (huge: false when NETKNOBS_HUGEPAGES is 0 or the command's huge_heap is
+ * false, and then nothing is done).  Makes the C
  * library's first growth of the heap 16 MiB larger than needed and asks the
  * kernel to back that piece, past the heap's first MiB, with transparent
  * huge pages (madvise MADV_HUGEPAGE), so that parsing a large facts

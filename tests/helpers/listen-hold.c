@@ -1,4 +1,4 @@
-/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] PORT BACKLOG
+/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-t] [-D] PORT BACKLOG
  *
  * Open a TCP listener and keep it, never calling accept(), so that its
  * accept queue fills.  -4 IPv4 (default), -6 IPv6 only, -d dual-stack [::]
@@ -6,8 +6,11 @@
  * SO_REUSEPORT; -n process name (prctl PR_SET_NAME) with C escapes
  * (\xNN, \e, \n, \t, \\) decoded; -N: once listening, move into the
  * network namespace of NSFILE (/proc/PID/ns/net), keeping the listener of
- * the namespace it was started in.  Prints "ready PORT" once listening
- * (PORT 0 picks one) and waits until killed. */
+ * the namespace it was started in; -t start a second thread that waits
+ * (as a threaded server's other workers do); -D then wait in
+ * uninterruptible sleep (state D, helper_stick()) in the main thread.
+ * Prints "ready PORT" once listening (PORT 0 picks one) and waits until
+ * killed. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -15,6 +18,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +30,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] PORT BACKLOG\n");
+	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-t] [-D] PORT BACKLOG\n");
 	exit(2);
 }
 
@@ -82,16 +86,24 @@ static long number(const char *s, long min, long max)
 	return helper_number(s, min, max, usage);
 }
 
+static void *waiter(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	int family = AF_INET, dual = 0, reuse = 0, opt, fd, one = 1, v6only;
+	int family = AF_INET, dual = 0, reuse = 0, opt, fd, one = 1, thread = 0, stuck = 0;
 	const char *addr = NULL, *nsfile = NULL;
 	char *comm = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	long port, backlog;
 
-	while ((opt = getopt(argc, argv, "46da:rn:N:")) != -1) {
+	while ((opt = getopt(argc, argv, "46da:rn:N:tD")) != -1) {
 		switch (opt) {
 		case '4': family = AF_INET; dual = 0; break;
 		case '6': family = AF_INET6; dual = 0; break;
@@ -100,6 +112,8 @@ int main(int argc, char **argv)
 		case 'r': reuse = 1; break;
 		case 'n': comm = optarg; break;
 		case 'N': nsfile = optarg; break;
+		case 't': thread = 1; break;
+		case 'D': stuck = 1; break;
 		default: usage();
 		}
 	}
@@ -135,28 +149,12 @@ int main(int argc, char **argv)
 		perror("setsockopt");
 		return 1;
 	}
-	if (family == AF_INET6) {
-		v6only = !dual;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
-			perror("setsockopt(IPV6_V6ONLY)");
-			return 1;
-		}
-	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		perror("bind");
-		return 1;
-	}
+	helper_bind(fd, family, dual, &ss, sl);
 	if (listen(fd, (int)backlog) < 0) {
 		perror("listen");
 		return 1;
 	}
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-		perror("getsockname");
-		return 1;
-	}
-	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	port = helper_bound_port(fd);
 	if (nsfile) {
 		int nfd = open(nsfile, O_RDONLY | O_CLOEXEC);
 
@@ -166,8 +164,19 @@ int main(int argc, char **argv)
 		}
 		close(nfd);
 	}
+	if (thread) {
+		pthread_t th;
+		int e = pthread_create(&th, NULL, waiter, NULL);
+
+		if (e) {
+			fprintf(stderr, "pthread_create: %s\n", strerror(e));
+			return 1;
+		}
+	}
 	printf("ready %ld\n", port);
 	fflush(stdout);
+	if (stuck && helper_stick(fd) < 0)
+		return 1;
 	for (;;)
 		pause();
 }

@@ -36,28 +36,9 @@ static long number(const char *s, long min, long max)
 	return helper_number(s, min, max, usage);
 }
 
-/* Wait in uninterruptible sleep: vfork()'s parent waits (state D) until the
- * child exits, which it does only when the parent is killed. */
-static __attribute__((noinline)) int stick(int fd)
-{
-	pid_t child = vfork();
-
-	if (child == 0) {
-		close(fd);
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		for (;;)
-			pause();
-	}
-	if (child < 0) {
-		perror("vfork");
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	int family = AF_INET, dual = 0, opt, fd, v6only, rcvbuf = -1, got, stuck = 0;
+	int family = AF_INET, dual = 0, opt, fd, rcvbuf = -1, got, stuck = 0;
 	long port, read_ms = -1, peer = -1;
 	const char *addr = NULL, *comm = NULL;
 	struct sockaddr_storage ss;
@@ -98,43 +79,13 @@ int main(int argc, char **argv)
 		perror("setsockopt(SO_RCVBUF)");
 		return 1;
 	}
-	if (family == AF_INET6) {
-		v6only = !dual;
-		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) {
-			perror("setsockopt(IPV6_V6ONLY)");
-			return 1;
-		}
-	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		perror("bind");
-		return 1;
-	}
-	sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
-		perror("getsockname");
-		return 1;
-	}
-	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-				       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	helper_bind(fd, family, dual, &ss, sl);
+	port = helper_bound_port(fd);
 	if (peer > 0) {
 		struct sockaddr_storage ps;
+		socklen_t psl = helper_sockaddr(family, family == AF_INET ? "127.0.0.1" : "::1", (int)peer, &ps);
 
-		memset(&ps, 0, sizeof(ps));
-		if (family == AF_INET) {
-			struct sockaddr_in *p4 = (struct sockaddr_in *)&ps;
-
-			p4->sin_family = AF_INET;
-			p4->sin_port = htons((uint16_t)peer);
-			p4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		} else {
-			struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&ps;
-
-			p6->sin6_family = AF_INET6;
-			p6->sin6_port = htons((uint16_t)peer);
-			p6->sin6_addr = in6addr_loopback;
-		}
-		if (connect(fd, (struct sockaddr *)&ps, family == AF_INET ? sizeof(struct sockaddr_in)
-									 : sizeof(struct sockaddr_in6)) < 0) {
+		if (connect(fd, (struct sockaddr *)&ps, psl) < 0) {
 			perror("connect");
 			return 1;
 		}
@@ -146,7 +97,7 @@ int main(int argc, char **argv)
 	}
 	printf("ready %ld rcvbuf %d\n", port, got);
 	fflush(stdout);
-	if (stuck && stick(fd) < 0)
+	if (stuck && helper_stick(fd) < 0)
 		return 1;
 	for (;;) {
 		char buf[65536];

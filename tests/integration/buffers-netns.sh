@@ -35,20 +35,6 @@ need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
 H=$HELPERS
 
-# wait_udp OUT: wait for udp-hold's "ready PORT rcvbuf N" in OUT, print PORT
-wait_udp() {
-	_i=0
-	while ! grep -q '^ready [0-9]' "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -le 200 ] || { echo "udp-hold did not start: $(cat "$1.err" 2>/dev/null)" >&2; return 1; }
-		sleep 0.05
-	done
-	sed -n 's/^ready \([0-9]*\) .*/\1/p' "$1"
-}
-# flood NS ADDR PORT RCVBUF: enough 1000-byte datagrams to fill RCVBUF twice
-flood() { in_ns "$1" "$H/udp-flood" -s 1000 "$2" "$3" $(($4 * 2 / 1000 + 200)) >/dev/null; }
-# state PID: the state letter of /proc/PID/stat
-state() { sed -n 's/^.*) \(.\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
 # finding FILE RULE SUBJECT FIELD
 finding() {
 	jq -r --arg r "$2" --arg s "$3" \

@@ -5,10 +5,17 @@
 # process with 200,000 of them made every run take seconds).  A listener
 # left without an owner there is looked for in the others too: one held
 # only by a process that moved to another namespace is still named.
+# The state of an owner is that of any of its threads that can take
+# connections: a threaded server whose main thread is in uninterruptible
+# sleep while another waits is not "stuck" (HAProxy's main thread taking a
+# page fault from disk was once reported so); one whose only thread is
+# stays so over the readings again.
 . "$TESTLIB"
 need_root
 command -v strace >/dev/null 2>&1 || skip "needs strace"
-[ -x "$HELPERS/listen-hold" ] || skip "helper listen-hold not built (make check builds it)"
+for h in listen-hold connect-burst; do
+	[ -x "$HELPERS/$h" ] || skip "helper $h not built (make check builds it)"
+done
 LH="$HELPERS/listen-hold"
 
 make_ns a own
@@ -42,4 +49,35 @@ trace --netns "$b" listeners --json
 check_eq "a listener held from another namespace is still named" "[$bpid]" \
 	"$(jq -c '[.listeners[].processes[].pid]' "$T/out")"
 check_match "then the other processes are read too" "\"($hpid/fd|/proc/$hpid/fd)\"" "$(cat "$T/trace")"
+
+# c. main thread in D (vfork), a second thread waiting; its queue full
+make_ns c thr
+spawn "$T/c" "$c" "$LH" -t -D -a 127.0.0.1 0 4
+cpid=$LAST_PID
+cport=$(wait_port "$T/c")
+in_d() { [ "$(state "$1")" = D ]; }
+poll_until 5 in_d "$cpid" || fail "c: the main thread did not enter D: $(state "$cpid")"
+ip netns exec "$c" "$HELPERS/connect-burst" -x -w 500 127.0.0.1 "$cport" 10 >/dev/null
+in_ns "$c" "$NETKNOBS" facts --json >"$T/c.json"
+check_eq "c: a thread that waits makes the process sleeping, not stuck" "sleeping" \
+	"$(jq -r '.sockets.listeners[].processes[0].state' "$T/c.json")"
+in_ns "$c" "$NETKNOBS" audit --json >"$T/c-audit.json" || true
+check_eq "c: the full queue is reported" "critical" \
+	"$(jq -r --arg s "127.0.0.1:$cport" '.findings[] | select(.rule == "backlog.queue-full" and .subject == $s) | .severity' "$T/c-audit.json")"
+check_eq "c: nobody is said to be stopped or stuck" "" \
+	"$(jq -r '.findings[] | select(.rule == "backlog.owner-stopped" and .severity != "ok") | .rule' "$T/c-audit.json"; \
+	   jq -r '.findings[].message' "$T/c-audit.json" | grep -o 'stopped or stuck' || true)"
+
+# d. the same with one thread: stuck, and still so after the readings again
+make_ns d one
+spawn "$T/d" "$d" "$LH" -D -a 127.0.0.1 0 4
+dpid=$LAST_PID
+dport=$(wait_port "$T/d")
+poll_until 5 in_d "$dpid" || fail "d: the process did not enter D: $(state "$dpid")"
+ip netns exec "$d" "$HELPERS/connect-burst" -x -w 500 127.0.0.1 "$dport" 10 >/dev/null
+in_ns "$d" "$NETKNOBS" audit --json >"$T/d-audit.json" || true
+check_eq "d: one thread in D: the process is stuck" "warning" \
+	"$(jq -r --arg s "127.0.0.1:$dport" '.findings[] | select(.rule == "backlog.owner-stopped" and .subject == $s) | .severity' "$T/d-audit.json")"
+check_match "d: and the full queue says nobody accepts" "Every process that could accept them is stopped or stuck" \
+	"$(jq -r --arg s "127.0.0.1:$dport" '.findings[] | select(.rule == "backlog.queue-full" and .subject == $s) | .message' "$T/d-audit.json")"
 finish

@@ -14,20 +14,6 @@
 need_root
 H=$HELPERS
 
-# wait_udp OUT: wait for udp-hold's "ready PORT rcvbuf N" in OUT, print PORT
-wait_udp() {
-	_i=0
-	while ! grep -q '^ready [0-9]' "$1" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ "$_i" -le 200 ] || { echo "udp-hold did not start: $(cat "$1.err" 2>/dev/null)" >&2; return 1; }
-		sleep 0.05
-	done
-	sed -n 's/^ready \([0-9]*\) .*/\1/p' "$1"
-}
-# state PID: the state letter of /proc/PID/stat
-state() { sed -n 's/^.*) \(.\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
-# flood NS ADDR PORT RCVBUF: enough 1000-byte datagrams to fill RCVBUF twice
-flood() { in_ns "$1" "$H/udp-flood" -s 1000 "$2" "$3" $(($4 * 2 / 1000 + 200)) >/dev/null; }
 
 HOST_RMEM=$(cat /proc/sys/net/ipv4/tcp_rmem)
 make_ns ns a

@@ -15,37 +15,8 @@
 #include <linux/sock_diag.h>
 
 #include "facts/sockets.h"
+#include "nlbuild.h"
 #include "tap.h"
-
-static char buf[16384];
-static size_t used;
-
-static struct nlmsghdr *msg_begin(uint16_t type)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf + used);
-
-	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_MULTI;
-	return nlh;
-}
-
-static void msg_end(struct nlmsghdr *nlh)
-{
-	used += NLMSG_ALIGN(nlh->nlmsg_len);
-}
-
-static struct inet_diag_msg *diag_msg(struct nlmsghdr *nlh, int family, const char *addr,
-				      unsigned port, unsigned state, unsigned inode)
-{
-	struct inet_diag_msg *m = mnl_nlmsg_put_extra_header(nlh, sizeof(*m));
-
-	m->idiag_family = (uint8_t)family;
-	m->idiag_state = (uint8_t)state;
-	inet_pton(family, addr, m->id.idiag_src);
-	m->id.idiag_sport = htons((uint16_t)port);
-	m->idiag_inode = inode;
-	return m;
-}
 
 static void put_meminfo(struct nlmsghdr *nlh, unsigned n, uint32_t rcvbuf, uint32_t drops)
 {

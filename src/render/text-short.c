@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/text-int.h"
+#include "render/text-int.h"
 #include "util/escape.h"
 #include "util/wrap.h"
 
