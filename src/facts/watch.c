@@ -401,7 +401,9 @@ static int update_owners(struct watch *w, uint64_t now)
 	r = owners_collect(w->root, &w->t, &st);
 	if (r == -ENOMEM)
 		return r;
-	w->f.owners_unknown = r < 0;
+	/* listeners left without an owner because descriptors could not be
+	 * read (not root, out of descriptors) may have one */
+	w->f.owners_unknown = r < 0 || (st.ownerless && (st.procs_denied || st.procs_failed));
 	if (r == 0 && (r = take_owners(w, &w->t)) < 0)
 		return r;
 	w->f.owner_scans++;

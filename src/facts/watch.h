@@ -100,7 +100,8 @@ struct watch_frame {
 	uint64_t syn_every_ms;          /* how often they are counted when quiet */
 	bool syn_counted;               /* at this refresh */
 	bool syn_unknown;               /* never counted (the dump failed) */
-	bool owners_unknown;            /* the owner scan failed */
+	bool owners_unknown;            /* the owner scan failed, or left listeners without an
+					 * owner: descriptors it could not read */
 	uint64_t dump_us;               /* CPU time of the last dump of the listeners */
 	unsigned long refreshes, peeks, owner_scans, syn_counts;
 };
