@@ -142,6 +142,7 @@ struct fix_run {
 	size_t nitems;
 	json_t *restart;
 	bool to_stdout, json_done;
+	bool undo_recorded;     /* --apply: fix --undo can put back what it replaced */
 };
 
 /* Options that do not go together.  0 or -1 (logged). */
@@ -276,18 +277,31 @@ static int fix_prepare(struct fix_run *f, int *ret)
 
 /* Record what --apply replaced, for --undo (fix/undo.h).  A failure is a
  * warning: the values are set. */
-static void fix_note_undo(const struct fix_run *f)
+static void fix_note_undo(struct fix_run *f)
 {
 	struct state_dir sd = { NULL, -1, -1 };
 	const char *dir = cmd_state_dir();
-	bool wrote = f->b.changed && !f->to_stdout, oom;
+	bool wrote = f->b.changed && !f->to_stdout, oom, opened = false;
 	json_t *rec = fix_undo_record(f->res.facts, f->t.sys, f->b.old, wrote ? f->b.d.content : NULL, f->items,
 				      f->nitems, &oom);
+	char *moved = NULL;
 
-	if (!rec && !oom)
-		return;        /* nothing changed: the last record stays */
-	if (!rec || state_open(&sd, dir, 10) < 0 || fix_undo_save(&sd, rec) < 0)
-		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back", dir);
+	f->undo_recorded = !rec && !oom;       /* nothing changed: the last record stays */
+	if (f->undo_recorded)
+		return;
+	if (rec && (opened = state_open(&sd, dir, 10) == 0) && fix_undo_save(&sd, rec) == 0) {
+		f->undo_recorded = true;
+	} else if (opened && state_move_aside(&sd, FIX_UNDO_FILE, &moved) == 0) {
+		/* the record of an older --apply would make fix --undo put
+		 * back that one's values */
+		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back; the record of "
+			 "the --apply before is moved aside (%s/%s), so that fix --undo does not put back that one's "
+			 "values instead", dir, dir, moved);
+	} else {
+		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back%s", dir,
+			 opened ? "" : " (a record there, if any, is of an earlier --apply)");
+	}
+	free(moved);
 	state_close(&sd);
 	json_decref(rec);
 }
@@ -336,6 +350,10 @@ static int fix_output(struct fix_run *f)
 		return ret;
 	doc = fix_doc_new(&f->b, f->to_stdout, f->a.write || f->a.apply, f->a.apply ? f->items : NULL, f->nitems,
 			  f->restart);
+	if (doc && f->a.apply && json_object_set_new(doc, "undo_recorded", json_boolean(f->undo_recorded)) < 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
 	if (!doc) {
 		log_error("out of memory");
 		return EXIT_NK_ERROR;

@@ -183,7 +183,8 @@ static void fix_done_text(FILE *out, FILE *err, const json_t *doc, const struct 
 	fix_restarts_text(out, json_object_get(doc, "restart"));
 	json_array_foreach(applied, i, it)
 		set |= !strcmp(text_str(it, "status"), "set");
-	if (set)
+	/* undo_recorded false: it was not recorded (warned) */
+	if (set && !json_is_false(json_object_get(doc, "undo_recorded")))
 		fputs("`netknobs fix --undo` puts back what this replaced.\n", out);
 }
 

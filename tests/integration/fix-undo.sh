@@ -190,4 +190,27 @@ check_exit "--undo in another namespace" 3 nsenter --mount="/proc/$mpid/ns/mnt" 
 check_match "says where the values were set" "set values in the network namespace net:\\[[0-9]+\\], this is net:\\[[0-9]+\\]" "$(cat "$T/err")"
 check_eq "nothing changed" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
 
+# ---- the record cannot be written (a full file system): the record of the
+# --apply before is moved aside, so that --undo does not put back that one's
+# values, and --apply does not promise an undo
+mkdir -p "$T/small"
+inside mount -t tmpfs -o size=64k,mode=0700 nk-small "$T/small" || fail "mount a small tmpfs"
+S2=$T/small/state
+fix_small() { inside env NETKNOBS_STATE_DIR="$S2" "$NETKNOBS" fix --no-default-rules --rules "$RULES" "$@"; }
+rm -f "$F" "$F.bak"
+set_values 4096 256
+check_exit "--apply, recorded" 0 fix_small --apply
+rm -f "$F" "$F.bak"
+set_values 1024 256
+inside sh -c 'dd if=/dev/zero of="$1/fill" bs=1k count=200 2>/dev/null; true' sh "$T/small"
+check_exit "--apply on a full state directory: the values are set" 0 fix_small --apply
+check_match "warns that nothing is recorded, and the older record moved aside" \
+	"not recorded in $S2: fix --undo cannot put it back; the record of the --apply before is moved aside \\($S2/fix-undo.json.corrupt-" \
+	"$(tr '\n' ' ' <"$T/err")"
+check_eq "no promise of an undo" "" "$(grep 'fix --undo. puts back' "$T/out" || true)"
+check_exit "--undo then: nothing to undo" 3 fix_small --undo
+check_match "says so" "nothing to undo: no fix --apply is recorded" "$(cat "$T/err")"
+check_eq "the values of the last --apply stay" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+inside umount "$T/small" || true
+
 finish
