@@ -76,16 +76,25 @@ static int listeners_all_json(const void *ctx, FILE *out)
 	return allns_json_each(out, ((const struct listeners_all_out *)ctx)->a, "listeners", report_listeners_json);
 }
 
+/* The parts of one table of every namespace's sockets: TCP listeners or
+ * UDP sockets. */
+struct all_table {
+	bool udp;
+	void (*header)(FILE *out, const struct listeners_opts *o);
+	unsigned (*rows)(const json_t *facts, FILE *out, const struct listeners_opts *o);
+	void (*footer)(FILE *out, unsigned seen, const struct listeners_opts *o);
+	const char *none;
+};
+
 /* One table with a NAMESPACE column, the rows of each namespace together. */
-static int listeners_all_text(const void *ctx, FILE *out)
+static int all_text(const struct listeners_all_out *x, const struct all_table *tb, FILE *out)
 {
-	const struct listeners_all_out *x = ctx;
 	struct listeners_opts lo = x->o;
 	unsigned seen = 0;
 	bool oom = false;
 
-	lo.netns_width = ns_width(x->a, lo.cut_netns, false);
-	report_listeners_header(out, false, &lo);
+	lo.netns_width = ns_width(x->a, lo.cut_netns, tb->udp);
+	tb->header(out, &lo);
 	for (size_t i = 0; i < x->a->n; i++) {
 		json_t *doc = allns_facts(x->a, i, &oom);
 
@@ -93,15 +102,28 @@ static int listeners_all_text(const void *ctx, FILE *out)
 			return -ENOMEM;
 		if (doc) {
 			lo.netns = x->a->ns[i].e->name;
-			seen |= report_listeners_text(doc, out, &lo);
+			seen |= tb->rows(doc, out, &lo);
 		}
 		json_decref(doc);
 	}
 	if (!(seen & LISTENERS_ROWS))
-		fputs("(no listening TCP sockets in any network namespace)\n", out);
-	report_listeners_footer(out, seen, &lo);
+		fputs(tb->none, out);
+	tb->footer(out, seen, &lo);
 	allns_text_tail(out, x->a);
 	return 0;
+}
+
+static void tcp_header(FILE *out, const struct listeners_opts *o)
+{
+	report_listeners_header(out, false, o);
+}
+
+static int listeners_all_text(const void *ctx, FILE *out)
+{
+	static const struct all_table tcp = { false, tcp_header, report_listeners_text, report_listeners_footer,
+					      "(no listening TCP sockets in any network namespace)\n" };
+
+	return all_text(ctx, &tcp, out);
 }
 
 static const struct cmd_renderers listeners_all_renderers = { {
@@ -116,29 +138,10 @@ static int udp_all_json(const void *ctx, FILE *out)
 /* The UDP sockets of every namespace in one table with a NAMESPACE column. */
 static int udp_all_text(const void *ctx, FILE *out)
 {
-	const struct listeners_all_out *x = ctx;
-	struct listeners_opts lo = x->o;
-	unsigned seen = 0;
-	bool oom = false;
+	static const struct all_table udp = { true, report_udp_header, report_udp_text, report_udp_footer,
+					      "(no UDP sockets in any network namespace)\n" };
 
-	lo.netns_width = ns_width(x->a, lo.cut_netns, true);
-	report_udp_header(out, &lo);
-	for (size_t i = 0; i < x->a->n; i++) {
-		json_t *doc = allns_facts(x->a, i, &oom);
-
-		if (oom)
-			return -ENOMEM;
-		if (doc) {
-			lo.netns = x->a->ns[i].e->name;
-			seen |= report_udp_text(doc, out, &lo);
-		}
-		json_decref(doc);
-	}
-	if (!(seen & LISTENERS_ROWS))
-		fputs("(no UDP sockets in any network namespace)\n", out);
-	report_udp_footer(out, seen, &lo);
-	allns_text_tail(out, x->a);
-	return 0;
+	return all_text(ctx, &udp, out);
 }
 
 static const struct cmd_renderers udp_all_renderers = { {
