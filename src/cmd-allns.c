@@ -82,10 +82,13 @@ static unsigned helper_threads(void)
 	return cpus < 1 ? 1 : cpus > 4 ? 4 : (unsigned)cpus;
 }
 
-/* The listeners of doc by inode, in the document's order, into t. */
-static int tab_from_doc(struct socktab *t, const json_t *doc)
+/* The listeners of doc by inode, in the document's order, into ns->tab,
+ * and its UDP sockets' inodes, whose owners the same scan looks for. */
+static int tab_from_doc(struct allns_ns *ns, const json_t *doc)
 {
-	const json_t *ls = json_object_get(json_object_get(doc, "sockets"), "listeners"), *l;
+	const json_t *sk = json_object_get(doc, "sockets");
+	const json_t *ls = json_object_get(sk, "listeners"), *udp = json_object_get(sk, "udp"), *l;
+	struct socktab *t = &ns->tab;
 	size_t i;
 
 	socktab_init(t);
@@ -95,6 +98,15 @@ static int tab_from_doc(struct socktab *t, const json_t *doc)
 		if (socktab_add_listener(t, &x) < 0)
 			return -ENOMEM;
 	}
+	if (!json_array_size(udp))
+		return 0;
+	ns->udp_inodes = calloc(json_array_size(udp), sizeof(*ns->udp_inodes));
+	if (!ns->udp_inodes)
+		return -ENOMEM;
+	json_array_foreach(udp, i, l)
+		ns->udp_inodes[i] = (uint64_t)json_integer_value(json_object_get(l, "inode"));
+	t->more_inodes = ns->udp_inodes;
+	t->nmore = json_array_size(udp);
 	return 0;
 }
 
@@ -120,7 +132,7 @@ static int visit_one(struct netns_entry *e, void *arg)
 	if (!doc)
 		return -ENOMEM;
 	c->a->ahead += co.tcp_ahead != NULL;
-	r = tab_from_doc(&ns->tab, doc);
+	r = tab_from_doc(ns, doc);
 	if (r == 0 && !(ns->facts = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17))))
 		r = -ENOMEM;
 	json_decref(doc);
@@ -335,6 +347,7 @@ void allns_free(struct allns *a)
 	for (size_t i = 0; a->ns && i < a->n; i++) {
 		free(a->ns[i].facts);
 		socktab_free(&a->ns[i].tab);
+		free(a->ns[i].udp_inodes);
 	}
 	free(a->ns);
 	netns_list_free(a->list);
@@ -344,21 +357,25 @@ void allns_free(struct allns *a)
 
 /* ---- one namespace's facts ---- */
 
-/* "processes" of every listener of doc from t's owners, one object per
- * process and value of "polls", shared as socktab_to_json() shares them. */
+/* "processes" of every listener and UDP socket of doc from t's owners
+ * (the UDP sockets' links follow the listeners', at t->n + their index),
+ * one object per process and value of "polls", shared as
+ * socktab_to_json() shares them. */
 static int attach_owners(json_t *doc, const struct socktab *t)
 {
-	const json_t *ls = json_object_get(json_object_get(doc, "sockets"), "listeners");
+	const json_t *sk = json_object_get(doc, "sockets");
+	const json_t *ls = json_object_get(sk, "listeners"), *udp = json_object_get(sk, "udp");
 	json_t **cache = calloc(t->nprocs * 2 + 1, sizeof(*cache));
-	size_t k = 0;
+	size_t k = 0, nl = json_array_size(ls), nu = t->nmore == json_array_size(udp) ? t->nmore : 0;
 	int err = 0;
 
 	if (!cache)
 		return -ENOMEM;
-	for (size_t i = 0; i < json_array_size(ls) && !err; i++) {
+	for (size_t i = 0; i < nl + nu && !err; i++) {
 		json_t *procs = json_array();
 
-		err |= procs ? json_object_set_new(json_array_get(ls, i), "processes", procs) : -1;
+		err |= procs ? json_object_set_new(i < nl ? json_array_get(ls, i) : json_array_get(udp, i - nl),
+						   "processes", procs) : -1;
 		while (k < t->nlinks && t->links[k].listener < i)
 			k++;
 		for (; !err && k < t->nlinks && t->links[k].listener == i; k++) {
@@ -631,6 +648,27 @@ int allns_json_finish(FILE *out, const struct allns *a)
 
 	json_decref(sum);
 	return r;
+}
+
+int allns_json_each(FILE *out, const struct allns *a, const char *key, json_t *(*make)(const json_t *facts))
+{
+	bool first = true, oom = false;
+	int r = allns_json_begin(out, a);
+
+	for (size_t i = 0; i < a->n && r == 0; i++) {
+		json_t *facts = allns_facts(a, i, &oom);
+
+		if (oom)
+			return -ENOMEM;
+		if (make) {
+			json_t *doc = facts ? make(facts) : NULL;
+
+			json_decref(facts);
+			facts = doc;
+		}
+		r = allns_json_put(out, a->ns[i].e, key, facts, &first);
+	}
+	return r < 0 ? r : allns_json_finish(out, a);
 }
 
 int allns_json_write(FILE *out, const struct allns *a, const char *const *texts, size_t n, const json_t *summary)

@@ -36,6 +36,7 @@ struct allns_ns {
 	char *facts;            /* its facts as compact JSON, owners not yet attached;
 				   NULL when they were not read */
 	struct socktab tab;     /* its listeners (by inode), then their owners */
+	uint64_t *udp_inodes;   /* its UDP sockets' inodes, tab.more_inodes */
 };
 
 struct allns {
@@ -110,6 +111,10 @@ int allns_json_end(FILE *out, const json_t *summary);
 int allns_json_put(FILE *out, const struct netns_entry *e, const char *key, json_t *doc, bool *first);
 /* The summary (allns_summary_json()) and the end. */
 int allns_json_finish(FILE *out, const struct allns *a);
+/* The whole wrapper with one element per namespace, in the order of a:
+ * key and what make() makes of the namespace's facts (a new reference;
+ * make NULL: the facts themselves).  0 or -errno. */
+int allns_json_each(FILE *out, const struct allns *a, const char *key, json_t *(*make)(const json_t *facts));
 /* The whole wrapper of a run in an order of its own: the elements' texts
  * (of the namespaces entered), then an element for each namespace not
  * entered (its netns only), then the summary.  0 or -errno. */

@@ -16,7 +16,7 @@
 
 #include "cmd.h"
 #include "cmd-audit.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "report/state.h"
 #include "util/log.h"
 
@@ -250,8 +250,16 @@ static int out_cmp(const void *pa, const void *pb, void *arg)
 
 static const char *const rank_names[] = { "unknown", "critical", "warning", "notice", "info", "none" };
 
-static void text_output(const struct audit_all *all, const struct all_out *o)
+/* What the renderers of every namespace's audit take. */
+struct all_ctx {
+	const struct audit_all *all;
+	const struct all_out *o;
+};
+
+static int all_text(const void *ctx, FILE *out)
 {
+	const struct audit_all *all = ((const struct all_ctx *)ctx)->all;
+	const struct all_out *o = ((const struct all_ctx *)ctx)->o;
 	size_t by[6] = { 0 };
 	bool *quiet = calloc(all->ns.n ? all->ns.n : 1, sizeof(*quiet));
 
@@ -260,46 +268,49 @@ static void text_output(const struct audit_all *all, const struct all_out *o)
 		if (quiet && o->v[k].rank == 5)
 			quiet[o->v[k].i] = true;
 	}
-	fprintf(stdout, "netknobs audit --all-netns: %zu of %zu network namespaces with findings", o->n - by[5],
+	fprintf(out, "netknobs audit --all-netns: %zu of %zu network namespaces with findings", o->n - by[5],
 		o->n);
 	for (int r = 0, first = 1; r < 5; r++)
 		if (by[r]) {
-			fprintf(stdout, "%s%zu %s", first ? " (worst: " : ", ", by[r],
+			fprintf(out, "%s%zu %s", first ? " (worst: " : ", ", by[r],
 				r ? rank_names[r] : "could not be judged");
 			first = 0;
 		}
 	if (o->n - by[5])
-		fputc(')', stdout);
+		fputc(')', out);
 	if (all->ns.vs.gone)
-		fprintf(stdout, "; %lu gone during the run", all->ns.vs.gone);
+		fprintf(out, "; %lu gone during the run", all->ns.vs.gone);
 	if (all->ns.vs.denied || all->ns.not_entered)
-		fprintf(stdout, "; %lu not entered", all->ns.vs.denied + all->ns.not_entered);
-	fputs("\n\n", stdout);
+		fprintf(out, "; %lu not entered", all->ns.vs.denied + all->ns.not_entered);
+	fputs("\n\n", out);
 	for (size_t k = 0; k < o->n; k++)
 		if (o->v[k].text) {
-			fputs(o->v[k].text, stdout);
+			fputs(o->v[k].text, out);
 			if (o->v[k].text[0] && o->v[k].text[strlen(o->v[k].text) - 1] != '\n')
-				fputc('\n', stdout);
+				fputc('\n', out);
 		}
 	if (by[5] && quiet) {
-		fprintf(stdout, "Quiet: %zu network namespace%s without findings ", by[5], by[5] == 1 ? "" : "s");
-		allns_print_kinds(stdout, &all->ns, quiet);
-		fputs(o->a->verbose ? ":\n" : ".\n", stdout);
+		fprintf(out, "Quiet: %zu network namespace%s without findings ", by[5], by[5] == 1 ? "" : "s");
+		allns_print_kinds(out, &all->ns, quiet);
+		fputs(o->a->verbose ? ":\n" : ".\n", out);
 		for (size_t k = 0; o->a->verbose && k < o->n; k++)
 			if (o->v[k].rank == 5) {
-				fputs("  ", stdout);
-				allns_print_title(stdout, all->ns.ns[o->v[k].i].e);
-				fputc('\n', stdout);
+				fputs("  ", out);
+				allns_print_title(out, all->ns.ns[o->v[k].i].e);
+				fputc('\n', out);
 			}
 	}
-	allns_text_tail(stdout, &all->ns);
+	allns_text_tail(out, &all->ns);
 	if (o->n - by[5])
-		fputs("Why each rule asks what it asks, and at what risk: netknobs explain RULE.\n", stdout);
+		fputs("Why each rule asks what it asks, and at what risk: netknobs explain RULE.\n", out);
 	free(quiet);
+	return 0;
 }
 
-static int json_output(const struct audit_all *all, const struct all_out *o)
+static int all_json(const void *ctx, FILE *out)
 {
+	const struct audit_all *all = ((const struct all_ctx *)ctx)->all;
+	const struct all_out *o = ((const struct all_ctx *)ctx)->o;
 	json_t *sum = allns_summary_json(&all->ns);
 	size_t with = 0;
 	const char **texts;
@@ -318,7 +329,7 @@ static int json_output(const struct audit_all *all, const struct all_out *o)
 	texts = calloc(o->n ? o->n : 1, sizeof(*texts));
 	for (size_t j = 0; texts && j < o->n; j++)
 		texts[j] = o->v[j].text;
-	r = texts ? allns_json_write(stdout, &all->ns, texts, o->n, sum) : -ENOMEM;
+	r = texts ? allns_json_write(out, &all->ns, texts, o->n, sum) : -ENOMEM;
 	free(texts);
 	json_decref(sum);
 	return r;
@@ -357,10 +368,25 @@ static const struct audit_kept *kept_at(const void *arg, size_t k, const json_t 
 	return &((const struct all_out *)arg)->v[k];
 }
 
-static int many_output(const struct audit_all *all, const struct all_out *o)
+static int all_prom(const void *ctx, FILE *out)
 {
-	return audit_all_render(all, o->n, kept_at, o, stdout, o->g->format == FORMAT_NAGIOS, o->status);
+	const struct all_ctx *c = ctx;
+
+	return audit_all_render(c->all, c->o->n, kept_at, c->o, out, false, c->o->status);
 }
+
+static int all_nagios(const void *ctx, FILE *out)
+{
+	const struct all_ctx *c = ctx;
+
+	return audit_all_render(c->all, c->o->n, kept_at, c->o, out, true, c->o->status);
+}
+
+/* The renderers of audit --all-netns, for the formats audit takes. */
+static const struct cmd_renderers all_renderers = { {
+	[FORMAT_TEXT] = all_text, [FORMAT_JSON] = all_json,
+	[FORMAT_PROM] = all_prom, [FORMAT_NAGIOS] = all_nagios,
+} };
 
 int audit_run_all(const struct globals *g, struct audit_args *a)
 {
@@ -378,18 +404,7 @@ int audit_run_all(const struct globals *g, struct audit_args *a)
 	}
 	ord = (struct order){ &all.ns, g->format == FORMAT_JSON };
 	qsort_r(o.v, o.n, sizeof(*o.v), out_cmp, &ord);
-	switch (g->format) {
-	case FORMAT_JSON:
-		r = json_output(&all, &o);
-		break;
-	case FORMAT_PROM:
-	case FORMAT_NAGIOS:
-		r = many_output(&all, &o);
-		break;
-	default:
-		text_output(&all, &o);
-		r = 0;
-	}
+	r = cmd_render(&all_renderers, g->format, &(struct all_ctx){ &all, &o }, stdout);
 	fflush(stdout);
 	if (r < 0) {
 		log_error("%s", r == -ENOMEM ? "out of memory" : "writing output failed");

@@ -10,8 +10,8 @@
 #include "cmd-audit.h"
 #include "facts/facts.h"
 #include "facts/sysctl.h"
+#include "render/render.h"
 #include "report/history.h"
-#include "report/report.h"
 #include "rules/rules.h"
 #include "util/log.h"
 #include "util/suggest.h"
@@ -395,6 +395,49 @@ int audit_exit_status(const json_t *audit, enum severity fail_on)
 	return EXIT_NK_OK;
 }
 
+/* What the renderers of one audit take. */
+struct audit_out {
+	const struct globals *g;
+	const struct audit_args *a;
+	const struct audit_result *res;
+};
+
+static int audit_text(const void *ctx, FILE *out)
+{
+	const struct audit_out *o = ctx;
+	struct text_opts to = { .color = color_enabled(o->g, out), .verbose = o->a->verbose,
+				.width = terminal_width(out) };
+
+	report_audit_text(o->res->audit, out, &to);
+	return 0;
+}
+
+static int audit_json(const void *ctx, FILE *out)
+{
+	return print_json_file(((const struct audit_out *)ctx)->res->audit, out);
+}
+
+static int audit_prom(const void *ctx, FILE *out)
+{
+	const struct audit_out *o = ctx;
+	struct prom_opts po = { .duration_s = (audit_now_ms() - o->res->t_start) / 1e3, .timestamp = time(NULL) };
+
+	return report_prom(o->res->audit, o->res->facts, NULL, &po, out);
+}
+
+static int audit_nagios(const void *ctx, FILE *out)
+{
+	const struct audit_out *o = ctx;
+
+	report_nagios(o->res->audit, o->res->facts, NULL, audit_exit_status(o->res->audit, o->a->fail_on), out);
+	return 0;
+}
+
+static const struct cmd_renderers audit_renderers = { {
+	[FORMAT_TEXT] = audit_text, [FORMAT_JSON] = audit_json,
+	[FORMAT_PROM] = audit_prom, [FORMAT_NAGIOS] = audit_nagios,
+} };
+
 static int audit_run(struct globals *g, int argc, char **argv)
 {
 	static const struct option own[] = {
@@ -441,29 +484,8 @@ static int audit_run(struct globals *g, int argc, char **argv)
 		goto out;
 	}
 
-	switch (g->format) {
-	case FORMAT_JSON:
-		if (print_json(res.audit) < 0)
-			goto out;
-		break;
-	case FORMAT_PROM: {
-		struct prom_opts po = { .duration_s = (audit_now_ms() - res.t_start) / 1e3,
-					.timestamp = time(NULL) };
-
-		if (report_prom(res.audit, res.facts, NULL, &po, stdout) < 0)
-			goto out;
-		break;
-	}
-	case FORMAT_NAGIOS:
-		report_nagios(res.audit, res.facts, NULL, audit_exit_status(res.audit, a.fail_on), stdout);
-		break;
-	default: {
-		struct text_opts to = { .color = color_enabled(g, stdout), .verbose = a.verbose,
-					.width = terminal_width(stdout) };
-
-		report_audit_text(res.audit, stdout, &to);
-	}
-	}
+	if (cmd_render(&audit_renderers, g->format, &(struct audit_out){ g, &a, &res }, stdout) < 0)
+		goto out;
 	fflush(stdout);
 	t_render = audit_now_ms();
 	if (a.timing)
@@ -514,5 +536,5 @@ const struct cmd cmd_audit = {
 		"the verdict then starts with UNKNOWN and says which and why.\n",
 	.run = audit_run,
 	.all_netns = true,
-	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
+	.renderers = &audit_renderers,
 };

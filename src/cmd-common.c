@@ -35,33 +35,47 @@ const char *const output_format_names[FORMAT_COUNT] = {
 	[FORMAT_TEXT] = "text", [FORMAT_JSON] = "json", [FORMAT_PROM] = "prom", [FORMAT_NAGIOS] = "nagios",
 };
 
-/* "text, json, prom": text and json, which every command takes, and the
- * formats of mask (CMD_FORMAT_* bits), in buf. */
-static const char *format_list(unsigned mask, char *buf, size_t size)
+/* Whether cmd takes format f: it has a renderer of f. */
+static bool cmd_takes_format(const struct cmd *cmd, int f)
+{
+	return cmd->renderers ? cmd->renderers->fn[f] != NULL : f <= FORMAT_JSON;
+}
+
+/* "text, json, prom": the formats cmd takes (every format: NULL), in buf. */
+static const char *format_list(const struct cmd *cmd, char *buf, size_t size)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
 	for (int f = 0; f < FORMAT_COUNT && n < size; f++)
-		if (f <= FORMAT_JSON || (mask & (1u << f)))
+		if (!cmd || cmd_takes_format(cmd, f))
 			n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", output_format_names[f]);
 	return buf;
 }
 
-int cmd_print_doc(const struct globals *g, json_t *doc, void (*text)(const json_t *doc, FILE *out))
+int cmd_render(const struct cmd_renderers *t, enum output_format f, const void *ctx, FILE *out)
 {
-	int r = EXIT_NK_OK;
+	if (f >= FORMAT_COUNT || !t->fn[f])
+		return -ENOTSUP;
+	return t->fn[f](ctx, out);
+}
+
+int cmd_render_json(const void *doc, FILE *out)
+{
+	return print_json_file(doc, out);
+}
+
+int cmd_print_doc(const struct globals *g, const struct cmd_renderers *t, json_t *doc)
+{
+	int r;
 
 	if (!doc) {
 		log_error("out of memory");
 		return EXIT_NK_ERROR;
 	}
-	if (g->format == FORMAT_JSON)
-		r = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-	else
-		text(doc, stdout);
+	r = cmd_render(t, g->format, doc, stdout);
 	json_decref(doc);
-	return r;
+	return r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 }
 
 int globals_option(struct globals *g, int c, const char *arg)
@@ -87,7 +101,7 @@ int globals_option(struct globals *g, int c, const char *arg)
 				g->format = (enum output_format)f;
 				return 1;
 			}
-		log_error("--format %s: unknown format (%s)", arg, format_list(~0u, buf, sizeof(buf)));
+		log_error("--format %s: unknown format (%s)", arg, format_list(NULL, buf, sizeof(buf)));
 		return -1;
 	case OPT_COLOR:
 		if (!strcmp(arg, "auto")) {
@@ -227,11 +241,11 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			  cmd->name);
 		return -1;
 	}
-	if (g->format > FORMAT_JSON && !(cmd->formats & (1u << g->format))) {
+	if (!cmd_takes_format(cmd, g->format)) {
 		char list[64];
 
 		log_error("%s: --format %s is not supported by this command (%s)", cmd->name,
-			  output_format_names[g->format], format_list(cmd->formats, list, sizeof(list)));
+			  output_format_names[g->format], format_list(cmd, list, sizeof(list)));
 		return -1;
 	}
 	return optind;
@@ -394,17 +408,22 @@ static int dump_piece(const char *p, size_t len, void *data)
 
 int print_json(const json_t *v)
 {
+	return print_json_file(v, stdout);
+}
+
+int print_json_file(const json_t *v, FILE *f)
+{
 	static struct dump_buf d;
 
 	d.n = 0;
-	d.f = stdout;
+	d.f = f;
 	/* reals (the rates of a sampling window) with 12 significant digits:
 	 * 9.333, not 9.3330000000000002 */
 	if (json_dump_callback(v, dump_piece, &d, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 			       JSON_REAL_PRECISION(12)) < 0 ||
 	    dump_piece("\n", 1, &d) < 0 || dump_flush(&d) < 0)
 		return -EIO;
-	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -EIO;
+	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
 }
 
 bool color_enabled(const struct globals *g, FILE *f)

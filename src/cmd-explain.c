@@ -9,7 +9,7 @@
 
 #include "cmd.h"
 #include "facts/sysctl.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "rules/rules.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -152,21 +152,15 @@ static json_t *key_doc(const struct key_doc *d, const char *key, const json_t *f
 	return out;
 }
 
-static int explain_print(const struct globals *g, json_t *doc)
+static int explain_text(const void *doc, FILE *out)
 {
-	int ret = EXIT_NK_OK;
-
-	if (!doc) {
-		log_error("out of memory");
-		return EXIT_NK_ERROR;
-	}
-	if (g->format == FORMAT_JSON)
-		ret = print_json(doc) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-	else
-		report_explain_text(doc, stdout);
-	json_decref(doc);
-	return ret;
+	report_explain_text(doc, out);
+	return 0;
 }
+
+static const struct cmd_renderers explain_renderers = { {
+	[FORMAT_TEXT] = explain_text, [FORMAT_JSON] = cmd_render_json,
+} };
 
 static int explain_key(const struct globals *g, const struct explain_args *a, const struct rulebook *rb,
 		       const char *key)
@@ -188,7 +182,7 @@ static int explain_key(const struct globals *g, const struct explain_args *a, co
 		unknown_name(rb, key, "is not a sysctl key of this kernel, nor a documented key or a rule id");
 		ret = EXIT_NK_ERROR;
 	} else {
-		ret = explain_print(g, users ? key_doc(d, key, facts, users) : NULL);
+		ret = cmd_print_doc(g, &explain_renderers, users ? key_doc(d, key, facts, users) : NULL);
 	}
 	json_decref(users);
 	json_decref(facts);
@@ -276,7 +270,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	if (cmd_load_rules(g, &a.ro, &rb) < 0)
 		goto out;
 	if ((rule = rulebook_rule(&rb, argv[r]))) {
-		ret = explain_print(g, rule_doc(&rb, rule));
+		ret = cmd_print_doc(g, &explain_renderers, rule_doc(&rb, rule));
 	} else if (sysctl_key_parse(argv[r], NULL, key, &why) == 0 && strchr(key, '.') &&
 		   (rulebook_key_doc(&rb, key) || !strpbrk(key, "*?["))) {
 		ret = explain_key(g, &a, &rb, key);
@@ -304,4 +298,5 @@ const struct cmd cmd_explain = {
 		RULE_OPTIONS_HELP
 		"  --json, --format json  as JSON\n",
 	.run = explain_run,
+	.renderers = &explain_renderers,
 };

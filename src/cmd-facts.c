@@ -9,7 +9,7 @@
 #include "cmd-allns.h"
 #include "facts/facts.h"
 #include "facts/sysctl.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/atomic.h"
 #include "util/escape.h"
 #include "util/log.h"
@@ -54,45 +54,66 @@ static int facts_opt(int c, const char *arg, void *data)
 	return -1;
 }
 
+static int facts_text(const void *doc, FILE *out)
+{
+	report_facts_text(doc, out);
+	return 0;
+}
+
+static const struct cmd_renderers facts_renderers = { {
+	[FORMAT_TEXT] = facts_text, [FORMAT_JSON] = cmd_render_json,
+} };
+
 /* facts --all-netns: one document per namespace under a top-level object
- * (JSON, -o), or a summary of each (text). */
+ * (JSON, -o), or a summary of each (text); ctx is the struct allns. */
+static int facts_all_json(const void *ctx, FILE *out)
+{
+	return allns_json_each(out, ctx, "facts", NULL);
+}
+
+static int facts_all_text(const void *ctx, FILE *out)
+{
+	const struct allns *a = ctx;
+	bool oom = false;
+
+	for (size_t i = 0; i < a->n; i++) {
+		json_t *doc = allns_facts(a, i, &oom);
+
+		if (oom)
+			return -ENOMEM;
+		if (doc) {
+			allns_print_heading(out, a->ns[i].e);
+			report_facts_text(doc, out);
+			fputc('\n', out);
+			json_decref(doc);
+		}
+	}
+	allns_text_tail(out, a);
+	return 0;
+}
+
+static const struct cmd_renderers facts_all_renderers = { {
+	[FORMAT_TEXT] = facts_all_text, [FORMAT_JSON] = facts_all_json,
+} };
+
 static int facts_all(const struct globals *g, const struct facts_args *fa)
 {
 	struct allns_opts o = { .from = fa->from, .keys = fa->keys, .nkeys = fa->nkeys, .sample = &fa->sample };
-	bool json = fa->output || fa->json || g->format == FORMAT_JSON, first = true, oom = false;
+	bool json = fa->output || fa->json || g->format == FORMAT_JSON;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = NULL;
 	struct allns a;
-	int ret = EXIT_NK_ERROR, r = 0;
+	int ret = EXIT_NK_ERROR, r;
 
 	if (allns_collect(g, &o, &a) < 0)
 		goto done;
 	out = fa->output ? open_memstream(&buf, &len) : stdout;
 	if (!out)
 		goto done;
-	if (json)
-		r = allns_json_begin(out, &a);
-	for (size_t i = 0; i < a.n && r == 0; i++) {
-		json_t *doc = allns_facts(&a, i, &oom);
-
-		if (oom)
-			break;
-		if (json) {
-			r = allns_json_put(out, a.ns[i].e, "facts", doc, &first);
-		} else if (doc) {
-			allns_print_heading(out, a.ns[i].e);
-			report_facts_text(doc, out);
-			fputc('\n', out);
-			json_decref(doc);
-		}
-	}
-	if (oom || r < 0)
+	r = cmd_render(&facts_all_renderers, json ? FORMAT_JSON : g->format, &a, out);
+	if (r < 0)
 		goto done;
-	if (json)
-		r = allns_json_finish(out, &a);
-	else
-		allns_text_tail(out, &a);
 	if (fa->output) {
 		r = fclose(out) != 0 ? -EIO : r;
 		out = NULL;
@@ -166,11 +187,8 @@ static int facts_run(struct globals *g, int argc, char **argv)
 		if (!text || atomic_write_file(a.output, text, strlen(text), 0644) < 0)
 			ret = EXIT_NK_ERROR;
 		free(text);
-	} else if (g->format == FORMAT_JSON || a.json) {
-		if (print_json(doc) < 0)
-			ret = EXIT_NK_ERROR;
-	} else {
-		report_facts_text(doc, stdout);
+	} else if (cmd_render(&facts_renderers, a.json ? FORMAT_JSON : g->format, doc, stdout) < 0) {
+		ret = EXIT_NK_ERROR;
 	}
 	json_decref(doc);
 	return ret;
@@ -197,5 +215,6 @@ const struct cmd cmd_facts = {
 		"  -o, --output FILE      write the JSON document to FILE atomically\n"
 		"                         ('-' prints it on standard output)\n",
 	.run = facts_run,
+	.renderers = &facts_renderers,
 	.all_netns = true,
 };

@@ -5,13 +5,17 @@
  * none), never over an edit made since --apply wrote it; when that fails
  * the values go back too.  Nothing is done when a value or the drop-in
  * changed since --apply: putting back the older one would lose the newer
- * change. */
+ * change.  The drop-in's directory is locked before the state directory,
+ * in the order --apply takes them: the other way round, an --apply between
+ * its drop-in and its record and an --undo would each wait for the
+ * other. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd-fix.h"
 #include "fix/target.h"
@@ -29,6 +33,7 @@ struct undo {
 	struct apply_item *items;   /* each key back to its value before */
 	const char **expect;        /* what --apply set, running now */
 	size_t n;
+	char *before, *after;       /* the drop-in before --apply (NULL: none) and as it wrote it */
 	const char *dropin;         /* what became of the drop-in: "restored", "removed", NULL */
 	bool backup;
 };
@@ -44,8 +49,17 @@ static const char *rec_str(const json_t *o, const char *k)
 static int undo_load(struct undo *u)
 {
 	const char *dir = cmd_state_dir();
+	const json_t *d;
 	char err[256];
+	int fd = state_open_existing(dir);
 
+	/* nothing to undo is no reason to make the state directory */
+	if (fd == -ENOENT) {
+		log_error("fix --undo: nothing to undo: no fix --apply is recorded in %s", dir);
+		return -1;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (state_open(&u->sd, dir, 10) < 0)
 		return -1;
 	if (fix_undo_load(&u->sd, &u->rec, err, sizeof(err)) < 0) {
@@ -62,26 +76,40 @@ static int undo_load(struct undo *u)
 		return -1;
 	}
 	u->items = fix_undo_items(u->rec, &u->expect, &u->n);
-	if (!u->items) {
+	d = json_object_get(u->rec, "dropin");
+	if (!u->items || (d && (fix_undo_text(json_object_get(d, "before"), &u->before) < 0 ||
+				fix_undo_text(json_object_get(d, "after"), &u->after) < 0))) {
 		log_error("out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-/* The drop-in is still what --apply wrote: 0 or -1 (logged). */
-static int undo_check_dropin(struct undo *u, const char *output)
+/* The drop-in --undo would restore, its directory locked: 0 or -1
+ * (logged). */
+static int undo_lock(struct undo *u, const char *output)
 {
-	const json_t *d = json_object_get(u->rec, "dropin");
+	return fix_target_open(&u->t, u->g, output) < 0 || fix_target_lock(&u->t) < 0 ? -1 : 0;
+}
+
+/* The drop-in is still what --apply wrote: 0 or -1 (logged). */
+static int undo_check_dropin(struct undo *u)
+{
 	const char *target = json_string_value(json_object_get(u->rec, "target"));
-	char *now = NULL;
+	char *now = NULL, *path;
 	int r;
 
-	if (!d)
+	if (!u->after)
 		return 0;
-	if (fix_target_open(&u->t, u->g, output) < 0)
+	/* the same file, given from another directory or as ./FILE too */
+	path = target[0] == '/' ? fix_undo_path(u->t.sys) : strdup(u->t.sys);
+	if (!path) {
+		log_error("out of memory");
 		return -1;
-	if (strcmp(u->t.sys, target) != 0) {
+	}
+	r = strcmp(path, target);
+	free(path);
+	if (r != 0) {
 		char *esc = escape_untrusted_str(target);
 
 		log_error("fix --undo: the last fix --apply wrote %s, not %s: give --output %s", esc ? esc : "?",
@@ -89,9 +117,9 @@ static int undo_check_dropin(struct undo *u, const char *output)
 		free(esc);
 		return -1;
 	}
-	if (fix_target_lock(&u->t) < 0 || fix_target_read(&u->t, &now) < 0)
+	if (fix_target_read(&u->t, &now) < 0)
 		return -1;
-	r = now && !strcmp(now, rec_str(d, "after")) ? 0 : -1;
+	r = now && !strcmp(now, u->after) ? 0 : -1;
 	if (r < 0)
 		log_error("%s %s since fix --apply wrote it (%s): nothing was undone, so that no edit is lost",
 			  u->t.display, now ? "changed" : "was removed", rec_str(u->rec, "applied_at"));
@@ -101,7 +129,7 @@ static int undo_check_dropin(struct undo *u, const char *output)
 
 /* The namespace, the values and the drop-in are as --apply left them.  0
  * or -1 (logged). */
-static int undo_check(struct undo *u, const char *output)
+static int undo_check(struct undo *u)
 {
 	static const char *const boot_key[] = { STATE_BOOT_ID_KEY };
 	const char *was = json_string_value(json_object_get(u->rec, "netns")), *here;
@@ -136,15 +164,13 @@ static int undo_check(struct undo *u, const char *output)
 		log_error("fix --undo: nothing was undone, so that no later change is lost");
 		return -1;
 	}
-	return undo_check_dropin(u, output);
+	return undo_check_dropin(u);
 }
 
 /* Put the values back, then the drop-in; the values again when the
  * drop-in cannot be.  0 or -1 (logged). */
 static int undo_do(struct undo *u)
 {
-	const json_t *d = json_object_get(u->rec, "dropin");
-	const char *before, *after;
 	char when[TIMESTAMP_LEN];
 	int r = 0;
 
@@ -153,14 +179,12 @@ static int undo_do(struct undo *u)
 		log_error("%s; the drop-in was not restored", fix_apply_summary(u->items, u->n) ?: "failed");
 		return -1;
 	}
-	if (d) {
-		before = json_string_value(json_object_get(d, "before"));
-		after = rec_str(d, "after");
-		r = before ? fix_target_write_text(&u->t, before, strlen(before), after, &u->backup)
-			   : fix_target_remove(&u->t, after);
+	if (u->after) {
+		r = u->before ? fix_target_write_text(&u->t, u->before, strlen(u->before), u->after, &u->backup)
+			      : fix_target_remove(&u->t, u->after);
 		if (r == -EAGAIN)
 			log_error("%s changed while netknobs restored it: nothing was undone", u->t.display);
-		u->dropin = before ? "restored" : "removed";
+		u->dropin = u->before ? "restored" : "removed";
 	}
 	if (r < 0) {
 		/* all or nothing: the values go back to what --apply set */
@@ -171,10 +195,12 @@ static int undo_do(struct undo *u)
 		u->dropin = NULL;
 		return -1;
 	}
-	fix_note_history(u->facts, u->items, u->n);
 	timestamp_format(time(NULL), when, sizeof(when));
 	if (json_object_set_new(u->rec, "undone_at", json_string(when)) < 0 || fix_undo_save(&u->sd, u->rec) < 0)
 		log_warn("%s/%s: not marked as undone", u->sd.path, FIX_UNDO_FILE);
+	/* the history takes the state directory's lock itself */
+	state_close(&u->sd);
+	fix_note_history(u->facts, u->items, u->n);
 	return 0;
 }
 
@@ -207,13 +233,15 @@ int fix_undo(struct globals *g, const char *output, bool *json_done)
 	struct undo u = { .g = g, .sd = { NULL, -1, -1 }, .t.dirfd = -1 };
 	int ret = EXIT_NK_ERROR;
 
-	if (undo_load(&u) == 0 && undo_check(&u, output) == 0 && undo_do(&u) == 0) {
+	if (undo_lock(&u, output) == 0 && undo_load(&u) == 0 && undo_check(&u) == 0 && undo_do(&u) == 0) {
 		ret = undo_print(&u);
 		*json_done = true;
 	}
 	if (u.items)
 		apply_items_free(u.items, u.n);
 	free(u.expect);
+	free(u.before);
+	free(u.after);
 	fix_target_close(&u.t);
 	json_decref(u.facts);
 	json_decref(u.rec);

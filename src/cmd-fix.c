@@ -3,34 +3,27 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "cmd-audit.h"
 #include "cmd-fix.h"
 #include "fix/apply.h"
-#include "fix/dropin.h"
+#include "fix/build.h"
+#include "fix/doc.h"
 #include "fix/target.h"
 #include "fix/undo.h"
+#include "render/render.h"
 #include "report/history.h"
-#include "report/report.h"
 #include "report/state.h"
 #include "rules/rules.h"
-#include "util/atomic.h"
-#include "util/diff.h"
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
-#include "util/wrap.h"
 
 #define DEFAULT_TARGET FIX_DEFAULT_TARGET
-/* times the drop-in is built again when the file keeps changing */
-#define FIX_ATTEMPTS 5
 
 enum { OPT_WRITE = OPT_AUDIT_END, OPT_CHECK, OPT_APPLY, OPT_OUTPUT, OPT_UNDO };
 
@@ -70,285 +63,18 @@ static int fix_opt(int c, const char *arg, void *data)
 	return r > 0 ? 0 : -1;
 }
 
-/* Text that holds lines of a file on this system, for the terminal. */
-static void print_text_safe(FILE *out, const char *text)
-{
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t n = nl ? (size_t)(nl - text) : strlen(text);
-		char *line = strndup(text, n);
-
-		fputs_safe(line ? line : "?", out);
-		fputc('\n', out);
-		free(line);
-		text += n + (nl ? 1 : 0);
-	}
-}
-
-static void print_msgs(FILE *out, const char *label, const json_t *msgs)
-{
-	size_t i;
-	const json_t *m;
-
-	json_array_foreach(msgs, i, m)
-		print_wrapped(out, "", label, json_string_value(m));
-}
-
-static const char *str_of(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
-/* The entry of out for the SO_REUSEPORT group of l (same address and
- * port), or NULL: a group is named once, with its number of sockets. */
-static json_t *restart_group(json_t *out, const json_t *l)
-{
-	json_t *o;
-	size_t i;
-
-	if (!json_is_object(json_object_get(l, "reuseport")))
-		return NULL;
-	json_array_foreach(out, i, o) {
-		if (json_is_integer(json_object_get(o, "sockets")) &&
-		    json_equal(json_object_get(o, "address"), json_object_get(l, "address")) &&
-		    json_equal(json_object_get(o, "port"), json_object_get(l, "port")))
-			return o;
-	}
-	return NULL;
-}
-
-/* Listeners keep the limit they got at listen() until the application
- * listens again.  Name those whose limit the values just applied may
- * change: a net.core.somaxconn raised above the value that most likely
- * capped them (their limit is the old somaxconn; an application that asked
- * for exactly that looks the same).  A SO_REUSEPORT group once, with its
- * number of sockets.  None when somaxconn did not change: a listener below
- * it then asked for less itself, or was capped by an older value, which
- * this run did not change.  NULL when out of memory. */
-static json_t *restarts(const json_t *facts, const struct apply_item *items, size_t n)
-{
-	const json_t *listeners = json_object_get(json_object_get(facts, "sockets"), "listeners"), *l;
-	json_t *out = json_array(), *g;
-	long long now = -1, oldv = -1;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (strcmp(items[i].key, "net.core.somaxconn") != 0 || items[i].status != APPLY_SET)
-			continue;
-		if (parse_int64(items[i].text, &now) < 0 || !items[i].old || parse_int64(items[i].old, &oldv) < 0)
-			now = oldv = -1;
-	}
-	if (now < 0 || oldv < 0 || now <= oldv)
-		return out;
-	json_array_foreach(listeners, i, l) {
-		const json_t *lim = json_object_get(l, "limit");
-		json_t *o;
-
-		if (!json_is_integer(lim) || json_integer_value(lim) != oldv)
-			continue;
-		g = restart_group(out, l);
-		if (g) {
-			if (json_object_set_new(g, "sockets", json_integer(json_integer_value(
-							json_object_get(g, "sockets")) + 1)) < 0) {
-				json_decref(out);
-				return NULL;
-			}
-			continue;
-		}
-		o = json_pack("{s:O?, s:O?, s:O, s:O?, s:I, s:I, s:b}", "address", json_object_get(l, "address"),
-			      "port", json_object_get(l, "port"), "limit", lim, "processes",
-			      json_object_get(l, "processes"), "somaxconn", (json_int_t)now, "old_somaxconn",
-			      (json_int_t)oldv, "limit_equals_old_somaxconn", 1);
-		if (o && json_is_object(json_object_get(l, "reuseport")) &&
-		    json_object_set_new(o, "sockets", json_integer(1)) < 0) {
-			json_decref(o);
-			o = NULL;
-		}
-		if (!o || json_array_append_new(out, o) < 0) {
-			json_decref(o);
-			json_decref(out);
-			return NULL;
-		}
-	}
-	return out;
-}
-
-static void print_restarts(FILE *out, const json_t *r)
-{
-	const json_t *l, *p, *first = json_array_get(r, 0);
-	size_t i, j;
-
-	if (!json_array_size(r))
-		return;
-	fprintf(out, "\nListeners whose limit is the net.core.somaxconn just replaced (%lld, now %lld), which most "
-		"likely cut their backlog: they keep their limit until the application calls listen() again "
-		"(usually a restart), and then get up to %lld (less if the application asks for less; one that "
-		"asks for exactly %lld keeps it):\n",
-		(long long)json_integer_value(json_object_get(first, "old_somaxconn")),
-		(long long)json_integer_value(json_object_get(first, "somaxconn")),
-		(long long)json_integer_value(json_object_get(first, "somaxconn")),
-		(long long)json_integer_value(json_object_get(first, "old_somaxconn")));
-	json_array_foreach(r, i, l) {
-		const char *addr = str_of(l, "address");
-
-		fputs("  ", out);
-		if (strchr(addr, ':'))
-			fputc('[', out);
-		fputs_safe(addr, out);
-		if (strchr(addr, ':'))
-			fputc(']', out);
-		fprintf(out, ":%lld", (long long)json_integer_value(json_object_get(l, "port")));
-		if (json_integer_value(json_object_get(l, "sockets")) > 1)
-			fprintf(out, " (%lld sockets)", (long long)json_integer_value(json_object_get(l, "sockets")));
-		fprintf(out, "  limit %lld", (long long)json_integer_value(json_object_get(l, "limit")));
-		json_array_foreach(json_object_get(l, "processes"), j, p) {
-			fputs(j ? ", " : "  ", out);
-			fputs_safe(str_of(p, "comm"), out);
-			fprintf(out, " (pid %lld)", (long long)json_integer_value(json_object_get(p, "pid")));
-		}
-		fputs("  [at the old somaxconn]\n", out);
-	}
-}
-
-static json_t *entries_json(const struct dropin *d)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < d->n; i++) {
-		const struct dropin_entry *e = &d->e[i];
-		json_t *o = json_pack("{s:s, s:O, s:s, s:b, s:O}", "key", e->key, "value", e->value, "text",
-				      e->text, "kept", e->kept, "rules", e->rules);
-
-		if (!o)
-			goto fail;
-		if (e->runtime && json_object_set(o, "runtime", e->runtime) < 0)
-			goto fail_o;
-		if (e->overridden_by && (json_object_set_new(o, "overridden_by", json_string(e->overridden_by)) < 0 ||
-					 json_object_set(o, "boot", e->boot) < 0))
-			goto fail_o;
-		if (json_array_append_new(a, o) < 0)
-			goto fail;
-		continue;
-fail_o:
-		json_decref(o);
-fail:
-		json_decref(a);
-		return NULL;
-	}
-	return a;
-}
-
-json_t *fix_apply_json(const struct apply_item *items, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++) {
-		json_t *o = json_pack("{s:s, s:s, s:s?, s:s, s:s?}", "key", items[i].key, "value", items[i].text,
-				      "old", items[i].old, "status", apply_status_name(items[i].status),
-				      "error", items[i].error);
-
-		if (!o || json_array_append_new(a, o) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-/* The drop-in's settings that take effect now when applied: those no later
- * file overrides (applying them would only make the running value differ
- * from the boot value). */
-static struct apply_item *apply_plan(const struct dropin *d, size_t *n)
-{
-	struct apply_item *items = calloc(d->n + 1, sizeof(*items));
-
-	*n = 0;
-	if (!items)
-		return NULL;
-	for (size_t i = 0; i < d->n; i++) {
-		/* lines kept from the file are the admin's (globs, '-' lines):
-		 * `sysctl --system` applies them */
-		if (d->e[i].overridden_by || d->e[i].kept)
-			continue;
-		items[*n].key = d->e[i].key;
-		items[(*n)++].text = d->e[i].text;
-	}
-	return items;
-}
-
-/* What a failed --apply left, from what was read back; NULL when nothing
- * failed. */
-const char *fix_apply_summary(const struct apply_item *items, size_t n)
-{
-	bool failed = false, unrestored = false, restored = false;
-
-	for (size_t i = 0; i < n; i++) {
-		failed |= items[i].status == APPLY_FAILED || items[i].status == APPLY_ROLLBACK_FAILED;
-		unrestored |= items[i].status == APPLY_ROLLBACK_FAILED;
-		restored |= items[i].status == APPLY_ROLLED_BACK;
-	}
-	if (unrestored)
-		return "some values could not be put back (above): the running values are now mixed";
-	if (failed && restored)
-		return "every value set before the failure was put back (read back)";
-	if (failed)
-		return "no value was changed (read back)";
-	return NULL;
-}
-
 /* What --apply did, each line from what was read back; the values that
- * failed as errors. */
+ * failed as errors (report_fix_applied_text()). */
 void fix_print_apply(FILE *out, const struct apply_item *items, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		const struct apply_item *it = &items[i];
-		char *old = it->old ? escape_untrusted_str(it->old) : NULL;
+	json_t *a = fix_apply_json(items, n);
 
-		switch (it->status) {
-		case APPLY_SET:
-			fprintf(out, "set %s = %s (was %s)\n", it->key, it->text, old ? old : "?");
-			break;
-		case APPLY_UNCHANGED:
-		case APPLY_PENDING:
-			break;
-		case APPLY_ROLLED_BACK:
-			fprintf(out, "rolled back %s to %s\n", it->key, old ? old : "?");
-			break;
-		case APPLY_FAILED:
-		case APPLY_ROLLBACK_FAILED:
-			log_error("%s = %s: %s", it->key, it->text, it->error ? it->error : "failed");
-			break;
-		}
-		free(old);
-	}
-}
-
-/* The JSON result of a fix that failed: why (the last error), and with
- * --apply what was done to each value, read back. */
-static void print_failure_json(const struct fix_target *t, const struct apply_item *items, size_t n)
-{
-	json_t *o = json_pack("{s:b, s:s, s:b}", "ok", 0, "error",
-			      *log_last_error() ? log_last_error() : "failed", "written", 0);
-
-	if (!o)
+	if (!a) {
+		log_error("out of memory");
 		return;
-	if (t->sys)
-		json_object_set_new(o, "target", json_string(t->sys));
-	if (items) {
-		bool changed = false;
-
-		for (size_t i = 0; i < n; i++)
-			changed |= items[i].status == APPLY_SET || items[i].status == APPLY_ROLLBACK_FAILED;
-		json_object_set_new(o, "applied", fix_apply_json(items, n));
-		/* true only when a value could not be put back */
-		json_object_set_new(o, "running_values_changed", json_boolean(changed));
 	}
-	print_json(o);
-	json_decref(o);
+	report_fix_applied_text(out, a);
+	json_decref(a);
 }
 
 /* A value of /proc/sys as the facts hold it: an integer when it is one. */
@@ -404,196 +130,19 @@ void fix_note_history(const json_t *facts, const struct apply_item *items, size_
 	state_close(&sd);
 }
 
-/* What the drop-in is built from. */
-struct fix_input {
-	const json_t *audit, *facts;
-	const struct rulebook *rb;
-	const struct netns_entry *where;        /* --netns, or NULL */
-};
-
-/* Drop-ins replaced by one built again (the items of --apply point into
- * them). */
-struct retired {
-	struct dropin d[FIX_ATTEMPTS + 1];
-	size_t n;
-};
-
-/* Build the drop-in from old, the text of the file there (NULL when there
- * is none); *changed: would writing it change the file?  0 or -1 (logged). */
-static int build(struct dropin *d, const struct fix_input *in, const struct fix_target *t, const char *old,
-		 bool *changed)
-{
-	if (dropin_build(d, in->audit, in->facts, in->rb, t->sys, old) < 0)
-		goto oom;
-	if (in->where && !cmd_where_is_home(in->where)) {
-		if (json_array_append_new(d->warnings, json_sprintf(
-			    "%s (%s) is not the host's initial network namespace: boot does not apply sysctl.d "
-			    "files to it; its values are set by whatever creates it (without --output, "
-			    "netknobs fix says what, for each setting)", in->where->name,
-			    netns_kind_name(in->where->kind))) < 0)
-			goto oom;
-	} else if (json_is_false(json_object_get(json_object_get(json_object_get(in->facts, "host"), "netns"),
-					       "initial")) &&
-		   json_array_append_new(d->warnings, json_string(
-			   "this is not the host's initial network namespace: boot does not apply sysctl.d files to "
-			   "it; its values are set by whatever creates it (a container runtime: docker run --sysctl, "
-			   "Kubernetes securityContext.sysctls)")) < 0) {
-		goto oom;
-	}
-	if (old && !d->len) {
-		/* a file holding nothing but our header stays as it is */
-		free(d->content);
-		d->content = strdup(old);
-		d->len = strlen(old);
-		if (!d->content)
-			goto oom;
-	}
-	*changed = old ? strcmp(old, d->content) != 0 : d->len > 0;
-	return 0;
-oom:
-	log_error("out of memory");
-	return -1;
-}
-
-/* Read the file again: when it is no longer *old, build the drop-in again
- * from what it holds now.  0 or -1 (logged). */
-static int refresh(const struct fix_target *t, char **old, struct dropin *d, struct retired *keep,
-		   const struct fix_input *in, bool *changed)
-{
-	char *now;
-
-	if (fix_target_read(t, &now) < 0)
-		return -1;
-	if ((!now && !*old) || (now && *old && !strcmp(now, *old))) {
-		free(now);
-		return 0;
-	}
-	if (keep->n == FIX_ATTEMPTS + 1) {
-		free(now);
-		log_error("%s keeps changing while netknobs writes it: nothing written; try again", t->display);
-		return -1;
-	}
-	keep->d[keep->n++] = *d;
-	*d = (struct dropin){ 0 };
-	free(*old);
-	*old = now;
-	return build(d, in, t, now, changed);
-}
-
-/* Write the drop-in when it changes the file, never over an edit made
- * since the file was read: when one came in, the drop-in is built again
- * from the file as it is and written then.  0 or -1 (logged). */
-static int write_dropin(const struct fix_target *t, char **old, struct dropin *d, struct retired *keep,
-			const struct fix_input *in, bool *changed, bool *backup)
-{
-	for (int i = 0; i < FIX_ATTEMPTS; i++) {
-		int r;
-
-		if (!*changed)
-			return 0;
-		r = fix_target_write(t, d, *old, backup);
-		if (r != -EAGAIN)
-			return r < 0 ? -1 : 0;
-		if (refresh(t, old, d, keep, in, changed) < 0)
-			return -1;
-	}
-	log_error("%s keeps changing while netknobs writes it: nothing written; try again", t->display);
-	return -1;
-}
-
-/* fix --netns NS without --output: the host's sysctl.d does not apply to
- * the namespace.  Say so, and for each recommendation the command that
- * sets it there now and what keeps it (cmd_netns_advise() put both in the
- * audit).  Returns the exit status. */
-static int fix_show_netns(const struct globals *g, const json_t *audit, const struct netns_entry *e)
-{
-	const json_t *recs = json_object_get(audit, "recommendations"), *r;
-	json_t *settings = json_array(), *o;
-	char *why = NULL;
-	size_t i;
-	int ret = EXIT_NK_OK;
-
-	if (!settings || asprintf(&why, "%s is a network namespace of its own (%s, net:[%llu]): at boot the "
-				 "sysctl.d files, %s among them, are applied to the host's initial namespace "
-				 "only, and a new namespace starts at the kernel's defaults; its values are set "
-				 "by whatever creates it", e->name, netns_kind_name(e->kind), (unsigned long long)e->id.ino,
-				 DEFAULT_TARGET) < 0) {
-		json_decref(settings);
-		log_error("out of memory");
-		return EXIT_NK_ERROR;
-	}
-	json_array_foreach(recs, i, r) {
-		if (json_is_true(json_object_get(r, "satisfied")))
-			continue;
-		o = json_pack("{s:O?, s:O?, s:O*, s:O?, s:O?, s:O?}", "key", json_object_get(r, "key"), "value",
-			      json_object_get(r, "value"), "current", json_object_get(r, "current"), "rules",
-			      json_object_get(r, "rules"), "now", json_object_get(r, "sysctl_w"), "persist",
-			      json_object_get(r, "persist"));
-		if (!o || json_array_append_new(settings, o) < 0) {
-			json_decref(settings);
-			free(why);
-			log_error("out of memory");
-			return EXIT_NK_ERROR;
-		}
-	}
-	if (g->format == FORMAT_JSON) {
-		o = json_pack("{s:b, s:O, s:b, s:s, s:O, s:b}", "ok", 1, "netns", json_object_get(audit, "netns"),
-			      "sysctl_d_applies", 0, "why", why, "settings", settings, "written", 0);
-		ret = !o || print_json(o) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		json_decref(o);
-	} else {
-		print_wrapped(stdout, "", "", why);
-		fputc('\n', stdout);
-		if (!json_array_size(settings))
-			fputs("Nothing to set: every recommendation is met there.\n", stdout);
-		json_array_foreach(settings, i, o) {
-			const json_t *id;
-			size_t j;
-
-			fputs_safe(str_of(o, "key"), stdout);
-			fputs(" = ", stdout);
-			report_value_text(stdout, json_object_get(o, "value"));
-			if (json_object_get(o, "current")) {
-				fputs("    (now ", stdout);
-				report_value_text(stdout, json_object_get(o, "current"));
-				fputc(')', stdout);
-			}
-			fputs("\n  asked by:", stdout);
-			json_array_foreach(json_object_get(o, "rules"), j, id) {
-				fputc(' ', stdout);
-				fputs_safe(json_string_value(id), stdout);
-			}
-			fputs("\n  now: ", stdout);
-			fputs_safe(str_of(o, "now"), stdout);
-			fputc('\n', stdout);
-			print_wrapped(stdout, "  ", "lasting: ", str_of(o, "persist"));
-		}
-		if (json_array_size(settings))
-			fputc('\n', stdout);
-		if (json_array_size(settings))
-			print_wrapped(stdout, "", "", "--output FILE writes these settings as a sysctl.d-style "
-				      "file for the script that sets the namespace up (sysctl -p FILE inside it); "
-				      "--apply --output FILE also sets them now.");
-	}
-	json_decref(settings);
-	free(why);
-	return ret;
-}
-
 /* One run's state, across its steps. */
 struct fix_run {
 	struct globals *g;
 	struct fix_args a;
 	struct audit_result res;
-	struct dropin d;
-	struct retired keep;
+	struct fix_target t;
 	struct fix_input in;
+	struct fix_build b;     /* the drop-in for t, from in */
 	struct apply_item *items;
 	size_t nitems;
 	json_t *restart;
-	struct fix_target t;
-	char *old;              /* the file's text before (NULL: none) */
-	bool to_stdout, changed, backup, json_done;
+	bool to_stdout, json_done;
+	bool undo_recorded;     /* --apply: fix --undo can put back what it replaced */
 };
 
 /* Options that do not go together.  0 or -1 (logged). */
@@ -634,17 +183,67 @@ static int fix_check_args(const struct fix_run *f)
 	return 0;
 }
 
+/* What fix's renderers take: its document, and for the text the options. */
+struct fix_out {
+	const json_t *doc;
+	struct fix_text_opts o;
+};
+
+/* The text: on out, and what goes with it on standard error (warnings,
+ * notes; all of it but the drop-in with --output -). */
+static int fix_text(const void *ctx, FILE *out)
+{
+	const struct fix_out *f = ctx;
+
+	report_fix_text(out, stderr, f->doc, &f->o);
+	return 0;
+}
+
+/* -EILSEQ when the document holds text that is not UTF-8 (a file's). */
+static int fix_json(const void *ctx, FILE *out)
+{
+	const struct fix_out *f = ctx;
+	char *s = json_dumps(f->doc, JSON_COMPACT);
+
+	if (!s)
+		return -EILSEQ;
+	free(s);
+	return print_json_file(f->doc, out);
+}
+
+static const struct cmd_renderers fix_renderers = { {
+	[FORMAT_TEXT] = fix_text, [FORMAT_JSON] = fix_json,
+} };
+
+/* fix --netns NS without --output: no drop-in of the host's for a
+ * namespace; where each setting applies instead.  The exit status. */
+static int fix_netns(struct fix_run *f, const struct netns_entry *e)
+{
+	json_t *doc = fix_doc_netns(f->res.audit, e);
+	int r;
+
+	f->json_done = true;
+	if (!doc) {
+		log_error("out of memory");
+		return EXIT_NK_ERROR;
+	}
+	r = cmd_render(&fix_renderers, f->g->format, &(struct fix_out){ doc, { 0 } }, stdout);
+	json_decref(doc);
+	return r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
+}
+
 /* Audit, and build the drop-in from the file there (read again under the
  * lock when it is to be written).  0, 1 when done (fix --netns without
  * --output: *ret is the exit status), or -1 (logged). */
 static int fix_prepare(struct fix_run *f, int *ret)
 {
 	static const char *const boot_key[] = { STATE_BOOT_ID_KEY };  /* for the history */
+	const struct netns_entry *where;
 	const json_t *audit;
 
 	if (fix_target_open(&f->t, f->g, f->a.output && !f->to_stdout ? f->a.output : NULL) < 0)
 		return -1;
-	if (!f->to_stdout && fix_target_read(&f->t, &f->old) < 0)
+	if (!f->to_stdout && fix_target_read(&f->t, &f->b.old) < 0)
 		return -1;
 	if (audit_pipeline(f->g, &f->a.au, boot_key, 1, &f->res) < 0)
 		return -1;
@@ -658,37 +257,51 @@ static int fix_prepare(struct fix_run *f, int *ret)
 			  "nothing was done");
 		return -1;
 	}
-	if (f->res.where.e && !cmd_where_is_home(f->res.where.e) && !f->a.output) {
-		/* no drop-in of the host's for a namespace: where each applies */
-		*ret = fix_show_netns(f->g, audit, f->res.where.e);
-		f->json_done = true;
+	where = f->res.where.e && !cmd_where_is_home(f->res.where.e) ? f->res.where.e : NULL;
+	if (where && !f->a.output) {
+		*ret = fix_netns(f, where);
 		return 1;
 	}
-	f->in = (struct fix_input){ audit, f->res.facts, &f->res.rb, f->res.where.e };
-	if (build(&f->d, &f->in, &f->t, f->old, &f->changed) < 0)
+	f->in = (struct fix_input){ audit, f->res.facts, &f->res.rb, where };
+	f->b.t = &f->t;
+	f->b.in = &f->in;
+	if (fix_build_make(&f->b) < 0)
 		return -1;
 	/* from here on the file is ours: read it again, an admin may have
 	 * edited it while the audit ran */
 	if ((f->a.write || f->a.apply) && !f->to_stdout &&
-	    (fix_target_lock(&f->t) < 0 || refresh(&f->t, &f->old, &f->d, &f->keep, &f->in, &f->changed) < 0))
+	    (fix_target_lock(&f->t) < 0 || fix_build_refresh(&f->b) < 0))
 		return -1;
 	return 0;
 }
 
 /* Record what --apply replaced, for --undo (fix/undo.h).  A failure is a
  * warning: the values are set. */
-static void fix_note_undo(const struct fix_run *f)
+static void fix_note_undo(struct fix_run *f)
 {
 	struct state_dir sd = { NULL, -1, -1 };
 	const char *dir = cmd_state_dir();
-	bool wrote = f->changed && !f->to_stdout, oom;
-	json_t *rec = fix_undo_record(f->res.facts, f->t.sys, f->old, wrote ? f->d.content : NULL, f->items,
+	bool wrote = f->b.changed && !f->to_stdout, oom, opened = false;
+	json_t *rec = fix_undo_record(f->res.facts, f->t.sys, f->b.old, wrote ? f->b.d.content : NULL, f->items,
 				      f->nitems, &oom);
+	char *moved = NULL;
 
-	if (!rec && !oom)
-		return;        /* nothing changed: the last record stays */
-	if (!rec || state_open(&sd, dir, 10) < 0 || fix_undo_save(&sd, rec) < 0)
-		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back", dir);
+	f->undo_recorded = !rec && !oom;       /* nothing changed: the last record stays */
+	if (f->undo_recorded)
+		return;
+	if (rec && (opened = state_open(&sd, dir, 10) == 0) && fix_undo_save(&sd, rec) == 0) {
+		f->undo_recorded = true;
+	} else if (opened && state_move_aside(&sd, FIX_UNDO_FILE, &moved) == 0) {
+		/* the record of an older --apply would make fix --undo put
+		 * back that one's values */
+		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back; the record of "
+			 "the --apply before is moved aside (%s/%s), so that fix --undo does not put back that one's "
+			 "values instead", dir, dir, moved);
+	} else {
+		log_warn("what --apply replaced is not recorded in %s: fix --undo cannot put it back%s", dir,
+			 opened ? "" : " (a record there, if any, is of an earlier --apply)");
+	}
+	free(moved);
 	state_close(&sd);
 	json_decref(rec);
 }
@@ -699,17 +312,16 @@ static void fix_note_undo(const struct fix_run *f)
 static int fix_apply_write(struct fix_run *f)
 {
 	if (f->a.apply) {
-		if (!(f->items = apply_plan(&f->d, &f->nitems)))
+		if (!(f->items = fix_build_plan(&f->b, &f->nitems)))
 			return -1;
 		if (apply_sysctl(f->items, f->nitems) < 0) {
 			fix_print_apply(stderr, f->items, f->nitems);
 			log_error("%s; the drop-in was not written", fix_apply_summary(f->items, f->nitems) ?: "failed");
 			return -1;
 		}
-		f->restart = restarts(f->res.facts, f->items, f->nitems);
+		f->restart = fix_restarts(f->res.facts, f->items, f->nitems);
 	}
-	if ((f->a.write || f->a.apply) && !f->to_stdout &&
-	    write_dropin(&f->t, &f->old, &f->d, &f->keep, &f->in, &f->changed, &f->backup) < 0) {
+	if ((f->a.write || f->a.apply) && !f->to_stdout && fix_build_write(&f->b) < 0) {
 		if (f->a.apply) {
 			/* all or nothing: the running values go back too */
 			apply_restore(f->items, f->nitems);
@@ -726,98 +338,36 @@ static int fix_apply_write(struct fix_run *f)
 	return 0;
 }
 
-static int fix_print_json(struct fix_run *f)
+/* What was done, or would be: fix's document as JSON, or its text (with
+ * --check only with -v, the diff).  The exit status. */
+static int fix_output(struct fix_run *f)
 {
-	const struct dropin *d = &f->d;
-	json_t *o = json_pack("{s:b, s:s, s:b, s:b, s:s, s:o, s:O, s:O}", "ok", 1, "target", f->t.sys, "exists",
-			      f->old != NULL, "changed", f->changed, "content", d->content, "entries",
-			      entries_json(d), "warnings", d->warnings, "notes", d->notes);
-	int r;
+	struct fix_out o = { .o = { .verbose = f->a.verbose, .check = f->a.check } };
+	int ret = f->a.check && f->b.changed ? EXIT_NK_WARNING : EXIT_NK_OK, r;
+	json_t *doc;
 
-	if (!o)
+	if (f->a.check && !f->a.verbose)
+		return ret;
+	doc = fix_doc_new(&f->b, f->to_stdout, f->a.write || f->a.apply, f->a.apply ? f->items : NULL, f->nitems,
+			  f->restart);
+	if (doc && f->a.apply && json_object_set_new(doc, "undo_recorded", json_boolean(f->undo_recorded)) < 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if (!doc) {
+		log_error("out of memory");
 		return EXIT_NK_ERROR;
-	if (f->a.write || f->a.apply)
-		json_object_set_new(o, "written", json_boolean(f->changed && !f->to_stdout));
-	if (f->backup)
-		json_object_set_new(o, "backup", json_sprintf("%s.bak", f->t.sys));
-	if (f->a.apply) {
-		json_object_set_new(o, "applied", fix_apply_json(f->items, f->nitems));
-		json_object_set(o, "restart", f->restart);
 	}
-	r = print_json(o);
-	json_decref(o);
-	f->json_done = true;
-	return r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-}
-
-/* The text of --write and --apply, and of --output -. */
-static void fix_print_done(const struct fix_run *f, FILE *out)
-{
-	const struct dropin *d = &f->d;
-
-	if (f->to_stdout) {
-		fputs(d->content, stdout);
-		print_msgs(stderr, "warning: ", d->warnings);
-		if (f->a.verbose)
-			print_msgs(stderr, "note: ", d->notes);
-		if (f->a.apply) {
-			fix_print_apply(stderr, f->items, f->nitems);
-			print_restarts(stderr, f->restart);
-		}
-		return;
-	}
-	if (f->a.apply)
-		fix_print_apply(out, f->items, f->nitems);
-	if (!f->old && !d->len)
-		fprintf(out, "nothing to write: no recommendation is missing from the sysctl.d "
-			"configuration (%s not created)\n", f->t.display);
-	else if (!f->changed)
-		fprintf(out, "%s is up to date\n", f->t.display);
+	o.doc = doc;
+	/* --check -v: the diff, whatever the format */
+	r = cmd_render(&fix_renderers, f->a.check ? FORMAT_TEXT : f->g->format, &o, stdout);
+	json_decref(doc);
+	if (r == -EILSEQ)
+		log_error("%s holds text that is not UTF-8, which JSON cannot carry; netknobs fix without --json "
+			  "shows it escaped", f->t.display);
 	else
-		fprintf(out, "wrote %s%s%s%s\n", f->t.display, f->backup ? " (the previous version is in " : "",
-			f->backup ? f->t.display : "", f->backup ? ".bak)" : "");
-	print_msgs(stderr, "warning: ", d->warnings);
-	if (f->a.verbose)
-		print_msgs(stderr, "note: ", d->notes);
-	if (f->a.apply) {
-		print_restarts(out, f->restart);
-		bool set = f->changed;
-
-		for (size_t i = 0; i < f->nitems; i++)
-			set |= f->items[i].status == APPLY_SET;
-		if (set)
-			fputs("`netknobs fix --undo` puts back what this replaced.\n", out);
-	}
-}
-
-/* Without --write, --check or --apply: what would be written. */
-static void fix_print_show(const struct fix_run *f, FILE *out)
-{
-	const struct dropin *d = &f->d;
-
-	if (!d->len) {
-		fputs("Nothing to persist: every recommendation is met by the running values and the "
-		      "sysctl.d files.\n", out);
-	} else if (!f->changed) {
-		fprintf(out, "%s is up to date:\n\n", f->t.display);
-		print_text_safe(out, d->content);
-	} else {
-		fprintf(out, "%s (netknobs fix --write writes it; --apply also sets the values now):\n\n",
-			f->t.display);
-		print_text_safe(out, d->content);
-		if (f->old) {
-			fputc('\n', out);
-			diff_unified(out, f->old, f->t.sys, d->content, f->t.sys);
-		}
-	}
-	if (json_array_size(d->warnings)) {
-		fputc('\n', out);
-		print_msgs(out, "warning: ", d->warnings);
-	}
-	if (json_array_size(d->notes)) {
-		fputc('\n', out);
-		print_msgs(out, "note: ", d->notes);
-	}
+		f->json_done = f->g->format == FORMAT_JSON && !f->a.check;
+	return r < 0 ? EXIT_NK_ERROR : ret;
 }
 
 static void fix_free(struct fix_run *f)
@@ -825,13 +375,21 @@ static void fix_free(struct fix_run *f)
 	if (f->items)
 		apply_items_free(f->items, f->nitems);
 	json_decref(f->restart);
-	dropin_free(&f->d);
-	while (f->keep.n)
-		dropin_free(&f->keep.d[--f->keep.n]);
+	fix_build_free(&f->b);
 	audit_result_free(&f->res);
-	free(f->old);
 	fix_target_close(&f->t);
 	audit_args_free(&f->a.au);
+}
+
+/* --format json: a JSON result on every exit path, failures included */
+static void fix_failure_json(const struct fix_run *f)
+{
+	json_t *o = fix_doc_failure(*log_last_error() ? log_last_error() : "failed", f->t.sys,
+				    f->items, f->nitems);
+
+	if (o)
+		print_json(o);
+	json_decref(o);
 }
 
 static int fix_run(struct globals *g, int argc, char **argv)
@@ -874,31 +432,14 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	r = fix_prepare(&f, &ret);
 	if (r != 0)
 		goto out;
-	if (f.a.check) {
-		if (f.a.verbose) {
-			if (f.changed)
-				diff_unified(stdout, f.old ? f.old : "", f.t.sys, f.d.content, f.t.sys);
-			print_msgs(stderr, "warning: ", f.d.warnings);
-		}
-		ret = f.changed ? EXIT_NK_WARNING : EXIT_NK_OK;
+	if (!f.a.check && fix_apply_write(&f) < 0)
 		goto out;
-	}
-	if (fix_apply_write(&f) < 0)
-		goto out;
-	if (g->format == FORMAT_JSON)
-		ret = fix_print_json(&f);
-	else if (f.a.write || f.a.apply || f.to_stdout)
-		fix_print_done(&f, stdout);
-	else
-		fix_print_show(&f, stdout);
-	if (g->format != FORMAT_JSON)
-		ret = EXIT_NK_OK;
+	ret = fix_output(&f);
 out:
 	fflush(stdout);
 out_args:
-	/* --format json: a JSON result on every exit path, failures included */
 	if (ret == EXIT_NK_ERROR && g->format == FORMAT_JSON && !f.json_done)
-		print_failure_json(&f.t, f.items, f.nitems);
+		fix_failure_json(&f);
 	fix_free(&f);
 	return ret;
 }
@@ -956,4 +497,5 @@ const struct cmd cmd_fix = {
 		"Exit status: 0 done (or, with --check, up to date), 1 --check: it would change,\n"
 		"3 could not: bad rules or options, unreadable file, a value the kernel refused.\n",
 	.run = fix_run,
+	.renderers = &fix_renderers,
 };

@@ -9,14 +9,10 @@
 
 #include "cmd.h"
 #include "fix/apply.h"
+#include "fix/doc.h"    /* fix_apply_json(), fix_apply_summary() */
 
 struct fix_args;
 
-/* The items applied, as JSON (key, value, old, status, error). */
-json_t *fix_apply_json(const struct apply_item *items, size_t n);
-/* What a failed apply left, from what was read back; NULL when nothing
- * failed. */
-const char *fix_apply_summary(const struct apply_item *items, size_t n);
 /* What an apply did, each line from what was read back ("set KEY = V (was
  * W)"); the values that failed as errors. */
 void fix_print_apply(FILE *out, const struct apply_item *items, size_t n);

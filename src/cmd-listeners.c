@@ -1,7 +1,7 @@
 /* netknobs listeners: the accept queues of every listening TCP socket,
  * fullest first, with the owning processes, their states and descriptor
  * limits.  The output is made by report_listeners_text() and
- * report_listeners_json() (src/report/listeners-text.c). */
+ * report_listeners_json() (src/render/listeners-text.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 
 #include "cmd.h"
 #include "cmd-allns.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/log.h"
 
 enum { OPT_FROM = OPT_CMD_BASE };
@@ -44,8 +44,9 @@ static int listeners_opt(int c, const char *arg, void *data)
 }
 
 /* The NAMESPACE column's width: the longest name of a namespace with
- * listeners, at most 24 columns on a terminal (longer ones are cut). */
-static int ns_width(const struct allns *a, bool tty)
+ * listeners (with udp: of one read), at most 24 columns on a terminal
+ * (longer ones are cut). */
+static int ns_width(const struct allns *a, bool tty, bool udp)
 {
 	size_t w = strlen("NAMESPACE");
 
@@ -53,7 +54,7 @@ static int ns_width(const struct allns *a, bool tty)
 		const char *name = a->ns[i].e->name;
 		size_t cols = 0;
 
-		if (!a->ns[i].facts || !a->ns[i].tab.n || !name)
+		if (!a->ns[i].facts || (!udp && !a->ns[i].tab.n) || !name)
 			continue;
 		for (const char *p = name; *p; p++)
 			cols += ((unsigned char)*p & 0xc0) != 0x80;
@@ -63,56 +64,156 @@ static int ns_width(const struct allns *a, bool tty)
 	return (int)(tty && w > 24 ? 24 : w);
 }
 
-/* listeners --all-netns: one table with a NAMESPACE column, the rows of
- * each namespace together (text), or one list per namespace (JSON). */
-static int listeners_all(const struct globals *g, const struct listeners_args *la)
-{
-	struct allns_opts o = { .from = la->from, .listeners_only = true, .sample = &la->sample };
-	bool json = g->format == FORMAT_JSON, first = true, oom = false, tty = isatty(STDOUT_FILENO);
-	struct listeners_opts lo = { .color = color_enabled(g, stdout), .verbose = la->verbose,
-				     .cut_netns = tty, .rows_only = true };
-	unsigned seen = 0;
-	struct allns a;
-	int r = 0, ret = EXIT_NK_ERROR;
+/* What the renderers of listeners --all-netns take. */
+struct listeners_all_out {
+	const struct allns *a;
+	struct listeners_opts o;
+};
 
-	if (allns_collect(g, &o, &a) < 0)
-		goto out;
-	if (json) {
-		r = allns_json_begin(stdout, &a);
-	} else {
-		lo.netns_width = ns_width(&a, tty);
-		report_listeners_header(stdout, false, &lo);
-	}
-	for (size_t i = 0; i < a.n && r == 0; i++) {
-		json_t *doc = allns_facts(&a, i, &oom);
+/* One list per namespace under a top-level object. */
+static int listeners_all_json(const void *ctx, FILE *out)
+{
+	return allns_json_each(out, ((const struct listeners_all_out *)ctx)->a, "listeners", report_listeners_json);
+}
+
+/* The parts of one table of every namespace's sockets: TCP listeners or
+ * UDP sockets. */
+struct all_table {
+	bool udp;
+	void (*header)(FILE *out, const struct listeners_opts *o);
+	unsigned (*rows)(const json_t *facts, FILE *out, const struct listeners_opts *o);
+	void (*footer)(FILE *out, unsigned seen, const struct listeners_opts *o);
+	const char *none;
+};
+
+/* One table with a NAMESPACE column, the rows of each namespace together. */
+static int all_text(const struct listeners_all_out *x, const struct all_table *tb, FILE *out)
+{
+	struct listeners_opts lo = x->o;
+	unsigned seen = 0;
+	bool oom = false;
+
+	lo.netns_width = ns_width(x->a, lo.cut_netns, tb->udp);
+	tb->header(out, &lo);
+	for (size_t i = 0; i < x->a->n; i++) {
+		json_t *doc = allns_facts(x->a, i, &oom);
 
 		if (oom)
-			break;
-		if (json) {
-			r = allns_json_put(stdout, a.ns[i].e, "listeners", doc ? report_listeners_json(doc) : NULL,
-					   &first);
-		} else if (doc) {
-			lo.netns = a.ns[i].e->name;
-			seen |= report_listeners_text(doc, stdout, &lo);
+			return -ENOMEM;
+		if (doc) {
+			lo.netns = x->a->ns[i].e->name;
+			seen |= tb->rows(doc, out, &lo);
 		}
 		json_decref(doc);
 	}
-	if (oom || r < 0)
+	if (!(seen & LISTENERS_ROWS))
+		fputs(tb->none, out);
+	tb->footer(out, seen, &lo);
+	allns_text_tail(out, x->a);
+	return 0;
+}
+
+static void tcp_header(FILE *out, const struct listeners_opts *o)
+{
+	report_listeners_header(out, false, o);
+}
+
+static int listeners_all_text(const void *ctx, FILE *out)
+{
+	static const struct all_table tcp = { false, tcp_header, report_listeners_text, report_listeners_footer,
+					      "(no listening TCP sockets in any network namespace)\n" };
+
+	return all_text(ctx, &tcp, out);
+}
+
+static const struct cmd_renderers listeners_all_renderers = { {
+	[FORMAT_TEXT] = listeners_all_text, [FORMAT_JSON] = listeners_all_json,
+} };
+
+static int udp_all_json(const void *ctx, FILE *out)
+{
+	return allns_json_each(out, ((const struct listeners_all_out *)ctx)->a, "udp", report_udp_json);
+}
+
+/* The UDP sockets of every namespace in one table with a NAMESPACE column. */
+static int udp_all_text(const void *ctx, FILE *out)
+{
+	static const struct all_table udp = { true, report_udp_header, report_udp_text, report_udp_footer,
+					      "(no UDP sockets in any network namespace)\n" };
+
+	return all_text(ctx, &udp, out);
+}
+
+static const struct cmd_renderers udp_all_renderers = { {
+	[FORMAT_TEXT] = udp_all_text, [FORMAT_JSON] = udp_all_json,
+} };
+
+static int listeners_all(const struct globals *g, const struct listeners_args *la)
+{
+	struct allns_opts o = { .from = la->from, .listeners_only = true, .sample = &la->sample };
+	bool tty = isatty(STDOUT_FILENO);
+	struct listeners_all_out x = { .o = { .color = color_enabled(g, stdout), .verbose = la->verbose,
+					      .cut_netns = tty, .rows_only = true } };
+	struct allns a;
+	int ret = EXIT_NK_ERROR;
+
+	if (allns_collect(g, &o, &a) < 0)
 		goto out;
-	if (json) {
-		r = allns_json_finish(stdout, &a);
-	} else {
-		if (!(seen & LISTENERS_ROWS))
-			fputs("(no listening TCP sockets in any network namespace)\n", stdout);
-		report_listeners_footer(stdout, seen, &lo);
-		allns_text_tail(stdout, &a);
-	}
-	if (r == 0)
+	x.a = &a;
+	if (cmd_render(la->udp ? &udp_all_renderers : &listeners_all_renderers, g->format, &x, stdout) == 0)
 		ret = allns_status(&a);
 out:
 	allns_free(&a);
 	return ret;
 }
+
+/* What the renderers of one namespace's sockets take. */
+struct listeners_out {
+	const json_t *facts;
+	struct listeners_opts o;
+};
+
+static int listeners_text(const void *ctx, FILE *out)
+{
+	const struct listeners_out *lo = ctx;
+
+	report_listeners_text(lo->facts, out, &lo->o);
+	return 0;
+}
+
+static int udp_text(const void *ctx, FILE *out)
+{
+	const struct listeners_out *lo = ctx;
+
+	report_udp_text(lo->facts, out, &lo->o);
+	return 0;
+}
+
+static int listeners_json_doc(json_t *doc, FILE *out)
+{
+	int r = doc ? print_json_file(doc, out) : -ENOMEM;
+
+	json_decref(doc);
+	return r;
+}
+
+static int listeners_json(const void *ctx, FILE *out)
+{
+	return listeners_json_doc(report_listeners_json(((const struct listeners_out *)ctx)->facts), out);
+}
+
+static int udp_json(const void *ctx, FILE *out)
+{
+	return listeners_json_doc(report_udp_json(((const struct listeners_out *)ctx)->facts), out);
+}
+
+/* The listening TCP sockets, and with --udp the UDP sockets. */
+static const struct cmd_renderers listeners_renderers = { {
+	[FORMAT_TEXT] = listeners_text, [FORMAT_JSON] = listeners_json,
+} };
+static const struct cmd_renderers udp_renderers = { {
+	[FORMAT_TEXT] = udp_text, [FORMAT_JSON] = udp_json,
+} };
 
 /* The sockets could not be read: said, rather than an empty list that
  * reads as "none". */
@@ -143,6 +244,7 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct listeners_args a = { 0 };
+	struct listeners_out lo;
 	json_t *doc;
 	int r;
 
@@ -162,22 +264,11 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 		json_decref(doc);
 		return EXIT_NK_ERROR;
 	}
-	if (g->format == FORMAT_JSON) {
-		json_t *out = a.udp ? report_udp_json(doc) : report_listeners_json(doc);
-
-		r = !out || print_json(out) < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
-		if (!out)
-			log_error("out of memory");
-		json_decref(out);
-	} else {
-		struct listeners_opts o = { .color = color_enabled(g, stdout), .verbose = a.verbose };
-
-		if (a.udp)
-			report_udp_text(doc, stdout, &o);
-		else
-			report_listeners_text(doc, stdout, &o);
-		r = EXIT_NK_OK;
-	}
+	lo = (struct listeners_out){ doc, { .color = color_enabled(g, stdout), .verbose = a.verbose } };
+	r = cmd_render(a.udp ? &udp_renderers : &listeners_renderers, g->format, &lo, stdout);
+	if (r == -ENOMEM)
+		log_error("out of memory");
+	r = r < 0 ? EXIT_NK_ERROR : EXIT_NK_OK;
 	json_decref(doc);
 	return r;
 }
@@ -222,5 +313,6 @@ const struct cmd cmd_listeners = {
 		"those that drop come first.  With --sample, the namespace's UDP drop\n"
 		"counters over the window are shown above.\n",
 	.run = listeners_run,
+	.renderers = &listeners_renderers,
 	.all_netns = true,
 };

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "rules/rules.h"
 #include "util/log.h"
 
@@ -31,6 +31,16 @@ static json_t *profiles_doc(const struct rulebook *rb)
 	return out;
 }
 
+static int profiles_text(const void *doc, FILE *out)
+{
+	report_profiles_text(doc, out);
+	return 0;
+}
+
+static const struct cmd_renderers profiles_renderers = { {
+	[FORMAT_TEXT] = profiles_text, [FORMAT_JSON] = cmd_render_json,
+} };
+
 static int profiles_run(struct globals *g, int argc, char **argv)
 {
 	struct rulebook rb;
@@ -41,7 +51,7 @@ static int profiles_run(struct globals *g, int argc, char **argv)
 		return r;
 	doc = profiles_doc(&rb);
 	rulebook_free(&rb);
-	return cmd_print_doc(g, doc, report_profiles_text);
+	return cmd_print_doc(g, &profiles_renderers, doc);
 }
 
 const struct cmd cmd_profiles = {
@@ -58,4 +68,5 @@ const struct cmd cmd_profiles = {
 		RULE_OPTIONS_HELP
 		"  --json, --format json  as JSON\n",
 	.run = profiles_run,
+	.renderers = &profiles_renderers,
 };

@@ -22,8 +22,8 @@
 
 #include "cmd.h"
 #include "cmd-report.h"
+#include "render/render.h"
 #include "report/history.h"
-#include "report/report.h"
 #include "util/escape.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -367,9 +367,21 @@ static void name_list(FILE *out, const char *heading, const json_t *list)
 	fputs(".\n", out);
 }
 
-static void text_output(const struct audit_all *all, const struct run *run, const json_t *app,
-			const json_t *away)
+/* What the renderers of report --all-netns take. */
+struct all_ctx {
+	const struct audit_all *all;
+	const struct run *run;
+	json_t *app, *away;     /* the namespaces that appeared, went away */
+	bool quiet;
+	int status;             /* the exit status, for Nagios's line */
+};
+
+static int all_text(const void *ctx, FILE *out)
 {
+	const struct all_ctx *c = ctx;
+	const struct audit_all *all = c->all;
+	const struct run *run = c->run;
+	const json_t *app = c->app, *away = c->away;
 	size_t changed = 0;
 	bool news;
 
@@ -377,36 +389,39 @@ static void text_output(const struct audit_all *all, const struct run *run, cons
 		changed += !run->v[k].quiet;
 	news = changed || json_array_size(app) || json_array_size(away) || all->ns.vs.gone || all->ns.vs.denied;
 	if (!news && !run->ra->always)
-		return;         /* a quiet day */
-	fprintf(stdout, "netknobs report --all-netns: %zu network namespace%s", run->n, run->n == 1 ? "" : "s");
+		return 0;       /* a quiet day */
+	fprintf(out, "netknobs report --all-netns: %zu network namespace%s", run->n, run->n == 1 ? "" : "s");
 	if (!run->prev.usable)
-		fputs(", no previous report of them", stdout);
-	fprintf(stdout, "; news in %zu", changed);
+		fputs(", no previous report of them", out);
+	fprintf(out, "; news in %zu", changed);
 	if (json_array_size(app))
-		fprintf(stdout, ", %zu appeared", json_array_size(app));
+		fprintf(out, ", %zu appeared", json_array_size(app));
 	if (json_array_size(away))
-		fprintf(stdout, ", %zu went away", json_array_size(away));
-	fputs("\n", stdout);
-	name_list(stdout, "Appeared since the previous report:", app);
-	name_list(stdout, "Went away since the previous report:", away);
-	fputc('\n', stdout);
+		fprintf(out, ", %zu went away", json_array_size(away));
+	fputs("\n", out);
+	name_list(out, "Appeared since the previous report:", app);
+	name_list(out, "Went away since the previous report:", away);
+	fputc('\n', out);
 	for (size_t k = 0; k < run->n; k++)
 		if (run->v[k].k.text) {
-			fputs(run->v[k].k.text, stdout);
-			fputc('\n', stdout);
+			fputs(run->v[k].k.text, out);
+			fputc('\n', out);
 		}
-	allns_text_tail(stdout, &all->ns);
+	allns_text_tail(out, &all->ns);
+	return 0;
 }
 
-static int json_output(const struct audit_all *all, const struct run *run, json_t *app, json_t *away,
-		       bool quiet)
+static int all_json(const void *ctx, FILE *out)
 {
+	const struct all_ctx *c = ctx;
+	const struct audit_all *all = c->all;
+	const struct run *run = c->run;
 	json_t *sum = allns_summary_json(&all->ns);
 	const char **texts;
 	int r;
 
-	if (!sum || json_object_set_new(sum, "quiet", json_boolean(quiet)) < 0 ||
-	    json_object_set(sum, "appeared", app) < 0 || json_object_set(sum, "went_away", away) < 0 ||
+	if (!sum || json_object_set_new(sum, "quiet", json_boolean(c->quiet)) < 0 ||
+	    json_object_set(sum, "appeared", c->app) < 0 || json_object_set(sum, "went_away", c->away) < 0 ||
 	    json_object_set_new(sum, "state_dir", json_string(run->ra->state_dir)) < 0) {
 		json_decref(sum);
 		return -ENOMEM;
@@ -414,7 +429,7 @@ static int json_output(const struct audit_all *all, const struct run *run, json_
 	texts = calloc(run->n ? run->n : 1, sizeof(*texts));
 	for (size_t j = 0; texts && j < run->n; j++)
 		texts[j] = run->v[j].k.text;
-	r = texts ? allns_json_write(stdout, &all->ns, texts, run->n, sum) : -ENOMEM;
+	r = texts ? allns_json_write(out, &all->ns, texts, run->n, sum) : -ENOMEM;
 	free(texts);
 	json_decref(sum);
 	return r;
@@ -429,10 +444,25 @@ static const struct audit_kept *kept_at(const void *arg, size_t k, const json_t 
 	return &run->v[k].k;
 }
 
-static int many_output(const struct audit_all *all, const struct run *run, FILE *out, bool nagios, int status)
+static int all_prom(const void *ctx, FILE *out)
 {
-	return audit_all_render(all, run->n, kept_at, run, out, nagios, status);
+	const struct all_ctx *c = ctx;
+
+	return audit_all_render(c->all, c->run->n, kept_at, c->run, out, false, c->status);
 }
+
+static int all_nagios(const void *ctx, FILE *out)
+{
+	const struct all_ctx *c = ctx;
+
+	return audit_all_render(c->all, c->run->n, kept_at, c->run, out, true, c->status);
+}
+
+/* The renderers of report --all-netns, for the formats report takes. */
+static const struct cmd_renderers all_renderers = { {
+	[FORMAT_TEXT] = all_text, [FORMAT_JSON] = all_json,
+	[FORMAT_PROM] = all_prom, [FORMAT_NAGIOS] = all_nagios,
+} };
 
 /* DIR/netknobs.prom (memout_fn). */
 struct prom_all {
@@ -444,7 +474,7 @@ static int render_prom(FILE *out, const void *arg)
 {
 	const struct prom_all *p = arg;
 
-	return many_output(p->all, p->run, out, false, 0);
+	return all_prom(&(struct all_ctx){ .all = p->all, .run = p->run }, out);
 }
 
 struct save_args {
@@ -531,14 +561,11 @@ int report_run_all(const struct globals *g, struct report_args *ra, struct state
 		/* the line says the final status: the state first */
 		if (state_ok && save(sd, &all, &run) < 0)
 			failed = true;
-		many_output(&all, &run, stdout, true, failed ? EXIT_NK_ERROR : ret);
+		cmd_render(&all_renderers, FORMAT_NAGIOS,
+			   &(struct all_ctx){ &all, &run, app, away, quiet, failed ? EXIT_NK_ERROR : ret }, stdout);
 	} else {
-		if (g->format == FORMAT_JSON)
-			r = json_output(&all, &run, app, away, quiet);
-		else if (g->format == FORMAT_PROM)
-			r = many_output(&all, &run, stdout, false, ret);
-		else
-			text_output(&all, &run, app, away);
+		r = cmd_render(&all_renderers, g->format, &(struct all_ctx){ &all, &run, app, away, quiet, ret },
+			       stdout);
 		if (fflush(stdout) != 0 || ferror(stdout) || r < 0) {
 			log_error("the report could not be written; this run's state is not kept, so that the next "
 				  "run reports the same news");

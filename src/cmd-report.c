@@ -13,8 +13,8 @@
 #include "cmd.h"
 #include "cmd-audit.h"
 #include "cmd-report.h"
+#include "render/render.h"
 #include "report/history.h"
-#include "report/report.h"
 #include "report/state.h"
 #include "rules/rules.h"
 #include "util/atomic.h"
@@ -147,24 +147,55 @@ static int render_prom(FILE *out, const void *arg)
 	return report_prom(p->res->audit, p->res->facts, p->rep, p->po, out);
 }
 
-/* Print the report in the chosen format (not Nagios).  Returns 0 when it
- * reached standard output whole. */
-static int print_report(const struct globals *g, const struct report_args *ra, const struct audit_result *res,
-			const json_t *rep, const struct prom_opts *po)
-{
-	int r = 0;
+/* What the renderers of the report take. */
+struct report_out {
+	const struct report_args *ra;
+	const struct audit_result *res;
+	const json_t *rep;
+	const struct prom_opts *po;
+	int status;             /* the exit status, for Nagios's line */
+};
 
-	switch (g->format) {
-	case FORMAT_JSON:
-		r = print_json(rep);
-		break;
-	case FORMAT_PROM:
-		r = report_prom(res->audit, res->facts, rep, po, stdout);
-		break;
-	default:
-		if (ra->always || !json_is_true(json_object_get(rep, "quiet")))
-			report_changes_text(rep, stdout, ra->always);
-	}
+static int report_text(const void *ctx, FILE *out)
+{
+	const struct report_out *o = ctx;
+
+	if (o->ra->always || !json_is_true(json_object_get(o->rep, "quiet")))
+		report_changes_text(o->rep, out, o->ra->always);
+	return 0;
+}
+
+static int report_json(const void *ctx, FILE *out)
+{
+	return print_json_file(((const struct report_out *)ctx)->rep, out);
+}
+
+static int report_prom_out(const void *ctx, FILE *out)
+{
+	const struct report_out *o = ctx;
+
+	return report_prom(o->res->audit, o->res->facts, o->rep, o->po, out);
+}
+
+static int report_nagios_out(const void *ctx, FILE *out)
+{
+	const struct report_out *o = ctx;
+
+	report_nagios(o->res->audit, o->res->facts, o->rep, o->status, out);
+	return 0;
+}
+
+static const struct cmd_renderers report_renderers = { {
+	[FORMAT_TEXT] = report_text, [FORMAT_JSON] = report_json,
+	[FORMAT_PROM] = report_prom_out, [FORMAT_NAGIOS] = report_nagios_out,
+} };
+
+/* Print the report in the chosen format.  Returns 0 when it reached
+ * standard output whole. */
+static int print_report(const struct globals *g, const struct report_out *o)
+{
+	int r = cmd_render(&report_renderers, g->format, o, stdout);
+
 	if (fflush(stdout) != 0 || ferror(stdout))
 		r = r ? r : -(errno ? errno : EIO);
 	return r;
@@ -271,9 +302,9 @@ static int run_deliver(const struct globals *g, struct report_run *x)
 		/* the line says the final status: the state first */
 		if (x->state_ok && state_save(&x->sd, x->cur, x->ra.keep) < 0)
 			x->failed = true;
-		report_nagios(x->res.audit, x->res.facts, x->rep, x->failed ? EXIT_NK_ERROR : status, stdout);
-		fflush(stdout);
-	} else if ((r = print_report(g, &x->ra, &x->res, x->rep, &po)) < 0) {
+		print_report(g, &(struct report_out){ &x->ra, &x->res, x->rep, &po,
+						      x->failed ? EXIT_NK_ERROR : status });
+	} else if ((r = print_report(g, &(struct report_out){ &x->ra, &x->res, x->rep, &po, status })) < 0) {
 		/* the news were not delivered: they must come again */
 		log_error("the report could not be written (%s); this run's state is not kept, so that "
 			  "the next run reports the same news", strerror(-r));
@@ -384,5 +415,5 @@ const struct cmd cmd_report = {
 		"news (exit 3).\n",
 	.run = report_run,
 	.all_netns = true,
-	.formats = CMD_FORMAT_PROM | CMD_FORMAT_NAGIOS,
+	.renderers = &report_renderers,
 };

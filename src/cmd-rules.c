@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "rules/rules.h"
 #include "util/log.h"
 
@@ -69,6 +69,16 @@ static json_t *rules_doc(const struct rulebook *rb)
 	return out;
 }
 
+static int rules_text(const void *doc, FILE *out)
+{
+	report_rules_text(doc, out);
+	return 0;
+}
+
+static const struct cmd_renderers rules_renderers = { {
+	[FORMAT_TEXT] = rules_text, [FORMAT_JSON] = cmd_render_json,
+} };
+
 static int rules_run(struct globals *g, int argc, char **argv)
 {
 	struct rulebook rb;
@@ -79,7 +89,7 @@ static int rules_run(struct globals *g, int argc, char **argv)
 		return r;
 	doc = rules_doc(&rb);
 	rulebook_free(&rb);
-	return cmd_print_doc(g, doc, report_rules_text);
+	return cmd_print_doc(g, &rules_renderers, doc);
 }
 
 const struct cmd cmd_rules = {
@@ -95,4 +105,5 @@ const struct cmd cmd_rules = {
 		RULE_OPTIONS_HELP
 		"  --json, --format json  as JSON\n",
 	.run = rules_run,
+	.renderers = &rules_renderers,
 };

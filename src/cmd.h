@@ -20,13 +20,36 @@ enum output_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_PROM, FORMAT_NAGIOS, FORMA
 
 /* The output formats by name ("text", "json", "prom", "nagios"), indexed by
  * enum output_format: --format's parsing and its errors come from it.  A
- * new format is a name here, a CMD_FORMAT_* bit for the commands that
- * take it, and its renderer (src/report/). */
+ * new format is a name here, its renderer (src/render/), and a row in the
+ * renderers of each command that takes it (struct cmd_renderers). */
 extern const char *const output_format_names[FORMAT_COUNT];
 
-/* struct cmd.formats: the formats a command takes besides text and json. */
-#define CMD_FORMAT_PROM (1u << FORMAT_PROM)
-#define CMD_FORMAT_NAGIOS (1u << FORMAT_NAGIOS)
+/* A renderer of a command's result in one output format: ctx is the
+ * command's own (a struct of its documents and options, in its
+ * src/cmd-NAME.c; a json_t document for cmd_print_doc()), out where it
+ * writes.  0 or a negative errno. */
+typedef int cmd_render_fn(const void *ctx, FILE *out);
+
+/* A command's renderers, one per output format it takes, indexed by enum
+ * output_format (NULL: not taken): the one table from which the choice of
+ * the renderer, and the formats --format may name for the command, follow.
+ *
+ *	static const struct cmd_renderers audit_renderers = { {
+ *		[FORMAT_TEXT] = audit_text, [FORMAT_JSON] = audit_json,
+ *		[FORMAT_PROM] = audit_prom, [FORMAT_NAGIOS] = audit_nagios,
+ *	} };
+ */
+struct cmd_renderers {
+	cmd_render_fn *fn[FORMAT_COUNT];
+};
+
+/* Render ctx on out with t's renderer of format f: 0 or a negative errno
+ * (-ENOTSUP when t has none: cmd_parse() refuses such a format first). */
+int cmd_render(const struct cmd_renderers *t, enum output_format f, const void *ctx, FILE *out);
+
+/* The JSON renderer of a command whose ctx is the json_t document it
+ * prints (indented, in order). */
+int cmd_render_json(const void *doc, FILE *out);
 
 /* Options valid before and after the command name. */
 struct globals {
@@ -119,7 +142,9 @@ struct cmd {
 	const char *summary;   /* one line for the command list */
 	const char *usage;     /* full --help text of the command */
 	int (*run)(struct globals *g, int argc, char **argv);
-	unsigned formats;      /* CMD_FORMAT_* it takes besides text and json */
+	/* its renderers, and so the formats it takes; NULL: text and json,
+	 * which it prints itself (lint, top) */
+	const struct cmd_renderers *renderers;
 	bool all_netns;        /* takes --all-netns */
 	bool huge_heap;        /* parses large documents and rule sets: its heap
 				* is backed by huge pages (heap_init()) */
@@ -202,11 +227,13 @@ const char *cmd_state_dir(void);
 /* Print a JSON value to stdout (indented, sorted keys off, ends in newline).
  * Returns 0 or -EIO. */
 int print_json(const json_t *v);
+/* The same on f. */
+int print_json_file(const json_t *v, FILE *f);
 
-/* A command's document, taken over: printed as JSON with --json, else
- * through its text renderer; out of memory (doc NULL) said.  The exit
- * status. */
-int cmd_print_doc(const struct globals *g, json_t *doc, void (*text)(const json_t *doc, FILE *out));
+/* A command's document, taken over, rendered on stdout in the format of g
+ * by t (whose renderers take the json_t document as ctx); out of memory
+ * (doc NULL) said.  The exit status. */
+int cmd_print_doc(const struct globals *g, const struct cmd_renderers *t, json_t *doc);
 
 /* Colors for text output. */
 bool color_enabled(const struct globals *g, FILE *f);

@@ -416,7 +416,9 @@ static int update_owners(struct watch *w, uint64_t now)
 	r = owners_collect(w->root, &w->t, &st);
 	if (r == -ENOMEM)
 		return r;
-	w->f.owners_unknown = r < 0;
+	/* listeners left without an owner because descriptors could not be
+	 * read (not root, out of descriptors) may have one */
+	w->f.owners_unknown = r < 0 || (st.ownerless && (st.procs_denied || st.procs_failed));
 	if (r == 0 && (r = take_owners(w, &w->t)) < 0)
 		return r;
 	w->f.owner_scans++;
@@ -587,6 +589,18 @@ int watch_peek(struct watch *w)
 
 /* ---- one owner scan for several watchers ---- */
 
+/* Has a listener of the last reading no owner? */
+static bool watch_ownerless(const struct watch *w)
+{
+	for (size_t i = 0; i < w->t.n; i++) {
+		size_t n;
+
+		if (!watch_owners(&w->f, w->t.l[i].inode, &n))
+			return true;
+	}
+	return false;
+}
+
 bool watch_owners_wanted(const struct watch *w)
 {
 	return w->owners_pending;
@@ -622,6 +636,10 @@ int watch_owners_scan(const struct nk_root *root, struct watch *const *ws, size_
 		w->f.owner_scans++;
 		if (r == 0 && take_owners(w, &w->t) < 0)
 			return -ENOMEM;
+		/* as update_owners(): its listeners left without an owner
+		 * while descriptors could not be read may have one */
+		if (r == 0 && (st.procs_denied || st.procs_failed))
+			w->f.owners_unknown = watch_ownerless(w);
 	}
 	return 0;
 }

@@ -101,7 +101,8 @@ struct watch_frame {
 	bool syn_counted;               /* at this refresh */
 	bool syn_unknown;               /* never counted (the dump failed, or waiting) */
 	bool syn_waiting;               /* never counted: waiting for the shared budget */
-	bool owners_unknown;            /* the owner scan failed */
+	bool owners_unknown;            /* the owner scan failed, or left listeners without an
+					 * owner: descriptors it could not read */
 	uint64_t dump_us;               /* CPU time of the last dump of the listeners */
 	unsigned long refreshes, peeks, owner_scans, syn_counts;
 };

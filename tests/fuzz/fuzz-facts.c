@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "facts/facts.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "report/state.h"
 #include "rules/rules.h"
 #include "util/log.h"

@@ -5,7 +5,8 @@
 # a rule's findings together with why and risk once, the recommendations
 # as sysctl.d lines and one sysctl -w command that really sets them (run
 # inside the namespace, after which nothing is left to report); --verbose
-# the full text; every observed value with its unit.
+# the full text; every observed value with its unit; hundreds of findings
+# of one rule still a summary.
 . "$TESTLIB"
 NK=$NETKNOBS
 FACTS="$FIXTURES/facts/basic.json"
@@ -41,6 +42,30 @@ check_match "a long message cut short keeps its number (observed)" \
 check_eq "no line wider than 100 columns" 0 "$(awk 'length > 100' "$T/basic.txt" | wc -l)"
 check_match "where the rest is" '^Each finding in full, with its rule, why and at what risk: netknobs audit -v\.$' \
 	"$(tail -n 1 "$T/basic.txt")"
+
+# ---- hundreds of findings of one rule (a host with 300 more listeners like
+# nginx's on :80): the first 10 under the rule's title, the others counted;
+# -v lists each
+command -v python3 >/dev/null 2>&1 || skip "needs python3"
+python3 - "$FACTS" "$T/many.json" <<'EOF'
+import copy, json, sys
+d = json.load(open(sys.argv[1]))
+nginx = [l for l in d["sockets"]["listeners"] if l["port"] == 80][0]
+for i in range(300):
+    l = copy.deepcopy(nginx)
+    l["port"], l["inode"] = 10000 + i, 900000 + i
+    d["sockets"]["listeners"].append(l)
+json.dump(d, open(sys.argv[2], "w"))
+EOF
+"$NK" audit --from "$T/many.json" >"$T/many.txt" || true
+n=$(wc -l <"$T/many.txt")
+echo "301 listeners failing the same rules: $n lines"
+check_match "hundreds of findings: a summary still ($n lines)" '^[1-5]?[0-9]$' "$n"
+check_eq "the first 10 subjects of the rule" 10 \
+	"$(sed -n '/\[backlog\.app-backlog, 301\]$/,/^  and /p' "$T/many.txt" | grep -c '^  0\.0\.0\.0:')"
+check_match "the others counted" '^  and 291 more \(netknobs audit -v lists each\)$' "$(cat "$T/many.txt")"
+check_eq "-v lists each" 301 \
+	"$("$NK" audit --from "$T/many.json" -v | grep -cE '^WARNING  0\.0\.0\.0:[0-9]+  \[backlog\.app-backlog\]$' || true)"
 
 # ---- --verbose: the full text, each finding with why and risk, the
 # results; observed values with their units

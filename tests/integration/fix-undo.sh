@@ -5,7 +5,10 @@
 # values back (read back) and the drop-in as it was, or removes it when
 # there was none; nothing to undo, an edit of the drop-in or a value
 # changed since --apply are refused and change nothing; when the drop-in
-# cannot be restored, the values go back to what --apply set.
+# cannot be restored, the values go back to what --apply set; a drop-in
+# that is not UTF-8 put back byte for byte; an --undo and an --apply at
+# the same time do not wait for each other; a relative --output is the
+# same file from another directory.
 . "$TESTLIB"
 need_root
 command -v unshare >/dev/null 2>&1 || skip "needs unshare (util-linux)"
@@ -39,6 +42,7 @@ set_values 4096 256
 # ---- nothing recorded yet
 check_exit "--undo before any --apply" 3 fix --undo
 check_match "says there is nothing to undo" "nothing to undo: no fix --apply is recorded in $NETKNOBS_STATE_DIR" "$(cat "$T/err")"
+[ ! -e "$NETKNOBS_STATE_DIR" ] && pass "and makes no state directory" || fail "--undo made the state directory $NETKNOBS_STATE_DIR"
 check_exit "--undo with --apply" 3 fix --undo --apply
 check_match "says they do not go together" "cannot be combined with --write, --check or --apply" "$(cat "$T/err")"
 check_exit "--undo with --from" 3 fix --undo --from "$FIXTURES/facts/basic.json"
@@ -57,6 +61,9 @@ check_eq "recorded: the drop-in before" "$(cat "$T/admin.conf")" \
 	"$(jq -r '.dropin.before' "$NETKNOBS_STATE_DIR/fix-undo.json")"
 check_exit "--undo" 0 fix --undo
 out=$(cat "$T/out")
+check_eq "--undo says nothing on stderr" "" "$(cat "$T/err")"
+check_eq "the history has somaxconn back at 4096" 4096 \
+	"$(jq '[.records[] | select(.key == "net.core.somaxconn")][0].periods[-1].value' "$NETKNOBS_STATE_DIR/sysctl-history.json")"
 check_eq "somaxconn put back" 4096 "$(sc net/core/somaxconn)"
 check_eq "tcp_max_syn_backlog put back" 256 "$(sc net/ipv4/tcp_max_syn_backlog)"
 check_match "says each value, read back" "^set net.core.somaxconn = 4096 \\(was 8192\\)$" "$out"
@@ -109,6 +116,71 @@ check_exit "--undo once it can" 0 fix --undo
 check_eq "then put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
 [ ! -e "$F" ] && pass "and the drop-in removed" || fail "the drop-in is still there"
 
+# ---- a drop-in that is not UTF-8 (a Latin-1 comment of the admin's): recorded
+# and put back byte for byte
+set_values 4096 256
+printf '# R\351glages de la machine\nnet.ipv4.tcp_fin_timeout = 30\n' >"$F"
+cp "$F" "$T/latin1.conf"
+check_exit "--apply over a drop-in that is not UTF-8" 0 fix --apply
+check_eq "what it replaced is recorded" "" "$(grep 'not recorded' "$T/err" || true)"
+check_exit "--undo" 0 fix --undo
+if cmp -s "$T/latin1.conf" "$F"; then pass "the Latin-1 drop-in back, byte for byte"; else fail "the drop-in is not the admin's: $(od -c "$F" | head -n 3)"; fi
+check_eq "the values put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+rm -f "$F" "$F.bak"
+
+# ---- --undo and an --apply at the same time: --undo waits for the drop-in's
+# directory before it takes the state directory, as --apply takes them, so
+# neither waits for the other.  Made certain: the undo is held at the
+# directory's lock and stopped there, an --apply runs up to its record, then
+# the undo goes on: it undoes that --apply at once.
+rm -f "$F" "$F.bak"
+set_values 4096 256
+check_exit "--apply" 0 fix --apply
+sed 's/somaxconn: 8192/somaxconn: 16384/' "$RULES" >"$T/rules2.yaml"
+flock -o "$D" sleep 600 &
+holder=$!
+NK_PIDS="$NK_PIDS $holder"
+locked() { ! flock -n "$D" true; }
+poll_until 10 locked || fail "the directory's lock not taken"
+nsenter --mount="/proc/$mpid/ns/mnt" --net="/run/netns/$ns" "$NETKNOBS" fix --undo >"$T/u.out" 2>"$T/u.err" &
+undo=$!
+# waiting for a lock: it naps between tries
+napping() { grep -q nanosleep "/proc/$undo/wchan" 2>/dev/null; }
+poll_until 10 napping || fail "--undo does not wait for a lock"
+kill -STOP "$undo"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
+inside "$NETKNOBS" fix --no-default-rules --rules "$T/rules2.yaml" --apply >"$T/a.out" 2>"$T/a.err" &
+apply=$!
+applied() { grep -q '^net.core.somaxconn = 16384$' "$F"; }
+poll_until 10 applied || fail "the second --apply did not write the drop-in"
+kill -CONT "$undo"
+set +e; wait "$apply"; arc=$?; wait "$undo"; urc=$?; set -e
+check_eq "the --apply succeeds" 0 "$arc"
+check_eq "and records what it replaced" "" "$(grep 'not recorded' "$T/a.err" || true)"
+check_eq "the --undo succeeds" "0 $(head -c 300 "$T/u.err")" "$urc $(head -c 300 "$T/u.err")"
+check_eq "and undid that --apply" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+rm -f "$F" "$F.bak"
+
+# ---- --output a relative path: recorded with its directory's real path, so
+# that --undo from elsewhere finds the same file, and ./FILE is that file
+mkdir -p "$T/rel/d"
+real=$(realpath "$T") here=$PWD
+# fix in the current directory (nsenter --mount would start it in /)
+fix_here() { nsenter --mount="/proc/$mpid/ns/mnt" --net="/run/netns/$ns" --wd="$PWD" "$NETKNOBS" fix --no-default-rules --rules "$RULES" "$@"; }
+set_values 4096 256
+cd "$T/rel"
+check_exit "--apply --output d/x.conf" 0 fix_here --apply --output d/x.conf
+check_eq "recorded with its full path" "$real/rel/d/x.conf" "$(jq -r .target "$NETKNOBS_STATE_DIR/fix-undo.json")"
+cd /
+check_exit "--undo --output d/x.conf elsewhere" 3 fix_here --undo --output d/x.conf
+check_match "names the file by its full path" "the last fix --apply wrote $real/rel/d/x.conf, not d/x.conf: give --output $real/rel/d/x.conf" "$(cat "$T/err")"
+cd "$T/rel"
+check_exit "--undo --output ./d/x.conf" 0 fix_here --undo --output ./d/x.conf
+cd "$here"
+[ ! -e "$T/rel/d/x.conf" ] && pass "the drop-in removed" || fail "the drop-in is still there"
+check_eq "the values put back" "4096 256" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+
 # ---- another namespace than the one --apply set values in
 set_values 4096 256
 check_exit "--apply" 0 fix --apply
@@ -117,5 +189,28 @@ check_exit "--undo in another namespace" 3 nsenter --mount="/proc/$mpid/ns/mnt" 
 	"$NETKNOBS" fix --undo
 check_match "says where the values were set" "set values in the network namespace net:\\[[0-9]+\\], this is net:\\[[0-9]+\\]" "$(cat "$T/err")"
 check_eq "nothing changed" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+
+# ---- the record cannot be written (a full file system): the record of the
+# --apply before is moved aside, so that --undo does not put back that one's
+# values, and --apply does not promise an undo
+mkdir -p "$T/small"
+inside mount -t tmpfs -o size=64k,mode=0700 nk-small "$T/small" || fail "mount a small tmpfs"
+S2=$T/small/state
+fix_small() { inside env NETKNOBS_STATE_DIR="$S2" "$NETKNOBS" fix --no-default-rules --rules "$RULES" "$@"; }
+rm -f "$F" "$F.bak"
+set_values 4096 256
+check_exit "--apply, recorded" 0 fix_small --apply
+rm -f "$F" "$F.bak"
+set_values 1024 256
+inside sh -c 'dd if=/dev/zero of="$1/fill" bs=1k count=200 2>/dev/null; true' sh "$T/small"
+check_exit "--apply on a full state directory: the values are set" 0 fix_small --apply
+check_match "warns that nothing is recorded, and the older record moved aside" \
+	"not recorded in $S2: fix --undo cannot put it back; the record of the --apply before is moved aside \\($S2/fix-undo.json.corrupt-" \
+	"$(tr '\n' ' ' <"$T/err")"
+check_eq "no promise of an undo" "" "$(grep 'fix --undo. puts back' "$T/out" || true)"
+check_exit "--undo then: nothing to undo" 3 fix_small --undo
+check_match "says so" "nothing to undo: no fix --apply is recorded" "$(cat "$T/err")"
+check_eq "the values of the last --apply stay" "8192 2048" "$(sc net/core/somaxconn) $(sc net/ipv4/tcp_max_syn_backlog)"
+inside umount "$T/small" || true
 
 finish

@@ -261,11 +261,25 @@ check_eq "nothing else in the directory" "90-netknobs.conf" "$(ls "$T/r/etc/sysc
 # ---- JSON
 newroot
 check_exit "JSON" 0 fix --format json
-check_eq "JSON keys" '["changed","content","entries","exists","notes","ok","target","warnings"]' \
+check_eq "JSON keys" '["changed","content","entries","exists","notes","ok","path","stdout","target","warnings"]' \
 	"$(jq -c 'keys' "$T/out")"
 check_eq "JSON entry" '{"key":"net.core.somaxconn","value":8192,"kept":false,"rules":["fixtest.somaxconn"],"runtime":4096}' \
 	"$(jq -c '.entries[0] | {key, value, kept, rules, runtime}' "$T/out")"
 check_eq "JSON target" "/etc/sysctl.d/90-netknobs.conf" "$(jq -r .target "$T/out")"
+check_eq "JSON path: the file below --root, not printed to stdout, no previous text" \
+	"[\"$T/r/etc/sysctl.d/90-netknobs.conf\",false,null]" "$(jq -c '[.path, .stdout, .previous]' "$T/out")"
+printf '# the admin\nnet.core.somaxconn = 100\n' >"$D"
+check_exit "JSON over a file there" 0 fix --format json
+check_eq "JSON previous: the file's text, for the diff" "$(cat "$D")" "$(jq -r .previous "$T/out")"
+check_exit "JSON with --output -" 0 fix --format json --output -
+check_eq "JSON --output -: stdout, no path" "[true,null]" "$(jq -c '[.stdout, .path]' "$T/out")"
+# a file that is not UTF-8: the text escapes it, JSON cannot carry it
+printf '# caf\351\nnet.ipv4.tcp_fin_timeout = 30\n' >"$D"
+check_exit "text over a file that is not UTF-8" 0 fix
+check_match "its line escaped" '^# caf\\xe9$' "$(cat "$T/out")"
+check_exit "JSON over a file that is not UTF-8" 3 fix --format json
+check_eq "says why, as JSON" "false" "$(jq -r .ok "$T/out")"
+check_match "the error names the file and UTF-8" "90-netknobs.conf holds text that is not UTF-8" "$(jq -r .error "$T/out")"
 check_exit "fix --help" 0 "$NETKNOBS" fix --help
 check_match "help names --apply" "--apply" "$(cat "$T/out")"
 finish

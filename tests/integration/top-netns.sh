@@ -11,6 +11,7 @@
 #   c. --sort port and --filter (a port, a process name)
 #   d. what top refuses: no terminal without -b, -n without -b,
 #      --all-netns with --netns, --root, --format json, a bad interval
+#   e. not root: the header says the owners are unknown
 . "$TESTLIB"
 . "$TOP_SRCDIR/tests/servers.sh"
 need_root
@@ -116,6 +117,12 @@ check_exit "d: an interval too short" 3 "$NETKNOBS" top -b -d 10ms
 check_exit "d: an unknown sort" 3 "$NETKNOBS" top -b -s size
 check_exit "d: --help" 0 "$NETKNOBS" top --help
 check_match "d: --help names the keys" "Keys: q quit, s next sort, p pause, / filter" "$(cat "$T/out")"
+
+# e. not root: the owners of root's listeners cannot be seen, which the
+# header says rather than show them as listeners without a process
+check_exit "e: top as nobody" 0 in_ns "$ns" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$NETKNOBS" top -b -n 1
+check_match "e: the header says the owners are unknown" "^netknobs top - .*  owners unknown$" "$(head -n 1 "$T/out")"
 
 srv_cont "$w"
 finish

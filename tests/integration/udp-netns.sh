@@ -10,6 +10,9 @@
 #      refused, the sockets from /proc/net/udp
 #   d. a healthy namespace with UDP servers: quiet
 #   e. tcp_rmem lowered in a namespace: a warning, naming no file
+#   f. --all-netns: listeners --udp lists the UDP sockets of every
+#      namespace with a NAMESPACE column and their processes, and the audit
+#      of every namespace names the process of a full buffer
 . "$TESTLIB"
 need_root
 H=$HELPERS
@@ -179,4 +182,33 @@ check_match "e: below the kernel's start value, in this namespace" \
 	'start with a receive buffer of 87380 bytes instead of 131072.*This network namespace.s value' \
 	"$(jq -r '[.findings[] | select(.rule == "buffers.tcp-rmem-lowered") | .message][0]' "$T/e.json")"
 check_eq "e: the host's tcp_rmem untouched" "$HOST_RMEM" "$(cat /proc/sys/net/ipv4/tcp_rmem)"
+
+# ---------------------------------------------------------------- f
+make_ns fa fa
+make_ns fb fb
+spawn "$T/fa" "$fa" "$H/udp-hold" -n floodf -a 127.0.0.1 0
+P_FA=$LAST_PID
+pa=$(wait_udp "$T/fa")
+spawn "$T/fb" "$fb" "$H/udp-hold" -n quietf -a 127.0.0.1 0
+P_FB=$LAST_PID
+pb=$(wait_udp "$T/fb")
+flood "$fa" 127.0.0.1 "$pa" "$(in_ns "$fa" cat /proc/sys/net/core/rmem_default)"
+"$NETKNOBS" listeners --udp --all-netns >"$T/f.txt"
+check_match "f: the text has a NAMESPACE column" '^NAMESPACE +UDP +QUEUE/RCVBUF' "$(head -1 "$T/f.txt")"
+check_match "f: the flooded socket on its namespace's row, with its process" \
+	"^$fa +127\\.0\\.0\\.1:$pa .* floodf\\[$P_FA\\]" "$(cat "$T/f.txt")"
+check_match "f: the other namespace's socket, with its process" \
+	"^$fb +127\\.0\\.0\\.1:$pb .* quietf\\[$P_FB\\]" "$(cat "$T/f.txt")"
+"$NETKNOBS" listeners --udp --all-netns --json >"$T/f.json"
+check_eq "f: JSON: each namespace's UDP sockets with their owners" "$P_FA $P_FB" \
+	"$(jq -r --arg a "$fa" --arg b "$fb" --argjson pa "$pa" --argjson pb "$pb" '
+		[(.namespaces[] | select(.netns.name == $a) | .udp.udp[] | select(.port == $pa) | .processes[0].pid),
+		 (.namespaces[] | select(.netns.name == $b) | .udp.udp[] | select(.port == $pb) | .processes[0].pid)]
+		| map(tostring) | join(" ")' "$T/f.json")"
+check_eq "f: without --udp, no UDP socket is listed" "" \
+	"$("$NETKNOBS" listeners --all-netns | grep -E "127\\.0\\.0\\.1:($pa|$pb) " || true)"
+"$NETKNOBS" audit --all-netns --only buffers --json >"$T/f-audit.json" || true
+check_match "f: the audit of every namespace names the full buffer's process" "\\(floodf, PID $P_FA\\)" \
+	"$(jq -r --arg a "$fa" --arg s "127.0.0.1:$pa" '.namespaces[] | select(.netns.name == $a) | .audit.findings[]
+		| select(.rule == "buffers.udp-full" and .subject == $s) | .message' "$T/f-audit.json")"
 finish

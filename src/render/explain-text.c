@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/text-int.h"
+#include "render/text-int.h"
 #include "util/escape.h"
 #include "util/wrap.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "render/render.h"
 #include "util/duration.h"
 #include "util/escape.h"
 
@@ -346,9 +346,7 @@ static void format_endpoint(const json_t *l, char *buf, size_t len)
 	free(esc);
 }
 
-/* The NAMESPACE column (--all-netns): the name, padded to the column's
- * width, or cut there with "..." on a terminal (at a character's start). */
-static void ns_cell(FILE *out, const struct listeners_opts *o)
+void report_netns_cell(FILE *out, const struct listeners_opts *o)
 {
 	char *d;
 	size_t len, w = o->netns_width > 0 ? (size_t)o->netns_width : 0, cols = 0, i;
@@ -482,7 +480,7 @@ static void print_members(const struct row *r, bool sampled, const struct listen
 		len = strlen(ep);
 		snprintf(ep + len, sizeof(ep) - len, " #%lld/%lld", geti(rp, "index", 0),
 			 geti(rp, "members", 0));
-		ns_cell(out, o);
+		report_netns_cell(out, o);
 		print_row(out, ep, &v, json_is_true(json_object_get(r->m[k], "syn_recv_shared")), sampled,
 			  o->color);
 		print_procs(&r->m[k], 1, true, o->color, out);
@@ -551,7 +549,7 @@ unsigned report_listeners_text(const json_t *doc, FILE *out, const struct listen
 
 			snprintf(ep + len, sizeof(ep) - len, " (%zu sockets)", r->n);
 		}
-		ns_cell(out, o);
+		report_netns_cell(out, o);
 		print_row(out, ep, &r->v, r->n == 1 && json_is_true(json_object_get(r->m[0], "syn_recv_shared")),
 			  sampled, o->color);
 		print_procs(r->m, r->n, false, o->color, out);

@@ -1,16 +1,17 @@
 /* The short audit, what an admin reads in ten seconds: after the verdict,
  * one line per finding (severity, subject, what is wrong: the first
  * sentence of its message, or its first clauses when that is too long);
- * the findings of one rule together under the rule's title, with why and
- * at what risk once; then the recommendations as sysctl.d lines and the
- * sysctl -w command that applies them now (for another network namespace,
- * the forms that reach it).  --verbose gives everything (text.c). */
+ * the findings of one rule together under the rule's title (the first
+ * GROUP_SHOWN of them, the others counted), with why and at what risk
+ * once; then the recommendations as sysctl.d lines and the sysctl -w
+ * command that applies them now (for another network namespace, the forms
+ * that reach it).  --verbose gives everything (text.c). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/text-int.h"
+#include "render/text-int.h"
 #include "util/escape.h"
 #include "util/wrap.h"
 
@@ -18,6 +19,9 @@
 #define MIN_WIDTH 60
 #define SUBJECT_MAX 44     /* wider subjects push their line's text right */
 #define MORE " ..."
+/* subjects listed under a rule's title; the others are counted: a host
+ * with hundreds of listeners failing one rule still gets a summary */
+#define GROUP_SHOWN 10
 
 static size_t line_width(const struct text_opts *o)
 {
@@ -254,14 +258,15 @@ static void group(FILE *out, const json_t *findings, size_t first, bool *done, s
 		  const struct text_opts *o)
 {
 	const json_t *f = json_array_get(findings, first), *g;
-	size_t n = json_array_size(findings), count = 0, width = 0, i;
+	size_t n = json_array_size(findings), count = 0, width = 0, shown = 0, i;
 
 	for (i = first; i < n; i++) {
 		g = json_array_get(findings, i);
 		if (!done[i] && same_group(f, g)) {
 			size_t sl = strlen(text_str(g, "subject"));
 
-			count++;
+			if (count++ >= GROUP_SHOWN)
+				continue;
 			if (sl > width)
 				width = sl > SUBJECT_MAX ? SUBJECT_MAX : sl;
 		}
@@ -281,9 +286,13 @@ static void group(FILE *out, const json_t *findings, size_t first, bool *done, s
 		if (done[i] || !same_group(f, g))
 			continue;
 		done[i] = true;
+		if (shown++ >= GROUP_SHOWN)
+			continue;
 		fputs("  ", out);
 		subject_and_summary(out, g, 2, width, line_width(o));
 	}
+	if (count > GROUP_SHOWN)
+		fprintf(out, "  and %zu more (netknobs audit -v lists each)\n", count - GROUP_SHOWN);
 	/* many namespaces repeat the same rules: their reasons once, by
 	 * `netknobs explain RULE` */
 	if (o->section)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "facts/facts.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/escape.h"
 
 static const char *const severities[] = { "critical", "warning", "notice", "info" };

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "facts/facts.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/escape.h"
 #include "util/log.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "render/render.h"
 #include "util/duration.h"
 #include "util/escape.h"
 
@@ -106,8 +106,10 @@ static bool shown(const struct row *r, bool verbose)
 	return verbose || !r->connected || r->queue > 0 || r->drops > 0;
 }
 
-static void print_row(const struct row *r, bool color, FILE *out)
+static void print_row(const struct row *r, const struct listeners_opts *o, FILE *out)
 {
+	bool color = o->color;
+
 	char ep[160], q[24], b[24], qb[56], fill[24], drops[24];
 	const char *on = "", *off = "";
 
@@ -140,6 +142,7 @@ static void print_row(const struct row *r, bool color, FILE *out)
 		on = "\033[1;31m", off = "\033[0m";
 	else if (color && (r->fill >= 800 || r->drops > 0))
 		on = "\033[33m", off = "\033[0m";
+	report_netns_cell(out, o);
 	fprintf(out, "%s%-36s %15s %5s %9s%s  ", on, ep, qb, fill, drops, off);
 	report_sock_procs(r->s, color, out);
 	fputc('\n', out);
@@ -171,41 +174,82 @@ static void print_window(const json_t *doc, FILE *out)
 	fputs(any ? " (Udp and Udp6).\n" : " no UDP counters.\n", out);
 }
 
-void report_udp_text(const json_t *doc, FILE *out, const struct listeners_opts *o)
+void report_udp_header(FILE *out, const struct listeners_opts *o)
+{
+	if (o->netns_width > 0)
+		fprintf(out, "%-*s ", o->netns_width, "NAMESPACE");
+	fprintf(out, "%-36s %15s %5s %9s  %s\n", "UDP", "QUEUE/RCVBUF", "FILL", "DROPS", "PROCESS");
+}
+
+void report_udp_footer(FILE *out, unsigned seen, const struct listeners_opts *o)
+{
+	(void)o;
+	if (seen & LISTENERS_HIDDEN)
+		fputs("Connected sockets with nothing queued and no drops are not shown (--verbose shows them).\n", out);
+	if (seen & LISTENERS_ROWS)
+		fputs("QUEUE/RCVBUF: bytes waiting (with their buffer overhead) and the receive buffer; "
+		      "DROPS: datagrams\ndropped since the socket was opened; ADDR > PEER: a connected socket.\n", out);
+}
+
+/* What is said of one namespace's sockets besides the rows: where they
+ * came from, and how many were left out of the list. */
+static void print_ns_note(FILE *out, const struct listeners_opts *o, const char *text)
+{
+	if (o->netns) {
+		fputs_safe(o->netns, out);
+		fputs(": ", out);
+	}
+	fputs(text, out);
+}
+
+unsigned report_udp_text(const json_t *doc, FILE *out, const struct listeners_opts *o)
 {
 	const json_t *sk = json_object_get(doc, "sockets");
 	const json_t *udp = json_object_get(sk, "udp"), *st = json_object_get(sk, "udp_stats");
 	size_t n = 0, hidden = 0;
+	unsigned seen = 0;
 	struct row *rows;
 
 	if (!json_is_array(udp)) {
-		fputs("(no UDP sockets in these facts: they could not be read, or the document is older)\n", out);
-		return;
+		print_ns_note(out, o, "(no UDP sockets in these facts: they could not be read, or the document is older)\n");
+		return 0;
 	}
 	if (!strcmp(gets(st, "source") ? gets(st, "source") : "", "proc"))
-		fputs("note: UDP sockets from /proc/net/udp: no receive buffer sizes\n", out);
-	print_window(doc, out);
-	rows = build_rows(udp, &n);
-	fprintf(out, "%-36s %15s %5s %9s  %s\n", "UDP", "QUEUE/RCVBUF", "FILL", "DROPS", "PROCESS");
-	for (size_t i = 0; i < n; i++) {
-		if (shown(&rows[i], o->verbose))
-			print_row(&rows[i], o->color, out);
-		else
-			hidden++;
+		print_ns_note(out, o, "note: UDP sockets from /proc/net/udp: no receive buffer sizes\n");
+	if (!o->rows_only) {
+		print_window(doc, out);
+		report_udp_header(out, o);
 	}
-	if (n == 0)
-		fputs("(no UDP sockets)\n", out);
-	if (hidden)
-		fprintf(out, "%zu connected socket(s) with nothing queued and no drops not shown (--verbose shows them).\n",
-			hidden);
-	if (geti(st, "sockets", 0) > geti(st, "listed", 0))
-		fprintf(out, "%lld of %lld UDP sockets listed (those that dropped or are fullest first); "
-			"%lld unlisted one(s) dropped datagrams.\n", geti(st, "listed", 0), geti(st, "sockets", 0),
-			geti(st, "unlisted_dropping", 0));
-	if (n)
-		fputs("QUEUE/RCVBUF: bytes waiting (with their buffer overhead) and the receive buffer; "
-		      "DROPS: datagrams\ndropped since the socket was opened; ADDR > PEER: a connected socket.\n", out);
+	rows = build_rows(udp, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (shown(&rows[i], o->verbose)) {
+			print_row(&rows[i], o, out);
+			seen |= LISTENERS_ROWS;
+		} else {
+			hidden++;
+		}
+	}
 	free(rows);
+	if (hidden)
+		seen |= LISTENERS_HIDDEN;
+	if (!o->rows_only) {
+		if (n == 0)
+			fputs("(no UDP sockets)\n", out);
+		if (hidden)
+			fprintf(out, "%zu connected socket(s) with nothing queued and no drops not shown (--verbose shows them).\n",
+				hidden);
+	}
+	if (geti(st, "sockets", 0) > geti(st, "listed", 0)) {
+		char line[256];
+
+		snprintf(line, sizeof(line), "%lld of %lld UDP sockets listed (those that dropped or are fullest first); "
+			 "%lld unlisted one(s) dropped datagrams.\n", geti(st, "listed", 0), geti(st, "sockets", 0),
+			 geti(st, "unlisted_dropping", 0));
+		print_ns_note(out, o, line);
+	}
+	if (!o->rows_only && n)
+		report_udp_footer(out, LISTENERS_ROWS, o);
+	return seen;
 }
 
 json_t *report_udp_json(const json_t *doc)

@@ -1,7 +1,11 @@
-/* Renderers: they read the audit document made by rules_evaluate() (and
- * the facts for context), never the system. */
-#ifndef NK_REPORT_H
-#define NK_REPORT_H
+/* Renderers (src/render/): each turns a document (the audit made by
+ * rules_evaluate() with the facts for context, a facts document, the
+ * document a command prints with --json) into text, Prometheus or Nagios
+ * output on a FILE *; they never read the system.  The report command's
+ * state (the state directory, the comparison with the previous run, the
+ * history of values) is in src/report/. */
+#ifndef NK_RENDER_H
+#define NK_RENDER_H
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,8 +56,28 @@ void report_rules_text(const json_t *rules, FILE *out);
 
 /* netknobs explain: the document explain --json prints, a sysctl key
  * (kind "key": what it does, its value, counters, the rules using it) or
- * a rule's full text (kind "rule"), src/report/explain-text.c. */
+ * a rule's full text (kind "rule"), src/render/explain-text.c. */
 void report_explain_text(const json_t *explain, FILE *out);
+
+struct fix_text_opts {
+	bool verbose;      /* after --write or --apply: also the notes */
+	bool check;        /* fix --check -v: the diff against the file there,
+			      the warnings on err */
+};
+
+/* netknobs fix, from the document fix --json prints (src/render/fix-text.c):
+ * the drop-in it would write and the diff against the file there (notes
+ * and warnings after it), or what --write and --apply did (the values set,
+ * the file written, the listeners to restart; warnings and notes on err),
+ * or with "stdout" the drop-in itself on out and the rest on err, or for a
+ * namespace the host's sysctl.d does not reach ("sysctl_d_applies": false)
+ * each setting with the command that sets it there. */
+void report_fix_text(FILE *out, FILE *err, const json_t *doc, const struct fix_text_opts *o);
+/* The values of a fix --apply or --undo (the document's "applied": key,
+ * value, old, status, error), from what was read back: "set KEY = V (was
+ * W)", "rolled back KEY to W", and those that failed as the program's
+ * error lines ("netknobs: error: KEY = V: WHY"). */
+void report_fix_applied_text(FILE *out, const json_t *applied);
 
 struct listeners_opts {
 	bool color;
@@ -70,6 +94,12 @@ struct listeners_opts {
 /* What the rows of report_listeners_text() held. */
 #define LISTENERS_ROWS   0x1u   /* at least one */
 #define LISTENERS_GROUPS 0x2u   /* a SO_REUSEPORT group */
+#define LISTENERS_HIDDEN 0x4u   /* a quiet connected UDP socket not shown */
+
+/* The NAMESPACE cell of a row (--all-netns): o->netns padded to
+ * o->netns_width, or cut there with "..." when o->cut_netns; nothing
+ * without o->netns. */
+void report_netns_cell(FILE *out, const struct listeners_opts *o);
 
 /* netknobs listeners: every listening socket of a facts document, fullest
  * accept queue first (with a sampling window, its peaks), a SO_REUSEPORT
@@ -92,14 +122,22 @@ void report_sock_procs(const json_t *sock, bool color, FILE *out);
 
 /* netknobs listeners --udp: the UDP sockets of a facts document, fullest
  * and dropping first; verbose also lists connected sockets with nothing
- * queued or dropped (src/report/udp-text.c). */
-void report_udp_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+ * queued or dropped (src/render/udp-text.c).  With o->netns a NAMESPACE
+ * cell starts each row; with o->rows_only only the rows and what is said
+ * of this namespace alone.  Returns LISTENERS_ROWS | LISTENERS_HIDDEN. */
+unsigned report_udp_text(const json_t *facts, FILE *out, const struct listeners_opts *o);
+/* The header and the footnotes of a table of UDP sockets made of several
+ * report_udp_text(rows_only) calls (listeners --udp --all-netns); seen:
+ * what they returned, or-ed. */
+void report_udp_header(FILE *out, const struct listeners_opts *o);
+void report_udp_footer(FILE *out, unsigned seen, const struct listeners_opts *o);
 /* The same as JSON: "udp_stats" and the listed sockets in that order, each
  * with fill_percent.  A new reference, NULL when out of memory. */
 json_t *report_udp_json(const json_t *facts);
 
 /* The changes since the last run made by netknobs report (doc/formats.md),
- * in plain words; with always, also what did not change. */
+ * in plain words; with always, also what did not change
+ * (src/render/changes-text.c). */
 void report_changes_text(const json_t *report, FILE *out, bool always);
 
 struct prom_opts {

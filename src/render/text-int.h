@@ -1,13 +1,13 @@
 /* What the audit's two texts share: the short summary (text-short.c) and
  * the full text of --verbose (text.c). */
-#ifndef NK_REPORT_TEXT_INT_H
-#define NK_REPORT_TEXT_INT_H
+#ifndef NK_RENDER_TEXT_INT_H
+#define NK_RENDER_TEXT_INT_H
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
 
-#include "report/report.h"
+#include "render/render.h"
 
 #define TEXT_RESET "\033[0m"
 
@@ -19,7 +19,7 @@ const char *text_str(const json_t *o, const char *k);
 void text_observed(FILE *out, const json_t *o);
 
 /* A rule's "source" (FILE:LINE:COLUMN) as rules and explain show it:
- * FILE (escaped) and ":LINE" (src/report/catalog-text.c). */
+ * FILE (escaped) and ":LINE" (src/render/catalog-text.c). */
 void text_source(FILE *out, const char *src);
 
 /* The escape sequence that colors a severity. */

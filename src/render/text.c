@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "facts/facts.h"
-#include "report/report.h"
+#include "render/render.h"
 #include "util/duration.h"
 #include "util/escape.h"
 #include "util/wrap.h"
-#include "report/text-int.h"
+#include "render/text-int.h"
 
 #define C_RESET TEXT_RESET
 

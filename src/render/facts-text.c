@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "render/render.h"
 #include "util/duration.h"
 #include "util/escape.h"
 

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "report/report.h"
+#include "render/render.h"
 #include "util/escape.h"
 
 static const char *str(const json_t *o, const char *k)
