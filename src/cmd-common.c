@@ -237,7 +237,7 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			return -1;
 	}
 	if (g->all_netns && !cmd->all_netns) {
-		log_error("%s: --all-netns is not supported by this command (audit, facts, listeners, report)",
+		log_error("%s: --all-netns is not supported by this command (audit, facts, listeners, report, top)",
 			  cmd->name);
 		return -1;
 	}

@@ -17,8 +17,10 @@
 #include "cmd.h"
 #include "facts/netns.h"
 #include "facts/sockets.h"
+#include "facts/watch-all.h"
 #include "facts/watch.h"
 #include "top.h"
+#include "util/array.h"
 #include "util/duration.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -46,7 +48,10 @@ struct top_args {
 
 struct top_run {
 	struct top_args *a;
-	struct watch *w;
+	struct watch *w;                /* one namespace, or */
+	struct watch_all *all;          /* every one (--all-netns) */
+	struct top_ns *ns;              /* the frames shown */
+	size_t nns, capns;
 	struct top_rows rows;
 	struct top_status st;
 	uint64_t start_ms, next_refresh, next_peek, peek_ms;
@@ -93,7 +98,7 @@ static int top_opt(int c, const char *arg, void *data)
 	case 's':
 	case OPT_SORT:
 		if ((s = top_sort_parse(arg)) < 0) {
-			log_error("top: --sort: expected drops, fill, syn-recv, port or process");
+			log_error("top: --sort: expected drops, fill, syn-recv, port, process or netns");
 			return -1;
 		}
 		a->sort = (enum top_sort)s;
@@ -117,7 +122,8 @@ static int top_opt(int c, const char *arg, void *data)
 static void plan_next(struct top_run *t)
 {
 	uint64_t now = top_now_ms(), d = t->a->delay_ms;
-	uint64_t rationed = watch_frame(t->w)->dump_us * TOP_PEEK_SHARE / 1000;
+	uint64_t dump_us = t->all ? watch_all_stats(t->all)->round_us : watch_frame(t->w)->dump_us;
+	uint64_t rationed = dump_us * TOP_PEEK_SHARE / 1000;
 
 	t->peek_ms = d / TOP_READINGS;
 	if (t->peek_ms < TOP_PEEK_MIN_MS)
@@ -133,9 +139,57 @@ static void plan_next(struct top_run *t)
 	t->next_peek = t->peek_ms ? now + t->peek_ms : UINT64_MAX;
 }
 
+/* The frames to show after a refresh: the one namespace's, or those of
+ * every namespace read, with what the header says of the others. */
+static int view_update(struct top_run *t)
+{
+	size_t n;
+
+	if (!t->all) {
+		t->ns[0] = (struct top_ns){ watch_frame(t->w), NULL };
+		t->nns = 1;
+		return 0;
+	}
+	n = watch_all_count(t->all);
+	t->nns = 0;
+	t->st.denied = t->st.unread = 0;
+	t->st.namespaces = n;
+	t->st.gone = watch_all_stats(t->all)->gone;
+	for (size_t i = 0; i < n; i++) {
+		const struct netns_entry *e = watch_all_entry(t->all, i);
+		const struct watch_frame *f = watch_all_frame(t->all, i);
+
+		t->st.denied += e->state == NETNS_DENIED;
+		/* gone since the last look: counted in st.gone */
+		t->st.namespaces -= e->state == NETNS_GONE;
+		if (!f)
+			continue;
+		t->st.unread += watch_all_error(t->all, i) != 0;
+		if (ARRAY_GROW(t->ns, t->capns, t->nns, 16) < 0)
+			return -ENOMEM;
+		t->ns[t->nns++] = (struct top_ns){ f, e->name ? e->name : "?" };
+	}
+	return 0;
+}
+
+/* A refresh of the one namespace, or of every one: -ECANCELED when
+ * --all-netns must stop (logged: the own namespace could not be gone back
+ * to, /proc unreadable). */
+static int top_refresh(struct top_run *t)
+{
+	int r = t->all ? watch_all_refresh(t->all) : watch_refresh(t->w);
+
+	if (t->all && r < 0 && r != -ENOMEM)
+		return -ECANCELED;
+	if (r == -ENOMEM || view_update(t) < 0)
+		return -ENOMEM;
+	return r;
+}
+
 /* Take the readings due now: a peek, or the refresh (then plan the next).
- * Returns 1 after a refresh, 0 after a peek or nothing, -ENOMEM; *err
- * gets a failed refresh's -errno (the frame stays the last one). */
+ * Returns 1 after a refresh, 0 after a peek or nothing, -ENOMEM,
+ * -ECANCELED; *err gets a failed refresh's -errno (the frame stays the
+ * last one). */
 static int readings_due(struct top_run *t, int *err)
 {
 	uint64_t now = top_now_ms();
@@ -143,16 +197,17 @@ static int readings_due(struct top_run *t, int *err)
 
 	*err = 0;
 	if (now >= t->next_refresh) {
-		r = watch_refresh(t->w);
-		if (r == -ENOMEM)
+		r = top_refresh(t);
+		if (r == -ENOMEM || r == -ECANCELED)
 			return r;
 		*err = r;
 		plan_next(t);
 		return 1;
 	}
 	if (now >= t->next_peek) {
-		if (watch_peek(t->w) < 0)
-			return -ENOMEM;
+		r = t->all ? watch_all_peek(t->all) : watch_peek(t->w);
+		if (r < 0)
+			return r == -ENOMEM ? r : -ECANCELED;
 		t->next_peek = now + t->peek_ms;
 		if (t->next_peek + t->peek_ms / 2 >= t->next_refresh)
 			t->next_peek = UINT64_MAX;
@@ -176,7 +231,7 @@ static void sleep_ms(uint64_t ms)
 
 static int build(struct top_run *t)
 {
-	return top_rows_build(&t->rows, watch_frame(t->w), t->st.sort, t->st.filter);
+	return top_rows_build(&t->rows, t->ns, t->nns, t->st.sort, t->st.filter);
 }
 
 /* ---- batch ---- */
@@ -197,7 +252,7 @@ static int top_batch(struct top_run *t)
 			t->st.frame = ++frame;
 			if ((r = build(t)) < 0)
 				return r;
-			if (top_print_frame(stdout, watch_frame(t->w), &t->rows, &t->st) < 0)
+			if (top_print_frame(stdout, t->ns, t->nns, &t->rows, &t->st) < 0)
 				return -EIO;
 			continue;
 		}
@@ -247,6 +302,8 @@ static int key_view(struct top_run *t, struct top_ui *u, int c)
 		return 0;
 	case 's':
 		t->st.sort = (enum top_sort)((t->st.sort + 1) % TOP_NSORTS);
+		if (t->st.sort == TOP_SORT_NETNS && !t->all)
+			t->st.sort = (enum top_sort)((t->st.sort + 1) % TOP_NSORTS);
 		snprintf(u->msg, sizeof(u->msg), "sorted by %s", top_sort_name(t->st.sort));
 		return build(t);
 	case 'p':
@@ -281,7 +338,7 @@ static void draw(struct top_run *t, struct top_ui *u)
 	if (u->help)
 		top_screen_help(u->scr);
 	else
-		top_screen_draw(u->scr, watch_frame(t->w), &t->rows, &t->st, u->editing ? u->edit : NULL,
+		top_screen_draw(u->scr, t->ns, t->nns, &t->rows, &t->st, u->editing ? u->edit : NULL,
 				u->msg[0] ? u->msg : NULL);
 }
 
@@ -342,10 +399,12 @@ static int top_interactive(struct top_run *t)
 
 static int top_check(const struct globals *g, const struct top_args *a)
 {
-	if (g->all_netns) {
-		log_error("top: --all-netns is not supported: top watches one network namespace; "
-			  "choose it with --netns NAME (listeners --all-netns lists every namespace's "
-			  "listeners once)");
+	if (g->all_netns && g->netns) {
+		log_error("--all-netns and --netns cannot be combined");
+		return -1;
+	}
+	if (a->sort == TOP_SORT_NETNS && !g->all_netns) {
+		log_error("top: --sort netns sorts the namespaces of --all-netns");
 		return -1;
 	}
 	if (g->root) {
@@ -368,25 +427,53 @@ static int top_check(const struct globals *g, const struct top_args *a)
 	return 0;
 }
 
-static int top_go(struct top_args *a, struct watch *w, const char *netns)
+/* --all-netns, at the first refresh: the own namespace's listeners must
+ * be readable, and the others enterable (as audit --all-netns says). */
+static int first_all(struct top_run *t)
 {
-	struct top_run t = { .a = a, .w = w };
+	size_t denied = 0, n = watch_all_count(t->all);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct netns_entry *e = watch_all_entry(t->all, i);
+		int err = watch_all_error(t->all, i);
+
+		denied += e->state == NETNS_DENIED;
+		if (e->self && err) {
+			log_error("top: cannot read the listening sockets: netlink %s (%s)",
+				  sockdiag_refused(err) ? "refused" : "failed", strerror(-err));
+			return err;
+		}
+	}
+	if (denied && denied + 1 >= n) {
+		log_error("top: entering other network namespaces needs CAP_SYS_ADMIN over them (run as "
+			  "root): %zu could not be entered", denied);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int top_go(struct top_run *t, const char *netns)
+{
+	struct top_args *a = t->a;
 	int r;
 
-	t.st = (struct top_status){ .netns = netns, .delay_ms = a->delay_ms, .sort = a->sort,
-				    .filter = a->filter, .frames = a->batch ? a->frames : 0 };
+	t->st = (struct top_status){ .netns = netns, .all = t->all != NULL, .delay_ms = a->delay_ms,
+				     .sort = a->sort, .filter = a->filter, .frames = a->batch ? a->frames : 0 };
 	/* the first reading: the baseline of the rates and drops */
-	r = watch_refresh(w);
+	r = top_refresh(t);
+	if (r == -ENOMEM || r == -ECANCELED)
+		return r;
+	if (t->all && (r = first_all(t)) < 0)
+		return r;
 	if (r < 0) {
-		if (r != -ENOMEM)
-			log_error("top: cannot read the listening sockets: netlink %s (%s)",
-				  sockdiag_refused(r) ? "refused" : "failed", strerror(-r));
+		log_error("top: cannot read the listening sockets: netlink %s (%s)",
+			  sockdiag_refused(r) ? "refused" : "failed", strerror(-r));
 		return r;
 	}
-	t.start_ms = top_now_ms();
-	plan_next(&t);
-	r = a->batch ? top_batch(&t) : top_interactive(&t);
-	top_rows_free(&t.rows);
+	t->start_ms = top_now_ms();
+	plan_next(t);
+	r = a->batch ? top_batch(t) : top_interactive(t);
+	top_rows_free(&t->rows);
 	return r;
 }
 
@@ -401,8 +488,9 @@ static int top_run(struct globals *g, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct top_args a = { .delay_ms = 1000 };
+	struct top_ns one;
+	struct top_run t = { .a = &a };
 	struct nk_root root;
-	struct watch *w;
 	int r;
 
 	r = cmd_parse(&cmd_top, g, argc, argv, "d:bn:s:f:", own, top_opt, &a);
@@ -420,16 +508,24 @@ static int top_run(struct globals *g, int argc, char **argv)
 		log_error("cannot open /: %s", strerror(-r));
 		return EXIT_NK_ERROR;
 	}
-	w = watch_new(&root);
-	if (!w) {
+	if (g->all_netns) {
+		t.all = watch_all_new(&root);
+	} else {
+		t.w = watch_new(&root);
+		t.ns = &one;
+	}
+	if (!t.all && !t.w) {
 		root_close(&root);
 		log_error("out of memory");
 		return EXIT_NK_ERROR;
 	}
 	stopsig_hold(false);
-	r = top_go(&a, w, g->netns);
+	r = top_go(&t, g->netns);
 	stopsig_release();
-	watch_free(w);
+	watch_free(t.w);
+	watch_all_free(t.all);
+	if (t.all)
+		free(t.ns);
 	root_close(&root);
 	if (r == -ENOMEM)
 		log_error("out of memory");
@@ -443,6 +539,7 @@ const struct cmd cmd_top = {
 	.summary = "live view of the listeners' queues, drops and owners, and the namespace's drop rates",
 	.usage =
 		"Usage: netknobs top [-d INTERVAL] [-s SORT] [-f FILTER] [-b [-n COUNT]]\n"
+		"                    [--all-netns]\n"
 		"\n"
 		"A live, full-screen view of the listening TCP sockets of the network namespace\n"
 		"(--netns NAME for another), refreshed every INTERVAL.  The header gives the\n"
@@ -464,16 +561,30 @@ const struct cmd cmd_top = {
 		"Options:\n"
 		"  -d, --delay INTERVAL   between refreshes: seconds, or 500ms, 2s ... (default\n"
 		"                         1s, at least 100ms)\n"
-		"  -s, --sort SORT        drops (default), fill, syn-recv, port or process\n"
-		"  -f, --filter FILTER    only the listeners on this port, or whose address or\n"
-		"                         process name holds FILTER (any case)\n"
+		"  -s, --sort SORT        drops (default), fill, syn-recv, port, process, or\n"
+		"                         netns (with --all-netns)\n"
+		"  -f, --filter FILTER    only the listeners on this port, or whose address,\n"
+		"                         process name or namespace name holds FILTER (any case)\n"
 		"  -b, --batch            plain-text frames on standard output, one every\n"
 		"                         INTERVAL (for scripts; needed without a terminal)\n"
 		"  -n, --frames COUNT     with -b: stop after COUNT frames\n"
 		"\n"
 		"The owning processes are looked for at the start and when a listener appears\n"
-		"(a scan of /proc); their states are read every refresh.  --all-netns is not\n"
-		"supported: top watches one namespace.\n",
+		"(a scan of /proc); their states are read every refresh.\n"
+		"\n"
+		"--all-netns: every network namespace of the host on one screen (root needed to\n"
+		"enter the others), found as audit --all-netns finds them, each entered in turn\n"
+		"at every reading and left at once.  A NETNS column names each row's namespace\n"
+		"(its ip netns name, else its container or pod, else a process in it, else\n"
+		"net:[INODE]); the rows of all of them are sorted together.  The header's\n"
+		"ListenOverflows/s, ListenDrops/s, TCPReqQFullDrop/s and SyncookiesSent/s are\n"
+		"the sums over the namespaces read, with the one that has the most ListenDrops/s\n"
+		"named; somaxconn, tcp_syncookies and tcp_max_syn_backlog show their range\n"
+		"(128-4096) when the namespaces differ; the SYN-RECV age is the oldest count's;\n"
+		"'netns all (R of N read; D not entered; U unreadable; G gone)' counts them.  A\n"
+		"namespace that goes away loses its rows at the next refresh; a new one is found\n"
+		"by a new look at the namespaces, every 5 seconds (less often when that look\n"
+		"is costly) and at once when an ip netns name comes or goes.\n",
 	.run = top_run,
 	.all_netns = true,
 };

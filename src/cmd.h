@@ -55,7 +55,7 @@ int cmd_render_json(const void *doc, FILE *out);
 struct globals {
 	const char *root;       /* --root DIR, default "/" */
 	const char *netns;      /* --netns NAME|PATH|PID */
-	bool all_netns;         /* --all-netns (audit, facts, listeners, report) */
+	bool all_netns;         /* --all-netns (audit, facts, listeners, report, top) */
 	enum output_format format;
 	int color;              /* -1 auto, 0 never, 1 always */
 };
@@ -127,7 +127,7 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
 	"  --netns NS          collect inside a network namespace: a name from\n"      \
 	"                      `ip netns list`, a path to a namespace file, or a PID\n" \
 	"  --all-netns         every network namespace of the host, one after another\n" \
-	"                      (audit, facts, listeners, report)\n"                   \
+	"                      (audit, facts, listeners, report, top)\n"              \
 	"  --format FORMAT     output format: text, json (--json for short); audit and\n" \
 	"                      report also prom (Prometheus) and nagios\n"             \
 	"  --color WHEN        auto (default; off when NO_COLOR is set), always, never\n" \

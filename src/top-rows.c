@@ -16,7 +16,8 @@
 #include "util/duration.h"
 #include "util/escape.h"
 
-static const char *const sort_names[TOP_NSORTS] = { "drops", "fill", "syn-recv", "port", "process" };
+static const char *const sort_names[TOP_NSORTS] = { "drops", "fill", "syn-recv", "port", "process",
+								 "netns" };
 
 const char *top_sort_name(enum top_sort s)
 {
@@ -67,11 +68,13 @@ static long permille(uint32_t queue, uint32_t limit)
 }
 
 /* The numbers of row r from its members. */
-static void row_numbers(struct top_row *r, const struct watch_frame *f)
+static void row_numbers(struct top_row *r)
 {
+	const struct watch_frame *f = r->f;
 	double dt = f->interval_ms ? (double)f->interval_ms / 1000.0 : 0;
 
 	r->fill = -1;
+	r->has_syn = !f->syn_unknown;
 	for (size_t k = r->first; k < r->first + r->n; k++) {
 		const struct watch_sock *s = &f->s[k];
 		long fill = s->has_limit ? permille(s->queue, s->limit) : -1;
@@ -126,8 +129,9 @@ static int pick_cmp(const void *a, const void *b)
 
 /* "nginx[12] stopped, nginx[11] sleeping +2 more": the owners of the
  * members, one entry per process, stuck ones first, then those polling. */
-static int row_procs(struct top_row *r, const struct watch_frame *f)
+static int row_procs(struct top_row *r)
 {
+	const struct watch_frame *f = r->f;
 	struct owner_pick *pk = NULL;
 	size_t n = 0, cap = 0, len = 0;
 	char *out;
@@ -184,8 +188,27 @@ static int cmp_u64(uint64_t a, uint64_t b)
 
 static int row_cmp_port(const struct top_row *x, const struct top_row *y)
 {
-	/* rows were made in endpoint order (port first) */
-	return cmp_u64(x->first, y->first);
+	const struct sock_ep *a, *b;
+	int c;
+
+	/* the rows of a frame were made in endpoint order (port first) */
+	if (x->f == y->f)
+		return cmp_u64(x->first, y->first);
+	a = &x->f->s[x->first].ep;
+	b = &y->f->s[y->first].ep;
+	if ((c = cmp_u64(a->port, b->port)) || (c = cmp_u64(a->family, b->family)) ||
+	    (c = memcmp(a->addr, b->addr, sizeof(a->addr))) || (c = cmp_u64(a->ifindex, b->ifindex)))
+		return c;
+	return cmp_u64(x->ns, y->ns);
+}
+
+static int row_cmp_netns(const struct top_row *x, const struct top_row *y)
+{
+	int c;
+
+	if (x->netns && y->netns && (c = strcmp(x->netns, y->netns)))
+		return c;
+	return cmp_u64(x->ns, y->ns);
 }
 
 static int row_cmp(const void *a, const void *b, void *data)
@@ -216,6 +239,10 @@ static int row_cmp(const void *a, const void *b, void *data)
 		if (x->procs && (c = strcmp(x->procs, y->procs)))
 			return c;
 		break;
+	case TOP_SORT_NETNS:
+		if ((c = row_cmp_netns(x, y)))
+			return c;
+		break;
 	default:
 		break;
 	}
@@ -232,13 +259,25 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-static bool row_matches(const struct top_row *r, const struct watch_frame *f, const char *filter)
+static bool row_matches(const struct top_row *r, const char *filter)
 {
 	if (!filter || !*filter)
 		return true;
 	if (all_digits(filter))
-		return strtoul(filter, NULL, 10) == f->s[r->first].ep.port;
-	return strcasestr(r->addr, filter) || (r->procs && strcasestr(r->procs, filter));
+		return strtoul(filter, NULL, 10) == r->f->s[r->first].ep.port;
+	return strcasestr(r->addr, filter) || (r->procs && strcasestr(r->procs, filter)) ||
+	       (r->netns && strcasestr(r->netns, filter));
+}
+
+/* Columns a name takes: its UTF-8 characters (escaped names hold no
+ * control characters). */
+static size_t text_cols(const char *s)
+{
+	size_t cols = 0;
+
+	for (; *s; s++)
+		cols += ((unsigned char)*s & 0xc0) != 0x80;
+	return cols;
 }
 
 static void row_clear(struct top_row *r)
@@ -255,12 +294,11 @@ void top_rows_free(struct top_rows *rows)
 	memset(rows, 0, sizeof(*rows));
 }
 
-int top_rows_build(struct top_rows *rows, const struct watch_frame *f, enum top_sort sort,
-		   const char *filter)
+/* The rows of namespace k's frame, appended. */
+static int rows_of(struct top_rows *rows, const struct top_ns *ns, size_t k, const char *filter)
 {
-	for (size_t i = 0; i < rows->n; i++)
-		row_clear(&rows->r[i]);
-	rows->n = rows->total = 0;
+	const struct watch_frame *f = ns[k].f;
+
 	for (size_t i = 0; i < f->n;) {
 		size_t e = i + 1;
 		struct top_row *r;
@@ -271,20 +309,44 @@ int top_rows_build(struct top_rows *rows, const struct watch_frame *f, enum top_
 			return -ENOMEM;
 		r = &rows->r[rows->n];
 		memset(r, 0, sizeof(*r));
+		r->f = f;
+		r->netns = ns[k].name;
+		r->ns = k;
 		r->first = i;
 		r->n = e - i;
 		i = e;
 		rows->total++;
-		row_numbers(r, f);
+		if (r->netns && (int)text_cols(r->netns) > rows->netns_width)
+			rows->netns_width = (int)text_cols(r->netns);
+		row_numbers(r);
 		row_endpoint(&f->s[r->first], r->n, r->addr, sizeof(r->addr));
-		if (row_procs(r, f) < 0)
+		if (row_procs(r) < 0)
 			return -ENOMEM;
-		if (!row_matches(r, f, filter)) {
+		if (!row_matches(r, filter)) {
 			row_clear(r);
 			continue;
 		}
 		rows->n++;
 	}
+	return 0;
+}
+
+int top_rows_build(struct top_rows *rows, const struct top_ns *ns, size_t nns, enum top_sort sort,
+		   const char *filter)
+{
+	bool named = false;
+
+	for (size_t i = 0; i < rows->n; i++)
+		row_clear(&rows->r[i]);
+	rows->n = rows->total = 0;
+	rows->netns_width = 0;
+	for (size_t k = 0; k < nns; k++) {
+		named |= ns[k].name != NULL;
+		if (ns[k].f && rows_of(rows, ns, k, filter) < 0)
+			return -ENOMEM;
+	}
+	if (named && rows->netns_width < (int)strlen("NETNS"))
+		rows->netns_width = (int)strlen("NETNS");
 	if (rows->n > 1)
 		qsort_r(rows->r, rows->n, sizeof(*rows->r), row_cmp, &sort);
 	return 0;
@@ -292,52 +354,152 @@ int top_rows_build(struct top_rows *rows, const struct watch_frame *f, enum top_
 
 /* ---- text ---- */
 
-static void fmt_rate(const struct watch_frame *f, int c, char *buf, size_t len)
+/* What the header shows of several frames: the rates summed, the limits'
+ * range, the oldest SYN-RECV count. */
+struct top_sum {
+	double rate[WATCH_NCOUNTERS];
+	bool has_rate[WATCH_NCOUNTERS];
+	long long lo[WATCH_NSYSCTLS], hi[WATCH_NSYSCTLS];
+	size_t listeners, frames, syn_unknown, syn_waiting;
+	uint64_t syn_age_ms, syn_every_ms;
+	bool syn_counted, owners_unknown;
+	const char *most;               /* the name with the most ListenDrops/s (> 0) */
+	double most_rate;
+};
+
+static void top_sum(const struct top_ns *ns, size_t nns, struct top_sum *s)
 {
-	if (f->has_rate[c])
-		snprintf(buf, len, "%.1f", f->rate[c]);
+	memset(s, 0, sizeof(*s));
+	s->syn_counted = true;
+	for (int i = 0; i < WATCH_NSYSCTLS; i++)
+		s->lo[i] = s->hi[i] = -2;       /* none yet */
+	for (size_t k = 0; k < nns; k++) {
+		const struct watch_frame *f = ns[k].f;
+
+		if (!f)
+			continue;
+		s->frames++;
+		s->listeners += f->n;
+		s->owners_unknown |= f->owners_unknown;
+		for (int c = 0; c < WATCH_NCOUNTERS; c++) {
+			if (!f->has_rate[c])
+				continue;
+			s->has_rate[c] = true;
+			s->rate[c] += f->rate[c];
+		}
+		if (f->has_rate[WATCH_LISTEN_DROPS] && f->rate[WATCH_LISTEN_DROPS] > s->most_rate) {
+			s->most_rate = f->rate[WATCH_LISTEN_DROPS];
+			s->most = ns[k].name;
+		}
+		for (int i = 0; i < WATCH_NSYSCTLS; i++) {
+			long long v = f->sysctl[i];
+
+			/* unknown (-1) sorts below every value: "?-4096" */
+			if (s->lo[i] == -2 || v < s->lo[i])
+				s->lo[i] = v;
+			if (s->hi[i] == -2 || v > s->hi[i])
+				s->hi[i] = v;
+		}
+		if (f->syn_unknown) {
+			if (f->syn_waiting)
+				s->syn_waiting++;
+			else
+				s->syn_unknown++;
+			continue;
+		}
+		s->syn_counted &= f->syn_counted;
+		if (f->syn_age_ms > s->syn_age_ms)
+			s->syn_age_ms = f->syn_age_ms;
+		if (f->syn_every_ms > s->syn_every_ms)
+			s->syn_every_ms = f->syn_every_ms;
+	}
+}
+
+static void fmt_rate(const struct top_sum *s, int c, char *buf, size_t len)
+{
+	if (s->has_rate[c])
+		snprintf(buf, len, "%.1f", s->rate[c]);
 	else
 		snprintf(buf, len, "-");
 }
 
-static void fmt_sysctl(long long v, char *buf, size_t len)
+/* A limit, or its range over the namespaces: "4096", "128-4096", "?" */
+static void fmt_sysctl(const struct top_sum *s, int i, char *buf, size_t len)
 {
-	if (v >= 0)
-		snprintf(buf, len, "%lld", v);
+	char a[24] = "?", b[24] = "?";
+
+	if (s->lo[i] >= 0)
+		snprintf(a, sizeof(a), "%lld", s->lo[i]);
+	if (s->hi[i] >= 0)
+		snprintf(b, sizeof(b), "%lld", s->hi[i]);
+	if (s->lo[i] == s->hi[i])
+		snprintf(buf, len, "%s", a);
 	else
-		snprintf(buf, len, "?");
+		snprintf(buf, len, "%s-%s", a, b);
 }
 
-/* "SYN-RECV 2s ago, every 3s" */
-static void syn_note(const struct watch_frame *f, char *buf, size_t len)
+/* "SYN-RECV counted 2s ago (at most every 3s)" */
+static void syn_note(const struct top_sum *s, bool all, char *buf, size_t len)
 {
-	char a[32], b[32];
+	char a[32], b[32], un[64] = "";
 
-	if (f->syn_unknown) {
-		snprintf(buf, len, "SYN-RECV not counted (netlink failed)");
+	if (s->syn_unknown + s->syn_waiting == s->frames) {
+		snprintf(buf, len, "SYN-RECV not counted %s", s->syn_unknown ? "(netlink failed)" : "yet");
 		return;
 	}
-	duration_format(f->syn_every_ms > 1000 ? f->syn_every_ms : 1000, b, sizeof(b));
-	if (f->syn_counted) {
-		snprintf(buf, len, "SYN-RECV counted now (at most every %s)", b);
+	if (s->syn_unknown)
+		snprintf(un, sizeof(un), "; not in %zu namespace%s (netlink failed)", s->syn_unknown,
+			 s->syn_unknown > 1 ? "s" : "");
+	else if (s->syn_waiting)
+		snprintf(un, sizeof(un), "; not yet in %zu namespace%s", s->syn_waiting,
+			 s->syn_waiting > 1 ? "s" : "");
+	duration_format(s->syn_every_ms > 1000 ? s->syn_every_ms : 1000, b, sizeof(b));
+	if (s->syn_counted) {
+		snprintf(buf, len, "SYN-RECV counted now (at most every %s)%s", b, un);
 		return;
 	}
-	duration_format(f->syn_age_ms ? f->syn_age_ms : 1, a, sizeof(a));
-	snprintf(buf, len, "SYN-RECV counted %s ago (at most every %s)", a, b);
+	duration_format(s->syn_age_ms ? s->syn_age_ms : 1, a, sizeof(a));
+	snprintf(buf, len, "SYN-RECV counted %s%s ago (at most every %s)%s", all ? "up to " : "", a, b, un);
 }
 
-void top_header(const struct watch_frame *f, const struct top_rows *rows,
+/* "netns web", "netns (own)", "netns all (20 of 21 read; 1 not entered; 2 gone)" */
+static void netns_what(const struct top_status *st, const struct top_sum *s, char *buf, size_t len)
+{
+	char *ns;
+	int n;
+
+	if (!st->all) {
+		ns = st->netns ? escape_display(st->netns) : NULL;
+		snprintf(buf, len, "netns %s", ns ? ns : "(own)");
+		free(ns);
+		return;
+	}
+	n = snprintf(buf, len, "netns all (%zu of %zu read", s->frames, st->namespaces);
+	if (st->denied && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "; %zu not entered", st->denied);
+	if (st->unread && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "; %zu unreadable", st->unread);
+	if (st->gone && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "; %lu gone", st->gone);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ")");
+}
+
+void top_header(const struct top_ns *ns, size_t nns, const struct top_rows *rows,
 		const struct top_status *st, char hdr[TOP_HEADER_LINES][TOP_LINE_MAX])
 {
-	char r[WATCH_NCOUNTERS][32], s[WATCH_NSYSCTLS][32], d[32], when[16], syn[128], frame[64] = "";
-	char *ns = st->netns ? escape_display(st->netns) : NULL, *flt = NULL;
+	char r[WATCH_NCOUNTERS][32], s[WATCH_NSYSCTLS][48], d[32], when[16], syn[160], frame[64] = "";
+	char what[160], sums[TOP_LINE_MAX / 2] = "";
+	char *flt = NULL;
 	time_t now = time(NULL);
+	struct top_sum sum;
 	struct tm tm;
 
+	top_sum(ns, nns, &sum);
 	for (int i = 0; i < WATCH_NCOUNTERS; i++)
-		fmt_rate(f, i, r[i], sizeof(r[i]));
+		fmt_rate(&sum, i, r[i], sizeof(r[i]));
 	for (int i = 0; i < WATCH_NSYSCTLS; i++)
-		fmt_sysctl(f->sysctl[i], s[i], sizeof(s[i]));
+		fmt_sysctl(&sum, i, s[i], sizeof(s[i]));
 	duration_format(st->delay_ms, d, sizeof(d));
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
@@ -347,35 +509,69 @@ void top_header(const struct watch_frame *f, const struct top_rows *rows,
 		snprintf(frame, sizeof(frame), "  frame %lu", st->frame);
 	if (st->filter && *st->filter)
 		flt = escape_display(st->filter);
+	netns_what(st, &sum, what, sizeof(what));
+	if (st->all && sum.most)
+		snprintf(sums, sizeof(sums), " (sums; most ListenDrops/s: %s %.1f)", sum.most, sum.most_rate);
+	else if (st->all)
+		snprintf(sums, sizeof(sums), " (sums)");
 	snprintf(hdr[0], TOP_LINE_MAX,
-		 "netknobs top - %s%s  netns %s  every %s%s  listeners %zu, rows %zu of %zu  sort %s%s%s%s",
-		 when, st->paused ? "  PAUSED" : "", ns ? ns : "(own)", d, frame, f->n, rows->n,
-		 rows->total, top_sort_name(st->sort), flt ? "  filter " : "", flt ? flt : "",
-		 f->owners_unknown ? "  owners unknown" : "");
+		 "netknobs top - %s%s  %s  every %s%s  listeners %zu, rows %zu of %zu  sort %s%s%s%s",
+		 when, st->paused ? "  PAUSED" : "", what, d, frame, sum.listeners, rows->n, rows->total,
+		 top_sort_name(st->sort), flt ? "  filter " : "", flt ? flt : "",
+		 sum.owners_unknown ? "  owners unknown" : "");
 	snprintf(hdr[1], TOP_LINE_MAX,
-		 "ListenOverflows/s %s  ListenDrops/s %s  TCPReqQFullDrop/s %s  SyncookiesSent/s %s  "
+		 "ListenOverflows/s %s  ListenDrops/s %s  TCPReqQFullDrop/s %s  SyncookiesSent/s %s%s  "
 		 "softnet drops/s %s (host)",
 		 r[WATCH_LISTEN_OVERFLOWS], r[WATCH_LISTEN_DROPS], r[WATCH_REQQ_FULL_DROP],
-		 r[WATCH_SYNCOOKIES_SENT], r[WATCH_SOFTNET_DROPPED]);
-	syn_note(f, syn, sizeof(syn));
+		 r[WATCH_SYNCOOKIES_SENT], sums, r[WATCH_SOFTNET_DROPPED]);
+	syn_note(&sum, st->all, syn, sizeof(syn));
 	snprintf(hdr[2], TOP_LINE_MAX, "somaxconn %s  tcp_syncookies %s  tcp_max_syn_backlog %s  %s",
 		 s[WATCH_SOMAXCONN], s[WATCH_SYNCOOKIES], s[WATCH_MAX_SYN_BACKLOG], syn);
-	free(ns);
 	free(flt);
 }
 
-#define TOP_FMT "%c %-28s %13s %6s %5s %8s %8s  %s"
+#define TOP_FMT "%c %s%-28s %13s %6s %5s %8s %8s  %s"
 
-const char *top_columns(void)
+/* name in width columns and a blank: padded, or cut with "..." at its
+ * end; "" when width is 0 */
+static void netns_cell(const char *name, int width, char *buf, size_t len)
 {
-	return "  ADDRESS                        QUEUE/LIMIT   PEAK  FILL SYN-RECV  DROPS/S  PROCESS";
+	size_t cols, keep = 0, c = 0, n;
+
+	buf[0] = '\0';
+	if (width <= 0)
+		return;
+	name = name ? name : "";
+	cols = text_cols(name);
+	n = strlen(name);
+	if (cols > (size_t)width && width > 3) {
+		for (size_t i = 0; i < n && c < (size_t)width - 3; i++) {
+			if (((unsigned char)name[i] & 0xc0) != 0x80)
+				c++;
+			keep = i + 1;
+		}
+		while (keep < n && ((unsigned char)name[keep] & 0xc0) == 0x80)
+			keep++;
+		snprintf(buf, len, "%.*s... ", (int)keep, name);
+		return;
+	}
+	snprintf(buf, len, "%s%*s ", name, cols < (size_t)width ? (int)((size_t)width - cols) : 0, "");
 }
 
-void top_row_line(const struct top_row *r, char *buf, size_t len)
+void top_columns(int netns_width, char *buf, size_t len)
 {
-	char ql[32], peak[16], fill[24], syn[24], drops[48];
+	char ns[TOP_LINE_MAX];
+
+	netns_cell("NETNS", netns_width, ns, sizeof(ns));
+	snprintf(buf, len, "  %sADDRESS                        QUEUE/LIMIT   PEAK  FILL SYN-RECV  DROPS/S  PROCESS", ns);
+}
+
+void top_row_line(const struct top_row *r, int netns_width, char *buf, size_t len)
+{
+	char ql[32], peak[16], fill[24], syn[24], drops[48], ns[TOP_LINE_MAX];
 	char mark = r->dropped ? '!' : r->full ? '+' : ' ';
 
+	netns_cell(r->netns, netns_width, ns, sizeof(ns));
 	if (r->has_limit)
 		snprintf(ql, sizeof(ql), "%u/%u", r->queue, r->limit);
 	else
@@ -385,29 +581,35 @@ void top_row_line(const struct top_row *r, char *buf, size_t len)
 		snprintf(fill, sizeof(fill), "%ld%%", r->fill / 10);
 	else
 		snprintf(fill, sizeof(fill), "-");
-	snprintf(syn, sizeof(syn), "%llu", (unsigned long long)r->syn);
+	if (r->has_syn)
+		snprintf(syn, sizeof(syn), "%llu", (unsigned long long)r->syn);
+	else
+		snprintf(syn, sizeof(syn), "-");
 	if (r->has_drops)
 		snprintf(drops, sizeof(drops), "%.1f", r->drops_rate);
 	else
 		snprintf(drops, sizeof(drops), "-");
-	snprintf(buf, len, TOP_FMT, mark, r->addr, ql, peak, fill, syn, drops, r->procs ? r->procs : "-");
+	snprintf(buf, len, TOP_FMT, mark, ns, r->addr, ql, peak, fill, syn, drops, r->procs ? r->procs : "-");
 }
 
-int top_print_frame(FILE *out, const struct watch_frame *f, const struct top_rows *rows,
+int top_print_frame(FILE *out, const struct top_ns *ns, size_t nns, const struct top_rows *rows,
 		    const struct top_status *st)
 {
-	char lines[TOP_HEADER_LINES][TOP_LINE_MAX], buf[TOP_LINE_MAX + 128];
+	char lines[TOP_HEADER_LINES][TOP_LINE_MAX], buf[2 * TOP_LINE_MAX + 128];
 
-	top_header(f, rows, st, lines);
+	top_header(ns, nns, rows, st, lines);
 	for (int i = 0; i < TOP_HEADER_LINES; i++)
 		fprintf(out, "%s\n", lines[i]);
-	fprintf(out, "\n%s\n", top_columns());
+	top_columns(rows->netns_width, buf, sizeof(buf));
+	fprintf(out, "\n%s\n", buf);
 	for (size_t i = 0; i < rows->n; i++) {
-		top_row_line(&rows->r[i], buf, sizeof(buf));
+		top_row_line(&rows->r[i], rows->netns_width, buf, sizeof(buf));
 		fprintf(out, "%s\n", buf);
 	}
 	if (!rows->n)
-		fputs(rows->total ? "(no listener matches the filter)\n" : "(no listening TCP sockets)\n", out);
+		fputs(rows->total ? "(no listener matches the filter)\n"
+			: st->all ? "(no listening TCP sockets in any network namespace read)\n"
+			: "(no listening TCP sockets)\n", out);
 	fputc('\n', out);
 	return fflush(out) == 0 && !ferror(out) ? 0 : -EIO;
 }

@@ -118,32 +118,36 @@ static void put_line(int y, const char *text, attr_t attr)
 		attroff(attr);
 }
 
-void top_screen_draw(struct top_screen *s, const struct watch_frame *f, const struct top_rows *rows,
+void top_screen_draw(struct top_screen *s, const struct top_ns *ns, size_t nns, const struct top_rows *rows,
 		     const struct top_status *st, const char *edit, const char *msg)
 {
-	char hdr[TOP_HEADER_LINES][TOP_LINE_MAX], buf[TOP_LINE_MAX + 128];
+	char hdr[TOP_HEADER_LINES][TOP_LINE_MAX], buf[2 * TOP_LINE_MAX + 128];
 	int y = 0, last = LINES - 1;
+	int w = rows->netns_width > TOP_NETNS_SCREEN ? TOP_NETNS_SCREEN : rows->netns_width;
 
 	(void)s;
 	erase();
-	top_header(f, rows, st, hdr);
+	top_header(ns, nns, rows, st, hdr);
 	for (int i = 0; i < TOP_HEADER_LINES; i++)
 		put_line(y++, hdr[i], i == 0 ? A_BOLD : 0);
 	y++;
-	put_line(y++, top_columns(), A_REVERSE);
+	top_columns(w, buf, sizeof(buf));
+	put_line(y++, buf, A_REVERSE);
 	for (size_t i = 0; i < rows->n && y < last; i++) {
 		const struct top_row *r = &rows->r[i];
 
-		top_row_line(r, buf, sizeof(buf));
+		top_row_line(r, w, buf, sizeof(buf));
 		put_line(y++, buf, r->dropped ? A_REVERSE | A_BOLD : r->full ? A_BOLD : 0);
 	}
 	if (!rows->n && y < last)
-		put_line(y, rows->total ? "(no listener matches the filter)" : "(no listening TCP sockets)", 0);
+		put_line(y, rows->total ? "(no listener matches the filter)"
+			 : st->all ? "(no listening TCP sockets in any network namespace read)"
+			 : "(no listening TCP sockets)", 0);
 	if (edit) {
 		char *e = escape_display(edit);
 
-		snprintf(buf, sizeof(buf), "filter (a port, or part of an address or process name; "
-			 "Enter applies, Esc cancels): %s", e ? e : "");
+		snprintf(buf, sizeof(buf), "filter (a port, or part of an address, process name%s; "
+			 "Enter applies, Esc cancels): %s", st->all ? " or namespace" : "", e ? e : "");
 		free(e);
 		put_line(last, buf, 0);
 	} else {
@@ -159,14 +163,17 @@ void top_screen_help(struct top_screen *s)
 		"",
 		"  q         quit",
 		"  s         next sort: drops, fill, syn-recv, port, process",
+		"            (and netns, the namespace's name, with --all-netns)",
 		"  p         pause (the readings stop; keys still work), again to go on",
-		"  /         filter: a port, or part of an address or process name;",
+		"  /         filter: a port, or part of an address or process name",
+		"            (or of the namespace's name, with --all-netns);",
 		"            an empty filter shows every listener",
 		"  h, ?      this help",
 		"",
 		"Rows: '!' (reversed) dropped in the last interval, '+' (bold) the queue was",
 		"full (limit + 1) without a drop counted.  DROPS/S is the socket's own drop",
-		"counter (accept- and SYN-side alike); the header's rates are the namespace's.",
+		"counter (accept- and SYN-side alike); the header's rates are the namespace's",
+		"(with --all-netns their sums over the namespaces read).",
 		"",
 		"Any key goes back.",
 	};

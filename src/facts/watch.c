@@ -39,6 +39,8 @@ struct watch {
 	struct softnet_prev *softnet;
 	size_t nsoftnet;
 	bool has_softnet;
+	struct watch_share share;
+	bool owners_pending;            /* shared: an owner scan is wanted */
 };
 
 static uint64_t watch_mono_ms(void)
@@ -78,7 +80,15 @@ struct watch *watch_new(const struct nk_root *root)
 	for (int i = 0; i < WATCH_NSYSCTLS; i++)
 		w->f.sysctl[i] = -1;
 	w->f.syn_unknown = true;
+	w->share = (struct watch_share){ .peers = 1, .softnet = true };
 	return w;
+}
+
+void watch_set_share(struct watch *w, const struct watch_share *s)
+{
+	w->share = *s;
+	if (!w->share.peers)
+		w->share.peers = 1;
 }
 
 static void watch_procs_free(struct watch *w)
@@ -395,6 +405,11 @@ static int update_owners(struct watch *w, uint64_t now)
 
 	for (size_t i = 0; i < w->f.n && !want; i++)
 		want = !scanned_has(w, w->f.s[i].inode);
+	if (w->share.owners_outside) {
+		/* watch_owners_scan() does it, for every watcher that wants it */
+		w->owners_pending |= want;
+		return 0;
+	}
 	if (!want || now < w->next_owner_ms)
 		return 0;
 	t0 = watch_cpu_us();
@@ -431,9 +446,9 @@ static bool syn_due(const struct watch *w, const struct socktab *t, uint64_t now
 
 	if (w->f.syn_unknown)
 		return true;
-	if (since >= rationed_ms(w->syn_cost_us, WATCH_SYN_SHARE))
+	if (since >= rationed_ms(w->syn_cost_us, WATCH_SYN_SHARE * w->share.peers))
 		return true;
-	return since >= rationed_ms(w->syn_cost_us, WATCH_SYN_BUSY_SHARE) && drops_rose(w, t);
+	return since >= rationed_ms(w->syn_cost_us, WATCH_SYN_BUSY_SHARE * w->share.peers) && drops_rose(w, t);
 }
 
 /* The new sockets from the reading in t, with what the last refresh and
@@ -497,14 +512,24 @@ static int read_listeners(struct watch *w, uint64_t now)
 	w->f.dump_us = watch_cpu_us() - t0;
 	syn = syn_due(w, &w->t, now);
 	w->f.syn_counted = false;
+	if (syn && w->share.syn_budget_us && !*w->share.syn_budget_us) {
+		syn = false;
+		w->f.syn_waiting = w->f.syn_unknown;
+	}
 	if (syn) {
+		uint64_t *budget = w->share.syn_budget_us, cost;
+
 		t0 = watch_cpu_us();
 		r = sockdiag_collect_requests(&w->t, &res);
 		if (r == -ENOMEM)
 			return r;
+		cost = watch_cpu_us() - t0;
+		if (budget)
+			*budget = cost >= *budget ? 0 : *budget - cost;
+		w->f.syn_waiting = false;
 		syn = r == 0;
 		if (syn) {
-			w->syn_cost_us = watch_cpu_us() - t0;
+			w->syn_cost_us = cost;
 			w->last_syn_ms = now;
 			w->f.syn_unknown = false;
 			w->f.syn_counted = true;
@@ -523,7 +548,7 @@ int watch_refresh(struct watch *w)
 
 	if (r < 0)
 		return r;
-	if ((r = read_netstat(w, dt)) < 0 || (r = read_softnet(w, dt)) < 0)
+	if ((r = read_netstat(w, dt)) < 0 || (w->share.softnet && (r = read_softnet(w, dt)) < 0))
 		return r;
 	if (!w->f.refreshes || now - w->last_sysctl_ms >= WATCH_SYSCTL_MS) {
 		read_sysctls(w);
@@ -533,7 +558,7 @@ int watch_refresh(struct watch *w)
 		return r;
 	w->f.interval_ms = dt;
 	w->f.syn_age_ms = now - w->last_syn_ms;
-	w->f.syn_every_ms = rationed_ms(w->syn_cost_us, WATCH_SYN_SHARE);
+	w->f.syn_every_ms = rationed_ms(w->syn_cost_us, WATCH_SYN_SHARE * w->share.peers);
 	w->last_ms = now;
 	w->f.refreshes++;
 	return 0;
@@ -559,5 +584,62 @@ int watch_peek(struct watch *w)
 			w->pend[k] = w->t.l[i].queue;
 	}
 	w->f.peeks++;
+	return 0;
+}
+
+/* ---- one owner scan for several watchers ---- */
+
+/* Has a listener of the last reading no owner? */
+static bool watch_ownerless(const struct watch *w)
+{
+	for (size_t i = 0; i < w->t.n; i++) {
+		size_t n;
+
+		if (!watch_owners(&w->f, w->t.l[i].inode, &n))
+			return true;
+	}
+	return false;
+}
+
+bool watch_owners_wanted(const struct watch *w)
+{
+	return w->owners_pending;
+}
+
+int watch_owners_scan(const struct nk_root *root, struct watch *const *ws, size_t n)
+{
+	struct socktab **tabs = calloc(n ? n : 1, sizeof(*tabs));
+	struct owners_stats st = { 0 };
+	size_t k = 0;
+	int r;
+
+	if (!tabs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (ws[i]->owners_pending)
+			tabs[k++] = &ws[i]->t;
+	if (!k) {
+		free(tabs);
+		return 0;
+	}
+	r = owners_collect_many(root, tabs, k, NULL, &st);
+	free(tabs);
+	if (r == -ENOMEM)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct watch *w = ws[i];
+
+		if (!w->owners_pending)
+			continue;
+		w->owners_pending = false;
+		w->f.owners_unknown = r < 0;
+		w->f.owner_scans++;
+		if (r == 0 && take_owners(w, &w->t) < 0)
+			return -ENOMEM;
+		/* as update_owners(): its listeners left without an owner
+		 * while descriptors could not be read may have one */
+		if (r == 0 && (st.procs_denied || st.procs_failed))
+			w->f.owners_unknown = watch_ownerless(w);
+	}
 	return 0;
 }

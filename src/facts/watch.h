@@ -99,7 +99,8 @@ struct watch_frame {
 	uint64_t syn_age_ms;            /* since request sockets were counted */
 	uint64_t syn_every_ms;          /* how often they are counted when quiet */
 	bool syn_counted;               /* at this refresh */
-	bool syn_unknown;               /* never counted (the dump failed) */
+	bool syn_unknown;               /* never counted (the dump failed, or waiting) */
+	bool syn_waiting;               /* never counted: waiting for the shared budget */
 	bool owners_unknown;            /* the owner scan failed, or left listeners without an
 					 * owner: descriptors it could not read */
 	uint64_t dump_us;               /* CPU time of the last dump of the listeners */
@@ -113,6 +114,26 @@ struct watch;
 struct watch *watch_new(const struct nk_root *root);
 void watch_free(struct watch *w);
 
+/* How a watcher shares the work with others, one per network namespace
+ * (watch-all.c): each rations its SYN-RECV counts as one of peers, so that
+ * all of them together keep to WATCH_SYN_SHARE; owners_outside leaves the
+ * owner scan to watch_owners_scan() over all of them (one scan of /proc
+ * instead of one per namespace); softnet reads softnet_stat, which counts
+ * for the whole host (one watcher is enough). */
+struct watch_share {
+	unsigned peers;
+	bool owners_outside;
+	bool softnet;
+	/* CPU time (us) the watchers may still spend on SYN-RECV counts in
+	 * this round of refreshes, shared by them and set by their owner before
+	 * each round (NULL: no such limit).  While it is 0 a count that is due
+	 * waits for a later round, so that many namespaces are not all counted
+	 * at once (each count walks the host's whole established hash). */
+	uint64_t *syn_budget_us;
+};
+/* Default: { 1, false, true, NULL }. */
+void watch_set_share(struct watch *w, const struct watch_share *s);
+
 /* A refresh: the listeners (and request sockets when due), the counters'
  * rates since the refresh before, the sysctls and the owners when due.
  * Returns 0, -ENOMEM, or -errno when the listeners cannot be read (netlink
@@ -122,6 +143,17 @@ int watch_refresh(struct watch *w);
 /* A peek between refreshes: the listeners' queues, for their peaks.  0,
  * -ENOMEM; a failed dump is skipped. */
 int watch_peek(struct watch *w);
+
+/* With owners_outside: whether the last refresh wants an owner scan (the
+ * first refresh, a listener that no scan has looked for, an owner gone);
+ * it stays wanted until watch_owners_scan() does it. */
+bool watch_owners_wanted(const struct watch *w);
+
+/* One scan of /proc for the owners of the listeners of every watcher of
+ * ws[0..n) that wants it, each as of its last refresh (socket inodes are
+ * unique on the host, so any namespace may do it).  0 or -ENOMEM; a scan
+ * that fails marks their frames owners_unknown. */
+int watch_owners_scan(const struct nk_root *root, struct watch *const *ws, size_t n);
 
 /* The last refresh. */
 const struct watch_frame *watch_frame(const struct watch *w);

@@ -35,7 +35,7 @@ check_match "a process name is escaped" 'pid 1200 \(evil\\x1b\[2J\)' \
 check_exit "--all-netns and --netns exclude each other" 3 NK --netns x audit --all-netns
 check_match "says so" "cannot be combined" "$(cat "$T/err")"
 check_exit "--all-netns is refused by a command that does not take it" 3 NK fix --all-netns
-check_match "names the ones that do" "audit, facts, listeners, report" "$(cat "$T/err")"
+check_match "names the ones that do" "audit, facts, listeners, report, top" "$(cat "$T/err")"
 check_exit "--sample with --all-netns is refused, with what to do instead" 3 NK audit --all-netns --sample 1s
 check_match "says what to do" "--netns NAME --sample DURATION" "$(cat "$T/err")"
 

@@ -28,7 +28,7 @@ run_cases() {
 		check_match "$mode: audit option $o" "(^| )$o( |$)" "$out"
 	done
 	check_eq "$mode: facts --fa has nothing" "" "$(complete_words facts --fa)"
-	for c in audit facts listeners report; do
+	for c in audit facts listeners report top; do
 		check_eq "$mode: $c --all-netns" "--all-netns" "$(complete_words $c --all)"
 	done
 	check_eq "$mode: --all-netns before the command" "--all-netns" "$(complete_words --all)"
@@ -42,7 +42,7 @@ run_cases() {
 	check_match "$mode: --format values" '(^| )json( .*)? text( |$)' "$(complete_words --format '')"
 	check_match "$mode: audit --format: its own formats" '(^| )nagios( |$)' "$(complete_words audit --format '')"
 	check_eq "$mode: --color values" "always auto never" "$(complete_words facts --color '')"
-	check_eq "$mode: top --sort values" "drops fill port process syn-recv" "$(complete_words top --sort '')"
+	check_eq "$mode: top --sort values" "drops fill netns port process syn-recv" "$(complete_words top --sort '')"
 	check_eq "$mode: top -s takes them too" "port process" "$(complete_words top -s p)"
 	out=$(complete_words top --)
 	for o in --delay --batch --frames --sort --filter --netns; do

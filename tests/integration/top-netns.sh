@@ -10,7 +10,7 @@
 #      escaped; a SO_REUSEPORT group of two: one row "(2)"
 #   c. --sort port and --filter (a port, a process name)
 #   d. what top refuses: no terminal without -b, -n without -b,
-#      --all-netns, --root, --format json, a bad interval
+#      --all-netns with --netns, --root, --format json, a bad interval
 #   e. not root: the header says the owners are unknown
 . "$TESTLIB"
 . "$TOP_SRCDIR/tests/servers.sh"
@@ -108,8 +108,8 @@ check_match "c: nothing matches" "^\\(no listener matches the filter\\)" "$(rows
 check_exit "d: no terminal and no -b" 3 "$NETKNOBS" --netns "$ns" top
 check_match "d: it says so" "not a terminal; use -b" "$(cat "$T/err")"
 check_exit "d: -n needs -b" 3 "$NETKNOBS" --netns "$ns" top -n 2
-check_exit "d: --all-netns refused" 3 "$NETKNOBS" top --all-netns -b -n 1
-check_match "d: with the reason" "all-netns is not supported: top watches one network namespace" "$(cat "$T/err")"
+check_exit "d: --all-netns with --netns refused" 3 "$NETKNOBS" --netns "$ns" top --all-netns -b -n 1
+check_match "d: with the reason" "all-netns and --netns cannot be combined" "$(cat "$T/err")"
 check_exit "d: --root refused" 3 "$NETKNOBS" --root "$T" top -b -n 1
 check_exit "d: --format json refused" 3 "$NETKNOBS" top --json -b -n 1
 check_exit "d: a bad interval" 3 "$NETKNOBS" top -b -d 0.5

@@ -8,6 +8,9 @@
 #      the view follows a resize
 #   4. q quits with status 0 and the terminal's modes are as before (stty -a)
 #   5. SIGTERM ends it the same way, terminal restored; h shows the help
+#   6. --all-netns: every namespace; / with the test namespace's name shows
+#      its two rows under the NETNS column, s reaches the netns sort, q quits
+#      and the terminal is as before
 . "$TESTLIB"
 need_root
 command -v tmux >/dev/null 2>&1 || skip "needs tmux"
@@ -25,12 +28,14 @@ wait_port "$T/quiet" >/dev/null
 spawn "$T/busy" "$ns" "$HELPERS/listen-hold" 8080 4
 wait_port "$T/busy" >/dev/null
 
-# start NAME: netknobs top in a new tmux session NAME; the shell around it
-# saves stty -a before and after, and its exit status
+# start NAME [OPTIONS]: netknobs top in a new tmux session NAME (by default
+# --netns of the test); the shell around it saves stty -a before and after,
+# and its exit status
 start() {
+	_opts=${2:---netns $ns}
 	cat >"$T/$1.sh" <<EOF
 stty -a >"$T/$1.before"
-"$NETKNOBS" --netns "$ns" top -d 300ms
+"$NETKNOBS" $_opts top -d 300ms
 echo \$? >"$T/$1.rc.tmp" && mv "$T/$1.rc.tmp" "$T/$1.rc"
 stty -a >"$T/$1.after"
 sleep 600
@@ -123,5 +128,30 @@ else
 	else
 		fail "5: SIGTERM did not end it"
 	fi
+fi
+
+# 6: --all-netns
+start a --all-netns
+await "6: the view of every namespace appears" a "^netknobs top - .*netns all \\([0-9]+ of [0-9]+ read"
+await "6: a NETNS column" a "^  NETNS +ADDRESS +QUEUE/LIMIT"
+$TM send-keys -t a /
+$TM send-keys -t a -l "$ns"
+$TM send-keys -t a Enter
+await "6: / filters by the namespace's name (the header is cut at 120 columns)" a "rows 2 of [0-9]+  sort drops  filter "
+await "6: its rows under its name" a "^  $ns +0\\.0\\.0\\.0:7070 +0/64 "
+await "6: both" a "^. $ns +0\\.0\\.0\\.0:8080 +5/4 "
+$TM send-keys -t a s s s s s
+await "6: s reaches the netns sort" a "sort netns"
+$TM send-keys -t a q
+if poll_until 10 rc_written a; then
+	check_eq "6: q quits with status 0" 0 "$(cat "$T/a.rc")"
+	poll_until 5 test -s "$T/a.after" || true
+	if cmp -s "$T/a.before" "$T/a.after"; then
+		pass "6: stty -a unchanged"
+	else
+		fail "6: stty -a changed: $(diff "$T/a.before" "$T/a.after" | head -n 6)"
+	fi
+else
+	fail "6: q did not end it: $(screen a)"
 fi
 finish

@@ -80,6 +80,9 @@ if [ "$(id -u)" = 0 ] && ip netns add "nk-vg-$$" 2>/dev/null; then
 	echo "nk-vg-$$" >>"$T/.netns"
 	vg 3 --netns "nk-vg-$$" fix --no-default-rules --rules "$FIXR" --rules "$FIXTURES/fix/bad-value.yaml" \
 		--apply --output "$T/x.conf"
+	# top: one namespace, then all of them (a watcher each, the shared owner scan)
+	vg 0 --netns "nk-vg-$$" top -b -n 3 -d 200ms
+	vg 0 top --all-netns -b -n 3 -d 200ms -f "nk-vg-$$"
 fi
 vg 3 factz
 vg 1 audit --from "$FACTS" --format prom

@@ -1,6 +1,8 @@
 /* netknobs top's rows (src/top-rows.c) over a frame made here: a
  * SO_REUSEPORT group as one row, the sorts, the filter, the marks, the
- * numbers of a line, escaped process names, the header. */
+ * numbers of a line, escaped process names, the header; and over the frames
+ * of several namespaces (--all-netns): the rows sorted together, the NETNS
+ * column, the filter on a namespace's name, the header's sums and ranges. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -15,6 +17,7 @@ static struct watch_sock socks[6];
 static struct watch_proc procs[3];
 static struct watch_link links[6];
 static struct watch_frame frame;
+static const struct top_ns one = { &frame, NULL };
 
 static void sock(size_t i, const char *addr, uint16_t port, uint32_t queue, uint32_t limit,
 		 uint32_t peak, uint32_t drops_delta, uint64_t syn, uint32_t members, uint32_t index)
@@ -77,7 +80,7 @@ static const char *order(enum top_sort sort, const char *filter)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	if (top_rows_build(&rows, &frame, sort, filter) < 0)
+	if (top_rows_build(&rows, &one, 1, sort, filter) < 0)
 		return "ENOMEM";
 	for (size_t i = 0; i < rows.n; i++)
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%u", i ? " " : "",
@@ -112,12 +115,127 @@ static const char *line_of(uint16_t port)
 	struct top_rows rows = { 0 };
 
 	buf[0] = '\0';
-	if (top_rows_build(&rows, &frame, TOP_SORT_PORT, NULL) == 0)
+	if (top_rows_build(&rows, &one, 1, TOP_SORT_PORT, NULL) == 0)
 		for (size_t i = 0; i < rows.n; i++)
 			if (frame.s[rows.r[i].first].ep.port == port)
-				top_row_line(&rows.r[i], buf, sizeof(buf));
+				top_row_line(&rows.r[i], rows.netns_width, buf, sizeof(buf));
 	top_rows_free(&rows);
 	return buf;
+}
+
+/* ---- several namespaces ---- */
+
+static struct watch_sock socks2[2];
+static struct watch_frame frame2, frame3;
+
+/* The rows of the namespaces as "NAME:PORT ..." */
+static const char *order_all(const struct top_ns *ns, size_t n, enum top_sort sort, const char *filter)
+{
+	static char buf[256];
+	struct top_rows rows = { 0 };
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (top_rows_build(&rows, ns, n, sort, filter) < 0)
+		return "ENOMEM";
+	for (size_t i = 0; i < rows.n; i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s:%u", i ? " " : "", rows.r[i].netns,
+				      rows.r[i].f->s[rows.r[i].first].ep.port);
+	top_rows_free(&rows);
+	return buf;
+}
+
+static void test_all(void)
+{
+	const struct top_ns ns[] = { { &frame, "host" }, { &frame2, "pod default/db-0" }, { &frame3, "empty" } };
+	struct top_status st = { .all = true, .namespaces = 5, .denied = 1, .gone = 2, .delay_ms = 1000,
+				 .sort = TOP_SORT_DROPS };
+	char hdr[TOP_HEADER_LINES][TOP_LINE_MAX], buf[2 * TOP_LINE_MAX];
+	struct top_rows rows = { 0 };
+
+	make_frame();
+	memset(&frame2, 0, sizeof(frame2));
+	memset(&frame3, 0, sizeof(frame3));
+	/* 5432: 100 drops in 500 ms, the most; 80 on another address, quiet */
+	socks2[0] = (struct watch_sock){ .ep = { .family = AF_INET, .port = 80 }, .inode = 2000, .queue = 1,
+					 .limit = 128, .has_limit = true, .has_drops = true };
+	socks2[1] = (struct watch_sock){ .ep = { .family = AF_INET, .port = 5432 }, .inode = 2001, .queue = 129,
+					 .limit = 128, .peak = 129, .has_limit = true, .has_drops = true,
+					 .drops_delta = 100 };
+	inet_pton(AF_INET, "10.0.0.2", socks2[0].ep.addr);
+	inet_pton(AF_INET, "10.0.0.2", socks2[1].ep.addr);
+	frame2.s = socks2;
+	frame2.n = 2;
+	frame2.interval_ms = 500;
+	frame2.has_rate[WATCH_LISTEN_OVERFLOWS] = frame2.has_rate[WATCH_LISTEN_DROPS] = true;
+	frame2.rate[WATCH_LISTEN_OVERFLOWS] = 20;
+	frame2.rate[WATCH_LISTEN_DROPS] = 200;
+	frame2.sysctl[WATCH_SOMAXCONN] = 128;
+	frame2.sysctl[WATCH_SYNCOOKIES] = frame2.sysctl[WATCH_MAX_SYN_BACKLOG] = -1;
+	frame2.syn_age_ms = 3000;
+	frame2.syn_every_ms = 1000;
+	frame.syn_age_ms = 1000;
+	frame.syn_every_ms = 2000;
+	frame3.sysctl[WATCH_SOMAXCONN] = 4096;
+	frame3.syn_unknown = frame3.syn_waiting = true;        /* its count waits for the shared budget */
+	frame3.sysctl[WATCH_SYNCOOKIES] = frame3.sysctl[WATCH_MAX_SYN_BACKLOG] = -1;
+
+	is_str(order_all(ns, 3, TOP_SORT_DROPS, NULL),
+	       "pod default/db-0:5432 host:80 host:443 host:6379 pod default/db-0:80 host:8080",
+	       "--all-netns: the rows of every namespace sorted together (drops, then fill)");
+	is_str(order_all(ns, 3, TOP_SORT_PORT, NULL),
+	       "pod default/db-0:80 host:80 host:443 pod default/db-0:5432 host:6379 host:8080",
+	       "--all-netns: by port (then address), across the namespaces");
+	is_str(order_all(ns, 3, TOP_SORT_NETNS, NULL),
+	       "host:80 host:443 host:6379 host:8080 pod default/db-0:80 pod default/db-0:5432",
+	       "--all-netns: by namespace, then port");
+	is_str(order_all(ns, 3, TOP_SORT_DROPS, "DB-0"), "pod default/db-0:5432 pod default/db-0:80",
+	       "--all-netns: the filter matches a namespace's name, any case");
+	is_str(order_all(ns, 3, TOP_SORT_DROPS, "80"), "host:80 pod default/db-0:80",
+	       "--all-netns: a port filter matches in every namespace");
+	is_str(order_all(ns, 2, TOP_SORT_DROPS, "nginx"), "host:80 host:443",
+	       "--all-netns: the filter on a process name");
+
+	ok(top_rows_build(&rows, ns, 3, TOP_SORT_DROPS, NULL) == 0 && rows.netns_width == 16,
+	   "the NETNS column is as wide as the longest name with rows");
+	top_columns(rows.netns_width, buf, sizeof(buf));
+	is_str(buf, "  NETNS            ADDRESS                        QUEUE/LIMIT   PEAK  FILL SYN-RECV  DROPS/S  PROCESS",
+	       "the column titles with NETNS");
+	top_row_line(&rows.r[0], rows.netns_width, buf, sizeof(buf));
+	is_str(buf, "! pod default/db-0 10.0.0.2:5432                      129/128    129  100%        0    200.0  -",
+	       "a row with its namespace");
+	top_row_line(&rows.r[0], 10, buf, sizeof(buf));
+	ok(!strncmp(buf, "! pod def... 10.0.0.2:5432 ", 27), "a name longer than the column is cut: %s", buf);
+	top_header(ns, 3, &rows, &st, hdr);
+	ok(strstr(hdr[0], "  netns all (3 of 5 read; 1 not entered; 2 gone)  every 1s  listeners 7, rows 6 of 6") != NULL,
+	   "header: the namespaces read, not entered, gone: %s", hdr[0]);
+	ok(strstr(hdr[1], "ListenOverflows/s 100.0  ListenDrops/s 200.0  ") != NULL, "header: the rates summed: %s", hdr[1]);
+	ok(strstr(hdr[1], "(sums; most ListenDrops/s: pod default/db-0 200.0)") != NULL,
+	   "header: the namespace that drops the most");
+	ok(strstr(hdr[2], "somaxconn 128-4096  tcp_syncookies ?  tcp_max_syn_backlog ?") != NULL,
+	   "header: a limit's range where the namespaces differ: %s", hdr[2]);
+	ok(strstr(hdr[2], "SYN-RECV counted up to 3s ago (at most every 2s); not yet in 1 namespace") != NULL,
+	   "header: the oldest SYN-RECV count, and a namespace not counted yet: %s", hdr[2]);
+	top_rows_free(&rows);
+
+	st.denied = st.gone = 0;
+	ok(top_rows_build(&rows, &ns[2], 1, TOP_SORT_DROPS, NULL) == 0 && rows.n == 0 && rows.netns_width == 5,
+	   "a namespace without listeners: no rows");
+	top_header(&ns[2], 1, &rows, &st, hdr);
+	ok(strstr(hdr[0], "netns all (1 of 5 read)") != NULL && strstr(hdr[1], "(sums)  softnet") != NULL,
+	   "header: nothing gone, no namespace dropping: %s / %s", hdr[0], hdr[1]);
+	ok(strstr(hdr[2], "SYN-RECV not counted yet") != NULL, "header: SYN-RECV not counted yet anywhere: %s", hdr[2]);
+	frame3.syn_waiting = false;
+	top_header(&ns[2], 1, &rows, &st, hdr);
+	ok(strstr(hdr[2], "SYN-RECV not counted (netlink failed)") != NULL, "header: nor could it be: %s", hdr[2]);
+	top_rows_free(&rows);
+
+	frame2.syn_unknown = frame2.syn_waiting = true;
+	ok(top_rows_build(&rows, &ns[1], 1, TOP_SORT_DROPS, NULL) == 0 && rows.n == 2, "a namespace not counted yet");
+	top_row_line(&rows.r[0], rows.netns_width, buf, sizeof(buf));
+	is_str(buf, "! pod default/db-0 10.0.0.2:5432                      129/128    129  100%        -    200.0  -",
+	       "its rows' SYN-RECV unknown, not 0");
+	top_rows_free(&rows);
 }
 
 int main(void)
@@ -142,10 +260,11 @@ int main(void)
 	is_str(line_of(8080), "  [::]:8080                           0/4096      0    0%        0      0.0  -",
 	       "a quiet row without owners");
 
-	ok(top_rows_build(&rows, &frame, TOP_SORT_DROPS, "80") == 0 && rows.n == 1 && rows.total == 4,
+	ok(top_rows_build(&rows, &one, 1, TOP_SORT_DROPS, "80") == 0 && rows.n == 1 && rows.total == 4,
 	   "the filter keeps the count of all rows");
 	st.filter = "80";
-	top_header(&frame, &rows, &st, hdr);
+	top_header(&one, 1, &rows, &st, hdr);
+	ok(strstr(hdr[0], "  netns (own)  every 500ms") != NULL, "header: the own namespace");
 	ok(strstr(hdr[0], "listeners 5, rows 1 of 4  sort drops  filter 80") != NULL, "header: counts, sort, filter");
 	ok(strstr(hdr[1], "ListenOverflows/s 80.0  ListenDrops/s -  ") != NULL, "header: a rate, and one unknown");
 	ok(strstr(hdr[1], "softnet drops/s - (host)") != NULL, "header: softnet is the host's");
@@ -156,10 +275,11 @@ int main(void)
 	frame.interval_ms = 0;
 	ok(strstr(line_of(80), "      -  nginx") != NULL, "no rate before a second refresh");
 	frame.n = 0;
-	ok(top_rows_build(&rows, &frame, TOP_SORT_DROPS, NULL) == 0 && rows.n == 0 && rows.total == 0,
+	ok(top_rows_build(&rows, &one, 1, TOP_SORT_DROPS, NULL) == 0 && rows.n == 0 && rows.total == 0,
 	   "no listeners, no rows");
 	top_rows_free(&rows);
 
+	test_all();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
