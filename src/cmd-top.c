@@ -267,6 +267,7 @@ struct top_ui {
 	struct top_screen *scr;
 	char edit[TOP_FILTER_MAX];      /* the filter being typed */
 	bool editing, help, quit;
+	bool stale;             /* msg says a reading failed */
 	char msg[160];
 };
 
@@ -369,6 +370,9 @@ static int top_screen_loop(struct top_run *t, struct top_ui *u)
 			if (err)
 				snprintf(u->msg, sizeof(u->msg), "the listeners could not be read (%s); "
 					 "showing the last reading", strerror(-err));
+			else if (u->stale)
+				u->msg[0] = '\0';      /* read again: the message no longer holds */
+			u->stale = err != 0;
 			if ((r = build(t)) < 0)
 				return r;
 			draw(t, u);

@@ -4,10 +4,7 @@
 # shown; once readings work again, the message goes and the view is live.
 # The failure is made by lowering the running top's limit of open files
 # (prlimit) so that its netlink socket cannot be opened, then raising it.
-#
-# Listed in XFAIL_TESTS: the message stays until a key is pressed (the
-# loop of src/cmd-top.c sets it on a failed refresh and never clears it on
-# a good one).  Remove it from XFAIL_TESTS with the fix.
+# (The message once stayed until a key was pressed.)
 . "$TESTLIB"
 need_root
 command -v tmux >/dev/null 2>&1 || skip "needs tmux"
