@@ -55,6 +55,22 @@ $(screen "$2")"
 	fi
 }
 rc_written() { [ -s "$T/$1.rc" ]; }
+# quit_check N WINDOW: q in WINDOW ends top with status 0 and leaves the
+# terminal's modes as they were (stty -a before and after)
+quit_check() {
+	$TM send-keys -t "$2" q
+	if poll_until 10 rc_written "$2"; then
+		check_eq "$1: q quits with status 0" 0 "$(cat "$T/$2.rc")"
+		poll_until 5 test -s "$T/$2.after" || true
+		if cmp -s "$T/$2.before" "$T/$2.after"; then
+			pass "$1: stty -a unchanged"
+		else
+			fail "$1: stty -a changed: $(diff "$T/$2.before" "$T/$2.after" | head -n 6)"
+		fi
+	else
+		fail "$1: q did not end it: $(screen "$2")"
+	fi
+}
 first_row() { screen "$1" | awk '/^  ADDRESS/ { getline; print; exit }'; }
 
 start v
@@ -93,18 +109,7 @@ $TM send-keys -t v x
 await "5: a key goes back" v "^  ADDRESS"
 
 # 4: q
-$TM send-keys -t v q
-if poll_until 10 rc_written v; then
-	check_eq "4: q quits with status 0" 0 "$(cat "$T/v.rc")"
-	poll_until 5 test -s "$T/v.after" || true
-	if cmp -s "$T/v.before" "$T/v.after"; then
-		pass "4: stty -a unchanged"
-	else
-		fail "4: stty -a changed: $(diff "$T/v.before" "$T/v.after" | head -n 6)"
-	fi
-else
-	fail "4: q did not end it: $(screen v)"
-fi
+quit_check 4 v
 
 # 5: SIGTERM
 start s
@@ -142,16 +147,5 @@ await "6: its rows under its name" a "^  $ns +0\\.0\\.0\\.0:7070 +0/64 "
 await "6: both" a "^. $ns +0\\.0\\.0\\.0:8080 +5/4 "
 $TM send-keys -t a s s s s s
 await "6: s reaches the netns sort" a "sort netns"
-$TM send-keys -t a q
-if poll_until 10 rc_written a; then
-	check_eq "6: q quits with status 0" 0 "$(cat "$T/a.rc")"
-	poll_until 5 test -s "$T/a.after" || true
-	if cmp -s "$T/a.before" "$T/a.after"; then
-		pass "6: stty -a unchanged"
-	else
-		fail "6: stty -a changed: $(diff "$T/a.before" "$T/a.after" | head -n 6)"
-	fi
-else
-	fail "6: q did not end it: $(screen a)"
-fi
+quit_check 6 a
 finish
