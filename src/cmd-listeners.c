@@ -13,6 +13,7 @@
 #include "cmd-allns.h"
 #include "render/render.h"
 #include "util/log.h"
+#include "util/wrap.h"
 
 enum { OPT_FROM = OPT_CMD_BASE };
 
@@ -52,12 +53,11 @@ static int ns_width(const struct allns *a, bool tty, bool udp)
 
 	for (size_t i = 0; i < a->n; i++) {
 		const char *name = a->ns[i].e->name;
-		size_t cols = 0;
+		size_t cols;
 
 		if (!a->ns[i].facts || (!udp && !a->ns[i].tab.n) || !name)
 			continue;
-		for (const char *p = name; *p; p++)
-			cols += ((unsigned char)*p & 0xc0) != 0x80;
+		cols = text_columns(name);
 		if (cols > w)
 			w = cols;
 	}

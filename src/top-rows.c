@@ -15,6 +15,7 @@
 #include "util/array.h"
 #include "util/duration.h"
 #include "util/escape.h"
+#include "util/wrap.h"
 
 static const char *const sort_names[TOP_NSORTS] = { "drops", "fill", "syn-recv", "port", "process",
 								 "netns" };
@@ -269,16 +270,6 @@ static bool row_matches(const struct top_row *r, const char *filter)
 	       (r->netns && strcasestr(r->netns, filter));
 }
 
-/* Columns a name takes: its UTF-8 characters (escaped names hold no
- * control characters). */
-static size_t text_cols(const char *s)
-{
-	size_t cols = 0;
-
-	for (; *s; s++)
-		cols += ((unsigned char)*s & 0xc0) != 0x80;
-	return cols;
-}
 
 static void row_clear(struct top_row *r)
 {
@@ -316,8 +307,8 @@ static int rows_of(struct top_rows *rows, const struct top_ns *ns, size_t k, con
 		r->n = e - i;
 		i = e;
 		rows->total++;
-		if (r->netns && (int)text_cols(r->netns) > rows->netns_width)
-			rows->netns_width = (int)text_cols(r->netns);
+		if (r->netns && (int)text_columns(r->netns) > rows->netns_width)
+			rows->netns_width = (int)text_columns(r->netns);
 		row_numbers(r);
 		row_endpoint(&f->s[r->first], r->n, r->addr, sizeof(r->addr));
 		if (row_procs(r) < 0)
@@ -536,26 +527,7 @@ void top_header(const struct top_ns *ns, size_t nns, const struct top_rows *rows
  * end; "" when width is 0 */
 static void netns_cell(const char *name, int width, char *buf, size_t len)
 {
-	size_t cols, keep = 0, c = 0, n;
-
-	buf[0] = '\0';
-	if (width <= 0)
-		return;
-	name = name ? name : "";
-	cols = text_cols(name);
-	n = strlen(name);
-	if (cols > (size_t)width && width > 3) {
-		for (size_t i = 0; i < n && c < (size_t)width - 3; i++) {
-			if (((unsigned char)name[i] & 0xc0) != 0x80)
-				c++;
-			keep = i + 1;
-		}
-		while (keep < n && ((unsigned char)name[keep] & 0xc0) == 0x80)
-			keep++;
-		snprintf(buf, len, "%.*s... ", (int)keep, name);
-		return;
-	}
-	snprintf(buf, len, "%s%*s ", name, cols < (size_t)width ? (int)((size_t)width - cols) : 0, "");
+	text_cell(name ? name : "", width > 0 ? (size_t)width : 0, true, buf, len);
 }
 
 void top_columns(int netns_width, char *buf, size_t len)

@@ -12,6 +12,7 @@
 #include "render/render.h"
 #include "util/duration.h"
 #include "util/escape.h"
+#include "util/wrap.h"
 
 /* One row's numbers: the moment's, or with a window its peaks. */
 struct vals {
@@ -348,37 +349,25 @@ static void format_endpoint(const json_t *l, char *buf, size_t len)
 
 void report_netns_cell(FILE *out, const struct listeners_opts *o)
 {
-	char *d;
-	size_t len, w = o->netns_width > 0 ? (size_t)o->netns_width : 0, cols = 0, i;
+	size_t w = o->netns_width > 0 ? (size_t)o->netns_width : 0, len;
+	char *d, *cell;
 
 	if (!o->netns)
 		return;
 	d = escape_display(o->netns);
-	if (!d) {
+	len = d ? strlen(d) + w + 2 : 0;
+	cell = d ? malloc(len) : NULL;
+	if (!cell) {
 		fputs("? ", out);
+		free(d);
 		return;
 	}
-	len = strlen(d);
-	for (i = 0; i < len; i++)
-		cols += ((unsigned char)d[i] & 0xc0) != 0x80;
-	if (o->cut_netns && cols > w && w > 3) {
-		size_t keep = 0, c = 0;
-
-		/* w - 3 characters, then "..." */
-		for (i = 0; i < len && c < w - 3; i++) {
-			if (((unsigned char)d[i] & 0xc0) != 0x80)
-				c++;
-			keep = i + 1;
-		}
-		while (keep < len && ((unsigned char)d[keep] & 0xc0) == 0x80)
-			keep++;
-		fprintf(out, "%.*s... ", (int)keep, d);
-	} else {
-		fputs(d, out);
-		for (; cols < w; cols++)
-			fputc(' ', out);
+	text_cell(d, w, o->cut_netns, cell, len);
+	/* a width of 0: the name and a blank all the same */
+	fputs(w ? cell : d, out);
+	if (!w)
 		fputc(' ', out);
-	}
+	free(cell);
 	free(d);
 }
 
