@@ -9,7 +9,10 @@
  * seen stopped, traced or in disk sleep is read again: any of its threads
  * that runs or sleeps in the usual way can take the connections, and a
  * reading without the stop ends it.  Only a state that held over every
- * reading (about 0.14 s) is reported; other processes cost nothing more. */
+ * reading (about 0.14 s) is reported; other processes cost nothing more.
+ * Of a process with more than SETTLE_MAX_THREADS threads, none of those
+ * read running or sleeping, the state is unknown: one of the threads not
+ * read may well take the connections. */
 #include "config.h"
 
 #include <dirent.h>
@@ -29,6 +32,8 @@ static const unsigned settle_ms[] = { 20, 40, 80 };
 
 /* threads read per process: a Java server may have thousands */
 #define SETTLE_MAX_THREADS 4096
+/* more threads than that, none of them seen running or sleeping */
+#define SETTLE_UNKNOWN '?'
 
 static bool owners_state_blocked(char s)
 {
@@ -48,7 +53,9 @@ static char read_state(int procfd, const char *path)
 }
 
 /* The state of process pid now: its main thread's, unless that one is
- * blocked and another thread runs (R) or sleeps (S).  0 if unreadable. */
+ * blocked and another thread runs (R) or sleeps (S).  0 if unreadable,
+ * SETTLE_UNKNOWN when the threads read were all blocked but not all
+ * threads were read (one of the others may take the connections). */
 static char process_state(int procfd, int pid)
 {
 	char path[64], best;
@@ -85,6 +92,8 @@ static char process_state(int procfd, int pid)
 		if (s == 'S')
 			best = s;
 	}
+	if (de && owners_state_blocked(best))
+		best = SETTLE_UNKNOWN;
 	closedir(dir);
 	return best;
 }
@@ -147,7 +156,9 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 		for (size_t i = 0; i < left; i++) {
 			char s = process_state(procfd, pids[i]);
 
-			if (s && !owners_state_blocked(s))
+			if (s == SETTLE_UNKNOWN)
+				set_state(tabs, ntabs, pids[i], 0);
+			else if (s && !owners_state_blocked(s))
 				set_state(tabs, ntabs, pids[i], s);
 			else
 				pids[m++] = pids[i];
