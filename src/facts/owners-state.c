@@ -98,6 +98,13 @@ static char process_state(int procfd, int pid)
 	return best;
 }
 
+char owners_process_state(int procfd, int pid)
+{
+	char s = process_state(procfd, pid);
+
+	return s == SETTLE_UNKNOWN ? 0 : s;
+}
+
 static void pause_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

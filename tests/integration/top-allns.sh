@@ -15,6 +15,9 @@
 #      the look at /proc/PID/ns/net), and no namespace of the test lists it
 #   d. SIGTERM ends it with status 0 after a whole frame; what is refused
 #      (--netns with it, --sort netns without it, no terminal, not root)
+#   e. an owner whose main thread is in disk sleep while another thread
+#      waits is sleeping, as the audit has it (it was shown disk-sleep and
+#      sorted first as stuck); one whose only thread is stays disk-sleep
 . "$TESTLIB"
 . "$TOP_SRCDIR/tests/servers.sh"
 need_root
@@ -192,4 +195,18 @@ if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --c
 else
 	echo "# setpriv cannot run netknobs as nobody here: the check without root is left out"
 fi
+
+# ---------------------------------------------------------------- e
+make_ns E thr
+spawn "$T/thr" "$E" "$HELPERS/listen-hold" -t -D -a 127.0.0.1 3030 8
+THR=$LAST_PID
+wait_port "$T/thr" >/dev/null
+spawn "$T/one" "$E" "$HELPERS/listen-hold" -D -a 127.0.0.1 3031 8
+ONE=$LAST_PID
+wait_port "$T/one" >/dev/null
+both_d() { [ "$(state "$THR")" = D ] && [ "$(state "$ONE")" = D ]; }
+poll_until 5 both_d || fail "e: the main threads did not enter D: $(state "$THR") $(state "$ONE")"
+"$NETKNOBS" top --all-netns -b -n 2 -d 200ms -f "$E" >"$T/e.out" 2>&1
+check_match "e: a thread that waits: sleeping" "listen-hold\\[$THR\\] sleeping" "$(row "$T/e.out" 2 "$E" 3030)"
+check_match "e: the only thread in D: disk-sleep" "listen-hold\\[$ONE\\] disk-sleep" "$(row "$T/e.out" 2 "$E" 3031)"
 finish
