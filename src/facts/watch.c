@@ -366,14 +366,15 @@ static int take_owners(struct watch *w, struct socktab *t)
 	return 0;
 }
 
-/* A process whose main thread is stopped, traced or in disk sleep: the
- * state of a thread of it that can take connections, as the audit has it
+/* A process whose main thread is stopped, traced, in disk sleep or gone
+ * (a zombie while the others run): the state of a thread of it that can
+ * take connections, as the audit has it
  * (one reading: the view reads again at each refresh). */
 static char thread_state(const struct watch *w, int pid, char st)
 {
 	int procfd;
 
-	if (st != 'D' && st != 'T' && st != 't')
+	if (st != 'D' && st != 'T' && st != 't' && st != 'Z')
 		return st;
 	procfd = root_open_in(w->root, "proc", O_RDONLY | O_DIRECTORY);
 	if (procfd < 0)

@@ -1,4 +1,4 @@
-/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-T N] [-t] [-D] PORT BACKLOG
+/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-T N] [-t] [-D|-Z] PORT BACKLOG
  *
  * Open a TCP listener and keep it, never calling accept(), so that its
  * accept queue fills.  -4 IPv4 (default), -6 IPv6 only, -d dual-stack [::]
@@ -9,7 +9,8 @@
  * the namespace it was started in; -t start a second thread that waits
  * (as a threaded server's other workers do); -T N: before it, start N
  * threads that each wait in uninterruptible sleep (state D, helper_stick());
- * -D then wait in uninterruptible sleep in the main thread.
+ * -D then wait in uninterruptible sleep in the main thread; -Z end the
+ * main thread (pthread_exit(): it stays a zombie while the others run).
  * Prints "ready PORT" once listening (PORT 0 picks one) and waits until
  * killed. */
 #include "config.h"
@@ -31,7 +32,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-T N] [-t] [-D] PORT BACKLOG\n");
+	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-T N] [-t] [-D|-Z] PORT BACKLOG\n");
 	exit(2);
 }
 
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
 	socklen_t sl;
 	long port, backlog, nstuck = 0;
 
-	while ((opt = getopt(argc, argv, "46da:rn:N:T:tD")) != -1) {
+	while ((opt = getopt(argc, argv, "46da:rn:N:T:tDZ")) != -1) {
 		switch (opt) {
 		case '4': family = AF_INET; dual = 0; break;
 		case '6': family = AF_INET6; dual = 0; break;
@@ -148,6 +149,7 @@ int main(int argc, char **argv)
 		case 'T': nstuck = number(optarg, 0, 100000); break;
 		case 't': thread = 1; break;
 		case 'D': stuck = 1; break;
+		case 'Z': stuck = 2; break;
 		default: usage();
 		}
 	}
@@ -211,6 +213,8 @@ int main(int argc, char **argv)
 	}
 	printf("ready %ld\n", port);
 	fflush(stdout);
+	if (stuck == 2)
+		pthread_exit(NULL);
 	if (stuck && helper_stick(fd) < 0)
 		return 1;
 	for (;;)

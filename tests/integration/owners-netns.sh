@@ -100,4 +100,17 @@ check_eq "e: 4102 threads, the one read that waits not among them: no state said
 check_eq "e: nobody is said to be stopped or stuck" "" \
 	"$(jq -r '.findings[] | select(.rule == "backlog.owner-stopped" and .severity != "ok") | .rule' "$T/e-audit.json"; \
 	   jq -r '.findings[].message' "$T/e-audit.json" | grep -o 'stopped or stuck' || true)"
+
+# f. the main thread ended (pthread_exit), a second thread holds on: its
+# PID/fd is empty and its state a zombie's, but the process serves (it
+# was left without an owner, "owner unknown")
+make_ns f zomb
+spawn "$T/f" "$f" "$LH" -t -Z -a 127.0.0.1 0 4
+fpid=$LAST_PID
+fport=$(wait_port "$T/f")
+in_z() { [ "$(state "$1")" = Z ]; }
+poll_until 5 in_z "$fpid" || fail "f: the main thread did not end: $(state "$fpid")"
+in_ns "$f" "$NETKNOBS" facts --json >"$T/f.json"
+check_eq "f: the owner found through its other thread" "[$fpid]" "$(jq -c '[.sockets.listeners[].processes[].pid]' "$T/f.json")"
+check_eq "f: in the state of the thread that runs on" "sleeping" "$(jq -r '.sockets.listeners[].processes[0].state' "$T/f.json")"
 finish
