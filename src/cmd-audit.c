@@ -466,12 +466,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	}
 	if (r < 0) {
 		audit_args_free(&a);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	}
-	if (r < argc) {
-		log_error("audit: unexpected argument '%s'", argv[r]);
-		audit_args_free(&a);
-		return EXIT_NK_ERROR;
+		return CMD_PARSE_STATUS(r);
 	}
 
 	if (g->all_netns) {

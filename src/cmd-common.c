@@ -199,7 +199,7 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 
 		if (c == 'h') {
 			cmd_help(cmd, stdout);
-			return -2;
+			return CMD_PARSE_HELP;
 		}
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
@@ -226,27 +226,36 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 					log_error("%s: unknown option '%s'", cmd->name, bad);
 			}
 			fprintf(stderr, "Try '%s %s --help'.\n", program_name, cmd->name);
-			return -1;
+			return CMD_PARSE_FAILED;
 		}
 		r = globals_option(g, c, optarg);
 		if (r < 0)
-			return -1;
+			return CMD_PARSE_FAILED;
 		if (r > 0)
 			continue;
 		if (!handle || handle(c, optarg, data) < 0)
-			return -1;
+			return CMD_PARSE_FAILED;
+	}
+	if (argc - optind < cmd->operands_min || (cmd->operands_max >= 0 && argc - optind > cmd->operands_max)) {
+		if (cmd->operands_max == 0) {
+			log_error("%s: unexpected argument '%s'", cmd->name, argv[optind]);
+		} else {
+			log_error("%s: name %s", cmd->name, cmd->operands);
+			fprintf(stderr, "Try '%s %s --help'.\n", program_name, cmd->name);
+		}
+		return CMD_PARSE_FAILED;
 	}
 	if (g->all_netns && !cmd->all_netns) {
 		log_error("%s: --all-netns is not supported by this command (audit, facts, listeners, report, top)",
 			  cmd->name);
-		return -1;
+		return CMD_PARSE_FAILED;
 	}
 	if (!cmd_takes_format(cmd, g->format)) {
 		char list[64];
 
 		log_error("%s: --format %s is not supported by this command (%s)", cmd->name,
 			  output_format_names[g->format], format_list(cmd, list, sizeof(list)));
-		return -1;
+		return CMD_PARSE_FAILED;
 	}
 	return optind;
 }
@@ -500,11 +509,9 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
 	struct rule_opts o = { 0 };
 	int r = cmd_parse(cmd, g, argc, argv, NULL, own, rule_opts_cb, &o);
 
-	if (r < 0 || r < argc) {
-		if (r >= 0)
-			log_error("%s: unexpected argument '%s'", cmd->name, argv[r]);
+	if (r < 0) {
 		rule_opts_free(&o);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+		return CMD_PARSE_STATUS(r);
 	}
 	r = cmd_load_rules(g, &o, rb);
 	rule_opts_free(&o);

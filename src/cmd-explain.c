@@ -259,13 +259,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	r = cmd_parse(&cmd_explain, g, argc, argv, NULL, own, explain_opt, &a);
 	if (r < 0) {
 		rule_opts_free(&a.ro);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	}
-	if (argc - r != 1) {
-		log_error("explain: name one sysctl key or rule id");
-		fprintf(stderr, "Try '%s explain --help'.\n", program_name);
-		rule_opts_free(&a.ro);
-		return EXIT_NK_ERROR;
+		return CMD_PARSE_STATUS(r);
 	}
 	if (cmd_load_rules(g, &a.ro, &rb) < 0)
 		goto out;
@@ -285,6 +279,9 @@ out:
 
 const struct cmd cmd_explain = {
 	.name = "explain",
+	.operands_min = 1,
+	.operands_max = 1,
+	.operands = "one sysctl key or rule id",
 	.summary = "explain a sysctl key (what it does, its value here, the rules using it) or a rule",
 	.usage =
 		"Usage: netknobs explain KEY|RULE [--from FILE] [--rules PATH]... [--no-default-rules] [--json]\n"

@@ -144,14 +144,9 @@ static int facts_run(struct globals *g, int argc, char **argv)
 	int r, ret = EXIT_NK_OK;
 
 	r = cmd_parse(&cmd_facts, g, argc, argv, "o:", own, facts_opt, &a);
-	if (r == -2 || r == -1) {
+	if (r < 0) {
 		free(a.keys);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	}
-	if (r < argc) {
-		log_error("facts: unexpected argument '%s'", argv[r]);
-		free(a.keys);
-		return EXIT_NK_ERROR;
+		return CMD_PARSE_STATUS(r);
 	}
 	if (a.from && a.nkeys) {
 		/* a saved document holds the keys it was saved with, no more */

@@ -416,13 +416,9 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	r = cmd_parse(&cmd_fix, g, argc, argv, "v", own, fix_opt, &f.a);
 	if (r < 0) {
 		audit_args_free(&f.a.au);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+		return CMD_PARSE_STATUS(r);
 	}
 	f.to_stdout = f.a.output && !strcmp(f.a.output, "-");
-	if (r < argc) {
-		log_error("fix: unexpected argument '%s'", argv[r]);
-		goto out_args;
-	}
 	if (fix_check_args(&f) < 0)
 		goto out_args;
 	if (f.a.undo) {

@@ -83,12 +83,7 @@ static int lint_run(struct globals *g, int argc, char **argv)
 
 	r = cmd_parse(&cmd_lint, g, argc, argv, NULL, own, rule_opts_cb, &o);
 	if (r < 0)
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	if (r >= argc) {
-		log_error("lint: name at least one rule file or directory");
-		fprintf(stderr, "Try '%s lint --help'.\n", program_name);
-		return EXIT_NK_ERROR;
-	}
+		return CMD_PARSE_STATUS(r);
 	paths = calloc((size_t)(argc - r), sizeof(*paths));
 	if (!paths) {
 		log_error("out of memory");
@@ -120,6 +115,9 @@ static int lint_run(struct globals *g, int argc, char **argv)
 
 const struct cmd cmd_lint = {
 	.name = "lint",
+	.operands_min = 1,
+	.operands_max = -1,
+	.operands = "at least one rule file or directory",
 	.huge_heap = true,
 	.summary = "check rule and override files (for config-management repositories)",
 	.usage =

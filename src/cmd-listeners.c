@@ -250,11 +250,7 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 
 	r = cmd_parse(&cmd_listeners, g, argc, argv, "vu", own, listeners_opt, &a);
 	if (r < 0)
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	if (r < argc) {
-		log_error("listeners: unexpected argument '%s'", argv[r]);
-		return EXIT_NK_ERROR;
-	}
+		return CMD_PARSE_STATUS(r);
 	if (g->all_netns)
 		return listeners_all(g, &a);
 	doc = cmd_get_facts_sampled(g, a.from, NULL, 0, FACTS_SOCKETS | FACTS_LISTENERS_ONLY, &a.sample);

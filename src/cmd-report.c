@@ -350,11 +350,9 @@ static int report_run(struct globals *g, int argc, char **argv)
 	int r, ret = EXIT_NK_ERROR;
 
 	r = cmd_parse(&cmd_report, g, argc, argv, NULL, own, report_opt, &x.ra);
-	if (r < 0 || r < argc) {
-		if (r >= 0)
-			log_error("report: unexpected argument '%s'", argv[r]);
+	if (r < 0) {
 		audit_args_free(&x.ra.a);
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
+		return CMD_PARSE_STATUS(r);
 	}
 	if (!x.ra.state_dir)
 		x.ra.state_dir = cmd_state_dir();

@@ -499,11 +499,7 @@ static int top_run(struct globals *g, int argc, char **argv)
 
 	r = cmd_parse(&cmd_top, g, argc, argv, "d:bn:s:f:", own, top_opt, &a);
 	if (r < 0)
-		return r == -2 ? EXIT_NK_OK : EXIT_NK_ERROR;
-	if (r < argc) {
-		log_error("top: unexpected argument '%s'", argv[r]);
-		return EXIT_NK_ERROR;
-	}
+		return CMD_PARSE_STATUS(r);
 	if (top_check(g, &a) < 0)
 		return EXIT_NK_ERROR;
 	if (g->netns && netns_enter(g->netns) < 0)

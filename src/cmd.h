@@ -148,6 +148,11 @@ struct cmd {
 	bool all_netns;        /* takes --all-netns */
 	bool huge_heap;        /* parses large documents and rule sets: its heap
 				* is backed by huge pages (heap_init()) */
+	/* the operands it takes, at least operands_min and at most
+	 * operands_max (-1: any number); both 0: none.  operands names them
+	 * for the error ("one sysctl key or rule id") */
+	int operands_min, operands_max;
+	const char *operands;
 };
 
 extern const struct cmd cmd_audit;
@@ -171,11 +176,20 @@ const struct cmd *cmd_find(const char *name);
 /* Print the command's usage to out. */
 void cmd_help(const struct cmd *c, FILE *out);
 
+/* What cmd_parse() returns when the command is not to run. */
+enum {
+	CMD_PARSE_FAILED = -1,  /* a usage error, logged with a hint */
+	CMD_PARSE_HELP = -2,    /* --help: the usage was printed */
+};
+/* The exit status of a command that does not run: EXIT_NK_OK after --help. */
+#define CMD_PARSE_STATUS(r) ((r) == CMD_PARSE_HELP ? EXIT_NK_OK : EXIT_NK_ERROR)
+
 /* Parse a command's options: the command's own long options are followed by
  * the global ones.  Calls handle(c, optarg, data) for the command's options;
- * it returns 0 or -1 (usage error, logged).  Returns the index of the first
- * operand, -1 on a usage error (logged, with a hint; also for a --format the
- * command does not take), or -2 when --help was given (usage printed). */
+ * it returns 0 or -1 (usage error, logged).  Checks the number of operands
+ * against cmd's operands_min and operands_max, and the global options the
+ * command takes (--all-netns, --format).  Returns the index of the first
+ * operand, or CMD_PARSE_FAILED or CMD_PARSE_HELP. */
 int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data);

@@ -110,4 +110,18 @@ if [ -w /dev/full ]; then
 	done
 fi
 
+# operands: the commands that take none refuse one, naming it; explain
+# takes exactly one, lint at least one (struct cmd's operands_min/max)
+for c in audit facts listeners report fix top rules profiles; do
+	check_exit "$c with an operand" 3 "$NETKNOBS" "$c" stray-word
+	check_eq "$c with an operand: named" "netknobs: error: $c: unexpected argument 'stray-word'" "$(cat "$T/err")"
+done
+check_exit "explain without an operand" 3 "$NETKNOBS" explain
+check_match "explain without an operand: says what to give" "explain: name one sysctl key or rule id" "$(cat "$T/err")"
+check_exit "explain with two operands" 3 "$NETKNOBS" explain net.core.somaxconn net.core.rmem_max
+check_match "explain with two: says what to give" "explain: name one sysctl key or rule id" "$(cat "$T/err")"
+check_exit "lint without an operand" 3 "$NETKNOBS" lint
+check_match "lint without an operand: says what to give" "lint: name at least one rule file or directory" "$(cat "$T/err")"
+check_exit "an operand before the options is refused all the same" 3 "$NETKNOBS" audit stray-word --json
+
 finish
