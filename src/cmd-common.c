@@ -236,15 +236,6 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 		if (!handle || handle(c, optarg, data) < 0)
 			return CMD_PARSE_FAILED;
 	}
-	if (argc - optind < cmd->operands_min || (cmd->operands_max >= 0 && argc - optind > cmd->operands_max)) {
-		if (cmd->operands_max == 0) {
-			log_error("%s: unexpected argument '%s'", cmd->name, argv[optind]);
-		} else {
-			log_error("%s: name %s", cmd->name, cmd->operands);
-			fprintf(stderr, "Try '%s %s --help'.\n", program_name, cmd->name);
-		}
-		return CMD_PARSE_FAILED;
-	}
 	if (g->all_netns && !cmd->all_netns) {
 		log_error("%s: --all-netns is not supported by this command (audit, facts, listeners, report, top)",
 			  cmd->name);
@@ -255,6 +246,16 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 
 		log_error("%s: --format %s is not supported by this command (%s)", cmd->name,
 			  output_format_names[g->format], format_list(cmd, list, sizeof(list)));
+		return CMD_PARSE_FAILED;
+	}
+	/* after the options' own refusals, as when each command counted them */
+	if (argc - optind < cmd->operands_min || (cmd->operands_max >= 0 && argc - optind > cmd->operands_max)) {
+		if (cmd->operands_max == 0) {
+			log_error("%s: unexpected argument '%s'", cmd->name, argv[optind]);
+		} else {
+			log_error("%s: name %s", cmd->name, cmd->operands);
+			fprintf(stderr, "Try '%s %s --help'.\n", program_name, cmd->name);
+		}
 		return CMD_PARSE_FAILED;
 	}
 	return optind;
