@@ -338,6 +338,8 @@ int top_rows_build(struct top_rows *rows, const struct top_ns *ns, size_t nns, e
 	}
 	if (named && rows->netns_width < (int)strlen("NETNS"))
 		rows->netns_width = (int)strlen("NETNS");
+	if (rows->netns_width > TOP_NETNS_MAX)
+		rows->netns_width = TOP_NETNS_MAX;
 	if (rows->n > 1)
 		qsort_r(rows->r, rows->n, sizeof(*rows->r), row_cmp, &sort);
 	return 0;
@@ -501,8 +503,18 @@ void top_header(const struct top_ns *ns, size_t nns, const struct top_rows *rows
 	if (st->filter && *st->filter)
 		flt = escape_display(st->filter);
 	netns_what(st, &sum, what, sizeof(what));
-	if (st->all && sum.most)
-		snprintf(sums, sizeof(sums), " (sums; most ListenDrops/s: %s %.1f)", sum.most, sum.most_rate);
+	if (st->all && sum.most) {
+		/* a long name cut with "...", so that the rate is still said */
+		char most[4 * TOP_NETNS_SCREEN + 8];
+
+		if (text_columns(sum.most) > TOP_NETNS_SCREEN) {
+			text_cell(sum.most, TOP_NETNS_SCREEN, true, most, sizeof(most));
+			most[strlen(most) - 1] = '\0';     /* the cell's blank */
+		} else {
+			snprintf(most, sizeof(most), "%s", sum.most);
+		}
+		snprintf(sums, sizeof(sums), " (sums; most ListenDrops/s: %s %.1f)", most, sum.most_rate);
+	}
 	else if (st->all)
 		snprintf(sums, sizeof(sums), " (sums)");
 	snprintf(hdr[0], TOP_LINE_MAX,

@@ -97,6 +97,10 @@ void top_header(const struct top_ns *ns, size_t nns, const struct top_rows *rows
 		const struct top_status *st, char hdr[TOP_HEADER_LINES][TOP_LINE_MAX]);
 /* The NETNS column's width on a screen: longer names are cut. */
 #define TOP_NETNS_SCREEN 24
+/* and at most in batch mode: a cell of as many characters, each up to 4
+ * bytes, fits in TOP_LINE_MAX (an escaped name of 255 control bytes is
+ * 1020 characters long) */
+#define TOP_NETNS_MAX 100
 /* The column titles, with a NETNS column of netns_width (0: none). */
 void top_columns(int netns_width, char *buf, size_t len);
 /* A row's line (escaped), its NETNS column netns_width wide (a longer name

@@ -81,6 +81,11 @@ int facts_set(json_t *o, const char *key, json_t *v);
 /* host: kernel release, CPUs, memory, network namespace ("host" object). */
 int host_collect(json_t *doc, const struct nk_root *root);
 
+/* The cookie of the calling thread's network namespace: unique for the
+ * boot and never reused, unlike its inode number.  0 when the kernel has
+ * no SO_NETNS_COOKIE (before 5.14). */
+unsigned long long host_netns_cookie(void);
+
 /* counters: /proc/net/netstat, snmp, snmp6 ("counters"), sockstat{,6}
  * ("sockstat"), softnet_stat ("softnet"). */
 int counters_collect(json_t *doc, const struct nk_root *root);

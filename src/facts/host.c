@@ -25,7 +25,7 @@
  * one is deleted.  A socket belongs to the namespace of the thread that
  * creates it, so after setns() this is the entered namespace's.  0 when
  * the kernel has no SO_NETNS_COOKIE. */
-static unsigned long long netns_cookie(void)
+unsigned long long host_netns_cookie(void)
 {
 	unsigned long long cookie = 0;
 	socklen_t len = sizeof(cookie);
@@ -89,7 +89,7 @@ static void host_netns(json_t *host, const struct nk_root *root)
 		json_object_set_new(ns, "method", json_string("pid1"));
 	}
 	if (root->live) {
-		unsigned long long cookie = netns_cookie();
+		unsigned long long cookie = host_netns_cookie();
 
 		if (cookie && cookie <= (unsigned long long)LLONG_MAX)
 			json_object_set_new(ns, "cookie", json_integer((json_int_t)cookie));

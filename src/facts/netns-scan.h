@@ -23,7 +23,9 @@
  *     read from the text and the device is 0.  A name in run/netns that is
  *     not such a link is matched to its bind mount in proc/self/mountinfo.
  * Inode numbers of namespaces come from one allocator (proc_alloc_inum) on
- * one nsfs superblock, so equal inodes are the same namespace in both cases.
+ * one nsfs superblock, so equal inodes are the same namespace in both cases,
+ * at one time: the number of a namespace deleted goes to the next one made
+ * (what watches over time checks the namespace's cookie, watch-all.c).
  *
  * The initial namespace is the one of a kernel thread (PID 2 with
  * PF_KTHREAD: kernel threads never leave init_net), else PID 1's, else the

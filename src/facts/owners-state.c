@@ -9,7 +9,12 @@
  * seen stopped, traced or in disk sleep is read again: any of its threads
  * that runs or sleeps in the usual way can take the connections, and a
  * reading without the stop ends it.  Only a state that held over every
- * reading (about 0.14 s) is reported; other processes cost nothing more. */
+ * reading (about 0.14 s) is reported; other processes cost nothing more.
+ * A main thread that ended (pthread_exit()) is a zombie while the others
+ * serve: its threads are read as a blocked one's.
+ * Of a process with more than SETTLE_MAX_THREADS threads, none of those
+ * read running or sleeping, the state is unknown: one of the threads not
+ * read may well take the connections. */
 #include "config.h"
 
 #include <dirent.h>
@@ -29,10 +34,19 @@ static const unsigned settle_ms[] = { 20, 40, 80 };
 
 /* threads read per process: a Java server may have thousands */
 #define SETTLE_MAX_THREADS 4096
+/* more threads than that, none of them seen running or sleeping */
+#define SETTLE_UNKNOWN '?'
 
 static bool owners_state_blocked(char s)
 {
 	return s == 'D' || s == 'T' || s == 't';
+}
+
+/* A main thread that takes no connections: blocked, or exited while the
+ * others run on (pthread_exit() in main leaves it a zombie) */
+static bool main_idle(char s)
+{
+	return owners_state_blocked(s) || s == 'Z';
 }
 
 /* The state letter of PID/stat or PID/task/TID/stat (path), 0 if unreadable. */
@@ -48,7 +62,9 @@ static char read_state(int procfd, const char *path)
 }
 
 /* The state of process pid now: its main thread's, unless that one is
- * blocked and another thread runs (R) or sleeps (S).  0 if unreadable. */
+ * blocked and another thread runs (R) or sleeps (S).  0 if unreadable,
+ * SETTLE_UNKNOWN when the threads read were all blocked but not all
+ * threads were read (one of the others may take the connections). */
 static char process_state(int procfd, int pid)
 {
 	char path[64], best;
@@ -59,7 +75,7 @@ static char process_state(int procfd, int pid)
 
 	snprintf(path, sizeof(path), "%d/stat", pid);
 	best = read_state(procfd, path);
-	if (!owners_state_blocked(best))
+	if (!main_idle(best))
 		return best;
 	snprintf(path, sizeof(path), "%d/task", pid);
 	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -85,8 +101,17 @@ static char process_state(int procfd, int pid)
 		if (s == 'S')
 			best = s;
 	}
+	if (de && main_idle(best))
+		best = SETTLE_UNKNOWN;
 	closedir(dir);
 	return best;
+}
+
+char owners_process_state(int procfd, int pid)
+{
+	char s = process_state(procfd, pid);
+
+	return s == SETTLE_UNKNOWN ? 0 : s;
 }
 
 static void pause_ms(unsigned ms)
@@ -120,7 +145,7 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 
 	for (size_t k = 0; k < ntabs; k++)
 		for (size_t i = 0; i < tabs[k]->nprocs; i++)
-			if (owners_state_blocked(tabs[k]->procs[i].state))
+			if (main_idle(tabs[k]->procs[i].state))
 				cap++;
 	if (!cap)
 		return 0;
@@ -129,7 +154,7 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 		return -ENOMEM;
 	for (size_t k = 0; k < ntabs; k++)
 		for (size_t i = 0; i < tabs[k]->nprocs; i++)
-			if (owners_state_blocked(tabs[k]->procs[i].state))
+			if (main_idle(tabs[k]->procs[i].state))
 				pids[n++] = tabs[k]->procs[i].pid;
 	qsort(pids, n, sizeof(*pids), pid_cmp);
 	left = 0;
@@ -147,7 +172,9 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 		for (size_t i = 0; i < left; i++) {
 			char s = process_state(procfd, pids[i]);
 
-			if (s && !owners_state_blocked(s))
+			if (s == SETTLE_UNKNOWN)
+				set_state(tabs, ntabs, pids[i], 0);
+			else if (s && !main_idle(s))
 				set_state(tabs, ntabs, pids[i], s);
 			else
 				pids[m++] = pids[i];

@@ -364,6 +364,34 @@ static bool other_netns(const struct scan *sc, size_t slot)
 
 /* Scan one process.  Returns 0 or -ENOMEM; vanished or unreadable
  * processes are skipped. */
+/* The fd directory of a live thread of pid other than its main one, or
+ * -1: the descriptors of a process whose main thread has exited
+ * (pthread_exit() in main) are not shown in its PID/fd, which is empty. */
+static int thread_fd_dir(int procfd, int pid)
+{
+	char path[48], buf[4096] __attribute__((aligned(8)));
+	int fd = -1, dfd;
+	long n;
+
+	snprintf(path, sizeof(path), "%d/task", pid);
+	dfd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	/* the first entries are enough: any live thread will do */
+	n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+	for (long off = 0; fd < 0 && off < n;) {
+		const struct dirent64 *d = (const struct dirent64 *)(buf + off);
+
+		off += d->d_reclen;
+		if (!all_digits(d->d_name, 10) || atoi(d->d_name) == pid)
+			continue;
+		snprintf(path, sizeof(path), "%d/task/%s/fd", pid, d->d_name);
+		fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	close(dfd);
+	return fd;
+}
+
 static int scan_proc(struct worker *w, size_t slot)
 {
 	struct scan *sc = w->sc;
@@ -391,9 +419,20 @@ static int scan_proc(struct worker *w, size_t slot)
 	}
 	w->scanned++;
 	w->neps = 0;
-	for (;;) {
+	for (bool other = false;;) {
 		long n = syscall(SYS_getdents64, fdfd, w->dents, DENTS_BUF_SIZE);
 
+		if (n <= 0 && !nfds && !other) {
+			/* none: a main thread gone, the others holding them? */
+			int tfd = thread_fd_dir(sc->procfd, sc->pids[slot]);
+
+			other = true;
+			if (tfd >= 0) {
+				close(fdfd);
+				fdfd = tfd;
+				continue;
+			}
+		}
 		if (n <= 0)
 			break;          /* end, or the process went away */
 		for (long off = 0; off < n;) {

@@ -411,6 +411,12 @@ ssize_t owners_read_small(int dirfd, const char *path, char *buf, size_t size);
  * Returns 0 or -ENOMEM. */
 int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs);
 
+/* The state of process pid as one reading of owners_settle_states() sees
+ * it: its main thread's, or when that one is stopped, traced or in disk
+ * sleep, that of a thread of it that runs or sleeps.  0 when unreadable
+ * or unknown.  procfd: /proc. */
+char owners_process_state(int procfd, int pid);
+
 /* The word for a state letter of /proc/PID/stat ("running" for 'R',
  * "stopped" for 'T' ... doc/facts.md); NULL for an unknown letter. */
 const char *owners_state_name(char state);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "facts/facts.h"
 #include "facts/watch-all.h"
 
 struct watch_all {
@@ -16,6 +17,7 @@ struct watch_all {
 	struct netns_list *list;        /* the last scan */
 	struct watch **w;               /* per list->ns[i]; NULL: not watched (yet) */
 	int *err;                       /* per list->ns[i]: the last refresh's -errno */
+	unsigned long long *cookie;     /* per list->ns[i]: its watcher's namespace (0: unknown) */
 	size_t n;
 	uint64_t next_scan_ms;          /* the periodic scan */
 	uint64_t early_scan_ms;         /* the soonest a change of run/netns brings it */
@@ -62,9 +64,11 @@ static void wa_drop(struct watch_all *a)
 		watch_free(a->w[i]);
 	free(a->w);
 	free(a->err);
+	free(a->cookie);
 	netns_list_free(a->list);
 	a->w = NULL;
 	a->err = NULL;
+	a->cookie = NULL;
 	a->list = NULL;
 	a->n = 0;
 }
@@ -137,6 +141,7 @@ static int wa_scan(struct watch_all *a, uint64_t now)
 	struct netns_list *l = NULL;
 	struct watch **w;
 	int *err;
+	unsigned long long *cookie;
 	uint64_t t0 = wa_cpu_us();
 	struct stat dir;
 	bool has;
@@ -148,9 +153,11 @@ static int wa_scan(struct watch_all *a, uint64_t now)
 		return a->list ? 0 : r; /* logged; the last list stays */
 	w = calloc(l->n ? l->n : 1, sizeof(*w));
 	err = calloc(l->n ? l->n : 1, sizeof(*err));
-	if (!w || !err) {
+	cookie = calloc(l->n ? l->n : 1, sizeof(*cookie));
+	if (!w || !err || !cookie) {
 		free(w);
 		free(err);
+		free(cookie);
 		netns_list_free(l);
 		return -ENOMEM;
 	}
@@ -161,6 +168,7 @@ static int wa_scan(struct watch_all *a, uint64_t now)
 		if (old && old->state != NETNS_GONE) {
 			w[i] = a->w[k];
 			err[i] = a->err[k];
+			cookie[i] = a->cookie[k];
 			a->w[k] = NULL;
 		} else if (a->list) {
 			a->st.appeared++;
@@ -173,10 +181,12 @@ static int wa_scan(struct watch_all *a, uint64_t now)
 		}
 	free(a->w);
 	free(a->err);
+	free(a->cookie);
 	netns_list_free(a->list);
 	a->list = l;
 	a->w = w;
 	a->err = err;
+	a->cookie = cookie;
 	a->n = l->n;
 	a->dir = dir;
 	a->has_dir = has;
@@ -194,8 +204,20 @@ static int visit_refresh(struct netns_entry *e, void *arg)
 {
 	struct watch_all *a = arg;
 	size_t i = (size_t)(e - a->list->ns);
+	unsigned long long cookie = host_netns_cookie();
 	int r;
 
+	/* the inode of a namespace deleted goes to the next one made: a
+	 * watcher carried over by it holds the readings (sysctls, counters)
+	 * of the one gone */
+	if (a->w[i] && cookie && a->cookie[i] && cookie != a->cookie[i]) {
+		watch_free(a->w[i]);
+		a->w[i] = NULL;
+		a->err[i] = 0;
+		a->st.gone++;
+		a->st.appeared++;
+	}
+	a->cookie[i] = cookie;
 	if (!a->w[i]) {
 		struct watch_share s = { .peers = (unsigned)a->n, .owners_outside = true, .softnet = e->self,
 					 .syn_budget_us = &a->syn_budget_us };

@@ -2,10 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "facts/counters.h"
 #include "facts/sockets.h"
@@ -364,6 +366,24 @@ static int take_owners(struct watch *w, struct socktab *t)
 	return 0;
 }
 
+/* A process whose main thread is stopped, traced, in disk sleep or gone
+ * (a zombie while the others run): the state of a thread of it that can
+ * take connections, as the audit has it
+ * (one reading: the view reads again at each refresh). */
+static char thread_state(const struct watch *w, int pid, char st)
+{
+	int procfd;
+
+	if (st != 'D' && st != 'T' && st != 't' && st != 'Z')
+		return st;
+	procfd = root_open_in(w->root, "proc", O_RDONLY | O_DIRECTORY);
+	if (procfd < 0)
+		return st;
+	st = owners_process_state(procfd, pid);
+	close(procfd);
+	return st;
+}
+
 /* Each owner's state, from /proc/PID/stat; a process whose start time
  * changed is another one with a reused PID: gone.  Returns whether one is
  * gone (the owners are to be looked for again). */
@@ -384,7 +404,7 @@ static bool read_states(struct watch *w)
 		if (root_read_file(w->root, path, 4096, &text, &len) == 0 &&
 		    owners_parse_stat(text, len, &st, &start) == 0 &&
 		    (!w->starts[i] || w->starts[i] == start)) {
-			p->state = st;
+			p->state = thread_state(w, p->pid, st);
 			w->starts[i] = start;
 		} else {
 			p->gone = gone = true;

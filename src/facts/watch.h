@@ -18,7 +18,8 @@
  *     process on the host) at the first refresh and when a listener
  *     appears that the last scan did not see, at most once per
  *     WATCH_OWNER_SHARE times the scan's CPU time; each refresh only rereads
- *     /proc/PID/stat of the owners found, for their state.
+ *     /proc/PID/stat of the owners found, for their state (and the threads'
+ *     of one whose main thread is stopped, traced or in disk sleep).
  *
  * Memory is flat in time: the sockets of the last reading, the owners of
  * the last scan. */

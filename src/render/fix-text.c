@@ -150,7 +150,7 @@ static void fix_netns_text(FILE *out, const json_t *doc)
 static void fix_done_text(FILE *out, FILE *err, const json_t *doc, const struct fix_text_opts *o)
 {
 	const json_t *applied = json_object_get(doc, "applied"), *it;
-	const char *path = text_str(doc, "path"), *content = text_str(doc, "content");
+	const char *content = text_str(doc, "content");
 	bool changed = json_is_true(json_object_get(doc, "changed")), set = changed;
 	size_t i;
 
@@ -158,17 +158,22 @@ static void fix_done_text(FILE *out, FILE *err, const json_t *doc, const struct 
 		fputs(content, out);
 		out = err;
 	} else {
+		/* --output names any file: escaped as a path is */
+		char *path = escape_untrusted_str(text_str(doc, "path"));
+		const char *p = path ? path : "?";
+
 		if (applied)
 			report_fix_applied_text(out, applied);
 		if (!json_is_true(json_object_get(doc, "exists")) && !*content)
 			fprintf(out, "nothing to write: no recommendation is missing from the sysctl.d "
-				"configuration (%s not created)\n", path);
+				"configuration (%s not created)\n", p);
 		else if (!changed)
-			fprintf(out, "%s is up to date\n", path);
+			fprintf(out, "%s is up to date\n", p);
 		else if (json_object_get(doc, "backup"))
-			fprintf(out, "wrote %s (the previous version is in %s.bak)\n", path, path);
+			fprintf(out, "wrote %s (the previous version is in %s.bak)\n", p, p);
 		else
-			fprintf(out, "wrote %s\n", path);
+			fprintf(out, "wrote %s\n", p);
+		free(path);
 	}
 	fix_msgs(err, "warning: ", json_object_get(doc, "warnings"));
 	if (o->verbose)
@@ -191,24 +196,29 @@ static void fix_done_text(FILE *out, FILE *err, const json_t *doc, const struct 
 /* Without --write, --check or --apply: what would be written. */
 static void fix_show_text(FILE *out, const json_t *doc)
 {
-	const char *content = text_str(doc, "content"), *target = text_str(doc, "target");
+	const char *content = text_str(doc, "content");
 	const json_t *warnings = json_object_get(doc, "warnings"), *notes = json_object_get(doc, "notes");
+	char *path = escape_untrusted_str(text_str(doc, "path"));
+	char *target = escape_untrusted_str(text_str(doc, "target"));
 
 	if (!*content) {
 		fputs("Nothing to persist: every recommendation is met by the running values and the "
 		      "sysctl.d files.\n", out);
 	} else if (!json_is_true(json_object_get(doc, "changed"))) {
-		fprintf(out, "%s is up to date:\n\n", text_str(doc, "path"));
+		fprintf(out, "%s is up to date:\n\n", path ? path : "?");
 		fix_text_safe(out, content);
 	} else {
 		fprintf(out, "%s (netknobs fix --write writes it; --apply also sets the values now):\n\n",
-			text_str(doc, "path"));
+			path ? path : "?");
 		fix_text_safe(out, content);
 		if (json_is_true(json_object_get(doc, "exists"))) {
 			fputc('\n', out);
-			diff_unified(out, text_str(doc, "previous"), target, content, target);
+			diff_unified(out, text_str(doc, "previous"), target ? target : "?", content,
+				     target ? target : "?");
 		}
 	}
+	free(path);
+	free(target);
 	if (json_array_size(warnings)) {
 		fputc('\n', out);
 		fix_msgs(out, "warning: ", warnings);
@@ -221,11 +231,13 @@ static void fix_show_text(FILE *out, const json_t *doc)
 
 void report_fix_text(FILE *out, FILE *err, const json_t *doc, const struct fix_text_opts *o)
 {
-	const char *target = text_str(doc, "target");
-
 	if (o->check) {
+		char *target = escape_untrusted_str(text_str(doc, "target"));
+
 		if (json_is_true(json_object_get(doc, "changed")))
-			diff_unified(out, text_str(doc, "previous"), target, text_str(doc, "content"), target);
+			diff_unified(out, text_str(doc, "previous"), target ? target : "?", text_str(doc, "content"),
+				     target ? target : "?");
+		free(target);
 		fix_msgs(err, "warning: ", json_object_get(doc, "warnings"));
 	} else if (json_is_false(json_object_get(doc, "sysctl_d_applies"))) {
 		fix_netns_text(out, doc);

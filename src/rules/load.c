@@ -114,10 +114,11 @@ int load_text_safe(struct load_ctx *c, const struct ynode *n, const char *key, b
 		return 0;
 	b = (unsigned char)n->value[at];
 	what = escape_untrusted(n->value + at, clen);
-	load_err(c, n, "'%s' holds %s (%s, byte %ld of the value): write it without control or "
-	       "direction-changing characters", key,
-	       b == '\n' ? "a line break" : b < 0x80 || b == 0xc2 ? "a control character"
-	       : clen == 1 ? "a byte that is not UTF-8" : "a character that changes the text's direction or lines",
+	load_err(c, n, "'%s' holds %s (%s, byte %ld of the value): write it without control, "
+	       "invisible or direction-changing characters", key,
+	       b == '\n' ? "a line break" : escape_invisible_at(n->value + at, clen) ? "a character that prints as nothing"
+	       : b < 0x80 || b == 0xc2 ? "a control character" : clen == 1 ? "a byte that is not UTF-8"
+	       : "a character that changes the text's direction or lines",
 	       what ? what : "?", at + 1);
 	free(what);
 	return -EINVAL;

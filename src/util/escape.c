@@ -49,6 +49,17 @@ static bool reorders(unsigned cp)
 	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* Code points that print as nothing: the zero-width space and joiners,
+ * the word joiner and invisible operators, the byte order mark, the soft
+ * hyphen, the fillers that show as blank and the tag characters.  A
+ * namespace named "prod" followed by U+200B looks like "prod". */
+static bool invisible(unsigned cp)
+{
+	return cp == 0x00ad || cp == 0x034f || cp == 0x115f || cp == 0x1160 || cp == 0x17b4 || cp == 0x17b5 ||
+	       cp == 0x180e || (cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) ||
+	       cp == 0x3164 || cp == 0xfeff || cp == 0xffa0 || (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
 static char *escape_bytes(const char *str, size_t len, int keep_backslash)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -89,11 +100,14 @@ static char *escape_bytes(const char *str, size_t len, int keep_backslash)
 			i++;
 			continue;
 		}
-		if (reorders(cp)) {
-			/* 3 bytes become 6 characters: within the worst case */
+		if (reorders(cp) || invisible(cp)) {
+			/* k bytes become 6 characters (\\uXXXX) or, above U+FFFF, 4
+			 * bytes 10 (\\U000XXXXX): within the worst case */
+			int top = cp > 0xffff ? 28 : 12;
+
 			*o++ = '\\';
-			*o++ = 'u';
-			for (int sh = 12; sh >= 0; sh -= 4)
+			*o++ = cp > 0xffff ? 'U' : 'u';
+			for (int sh = top; sh >= 0; sh -= 4)
 				*o++ = hex[(cp >> sh) & 15];
 			i += k;
 			continue;
@@ -106,6 +120,13 @@ static char *escape_bytes(const char *str, size_t len, int keep_backslash)
 	return out;
 }
 
+bool escape_invisible_at(const char *str, size_t len)
+{
+	unsigned cp;
+
+	return utf8_seq((const unsigned char *)str, len, &cp) > 0 && invisible(cp);
+}
+
 long escape_first_unsafe(const char *str, size_t len, bool allow_lines, size_t *clen)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -114,7 +135,7 @@ long escape_first_unsafe(const char *str, size_t len, bool allow_lines, size_t *
 		unsigned cp;
 		size_t k = utf8_seq(s + i, len - i, &cp);
 
-		if (k == 0 || reorders(cp) || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+		if (k == 0 || reorders(cp) || invisible(cp) || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
 		    (cp < 0x20 && !(allow_lines && (cp == '\n' || cp == '\t')))) {
 			if (clen)
 				*clen = k ? k : 1;

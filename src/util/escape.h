@@ -12,8 +12,10 @@
  * control character (C0, DEL, C1), every backslash and every byte that is not
  * part of valid UTF-8 is written as a C escape (\n, \t, \\, \xNN), and every
  * code point that reorders the text around it (bidirectional controls such
- * as U+202E, line and paragraph separators) as \uXXXX.  The result is valid
- * UTF-8 without control characters.  NULL only when out of memory. */
+ * as U+202E, line and paragraph separators) or prints as nothing (U+200B,
+ * U+FEFF, the tag characters ...) as \uXXXX (\U000XXXXX above U+FFFF).
+ * The result is valid UTF-8 without control characters.  NULL only when out
+ * of memory. */
 char *escape_untrusted(const char *s, size_t len);
 
 /* The same for a NUL-terminated string. */
@@ -35,12 +37,17 @@ char *escape_display(const char *s);
 
 /* The byte offset of the first character of s that the functions above
  * would escape other than a backslash (a control character, a code point
- * that reorders the text, invalid UTF-8), or -1 when there is none.  With
+ * that reorders the text or prints as nothing, invalid UTF-8), or -1 when
+ * there is none.  With
  * allow_lines, newlines and tabs are allowed.  *clen (when clen is not NULL)
  * is set to the length in bytes of that character.  For checking text that
  * will be printed (a rule's title) where it is written, after YAML's
  * unescaping. */
 long escape_first_unsafe(const char *s, size_t len, bool allow_lines, size_t *clen);
+
+/* Whether the character at s (of len bytes) is one of those that print as
+ * nothing (U+200B ...), which the functions above escape. */
+bool escape_invisible_at(const char *s, size_t len);
 
 /* fputs() through escape_display(). */
 void fputs_safe(const char *s, FILE *f);

@@ -1,4 +1,4 @@
-/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-t] [-D] PORT BACKLOG
+/* listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-T N] [-t] [-D|-Z] PORT BACKLOG
  *
  * Open a TCP listener and keep it, never calling accept(), so that its
  * accept queue fills.  -4 IPv4 (default), -6 IPv6 only, -d dual-stack [::]
@@ -7,8 +7,10 @@
  * (\xNN, \e, \n, \t, \\) decoded; -N: once listening, move into the
  * network namespace of NSFILE (/proc/PID/ns/net), keeping the listener of
  * the namespace it was started in; -t start a second thread that waits
- * (as a threaded server's other workers do); -D then wait in
- * uninterruptible sleep (state D, helper_stick()) in the main thread.
+ * (as a threaded server's other workers do); -T N: before it, start N
+ * threads that each wait in uninterruptible sleep (state D, helper_stick());
+ * -D then wait in uninterruptible sleep in the main thread; -Z end the
+ * main thread (pthread_exit(): it stays a zombie while the others run).
  * Prints "ready PORT" once listening (PORT 0 picks one) and waits until
  * killed. */
 #include "config.h"
@@ -30,7 +32,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-t] [-D] PORT BACKLOG\n");
+	fprintf(stderr, "usage: listen-hold [-4|-6|-d] [-a ADDR] [-r] [-n COMM] [-N NSFILE] [-T N] [-t] [-D|-Z] PORT BACKLOG\n");
 	exit(2);
 }
 
@@ -86,6 +88,38 @@ static long number(const char *s, long min, long max)
 	return helper_number(s, min, max, usage);
 }
 
+static int stuck_fd = -1;
+
+static void *stuck_thread(void *arg)
+{
+	(void)arg;
+	helper_stick(stuck_fd);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* n threads in uninterruptible sleep, on small stacks */
+static int start_stuck(int fd, long n)
+{
+	pthread_attr_t at;
+	pthread_t th;
+
+	stuck_fd = fd;
+	if (pthread_attr_init(&at) || pthread_attr_setstacksize(&at, 256 * 1024))
+		return -1;
+	for (long i = 0; i < n; i++) {
+		int e = pthread_create(&th, &at, stuck_thread, NULL);
+
+		if (e) {
+			fprintf(stderr, "pthread_create: %s\n", strerror(e));
+			return -1;
+		}
+	}
+	pthread_attr_destroy(&at);
+	return 0;
+}
+
 static void *waiter(void *arg)
 {
 	(void)arg;
@@ -101,9 +135,9 @@ int main(int argc, char **argv)
 	char *comm = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	long port, backlog;
+	long port, backlog, nstuck = 0;
 
-	while ((opt = getopt(argc, argv, "46da:rn:N:tD")) != -1) {
+	while ((opt = getopt(argc, argv, "46da:rn:N:T:tDZ")) != -1) {
 		switch (opt) {
 		case '4': family = AF_INET; dual = 0; break;
 		case '6': family = AF_INET6; dual = 0; break;
@@ -112,8 +146,10 @@ int main(int argc, char **argv)
 		case 'r': reuse = 1; break;
 		case 'n': comm = optarg; break;
 		case 'N': nsfile = optarg; break;
+		case 'T': nstuck = number(optarg, 0, 100000); break;
 		case 't': thread = 1; break;
 		case 'D': stuck = 1; break;
+		case 'Z': stuck = 2; break;
 		default: usage();
 		}
 	}
@@ -164,6 +200,8 @@ int main(int argc, char **argv)
 		}
 		close(nfd);
 	}
+	if (nstuck && start_stuck(fd, nstuck) < 0)
+		return 1;
 	if (thread) {
 		pthread_t th;
 		int e = pthread_create(&th, NULL, waiter, NULL);
@@ -175,6 +213,8 @@ int main(int argc, char **argv)
 	}
 	printf("ready %ld\n", port);
 	fflush(stdout);
+	if (stuck == 2)
+		pthread_exit(NULL);
 	if (stuck && helper_stick(fd) < 0)
 		return 1;
 	for (;;)

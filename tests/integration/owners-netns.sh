@@ -80,4 +80,37 @@ check_eq "d: one thread in D: the process is stuck" "warning" \
 	"$(jq -r --arg s "127.0.0.1:$dport" '.findings[] | select(.rule == "backlog.owner-stopped" and .subject == $s) | .severity' "$T/d-audit.json")"
 check_match "d: and the full queue says nobody accepts" "Every process that could accept them is stopped or stuck" \
 	"$(jq -r --arg s "127.0.0.1:$dport" '.findings[] | select(.rule == "backlog.queue-full" and .subject == $s) | .message' "$T/d-audit.json")"
+
+# e. more threads than are read (4096), all in D but the last one, which
+# waits: what the threads not read do is unknown, so the process is not
+# said to be stuck (it was called disk-sleep, and its queue's drops
+# blamed on it)
+make_ns e many
+spawn "$T/e" "$e" "$LH" -T 4100 -t -D -a 127.0.0.1 0 4
+epid=$LAST_PID
+eport=$(wait_port "$T/e")
+many_d() { [ "$(state "$1")" = D ] && [ "$(grep -l ' S ' /proc/$1/task/*/stat 2>/dev/null | wc -l)" -ge 1 ] && \
+	[ "$(ls /proc/$1/task | wc -l)" -ge 4102 ]; }
+poll_until 20 many_d "$epid" || fail "e: the threads did not start: $(ls /proc/$epid/task | wc -l) threads"
+ip netns exec "$e" "$HELPERS/connect-burst" -x -w 500 127.0.0.1 "$eport" 10 >/dev/null
+in_ns "$e" "$NETKNOBS" audit --json >"$T/e-audit.json" || true
+in_ns "$e" "$NETKNOBS" facts --json >"$T/e.json"
+check_eq "e: 4102 threads, the one read that waits not among them: no state said" "null" \
+	"$(jq -r '.sockets.listeners[].processes[0].state // "null"' "$T/e.json")"
+check_eq "e: nobody is said to be stopped or stuck" "" \
+	"$(jq -r '.findings[] | select(.rule == "backlog.owner-stopped" and .severity != "ok") | .rule' "$T/e-audit.json"; \
+	   jq -r '.findings[].message' "$T/e-audit.json" | grep -o 'stopped or stuck' || true)"
+
+# f. the main thread ended (pthread_exit), a second thread holds on: its
+# PID/fd is empty and its state a zombie's, but the process serves (it
+# was left without an owner, "owner unknown")
+make_ns f zomb
+spawn "$T/f" "$f" "$LH" -t -Z -a 127.0.0.1 0 4
+fpid=$LAST_PID
+fport=$(wait_port "$T/f")
+in_z() { [ "$(state "$1")" = Z ]; }
+poll_until 5 in_z "$fpid" || fail "f: the main thread did not end: $(state "$fpid")"
+in_ns "$f" "$NETKNOBS" facts --json >"$T/f.json"
+check_eq "f: the owner found through its other thread" "[$fpid]" "$(jq -c '[.sockets.listeners[].processes[].pid]' "$T/f.json")"
+check_eq "f: in the state of the thread that runs on" "sleeping" "$(jq -r '.sockets.listeners[].processes[0].state' "$T/f.json")"
 finish

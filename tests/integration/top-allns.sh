@@ -15,6 +15,12 @@
 #      the look at /proc/PID/ns/net), and no namespace of the test lists it
 #   d. SIGTERM ends it with status 0 after a whole frame; what is refused
 #      (--netns with it, --sort netns without it, no terminal, not root)
+#   e. an owner whose main thread is in disk sleep while another thread
+#      waits is sleeping, as the audit has it (it was shown disk-sleep and
+#      sorted first as stuck); one whose only thread is stays disk-sleep
+#   f. a namespace deleted and another made at once, which the kernel gives
+#      the same inode number: the new one's readings are its own (its
+#      somaxconn, not the deleted one's for 10 s), the old one counted gone
 . "$TESTLIB"
 . "$TOP_SRCDIR/tests/servers.sh"
 need_root
@@ -192,4 +198,50 @@ if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --c
 else
 	echo "# setpriv cannot run netknobs as nobody here: the check without root is left out"
 fi
+
+# ---------------------------------------------------------------- e
+make_ns E thr
+spawn "$T/thr" "$E" "$HELPERS/listen-hold" -t -D -a 127.0.0.1 3030 8
+THR=$LAST_PID
+wait_port "$T/thr" >/dev/null
+spawn "$T/one" "$E" "$HELPERS/listen-hold" -D -a 127.0.0.1 3031 8
+ONE=$LAST_PID
+wait_port "$T/one" >/dev/null
+both_d() { [ "$(state "$THR")" = D ] && [ "$(state "$ONE")" = D ]; }
+poll_until 5 both_d || fail "e: the main threads did not enter D: $(state "$THR") $(state "$ONE")"
+"$NETKNOBS" top --all-netns -b -n 2 -d 200ms -f "$E" >"$T/e.out" 2>&1
+check_match "e: a thread that waits: sleeping" "listen-hold\\[$THR\\] sleeping" "$(row "$T/e.out" 2 "$E" 3030)"
+check_match "e: the only thread in D: disk-sleep" "listen-hold\\[$ONE\\] disk-sleep" "$(row "$T/e.out" 2 "$E" 3031)"
+
+# ---------------------------------------------------------------- f
+make_ns F old
+ip netns exec "$F" sh -c 'echo 1 >/proc/sys/net/core/somaxconn'
+ino=$(stat -L -c %i "/run/netns/$F")
+"$NETKNOBS" top --all-netns -b -n 8 -d 2s -f "$MINE" >"$T/f.out" 2>&1 &
+FTOP=$!
+NK_PIDS="$NK_PIDS $FTOP"
+poll_until 20 frames_done "$T/f.out" 1 || fail "f: no first frame"
+check_match "f: the old namespace's somaxconn in the header" "^somaxconn 1[- ]" "$(frame "$T/f.out" 1)"
+# right after a frame, so that no look at the namespaces comes between
+k=$(nframes "$T/f.out")
+poll_until 10 frames_done "$T/f.out" $((k + 1)) || fail "f: top stopped printing"
+ip netns del "$F"
+reused=""
+for i in $(seq 40); do
+	G=$(new_netns "new$i")
+	if [ "$(stat -L -c %i "/run/netns/$G")" = "$ino" ]; then reused=$G; break; fi
+	ip netns del "$G"
+	sleep 0.02
+done
+k=$(nframes "$T/f.out")
+if [ -z "$reused" ]; then
+	echo "# the kernel did not give the new namespace the deleted one's inode: not checked"
+else
+	poll_until 20 frames_done "$T/f.out" $((k + 2)) || fail "f: top stopped printing"
+	check_eq "f: the new namespace, its inode the deleted one's: not the deleted one's somaxconn" "" \
+		"$(frame "$T/f.out" $((k + 2)) | grep -E '^somaxconn 1[- ]' || true)"
+	check_match "f: the deleted one counted gone" "; [1-9][0-9]* gone\\)" "$(frame "$T/f.out" $((k + 2)))"
+fi
+kill "$FTOP" 2>/dev/null || true
+wait "$FTOP" 2>/dev/null || true
 finish

@@ -236,6 +236,25 @@ static void test_all(void)
 	is_str(buf, "! pod default/db-0 10.0.0.2:5432                      129/128    129  100%        -    200.0  -",
 	       "its rows' SYN-RECV unknown, not 0");
 	top_rows_free(&rows);
+
+	/* a name of 255 control bytes, escaped: 1020 characters.  The row was
+	 * cut at the buffer's end, its last bytes run into the address */
+	{
+		char longname[4 * 255 + 1] = "";
+		struct top_ns lns = { &frame2, longname };
+
+		for (int i = 0; i < 255; i++)
+			strcat(longname, "\\x01");
+		ok(top_rows_build(&rows, &lns, 1, TOP_SORT_DROPS, NULL) == 0 && rows.netns_width == TOP_NETNS_MAX,
+		   "a name of 1020 characters: a NETNS column of %d", TOP_NETNS_MAX);
+		top_row_line(&rows.r[0], rows.netns_width, buf, sizeof(buf));
+		ok(strlen(buf) > TOP_NETNS_MAX + 5 && !strncmp(buf + 2 + TOP_NETNS_MAX - 3, "... 10.0.0.2:5432 ", 18),
+		   "its rows: the name cut with '...', then the address: %s", buf + TOP_NETNS_MAX - 10);
+		top_header(&lns, 1, &rows, &st, hdr);
+		ok(strstr(hdr[1], "...  200.0)") == NULL && strstr(hdr[1], "... 200.0)") != NULL,
+		   "header: the name that drops the most cut, its rate said: %s", hdr[1]);
+		top_rows_free(&rows);
+	}
 }
 
 int main(void)
