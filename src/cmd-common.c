@@ -639,12 +639,8 @@ int cmd_load_rules(const struct globals *g, const struct rule_opts *o, struct ru
 int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			    struct rulebook *rb)
 {
-	static const struct option own[] = {
-		RULE_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rule_opts o = { 0 };
-	int r = cmd_parse(cmd, g, argc, argv, NULL, own, rule_opts_cb, &o);
+	int r = cmd_parse(cmd, g, argc, argv, NULL, NULL, rule_opts_cb, &o);
 
 	if (r < 0) {
 		rule_opts_free(&o);
