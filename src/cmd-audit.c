@@ -467,7 +467,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	int r, ret = EXIT_NK_ERROR;
 	double t_render;
 
-	r = cmd_parse(&cmd_audit, g, argc, argv, NULL, NULL, audit_opt, &ra);
+	r = cmd_parse(&cmd_audit, g, argc, argv, audit_opt, &ra);
 	a = ra.a;
 	/* the state directory's history belongs to the system netknobs runs
 	 * on: read for a live audit, or when asked for by name */

@@ -190,9 +190,10 @@ const struct cmd_opt sample_options[] = {
 /* The most options a command takes, its own and the global ones. */
 #define OPTS_MAX 64
 
+/* Whether o is a row of a table, not its end (or a NULL table). */
 static bool opt_row(const struct cmd_opt *o)
 {
-	return o->name || o->label || o->group;
+	return o && (o->name || o->label || o->group);
 }
 
 /* What the command's callback gets for o. */
@@ -295,7 +296,6 @@ void cmd_help(const struct cmd *c, FILE *out)
 }
 
 int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
-	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data)
 {
 	static const struct option globals[] = { GLOBAL_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
@@ -306,23 +306,13 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 	char *sopts = t.so;
 	int c;
 
-	if (cmd->options) {
-		if (opt_tables_add(&t, cmd->options) < 0) {
-			log_error("%s: more than %d options", cmd->name, OPTS_MAX);
-			return CMD_PARSE_FAILED;
-		}
-	} else {
-		for (size_t i = 0; own && own[i].name && t.n < 48; i++)
-			opts[t.n++] = own[i];
-		snprintf(sopts, sizeof(t.so), ":h%s", shortopts ? shortopts : "");
+	/* the command's, then the global ones */
+	if (opt_tables_add(&t, cmd->options) < 0 || t.n + sizeof(globals) / sizeof(globals[0]) - 1 > OPTS_MAX) {
+		log_error("%s: more than %d options", cmd->name, OPTS_MAX);
+		return CMD_PARSE_FAILED;
 	}
-	for (size_t i = 0; globals[i].name; i++) {
-		if (t.n >= OPTS_MAX) {
-			log_error("%s: more than %d options", cmd->name, OPTS_MAX);
-			return CMD_PARSE_FAILED;
-		}
+	for (size_t i = 0; globals[i].name; i++)
 		opts[t.n++] = globals[i];
-	}
 	memset(&opts[t.n], 0, sizeof(opts[t.n]));
 
 	/* 0, not 1: glibc then resets getopt completely, including the
@@ -640,7 +630,7 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
 			    struct rulebook *rb)
 {
 	struct rule_opts o = { 0 };
-	int r = cmd_parse(cmd, g, argc, argv, NULL, NULL, rule_opts_cb, &o);
+	int r = cmd_parse(cmd, g, argc, argv, rule_opts_cb, &o);
 
 	if (r < 0) {
 		rule_opts_free(&o);

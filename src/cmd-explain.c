@@ -251,7 +251,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	const char *why;
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_explain, g, argc, argv, NULL, NULL, explain_opt, &a);
+	r = cmd_parse(&cmd_explain, g, argc, argv, explain_opt, &a);
 	if (r < 0) {
 		rule_opts_free(&a.ro);
 		return CMD_PARSE_STATUS(r);

@@ -135,7 +135,7 @@ static int facts_run(struct globals *g, int argc, char **argv)
 	json_t *doc;
 	int r, ret = EXIT_NK_OK;
 
-	r = cmd_parse(&cmd_facts, g, argc, argv, NULL, NULL, facts_opt, &a);
+	r = cmd_parse(&cmd_facts, g, argc, argv, facts_opt, &a);
 	if (r < 0) {
 		free(a.keys);
 		return CMD_PARSE_STATUS(r);

@@ -397,7 +397,7 @@ static int fix_run(struct globals *g, int argc, char **argv)
 	struct fix_run f = { .g = g, .a.au.fail_on = SEV_WARNING, .t.dirfd = -1 };
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_fix, g, argc, argv, NULL, NULL, fix_opt, &f.a);
+	r = cmd_parse(&cmd_fix, g, argc, argv, fix_opt, &f.a);
 	if (r < 0) {
 		audit_args_free(&f.a.au);
 		return CMD_PARSE_STATUS(r);

@@ -77,7 +77,7 @@ static int lint_run(struct globals *g, int argc, char **argv)
 	size_t n = 0;
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_lint, g, argc, argv, NULL, NULL, rule_opts_cb, &o);
+	r = cmd_parse(&cmd_lint, g, argc, argv, rule_opts_cb, &o);
 	if (r < 0)
 		return CMD_PARSE_STATUS(r);
 	paths = calloc((size_t)(argc - r), sizeof(*paths));

@@ -241,7 +241,7 @@ static int listeners_run(struct globals *g, int argc, char **argv)
 	json_t *doc;
 	int r;
 
-	r = cmd_parse(&cmd_listeners, g, argc, argv, NULL, NULL, listeners_opt, &a);
+	r = cmd_parse(&cmd_listeners, g, argc, argv, listeners_opt, &a);
 	if (r < 0)
 		return CMD_PARSE_STATUS(r);
 	if (g->all_netns)

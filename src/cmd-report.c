@@ -340,7 +340,7 @@ static int report_run(struct globals *g, int argc, char **argv)
 	};
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_report, g, argc, argv, NULL, NULL, report_opt, &x.ra);
+	r = cmd_parse(&cmd_report, g, argc, argv, report_opt, &x.ra);
 	if (r < 0) {
 		audit_args_free(&x.ra.a);
 		return CMD_PARSE_STATUS(r);

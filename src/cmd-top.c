@@ -486,7 +486,7 @@ static int top_run(struct globals *g, int argc, char **argv)
 	struct nk_root root;
 	int r;
 
-	r = cmd_parse(&cmd_top, g, argc, argv, NULL, NULL, top_opt, &a);
+	r = cmd_parse(&cmd_top, g, argc, argv, top_opt, &a);
 	if (r < 0)
 		return CMD_PARSE_STATUS(r);
 	if (top_check(g, &a) < 0)

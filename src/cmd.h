@@ -82,15 +82,6 @@ struct rule_opts {
 	bool no_defaults;       /* --no-default-rules */
 };
 
-#define RULE_LONG_OPTIONS                                                    \
-	{ "rules", required_argument, NULL, OPT_RULES },                     \
-	{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULT_RULES }
-
-#define RULE_OPTIONS_HELP                                                      \
-	"  --rules PATH           also load rule or override files (a file or a\n" \
-	"                         directory of *.yaml); repeatable\n"              \
-	"  --no-default-rules     do not load the built-in or installed rule sets\n"
-
 /* Handle --rules / --no-default-rules in a command's option callback:
  * 1 handled, 0 not one of them, -1 out of memory. */
 int rule_opts_option(struct rule_opts *o, int c, const char *arg);
@@ -189,7 +180,7 @@ struct cmd {
 	 * "Options:" and the rows of options, then notes (the text after
 	 * them, NULL: none), then the global options */
 	const char *usage;
-	const struct cmd_opt *options;
+	const struct cmd_opt *options;  /* NULL: none but the global ones */
 	const char *notes;
 	int (*run)(struct globals *g, int argc, char **argv);
 	/* its renderers, and so the formats it takes; NULL: text and json,
@@ -246,7 +237,6 @@ enum {
  * on its stack), and the two are best seen together at the one call that
  * pairs them. */
 int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
-	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data);
 
 /* What cmd_get_facts collects besides host, sysctls and counters. */
@@ -261,17 +251,6 @@ struct sample_args {
 	const char *duration;   /* as given; NULL: no window */
 	const char *interval;
 };
-
-#define SAMPLE_LONG_OPTIONS                                         \
-	{ "sample", required_argument, NULL, OPT_SAMPLE },          \
-	{ "interval", required_argument, NULL, OPT_INTERVAL }
-
-#define SAMPLE_OPTIONS_HELP                                                      \
-	"  --sample DURATION      watch for DURATION (10s, 500ms, 2m, 1h, or seconds)\n" \
-	"                         first: counter rates over the window, and per\n"    \
-	"                         listener the peak queue, SYN_RECV and the drops in\n" \
-	"                         it; Ctrl-C ends the window early\n"                 \
-	"  --interval I           read the listeners every I (default 100ms)\n"
 
 /* Handle --sample / --interval in a command's option callback: 1 handled,
  * 0 not one of them. */
