@@ -142,7 +142,9 @@ int globals_option(struct globals *g, int c, const char *arg);
  * A row with a name is an option: --NAME, and -LETTER when letter is not 0;
  * it takes an argument when arg names it (in --help: "--NAME ARG"), an
  * optional one (--NAME=ARG, -LARG) when also optional.  The command's
- * option callback gets val for it, by either spelling (val 0: the letter).
+ * option callback gets val for it, by either spelling (val 0: the letter;
+ * else a value from OPT_CMD_BASE up, or the row's letter: a value below 256
+ * would be taken for the letter of that value).
  * help is its text in --help, lines separated by '\n', each shown at the
  * text column; NULL: not shown (an option described in another row's).
  * label replaces the "-L, --NAME ARG" of --help; a row with a label and no
