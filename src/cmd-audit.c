@@ -27,6 +27,25 @@ int audit_strv_add(struct audit_strv *s, const char *x)
 	return 0;
 }
 
+const struct cmd_opt audit_options[] = {
+	{ "from", 0, "FILE", .val = OPT_AUDIT_FROM,
+	  .help = "audit a saved facts document (netknobs facts --json)" },
+	{ .group = sample_options },
+	{ .group = rule_options },
+	{ "profile", 0, "NAME", .val = OPT_AUDIT_PROFILE,
+	  .help = "run the rule sets of a profile with its variables\n"
+		  "(netknobs profiles lists them)" },
+	{ "only", 0, "TAG", .val = OPT_AUDIT_ONLY,
+	  .help = "only rules with this tag, from any rule set (opt-in\n"
+		  "ones such as hardening included); repeatable; a tag\n"
+		  "no loaded rule has is an error" },
+	{ "rule", 0, "ID", .val = OPT_AUDIT_RULE, .help = "only this rule; repeatable" },
+	{ "fail-on", 0, "SEVERITY", .val = OPT_AUDIT_FAIL_ON,
+	  .help = "the lowest severity that makes the exit status\n"
+		  "non-zero: info, notice, warning (default), critical" },
+	{ 0 },
+};
+
 int audit_args_option(struct audit_args *a, int c, const char *arg)
 {
 	int r = rule_opts_option(&a->ro, c, arg);
@@ -440,13 +459,6 @@ static const struct cmd_renderers audit_renderers = { {
 
 static int audit_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		AUDIT_LONG_OPTIONS,
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "timing", no_argument, NULL, OPT_AUDIT_TIMING },
-		{ "state-dir", required_argument, NULL, OPT_AUDIT_STATE_DIR },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const extra[] = { STATE_BOOT_ID_KEY };
 	struct audit_run_args ra = { .a = { .fail_on = SEV_WARNING } };
 	struct audit_hist hist = { NULL, false, NULL, NULL };
@@ -455,7 +467,7 @@ static int audit_run(struct globals *g, int argc, char **argv)
 	int r, ret = EXIT_NK_ERROR;
 	double t_render;
 
-	r = cmd_parse(&cmd_audit, g, argc, argv, "v", own, audit_opt, &ra);
+	r = cmd_parse(&cmd_audit, g, argc, argv, audit_opt, &ra);
 	a = ra.a;
 	/* the state directory's history belongs to the system netknobs runs
 	 * on: read for a live audit, or when asked for by name */
@@ -508,21 +520,25 @@ const struct cmd cmd_audit = {
 		"Collect the facts (or load them with --from), evaluate the rule sets and report:\n"
 		"a one-line verdict, then each finding with its subject, observed and\n"
 		"recommended values, the reason and the risk, then the merged recommendations\n"
-		"as sysctl -w and sysctl.d lines.\n"
-		"\n"
-		"Options:\n"
-		AUDIT_OPTIONS_HELP
-		"  -v, --verbose          also list passed and not applicable rules\n"
-		"  --timing               print how long each phase took on standard error\n"
-		"  --state-dir DIR        where netknobs report and fix --apply keep their\n"
-		"                         history, read (not changed) when auditing the live\n"
-		"                         system (default " DEFAULT_STATE_DIR "), and with\n"
-		"                         --from when given\n"
-		"  --json, --format json  the audit as JSON (doc/audit-schema.json)\n"
-		"  --format prom          Prometheus text exposition (doc/formats.md)\n"
-		"  --format nagios        a Nagios/Icinga plugin status line with performance\n"
-		"                         data; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN\n"
-		"\n"
+		"as sysctl -w and sysctl.d lines.\n",
+	.options = (const struct cmd_opt[]){
+		{ .group = audit_options },
+		{ "verbose", 'v', .help = "also list passed and not applicable rules" },
+		{ "timing", .val = OPT_AUDIT_TIMING,
+		  .help = "print how long each phase took on standard error" },
+		{ "state-dir", 0, "DIR", .val = OPT_AUDIT_STATE_DIR,
+		  .help = "where netknobs report and fix --apply keep their\n"
+			  "history, read (not changed) when auditing the live\n"
+			  "system (default " DEFAULT_STATE_DIR "), and with\n"
+			  "--from when given" },
+		{ .label = "--json, --format json", .help = "the audit as JSON (doc/audit-schema.json)" },
+		{ .label = "--format prom", .help = "Prometheus text exposition (doc/formats.md)" },
+		{ .label = "--format nagios",
+		  .help = "a Nagios/Icinga plugin status line with performance\n"
+			  "data; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN" },
+		{ 0 },
+	},
+	.notes =
 		"Rule sources, in order: the installed rule sets (" PKGDATADIR "/rules) or,\n"
 		"when none are installed, the built-in ones; " SYSCONFDIR "/netknobs/rules.d/*.yaml;\n"
 		"--rules.  Exit status: 0 nothing at or above --fail-on, 1 warning (or notice/info\n"

@@ -43,32 +43,13 @@ enum {
 	OPT_AUDIT_END = OPT_CMD_BASE + 0x20, /* commands number their own options from here */
 };
 
-/* The options of struct audit_args but --timing and -v/--verbose. */
-#define AUDIT_LONG_OPTIONS                                                   \
-	{ "from", required_argument, NULL, OPT_AUDIT_FROM },                 \
-	{ "only", required_argument, NULL, OPT_AUDIT_ONLY },                 \
-	{ "rule", required_argument, NULL, OPT_AUDIT_RULE },                 \
-	{ "fail-on", required_argument, NULL, OPT_AUDIT_FAIL_ON },           \
-	RULE_LONG_OPTIONS,                                                   \
-	{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE },           \
-	SAMPLE_LONG_OPTIONS
-
-#define AUDIT_OPTIONS_HELP                                                          \
-	"  --from FILE            audit a saved facts document (netknobs facts --json)\n" \
-	SAMPLE_OPTIONS_HELP                                                         \
-	RULE_OPTIONS_HELP                                                           \
-	"  --profile NAME         run the rule sets of a profile with its variables\n" \
-	"                         (netknobs profiles lists them)\n"                   \
-	"  --only TAG             only rules with this tag, from any rule set (opt-in\n" \
-	"                         ones such as hardening included); repeatable; a tag\n" \
-	"                         no loaded rule has is an error\n"                     \
-	"  --rule ID              only this rule; repeatable\n"                       \
-	"  --fail-on SEVERITY     the lowest severity that makes the exit status\n"   \
-	"                         non-zero: info, notice, warning (default), critical\n"
+/* The options of struct audit_args but --timing and -v/--verbose, as audit
+ * and report take them (for audit_args_option()). */
+extern const struct cmd_opt audit_options[];
 
 int audit_strv_add(struct audit_strv *s, const char *x);
 
-/* Handle one of AUDIT_LONG_OPTIONS (and --timing, -v): 1 handled, 0 not one of
+/* Handle one of audit_options (and --timing, -v): 1 handled, 0 not one of
  * them, -1 bad value (logged) or out of memory. */
 int audit_args_option(struct audit_args *a, int c, const char *arg);
 void audit_args_free(struct audit_args *a);

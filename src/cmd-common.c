@@ -165,30 +165,155 @@ const struct cmd *cmd_find(const char *name)
 	return NULL;
 }
 
+const struct cmd_opt rule_options[] = {
+	{ "rules", 0, "PATH", .val = OPT_RULES,
+	  .help = "also load rule or override files (a file or a\n"
+		  "directory of *.yaml); repeatable" },
+	{ "no-default-rules", .val = OPT_NO_DEFAULT_RULES,
+	  .help = "do not load the built-in or installed rule sets" },
+	{ 0 },
+};
+
+const struct cmd_opt sample_options[] = {
+	{ "sample", 0, "DURATION", .val = OPT_SAMPLE,
+	  .help = "watch for DURATION (10s, 500ms, 2m, 1h, or seconds)\n"
+		  "first: counter rates over the window, and per\n"
+		  "listener the peak queue, SYN_RECV and the drops in\n"
+		  "it; Ctrl-C ends the window early" },
+	{ "interval", 0, "I", .val = OPT_INTERVAL,
+	  .help = "read the listeners every I (default 100ms)" },
+	{ 0 },
+};
+
+/* The column of the options' texts in --help. */
+#define OPTS_HELP_COLUMN 25
+/* The most options a command takes, its own and the global ones. */
+#define OPTS_MAX 64
+
+/* Whether o is a row of a table, not its end (or a NULL table). */
+static bool opt_row(const struct cmd_opt *o)
+{
+	return o && (o->name || o->label || o->group);
+}
+
+/* What the command's callback gets for o. */
+static int opt_val(const struct cmd_opt *o)
+{
+	return o->val ? o->val : o->letter;
+}
+
+/* "-v, --verbose", "--rules PATH", "--name[=ARG]" or o's label, in buf. */
+static const char *opt_label(const struct cmd_opt *o, char *buf, size_t size)
+{
+	int n = 0;
+
+	if (o->label)
+		return o->label;
+	if (o->letter)
+		n = snprintf(buf, size, "-%c, ", o->letter);
+	snprintf(buf + n, size - (size_t)n, "--%s%s%s%s", o->name,
+		 o->arg ? (o->optional ? "[=" : " ") : "", o->arg ? o->arg : "",
+		 o->arg && o->optional ? "]" : "");
+	return buf;
+}
+
+void cmd_opts_help(const struct cmd_opt *t, FILE *out)
+{
+	for (; opt_row(t); t++) {
+		char buf[128];
+		const char *label, *p = t->help;
+
+		if (t->group) {
+			cmd_opts_help(t->group, out);
+			continue;
+		}
+		if (!p)
+			continue;
+		label = opt_label(t, buf, sizeof(buf));
+		if (strlen(label) + 4 > OPTS_HELP_COLUMN)
+			fprintf(out, "  %s\n%*s", label, OPTS_HELP_COLUMN, "");
+		else
+			fprintf(out, "  %-*s", OPTS_HELP_COLUMN - 2, label);
+		for (;;) {
+			size_t len = strcspn(p, "\n");
+
+			fprintf(out, "%.*s\n", (int)len, p);
+			if (!p[len])
+				break;
+			p += len + 1;
+			fprintf(out, "%*s", OPTS_HELP_COLUMN, "");
+		}
+	}
+}
+
+/* The getopt_long() tables of a command's options. */
+struct opt_tables {
+	struct option lo[OPTS_MAX + 1];
+	size_t n;
+	char so[3 * OPTS_MAX + 4];      /* ":h", then "L", "L:" or "L::" each */
+	size_t sn;
+	int val[256];                   /* by short letter: the callback's value */
+};
+
+/* Add the rows of t (and of its groups) to o: 0, or -1 when there are more
+ * than OPTS_MAX. */
+static int opt_tables_add(struct opt_tables *o, const struct cmd_opt *t)
+{
+	for (; opt_row(t); t++) {
+		if (t->group && opt_tables_add(o, t->group) < 0)
+			return -1;
+		if (!t->name)
+			continue;
+		if (o->n >= OPTS_MAX)
+			return -1;
+		o->lo[o->n++] = (struct option){
+			t->name, !t->arg ? no_argument : t->optional ? optional_argument : required_argument,
+			NULL, opt_val(t),
+		};
+		if (!t->letter)
+			continue;
+		o->so[o->sn++] = (char)t->letter;
+		if (t->arg)
+			o->so[o->sn++] = ':';
+		if (t->arg && t->optional)
+			o->so[o->sn++] = ':';
+		o->so[o->sn] = '\0';
+		o->val[(unsigned char)t->letter] = opt_val(t);
+	}
+	return 0;
+}
+
 void cmd_help(const struct cmd *c, FILE *out)
 {
 	fputs(c->usage, out);
+	if (c->options) {
+		fputs("\nOptions:\n", out);
+		cmd_opts_help(c->options, out);
+		if (c->notes)
+			fprintf(out, "\n%s", c->notes);
+	}
 	fputs("\n" GLOBAL_OPTIONS_HELP, out);
 }
 
 int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
-	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data)
 {
-	struct option opts[64];
 	static const struct option globals[] = { GLOBAL_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
-	char sopts[64];
-	size_t n = 0;
-	int c;
-
-	for (size_t i = 0; own && own[i].name && n < 48; i++)
-		opts[n++] = own[i];
-	for (size_t i = 0; globals[i].name; i++)
-		opts[n++] = globals[i];
-	memset(&opts[n], 0, sizeof(opts[n]));
 	/* leading ':' to report missing arguments ourselves; '+' to stop at
 	 * the first operand is not wanted: options may follow operands */
-	snprintf(sopts, sizeof(sopts), ":h%s", shortopts ? shortopts : "");
+	struct opt_tables t = { .so = ":h", .sn = 2 };
+	struct option *opts = t.lo;
+	char *sopts = t.so;
+	int c;
+
+	/* the command's, then the global ones */
+	if (opt_tables_add(&t, cmd->options) < 0 || t.n + sizeof(globals) / sizeof(globals[0]) - 1 > OPTS_MAX) {
+		log_error("%s: more than %d options", cmd->name, OPTS_MAX);
+		return CMD_PARSE_FAILED;
+	}
+	for (size_t i = 0; globals[i].name; i++)
+		opts[t.n++] = globals[i];
+	memset(&opts[t.n], 0, sizeof(opts[t.n]));
 
 	/* 0, not 1: glibc then resets getopt completely, including the
 	 * REQUIRE_ORDER mode main() used, so options may follow operands */
@@ -210,7 +335,7 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 				log_error("%s: unknown option '-%c'", cmd->name, optopt);
 			else {
 				/* long option: suggest the closest */
-				const char *names[64];
+				const char *names[OPTS_MAX];
 				char word[64];
 				size_t k = 0;
 				const char *s;
@@ -228,6 +353,8 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			fprintf(stderr, "Try '%s %s --help'.\n", program_name, cmd->name);
 			return CMD_PARSE_FAILED;
 		}
+		if (c > 0 && c < 256 && t.val[c])
+			c = t.val[c];   /* -L: the value of --NAME */
 		r = globals_option(g, c, optarg);
 		if (r < 0)
 			return CMD_PARSE_FAILED;
@@ -502,12 +629,8 @@ int cmd_load_rules(const struct globals *g, const struct rule_opts *o, struct ru
 int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 			    struct rulebook *rb)
 {
-	static const struct option own[] = {
-		RULE_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rule_opts o = { 0 };
-	int r = cmd_parse(cmd, g, argc, argv, NULL, own, rule_opts_cb, &o);
+	int r = cmd_parse(cmd, g, argc, argv, rule_opts_cb, &o);
 
 	if (r < 0) {
 		rule_opts_free(&o);

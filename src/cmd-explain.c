@@ -244,11 +244,6 @@ static json_t *rule_doc(const struct rulebook *rb, const struct rule *r)
 
 static int explain_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "from", required_argument, NULL, OPT_FROM },
-		RULE_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct explain_args a = { 0 };
 	struct rulebook rb;
 	const struct rule *rule;
@@ -256,7 +251,7 @@ static int explain_run(struct globals *g, int argc, char **argv)
 	const char *why;
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_explain, g, argc, argv, NULL, own, explain_opt, &a);
+	r = cmd_parse(&cmd_explain, g, argc, argv, explain_opt, &a);
 	if (r < 0) {
 		rule_opts_free(&a.ro);
 		return CMD_PARSE_STATUS(r);
@@ -288,12 +283,14 @@ const struct cmd cmd_explain = {
 		"\n"
 		"For a sysctl key: what it does in plain words, its default by kernel version,\n"
 		"whether each network namespace has its own, its value here, the counters that\n"
-		"show trouble with it, and the rules that use it.  For a rule id: its full text.\n"
-		"\n"
-		"Options:\n"
-		"  --from FILE            take the value and counters from a saved facts document\n"
-		RULE_OPTIONS_HELP
-		"  --json, --format json  as JSON\n",
+		"show trouble with it, and the rules that use it.  For a rule id: its full text.\n",
+	.options = (const struct cmd_opt[]){
+		{ "from", 0, "FILE", .val = OPT_FROM,
+		  .help = "take the value and counters from a saved facts document" },
+		{ .group = rule_options },
+		{ .label = "--json, --format json", .help = "as JSON" },
+		{ 0 },
+	},
 	.run = explain_run,
 	.renderers = &explain_renderers,
 };

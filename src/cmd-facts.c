@@ -35,8 +35,7 @@ static int facts_opt(int c, const char *arg, void *data)
 	case OPT_FROM:
 		a->from = arg;
 		return 0;
-	case OPT_OUTPUT:
-	case 'o':
+	case OPT_OUTPUT:    /* -o too: cmd_parse() passes the row's value */
 		/* "-" is standard output, as for --from */
 		a->json = strcmp(arg, "-") == 0;
 		a->output = a->json ? NULL : arg;
@@ -132,18 +131,11 @@ done:
 
 static int facts_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "sysctl", required_argument, NULL, OPT_SYSCTL },
-		{ "output", required_argument, NULL, OPT_OUTPUT },
-		SAMPLE_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct facts_args a = { 0 };
 	json_t *doc;
 	int r, ret = EXIT_NK_OK;
 
-	r = cmd_parse(&cmd_facts, g, argc, argv, "o:", own, facts_opt, &a);
+	r = cmd_parse(&cmd_facts, g, argc, argv, facts_opt, &a);
 	if (r < 0) {
 		free(a.keys);
 		return CMD_PARSE_STATUS(r);
@@ -198,17 +190,21 @@ const struct cmd cmd_facts = {
 		"\n"
 		"Collect the facts document: sysctl values, kernel counters, socket states and\n"
 		"listeners, host details.  Text shows a summary; --json the whole document\n"
-		"(schema in doc/facts.md), which --from can load again later or elsewhere.\n"
-		"\n"
-		"Options:\n"
-		"  --json, --format json  print the whole document as JSON\n"
-		"  --from FILE            load a saved document instead of reading the system\n"
-		"                         ('-' reads standard input)\n"
-		SAMPLE_OPTIONS_HELP
-		"  --sysctl KEY           also read KEY (dotted or slashed; '*' matches one\n"
-		"                         component: net.ipv4.conf.*.rp_filter); repeatable\n"
-		"  -o, --output FILE      write the JSON document to FILE atomically\n"
-		"                         ('-' prints it on standard output)\n",
+		"(schema in doc/facts.md), which --from can load again later or elsewhere.\n",
+	.options = (const struct cmd_opt[]){
+		{ .label = "--json, --format json", .help = "print the whole document as JSON" },
+		{ "from", 0, "FILE", .val = OPT_FROM,
+		  .help = "load a saved document instead of reading the system\n"
+			  "('-' reads standard input)" },
+		{ .group = sample_options },
+		{ "sysctl", 0, "KEY", .val = OPT_SYSCTL,
+		  .help = "also read KEY (dotted or slashed; '*' matches one\n"
+			  "component: net.ipv4.conf.*.rp_filter); repeatable" },
+		{ "output", 'o', "FILE", .val = OPT_OUTPUT,
+		  .help = "write the JSON document to FILE atomically\n"
+			  "('-' prints it on standard output)" },
+		{ 0 },
+	},
 	.run = facts_run,
 	.renderers = &facts_renderers,
 	.all_netns = true,

@@ -394,26 +394,10 @@ static void fix_failure_json(const struct fix_run *f)
 
 static int fix_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "write", no_argument, NULL, OPT_WRITE },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "apply", no_argument, NULL, OPT_APPLY },
-		{ "undo", no_argument, NULL, OPT_UNDO },
-		{ "output", required_argument, NULL, OPT_OUTPUT },
-		/* the audit's options but --fail-on: the exit status says what fix did */
-		{ "from", required_argument, NULL, OPT_AUDIT_FROM },
-		{ "only", required_argument, NULL, OPT_AUDIT_ONLY },
-		{ "rule", required_argument, NULL, OPT_AUDIT_RULE },
-		RULE_LONG_OPTIONS,
-		{ "profile", required_argument, NULL, OPT_AUDIT_PROFILE },
-		SAMPLE_LONG_OPTIONS,
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct fix_run f = { .g = g, .a.au.fail_on = SEV_WARNING, .t.dirfd = -1 };
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_fix, g, argc, argv, "v", own, fix_opt, &f.a);
+	r = cmd_parse(&cmd_fix, g, argc, argv, fix_opt, &f.a);
 	if (r < 0) {
 		audit_args_free(&f.a.au);
 		return CMD_PARSE_STATUS(r);
@@ -453,42 +437,54 @@ const struct cmd cmd_fix = {
 		"file that no rule asks about now are kept; at-least (at-most) advice never\n"
 		"lowers (raises) a value already in use, in an earlier file or in the drop-in.\n"
 		"A file applied after the drop-in that sets the same key wins at boot: it is\n"
-		"named, with the value that will really apply.\n"
-		"\n"
-		"Options:\n"
-		"  --write                write the drop-in: a temporary file, fsync, rename;\n"
-		"                         mode 0644 (a file replaced keeps its mode and\n"
-		"                         owner); the previous version kept as FILE.bak;\n"
-		"                         under a lock, built again when the file changed\n"
-		"                         while the audit ran (an edit is never lost)\n"
-		"  --check                print nothing; exit 0 when the drop-in is up to date,\n"
-		"                         1 when --write would change it, 3 on error (with -v:\n"
-		"                         the diff and the warnings)\n"
-		"  --apply                also set the values now through /proc/sys, read each\n"
-		"                         back, and restore every value already set when one\n"
-		"                         fails (then nothing is written); name the listeners\n"
-		"                         capped by the net.core.somaxconn this run raised:\n"
-		"                         they must listen() again to use it; a change of\n"
-		"                         somaxconn is recorded in the state directory\n"
-		"                         (" DEFAULT_STATE_DIR ", NETKNOBS_STATE_DIR) for later\n"
-		"                         audits (backlog.stale-clamp), and what it replaced\n"
-		"                         (the values before, the drop-in before) for --undo\n"
-		"  --undo                 put back what the last --apply replaced: the values\n"
-		"                         (read back; all set again when one fails) and the\n"
-		"                         drop-in as it was (removed when there was none);\n"
-		"                         refused when there is nothing to undo, or when a\n"
-		"                         value or the drop-in changed since that --apply\n"
-		"  --output FILE|-        the drop-in's path instead of " DEFAULT_TARGET "\n"
-		"                         (with --root, a path below DIR, without '..'); -\n"
-		"                         prints it on standard output\n"
-		"  --from FILE            work from a saved facts document (not with --apply)\n"
-		SAMPLE_OPTIONS_HELP
-		RULE_OPTIONS_HELP
-		"  --profile NAME         the rule sets and variables of a profile\n"
-		"  --only TAG, --rule ID  only the recommendations of these rules; repeatable\n"
-		"  -v, --verbose          also print the recommendations left out, and why\n"
-		"  --json, --format json  the drop-in, its settings, warnings and what was done\n"
-		"\n"
+		"named, with the value that will really apply.\n",
+	/* the audit's options but --fail-on: the exit status says what fix did */
+	.options = (const struct cmd_opt[]){
+		{ "write", .val = OPT_WRITE,
+		  .help = "write the drop-in: a temporary file, fsync, rename;\n"
+			  "mode 0644 (a file replaced keeps its mode and\n"
+			  "owner); the previous version kept as FILE.bak;\n"
+			  "under a lock, built again when the file changed\n"
+			  "while the audit ran (an edit is never lost)" },
+		{ "check", .val = OPT_CHECK,
+		  .help = "print nothing; exit 0 when the drop-in is up to date,\n"
+			  "1 when --write would change it, 3 on error (with -v:\n"
+			  "the diff and the warnings)" },
+		{ "apply", .val = OPT_APPLY,
+		  .help = "also set the values now through /proc/sys, read each\n"
+			  "back, and restore every value already set when one\n"
+			  "fails (then nothing is written); name the listeners\n"
+			  "capped by the net.core.somaxconn this run raised:\n"
+			  "they must listen() again to use it; a change of\n"
+			  "somaxconn is recorded in the state directory\n"
+			  "(" DEFAULT_STATE_DIR ", NETKNOBS_STATE_DIR) for later\n"
+			  "audits (backlog.stale-clamp), and what it replaced\n"
+			  "(the values before, the drop-in before) for --undo" },
+		{ "undo", .val = OPT_UNDO,
+		  .help = "put back what the last --apply replaced: the values\n"
+			  "(read back; all set again when one fails) and the\n"
+			  "drop-in as it was (removed when there was none);\n"
+			  "refused when there is nothing to undo, or when a\n"
+			  "value or the drop-in changed since that --apply" },
+		{ "output", 0, "FILE|-", .val = OPT_OUTPUT,
+		  .help = "the drop-in's path instead of " DEFAULT_TARGET "\n"
+			  "(with --root, a path below DIR, without '..'); -\n"
+			  "prints it on standard output" },
+		{ "from", 0, "FILE", .val = OPT_AUDIT_FROM,
+		  .help = "work from a saved facts document (not with --apply)" },
+		{ .group = sample_options },
+		{ .group = rule_options },
+		{ "profile", 0, "NAME", .val = OPT_AUDIT_PROFILE,
+		  .help = "the rule sets and variables of a profile" },
+		{ "only", 0, "TAG", .val = OPT_AUDIT_ONLY, .label = "--only TAG, --rule ID",
+		  .help = "only the recommendations of these rules; repeatable" },
+		{ "rule", 0, "ID", .val = OPT_AUDIT_RULE },   /* in the row of --only */
+		{ "verbose", 'v', .help = "also print the recommendations left out, and why" },
+		{ .label = "--json, --format json",
+		  .help = "the drop-in, its settings, warnings and what was done" },
+		{ 0 },
+	},
+	.notes =
 		"With --root DIR the drop-in goes to DIR" DEFAULT_TARGET ".\n"
 		"Exit status: 0 done (or, with --check, up to date), 1 --check: it would change,\n"
 		"3 could not: bad rules or options, unreadable file, a value the kernel refused.\n",

@@ -71,17 +71,13 @@ static void lint_summary(const struct rulebook *rb, const struct stat *paths, si
 
 static int lint_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULT_RULES },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rule_opts o = { 0 };
 	struct rulebook rb;
 	struct stat *paths;
 	size_t n = 0;
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_lint, g, argc, argv, NULL, own, rule_opts_cb, &o);
+	r = cmd_parse(&cmd_lint, g, argc, argv, rule_opts_cb, &o);
 	if (r < 0)
 		return CMD_PARSE_STATUS(r);
 	paths = calloc((size_t)(argc - r), sizeof(*paths));
@@ -133,13 +129,14 @@ const struct cmd cmd_lint = {
 		"exist, variables of the wrong type (null, .inf, a string where the rule set\n"
 		"has an integer), and profiles naming rule sets or variables that are not\n"
 		"loaded.  Every error is reported as FILE:LINE:COLUMN: error: ...\n"
-		"A directory means its *.yaml and *.yml files, as for rules.d.\n"
-		"\n"
-		"Options:\n"
-		"  --no-default-rules     without the installed or built-in rule sets and\n"
-		"                         rules.d (for a set of rules that replaces them, as\n"
-		"                         audit --no-default-rules --rules DIR uses it)\n"
-		"\n"
-		"Exit status: 0 no errors, 3 errors.\n",
+		"A directory means its *.yaml and *.yml files, as for rules.d.\n",
+	.options = (const struct cmd_opt[]){
+		{ "no-default-rules", .val = OPT_NO_DEFAULT_RULES,
+		  .help = "without the installed or built-in rule sets and\n"
+			  "rules.d (for a set of rules that replaces them, as\n"
+			  "audit --no-default-rules --rules DIR uses it)" },
+		{ 0 },
+	},
+	.notes = "Exit status: 0 no errors, 3 errors.\n",
 	.run = lint_run,
 };

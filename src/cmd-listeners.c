@@ -236,19 +236,12 @@ static bool listeners_unread(const json_t *doc, bool udp)
 
 static int listeners_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "from", required_argument, NULL, OPT_FROM },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "udp", no_argument, NULL, 'u' },
-		SAMPLE_LONG_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct listeners_args a = { 0 };
 	struct listeners_out lo;
 	json_t *doc;
 	int r;
 
-	r = cmd_parse(&cmd_listeners, g, argc, argv, "vu", own, listeners_opt, &a);
+	r = cmd_parse(&cmd_listeners, g, argc, argv, listeners_opt, &a);
 	if (r < 0)
 		return CMD_PARSE_STATUS(r);
 	if (g->all_netns)
@@ -284,24 +277,31 @@ const struct cmd cmd_listeners = {
 		"stopped, disk-sleep ...), its open descriptors and soft RLIMIT_NOFILE; owners\n"
 		"that are stopped or stuck come first.  The sockets of a SO_REUSEPORT group\n"
 		"(same address and port) are one row, \"(N sockets)\", with the queue of the\n"
-		"fullest and the drops of all.\n"
-		"\n"
-		"Options:\n"
-		"  -v, --verbose          a SO_REUSEPORT group as a row per socket\n"
-		"                         (ADDR:PORT #I/N), with the worker that polls it;\n"
-		"                         with --udp, quiet connected sockets too\n"
-		"  -u, --udp              the UDP sockets instead, fullest receive buffer\n"
-		"                         and dropping first (below)\n"
-		"  --json, --format json  the same as JSON, one object per socket, with\n"
-		"                         fill_percent (and the window of --sample, without the\n"
-		"                         counters' rates)\n"
-		"  --from FILE            read a saved facts document (netknobs facts --json)\n"
-		SAMPLE_OPTIONS_HELP
-		"\nWith --sample, FILL, SYN-RECV and DROPS are those of the window and a PEAK\n"
+		"fullest and the drops of all.\n",
+	.options = (const struct cmd_opt[]){
+		{ "verbose", 'v',
+		  .help = "a SO_REUSEPORT group as a row per socket\n"
+			  "(ADDR:PORT #I/N), with the worker that polls it;\n"
+			  "with --udp, quiet connected sockets too" },
+		{ "udp", 'u',
+		  .help = "the UDP sockets instead, fullest receive buffer\n"
+			  "and dropping first (below)" },
+		{ .label = "--json, --format json",
+		  .help = "the same as JSON, one object per socket, with\n"
+			  "fill_percent (and the window of --sample, without the\n"
+			  "counters' rates)" },
+		{ "from", 0, "FILE", .val = OPT_FROM,
+		  .help = "read a saved facts document (netknobs facts --json)" },
+		{ .group = sample_options },
+		{ 0 },
+	},
+	.notes =
+		"With --sample, FILL, SYN-RECV and DROPS are those of the window and a PEAK\n"
 		"column shows the longest accept queue seen; listeners that queued or dropped\n"
 		"during the window and closed before its end follow, marked (closed), with the\n"
 		"owners seen during the window.\n"
-		"\nWith --udp, every unconnected UDP socket (a server's, as ss -uln shows) and\n"
+		"\n"
+		"With --udp, every unconnected UDP socket (a server's, as ss -uln shows) and\n"
 		"the connected ones that have datagrams waiting or dropped some: QUEUE is the\n"
 		"memory the waiting datagrams take, RCVBUF the socket's receive buffer\n"
 		"(SO_RCVBUF), FILL their ratio, DROPS the datagrams it dropped since it was\n"

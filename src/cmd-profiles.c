@@ -62,11 +62,12 @@ const struct cmd cmd_profiles = {
 		"\n"
 		"Every profile the loaded rule files define: its rule sets and the variables\n"
 		"it sets.  'netknobs audit --profile NAME' runs one.  Without a profile, audit\n"
-		"runs every rule set that is not opt-in.\n"
-		"\n"
-		"Options:\n"
-		RULE_OPTIONS_HELP
-		"  --json, --format json  as JSON\n",
+		"runs every rule set that is not opt-in.\n",
+	.options = (const struct cmd_opt[]){
+		{ .group = rule_options },
+		{ .label = "--json, --format json", .help = "as JSON" },
+		{ 0 },
+	},
 	.run = profiles_run,
 	.renderers = &profiles_renderers,
 };

@@ -332,15 +332,6 @@ static void run_free(struct report_run *x)
 
 static int report_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		AUDIT_LONG_OPTIONS,
-		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-		{ "always", no_argument, NULL, OPT_ALWAYS },
-		{ "keep", required_argument, NULL, OPT_KEEP },
-		{ "wait", required_argument, NULL, OPT_WAIT },
-		{ "prom-dir", required_argument, NULL, OPT_PROM_DIR },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const extra[] = { STATE_BOOT_ID_KEY };
 	struct report_run x = {
 		.ra = { .a = { .fail_on = SEV_WARNING }, .keep = 30, .wait_s = 10 },
@@ -349,7 +340,7 @@ static int report_run(struct globals *g, int argc, char **argv)
 	};
 	int r, ret = EXIT_NK_ERROR;
 
-	r = cmd_parse(&cmd_report, g, argc, argv, NULL, own, report_opt, &x.ra);
+	r = cmd_parse(&cmd_report, g, argc, argv, report_opt, &x.ra);
 	if (r < 0) {
 		audit_args_free(&x.ra.a);
 		return CMD_PARSE_STATUS(r);
@@ -387,20 +378,24 @@ const struct cmd cmd_report = {
 		"much the kernel's trouble counters (ListenOverflows, softnet drops ...) rose,\n"
 		"per day.  Quiet on a quiet day: text output only when something is new,\n"
 		"changed or still critical, so that cron mails only then.  The state is kept\n"
-		"in the state directory (latest.json and a history), under a lock.\n"
-		"\n"
-		"Options:\n"
-		AUDIT_OPTIONS_HELP
-		"  --state-dir DIR        where the state is kept (default " DEFAULT_STATE_DIR ")\n"
-		"  --always               print the full report even on a quiet day\n"
-		"  --keep N               history files to keep (default 30)\n"
-		"  --wait SECONDS         how long to wait for another run's lock (default 10)\n"
-		"  --prom-dir DIR         also write DIR/netknobs.prom (atomically) for\n"
-		"                         node_exporter's textfile collector\n"
-		"  --format json          the report as JSON, always printed (doc/formats.md)\n"
-		"  --format prom          Prometheus text exposition on standard output\n"
-		"  --format nagios        a Nagios/Icinga plugin status line\n"
-		"\n"
+		"in the state directory (latest.json and a history), under a lock.\n",
+	.options = (const struct cmd_opt[]){
+		{ .group = audit_options },
+		{ "state-dir", 0, "DIR", .val = OPT_STATE_DIR,
+		  .help = "where the state is kept (default " DEFAULT_STATE_DIR ")" },
+		{ "always", .val = OPT_ALWAYS, .help = "print the full report even on a quiet day" },
+		{ "keep", 0, "N", .val = OPT_KEEP, .help = "history files to keep (default 30)" },
+		{ "wait", 0, "SECONDS", .val = OPT_WAIT,
+		  .help = "how long to wait for another run's lock (default 10)" },
+		{ "prom-dir", 0, "DIR", .val = OPT_PROM_DIR,
+		  .help = "also write DIR/netknobs.prom (atomically) for\n"
+			  "node_exporter's textfile collector" },
+		{ .label = "--format json", .help = "the report as JSON, always printed (doc/formats.md)" },
+		{ .label = "--format prom", .help = "Prometheus text exposition on standard output" },
+		{ .label = "--format nagios", .help = "a Nagios/Icinga plugin status line" },
+		{ 0 },
+	},
+	.notes =
 		"A missing, corrupt or newer-version state file is reported on standard error,\n"
 		"moved aside (latest.json.corrupt-TIME) and replaced; counters that went\n"
 		"backwards (reboot, new network namespace) start a new baseline.\n"

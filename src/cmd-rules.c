@@ -99,11 +99,12 @@ const struct cmd cmd_rules = {
 		"Usage: netknobs rules [--rules PATH]... [--no-default-rules] [--json]\n"
 		"\n"
 		"Every loaded rule: id, severity (after overrides), state (enabled, disabled,\n"
-		"waived until DATE, waiver expired) and the file and line it comes from.\n"
-		"\n"
-		"Options:\n"
-		RULE_OPTIONS_HELP
-		"  --json, --format json  as JSON\n",
+		"waived until DATE, waiver expired) and the file and line it comes from.\n",
+	.options = (const struct cmd_opt[]){
+		{ .group = rule_options },
+		{ .label = "--json, --format json", .help = "as JSON" },
+		{ 0 },
+	},
 	.run = rules_run,
 	.renderers = &rules_renderers,
 };

@@ -26,7 +26,6 @@
 #include "util/log.h"
 #include "util/stopsig.h"
 
-enum { OPT_SORT = OPT_CMD_BASE, OPT_FILTER };
 
 /* readings of the listeners per refresh (one refresh, the rest peeks),
  * never closer than TOP_PEEK_MIN_MS, and the peeks at most 1/TOP_PEEK_SHARE
@@ -96,7 +95,6 @@ static int top_opt(int c, const char *arg, void *data)
 		}
 		return 0;
 	case 's':
-	case OPT_SORT:
 		if ((s = top_sort_parse(arg)) < 0) {
 			log_error("top: --sort: expected drops, fill, syn-recv, port, process or netns");
 			return -1;
@@ -104,7 +102,6 @@ static int top_opt(int c, const char *arg, void *data)
 		a->sort = (enum top_sort)s;
 		return 0;
 	case 'f':
-	case OPT_FILTER:
 		if (strlen(arg) >= sizeof(a->filter)) {
 			log_error("top: --filter: at most %d characters", TOP_FILTER_MAX - 1);
 			return -1;
@@ -483,21 +480,13 @@ static int top_go(struct top_run *t, const char *netns)
 
 static int top_run(struct globals *g, int argc, char **argv)
 {
-	static const struct option own[] = {
-		{ "delay", required_argument, NULL, 'd' },
-		{ "batch", no_argument, NULL, 'b' },
-		{ "frames", required_argument, NULL, 'n' },
-		{ "sort", required_argument, NULL, OPT_SORT },
-		{ "filter", required_argument, NULL, OPT_FILTER },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct top_args a = { .delay_ms = 1000 };
 	struct top_ns one;
 	struct top_run t = { .a = &a };
 	struct nk_root root;
 	int r;
 
-	r = cmd_parse(&cmd_top, g, argc, argv, "d:bn:s:f:", own, top_opt, &a);
+	r = cmd_parse(&cmd_top, g, argc, argv, top_opt, &a);
 	if (r < 0)
 		return CMD_PARSE_STATUS(r);
 	if (top_check(g, &a) < 0)
@@ -556,19 +545,25 @@ const struct cmd cmd_top = {
 		"(limit + 1).  Sorted by drops, then fill.\n"
 		"\n"
 		"Keys: q quit, s next sort, p pause, / filter (a port, or part of an address or\n"
-		"process name), h help.  SIGINT and SIGTERM end it; the terminal is restored.\n"
-		"\n"
-		"Options:\n"
-		"  -d, --delay INTERVAL   between refreshes: seconds, or 500ms, 2s ... (default\n"
-		"                         1s, at least 100ms)\n"
-		"  -s, --sort SORT        drops (default), fill, syn-recv, port, process, or\n"
-		"                         netns (with --all-netns)\n"
-		"  -f, --filter FILTER    only the listeners on this port, or whose address,\n"
-		"                         process name or namespace name holds FILTER (any case)\n"
-		"  -b, --batch            plain-text frames on standard output, one every\n"
-		"                         INTERVAL (for scripts; needed without a terminal)\n"
-		"  -n, --frames COUNT     with -b: stop after COUNT frames\n"
-		"\n"
+		"process name), h help.  SIGINT and SIGTERM end it; the terminal is restored.\n",
+	/* the value of each option is its letter, by either spelling */
+	.options = (const struct cmd_opt[]){
+		{ "delay", 'd', "INTERVAL",
+		  .help = "between refreshes: seconds, or 500ms, 2s ... (default\n"
+			  "1s, at least 100ms)" },
+		{ "sort", 's', "SORT",
+		  .help = "drops (default), fill, syn-recv, port, process, or\n"
+			  "netns (with --all-netns)" },
+		{ "filter", 'f', "FILTER",
+		  .help = "only the listeners on this port, or whose address,\n"
+			  "process name or namespace name holds FILTER (any case)" },
+		{ "batch", 'b',
+		  .help = "plain-text frames on standard output, one every\n"
+			  "INTERVAL (for scripts; needed without a terminal)" },
+		{ "frames", 'n', "COUNT", .help = "with -b: stop after COUNT frames" },
+		{ 0 },
+	},
+	.notes =
 		"The owning processes are looked for at the start and when a listener appears\n"
 		"(a scan of /proc); their states are read every refresh.\n"
 		"\n"

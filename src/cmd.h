@@ -82,15 +82,6 @@ struct rule_opts {
 	bool no_defaults;       /* --no-default-rules */
 };
 
-#define RULE_LONG_OPTIONS                                                    \
-	{ "rules", required_argument, NULL, OPT_RULES },                     \
-	{ "no-default-rules", no_argument, NULL, OPT_NO_DEFAULT_RULES }
-
-#define RULE_OPTIONS_HELP                                                      \
-	"  --rules PATH           also load rule or override files (a file or a\n" \
-	"                         directory of *.yaml); repeatable\n"              \
-	"  --no-default-rules     do not load the built-in or installed rule sets\n"
-
 /* Handle --rules / --no-default-rules in a command's option callback:
  * 1 handled, 0 not one of them, -1 out of memory. */
 int rule_opts_option(struct rule_opts *o, int c, const char *arg);
@@ -137,10 +128,62 @@ int cmd_rules_command_setup(const struct cmd *cmd, struct globals *g, int argc, 
  * handled, 0 when c is not a global option, -1 on a bad value (logged). */
 int globals_option(struct globals *g, int c, const char *arg);
 
+/* One option of a command, a row of its table (struct cmd's options), from
+ * which cmd_parse() builds its getopt_long() tables and cmd_help() the
+ * "Options:" section of --help:
+ *
+ *	static const struct cmd_opt top_options[] = {
+ *		{ "delay", 'd', "INTERVAL", .help = "between refreshes ..." },
+ *		{ .group = rule_options },
+ *		{ .label = "--json, --format json", .help = "as JSON" },
+ *		{ 0 }
+ *	};
+ *
+ * A row with a name is an option: --NAME, and -LETTER when letter is not 0;
+ * it takes an argument when arg names it (in --help: "--NAME ARG"), an
+ * optional one (--NAME=ARG, -LARG) when also optional.  The command's
+ * option callback gets val for it, by either spelling (val 0: the letter;
+ * else a value from OPT_CMD_BASE up, or the row's letter: a value below 256
+ * would be taken for the letter of that value).
+ * help is its text in --help, lines separated by '\n', each shown at the
+ * text column; NULL: not shown (an option described in another row's).
+ * label replaces the "-L, --NAME ARG" of --help; a row with a label and no
+ * name only adds a line to --help (a global option in the command's terms:
+ * "--json, --format json").  A row with group includes that table (shared
+ * options: rule_options, sample_options) at its place.  All zero ends a
+ * table. */
+struct cmd_opt {
+	const char *name;
+	int letter;
+	const char *arg;
+	bool optional;
+	int val;
+	const char *help;
+	const char *label;
+	const struct cmd_opt *group;
+};
+
+/* --rules PATH, --no-default-rules: the options of commands that load rules
+ * (the values OPT_RULES, OPT_NO_DEFAULT_RULES, for rule_opts_option()). */
+extern const struct cmd_opt rule_options[];
+/* --sample DURATION, --interval I (OPT_SAMPLE, OPT_INTERVAL, for
+ * sample_args_option()). */
+extern const struct cmd_opt sample_options[];
+
+/* Print the rows of an options table as --help shows them: the label at
+ * column 2, the text at column 25 (on the next line when the label does not
+ * leave it two spaces), every further line of the text at column 25. */
+void cmd_opts_help(const struct cmd_opt *t, FILE *out);
+
 struct cmd {
 	const char *name;
 	const char *summary;   /* one line for the command list */
-	const char *usage;     /* full --help text of the command */
+	/* --help: usage (the synopsis and the text before the options), then
+	 * "Options:" and the rows of options, then notes (the text after
+	 * them, NULL: none), then the global options */
+	const char *usage;
+	const struct cmd_opt *options;  /* NULL: none but the global ones */
+	const char *notes;
 	int (*run)(struct globals *g, int argc, char **argv);
 	/* its renderers, and so the formats it takes; NULL: text and json,
 	 * which it prints itself (lint, top) */
@@ -184,14 +227,18 @@ enum {
 /* The exit status of a command that does not run: EXIT_NK_OK after --help. */
 #define CMD_PARSE_STATUS(r) ((r) == CMD_PARSE_HELP ? EXIT_NK_OK : EXIT_NK_ERROR)
 
-/* Parse a command's options: the command's own long options are followed by
- * the global ones.  Calls handle(c, optarg, data) for the command's options;
- * it returns 0 or -1 (usage error, logged).  Checks the number of operands
- * against cmd's operands_min and operands_max, and the global options the
- * command takes (--all-netns, --format).  Returns the index of the first
- * operand, or CMD_PARSE_FAILED or CMD_PARSE_HELP. */
+/* Parse a command's options: those of cmd's options table, then the global
+ * ones.  Calls handle(val, optarg, data) for each of the command's options
+ * (val of its row); it returns 0 or -1 (usage error, logged).  Checks the
+ * number of operands against cmd's operands_min and operands_max, and the
+ * global options the command takes (--all-netns, --format).  Returns the
+ * index of the first operand, or CMD_PARSE_FAILED or CMD_PARSE_HELP.
+ *
+ * The callback is an argument here rather than a member of struct cmd: it
+ * fills data, a structure of the command's run function (its arguments,
+ * on its stack), and the two are best seen together at the one call that
+ * pairs them. */
 int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
-	      const char *shortopts, const struct option *own,
 	      int (*handle)(int c, const char *arg, void *data), void *data);
 
 /* What cmd_get_facts collects besides host, sysctls and counters. */
@@ -206,17 +253,6 @@ struct sample_args {
 	const char *duration;   /* as given; NULL: no window */
 	const char *interval;
 };
-
-#define SAMPLE_LONG_OPTIONS                                         \
-	{ "sample", required_argument, NULL, OPT_SAMPLE },          \
-	{ "interval", required_argument, NULL, OPT_INTERVAL }
-
-#define SAMPLE_OPTIONS_HELP                                                      \
-	"  --sample DURATION      watch for DURATION (10s, 500ms, 2m, 1h, or seconds)\n" \
-	"                         first: counter rates over the window, and per\n"    \
-	"                         listener the peak queue, SYN_RECV and the drops in\n" \
-	"                         it; Ctrl-C ends the window early\n"                 \
-	"  --interval I           read the listeners every I (default 100ms)\n"
 
 /* Handle --sample / --interval in a command's option callback: 1 handled,
  * 0 not one of them. */
