@@ -329,8 +329,14 @@ int cmd_parse(const struct cmd *cmd, struct globals *g, int argc, char **argv,
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 
+			bool longopt = bad[0] == '-' && bad[1] == '-';
+
 			if (c == ':')
 				log_error("%s: option '%s' needs an argument", cmd->name, bad);
+			else if (optopt && longopt)
+				/* a known long option given "=ARG": getopt sets
+				 * optopt to its value, which is no letter */
+				log_error("%s: option '%.*s' takes no argument", cmd->name, (int)strcspn(bad, "="), bad);
 			else if (optopt)
 				log_error("%s: unknown option '-%c'", cmd->name, optopt);
 			else {

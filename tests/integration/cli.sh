@@ -124,4 +124,10 @@ check_exit "lint without an operand" 3 "$NETKNOBS" lint
 check_match "lint without an operand: says what to give" "lint: name at least one rule file or directory" "$(cat "$T/err")"
 check_exit "an operand before the options is refused all the same" 3 "$NETKNOBS" audit stray-word --json
 
+# a long option that takes no argument, given one
+check_exit "--json=x" 3 "$NETKNOBS" rules --json=x
+check_eq "--json=x: says it takes none" "netknobs: error: rules: option '--json' takes no argument" "$(head -1 "$T/err")"
+check_exit "--batch=1" 3 "$NETKNOBS" top --batch=1
+check_eq "--batch=1: says it takes none" "netknobs: error: top: option '--batch' takes no argument" "$(head -1 "$T/err")"
+
 finish
