@@ -465,7 +465,9 @@ static int wait_signal(const sigset_t *set, double sec)
 	}
 }
 
-int main(int argc, char **argv)
+/* The command line into the opt_* variables: -1 to go on, else the exit
+ * status. */
+static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "listeners", required_argument, NULL, 'l' },
@@ -514,22 +516,116 @@ int main(int argc, char **argv)
 			opt_port_base, opt_port_base + opt_listeners - 1);
 		return 2;
 	}
+	return -1;
+}
 
-	/* Descriptors: soft limit up to the hard one; stay a little below it. */
+/* Descriptors per process: the soft limit raised to the hard one, a little
+ * kept below it; -1 when too low. */
+static long descriptor_budget(void)
+{
 	struct rlimit rl;
+	long budget = opt_per_proc;
+
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			perror("scale-load: setrlimit(RLIMIT_NOFILE)");
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	long budget = opt_per_proc;
 	if (rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur - 64 < budget)
 		budget = (long)rl.rlim_cur - 64;
 	if (budget < 100) {
 		fprintf(stderr, "scale-load: descriptor limit %ld is too low\n", (long)rl.rlim_cur);
-		return 1;
+		return -1;
 	}
+	return budget;
+}
+
+/* Start the servers, wait until all listen, then the clients, and wait
+ * until every connection is made and accepted (or left queued); *t: the
+ * totals then. */
+static void build_load(sigset_t *set, struct totals *t, double t0)
+{
+	double last_progress = t0, last_print = t0;
+	struct totals prev;
+
+	memset(&prev, 0, sizeof(prev));
+	for (long s = 0; s < n_servers; s++)
+		if ((pids[s] = spawn(run_server, s)) < 0)
+			finish(1, "cannot start servers");
+	for (;;) {
+		sum(t);
+		if (t->failed_worker >= 0)
+			finish(1, "a server failed");
+		if (t->listening_servers == n_servers)
+			break;
+		if (now() - t0 > opt_stall)
+			finish(1, "servers did not start listening");
+		wait_signal(set, 0.01);
+	}
+	for (long w = 0; w < n_clients; w++)
+		if ((pids[n_servers + w] = spawn(run_client, w)) < 0)
+			finish(1, "cannot start clients");
+
+	for (;;) {
+		wait_signal(set, 0.05);
+		sum(t);
+		double tn = now();
+		if (t->failed_worker >= 0) {
+			fprintf(stderr, "scale-load: worker %d: %s\n", t->failed_worker, strerror(t->err));
+			finish(1, "a worker failed");
+		}
+		if (t->clients_done == n_clients && t->accepted == t->connected - t->idle)
+			break;
+		if (t->accepted != prev.accepted || t->connected != prev.connected ||
+		    t->failed != prev.failed)
+			last_progress = tn;
+		prev = *t;
+		if (tn - last_progress > opt_stall)
+			finish(1, "no progress");
+		if (tn - last_print >= 1.0) {
+			fprintf(stderr, "scale-load: %.0fs: connected %ld/%ld, accepted %ld, failed %ld\n",
+				tn - t0, t->connected, opt_connections, t->accepted, t->failed);
+			last_print = tn;
+		}
+	}
+}
+
+/* The "ready ..." line on standard output and, with --ready, in that file
+ * (written whole, then renamed). */
+static void announce_ready(const struct totals *t, long budget, double t0)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line),
+		 "ready listeners=%ld dual_stack=%ld idle_listeners=%ld connections=%ld "
+		 "accepted=%ld queued=%ld failed=%ld servers=%ld clients=%ld per_proc=%ld prefork=%ld "
+		 "seconds=%.1f\n",
+		 opt_listeners, opt_dual, n_idle, t->connected, t->accepted, t->idle, t->failed,
+		 n_servers, n_clients, budget, opt_prefork, now() - t0);
+	fputs(line, stdout);
+	fflush(stdout);
+	if (opt_ready) {
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", opt_ready);
+		FILE *f = fopen(tmp, "w");
+		if (!f || fputs(line, f) == EOF || fclose(f) == EOF || rename(tmp, opt_ready) < 0) {
+			perror("scale-load: ready file");
+			finish(1, NULL);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int r = parse_args(argc, argv);
+	long budget;
+
+	if (r >= 0)
+		return r;
+	budget = descriptor_budget();
+	if (budget < 0)
+		return 1;
 	plan(budget);
 
 	pid_t parent = getppid();
@@ -566,69 +662,11 @@ int main(int argc, char **argv)
 		"(%ld queued), %ld server and %ld client processes, at most %ld descriptors each\n",
 		opt_listeners, opt_dual, n_idle, opt_connections, n_queued, n_servers, n_clients, budget);
 
-	double t0 = now(), last_progress = t0, last_print = t0;
-	struct totals t, prev;
-	memset(&prev, 0, sizeof(prev));
+	double t0 = now();
+	struct totals t;
 
-	for (long s = 0; s < n_servers; s++)
-		if ((pids[s] = spawn(run_server, s)) < 0)
-			finish(1, "cannot start servers");
-	for (;;) {
-		sum(&t);
-		if (t.failed_worker >= 0)
-			finish(1, "a server failed");
-		if (t.listening_servers == n_servers)
-			break;
-		if (now() - t0 > opt_stall)
-			finish(1, "servers did not start listening");
-		wait_signal(&set, 0.01);
-	}
-	for (long w = 0; w < n_clients; w++)
-		if ((pids[n_servers + w] = spawn(run_client, w)) < 0)
-			finish(1, "cannot start clients");
-
-	for (;;) {
-		wait_signal(&set, 0.05);
-		sum(&t);
-		double tn = now();
-		if (t.failed_worker >= 0) {
-			fprintf(stderr, "scale-load: worker %d: %s\n", t.failed_worker, strerror(t.err));
-			finish(1, "a worker failed");
-		}
-		if (t.clients_done == n_clients && t.accepted == t.connected - t.idle)
-			break;
-		if (t.accepted != prev.accepted || t.connected != prev.connected ||
-		    t.failed != prev.failed)
-			last_progress = tn;
-		prev = t;
-		if (tn - last_progress > opt_stall)
-			finish(1, "no progress");
-		if (tn - last_print >= 1.0) {
-			fprintf(stderr, "scale-load: %.0fs: connected %ld/%ld, accepted %ld, failed %ld\n",
-				tn - t0, t.connected, opt_connections, t.accepted, t.failed);
-			last_print = tn;
-		}
-	}
-
-	char line[512];
-	snprintf(line, sizeof(line),
-		 "ready listeners=%ld dual_stack=%ld idle_listeners=%ld connections=%ld "
-		 "accepted=%ld queued=%ld failed=%ld servers=%ld clients=%ld per_proc=%ld prefork=%ld "
-		 "seconds=%.1f\n",
-		 opt_listeners, opt_dual, n_idle, t.connected, t.accepted, t.idle, t.failed,
-		 n_servers, n_clients, budget, opt_prefork, now() - t0);
-	fputs(line, stdout);
-	fflush(stdout);
-	if (opt_ready) {
-		char tmp[PATH_MAX];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", opt_ready);
-		FILE *f = fopen(tmp, "w");
-		if (!f || fputs(line, f) == EOF || fclose(f) == EOF || rename(tmp, opt_ready) < 0) {
-			perror("scale-load: ready file");
-			finish(1, NULL);
-		}
-	}
-
+	build_load(&set, &t, t0);
+	announce_ready(&t, budget, t0);
 	for (;;)
 		wait_signal(&set, -1);
 }
