@@ -42,9 +42,7 @@ static bool owners_state_blocked(char s)
 	return s == 'D' || s == 'T' || s == 't';
 }
 
-/* A main thread that takes no connections: blocked, or exited while the
- * others run on (pthread_exit() in main leaves it a zombie) */
-static bool main_idle(char s)
+bool owners_state_idle(char s)
 {
 	return owners_state_blocked(s) || s == 'Z';
 }
@@ -75,7 +73,7 @@ static char process_state(int procfd, int pid)
 
 	snprintf(path, sizeof(path), "%d/stat", pid);
 	best = read_state(procfd, path);
-	if (!main_idle(best))
+	if (!owners_state_idle(best))
 		return best;
 	snprintf(path, sizeof(path), "%d/task", pid);
 	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -101,7 +99,7 @@ static char process_state(int procfd, int pid)
 		if (s == 'S')
 			best = s;
 	}
-	if (de && main_idle(best))
+	if (de && owners_state_idle(best))
 		best = SETTLE_UNKNOWN;
 	closedir(dir);
 	return best;
@@ -145,7 +143,7 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 
 	for (size_t k = 0; k < ntabs; k++)
 		for (size_t i = 0; i < tabs[k]->nprocs; i++)
-			if (main_idle(tabs[k]->procs[i].state))
+			if (owners_state_idle(tabs[k]->procs[i].state))
 				cap++;
 	if (!cap)
 		return 0;
@@ -154,7 +152,7 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 		return -ENOMEM;
 	for (size_t k = 0; k < ntabs; k++)
 		for (size_t i = 0; i < tabs[k]->nprocs; i++)
-			if (main_idle(tabs[k]->procs[i].state))
+			if (owners_state_idle(tabs[k]->procs[i].state))
 				pids[n++] = tabs[k]->procs[i].pid;
 	qsort(pids, n, sizeof(*pids), pid_cmp);
 	left = 0;
@@ -174,7 +172,7 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs)
 
 			if (s == SETTLE_UNKNOWN)
 				set_state(tabs, ntabs, pids[i], 0);
-			else if (s && !main_idle(s))
+			else if (s && !owners_state_idle(s))
 				set_state(tabs, ntabs, pids[i], s);
 			else
 				pids[m++] = pids[i];

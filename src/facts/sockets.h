@@ -417,6 +417,11 @@ int owners_settle_states(int procfd, struct socktab **tabs, size_t ntabs);
  * or unknown.  procfd: /proc. */
 char owners_process_state(int procfd, int pid);
 
+/* Whether a main thread's state letter takes no connections: stopped,
+ * traced, in disk sleep, or a zombie (pthread_exit() in main) while other
+ * threads may run on; owners_process_state() then reads the threads. */
+bool owners_state_idle(char s);
+
 /* The word for a state letter of /proc/PID/stat ("running" for 'R',
  * "stopped" for 'T' ... doc/facts.md); NULL for an unknown letter. */
 const char *owners_state_name(char state);

@@ -374,7 +374,7 @@ static char thread_state(const struct watch *w, int pid, char st)
 {
 	int procfd;
 
-	if (st != 'D' && st != 'T' && st != 't' && st != 'Z')
+	if (!owners_state_idle(st))
 		return st;
 	procfd = root_open_in(w->root, "proc", O_RDONLY | O_DIRECTORY);
 	if (procfd < 0)
